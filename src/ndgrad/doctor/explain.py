@@ -1,0 +1,122 @@
+"""`ndgrad doctor explain`: recognise known failures in an error message or a log."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ndgrad.doctor import parsers, rules
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    id: str
+    title: str
+    cause: str
+    fixes: tuple[str, ...]
+    source: str
+    known: bool = True
+    excerpt: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "known": self.known,
+            "title": self.title,
+            "cause": self.cause,
+            "fixes": list(self.fixes),
+            "source": self.source,
+            "excerpt": self.excerpt,
+        }
+
+
+UNKNOWN = Diagnosis(
+    id="unknown",
+    title="not a known failure",
+    cause="This message does not match any failure the doctor knows.",
+    fixes=("ndgrad doctor   # checks this machine's set-up and prints fixes",),
+    source="",
+    known=False,
+)
+
+
+def _install_for_cuda(cuda: str) -> str:
+    """The pip line for the newest torch whose CUDA build a driver supporting `cuda` runs."""
+    limit = rules.parse_version(cuda)
+    for release in rules.TORCH_RELEASES:
+        fitting = [c for c in release.cuda if rules.parse_version(c) <= limit]
+        if fitting:
+            best = max(fitting, key=rules.parse_version)
+            return (
+                f'pip install "torch=={release.torch}.*" "torchvision=={release.torchvision}.*" '
+                f"--index-url {rules.WHEEL_INDEX}/{rules.cuda_tag(best)}"
+            )
+    return f"pip install torch torchvision --index-url {rules.WHEEL_INDEX}/cpu"
+
+
+def _details(known: rules.KnownError, match: re.Match[str], text: str) -> dict[str, str]:
+    """Values for the {placeholders} of a row: named groups plus what they decode to."""
+    values = {key: value for key, value in match.groupdict().items() if value}
+    if known.id == "torch-driver-too-old":
+        values["driver_cuda"] = parsers.decode_cuda_api_version(values["api"])
+        values["install"] = _install_for_cuda(values["driver_cuda"])
+    if known.id == "torch-no-matching-distribution":
+        values["detail"] = _no_wheel_detail(text)
+    if known.id == "jupyter-kernel-not-found":
+        values["kernel"] = values.get("kernel") or values.get("kernel2") or "<env-name>"
+    values.setdefault("detail", "")
+    return values
+
+
+def _no_wheel_detail(text: str) -> str:
+    """Pin the cause when the log says which Python ran pip."""
+    if re.search(r"32 bit \(Intel\)|\(32-bit runtime\)|Python\d+-32", text):
+        return " Here the log shows a 32-bit Python."
+    found = re.search(r"Python (\d)\.(\d+)", text)
+    if found:
+        version = (int(found.group(1)), int(found.group(2)))
+        newest = rules.TORCH_RELEASES[0]
+        if not any(r.python_min <= version <= r.python_max for r in rules.TORCH_RELEASES):
+            return (
+                f" Here the log shows Python {version[0]}.{version[1]}, outside every torch "
+                f"release's range (current torch {newest.torch}: "
+                f"{newest.python_min[0]}.{newest.python_min[1]}-"
+                f"{newest.python_max[0]}.{newest.python_max[1]})."
+            )
+    return ""
+
+
+def explain(text: str) -> list[Diagnosis]:
+    """Every known failure found in `text`, in the order they appear; [UNKNOWN] if none."""
+    found: list[tuple[int, Diagnosis]] = []
+    for known in rules.KNOWN_ERRORS:
+        match = re.search(known.pattern, text, re.IGNORECASE)
+        if not match:
+            continue
+        values = _details(known, match, text)
+        fill = lambda template, v=values: template.format_map(_Blank(v))  # noqa: E731
+        found.append(
+            (
+                match.start(),
+                Diagnosis(
+                    id=known.id,
+                    title=fill(known.title),
+                    cause=fill(known.cause),
+                    fixes=tuple(fill(f) for f in known.fixes),
+                    source=known.source,
+                    excerpt=match.group(0)[:200],
+                    details={k: v for k, v in values.items() if v},
+                ),
+            )
+        )
+    if not found:
+        return [UNKNOWN]
+    return [diagnosis for _, diagnosis in sorted(found, key=lambda pair: pair[0])]
+
+
+class _Blank(dict):
+    """format_map helper: an unknown placeholder stays visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

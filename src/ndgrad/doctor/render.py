@@ -1,0 +1,93 @@
+"""Output: a rich table for people, plain JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from typing import TextIO
+
+from ndgrad.doctor.checks import STATUSES, Finding
+from ndgrad.doctor.explain import Diagnosis
+
+_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
+
+
+def exit_code(findings: Sequence[Finding]) -> int:
+    return 1 if any(f.status == "fail" for f in findings) else 0
+
+
+def summary(findings: Sequence[Finding]) -> str:
+    counts = Counter(f.status for f in findings)
+    return ", ".join(f"{counts.get(status, 0)} {status}" for status in STATUSES)
+
+
+def findings_json(findings: Sequence[Finding], seconds: float) -> str:
+    return json.dumps(
+        {
+            "findings": [f.to_dict() for f in findings],
+            "summary": {s: sum(f.status == s for f in findings) for s in STATUSES},
+            "exit_code": exit_code(findings),
+            "seconds": round(seconds, 2),
+        },
+        indent=2,
+    )
+
+
+def print_findings(
+    findings: Sequence[Finding], seconds: float, stream: TextIO | None = None
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=stream or sys.stdout, highlight=False)
+    table = Table(title="ndgrad doctor", show_lines=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("found / why it matters")
+    for finding in findings:
+        found = Text(finding.found)
+        if finding.why:
+            found.append("\n" + finding.why, style="dim")
+        table.add_row(Text(finding.status, style=_STYLE[finding.status]), finding.id, found)
+    console.print(table)
+    # Fix commands go below the table, unwrapped, so they can be copied and pasted.
+    order = {"fail": 0, "warn": 1, "ok": 2, "skipped": 3}
+    with_fix = sorted((f for f in findings if f.fix), key=lambda f: order[f.status])
+    if with_fix:
+        console.print("How to fix:", style="bold")
+        for finding in with_fix:
+            console.print(
+                f"  [{finding.status}] {finding.id}:", style=_STYLE[finding.status], markup=False
+            )
+            for line in finding.fix.splitlines():
+                console.print(f"    {line}", style="cyan", markup=False, soft_wrap=True)
+    verdict = "problems found" if exit_code(findings) else "nothing fails"
+    console.print(f"Summary: {summary(findings)} ({verdict}; {seconds:.1f} s)")
+
+
+def diagnoses_json(diagnoses: Sequence[Diagnosis]) -> str:
+    return json.dumps({"diagnoses": [d.to_dict() for d in diagnoses]}, indent=2)
+
+
+def print_diagnoses(diagnoses: Sequence[Diagnosis], stream: TextIO | None = None) -> None:
+    from rich.console import Console
+
+    console = Console(file=stream or sys.stdout, highlight=False)
+    for diagnosis in diagnoses:
+        style = "bold" if diagnosis.known else "bold yellow"
+        console.print(
+            f"[{style}]{diagnosis.title}[/{style}]"
+            + (f"  [dim]({diagnosis.id})[/dim]" if diagnosis.known else "")
+        )
+        if diagnosis.excerpt:
+            console.print(f"  matched: {diagnosis.excerpt}", markup=False)
+        console.print(f"  cause: {diagnosis.cause}", markup=False)
+        console.print("  fix:")
+        for fix in diagnosis.fixes:
+            console.print(f"    {fix}", markup=False, style="cyan")
+        if diagnosis.source:
+            console.print(f"  source: {diagnosis.source}", markup=False, style="dim")
+        console.print()
