@@ -1,0 +1,122 @@
+"""ndgrad: a deep-learning framework on NumPy with PyTorch's API.
+
+``import ndgrad as torch`` runs PyTorch code that uses the covered API.
+"""
+
+from __future__ import annotations
+
+from ndgrad import autograd
+from ndgrad._backend import device
+from ndgrad._creation import (
+    Generator,
+    arange,
+    as_tensor,
+    bernoulli,
+    default_generator,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    get_rng_state,
+    initial_seed,
+    linspace,
+    logspace,
+    manual_seed,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ndgrad._dtype import (
+    bool_ as bool,  # noqa: A004 - torch.bool
+)
+from ndgrad._dtype import (
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from ndgrad._tensor import Size, Tensor, is_tensor
+from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ndgrad.ops import *  # noqa: F403
+from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
+
+half = float16
+float = float32  # noqa: A001 - torch.float
+double = float64
+long = int64
+int = int32  # noqa: A001 - torch.int
+short = int16
+
+__version__ = "0.1.0"
+
+FloatTensor = Tensor
+LongTensor = Tensor
+
+
+def is_floating_point(x: Tensor) -> bool:  # noqa: F811
+    return x.is_floating_point()
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def result_type(a: object, b: object) -> dtype:
+    from ndgrad._dtype import result_type as _rt
+
+    return _rt(a, b)
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    from ndgrad._dtype import promote
+
+    return promote(a, b)
+
+
+def is_nonzero(x: Tensor) -> bool:
+    return x.__bool__()
+
+
+class _Cuda:
+    """``ndgrad.cuda``: reports no GPU (NumPy backs the CPU only for now)."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        pass
+
+    @staticmethod
+    def manual_seed_all(seed: int) -> None:
+        pass
+
+
+cuda = _Cuda()

@@ -1,0 +1,3 @@
+from ndgrad.cli import main
+
+main()

@@ -1,0 +1,268 @@
+"""All tensor ops, and the Tensor methods and operators that call them."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ndgrad import _dtype
+from ndgrad._tensor import Tensor
+from ndgrad.ops import indexing, inplace, linalg, pointwise, reduction, shape
+from ndgrad.ops._common import as_tensor, cast, record
+from ndgrad.ops.indexing import *  # noqa: F403
+from ndgrad.ops.linalg import *  # noqa: F403
+from ndgrad.ops.pointwise import *  # noqa: F403
+from ndgrad.ops.reduction import *  # noqa: F403
+from ndgrad.ops.shape import *  # noqa: F403
+
+SortResult = namedtuple("SortResult", ["values", "indices"])
+
+
+def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)``, ``x.to("cpu", dtype)``."""
+    from ndgrad._backend import device
+
+    dtype = kwargs.get("dtype")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, (str, device)):
+            device(a)  # validates the device name
+        elif a is not None:
+            dtype = a
+    if "device" in kwargs and kwargs["device"] is not None:
+        device(kwargs["device"])
+    if dtype is None:
+        return x.clone() if copy else x
+    np_dtype = _dtype.to_dtype(dtype).np
+    if np_dtype == x._data.dtype:
+        return x.clone() if copy else x
+    return cast(x, np_dtype)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    from ndgrad.ops._common import wrap_dim
+
+    d = wrap_dim(dim, x._data.ndim, "sort")
+    src = x._data if x._data.ndim else x._data.reshape(1)
+    idx = np.argsort(-src if descending else src, axis=d, kind="stable")
+    if not x._data.ndim:
+        idx = idx.reshape(())
+        return SortResult(x.clone(), Tensor._make(idx.astype(np.int64)))
+    indices = Tensor._make(idx.astype(np.int64))
+    return SortResult(indexing.gather(x, d, indices), indices)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    return sort(x, dim, descending, stable).indices
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:
+    from ndgrad.ops._common import wrap_dim
+
+    d = wrap_dim(dim, x._data.ndim, "topk")
+    if not 0 <= k <= (x._data.shape[d] if x._data.ndim else 1):
+        raise RuntimeError(f"topk(): selected index k out of range (k={k}, size={x._data.shape[d] if x._data.ndim else 1})")
+    s = sort(x, d, descending=largest)
+    key = (slice(None),) * d + (slice(0, k),)
+    return SortResult(s.values[key], s.indices[key])
+
+
+def _bind() -> None:
+    T = Tensor
+    pw, red, sh, la, ix = pointwise, reduction, shape, linalg, indexing
+
+    def method(fn: Any) -> Any:
+        return lambda self, *a, **k: fn(self, *a, **k)
+
+    names = {
+        # pointwise
+        "add": pw.add, "sub": pw.sub, "subtract": pw.sub, "mul": pw.mul, "multiply": pw.mul,
+        "div": pw.div, "divide": pw.div, "true_divide": pw.div, "floor_divide": pw.floor_divide,
+        "remainder": pw.remainder, "fmod": pw.fmod, "pow": pw.pow, "maximum": pw.maximum,
+        "minimum": pw.minimum, "atan2": pw.atan2, "eq": pw.eq, "ne": pw.ne, "lt": pw.lt,
+        "le": pw.le, "gt": pw.gt, "ge": pw.ge, "greater": pw.gt, "less": pw.lt,
+        "isclose": pw.isclose, "allclose": pw.allclose, "equal": pw.equal,
+        "logical_not": pw.logical_not, "logical_and": pw.logical_and,
+        "logical_or": pw.logical_or, "logical_xor": pw.logical_xor,
+        "bitwise_not": pw.bitwise_not, "neg": pw.neg, "negative": pw.neg, "abs": pw.abs,
+        "absolute": pw.abs, "sign": pw.sign, "exp": pw.exp, "exp2": pw.exp2, "expm1": pw.expm1,
+        "log": pw.log, "log2": pw.log2, "log10": pw.log10, "log1p": pw.log1p, "sqrt": pw.sqrt,
+        "rsqrt": pw.rsqrt, "square": pw.square, "reciprocal": pw.reciprocal, "sin": pw.sin,
+        "cos": pw.cos, "tan": pw.tan, "tanh": pw.tanh, "sigmoid": pw.sigmoid, "relu": pw.relu,
+        "clamp": pw.clamp, "clip": pw.clamp, "where": lambda self, cond, other: pw.where(cond, self, other),
+        "masked_fill": pw.masked_fill, "floor": pw.floor, "ceil": pw.ceil, "trunc": pw.trunc,
+        "round": pw.round, "frac": pw.frac, "isnan": pw.isnan, "isinf": pw.isinf,
+        "isfinite": pw.isfinite, "nan_to_num": pw.nan_to_num, "lerp": pw.lerp, "erf": pw.erf,
+        # reductions
+        "sum": red.sum, "mean": red.mean, "prod": red.prod, "var": red.var, "std": red.std,
+        "max": red.max, "min": red.min, "amax": red.amax, "amin": red.amin,
+        "argmax": red.argmax, "argmin": red.argmin, "all": red.all, "any": red.any,
+        "cumsum": red.cumsum, "cumprod": red.cumprod, "logsumexp": red.logsumexp,
+        "softmax": red.softmax, "log_softmax": red.log_softmax, "norm": red.norm,
+        "dist": red.dist, "count_nonzero": red.count_nonzero,
+        # linear algebra
+        "matmul": la.matmul, "mm": la.mm, "mv": la.mv, "dot": la.dot, "inner": la.inner,
+        "bmm": la.bmm, "outer": la.outer, "ger": la.outer, "addmm": la.addmm,
+        # shapes
+        "reshape": sh.reshape, "view": sh.view, "flatten": sh.flatten, "unflatten": sh.unflatten,
+        "permute": sh.permute, "transpose": sh.transpose, "swapaxes": sh.transpose,
+        "swapdims": sh.transpose, "t": sh.t, "movedim": sh.movedim, "unsqueeze": sh.unsqueeze,
+        "squeeze": sh.squeeze, "expand": sh.expand, "expand_as": sh.expand_as,
+        "broadcast_to": sh.broadcast_to, "sum_to_size": sh.sum_to_size, "repeat": sh.repeat,
+        "tile": sh.tile, "flip": sh.flip, "roll": sh.roll, "narrow": sh.narrow,
+        "select": sh.select, "split": sh.split, "chunk": sh.chunk, "unbind": sh.unbind,
+        "contiguous": sh.contiguous, "clone": sh.clone, "tril": sh.tril, "triu": sh.triu,
+        "diagonal": sh.diagonal, "diag": sh.diag,
+        # indexing
+        "gather": ix.gather, "scatter": ix.scatter, "scatter_add": ix.scatter_add,
+        "index_select": ix.index_select, "masked_select": ix.masked_select,
+        "nonzero": ix.nonzero, "take_along_dim": ix.take_along_dim, "argwhere": ix.argwhere,
+        # misc
+        "to": to, "sort": sort, "argsort": argsort, "topk": topk,
+    }
+    for name, fn in names.items():
+        setattr(T, name, method(fn))
+
+    T.view_as = lambda self, other: sh.view(self, other.shape)
+    T.reshape_as = lambda self, other: sh.reshape(self, other.shape)
+    T.type_as = lambda self, other: to(self, other.dtype)
+    T.float = lambda self: to(self, _dtype.float32)
+    T.double = lambda self: to(self, _dtype.float64)
+    T.half = lambda self: to(self, _dtype.float16)
+    T.long = lambda self: to(self, _dtype.int64)
+    T.int = lambda self: to(self, _dtype.int32)
+    T.bool = lambda self: to(self, _dtype.bool_)
+    T.cpu = lambda self: self
+
+    def cuda(self: Tensor, *a: Any, **k: Any) -> Tensor:
+        raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+
+    T.cuda = cuda
+    T.T = property(lambda self: sh.permute(self, *reversed(range(self._data.ndim))))
+    T.mT = property(lambda self: sh.transpose(self, -2, -1))
+    T.new_tensor = lambda self, data, dtype=None, **k: _creation().tensor(data, dtype=dtype or self.dtype)
+    T.new_zeros = lambda self, *size, dtype=None, **k: _creation().zeros(*size, dtype=dtype or self.dtype)
+    T.new_ones = lambda self, *size, dtype=None, **k: _creation().ones(*size, dtype=dtype or self.dtype)
+    T.new_full = lambda self, size, v, dtype=None, **k: _creation().full(size, v, dtype=dtype or self.dtype)
+    T.new_empty = lambda self, *size, dtype=None, **k: _creation().zeros(*size, dtype=dtype or self.dtype)
+
+    # operators
+    T.__add__ = lambda a, b: pw.add(a, b)
+    T.__radd__ = lambda a, b: pw.add(b, a)
+    T.__sub__ = lambda a, b: pw.sub(a, b)
+    T.__rsub__ = lambda a, b: pw.sub(b, a)
+    T.__mul__ = lambda a, b: pw.mul(a, b)
+    T.__rmul__ = lambda a, b: pw.mul(b, a)
+    T.__truediv__ = lambda a, b: pw.div(a, b)
+    T.__rtruediv__ = lambda a, b: pw.div(b, a)
+    T.__floordiv__ = lambda a, b: pw.floor_divide(a, b)
+    T.__rfloordiv__ = lambda a, b: pw.floor_divide(b, a)
+    T.__mod__ = lambda a, b: pw.remainder(a, b)
+    T.__rmod__ = lambda a, b: pw.remainder(b, a)
+    T.__pow__ = lambda a, b: pw.pow(a, b)
+    T.__rpow__ = lambda a, b: pw.pow(b, a)
+    T.__matmul__ = lambda a, b: la.matmul(a, as_tensor(b, "matmul"))
+    T.__rmatmul__ = lambda a, b: la.matmul(as_tensor(b, "matmul"), a)
+    T.__neg__ = lambda a: pw.neg(a)
+    T.__pos__ = lambda a: a
+    T.__abs__ = lambda a: pw.abs(a)
+    T.__invert__ = lambda a: pw.logical_not(a) if a._data.dtype.kind == "b" else pw.bitwise_not(a)
+    T.__and__ = lambda a, b: pw.bitwise_and(a, b)
+    T.__rand__ = lambda a, b: pw.bitwise_and(b, a)
+    T.__or__ = lambda a, b: pw.bitwise_or(a, b)
+    T.__ror__ = lambda a, b: pw.bitwise_or(b, a)
+    T.__xor__ = lambda a, b: pw.bitwise_xor(a, b)
+    T.__rxor__ = lambda a, b: pw.bitwise_xor(b, a)
+    T.__eq__ = lambda a, b: pw.eq(a, b)
+    T.__ne__ = lambda a, b: pw.ne(a, b)
+    T.__lt__ = lambda a, b: pw.lt(a, b)
+    T.__le__ = lambda a, b: pw.le(a, b)
+    T.__gt__ = lambda a, b: pw.gt(a, b)
+    T.__ge__ = lambda a, b: pw.ge(a, b)
+    T.__getitem__ = lambda a, key: ix.getitem(a, key)
+
+    # in-place
+    ip = inplace
+    T.add_ = lambda self, other, *, alpha=1: ip.inplace_binary(
+        self, other if alpha == 1 else pw.mul(other, alpha), np.add, pw.add, "add_")
+    T.sub_ = lambda self, other, *, alpha=1: ip.inplace_binary(
+        self, other if alpha == 1 else pw.mul(other, alpha), np.subtract, pw.sub, "sub_")
+    T.mul_ = lambda self, other: ip.inplace_binary(self, other, np.multiply, pw.mul, "mul_")
+    T.div_ = lambda self, other: ip.inplace_binary(self, other, np.true_divide, pw.div, "div_")
+    T.__iadd__ = T.add_
+    T.__isub__ = T.sub_
+    T.__imul__ = T.mul_
+    T.__itruediv__ = T.div_
+    T.__ifloordiv__ = lambda self, o: ip.apply_inplace(self, "floor_divide_", lambda s: pw.floor_divide(s, o), o)
+    T.__imod__ = lambda self, o: ip.apply_inplace(self, "remainder_", lambda s: pw.remainder(s, o), o)
+    T.__ipow__ = lambda self, o: ip.apply_inplace(self, "pow_", lambda s: pw.pow(s, o), o)
+    T.__imatmul__ = lambda self, o: ip.apply_inplace(self, "matmul_", lambda s: la.matmul(s, o), o)
+    T.__iand__ = lambda self, o: ip.apply_inplace(self, "bitwise_and_", lambda s: pw.bitwise_and(s, o), o)
+    T.__ior__ = lambda self, o: ip.apply_inplace(self, "bitwise_or_", lambda s: pw.bitwise_or(s, o), o)
+
+    def inplace_method(name: str, fn: Any) -> Any:
+        def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            return ip.apply_inplace(self, name, lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+
+        op_.__name__ = name
+        return op_
+
+    for name in ("pow", "clamp", "clip", "exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh",
+                 "relu", "sin", "cos", "floor", "ceil", "round", "trunc", "sign", "masked_fill",
+                 "scatter", "scatter_add", "fmod", "remainder", "reciprocal", "square", "lerp",
+                 "log_softmax", "softmax", "t", "transpose", "squeeze", "unsqueeze", "nan_to_num",
+                 "tril", "triu", "floor_divide", "maximum", "minimum"):
+        setattr(T, name + "_", inplace_method(name + "_", names[name]))
+
+    def setitem(self: Tensor, key: Any, value: Any) -> None:
+        ip.apply_inplace(self, "index_put_", lambda s: ix.index_put(s, key, value), value)
+
+    T.__setitem__ = setitem
+
+    def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+        src = as_tensor(src, "copy_")
+
+        def compute(s: Tensor) -> Tensor:
+            value = src if src._data.dtype == s._data.dtype else src.to(s.dtype) if src._data.dtype.kind == "f" and s._data.dtype.kind == "f" else Tensor._make(src._data.astype(s._data.dtype))
+            try:
+                expanded = value.expand(s.shape) if value.shape != s.shape else value
+            except RuntimeError:
+                raise RuntimeError(
+                    f"copy_: the source of shape {list(src.shape)} must be broadcastable to "
+                    f"the destination of shape {list(s.shape)}"
+                ) from None
+            return record("CopyBackwards", expanded._data, (s, expanded),
+                          lambda g: (g * 0, g))
+
+        return ip.apply_inplace(self, "copy_", compute, src)
+
+    T.copy_ = copy_
+    T.zero_ = lambda self: ip.fill_with(self, np.zeros((), self._data.dtype), "zero_")
+    T.fill_ = lambda self, value: ip.fill_with(
+        self, np.asarray(value._data if isinstance(value, Tensor) else value), "fill_")
+
+    def random_fill(name: str, sample: Any) -> Any:
+        def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
+            rng = (generator or _creation().default_generator)._rng
+            return ip.fill_with(self, sample(rng, self._data.shape, *args), name)
+
+        return op_
+
+    T.normal_ = random_fill("normal_", lambda rng, shp, mean=0.0, std=1.0: rng.normal(mean, std, shp))
+    T.uniform_ = random_fill("uniform_", lambda rng, shp, a=0.0, b=1.0: rng.uniform(a, b, shp))
+    T.bernoulli_ = random_fill("bernoulli_", lambda rng, shp, p=0.5: rng.random(shp) < (p._data if isinstance(p, Tensor) else p))
+    T.exponential_ = random_fill("exponential_", lambda rng, shp, lambd=1.0: rng.exponential(1 / lambd, shp))
+    T.random_ = random_fill("random_", lambda rng, shp, lo=0, hi=2**24: rng.integers(lo, hi, shp) if hi is not None else rng.integers(0, lo, shp))
+
+
+def _creation() -> Any:
+    from ndgrad import _creation as c
+
+    return c
+
+
+_bind()

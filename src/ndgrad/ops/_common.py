@@ -1,0 +1,139 @@
+"""What every op needs: turning arguments into tensors, promotion, errors, recording."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ndgrad import _dtype
+from ndgrad._tensor import Tensor
+from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - re-exported for ops
+from ndgrad.autograd.grad_mode import STATE  # noqa: F401
+
+_SCALARS = (float, int, bool)
+
+
+def as_tensor(x: Any, op: str = "op") -> Tensor:
+    """An op argument as a Tensor (Python scalars, lists and arrays allowed)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, _SCALARS) or isinstance(x, np.generic):
+        return Tensor._make(np.array(x, dtype=_dtype.scalar_dtype(x).np))
+    from ndgrad._creation import tensor
+
+    try:
+        return tensor(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{op}(): expected a Tensor or a number, got {type(x).__name__}: {exc}")
+
+
+def cast(t: Tensor, np_dtype: np.dtype) -> Tensor:
+    """Differentiable dtype conversion (gradients flow between floating types)."""
+    if t._data.dtype == np_dtype:
+        return t
+    data = t._data.astype(np_dtype)
+    if np_dtype.kind != "f" or t._data.dtype.kind != "f":
+        return Tensor._make(data)
+    return record("ToCopyBackward0", data, (t,), lambda g: (g,))
+
+
+def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of PyTorch's promoted dtype."""
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    if ta and tb:
+        if a._data.dtype == b._data.dtype:
+            return a, b
+    elif ta and type(b) is float and a._data.dtype.kind == "f":
+        return a, Tensor._make(np.array(b, dtype=a._data.dtype))
+    elif ta and type(b) is int and a._data.dtype.kind in "fiu":
+        return a, Tensor._make(np.array(b, dtype=a._data.dtype))
+    elif tb and type(a) in (float, int) and b._data.dtype.kind == "f":
+        return Tensor._make(np.array(a, dtype=b._data.dtype)), b
+    if not ta:
+        if not isinstance(a, _SCALARS):
+            a = as_tensor(a, op)
+    if not tb:
+        if not isinstance(b, _SCALARS):
+            b = as_tensor(b, op)
+    dt = _dtype.result_type(a, b).np
+    a = cast(a, dt) if isinstance(a, Tensor) else Tensor._make(np.array(a, dtype=dt))
+    b = cast(b, dt) if isinstance(b, Tensor) else Tensor._make(np.array(b, dtype=dt))
+    return a, b
+
+
+def float_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Operands promoted, then moved to the default float type when integral (true division)."""
+    a, b = operands(a, b, op)
+    if a._data.dtype.kind != "f":
+        dt = _dtype.get_default_dtype().np
+        a, b = cast(a, dt), cast(b, dt)
+    return a, b
+
+
+def to_float(t: Tensor) -> Tensor:
+    """Integral tensors go to the default float type for ops like exp and sqrt."""
+    if t._data.dtype.kind == "f":
+        return t
+    return cast(t, _dtype.get_default_dtype().np)
+
+
+def broadcast_error(op: str, *shapes: tuple) -> RuntimeError:
+    """PyTorch's message for incompatible shapes, naming the op and the shapes."""
+    a, b = shapes[0], shapes[1]
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(
+                f"{op}(): The size of tensor a ({pa[i]}) must match the size of tensor b "
+                f"({pb[i]}) at non-singleton dimension {i} (shapes {list(a)} and {list(b)})"
+            )
+    return RuntimeError(f"{op}(): shapes {[list(s) for s in shapes]} cannot be broadcast")
+
+
+def check_float_grad(op: str, t: Tensor) -> None:
+    if t._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): expected a floating point tensor, got {t.dtype}")
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``dim`` (int, sequence or None) as sorted non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    bound = max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -bound <= d < bound:
+            raise IndexError(
+                f"{op}(): Dimension out of range (expected to be in range of "
+                f"[{-bound}, {bound - 1}], but got {d})"
+            )
+        out.append(d % bound if ndim else 0)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}(): dim {dims} appears multiple times in the list of dims")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def wrap_dim(dim: int, ndim: int, op: str) -> int:
+    bound = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): dim must be an int, got {type(dim).__name__}")
+    if not -bound <= dim < bound:
+        raise IndexError(
+            f"{op}(): Dimension out of range (expected to be in range of "
+            f"[{-bound}, {bound - 1}], but got {dim})"
+        )
+    return int(dim) % bound
+
+
+def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f(torch.Size)``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    try:
+        return tuple(int(s) for s in args)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None

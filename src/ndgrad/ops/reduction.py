@@ -1,0 +1,358 @@
+"""Reductions: sum, mean, prod, var/std, max/min, norms, logsumexp, softmax, cumsum."""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from ndgrad import _dtype
+from ndgrad._tensor import Tensor
+from ndgrad.ops._common import normalize_dims, record, to_float, wrap_dim
+from ndgrad.ops.pointwise import _ignore, sqrt, where
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _restore_dims(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Tensor:
+    """Brings a reduced gradient back to the input's rank so it broadcasts."""
+    if not keepdim and dims and len(shape):
+        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+    return g
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
+    dims = normalize_dims(dim, x._data.ndim, "sum")
+    np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
+    if np_dtype is None and x._data.dtype.kind in "bui":
+        np_dtype = np.dtype(np.int64)
+    data = np.sum(x._data, axis=dims, keepdims=keepdim, dtype=np_dtype)
+    shape = x._data.shape
+    return record(
+        "SumBackward0" if dim is None else "SumBackward1",
+        data,
+        (x,),
+        lambda g: (_restore_dims(g, dims, keepdim, shape).expand(shape),),
+    )
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {x.dtype}"
+        )
+    dims = normalize_dims(dim, x._data.ndim, "mean")
+    count = 1
+    for d in dims:
+        count *= x._data.shape[d]
+    with _ignore():
+        data = np.mean(x._data, axis=dims, keepdims=keepdim)
+    shape = x._data.shape
+    return record(
+        "MeanBackward0" if dim is None else "MeanBackward1",
+        data,
+        (x,),
+        lambda g: (_restore_dims(g, dims, keepdim, shape).expand(shape) / count,),
+    )
+
+
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if dim is None:
+        flat = x.reshape(-1)
+        out = prod(flat, 0)
+        return out
+    d = wrap_dim(dim, x._data.ndim, "prod")
+    np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
+    data = np.prod(x._data, axis=d, keepdims=keepdim, dtype=np_dtype)
+
+    def backward(g: Tensor) -> tuple:
+        # The product of the other elements, exact when x has zeros.
+        g = _restore_dims(g, (d,), keepdim, x._data.shape)
+        is_zero = x == 0
+        nonzero = where(is_zero, 1.0, x)
+        prod_nonzero = prod(nonzero, d, keepdim=True)
+        zeros = is_zero.sum(d, keepdim=True)
+        others = where(zeros == 0, prod_nonzero / nonzero, where(is_zero & (zeros == 1), prod_nonzero, 0.0))
+        return (g * others,)
+
+    return record("ProdBackward1", data, (x,), backward, (x,))
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    if isinstance(dim, bool):  # the legacy var(input, unbiased) form
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"var(): input dtype should be floating point, got {x.dtype}")
+    dims = normalize_dims(dim, x._data.ndim, "var")
+    n = 1
+    for d in dims:
+        n *= x._data.shape[d]
+    centered = x - x.mean(dims, keepdim=True)
+    return (centered * centered).sum(dims, keepdim=keepdim) / max(n - correction, 0)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple[Tensor, Tensor]:
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def _extreme_all(x: Tensor, name: str, fn: Any) -> Tensor:
+    if x._data.size == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    data = fn(x._data)
+
+    def backward(g: Tensor) -> tuple:
+        # Ties share the gradient evenly, as PyTorch does for a full reduction.
+        hit = x == out.detach()
+        return (g * hit / hit.sum(),)
+
+    out = record(name.capitalize() + "Backward1", np.asarray(data), (x,), backward, (x,))
+    return out
+
+
+def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: Any) -> ValuesIndices:
+    d = wrap_dim(dim, x._data.ndim, name)
+    if x._data.ndim and x._data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    data = x._data if x._data.ndim else x._data.reshape(1)
+    idx = np.expand_dims(argfn(data, axis=d), d)
+    values = np.take_along_axis(data, idx, axis=d)
+    if not keepdim or not x._data.ndim:
+        idx, values = np.squeeze(idx, d), np.squeeze(values, d)
+    if not x._data.ndim:
+        idx, values = idx.reshape(()), values.reshape(())
+    indices = Tensor._make(idx.astype(np.int64))
+    shape = x._data.shape
+
+    def backward(g: Tensor) -> tuple:
+        from ndgrad.ops.indexing import scatter_into_zeros
+
+        if not shape:
+            return (g,)
+        gi = indices if keepdim else indices.unsqueeze(d)
+        gg = g if keepdim else g.unsqueeze(d)
+        return (scatter_into_zeros(shape, d, gi, gg),)
+
+    values_t = record(name.capitalize() + "Backward0", values, (x,), backward, ())
+    return ValuesIndices(values_t, indices)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    if isinstance(dim, Tensor):
+        from ndgrad.ops.pointwise import maximum
+
+        return maximum(x, dim)
+    if dim is None:
+        return _extreme_all(x, "max", np.max)
+    return _extreme_dim(x, dim, keepdim, "max", np.argmax)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    if isinstance(dim, Tensor):
+        from ndgrad.ops.pointwise import minimum
+
+        return minimum(x, dim)
+    if dim is None:
+        return _extreme_all(x, "min", np.min)
+    return _extreme_dim(x, dim, keepdim, "min", np.argmin)
+
+
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amax")
+    return _amaxmin(x, dims, keepdim, np.max, "AmaxBackward0")
+
+
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amin")
+    return _amaxmin(x, dims, keepdim, np.min, "AminBackward0")
+
+
+def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: Any, name: str) -> Tensor:
+    data = fn(x._data, axis=dims, keepdims=keepdim)
+    shape = x._data.shape
+
+    def backward(g: Tensor) -> tuple:
+        o = _restore_dims(out.detach(), dims, keepdim, shape)
+        hit = x == o
+        return (_restore_dims(g, dims, keepdim, shape) * hit / hit.sum(dims, keepdim=True),)
+
+    out = record(name, data, (x,), backward, (x,))
+    return out
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmax(x._data), dtype=np.int64))
+    return _extreme_dim(x.detach(), dim, keepdim, "argmax", np.argmax).indices
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmin(x._data), dtype=np.int64))
+    return _extreme_dim(x.detach(), dim, keepdim, "argmin", np.argmin).indices
+
+
+def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    dims = normalize_dims(dim, x._data.ndim, "all")
+    return Tensor._make(np.all(x._data, axis=dims, keepdims=keepdim))
+
+
+def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    dims = normalize_dims(dim, x._data.ndim, "any")
+    return Tensor._make(np.any(x._data, axis=dims, keepdims=keepdim))
+
+
+def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    dims = normalize_dims(dim, x._data.ndim, "count_nonzero")
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=dims), dtype=np.int64))
+
+
+def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    d = wrap_dim(dim, x._data.ndim, "cumsum")
+    src = x._data if x._data.ndim else x._data.reshape(1)
+    np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
+    data = np.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
+    return record("CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,))
+
+
+def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    d = wrap_dim(dim, x._data.ndim, "cumprod")
+    data = np.cumprod(x._data, axis=d) if x._data.ndim else x._data.copy()
+
+    def backward(g: Tensor) -> tuple:
+        # sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, valid for nonzero x.
+        return ((g * out).flip(d).cumsum(d).flip(d) / x,)
+
+    out = record("CumprodBackward0", data, (x,), backward, (x,))
+    return out
+
+
+def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    x = to_float(x)
+    dims = normalize_dims(dim, x._data.ndim, "logsumexp")
+    d = x._data
+    with _ignore():
+        m = np.max(d, axis=dims, keepdims=True) if d.size else np.zeros((1,) * d.ndim, d.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        data = np.log(np.sum(np.exp(d - m), axis=dims, keepdims=True)) + m
+    if not keepdim:
+        data = np.squeeze(data, axis=dims) if dims else data
+    shape = d.shape
+
+    def backward(g: Tensor) -> tuple:
+        o = _restore_dims(out, dims, keepdim, shape)
+        return (_restore_dims(g, dims, keepdim, shape) * (x - o).exp(),)
+
+    out = record("LogsumexpBackward0", data.astype(d.dtype, copy=False), (x,), backward, (x,))
+    return out
+
+
+def _softmax_dim(x: Tensor, dim: int | None, name: str) -> int:
+    if dim is None:
+        # PyTorch's legacy implicit choice.
+        dim = 0 if x._data.ndim in (0, 1, 3) else 1
+    return wrap_dim(dim, x._data.ndim, name)
+
+
+def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    x = to_float(x)
+    d = _softmax_dim(x, dim, "softmax")
+    with _ignore():
+        e = np.exp(x._data - np.max(x._data, axis=d, keepdims=True)) if x._data.ndim else np.ones_like(x._data)
+        data = e / np.sum(e, axis=d, keepdims=True) if x._data.ndim else e
+
+    def backward(g: Tensor) -> tuple:
+        s = softmax(x, d)
+        return (s * (g - (g * s).sum(d, keepdim=True)),)
+
+    return record("SoftmaxBackward0", data, (x,), backward, (x,))
+
+
+def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    x = to_float(x)
+    d = _softmax_dim(x, dim, "log_softmax")
+    src = x._data
+    with _ignore():
+        if src.ndim:
+            shifted = src - np.max(src, axis=d, keepdims=True)
+            data = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
+        else:
+            data = np.zeros_like(src)
+
+    def backward(g: Tensor) -> tuple:
+        return (g - softmax(x, d) * g.sum(d, keepdim=True),)
+
+    return record("LogSoftmaxBackward0", data, (x,), backward, (x,))
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype}")
+    if p == "fro" or p is None:
+        p = 2
+    if p == "nuc":
+        raise NotImplementedError("norm(): the nuclear norm is not supported")
+    dims = normalize_dims(dim, x._data.ndim, "norm")
+    if p == 2:
+        return _norm2(x, dims, keepdim)
+    if p in (math.inf, float("inf")):
+        return amax(x.abs(), dims, keepdim)
+    if p in (-math.inf, float("-inf")):
+        return amin(x.abs(), dims, keepdim)
+    if p == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
+    if p == 1:
+        return x.abs().sum(dims, keepdim=keepdim)
+    return (x.abs() ** p).sum(dims, keepdim=keepdim) ** (1.0 / p)
+
+
+def _norm2(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    with _ignore():
+        data = np.sqrt(np.sum(x._data * x._data, axis=dims, keepdims=keepdim))
+    shape = x._data.shape
+
+    def backward(g: Tensor) -> tuple:
+        # Zero gradient at the origin, as PyTorch does.
+        o = _restore_dims(out, dims, keepdim, shape)
+        gr = _restore_dims(g, dims, keepdim, shape)
+        return (where(o == 0, 0.0, gr * x / o),)
+
+    out = record("LinalgVectorNormBackward0", data, (x,), backward, (x,))
+    return out
+
+
+def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
+    return norm(a - b, p)

@@ -1,0 +1,436 @@
+"""Shape ops: views (reshape, transpose, expand...), joining and splitting."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ndgrad import _dtype
+from ndgrad._tensor import Tensor
+from ndgrad.ops._common import cast, normalize_dims, record, shape_arg, wrap_dim
+
+
+def as_view(out: Tensor, base: Tensor) -> Tensor:
+    """Marks ``out`` as sharing ``base``'s storage: one version counter for both."""
+    if np.may_share_memory(out._data, base._data):
+        out._version = base._version
+        out._base = base._base if base._base is not None else base
+    return out
+
+
+def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]:
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}(): only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"{op}(): invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def reshape(x: Tensor, *shape: Any) -> Tensor:
+    target = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape")
+    if target == x._data.shape:
+        return as_view(record("ViewBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+    src_shape = x._data.shape
+    data = x._data.reshape(target)
+    return as_view(record("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+
+
+def view(x: Tensor, *shape: Any) -> Tensor:
+    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (float, int)):
+        raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
+    target = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
+    try:
+        data = np.reshape(x._data, target, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (at least one "
+            f"dimension spans across two contiguous subspaces); input shape {list(x.shape)}, "
+            f"requested {list(target)}. Use .reshape(...) instead."
+        ) from None
+    src_shape = x._data.shape
+    return as_view(record("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x._data.ndim == 0:
+        return reshape(x, 1)
+    s = wrap_dim(start_dim, x._data.ndim, "flatten")
+    e = wrap_dim(end_dim, x._data.ndim, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shp = x._data.shape
+    return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = wrap_dim(dim, x._data.ndim, "unflatten")
+    shp = x._data.shape
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        sizes = _infer_shape(sizes, shp[d], "unflatten")
+    return reshape(x, shp[:d] + sizes + shp[d + 1:])
+
+
+def permute(x: Tensor, *dims: Any) -> Tensor:
+    dims = shape_arg(dims, "permute")
+    if len(dims) != x._data.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {x._data.ndim} is "
+            f"not equal to len(dims) = {len(dims)}"
+        )
+    axes = tuple(wrap_dim(d, x._data.ndim, "permute") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    inverse = tuple(np.argsort(axes))
+    data = np.transpose(x._data, axes)
+    return as_view(record("PermuteBackward0", data, (x,), lambda g: (g.permute(inverse),)), x)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = x._data.ndim
+    if n == 0:
+        return as_view(record("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+    d0, d1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
+    data = np.swapaxes(x._data, d0, d1)
+    return as_view(
+        record("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x
+    )
+
+
+swapaxes = transpose
+swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    if x._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D")
+    return transpose(x, 0, 1) if x._data.ndim == 2 else x
+
+
+def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
+    n = x._data.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [wrap_dim(s, n, "movedim") for s in src]
+    dst = [wrap_dim(d, n, "movedim") for d in dst]
+    order = [i for i in range(n) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, *order)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = wrap_dim(dim, x._data.ndim + 1, "unsqueeze")
+    data = np.expand_dims(x._data, d)
+    return as_view(record("UnsqueezeBackward0", data, (x,), lambda g: (g.squeeze(d),)), x)
+
+
+def squeeze(x: Tensor, dim: Any = None) -> Tensor:
+    shp = x._data.shape
+    if dim is None:
+        axes = tuple(i for i, s in enumerate(shp) if s == 1)
+        name = "SqueezeBackward0"
+    else:
+        axes = tuple(d for d in normalize_dims(dim, x._data.ndim, "squeeze") if x._data.ndim and shp[d] == 1)
+        name = "SqueezeBackward1"
+    data = np.squeeze(x._data, axes) if axes else x._data.view()
+    return as_view(record(name, data, (x,), lambda g: (g.reshape(shp),)), x)
+
+
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    sizes = shape_arg(sizes, "expand")
+    shp = x._data.shape
+    if len(sizes) < len(shp):
+        raise RuntimeError(
+            f"expand(ndgrad.{_type_name(x)}{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
+            f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
+            f"tensor ({len(shp)})"
+        )
+    lead = len(sizes) - len(shp)
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand(): the expanded size {s} is not allowed in a leading, non-existing dimension {i}")
+            target.append(s)
+            continue
+        own = shp[i - lead]
+        if s == -1:
+            s = own
+        if own != s and own != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({own}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shp)}"
+            )
+        target.append(s)
+    target = tuple(target)
+    if target == shp:
+        return as_view(record("ExpandBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+    data = np.broadcast_to(x._data, target)
+    # The engine sums the gradient back to x's shape.
+    return as_view(record("ExpandBackward0", data, (x,), lambda g: (g,)), x)
+
+
+def _type_name(x: Tensor) -> str:
+    return x.type().split(".")[-1]
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, other.shape)
+
+
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(x, tuple(shape))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
+    """Sums a broadcast tensor back to ``shape`` (the reduction every broadcast gradient needs)."""
+    shape = shape_arg(shape, "sum_to_size")
+    src = x._data.shape
+    lead = len(src) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and src[lead + i] != 1
+    )
+    for i, s in enumerate(shape):
+        if s != 1 and src[lead + i] != s:
+            raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+    if not axes:
+        return x
+    data = np.sum(x._data, axis=axes).reshape(shape)
+    return record("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    sizes = shape_arg(sizes, "repeat")
+    if len(sizes) < x._data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    shp = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
+    data = np.tile(x._data.reshape(shp), sizes)
+
+    def backward(g: Tensor) -> tuple:
+        split = []
+        for r, s in zip(sizes, shp):
+            split += [r, s]
+        axes = tuple(range(0, 2 * len(sizes), 2))
+        return (g.reshape(split).sum(axes).reshape(x._data.shape),)
+
+    return record("RepeatBackward0", data, (x,), backward)
+
+
+def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
+    dims = tuple(dims)
+    if len(dims) < x._data.ndim:
+        dims = (1,) * (x._data.ndim - len(dims)) + dims
+    return repeat(x, dims)
+
+
+def flip(x: Tensor, dims: Any) -> Tensor:
+    axes = normalize_dims(dims, x._data.ndim, "flip")
+    data = np.flip(x._data, axes) if x._data.ndim else x._data.copy()
+    return record("FlipBackward0", np.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),))
+
+
+def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    if dims is None:
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    data = np.roll(x._data, shifts, dims)
+    neg = tuple(-s for s in shifts) if isinstance(shifts, (tuple, list)) else -shifts
+    return record("RollBackward0", data, (x,), lambda g: (g.roll(neg, dims),))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = wrap_dim(dim, x._data.ndim, "narrow")
+    size = x._data.shape[d]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise RuntimeError(
+            f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({size})."
+        )
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return x[key]
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    d = wrap_dim(dim, x._data.ndim, "select")
+    return x[(slice(None),) * d + (index,)]
+
+
+def _cat_dtype(tensors: Sequence[Tensor]) -> np.dtype:
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = _dtype.promote(dt, t.dtype)
+    return dt.np
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' must be a tuple or list of Tensors, not Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    # PyTorch skips legacy empty 1-D tensors.
+    kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
+    ndim = kept[0]._data.ndim
+    if ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, ndim, "cat")
+    ref = kept[0]._data.shape
+    for i, t in enumerate(kept):
+        shp = t._data.shape
+        if len(shp) != ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ndim} and {len(shp)}"
+            )
+        for k in range(ndim):
+            if k != d and shp[k] != ref[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref[k]} but got size {shp[k]} for tensor number {i} in the list."
+                )
+    np_dtype = _cat_dtype(kept)
+    kept = [cast(t, np_dtype) for t in kept]
+    data = np.concatenate([t._data for t in kept], axis=d)
+    bounds = np.cumsum([0] + [t._data.shape[d] for t in kept])
+
+    def backward(g: Tensor) -> tuple:
+        pre = (slice(None),) * d
+        return tuple(g[pre + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(len(kept)))
+
+    return record("CatBackward0", data, tuple(kept), backward)
+
+
+concat = cat
+concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"stack(): expected Tensor as element {i}, but got {type(t).__name__}")
+        if t._data.shape != ref:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
+                f"and {list(t._data.shape)} at entry {i}"
+            )
+    d = wrap_dim(dim, len(ref) + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    tensors = [t if t.ndim else t.reshape(1) for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    d = wrap_dim(dim, x._data.ndim, "split")
+    size = x._data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and size:
+            raise RuntimeError(f"split(): split_size must be positive, got {step}")
+        starts = range(0, size, step) if size else [0]
+        lengths = [builtins.min(step, size - s) for s in starts]
+    else:
+        lengths = [int(s) for s in split_size_or_sections]
+        if builtins.sum(lengths) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {d}), but got split_sizes={lengths}"
+            )
+    out, start = [], 0
+    for length in lengths:
+        out.append(narrow(x, d, start, length))
+        start += length
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, x._data.ndim, "chunk")
+    size = x._data.shape[d]
+    step = -(-size // chunks) if size else 1
+    return split(x, step, d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    d = wrap_dim(dim, x._data.ndim, "unbind")
+    return tuple(select(x, d, i) for i in range(x._data.shape[d]))
+
+
+def contiguous(x: Tensor) -> Tensor:
+    if x._data.flags.c_contiguous:
+        return x
+    return record("CloneBackward0", np.ascontiguousarray(x._data), (x,), lambda g: (g,))
+
+
+def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
+    return record("CloneBackward0", x._data.copy(), (x,), lambda g: (g,))
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    mask = np.tril(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
+    return record("TrilBackward0", np.where(mask, x._data, 0).astype(x._data.dtype), (x,),
+                  lambda g: (g * Tensor._make(mask),))
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    mask = np.triu(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
+    return record("TriuBackward0", np.where(mask, x._data, 0).astype(x._data.dtype), (x,),
+                  lambda g: (g * Tensor._make(mask),))
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    if x._data.ndim != 2 or {dim1 % 2, dim2 % 2} != {0, 1}:
+        raise NotImplementedError("diagonal(): only the diagonal of a 2-D tensor is supported")
+    rows = np.arange(x._data.shape[0])
+    cols = rows + offset
+    keep = (cols >= 0) & (cols < x._data.shape[1])
+    key = (Tensor._make(rows[keep]), Tensor._make(cols[keep]))
+    return x[key]
+
+
+def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+    if x._data.ndim == 1:
+        n = x._data.shape[0]
+        if diagonal_ != 0:
+            raise NotImplementedError("diag(): offsets for 1-D input are not supported")
+        return x.unsqueeze(0) * Tensor._make(np.eye(n, dtype=x._data.dtype))
+    if x._data.ndim == 2:
+        return diagonal(x, diagonal_, 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
