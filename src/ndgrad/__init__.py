@@ -115,7 +115,7 @@ class _Cuda:
         pass
 
     @staticmethod
-    def manual_seed_all(seed: int) -> None:
+    def manual_seed_all(seed_: int) -> None:
         pass
 
 
