@@ -144,8 +144,10 @@ def recommend_install(
 
     full = lambda cuda: rules.min_driver_full(cuda, windows)  # noqa: E731
     compat = lambda cuda: rules.min_driver_minor_compat(int(cuda.split(".")[0]), windows)  # noqa: E731
-    for floor, how in ((full, "full feature set"), (compat, "minor-version compatibility")):
-        for release in releases:
+    # Newest torch first; within it, the highest CUDA the driver runs fully, else through
+    # minor-version compatibility (torch wheels bundle their runtime and rely on it).
+    for release in releases:
+        for floor, how in ((full, "full feature set"), (compat, "minor-version compatibility")):
             for cuda in sorted(release.cuda, key=rules.parse_version, reverse=True):
                 if fits(cuda, floor):
                     note = f"CUDA {cuda} build; driver {driver} runs it ({how})"
@@ -527,15 +529,8 @@ def _check_torch_cuda(facts: Facts, torch: dict[str, Any]) -> list[Finding]:
             )
         ]
     if status == "warn":
-        return [
-            Finding(
-                "torch.cuda",
-                "warn",
-                found,
-                why=f"driver below {full_min}: runs via minor-version compatibility (no PTX JIT)",
-                fix=f"update the NVIDIA driver to >= {full_min}",
-            )
-        ]
+        # torch wheels bundle their CUDA runtime and rely on minor-version compatibility.
+        found += f" (driver below {full_min}: runs via minor-version compatibility)"
     return [Finding("torch.cuda", "ok", found)]
 
 

@@ -64,7 +64,10 @@ def _details(known: rules.KnownError, match: re.Match[str], text: str) -> dict[s
     if known.id == "torch-no-matching-distribution":
         values["detail"] = _no_wheel_detail(text)
     if known.id == "jupyter-kernel-not-found":
-        values["kernel"] = values.get("kernel") or values.get("kernel2") or "<env-name>"
+        named = re.search(r"No such kernel(?: named)?:?\s*['\"]?([\w.\-]+)", text, re.I)
+        values["kernel"] = (
+            values.get("kernel") or values.get("kernel2") or (named and named.group(1)) or "<env>"
+        )
     values.setdefault("detail", "")
     return values
 

@@ -171,7 +171,7 @@ def parse_collect_env(text: str) -> CollectEnv:
             report.fields[current] = f"{previous}\n{line}" if previous else line
         else:
             current = None
-    if "torch_version" not in report.fields and not report.pip:
+    if not report.fields and not report.pip:
         raise ParseError("does not look like torch.utils.collect_env output")
     return report
 
@@ -218,6 +218,19 @@ def parse_kernelspec_list_json(text: str) -> list[KernelSpec]:
             )
         )
     return result
+
+
+def parse_kernelspec_list_text(text: str) -> dict[str, str]:
+    """`jupyter kernelspec list` text form: 'Available kernels:' then '  name    path' rows
+    (nb_conda_kernels names like conda-env-fastai-py too). Returns name -> resource dir."""
+    specs = {}
+    for line in text.splitlines():
+        row = re.match(r"^\s*(\*?\s*[\w.\-]+)\s{2,}(\S.*?)\s*$", line)
+        if row and not line.strip().startswith("Available kernels"):
+            specs[row.group(1).strip("* ")] = row.group(2)
+    if not specs and "No kernels available" not in text:
+        raise ParseError("no 'name  path' rows in kernelspec list output")
+    return specs
 
 
 def _looks_like_path(token: str) -> bool:
