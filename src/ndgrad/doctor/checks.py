@@ -697,12 +697,21 @@ def _resolve(executable: str) -> str | None:
 
 
 def _inside(path: str, prefix: str) -> bool:
-    try:
-        return os.path.commonpath([os.path.realpath(path), os.path.realpath(prefix)]) == (
-            os.path.realpath(prefix)
-        )
-    except ValueError:  # different drives on Windows
+    """Is `path` inside `prefix`? A venv's bin/python is a symlink to the base interpreter, so
+    resolve only the directories, never the interpreter itself."""
+
+    def under(child: str, parent: str) -> bool:
+        try:
+            return os.path.commonpath([child, parent]) == parent
+        except ValueError:  # different drives on Windows
+            return False
+
+    if not path or not prefix:
         return False
+    if under(os.path.abspath(path), os.path.abspath(prefix)):
+        return True
+    directory = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return under(directory, os.path.realpath(prefix))
 
 
 def _kernel_runs_in(spec: dict[str, Any], prefix: str) -> bool:

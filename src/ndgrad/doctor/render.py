@@ -75,7 +75,8 @@ def diagnoses_json(diagnoses: Sequence[Diagnosis]) -> str:
 def print_diagnoses(diagnoses: Sequence[Diagnosis], stream: TextIO | None = None) -> None:
     from rich.console import Console
 
-    console = Console(file=stream or sys.stdout, highlight=False)
+    # soft_wrap: long commands stay on one line, so they can be copied and pasted.
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
     for diagnosis in diagnoses:
         style = "bold" if diagnosis.known else "bold yellow"
         console.print(
