@@ -61,6 +61,7 @@ from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
+from ndgrad.serialization import load, save
 
 half = float16
 float = float32  # noqa: A001 - torch.float

@@ -1,0 +1,332 @@
+"""``ndgrad.save`` / ``ndgrad.load``: checkpoints that cannot run code when loaded.
+
+PyTorch pickles; a pickle can execute arbitrary code on load. ndgrad writes a zip archive
+instead: ``ndgrad/manifest.json`` describes the object tree (dicts, lists, tuples, numbers,
+strings, None, dtypes) and each tensor or array lives in its own ``.npy`` member, read back
+with ``allow_pickle=False``. Nothing in the file names a Python callable, so loading a
+foreign or hostile file can fail but cannot execute it.
+
+Writes to a path are atomic: the archive goes to a temporary file in the same folder, is
+flushed and fsynced, then ``os.replace``-d over the target, so a crash or an error while
+saving leaves any previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from collections import OrderedDict
+from typing import IO, Any
+
+import numpy as np
+
+from ndgrad import _dtype
+from ndgrad._tensor import Size, Tensor
+
+FORMAT_NAME = "ndgrad.save"
+FORMAT_VERSION = 1
+_MANIFEST = "ndgrad/manifest.json"
+_DATA_DIR = "ndgrad/data/"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+FileLike = str | os.PathLike | IO[bytes]
+
+
+# ----------------------------------------------------------------------------- encoding
+class _Encoder:
+    """Turns an object tree into JSON-able nodes plus a list of arrays to store."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self._tensor_ids: dict[int, int] = {}  # same Tensor object saved twice -> one entry
+
+    def _add_array(self, array: np.ndarray) -> int:
+        self.arrays.append(array)  # np.save copes with any strides; keeps 0-d arrays 0-d
+        return len(self.arrays) - 1
+
+    def encode(self, obj: Any, path: str) -> Any:
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return obj
+        if isinstance(obj, float):
+            # JSON has no NaN/inf; keep them exact through a tagged node.
+            return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+        if isinstance(obj, Tensor):
+            key = id(obj)
+            if key not in self._tensor_ids:
+                self._tensor_ids[key] = self._add_array(obj._data)
+            node = {"__tensor__": self._tensor_ids[key], "requires_grad": obj._requires_grad}
+            if type(obj).__name__ == "Parameter":
+                node["parameter"] = True
+            return node
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.hasobject:
+                raise TypeError(f"ndgrad.save: object arrays cannot be saved (at {path})")
+            return {"__ndarray__": self._add_array(obj)}
+        if isinstance(obj, np.generic):
+            return {"__npscalar__": self._add_array(np.asarray(obj))}
+        if isinstance(obj, _dtype.dtype):
+            return {"__dtype__": obj.name}
+        if isinstance(obj, Size):
+            return {"__size__": [int(s) for s in obj]}
+        if isinstance(obj, dict):
+            items = [
+                [self.encode(k, f"{path}[key]"), self.encode(v, f"{path}[{k!r}]")]
+                for k, v in obj.items()
+            ]
+            tag = "__odict__" if isinstance(obj, OrderedDict) else "__dict__"
+            return {tag: items}
+        if isinstance(obj, list):
+            return {"__list__": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
+        hint = ""
+        if hasattr(obj, "state_dict"):
+            hint = "; save obj.state_dict() instead of the object itself"
+        raise TypeError(
+            f"ndgrad.save: cannot save an object of type {type(obj).__qualname__} at {path} "
+            "(supported: tensors, NumPy arrays, dicts, lists, tuples, numbers, strings, None, "
+            f"dtypes){hint}"
+        )
+
+
+class _Decoder:
+    def __init__(self, arrays: dict[int, np.ndarray], source: str) -> None:
+        self.arrays = arrays
+        self.source = source
+        self._tensors: dict[int, Tensor] = {}
+
+    def _array(self, index: Any) -> np.ndarray:
+        if not isinstance(index, int) or index not in self.arrays:
+            raise RuntimeError(
+                f"ndgrad.load: {self.source} is corrupt: the manifest refers to array {index!r}, "
+                "which is missing from the archive"
+            )
+        return self.arrays[index]
+
+    def decode(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):  # only tagged nodes are expected; be lenient
+            return [self.decode(v) for v in node]
+        if not isinstance(node, dict) or len(node) == 0:
+            raise RuntimeError(f"ndgrad.load: {self.source} has an unreadable manifest node")
+        if "__tensor__" in node:
+            index = node["__tensor__"]
+            if index not in self._tensors:
+                t = self._make_tensor(self._array(index), bool(node.get("parameter")))
+                t._requires_grad = bool(node.get("requires_grad", False))
+                self._tensors[index] = t
+            return self._tensors[index]
+        if "__ndarray__" in node:
+            return self._array(node["__ndarray__"])
+        if "__npscalar__" in node:
+            return self._array(node["__npscalar__"])[()]
+        if "__float__" in node:
+            return float(node["__float__"])
+        if "__dtype__" in node:
+            return _dtype.to_dtype(node["__dtype__"])
+        if "__size__" in node:
+            return Size(node["__size__"])
+        if "__odict__" in node:
+            return OrderedDict((self._key(k), self.decode(v)) for k, v in node["__odict__"])
+        if "__dict__" in node:
+            return {self._key(k): self.decode(v) for k, v in node["__dict__"]}
+        if "__list__" in node:
+            return [self.decode(v) for v in node["__list__"]]
+        if "__tuple__" in node:
+            return tuple(self.decode(v) for v in node["__tuple__"])
+        raise RuntimeError(
+            f"ndgrad.load: {self.source} has a manifest node of unknown kind {sorted(node)}"
+        )
+
+    def _key(self, node: Any) -> Any:
+        key = self.decode(node)
+        return tuple(key) if isinstance(key, list) else key
+
+    @staticmethod
+    def _make_tensor(array: np.ndarray, parameter: bool) -> Tensor:
+        _dtype.from_numpy_dtype(array.dtype)  # rejects dtypes a Tensor cannot hold
+        if parameter:
+            try:
+                from ndgrad.nn import Parameter
+            except ImportError:
+                Parameter = None
+            if Parameter is not None:
+                return Parameter(Tensor._make(array), requires_grad=False)
+        return Tensor._make(array)
+
+
+# ----------------------------------------------------------------------------- save
+def _write_archive(obj: Any, stream: IO[bytes]) -> None:
+    encoder = _Encoder()
+    root = encoder.encode(obj, "obj")
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "arrays": len(encoder.arrays),
+        "root": root,
+    }
+    with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(_MANIFEST, json.dumps(manifest))
+        for i, array in enumerate(encoder.arrays):
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            archive.writestr(f"{_DATA_DIR}{i}.npy", buffer.getvalue())
+
+
+def save(
+    obj: Any,
+    f: FileLike,
+    pickle_module: Any = None,
+    pickle_protocol: int = 2,
+    _use_new_zipfile_serialization: bool = True,
+) -> None:
+    """Saves ``obj`` (tensors and containers of them, numbers, strings) to a path or a file.
+
+    The extra arguments exist for signature compatibility with ``torch.save``; ndgrad never
+    pickles, so ``pickle_module`` must be left unset.
+    """
+    if pickle_module is not None:
+        raise ValueError("ndgrad.save never pickles; pickle_module is not supported")
+    if hasattr(f, "write"):
+        buffer = io.BytesIO()
+        _write_archive(obj, buffer)  # encode fully first: a bad object writes nothing
+        f.write(buffer.getvalue())  # type: ignore[union-attr]
+        return
+    path = os.fspath(f)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"ndgrad.save: folder {folder!r} does not exist (saving {path!r})")
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _write_archive(obj, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------- load
+def _describe_foreign(head: bytes) -> str:
+    if not head:
+        return "the file is empty"
+    if head[:1] == b"\x80" or head[:1] in (b"(", b"c", b"]", b"}"):
+        return (
+            "it looks like a pickle (e.g. a torch.save file from PyTorch < 1.6 or a Python "
+            "pickle); ndgrad.load never unpickles, because unpickling can execute code"
+        )
+    if head[:6] == b"\x93NUMPY":
+        return "it is a NumPy .npy file; read it with numpy.load"
+    return f"it does not start with a zip header (first bytes: {head[:8]!r})"
+
+
+def load(
+    f: FileLike,
+    map_location: Any = None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = None,
+    mmap: bool | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Loads what :func:`save` wrote. Raises RuntimeError naming the file if it is not one.
+
+    ``map_location`` and ``weights_only`` are accepted for compatibility with ``torch.load``;
+    ndgrad runs on the CPU and never unpickles, so loading is always weights-only.
+    """
+    if pickle_module is not None:
+        raise ValueError("ndgrad.load never unpickles; pickle_module is not supported")
+    if hasattr(f, "read"):
+        source = repr(getattr(f, "name", "<file object>"))
+        raw = f.read()  # type: ignore[union-attr]
+    else:
+        path = os.fspath(f)
+        source = repr(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"ndgrad.load: no such file: {path!r}")
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"ndgrad.load: {path!r} is a folder, not a checkpoint file")
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    if not isinstance(raw, bytes):
+        raise TypeError("ndgrad.load: the file object must be opened in binary mode ('rb')")
+    if raw[:4] != _ZIP_MAGIC:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is not an ndgrad checkpoint: {_describe_foreign(raw[:16])}"
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as exc:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is truncated or corrupt (cannot read the zip archive: {exc})"
+        ) from None
+    with archive:
+        names = set(archive.namelist())
+        if _MANIFEST not in names:
+            raise RuntimeError(
+                f"ndgrad.load: {source} is a zip file but not an ndgrad checkpoint (no "
+                f"{_MANIFEST}; a PyTorch checkpoint cannot be read because it is pickled)"
+            )
+        try:
+            manifest = json.loads(archive.read(_MANIFEST).decode("utf-8"))
+            arrays = _read_arrays(archive, names)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            raise RuntimeError(
+                f"ndgrad.load: {source} is truncated or corrupt ({type(exc).__name__}: {exc})"
+            ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise RuntimeError(f"ndgrad.load: {source} has a manifest of an unknown format")
+    version = manifest.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise RuntimeError(
+            f"ndgrad.load: {source} was written by a newer ndgrad (format version {version!r}; "
+            f"this one reads up to {FORMAT_VERSION})"
+        )
+    if len(arrays) != manifest.get("arrays", len(arrays)):
+        raise RuntimeError(
+            f"ndgrad.load: {source} is truncated or corrupt: expected {manifest.get('arrays')} "
+            f"arrays, found {len(arrays)}"
+        )
+    return _Decoder(arrays, source).decode(manifest.get("root"))
+
+
+def _read_arrays(archive: zipfile.ZipFile, names: set[str]) -> dict[int, np.ndarray]:
+    arrays: dict[int, np.ndarray] = {}
+    for name in names:
+        if not (name.startswith(_DATA_DIR) and name.endswith(".npy")):
+            continue
+        stem = name[len(_DATA_DIR) : -len(".npy")]
+        if not stem.isdigit():
+            continue
+        arrays[int(stem)] = np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+    return arrays
+
+
+__all__ = ["save", "load"]
