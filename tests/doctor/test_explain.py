@@ -146,3 +146,13 @@ def test_cli_argument_file_and_stdin(tmp_path: Path):
     assert result.exit_code == 1 and "ndgrad doctor" in result.output
     result = runner.invoke(app, ["explain", "--file", str(tmp_path / "missing.log")])
     assert result.exit_code == 2
+
+
+def test_collect_env_reports_are_judged():
+    (cpu,) = explain((FIXTURES / "collect_env_122924_cpu_wheel.txt").read_text())
+    assert cpu.id == "collect-env-cpu-wheel-on-gpu" and "RTX 4080 Laptop GPU" in cpu.cause
+    (bits,) = explain((FIXTURES / "collect_env_47354_32bit.txt").read_text())
+    assert bits.id == "collect-env-32bit"
+    # A healthy GPU report and a macOS report contain nothing to fix.
+    assert not explain((FIXTURES / "collect_env_51858_windows.txt").read_text())[0].known
+    assert not explain((FIXTURES / "collect_env_157648_macos.txt").read_text())[0].known

@@ -113,9 +113,40 @@ def explain(text: str) -> list[Diagnosis]:
                 ),
             )
         )
+    found += [(len(text), diagnosis) for diagnosis in _from_collect_env(text)]
     if not found:
         return [UNKNOWN]
     return [diagnosis for _, diagnosis in sorted(found, key=lambda pair: pair[0])]
+
+
+def _from_collect_env(text: str) -> list[Diagnosis]:
+    """Verdicts from a pasted collect_env report, which states facts but draws no conclusions."""
+    if "CUDA used to build PyTorch" not in text and "(32-bit runtime)" not in text:
+        return []
+    try:
+        fields = parsers.parse_collect_env(text).fields
+    except parsers.ParseError:
+        return []
+    verdicts = []
+    gpu = fields.get("nvidia_gpu_models")
+    if gpu and "CUDA used to build PyTorch" in text and not fields.get("cuda_compiled_version"):
+        verdicts.append(("cpu-wheel-on-gpu", {"gpu": gpu.splitlines()[0]}))
+    if parsers.collect_env_bits(fields.get("python_version")) == 32:
+        verdicts.append(("32-bit", {}))
+    result = []
+    for key, values in verdicts:
+        row = rules.COLLECT_ENV_VERDICTS[key]
+        result.append(
+            Diagnosis(
+                id=row.id,
+                title=row.title,
+                cause=row.cause.format_map(_Blank(values)),
+                fixes=row.fixes,
+                source=row.source,
+                excerpt="collect_env report",
+            )
+        )
+    return result
 
 
 class _Blank(dict):

@@ -554,3 +554,26 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         source="d2l-ai/d2l-en#2625, #2608, #2678",
     ),
 )
+
+
+# Verdicts drawn from a pasted `python -m torch.utils.collect_env` report (fields, not regexes).
+COLLECT_ENV_VERDICTS: dict[str, KnownError] = {
+    "cpu-wheel-on-gpu": KnownError(
+        id="collect-env-cpu-wheel-on-gpu",
+        pattern="",
+        title="CPU-only torch on a machine with an NVIDIA GPU",
+        cause="The report lists a GPU ({gpu}) but 'CUDA used to build PyTorch' is empty: this "
+        "torch is a CPU-only wheel (the default on Windows), so torch.cuda is unavailable. The "
+        "'CUDA runtime version' line is the nvcc on PATH, which torch does not use.",
+        fixes=REINSTALL_TORCH_TRIO,
+        source="pytorch/pytorch#122924; torch/utils/collect_env.py (runtime = nvcc on PATH)",
+    ),
+    "32-bit": KnownError(
+        id="collect-env-32bit",
+        pattern="",
+        title="32-bit Python",
+        cause="The report says '(32-bit runtime)': there are no 32-bit torch wheels.",
+        fixes=("install 64-bit Python 3.10-3.14 from python.org, then pip install torch",),
+        source=NO_32BIT_TORCH,
+    ),
+}
