@@ -155,6 +155,19 @@ def broken_machine(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict]
     fake_nvcc(bin_dir, "12.1", "12.1.105")
     dist_info(tmp_path / "site", "nbconvert", "6.0.0")
     dist_info(tmp_path / "site", "Jinja2", "3.1.0")
+    # torchvision matches torch 2.3 on paper but its import dies like a mixed-index install;
+    # Pillow's C extension does not load.
+    site = tmp_path / "site"
+    dist_info(site, "torchvision", "0.18.0+cu121")
+    (site / "torchvision").mkdir()
+    (site / "torchvision" / "__init__.py").write_text(
+        'raise RuntimeError("operator torchvision::nms does not exist")\n'
+    )
+    (site / "PIL").mkdir()
+    (site / "PIL" / "__init__.py").write_text("")
+    (site / "PIL" / "Image.py").write_text(
+        'raise ImportError("DLL load failed while importing _imaging: module not found")\n'
+    )
     env["FAKE_TORCH_DRIVER_TOO_OLD"] = "1"
     return run_doctor(env)
 
@@ -205,6 +218,16 @@ def test_kernelspec_with_missing_interpreter_is_reported(broken_machine):
     kernels = findings["jupyter.kernels"]
     assert kernels["status"] == "warn" and "ghost" in kernels["found"]
     assert "jupyter kernelspec uninstall -y ghost" in kernels["fix"]
+
+
+def test_torchvision_and_pillow_import_failures_are_diagnosed(broken_machine):
+    _, findings = broken_machine
+    vision = findings["torchvision"]
+    assert vision["status"] == "fail" and "torchvision::nms" in vision["found"]
+    assert "pip uninstall -y torch torchvision torchaudio" in vision["fix"]
+    pillow = findings["pillow"]
+    assert pillow["status"] == "fail" and "_imaging" in pillow["found"]
+    assert "pip install --force-reinstall pillow" in pillow["fix"]
 
 
 def test_healthy_gpu_machine_has_no_false_alarms(tmp_path: Path):

@@ -278,6 +278,8 @@ def probe_gpu(tool_timeout: float, python_timeout: float) -> dict[str, Any]:
     if smi is None:
         return {"present": False, "reason": "nvidia-smi not found", "nvml_error": nvml_error}
     header = run_command([smi], tool_timeout)
+    if "No devices were found" in header.output:  # driver loaded, no GPU (or none visible)
+        return {"present": False, "reason": "nvidia-smi: No devices were found"}
     try:
         banner = parsers.parse_smi_header(header.output)
     except parsers.DriverUnreachable as error:
