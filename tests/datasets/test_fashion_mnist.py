@@ -162,7 +162,7 @@ def _fake_server(files: dict[str, bytes], log: list[str]):
 
 def _official_payloads(n: int = 6) -> dict[str, bytes]:
     out = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
+    for prefix in ("train", "t10k"):
         out[f"{prefix}-images-idx3-ubyte.gz"] = gzip.compress(_raw_idx(_images(n), 0x08))
         out[f"{prefix}-labels-idx1-ubyte.gz"] = gzip.compress(_raw_idx(_labels(n), 0x08))
     return out

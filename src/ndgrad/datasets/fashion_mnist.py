@@ -71,7 +71,8 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
         raise IDXError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
         raise IDXError(
-            f"{name}: not an IDX file (magic number starts with {raw[:2]!r}, expected b'\\x00\\x00')"
+            f"{name}: not an IDX file (magic number starts with {raw[:2]!r}, "
+            "expected two zero bytes)"
         )
     type_code, ndim = raw[2], raw[3]
     if type_code not in _IDX_TYPES:
