@@ -33,7 +33,7 @@ def to_numpy_key(key: Any, op: str = "index") -> tuple[Any, bool]:
                 )
             out.append(k._data)
             advanced = True
-        elif isinstance(k, (list, np.ndarray)):
+        elif isinstance(k, (list, np.ndarray, range)):  # d2l indexes with range(len(y))
             arr = np.asarray(k)
             if arr.dtype.kind == "f":
                 raise IndexError(f"{op}: index lists must hold integers or bools, got {arr.dtype}")

@@ -1,0 +1,253 @@
+"""Runs the workloads on ndgrad, PyTorch and hand-written NumPy and prints the table.
+
+    python -m benchmarks.run            # the full suite (make bench)
+    python -m benchmarks.run --quick    # tiny sizes, one repeat: a smoke run (make bench-quick)
+
+All engines run in this one process, alternating (the order rotates every repeat), after a
+warm-up run each; the table shows medians, the ratios ndgrad/PyTorch and ndgrad/NumPy, the
+targets of issue 7 and each engine's final loss. PyTorch keeps its default thread count.
+Results also go to ``benchmarks/results.json`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.workloads import (
+    ENGINES,
+    MEMORY_ENGINES,
+    WORKLOADS,
+    Workload,
+    classification_data,
+    concise_api_available,
+    functional_api_available,
+)
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
+
+# Issue 7's targets: (ratio column, bound) pairs that must all hold.
+TARGETS: dict[str, list[tuple[str, float]]] = {
+    "W1": [("pytorch", 0.35)],
+    "W2": [("numpy", 1.2)],
+    "W3": [("numpy", 1.15), ("pytorch", 1.0)],
+    "W4": [("numpy", 2.0)],
+    "W6": [("numpy", 1.3)],
+}
+ENGINE_LABELS = {"ndgrad": "ndgrad", "pytorch": "PyTorch", "numpy": "NumPy"}
+SHORT = {"pytorch": "PT", "numpy": "NP"}
+LOSS_RTOL = 1e-3
+
+
+def losses_agree(losses: dict[str, float]) -> bool:
+    values = list(losses.values())
+    ref = values[0]
+    return all(abs(v - ref) <= LOSS_RTOL * max(abs(ref), 1e-3) for v in values[1:])
+
+
+def _time_once(run: Any) -> tuple[float, float]:
+    gc.collect()
+    start = time.perf_counter()
+    loss = run()
+    return time.perf_counter() - start, loss
+
+
+def time_workload(workload: Workload, quick: bool, repeats: int, form: str) -> dict:
+    data = workload.make_data(quick)
+    data["form"] = form
+    runs = {name: prepare(data) for name, prepare in workload.engines.items()}
+    scale = (1e3 if workload.unit == "ms" else 1e6) / workload.steps(data)
+    if not quick:
+        for run in runs.values():
+            run()  # warm-up: imports, caches, BLAS threads
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    losses: dict[str, float] = {}
+    order = list(runs)
+    for r in range(repeats):
+        for name in order[r % len(order) :] + order[: r % len(order)]:
+            seconds, loss = _time_once(runs[name])
+            samples[name].append(seconds * scale)
+            losses[name] = loss
+    medians = {name: statistics.median(s) for name, s in samples.items()}
+    return {
+        "key": workload.key,
+        "title": workload.title,
+        "unit": workload.unit if workload.unit == "ms" else "us/step",
+        "medians": medians,
+        "samples": samples,
+        "ratios": {other: medians["ndgrad"] / medians[other] for other in ("pytorch", "numpy")},
+        "losses": losses,
+        "losses_agree": losses_agree(losses),
+    }
+
+
+def measure_memory(quick: bool, form: str) -> dict:
+    """W6: peak traced allocation during one W3 epoch (tracemalloc sees NumPy buffers)."""
+    data = classification_data(quick)
+    data["form"] = form
+    runs = {name: prepare(data) for name, prepare in MEMORY_ENGINES.items()}
+    peaks: dict[str, float] = {}
+    losses: dict[str, float] = {}
+    for name, run in runs.items():
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        losses[name] = run()
+        peaks[name] = (tracemalloc.get_traced_memory()[1] - base) / 2**20
+        tracemalloc.stop()
+    return {
+        "key": "W6",
+        "title": "peak memory of one W3 epoch (tracemalloc)",
+        "unit": "MiB",
+        "medians": peaks,
+        "ratios": {"numpy": peaks["ndgrad"] / peaks["numpy"]},
+        "losses": losses,
+        "losses_agree": losses_agree(losses),
+    }
+
+
+def target_status(row: dict) -> str:
+    targets = TARGETS.get(row["key"])
+    if not targets:
+        return ""
+    parts = []
+    for other, bound in targets:
+        ok = row["ratios"].get(other, float("inf")) <= bound
+        parts.append(f"<={bound:g}x{SHORT[other]} {'met' if ok else 'MISSED'}")
+    return ", ".join(parts)
+
+
+def _fmt_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:.0f} {unit}"
+    if value >= 10:
+        return f"{value:.1f} {unit}"
+    return f"{value:.2f} {unit}"
+
+
+def format_table(rows: list[dict]) -> str:
+    header = [
+        "workload", "ndgrad", "PyTorch", "NumPy", "nd/PT", "nd/NP", "target",
+        "loss ndgrad", "loss PyTorch", "loss NumPy", "losses",
+    ]  # fmt: skip
+    lines = [header]
+    for row in rows:
+        unit = row["unit"]
+        med, ratios, losses = row["medians"], row["ratios"], row["losses"]
+        lines.append([
+            row["key"],
+            *(_fmt_value(med.get(e), unit) for e in ENGINES),
+            *(f"{ratios[o]:.2f}" if o in ratios else "-" for o in ("pytorch", "numpy")),
+            target_status(row),
+            *(f"{losses[e]:.6g}" if e in losses else "-" for e in ENGINES),
+            "agree" if row["losses_agree"] else "DISAGREE",
+        ])  # fmt: skip
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for j, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def environment() -> dict:
+    import torch
+
+    import ndgrad
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "ndgrad": ndgrad.__version__,
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat, no warm-up")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per engine (5)")
+    parser.add_argument("--only", default=None, help="comma-separated keys, e.g. W1,W3,W6")
+    parser.add_argument(
+        "--form",
+        choices=("auto", "concise", "scratch"),
+        default="auto",
+        help="W2/W3 as d2l's concise nn/optim/DataLoader code or from scratch "
+        "(auto: concise once ndgrad has nn, optim and DataLoader)",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 5)
+    only = {k.strip().upper() for k in args.only.split(",")} if args.only else None
+    form = args.form
+    if form == "auto":
+        form = "concise" if concise_api_available() else "scratch"
+    env = environment()
+    print(
+        f"ndgrad {env['ndgrad']} | PyTorch {env['torch']} CPU, {env['torch_threads']} threads "
+        f"(default) | NumPy {env['numpy']} | Python {env['python']} | {env['cpu_count']} CPUs"
+    )
+    print(
+        f"W2/W3 written in d2l's {form} form; {repeats} timed repeat(s) per engine"
+        f"{'' if args.quick else ' after one warm-up'}; medians shown.\n"
+    )
+    rows: list[dict] = []
+    skipped: list[str] = []
+    for workload in WORKLOADS:
+        if only is not None and workload.key not in only and workload.key[:2] not in only:
+            continue
+        if workload.key.startswith("W5") and not functional_api_available():
+            skipped.append(f"{workload.key} skipped: ndgrad.autograd.functional has not landed yet")
+            continue
+        rows.append(time_workload(workload, args.quick, repeats, form))
+        print(f"  {workload.key} done", file=sys.stderr, flush=True)
+    if only is None or "W6" in only:
+        rows.append(measure_memory(args.quick, form))
+    print(format_table(rows))
+    for row in rows:
+        print(f"  {row['key']}: {row['title']}")
+    for line in skipped:
+        print(f"  {line}")
+    result = {
+        "environment": env,
+        "quick": args.quick,
+        "repeats": repeats,
+        "form": form,
+        "workloads": rows,
+        "skipped": skipped,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nresults written to {args.out}")
+    return 0 if all(row["losses_agree"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

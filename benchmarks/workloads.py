@@ -1,0 +1,463 @@
+"""The workloads W1-W6, each written once for a PyTorch-like module and once in NumPy.
+
+The d2l-style training code takes the framework module as its ``torch`` argument, so the
+very same source runs on ``ndgrad`` and on PyTorch (that is the promise of
+``import ndgrad as torch``). The NumPy versions compute the gradients by hand: they are
+the floor a NumPy engine cannot beat. Data, initial parameters and batch order come from
+NumPy with a fixed seed, and every engine is fed the same arrays, so final losses agree.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Run = Callable[[], float]
+Prepare = Callable[[dict], Run]
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    title: str
+    unit: str  # "ms" per run, or "us" per step (``steps`` steps in one run)
+    make_data: Callable[[bool], dict]
+    engines: dict[str, Prepare]
+    steps: Callable[[dict], int] = field(default=lambda data: 1)
+
+
+ENGINES = ("ndgrad", "pytorch", "numpy")
+
+
+def framework(name: str) -> Any:
+    """The module that plays ``torch`` for an engine."""
+    return importlib.import_module("ndgrad" if name == "ndgrad" else "torch")
+
+
+def concise_api_available() -> bool:
+    """Whether ndgrad has the ``nn``/``optim``/``DataLoader`` pieces the concise d2l code uses."""
+    try:
+        import ndgrad.nn
+        import ndgrad.optim
+        import ndgrad.utils.data
+    except ImportError:
+        return False
+    nn, optim, data = ndgrad.nn, ndgrad.optim, ndgrad.utils.data
+    needed = [
+        (nn, "Sequential"),
+        (nn, "Flatten"),
+        (nn, "Linear"),
+        (nn, "ReLU"),
+        (nn, "CrossEntropyLoss"),
+        (optim, "SGD"),
+        (data, "DataLoader"),
+        (data, "TensorDataset"),
+    ]
+    return all(hasattr(mod, name) for mod, name in needed)
+
+
+def functional_api_available() -> bool:
+    """Whether ``ndgrad.autograd.functional`` (jacobian, hessian) has landed."""
+    try:
+        mod = importlib.import_module("ndgrad.autograd.functional")
+    except ImportError:
+        return False
+    return hasattr(mod, "jacobian") and hasattr(mod, "hessian")
+
+
+# ============================================================================ W1
+def w1_data(quick: bool) -> dict:
+    """d2l 3.2: synthetic y = Xw + b + noise, 1000 x 2, batch 10, 3 epochs, lr 0.03."""
+    rng = np.random.default_rng(0)
+    n, epochs = (100, 1) if quick else (1000, 3)
+    true_w = np.array([2.0, -3.4], dtype=np.float32)
+    features = rng.normal(0.0, 1.0, (n, 2)).astype(np.float32)
+    labels = features @ true_w + np.float32(4.2) + rng.normal(0.0, 0.01, n).astype(np.float32)
+    return {
+        "features": features,
+        "labels": labels.reshape(-1, 1).astype(np.float32),
+        "w0": rng.normal(0.0, 0.01, (2, 1)).astype(np.float32),
+        "b0": np.zeros(1, dtype=np.float32),
+        # d2l shuffles with random.shuffle; a seeded order shared by all engines instead.
+        "orders": [rng.permutation(n).tolist() for _ in range(epochs)],
+        "batch_size": 10,
+        "lr": 0.03,
+    }
+
+
+def w1_d2l(torch: Any, d: dict) -> Run:
+    """Linear regression from scratch exactly as d2l writes it."""
+    features = torch.from_numpy(d["features"])
+    labels = torch.from_numpy(d["labels"])
+    batch_size, lr, orders = d["batch_size"], d["lr"], d["orders"]
+
+    def data_iter(batch_size: int, features: Any, labels: Any, indices: list) -> Any:
+        num_examples = len(features)
+        for i in range(0, num_examples, batch_size):
+            batch_indices = torch.tensor(indices[i : min(i + batch_size, num_examples)])
+            yield features[batch_indices], labels[batch_indices]
+
+    def linreg(X: Any, w: Any, b: Any) -> Any:
+        return torch.matmul(X, w) + b
+
+    def squared_loss(y_hat: Any, y: Any) -> Any:
+        return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
+
+    def sgd(params: list, lr: float, batch_size: int) -> None:
+        with torch.no_grad():
+            for param in params:
+                param -= lr * param.grad / batch_size
+                param.grad.zero_()
+
+    def run() -> float:
+        w = torch.tensor(d["w0"], requires_grad=True)
+        b = torch.tensor(d["b0"], requires_grad=True)
+        net, loss = linreg, squared_loss
+        for indices in orders:
+            for X, y in data_iter(batch_size, features, labels, indices):
+                l = loss(net(X, w, b), y)
+                l.sum().backward()
+                sgd([w, b], lr, batch_size)
+            with torch.no_grad():
+                train_l = loss(net(features, w, b), labels)
+        return float(train_l.mean())
+
+    return run
+
+
+def w1_numpy(d: dict) -> Run:
+    features, labels = d["features"], d["labels"]
+    batch_size, lr, orders = d["batch_size"], np.float32(d["lr"]), d["orders"]
+    n = len(features)
+
+    def run() -> float:
+        w, b = d["w0"].copy(), d["b0"].copy()
+        for order in orders:
+            indices = np.asarray(order)
+            for i in range(0, n, batch_size):
+                idx = indices[i : i + batch_size]
+                X, y = features[idx], labels[idx]
+                diff = X @ w + b - y  # d(sum((y_hat - y)^2 / 2)) / d y_hat
+                w -= lr * (X.T @ diff) / batch_size
+                b -= lr * diff.sum(0) / batch_size
+            train_l = (features @ w + b - labels) ** 2 / 2
+        return float(train_l.mean())
+
+    return run
+
+
+# ============================================================================ W2, W3
+def classification_data(quick: bool) -> dict:
+    """Fashion-MNIST-shaped data from a random linear teacher: random but learnable."""
+    rng = np.random.default_rng(1)
+    n, side, hidden = (512, 8, 32) if quick else (60000, 28, 256)
+    d_in, classes = side * side, 10
+    images = rng.standard_normal((n, 1, side, side), dtype=np.float32)
+    teacher = rng.standard_normal((d_in, classes), dtype=np.float32) / np.float32(math.sqrt(d_in))
+    noise = rng.gumbel(size=(n, classes)).astype(np.float32)
+    labels = np.argmax(images.reshape(n, d_in) @ teacher * 3 + noise, axis=1).astype(np.int64)
+
+    def init(fan_in: int, fan_out: int) -> tuple[np.ndarray, np.ndarray]:
+        # d2l's init_weights: normal(std=0.01) weights, zero biases; nn.Linear layout (out, in).
+        return (
+            rng.normal(0.0, 0.01, (fan_out, fan_in)).astype(np.float32),
+            np.zeros(fan_out, dtype=np.float32),
+        )
+
+    return {
+        "images": images,
+        "labels": labels,
+        "d_in": d_in,
+        "hidden": hidden,
+        "classes": classes,
+        "softmax_init": init(d_in, classes),
+        "mlp_init": (*init(d_in, hidden), *init(hidden, classes)),
+        "batch_size": 256 if not quick else 64,
+        "lr": 0.1,
+    }
+
+
+def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
+    """d2l's concise training loop: DataLoader, nn.CrossEntropyLoss, optim.SGD."""
+    images, labels = torch.from_numpy(d["images"]), torch.from_numpy(d["labels"])
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    # The data is already in random order; shuffle=False keeps the order the same everywhere.
+    loader = torch.utils.data.DataLoader(dataset, d["batch_size"], shuffle=False)
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+
+    def run() -> float:
+        with torch.no_grad():
+            for layer, (w, b) in zip(linears, params, strict=True):
+                layer.weight.copy_(torch.from_numpy(w))
+                layer.bias.copy_(torch.from_numpy(b))
+        loss = torch.nn.CrossEntropyLoss()
+        trainer = torch.optim.SGD(net.parameters(), lr=d["lr"])
+        for X, y in loader:
+            l = loss(net(X), y)
+            trainer.zero_grad()
+            l.backward()
+            trainer.step()
+        return l.item()
+
+    return run
+
+
+def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple) -> Run:
+    """d2l's from-scratch loop (chapter 3.6 / 4.2): raw tensors, hand-written sgd."""
+    images, labels = torch.from_numpy(d["images"]), torch.from_numpy(d["labels"])
+    batch_size, lr = d["batch_size"], d["lr"]
+
+    def softmax(X: Any) -> Any:
+        X_exp = torch.exp(X)
+        partition = X_exp.sum(1, keepdim=True)
+        return X_exp / partition
+
+    def cross_entropy(y_hat: Any, y: Any) -> Any:
+        return -torch.log(y_hat[range(len(y_hat)), y])
+
+    def sgd(params: list, lr: float, batch_size: int) -> None:
+        with torch.no_grad():
+            for param in params:
+                param -= lr * param.grad / batch_size
+                param.grad.zero_()
+
+    def run() -> float:
+        # Weights stored (in, out) as d2l's from-scratch code does: X @ W + b.
+        params = []
+        for i, a in enumerate(init):
+            params.append(torch.tensor(a.T.copy() if i % 2 == 0 else a, requires_grad=True))
+        for i in range(0, len(images), batch_size):
+            X, y = images[i : i + batch_size], labels[i : i + batch_size]
+            l = cross_entropy(softmax(net_fn(torch, X, params)), y)
+            l.sum().backward()
+            sgd(params, lr, X.shape[0])
+        return l.mean().item()
+
+    return run
+
+
+def w2_framework(torch: Any, d: dict) -> Run:
+    if d["form"] == "concise":
+        nn = torch.nn
+        net = nn.Sequential(nn.Flatten(), nn.Linear(d["d_in"], d["classes"]))
+        return _concise_train(torch, d, net, [d["softmax_init"]])
+
+    def net(torch: Any, X: Any, params: list) -> Any:
+        W, b = params
+        return torch.matmul(X.reshape((-1, W.shape[0])), W) + b
+
+    return _scratch_train(torch, d, net, d["softmax_init"])
+
+
+def w3_framework(torch: Any, d: dict) -> Run:
+    w1, b1, w2, b2 = d["mlp_init"]
+    if d["form"] == "concise":
+        nn = torch.nn
+        net = nn.Sequential(
+            nn.Flatten(), nn.Linear(d["d_in"], d["hidden"]), nn.ReLU(),
+            nn.Linear(d["hidden"], d["classes"]),
+        )  # fmt: skip
+        return _concise_train(torch, d, net, [(w1, b1), (w2, b2)])
+
+    def net(torch: Any, X: Any, params: list) -> Any:
+        W1, b1, W2, b2 = params
+        X = X.reshape((-1, W1.shape[0]))
+        H = torch.relu(X @ W1 + b1)
+        return H @ W2 + b2
+
+    return _scratch_train(torch, d, net, d["mlp_init"])
+
+
+def _softmax_xent_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``logits`` and its gradient, by hand (max-shifted)."""
+    rows = np.arange(len(y))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, y]))
+    grad = exp / total
+    grad[rows, y] -= 1
+    grad /= len(y)
+    return loss, grad
+
+
+def w2_numpy(d: dict) -> Run:
+    n = len(d["images"])
+    images = d["images"].reshape(n, -1)
+    labels, batch_size, lr = d["labels"], d["batch_size"], np.float32(d["lr"])
+
+    def run() -> float:
+        w0, b0 = d["softmax_init"]
+        W, b = w0.T.copy(), b0.copy()
+        for i in range(0, n, batch_size):
+            X, y = images[i : i + batch_size], labels[i : i + batch_size]
+            loss, g = _softmax_xent_grad(X @ W + b, y)
+            W -= lr * (X.T @ g)
+            b -= lr * g.sum(axis=0)
+        return loss
+
+    return run
+
+
+def w3_numpy(d: dict) -> Run:
+    n = len(d["images"])
+    images = d["images"].reshape(n, -1)
+    labels, batch_size, lr = d["labels"], d["batch_size"], np.float32(d["lr"])
+
+    def run() -> float:
+        w1, b1, w2, b2 = (a.copy() for a in d["mlp_init"])
+        W1, W2 = w1.T.copy(), w2.T.copy()
+        for i in range(0, n, batch_size):
+            X, y = images[i : i + batch_size], labels[i : i + batch_size]
+            pre = X @ W1 + b1
+            H = np.maximum(pre, 0)
+            loss, g = _softmax_xent_grad(H @ W2 + b2, y)
+            gH = g @ W2.T
+            gH *= pre > 0
+            W2 -= lr * (H.T @ g)
+            b2 -= lr * g.sum(axis=0)
+            W1 -= lr * (X.T @ gH)
+            b1 -= lr * gH.sum(axis=0)
+        return loss
+
+    return run
+
+
+# ============================================================================ W4
+def w4_data(quick: bool) -> dict:
+    return {"iterations": 200 if quick else 5000}
+
+
+def w4_framework(torch: Any, d: dict) -> Run:
+    iterations = d["iterations"]
+
+    def run() -> float:
+        x = torch.tensor([1.0], requires_grad=True)
+        for _ in range(iterations):
+            y = (x * 2 + 1).sum()
+            y.backward()
+        return y.item() + x.grad[0].item() / iterations  # 3 + 2
+
+    return run
+
+
+def w4_numpy(d: dict) -> Run:
+    iterations = d["iterations"]
+
+    def run() -> float:
+        x = np.array([1.0], dtype=np.float32)
+        x_grad = np.zeros_like(x)
+        for _ in range(iterations):
+            t = x * 2
+            u = t + 1
+            y = u.sum()
+            g_u = np.broadcast_to(np.ones_like(y), u.shape)  # d sum / d u
+            x_grad += g_u * 2
+        return float(y) + float(x_grad[0]) / iterations
+
+    return run
+
+
+# ============================================================================ W5
+def w5_data(quick: bool) -> dict:
+    rng = np.random.default_rng(2)
+    n = 10 if quick else 100
+    return {
+        "A": (rng.standard_normal((n, n)) / math.sqrt(n)).astype(np.float32),
+        "x": rng.standard_normal(n).astype(np.float32),
+    }
+
+
+def _w5_functions(torch: Any, d: dict) -> tuple[Callable, Callable, Any]:
+    A = torch.from_numpy(d["A"])
+
+    def f(x: Any) -> Any:  # R^n -> R^n
+        return torch.tanh(A @ x)
+
+    def g(x: Any) -> Any:  # R^n -> R
+        return torch.tanh(A @ x).sum() + (x**4).sum() / 4
+
+    return f, g, torch.from_numpy(d["x"])
+
+
+def w5_jacobian_framework(torch: Any, d: dict) -> Run:
+    f, _, x = _w5_functions(torch, d)
+    functional = importlib.import_module(torch.__name__ + ".autograd.functional")
+    return lambda: float(functional.jacobian(f, x).abs().sum())
+
+
+def w5_hessian_framework(torch: Any, d: dict) -> Run:
+    _, g, x = _w5_functions(torch, d)
+    functional = importlib.import_module(torch.__name__ + ".autograd.functional")
+    return lambda: float(functional.hessian(g, x).abs().sum())
+
+
+def w5_jacobian_numpy(d: dict) -> Run:
+    A, x = d["A"], d["x"]
+
+    def run() -> float:
+        t = np.tanh(A @ x)
+        return float(np.abs((1 - t * t)[:, None] * A).sum())
+
+    return run
+
+
+def w5_hessian_numpy(d: dict) -> Run:
+    A, x = d["A"], d["x"]
+
+    def run() -> float:
+        t = np.tanh(A @ x)
+        curvature = -2 * t * (1 - t * t)  # tanh''
+        hess = A.T @ (curvature[:, None] * A) + np.diag(3 * x * x)
+        return float(np.abs(hess).sum())
+
+    return run
+
+
+# ============================================================================ registry
+def _bind(name: str, fn: Callable[[Any, dict], Run]) -> Prepare:
+    return lambda d: fn(framework(name), d)
+
+
+def _engines(fw_fn: Callable[[Any, dict], Run], numpy_fn: Prepare) -> dict[str, Prepare]:
+    return {
+        "ndgrad": _bind("ndgrad", fw_fn),
+        "pytorch": _bind("pytorch", fw_fn),
+        "numpy": numpy_fn,
+    }
+
+
+WORKLOADS: list[Workload] = [
+    Workload(
+        "W1", "d2l linear regression from scratch (1000x2, batch 10, 3 epochs)", "ms",
+        w1_data, _engines(w1_d2l, w1_numpy),
+    ),
+    Workload(
+        "W2", "softmax regression, 60000x784 f32, batch 256, 1 epoch, SGD 0.1", "ms",
+        classification_data, _engines(w2_framework, w2_numpy),
+    ),
+    Workload(
+        "W3", "MLP 784-256-10 ReLU, same data, batch 256, 1 epoch", "ms",
+        classification_data, _engines(w3_framework, w3_numpy),
+    ),
+    Workload(
+        "W4", "one step of y = (x*2+1).sum(); y.backward(), 1 element", "us",
+        w4_data, _engines(w4_framework, w4_numpy), steps=lambda d: d["iterations"],
+    ),
+    Workload(
+        "W5a", "functional.jacobian of tanh(A @ x), 100 -> 100", "ms",
+        w5_data, _engines(w5_jacobian_framework, w5_jacobian_numpy),
+    ),
+    Workload(
+        "W5b", "functional.hessian of sum(tanh(A @ x)) + sum(x^4)/4, 100-d", "ms",
+        w5_data, _engines(w5_hessian_framework, w5_hessian_numpy),
+    ),
+]  # fmt: skip
+
+# W6 measures the peak memory of W3's epoch: ndgrad against hand-written NumPy.
+MEMORY_ENGINES: dict[str, Prepare] = {"ndgrad": _bind("ndgrad", w3_framework), "numpy": w3_numpy}
