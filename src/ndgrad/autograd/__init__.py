@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+# Imported after the names above: these modules use ``grad`` lazily, at call time.
+from ndgrad.autograd import functional
+from ndgrad.autograd.function import Function, FunctionCtx, once_differentiable
 from ndgrad.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -12,6 +15,7 @@ from ndgrad.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from ndgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ndgrad.autograd.graph import Node, run_backward
 
 if TYPE_CHECKING:
@@ -26,6 +30,13 @@ __all__ = [
     "is_grad_enabled",
     "inference_mode",
     "Node",
+    "Function",
+    "FunctionCtx",
+    "once_differentiable",
+    "functional",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
 ]
 
 
