@@ -91,6 +91,9 @@ def scalar_dtype(value: object) -> dtype:
 
 
 def promote(a: dtype, b: dtype) -> dtype:
+    # A higher category wins outright (int64 + float32 is float32 in PyTorch, not float64).
+    if a.category != b.category:
+        return a if a.category > b.category else b
     return _FROM_NUMPY[np.promote_types(a.np, b.np)]
 
 

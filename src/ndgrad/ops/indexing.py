@@ -85,6 +85,9 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     npkey, advanced = to_numpy_key(key, "index_put")
     if isinstance(value, Tensor):
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
+    elif isinstance(value, (bool, int, float)):
+        # Straight to x's dtype: a float64 target keeps every digit of a Python float.
+        v = Tensor._make(np.array(value, dtype=x._data.dtype))
     else:
         v = as_tensor(value, "index_put").to(x.dtype)
     data = x._data.copy()

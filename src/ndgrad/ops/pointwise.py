@@ -156,7 +156,8 @@ def _pow_backward(g: Tensor, a: Tensor, b: Tensor) -> tuple:
 
 def _rpow(a: Any, b: Tensor) -> Tensor:
     """``scalar ** tensor``."""
-    base = as_tensor(a, "pow")
+    # A Python scalar base stays a scalar for promotion (3 ** float32 tensor is float32).
+    base = a if isinstance(a, (int, float)) else as_tensor(a, "pow")
     base, b = operands(base, b, "pow")
     if base._data.dtype.kind != "f" and isinstance(a, float):
         base, b = to_float(base), to_float(b)

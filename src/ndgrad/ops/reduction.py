@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections import namedtuple
 from typing import Any
@@ -98,7 +99,7 @@ def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
     for d in dims:
         n *= x._data.shape[d]
     centered = x - x.mean(dims, keepdim=True)
-    return (centered * centered).sum(dims, keepdim=keepdim) / max(n - correction, 0)
+    return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
 def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,

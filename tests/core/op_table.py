@@ -1,0 +1,602 @@
+"""Every differentiable op of issue 2, with its input domain.
+
+Each entry is ``OpCase(name, fn, inputs)``: ``fn(lib, *tensors, **params)`` runs the op on
+``lib`` (``ndgrad`` or ``torch``, whose APIs are the same), and ``inputs`` is a hypothesis
+strategy giving ``(arrays, params)``: float64 arrays (differentiable inputs), int/bool
+arrays (indices and masks), and the op's non-tensor arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from strategies import (
+    broadcastable_shapes,
+    distinct,
+    floats,
+    index_arrays,
+    lattice,
+    masks,
+    nonzero,
+    positive,
+    shapes,
+)
+
+
+@dataclass(frozen=True)
+class OpCase:
+    name: str
+    fn: Callable[..., Any]
+    inputs: st.SearchStrategy
+    grad: bool = True  # False: torch defines no derivative (compare values only)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _no_params(arrays: st.SearchStrategy) -> st.SearchStrategy:
+    return arrays.map(lambda a: (tuple(a), {}))
+
+
+def unary(domain: Callable = floats, shape: st.SearchStrategy | None = None) -> st.SearchStrategy:
+    return _no_params(
+        (shape if shape is not None else shapes()).flatmap(lambda s: domain(s).map(lambda a: (a,)))
+    )
+
+
+def binary(da: Callable = floats, db: Callable = floats) -> st.SearchStrategy:
+    return _no_params(broadcastable_shapes(2).flatmap(lambda s: st.tuples(da(s[0]), db(s[1]))))
+
+
+def _dim(ndim: int) -> st.SearchStrategy:
+    bound = max(ndim, 1)
+    return st.integers(-bound, bound - 1)
+
+
+def reduction(
+    domain: Callable = floats,
+    min_dims: int = 0,
+    min_side: int = 1,
+    keepdim: bool = True,
+    tuple_dims: bool = False,
+) -> st.SearchStrategy:
+    """``(x,)`` with ``dim`` (an int, or with tuple_dims a tuple of dims) and ``keepdim``."""
+
+    @st.composite
+    def draw_case(draw: Any) -> tuple:
+        s = draw(shapes(min_dims=min_dims, min_side=min_side))
+        x = draw(domain(s))
+        if tuple_dims and len(s):
+            dims = draw(
+                st.lists(st.integers(0, len(s) - 1), min_size=1, max_size=len(s), unique=True)
+            )
+            dim: Any = tuple(d - len(s) if draw(st.booleans()) else d for d in dims)
+        else:
+            dim = draw(_dim(len(s)))
+        params = {"dim": dim}
+        if keepdim:
+            params["keepdim"] = draw(st.booleans())
+        return (x,), params
+
+    return draw_case()
+
+
+@st.composite
+def _remainder_inputs(draw: Any) -> tuple:
+    # a = b * (k + f) with f in [0.1, 0.9]: a / b is never near an integer (floor jumps there).
+    sa, sb = draw(broadcastable_shapes(2))
+    full = np.broadcast_shapes(sa, sb)
+    b = draw(nonzero(sb, 0.5, 2.0))
+    k = draw(lattice(full, 0.0, 1.0, 3))
+    f = draw(floats(full, 0.1, 0.9))
+    return (np.asarray(np.broadcast_to(b, full) * (k + f)), b), {}
+
+
+@st.composite
+def _var_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1, min_side=2))
+    x = draw(distinct(s))
+    dim = draw(_dim(len(s)))
+    params = {"dim": dim, "keepdim": draw(st.booleans())}
+    form = draw(st.sampled_from(["unbiased", "correction", "none"]))
+    if form == "unbiased":
+        params["unbiased"] = draw(st.booleans())
+    elif form == "correction":
+        params["correction"] = draw(st.sampled_from([0, 1, 2])) if s[dim] > 2 else 0
+    return (x,), params
+
+
+@st.composite
+def _matmul_inputs(draw: Any) -> tuple:
+    na, nb = draw(
+        st.sampled_from(
+            [(1, 1), (2, 1), (1, 2), (2, 2), (3, 2), (2, 3), (3, 3), (1, 3), (3, 1), (4, 3)]
+        )
+    )
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    batch_a, batch_b = draw(broadcastable_shapes(2, min_dims=2, max_dims=2, max_side=3))
+    sa = (batch_a[-(na - 2) :] if na > 2 else ()) + ((n, k) if na >= 2 else (k,))
+    sb = (batch_b[-(nb - 2) :] if nb > 2 else ()) + ((k, m) if nb >= 2 else (k,))
+    return (draw(floats(sa)), draw(floats(sb))), {}
+
+
+def _fixed(*shape_fns: Callable[[int, int, int, int], tuple]) -> st.SearchStrategy:
+    """Arrays whose shapes are built from four small sizes (for the fixed-rank products)."""
+
+    @st.composite
+    def draw_case(draw: Any) -> tuple:
+        b, n, k, m = (draw(st.integers(1, 4)) for _ in range(4))
+        return tuple(draw(floats(f(b, n, k, m))) for f in shape_fns), {}
+
+    return draw_case()
+
+
+@st.composite
+def _addmm_inputs(draw: Any) -> tuple:
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    bias_shape = draw(st.sampled_from([(n, m), (m,), (1, m), (n, 1), ()]))
+    params = draw(st.sampled_from([{}, {"beta": 0.5, "alpha": 2.0}, {"alpha": -1.0}]))
+    return (draw(floats(bias_shape)), draw(floats((n, k))), draw(floats((k, m)))), params
+
+
+@st.composite
+def _reshape_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    n = int(np.prod(s, dtype=np.int64))
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    d = draw(st.sampled_from(divisors))
+    target = draw(st.sampled_from([(-1,), (d, -1), (-1, d, 1), (1, n), (d, n // d)]))
+    return (draw(floats(s)),), {"shape": target}
+
+
+@st.composite
+def _flatten_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    a, b = sorted(draw(st.lists(st.integers(0, len(s) - 1), min_size=2, max_size=2)))
+    return (draw(floats(s)),), {"start_dim": a, "end_dim": b - len(s) if b else b}
+
+
+@st.composite
+def _transpose_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    return (draw(floats(s)),), {"dim0": draw(_dim(len(s))), "dim1": draw(_dim(len(s)))}
+
+
+@st.composite
+def _permute_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    return (draw(floats(s)),), {"dims": tuple(draw(st.permutations(range(len(s)))))}
+
+
+@st.composite
+def _unsqueeze_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    return (draw(floats(s)),), {"dim": draw(st.integers(-len(s) - 1, len(s)))}
+
+
+@st.composite
+def _squeeze_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_side=1, max_side=2))
+    dim = draw(st.none() | _dim(len(s))) if s else None
+    return (draw(floats(s)),), {} if dim is None else {"dim": dim}
+
+
+@st.composite
+def _expand_inputs(draw: Any) -> tuple:
+    target, s = draw(broadcastable_shapes(2))
+    full = np.broadcast_shapes(target, s)
+    # -1 keeps a dimension's own size.
+    sizes = tuple(
+        -1
+        if i >= len(full) - len(s) and draw(st.booleans()) and s[i - len(full) + len(s)] == full[i]
+        else full[i]
+        for i in range(len(full))
+    )
+    return (draw(floats(s)),), {"sizes": sizes}
+
+
+@st.composite
+def _repeat_inputs(draw: Any) -> tuple:
+    s = draw(shapes(max_dims=2))
+    extra = draw(st.integers(0, 1))
+    reps = tuple(draw(st.integers(1, 3)) for _ in range(len(s) + extra))
+    return (draw(floats(s)),), {"repeats": reps}
+
+
+@st.composite
+def _cat_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    count = draw(st.integers(1, 3))
+    arrays = []
+    for _ in range(count):
+        own = list(s)
+        own[dim] = draw(st.integers(1, 3))
+        arrays.append(draw(floats(tuple(own))))
+    return tuple(arrays), {"dim": dim}
+
+
+@st.composite
+def _stack_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    count = draw(st.integers(1, 3))
+    dim = draw(st.integers(-len(s) - 1, len(s)))
+    return tuple(draw(floats(s)) for _ in range(count)), {"dim": dim}
+
+
+@st.composite
+def _split_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    size = s[dim]
+    if draw(st.booleans()):
+        sections: Any = draw(st.integers(1, size + 1))
+    else:
+        cuts = sorted(draw(st.lists(st.integers(0, size), max_size=2)))
+        bounds = [0, *cuts, size]
+        sections = [bounds[i + 1] - bounds[i] for i in range(len(bounds) - 1)]
+    return (draw(floats(s)),), {"sections": sections, "dim": dim}
+
+
+@st.composite
+def _chunk_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    return (draw(floats(s)),), {"chunks": draw(st.integers(1, 5)), "dim": draw(_dim(len(s)))}
+
+
+@st.composite
+def _gather_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    idx_shape = tuple(
+        draw(st.integers(1, 4)) if i == dim % len(s) else draw(st.integers(1, n))
+        for i, n in enumerate(s)
+    )
+    index = draw(index_arrays(idx_shape, s[dim]))
+    return (draw(floats(s)), np.where(index < 0, index + s[dim], index)), {"dim": dim}
+
+
+@st.composite
+def _basic_index(draw: Any) -> tuple:
+    """Ints, slices (with steps), None and Ellipsis."""
+    s = draw(shapes(min_dims=1))
+    key: list = []
+    for n in s:
+        kind = draw(st.sampled_from(["int", "slice", "full", "none"]))
+        if kind == "int":
+            key.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            start = draw(st.none() | st.integers(-n - 1, n))
+            stop = draw(st.none() | st.integers(-n - 1, n + 1))
+            key.append(slice(start, stop, draw(st.none() | st.integers(1, 3))))
+        elif kind == "full":
+            key.append(slice(None))
+        else:
+            key += [None, slice(None)]
+    if draw(st.booleans()) and len(key) > 1:
+        key = [Ellipsis, *key[draw(st.integers(1, len(key) - 1)) :]]
+    return (draw(floats(s)),), {"key": tuple(key)}
+
+
+@st.composite
+def _advanced_index(draw: Any) -> tuple:
+    """An integer tensor (or list) in one dimension, optionally with ints/slices around it."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(st.integers(0, len(s) - 1))
+    idx = draw(index_arrays(draw(shapes(min_dims=1, max_dims=2)), s[dim]))
+    return (draw(floats(s)), idx), {"dim": dim, "as_list": draw(st.booleans())}
+
+
+@st.composite
+def _paired_index(draw: Any) -> tuple:
+    """Two broadcasting integer tensors (``y_hat[range(n), y]``-style picks)."""
+    s = draw(shapes(min_dims=2))
+    sa, sb = draw(broadcastable_shapes(2, min_dims=1, max_dims=2))
+    return (draw(floats(s)), draw(index_arrays(sa, s[0])), draw(index_arrays(sb, s[1]))), {}
+
+
+@st.composite
+def _mask_index(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    lead = draw(st.integers(1, len(s)))
+    return (draw(floats(s)), draw(masks(s[:lead]))), {}
+
+
+@st.composite
+def _setitem_basic(draw: Any) -> tuple:
+    (x,), params = draw(_basic_index())
+    target = x[params["key"]].shape
+    value_shape = draw(st.sampled_from([target, target[1:] if target else (), ()]))
+    return (x, draw(floats(value_shape))), params
+
+
+@st.composite
+def _setitem_advanced(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    # Unique indices: with repeats, which write wins is unspecified in both libraries.
+    n = draw(st.integers(1, s[0]))
+    rows = np.asarray(draw(st.permutations(range(s[0])))[:n], dtype=np.int64)
+    value_shape = draw(st.sampled_from([(n, *s[1:]), s[1:], ()]))
+    return (draw(floats(s)), rows, draw(floats(value_shape))), {}
+
+
+@st.composite
+def _setitem_mask(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    return (draw(floats(s)), draw(masks(s))), {"value": draw(st.floats(-2, 2))}
+
+
+@st.composite
+def _where_inputs(draw: Any) -> tuple:
+    sc, sa, sb = draw(broadcastable_shapes(3))
+    return (draw(masks(sc)), draw(floats(sa)), draw(floats(sb))), {}
+
+
+@st.composite
+def _masked_fill_inputs(draw: Any) -> tuple:
+    sx, sm = draw(broadcastable_shapes(2))
+    full = np.broadcast_shapes(sx, sm)
+    return (draw(floats(full)), draw(masks(sm))), {"value": draw(st.floats(-2, 2))}
+
+
+@st.composite
+def _softmax_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    return (draw(floats(s, -4, 4)),), {"dim": draw(_dim(len(s)))}
+
+
+@st.composite
+def _norm_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    x = draw(nonzero(s))
+    p = draw(st.sampled_from([2, 1, 3, "fro"]))
+    params: dict = {"p": p}
+    if s and draw(st.booleans()):
+        params["dim"] = draw(_dim(len(s)))
+        params["keepdim"] = draw(st.booleans())
+    return (x,), params
+
+
+@st.composite
+def _maxmin_pair(draw: Any) -> tuple:
+    sa, sb = draw(broadcastable_shapes(2))
+    return (draw(lattice(sa, 0.05)), draw(lattice(sb, 0.15))), {}
+
+
+@st.composite
+def _clamp_tensor_bounds(draw: Any) -> tuple:
+    sx, slo, shi = draw(broadcastable_shapes(3))
+    # x takes the broadcast shape: torch 2.13's clamp backward fails when x itself broadcasts.
+    sx = np.broadcast_shapes(sx, slo, shi)
+    # x on one lattice, lower bounds below and upper bounds above on others: no ties.
+    return (
+        draw(lattice(sx, 0.05)),
+        draw(lattice(slo, -0.02, 0.2, 3)),
+        draw(lattice(shi, 0.12, 0.2, 3).map(lambda a: a + 0.5)),
+    ), {}
+
+
+def _pick(lib: Any, x: Any, idx: Any, dim: int, as_list: bool) -> Any:
+    key = (slice(None),) * dim + (idx.tolist() if as_list else idx,)
+    return x[key]
+
+
+def _setitem(lib: Any, x: Any, value: Any, key: Any) -> Any:
+    y = x.clone()
+    y[key] = value
+    return y * 1.0
+
+
+def _setitem_rows(lib: Any, x: Any, rows: Any, value: Any) -> Any:
+    y = x * 2.0
+    y[rows] = value
+    return y
+
+
+def _setitem_masked(lib: Any, x: Any, mask: Any, value: float) -> Any:
+    y = x + 0.0
+    y[mask] = value
+    return y
+
+
+def _var(lib: Any, x: Any, **params: Any) -> Any:
+    return x.var(**params)
+
+
+def _std(lib: Any, x: Any, **params: Any) -> Any:
+    return lib.std(x, **params)
+
+
+OPS: list[OpCase] = [
+    # ------------------------------------------------------------------ arithmetic
+    OpCase("add", lambda lib, a, b: a + b, binary()),
+    OpCase("add_alpha", lambda lib, a, b: lib.add(a, b, alpha=2.5), binary()),
+    OpCase("sub", lambda lib, a, b: a - b, binary()),
+    OpCase("mul", lambda lib, a, b: a * b, binary()),
+    OpCase("div", lambda lib, a, b: a / b, binary(floats, nonzero)),
+    OpCase(
+        "floordiv",
+        lambda lib, a, b: a // b,
+        binary(lambda s: lattice(s, 0.05), nonzero),
+        grad=False,
+    ),
+    OpCase("remainder", lambda lib, a, b: a % b, _remainder_inputs()),
+    OpCase("pow_tensor", lambda lib, a, b: a**b, binary(positive, floats)),
+    OpCase("pow_int", lambda lib, a: a**3, unary()),
+    OpCase("pow_float", lambda lib, a: a**-1.5, unary(positive)),
+    OpCase("pow_half", lambda lib, a: lib.pow(a, 0.5), unary(positive)),
+    OpCase("neg", lambda lib, a: -a, unary()),
+    OpCase("radd", lambda lib, a: 1.5 + a, unary()),
+    OpCase("rsub", lambda lib, a: 2 - a, unary()),
+    OpCase("rmul", lambda lib, a: 3 * a, unary()),
+    OpCase("rtruediv", lambda lib, a: 2.0 / a, unary(nonzero)),
+    OpCase("rpow", lambda lib, a: 2.0**a, unary()),
+    OpCase("rpow_int_base", lambda lib, a: 3**a, unary()),
+    OpCase("matmul_operator", lambda lib, a, b: a @ b, _matmul_inputs()),
+    # ------------------------------------------------------------------ unary
+    OpCase("abs", lambda lib, a: lib.abs(a), unary(nonzero)),
+    OpCase("exp", lambda lib, a: lib.exp(a), unary()),
+    OpCase("log", lambda lib, a: lib.log(a), unary(positive)),
+    OpCase("log2", lambda lib, a: lib.log2(a), unary(positive)),
+    OpCase("log10", lambda lib, a: a.log10(), unary(positive)),
+    OpCase("sqrt", lambda lib, a: lib.sqrt(a), unary(positive)),
+    OpCase("rsqrt", lambda lib, a: lib.rsqrt(a), unary(positive)),
+    OpCase("sin", lambda lib, a: lib.sin(a), unary()),
+    OpCase("cos", lambda lib, a: a.cos(), unary()),
+    OpCase("tanh", lambda lib, a: lib.tanh(a), unary()),
+    OpCase("sigmoid", lambda lib, a: lib.sigmoid(a), unary(lambda s: floats(s, -6, 6))),
+    OpCase("relu", lambda lib, a: lib.relu(a), unary(nonzero)),
+    OpCase("clamp", lambda lib, a: lib.clamp(a, -0.5, 0.5), unary(lambda s: lattice(s, 0.05))),
+    OpCase("clamp_min", lambda lib, a: a.clamp(min=-0.5), unary(lambda s: lattice(s, 0.05))),
+    OpCase("clamp_max", lambda lib, a: a.clamp(max=0.5), unary(lambda s: lattice(s, 0.05))),
+    OpCase("clip", lambda lib, a: lib.clip(a, -0.5, 0.5), unary(lambda s: lattice(s, 0.05))),
+    OpCase("clamp_tensors", lambda lib, a, lo, hi: lib.clamp(a, lo, hi), _clamp_tensor_bounds()),
+    OpCase("maximum", lambda lib, a, b: lib.maximum(a, b), _maxmin_pair()),
+    OpCase("minimum", lambda lib, a, b: lib.minimum(a, b), _maxmin_pair()),
+    OpCase("max_binary", lambda lib, a, b: lib.max(a, b), _maxmin_pair()),
+    OpCase("where", lambda lib, c, a, b: lib.where(c, a, b), _where_inputs()),
+    OpCase("where_scalar", lambda lib, c, a, b: lib.where(c, a, 0.0), _where_inputs()),
+    OpCase("masked_fill", lambda lib, x, m, value: x.masked_fill(m, value), _masked_fill_inputs()),
+    # ------------------------------------------------------------------ reductions
+    OpCase("sum_all", lambda lib, x: x.sum(), unary()),
+    OpCase(
+        "sum_dim",
+        lambda lib, x, dim, keepdim: lib.sum(x, dim, keepdim=keepdim),
+        reduction(tuple_dims=True),
+    ),
+    OpCase("mean_all", lambda lib, x: x.mean(), unary()),
+    OpCase(
+        "mean_dim",
+        lambda lib, x, dim, keepdim: x.mean(dim=dim, keepdim=keepdim),
+        reduction(tuple_dims=True),
+    ),
+    OpCase("prod_all", lambda lib, x: x.prod(), unary(lambda s: nonzero(s, 0.5, 1.5))),
+    OpCase(
+        "prod_dim",
+        lambda lib, x, dim, keepdim: lib.prod(x, dim, keepdim),
+        reduction(lambda s: nonzero(s, 0.5, 1.5)),
+    ),
+    OpCase("var", _var, _var_inputs()),
+    OpCase("var_all", lambda lib, x: x.var(), unary(distinct, shapes(min_dims=1, min_side=2))),
+    OpCase("std", _std, _var_inputs()),
+    OpCase(
+        "std_all",
+        lambda lib, x: lib.std(x, unbiased=False),
+        unary(distinct, shapes(min_dims=1, min_side=2)),
+    ),
+    OpCase("max_all", lambda lib, x: x.max(), unary(distinct)),
+    OpCase("min_all", lambda lib, x: lib.min(x), unary(distinct)),
+    OpCase(
+        "max_dim",
+        lambda lib, x, dim, keepdim: tuple(x.max(dim=dim, keepdim=keepdim)),
+        reduction(distinct),
+    ),
+    OpCase(
+        "min_dim", lambda lib, x, dim, keepdim: tuple(lib.min(x, dim, keepdim)), reduction(distinct)
+    ),
+    OpCase(
+        "argmax",
+        lambda lib, x, dim, keepdim: x.argmax(dim=dim, keepdim=keepdim),
+        reduction(distinct),
+        grad=False,
+    ),
+    OpCase(
+        "argmin",
+        lambda lib, x, dim, keepdim: lib.argmin(x, dim, keepdim),
+        reduction(distinct),
+        grad=False,
+    ),
+    OpCase("argmax_all", lambda lib, x: lib.argmax(x), unary(distinct), grad=False),
+    OpCase("cumsum", lambda lib, x, dim: x.cumsum(dim), reduction(keepdim=False)),
+    OpCase("norm", lambda lib, x, **p: x.norm(**p), _norm_inputs()),
+    OpCase(
+        "logsumexp",
+        lambda lib, x, dim, keepdim: lib.logsumexp(x, dim, keepdim=keepdim),
+        reduction(lambda s: floats(s, -4, 4), tuple_dims=True),
+    ),
+    OpCase("softmax", lambda lib, x, dim: lib.softmax(x, dim), _softmax_inputs()),
+    OpCase("log_softmax", lambda lib, x, dim: x.log_softmax(dim=dim), _softmax_inputs()),
+    OpCase(
+        "all", lambda lib, m: (m.all(), lib.all(m, 0)), unary(masks, shapes(min_dims=1)), grad=False
+    ),
+    OpCase(
+        "any",
+        lambda lib, x, dim, keepdim: (x > 0).any(dim, keepdim=keepdim),
+        reduction(),
+        grad=False,
+    ),
+    # ------------------------------------------------------------------ linear algebra
+    OpCase("matmul", lambda lib, a, b: lib.matmul(a, b), _matmul_inputs()),
+    OpCase(
+        "mm",
+        lambda lib, a, b: lib.mm(a, b),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k, m)),
+    ),
+    OpCase(
+        "mv", lambda lib, a, v: a.mv(v), _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,))
+    ),
+    OpCase(
+        "dot",
+        lambda lib, a, b: lib.dot(a, b),
+        _fixed(lambda b, n, k, m: (k,), lambda b, n, k, m: (k,)),
+    ),
+    OpCase(
+        "bmm",
+        lambda lib, a, b: lib.bmm(a, b),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (b, k, m)),
+    ),
+    OpCase(
+        "outer",
+        lambda lib, a, b: lib.outer(a, b),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
+    ),
+    OpCase("addmm", lambda lib, c, a, b, **p: lib.addmm(c, a, b, **p), _addmm_inputs()),
+    # ------------------------------------------------------------------ shapes
+    OpCase("reshape", lambda lib, x, shape: x.reshape(shape), _reshape_inputs()),
+    OpCase("reshape_varargs", lambda lib, x, shape: lib.reshape(x, shape), _reshape_inputs()),
+    OpCase("view", lambda lib, x, shape: x.view(*shape), _reshape_inputs()),
+    OpCase("flatten", lambda lib, x, **p: lib.flatten(x, **p), _flatten_inputs()),
+    OpCase("transpose", lambda lib, x, dim0, dim1: x.transpose(dim0, dim1), _transpose_inputs()),
+    OpCase(
+        "permute",
+        lambda lib, x, dims: x.permute(*dims) if dims else x.permute(dims),
+        _permute_inputs(),
+    ),
+    OpCase("permute_tuple", lambda lib, x, dims: lib.permute(x, dims), _permute_inputs()),
+    OpCase("T", lambda lib, x: x.T, unary(shape=shapes(max_dims=2))),
+    OpCase("t", lambda lib, x: x.t(), unary(shape=shapes(max_dims=2))),
+    OpCase("unsqueeze", lambda lib, x, dim: lib.unsqueeze(x, dim), _unsqueeze_inputs()),
+    OpCase("squeeze", lambda lib, x, **p: x.squeeze(**p), _squeeze_inputs()),
+    OpCase(
+        "expand",
+        lambda lib, x, sizes: x.expand(*sizes) if sizes else x.expand(sizes),
+        _expand_inputs(),
+    ),
+    OpCase(
+        "repeat",
+        lambda lib, x, repeats: x.repeat(*repeats) if repeats else x.repeat(repeats),
+        _repeat_inputs(),
+    ),
+    OpCase("cat", lambda lib, *xs, dim: lib.cat(xs, dim=dim), _cat_inputs()),
+    OpCase("stack", lambda lib, *xs, dim: lib.stack(list(xs), dim), _stack_inputs()),
+    OpCase(
+        "split", lambda lib, x, sections, dim: tuple(lib.split(x, sections, dim)), _split_inputs()
+    ),
+    OpCase("chunk", lambda lib, x, chunks, dim: tuple(x.chunk(chunks, dim)), _chunk_inputs()),
+    OpCase("gather", lambda lib, x, idx, dim: lib.gather(x, dim, idx), _gather_inputs()),
+    # ------------------------------------------------------------------ indexing
+    OpCase("index_basic", lambda lib, x, key: x[key], _basic_index()),
+    OpCase("index_tensor", _pick, _advanced_index()),
+    OpCase("index_pairs", lambda lib, x, i, j: x[i, j], _paired_index()),
+    OpCase("index_mask", lambda lib, x, m: x[m], _mask_index()),
+    OpCase("setitem_basic", lambda lib, x, v, key: _setitem(lib, x, v, key), _setitem_basic()),
+    OpCase("setitem_rows", _setitem_rows, _setitem_advanced()),
+    OpCase("setitem_mask", _setitem_masked, _setitem_mask()),
+]
+
+OPS_BY_NAME = {op.name: op for op in OPS}
