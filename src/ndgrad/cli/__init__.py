@@ -17,6 +17,10 @@ def _register_subcommands() -> None:
     from ndgrad.doctor.cli import app as doctor_app
 
     app.add_typer(doctor_app, name="doctor")
+    from ndgrad.cli import tour, train
+
+    tour.register(app)
+    train.register(app)
 
 
 def main() -> None:

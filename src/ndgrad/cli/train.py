@@ -1,0 +1,9 @@
+"""``ndgrad train`` / ``evaluate`` / ``predict`` (placeholder while the module is written)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,263 @@
+"""Plots for the notes and the training workflows, on matplotlib.
+
+Figures for files are built with matplotlib's object API on the Agg canvas, so they work
+without a display (CI, SSH) and never touch the global pyplot state. In Jupyter,
+:class:`Animator` redraws a live curve while a model trains (the role d2l's ``Animator``
+plays); outside IPython it only records the points, so training code can always call it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _headless() -> bool:
+    return (
+        os.name != "nt" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    )
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot``, switched to the Agg backend first when there is no display."""
+    import matplotlib
+
+    if _headless() and not _in_ipython():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.5)) -> Any:
+    """A Figure on the Agg canvas (no display needed) and its axes array (squeezed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=True)
+    return fig, axes
+
+
+def save_figure(
+    fig: Any, folder: str | os.PathLike, stem: str, formats: Sequence[str] = ("png", "svg")
+) -> list[Path]:
+    """Writes ``fig`` as ``folder/stem.<fmt>`` for each format; returns the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = folder / f"{stem}.{fmt}"
+        fig.savefig(path, format=fmt, dpi=110)
+        paths.append(path)
+    return paths
+
+
+# ----------------------------------------------------------------------------- figures
+def training_curves(history: Mapping[str, Sequence[float]], title: str = "") -> Any:
+    """Loss curves (keys ending ``loss``) and, if present, accuracy curves (``acc``) by epoch."""
+    loss_keys = [k for k in history if k.endswith("loss") and len(history[k])]
+    metric_keys = [k for k in history if not k.endswith("loss") and len(history[k])]
+    ncols = 2 if metric_keys else 1
+    fig, axes = new_figure(1, ncols, figsize=(5.0 * ncols, 3.5))
+    axes = np.atleast_1d(axes)
+    panels = [(axes[0], loss_keys, "loss")]
+    if metric_keys:
+        panels.append((axes[1], metric_keys, "metric"))
+    for ax, keys, ylabel in panels:
+        for key in keys:
+            values = np.asarray(history[key], dtype=float)
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=key)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    if loss_keys and all(min(history[k]) > 0 for k in loss_keys):
+        axes[0].set_yscale("log")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def likelihood_curve(successes: int, trials: int, theta_hat: float | None = None) -> Any:
+    """``L(θ) = θ^k (1-θ)^(n-k)`` on (0, 1) with the maximum marked."""
+    theta = np.linspace(0.001, 0.999, 400)
+    likelihood = theta**successes * (1 - theta) ** (trials - successes)
+    fig, ax = new_figure()
+    ax.plot(
+        theta,
+        likelihood,
+        label=rf"$L(\theta)=\theta^{{{successes}}}(1-\theta)^{{{trials - successes}}}$",
+    )
+    if theta_hat is not None:
+        peak = theta_hat**successes * (1 - theta_hat) ** (trials - successes)
+        ax.axvline(theta_hat, color="C3", ls="--", label=rf"$\hat\theta={theta_hat:.3f}$")
+        ax.plot([theta_hat], [peak], "o", color="C3")
+    ax.set_xlabel(r"$\theta$")
+    ax.set_ylabel("likelihood")
+    ax.set_title("Bernoulli likelihood")
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def bernoulli_entropy(base: float = 2.0) -> Any:
+    """``H(p) = -p log p - (1-p) log(1-p)`` against ``p``."""
+    p = np.linspace(1e-6, 1 - 1e-6, 400)
+    h = -(p * np.log(p) + (1 - p) * np.log1p(-p)) / math.log(base)
+    fig, ax = new_figure()
+    ax.plot(p, h)
+    unit = {2.0: "bits", math.e: "nats"}.get(float(base), f"log base {base:g}")
+    ax.set_xlabel("p")
+    ax.set_ylabel(f"H(p) [{unit}]")
+    ax.set_title("Entropy of a Bernoulli(p)")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def confusion_matrix(
+    matrix: np.ndarray, class_names: Sequence[str] | None = None, title: str = "Confusion matrix"
+) -> Any:
+    """Counts with true classes as rows and predictions as columns."""
+    matrix = np.asarray(matrix)
+    k = matrix.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    size = max(4.0, 0.45 * k + 2)
+    fig, ax = new_figure(figsize=(size, size * 0.9))
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks(range(k), names, rotation=45 if k > 4 else 0, ha="right" if k > 4 else "center")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if matrix[i, j] > threshold else "black")  # fmt: skip
+    return fig
+
+
+def image_predictions(
+    images: np.ndarray,
+    labels: Sequence[int],
+    predictions: Sequence[int],
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+) -> Any:
+    """A grid of images titled ``pred (true)``; wrong predictions in red."""
+    images = np.asarray(images)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = new_figure(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows))
+    names = list(class_names) if class_names is not None else None
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i], cmap="gray_r")
+        pred, true = int(predictions[i]), int(labels[i])
+        text = f"{names[pred] if names else pred} ({names[true] if names else true})"
+        ax.set_title(text, fontsize=7, color="black" if pred == true else "red")
+    return fig
+
+
+def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    return matrix
+
+
+# ----------------------------------------------------------------------------- live curve
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
+
+
+class Animator:
+    """Plots data points as they arrive, redrawing in place in Jupyter (d2l's ``Animator``).
+
+    Outside a Jupyter kernel it records the points (``X``, ``Y``) and draws nothing, so a
+    training loop can call :meth:`add` unconditionally.
+    """
+
+    def __init__(
+        self,
+        xlabel: str | None = None,
+        ylabel: str | None = None,
+        legend: Sequence[str] | None = None,
+        xlim: tuple[float, float] | None = None,
+        ylim: tuple[float, float] | None = None,
+        xscale: str = "linear",
+        yscale: str = "linear",
+        fmts: Sequence[str] = ("-", "m--", "g-.", "r:"),
+        nrows: int = 1,
+        ncols: int = 1,
+        figsize: tuple[float, float] = (3.5, 2.5),
+        live: bool | None = None,
+    ) -> None:
+        self.legend = list(legend or [])
+        self.fmts = tuple(fmts)
+        self.X: list[list[float]] = []
+        self.Y: list[list[float]] = []
+        self.live = _in_ipython() if live is None else live
+        self.fig = self.axes = None
+        if self.live:
+            self.fig, axes = new_figure(nrows, ncols, figsize=figsize)
+            self.axes = np.atleast_1d(axes).ravel()
+            self._style = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim,
+                               xscale=xscale, yscale=yscale)  # fmt: skip
+
+    def add(self, x: float | Sequence[float], y: float | Sequence[float]) -> None:
+        ys = list(y) if isinstance(y, (list, tuple, np.ndarray)) else [y]
+        xs = list(x) if isinstance(x, (list, tuple, np.ndarray)) else [x] * len(ys)
+        while len(self.X) < len(ys):
+            self.X.append([])
+            self.Y.append([])
+        for i, (a, b) in enumerate(zip(xs, ys, strict=False)):
+            if a is not None and b is not None:
+                self.X[i].append(float(a))
+                self.Y[i].append(float(b))
+        if self.live:
+            self._draw()
+
+    def _draw(self) -> None:
+        from IPython import display
+
+        ax = self.axes[0]
+        ax.cla()
+        for xs, ys, fmt in zip(self.X, self.Y, self.fmts, strict=False):
+            ax.plot(xs, ys, fmt)
+        s = self._style
+        ax.set_xlabel(s["xlabel"] or "")
+        ax.set_ylabel(s["ylabel"] or "")
+        ax.set_xscale(s["xscale"])
+        ax.set_yscale(s["yscale"])
+        if s["xlim"]:
+            ax.set_xlim(s["xlim"])
+        if s["ylim"]:
+            ax.set_ylim(s["ylim"])
+        if self.legend:
+            ax.legend(self.legend)
+        ax.grid(True, alpha=0.3)
+        display.display(self.fig)
+        display.clear_output(wait=True)
+
+
+__all__ = [
+    "Animator", "bernoulli_entropy", "confusion_counts", "confusion_matrix",
+    "image_predictions", "likelihood_curve", "new_figure", "pyplot", "save_figure",
+    "training_curves",
+]  # fmt: skip

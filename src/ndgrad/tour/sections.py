@@ -1,0 +1,348 @@
+"""The tour's sections, in the order of the seed notes. Each computes with ndgrad and checks.
+
+Expected values come from the closed-form answers the notes derive (``d(x³)/dx = 3x²``,
+``∇(2xᵀx) = 4x``, the normal equations, ``θ̂ = k/n``, ...), evaluated independently in NumPy
+float64, never from the computation being checked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import ndgrad
+from ndgrad.tour import SectionResult, TourContext
+
+
+def _fmt(values: Any, digits: int = 4) -> str:
+    array = np.asarray(values, dtype=float)
+    if array.ndim == 0:
+        return f"{float(array):.{digits}g}"
+    return np.array2string(array, precision=digits, separator=", ", suppress_small=True)
+
+
+def _close(a: Any, b: Any, atol: float) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0.0, atol=atol))
+
+
+# ----------------------------------------------------------------------------- 1. derivatives
+def _jacobian(f: Callable[[ndgrad.Tensor], ndgrad.Tensor], x: ndgrad.Tensor) -> np.ndarray:
+    """∂f/∂x with shape ``f(x).shape + x.shape`` (PyTorch's jacobian convention)."""
+    from ndgrad.autograd.functional import jacobian
+
+    return np.asarray(jacobian(f, x).detach().numpy())
+
+
+def derivative_shapes(ctx: TourContext) -> SectionResult:
+    r = SectionResult("derivatives", "")
+    f64 = ndgrad.float64
+    xs, xv = 2.0, np.array([1.0, 2.0, 3.0])
+    A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    cases = [
+        # (case, formula, f, x, expected, numerator-layout shape: how the notes write it)
+        ("y scalar, x scalar", "y = x³ at x = 2 → 3x²", lambda x: x**3,
+         ndgrad.tensor(xs, dtype=f64), np.array(3 * xs**2), "1×1, a number"),
+        ("y scalar, x vector", "y = Σxᵢ² at x = [1,2,3] → 2xᵀ", lambda x: (x * x).sum(),
+         ndgrad.tensor(xv, dtype=f64), 2 * xv, "1×3, a row vector (written across)"),
+        ("y vector, x scalar", "y = [x, x², x³] at x = 2 → [1, 2x, 3x²]",
+         lambda x: ndgrad.stack([x, x**2, x**3]), ndgrad.tensor(xs, dtype=f64),
+         np.array([1.0, 2 * xs, 3 * xs**2]), "3×1, a column vector (written down)"),
+        ("y vector, x vector", "y = Ax, A 2×3 → A", lambda x: ndgrad.tensor(A) @ x,
+         ndgrad.tensor(xv, dtype=f64), A, "2×3, a matrix (one row per yᵢ)"),
+    ]  # fmt: skip
+    r.values["cases"] = []
+    for case, formula, f, x, expected, layout in cases:
+        got = _jacobian(f, x)
+        ok = r.check(case, _close(got, expected, 1e-12),
+                     f"got {_fmt(got)}, expected {_fmt(expected)}")  # fmt: skip
+        r.lines.append(f"{case}: {formula} = {_fmt(got)}  shape {list(got.shape)}; "
+                       f"notes' layout {layout}")  # fmt: skip
+        r.values["cases"].append({"case": case, "formula": formula, "derivative": got.tolist(),
+                                  "shape": list(got.shape), "passed": ok})  # fmt: skip
+    return r
+
+
+# ----------------------------------------------------------------------------- 2. autograd
+def autograd_examples(ctx: TourContext) -> SectionResult:
+    r = SectionResult("autograd", "")
+    x = ndgrad.arange(4.0)
+    x.requires_grad_(True)
+    y = 2 * ndgrad.dot(x, x)
+    y.backward()
+    expected = 4 * np.arange(4.0)  # d(2xᵀx)/dx = 4x
+    r.check("y = 2xᵀx = 28", y.item() == 28.0, f"y = {y.item()}")
+    r.check("∇y = 4x = [0, 4, 8, 12]", _close(x.grad.numpy(), expected, 0.0),
+            f"x.grad = {x.grad.tolist()}")  # fmt: skip
+    r.lines.append(f"x = {x.detach().tolist()}, y = 2xᵀx = {y.item():g}, "
+                   f"x.grad = {x.grad.tolist()} (4x)")  # fmt: skip
+    r.values["y"] = y.item()
+    r.values["grad_2xTx"] = x.grad.tolist()
+
+    x.grad.zero_()
+    y = x.sum()
+    y.backward()
+    r.check("∇ sum(x) = [1, 1, 1, 1]", _close(x.grad.numpy(), np.ones(4), 0.0),
+            f"x.grad = {x.grad.tolist()}")  # fmt: skip
+    r.lines.append(f"after x.grad.zero_(): y = x.sum(), x.grad = {x.grad.tolist()}")
+    r.values["grad_sum"] = x.grad.tolist()
+    return r
+
+
+# ----------------------------------------------------------------------------- 3. GD
+def gradient_descent_section(ctx: TourContext) -> SectionResult:
+    from ndgrad.optim import gradient_descent
+
+    r = SectionResult("gradient-descent", "")
+    rng = np.random.default_rng(ctx.seed)
+    m, theta_true = 100, np.array([1.0, 2.0, -1.5])  # bias first, as h(x) = θ₀ + θ₁x₁ + θ₂x₂
+    features = rng.uniform(-1, 1, (m, 2))
+    design = np.hstack([np.ones((m, 1)), features])
+    targets = design @ theta_true + rng.normal(0, 0.1, m)
+
+    X, y = ndgrad.tensor(design), ndgrad.tensor(targets)
+    theta = ndgrad.zeros(3, dtype=ndgrad.float64, requires_grad=True)
+    lr, tol = 0.5, 1e-6
+
+    def loss() -> ndgrad.Tensor:
+        residual = X @ theta - y
+        return (residual * residual).sum() / (2 * m)  # J(θ) = ‖Xθ − y‖² / 2m
+
+    run = gradient_descent(loss, [theta], lr=lr, tol=tol, max_iter=10_000)
+    normal_eq = np.linalg.solve(design.T @ design, design.T @ targets)
+    got = theta.detach().numpy()
+    gap = float(np.max(np.abs(got - normal_eq)))
+    r.check("stopped because every step < ε", run.converged,
+            f"{run.iterations} iterations, last step {run.steps[-1]:.2e}")  # fmt: skip
+    r.check("θ matches the normal equation (XᵀX)⁻¹Xᵀy", gap < 1e-4, f"max |Δθ| = {gap:.2e}")
+    r.lines += [
+        f"lr α = {lr}, tolerance ε = {tol:g}: converged after {run.iterations} iterations "
+        f"(loss {run.losses[0]:.4f} → {run.losses[-1]:.6f})",
+        f"θ (gradient descent) = {_fmt(got, 6)}",
+        f"θ (normal equation)  = {_fmt(normal_eq, 6)}   max |Δθ| = {gap:.1e}",
+    ]
+    r.values.update(iterations=run.iterations, theta=got.tolist(), max_abs_diff=gap,
+                    normal_equation=normal_eq.tolist(), lr=lr, tol=tol)  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import new_figure
+
+        fig, ax = new_figure()
+        ax.semilogy(run.losses)
+        ax.axhline(float(np.mean((design @ normal_eq - targets) ** 2) / 2), color="C3", ls="--",
+                   label="loss at the normal-equation θ")  # fmt: skip
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("J(θ)")
+        ax.set_title(f"Gradient descent, stopped at ε = {tol:g}")
+        ax.legend()
+        ctx.save(fig, "gradient-descent", r)
+    return r
+
+
+# ----------------------------------------------------------------------------- 4. information
+def _information(p: ndgrad.Tensor, q: ndgrad.Tensor, base: float) -> tuple[float, float, float]:
+    from ndgrad import information
+
+    h = information.entropy(p, base=base).item()
+    ce = information.cross_entropy(p, q, base=base).item()
+    kl = information.kl_divergence(p, q, base=base).item()
+    return h, ce, kl
+
+
+def information_section(ctx: TourContext) -> SectionResult:
+    r = SectionResult("information", "")
+    p_np = np.array([0.5, 0.25, 0.125, 0.125])
+    q_np = np.full(4, 0.25)
+    p, q = ndgrad.tensor(p_np, dtype=ndgrad.float64), ndgrad.tensor(q_np, dtype=ndgrad.float64)
+    # Closed forms for these dyadic distributions, in bits: H = Σ pᵢ log₂(1/pᵢ) = 1.75,
+    # H(p, q) = log₂ 4 = 2, so KL = 0.25.
+    exact_bits = {"H": float(-(p_np * np.log2(p_np)).sum()), "CE": 2.0}
+    exact_bits["KL"] = exact_bits["CE"] - exact_bits["H"]
+    for unit, base in (("bits", 2.0), ("nats", math.e)):
+        h, ce, kl = _information(p, q, base)
+        scale = 1.0 if base == 2.0 else math.log(2)
+        r.check(f"H(p) = {exact_bits['H'] * scale:.4f} {unit}",
+                abs(h - exact_bits["H"] * scale) < 1e-12, f"{h}")  # fmt: skip
+        r.check(f"H(p, q) = {exact_bits['CE'] * scale:.4f} {unit}",
+                abs(ce - exact_bits["CE"] * scale) < 1e-12, f"{ce}")  # fmt: skip
+        r.check(f"KL(p‖q) = H(p, q) − H(p) in {unit}", abs(kl - (ce - h)) < 1e-12,
+                f"KL = {kl}, CE − H = {ce - h}")  # fmt: skip
+        r.lines.append(f"[{unit}] H(p) = {h:.4f}, H(p, q) = {ce:.4f}, KL(p‖q) = {kl:.4f} "
+                       f"= {ce:.4f} − {h:.4f}")  # fmt: skip
+        r.values[unit] = {"entropy": h, "cross_entropy": ce, "kl": kl}
+    kl_self = _information(p, p, 2.0)[2]
+    r.check("KL(p‖p) = 0", abs(kl_self) < 1e-15, f"{kl_self}")
+    r.lines.insert(0, f"p = {p_np.tolist()}, q = {q_np.tolist()} (uniform)")
+    r.lines.append("KL(p‖p) = 0: minimising H(p, q) over q minimises KL(p‖q)")
+    if ctx.plots:
+        from ndgrad.plot import bernoulli_entropy
+
+        ctx.save(bernoulli_entropy(2.0), "bernoulli-entropy", r)
+    return r
+
+
+# ----------------------------------------------------------------------------- 5. MLE
+def mle_section(ctx: TourContext) -> SectionResult:
+    from ndgrad.optim import gradient_descent
+
+    r = SectionResult("mle", "")
+    draws = ndgrad.tensor([1, 0, 1, 1, 0, 1, 1, 1, 0, 1], dtype=ndgrad.float64)  # 7 white, 3 black
+    k, n = int(draws.sum().item()), draws.numel()
+    theta = ndgrad.tensor(0.5, dtype=ndgrad.float64, requires_grad=True)
+
+    def negative_log_likelihood() -> ndgrad.Tensor:
+        # −(1/n) log L(θ|X) = −(1/n) Σ [xᵢ log θ + (1 − xᵢ) log(1 − θ)]: the binary cross-entropy.
+        return -(draws * theta.log() + (1 - draws) * (1 - theta).log()).mean()
+
+    run = gradient_descent(negative_log_likelihood, [theta], lr=0.1, tol=1e-12, max_iter=5000)
+    theta_hat = theta.item()
+    likelihood = theta_hat**k * (1 - theta_hat) ** (n - k)
+    r.check("θ̂ = k/n = 0.7", run.converged and abs(theta_hat - k / n) < 1e-9, f"θ̂ = {theta_hat}")
+    grid = np.linspace(0.0, 1.0, 1001)
+    grid_max = float(grid[np.argmax(grid**k * (1 - grid) ** (n - k))])
+    r.check("the likelihood curve peaks at 0.7", abs(grid_max - 0.7) < 1e-9, f"{grid_max}")
+    bce = _binary_cross_entropy(ndgrad.full((n,), theta_hat, dtype=ndgrad.float64), draws)
+    nll = -math.log(likelihood) / n
+    r.check("−log L(θ̂)/n = binary cross-entropy", abs(bce - nll) < 1e-12, f"{bce} vs {nll}")
+    r.lines += [
+        f"X = {draws.long().tolist()}: {k} white, {n - k} black; L(θ) = θ^{k}(1−θ)^{n - k}",
+        f"gradient descent on −log L: θ̂ = {theta_hat:.6f} after {run.iterations} iterations "
+        f"(analytic k/n = {k / n})",
+        f"L(θ̂) = {likelihood:.4e}; −log L(θ̂)/n = {nll:.6f} = BCE = {bce:.6f}",
+    ]
+    r.values.update(theta_hat=theta_hat, iterations=run.iterations, likelihood=likelihood,
+                    nll_per_sample=nll, binary_cross_entropy=bce)  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import likelihood_curve
+
+        ctx.save(likelihood_curve(k, n, theta_hat), "likelihood", r)
+    return r
+
+
+def _binary_cross_entropy(probs: ndgrad.Tensor, targets: ndgrad.Tensor) -> float:
+    from ndgrad.nn import functional as F
+
+    return F.binary_cross_entropy(probs, targets).item()
+
+
+# ----------------------------------------------------------------------------- 6. linreg
+def _synthetic_data(w: ndgrad.Tensor, b: float, n: int) -> tuple[ndgrad.Tensor, ndgrad.Tensor]:
+    from ndgrad.datasets.synthetic import synthetic_data
+
+    return synthetic_data(w, b, n)
+
+
+def linear_regression(ctx: TourContext) -> SectionResult:
+    r = SectionResult("linear-regression", "")
+    true_w, true_b = ndgrad.tensor([2.0, -3.4]), 4.2
+    features, labels = _synthetic_data(true_w, true_b, 1000)
+    labels = labels.reshape(-1, 1)
+    w = ndgrad.normal(0, 0.01, size=(2, 1), requires_grad=True)
+    b = ndgrad.zeros(1, requires_grad=True)
+    lr, epochs, batch_size = 0.03, 3, 10
+    n = features.shape[0]
+    history = []
+    for _ in range(epochs):
+        order = ndgrad.randperm(n)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            X, y = features[idx], labels[idx]
+            loss = ((X @ w + b - y) ** 2 / 2).sum()  # d2l's squared_loss, summed
+            loss.backward()
+            with ndgrad.no_grad():  # d2l's sgd: param -= lr * grad / batch_size
+                for param in (w, b):
+                    param -= lr * param.grad / batch_size
+                    param.grad.zero_()
+        with ndgrad.no_grad():
+            history.append(((features @ w + b - labels) ** 2 / 2).mean().item())
+    w_err = (true_w - w.detach().reshape(true_w.shape)).numpy()
+    b_err = true_b - b.item()
+    r.check("w ≈ [2, -3.4]", np.max(np.abs(w_err)) < 0.01, f"error {_fmt(w_err)}")
+    r.check("b ≈ 4.2", abs(b_err) < 0.01, f"error {b_err:.2e}")
+    r.check("loss fell to the noise level (σ²/2 = 5e-5)", history[-1] < 2e-4, f"{history[-1]:.2e}")
+    for epoch, value in enumerate(history, 1):
+        r.lines.append(f"epoch {epoch}, loss {value:f}")
+    r.lines.append(f"w = {_fmt(w.detach().reshape(-1).numpy(), 5)} (true [2, -3.4]), "
+                   f"b = {b.item():.4f} (true 4.2)")  # fmt: skip
+    r.values.update(w=w.detach().reshape(-1).tolist(), b=b.item(), losses=history,
+                    w_error=w_err.tolist(), b_error=b_err)  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import training_curves
+
+        ctx.save(training_curves({"train loss": history}, "Linear regression (minibatch SGD)"),
+                 "linear-regression", r)  # fmt: skip
+    return r
+
+
+# ----------------------------------------------------------------------------- 7. softmax
+def softmax_regression(ctx: TourContext) -> SectionResult:
+    from ndgrad.datasets.sklearn_sets import load_sklearn, split_indices
+
+    r = SectionResult("softmax-regression", "")
+    data = load_sklearn("digits")
+    train_idx, test_idx = split_indices(len(data), 0.2, seed=ctx.seed, stratify=data.y)
+    mean = data.X[train_idx].mean(0)
+    std = data.X[train_idx].std(0) + 1e-8  # constant pixels: avoid 0/0
+    X_all = ((data.X - mean) / std).astype(np.float32)
+    X_train, y_train = ndgrad.tensor(X_all[train_idx]), ndgrad.tensor(data.y[train_idx])
+    X_test, y_test = ndgrad.tensor(X_all[test_idx]), ndgrad.tensor(data.y[test_idx])
+
+    num_inputs, num_outputs = X_all.shape[1], data.num_classes
+    W = ndgrad.normal(0, 0.01, size=(num_inputs, num_outputs), requires_grad=True)
+    b = ndgrad.zeros(num_outputs, requires_grad=True)
+    lr, epochs, batch_size = 0.1, 15, 32
+
+    def net(X: ndgrad.Tensor) -> ndgrad.Tensor:
+        return X @ W + b  # logits; softmax is folded into the loss
+
+    def cross_entropy(logits: ndgrad.Tensor, y: ndgrad.Tensor) -> ndgrad.Tensor:
+        # −log softmax(o)_y, with log-softmax's max shift so exp never overflows.
+        return -logits.log_softmax(dim=1)[ndgrad.arange(len(y)), y]
+
+    def accuracy(X: ndgrad.Tensor, y: ndgrad.Tensor) -> float:
+        with ndgrad.no_grad():
+            return (net(X).argmax(dim=1) == y).float().mean().item()
+
+    n = len(y_train)
+    history: dict[str, list[float]] = {"train loss": [], "train acc": [], "test acc": []}
+    for _ in range(epochs):
+        order = ndgrad.randperm(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            loss = cross_entropy(net(X_train[idx]), y_train[idx]).sum()
+            loss.backward()
+            with ndgrad.no_grad():
+                for param in (W, b):
+                    param -= lr * param.grad / len(idx)
+                    param.grad.zero_()
+            total += loss.item()
+        history["train loss"].append(total / n)
+        history["train acc"].append(accuracy(X_train, y_train))
+        history["test acc"].append(accuracy(X_test, y_test))
+    test_acc = history["test acc"][-1]
+    with ndgrad.no_grad():
+        probs = net(X_test).softmax(dim=1)
+    r.check("test accuracy ≥ 0.93", test_acc >= 0.93, f"{test_acc:.4f}")
+    r.check("softmax rows sum to 1", _close(probs.sum(1).numpy(), np.ones(len(y_test)), 1e-5))
+    r.lines += [
+        f"{n} training / {len(y_test)} test images of 8×8 pixels, 10 classes; "
+        f"W {num_inputs}×{num_outputs}, lr {lr}, batch {batch_size}, {epochs} epochs",
+        f"train loss {history['train loss'][0]:.3f} → {history['train loss'][-1]:.3f}; "
+        f"train accuracy {history['train acc'][-1]:.3f}; test accuracy {test_acc:.3f}",
+    ]
+    r.values.update(test_accuracy=test_acc, train_accuracy=history["train acc"][-1],
+                    history=history)  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import confusion_counts, confusion_matrix, image_predictions
+
+        preds = probs.argmax(dim=1).numpy()
+        matrix = confusion_counts(y_test.numpy(), preds, num_outputs)
+        ctx.save(confusion_matrix(matrix, data.class_names, "Softmax regression: digits test set"),
+                 "softmax-confusion", r)  # fmt: skip
+        images = data.X[test_idx][:24].reshape(-1, 8, 8)
+        ctx.save(image_predictions(images, y_test.numpy()[:24], preds[:24], ncols=8),
+                 "softmax-predictions", r)  # fmt: skip
+    return r
