@@ -121,3 +121,5 @@ class _Cuda:
 
 
 cuda = _Cuda()
+
+from ndgrad import optim, utils  # noqa: E402 - need the tensor API above

@@ -71,6 +71,53 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return SortResult(s.values[key], s.indices[key])
 
 
+def addcmul(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """``x + value * tensor1 * tensor2``, in PyTorch's evaluation order."""
+    scaled = tensor1 if value == 1 else pointwise.mul(tensor1, value)
+    return pointwise.add(x, pointwise.mul(scaled, tensor2))
+
+
+def addcdiv(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """``x + value * tensor1 / tensor2``, in PyTorch's evaluation order."""
+    scaled = tensor1 if value == 1 else pointwise.mul(tensor1, value)
+    return pointwise.add(x, pointwise.div(scaled, tensor2))
+
+
+def _bind_fused_inplace(T: Any) -> None:
+    """addcmul_/addcdiv_/lerp_: direct NumPy writes when nothing is recorded (optimizer steps)."""
+
+    def fused(name: str, fn: Any, combine: Any) -> Any:
+        def op_(self: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+            if inplace._recording(self, (tensor1, tensor2)):
+                return inplace.apply_inplace(
+                    self, name, lambda s: fn(s, tensor1, tensor2, value=value), tensor1, tensor2)
+            term = combine(pointwise.mul(tensor1, value) if value != 1 else tensor1, tensor2)
+            return inplace.inplace_binary(self, term, np.add, pointwise.add, name)
+
+        op_.__name__ = name
+        return op_
+
+    T.addcmul = lambda self, t1, t2, *, value=1: addcmul(self, t1, t2, value=value)
+    T.addcdiv = lambda self, t1, t2, *, value=1: addcdiv(self, t1, t2, value=value)
+    T.addcmul_ = fused("addcmul_", addcmul, pointwise.mul)
+    T.addcdiv_ = fused("addcdiv_", addcdiv, pointwise.div)
+    slow_lerp_ = T.lerp_
+
+    def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
+        # PyTorch's two-sided formula: exact at both ends and what its kernels compute.
+        if not isinstance(weight, (int, float)) or inplace._recording(self, (end,)):
+            return slow_lerp_(self, end, weight)
+        diff = pointwise.sub(end, self)
+        if -0.5 < weight < 0.5:
+            return inplace.inplace_binary(self, pointwise.mul(diff, weight), np.add, pointwise.add, "lerp_")
+        target = pointwise.sub(end, pointwise.mul(diff, 1 - weight))
+        inplace._write(self, target._data, "lerp_")
+        self._version[0] += 1
+        return self
+
+    T.lerp_ = lerp_
+
+
 def _bind() -> None:
     T = Tensor
     pw, red, sh, la, ix = pointwise, reduction, shape, linalg, indexing
@@ -257,6 +304,7 @@ def _bind() -> None:
     T.bernoulli_ = random_fill("bernoulli_", lambda rng, shp, p=0.5: rng.random(shp) < (p._data if isinstance(p, Tensor) else p))
     T.exponential_ = random_fill("exponential_", lambda rng, shp, lambd=1.0: rng.exponential(1 / lambd, shp))
     T.random_ = random_fill("random_", lambda rng, shp, lo=0, hi=2**24: rng.integers(lo, hi, shp) if hi is not None else rng.integers(0, lo, shp))
+    _bind_fused_inplace(T)
 
 
 def _creation() -> Any:
