@@ -122,4 +122,5 @@ class _Cuda:
 
 cuda = _Cuda()
 
+from ndgrad import nn  # noqa: E402 - needs the tensor API above
 from ndgrad import optim, utils  # noqa: E402 - need the tensor API above

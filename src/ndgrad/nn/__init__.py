@@ -1,0 +1,16 @@
+"""``ndgrad.nn``: modules, layers, losses, ``functional`` and ``init`` with PyTorch's API."""
+
+from ndgrad.nn import functional, init, utils
+from ndgrad.nn.modules import *  # noqa: F403
+from ndgrad.nn.modules import __all__ as _modules_all
+from ndgrad.nn.parameter import Buffer, Parameter, UninitializedParameter
+
+__all__ = [
+    *_modules_all,
+    "Buffer",
+    "Parameter",
+    "UninitializedParameter",
+    "functional",
+    "init",
+    "utils",
+]

@@ -1,0 +1,648 @@
+"""``ndgrad.nn.functional``: activations, dropout, ``linear``, ``one_hot`` and every loss.
+
+Losses follow PyTorch's formulas and reductions exactly (including the weighted mean of
+``nll_loss``/``cross_entropy``, the -100 clamp of ``binary_cross_entropy`` and its
+gradient formula), and are built from the core's stable primitives (``log_softmax``,
+``logsigmoid``) so that logits like ±1000 give finite losses.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ndgrad import _creation
+from ndgrad._tensor import Tensor
+from ndgrad.autograd.graph import record
+from ndgrad.ops import pointwise as _pw
+from ndgrad.ops import reduction as _red
+from ndgrad.ops._common import as_tensor
+
+__all__ = [
+    "relu",
+    "relu_",
+    "leaky_relu",
+    "gelu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "logsigmoid",
+    "dropout",
+    "linear",
+    "one_hot",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "softmin",
+    "elu",
+    "silu",
+    "normalize",
+]
+
+_DTYPE_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _scalar_type(t: Tensor) -> str:
+    return _DTYPE_NAMES[t._data.dtype.name]
+
+
+# ----------------------------------------------------------------------------- activations
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return input.relu_() if inplace else _pw.relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    return input.relu_()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    if inplace:
+        from ndgrad.ops.inplace import apply_inplace
+
+        return apply_inplace(input, "leaky_relu_", lambda s: _pw.leaky_relu(s, negative_slope))
+    return _pw.leaky_relu(input, negative_slope)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(
+            f"approximate argument must be either none or tanh. (got {approximate!r})"
+        )
+    return _pw.gelu(input, approximate)
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    return _pw.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    return _pw.tanh(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    return _pw.softplus(input, beta, threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    return _pw.logsigmoid(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return input * _pw.sigmoid(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    return _pw.where(input > 0, input, alpha * _pw.expm1(_pw.minimum(input, 0.0)))
+
+
+def _implicit_dim_warning(name: str, stacklevel: int) -> None:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        stacklevel=stacklevel,
+    )
+
+
+def softmax(
+    input: Tensor,
+    dim: int | None = None,
+    _stacklevel: int = 3,  # noqa: A002
+    dtype: Any = None,
+) -> Tensor:
+    if dim is None:
+        _implicit_dim_warning("softmax", _stacklevel)
+    return _red.softmax(input, dim, dtype)
+
+
+def softmin(
+    input: Tensor,
+    dim: int | None = None,
+    _stacklevel: int = 3,  # noqa: A002
+    dtype: Any = None,
+) -> Tensor:
+    if dim is None:
+        _implicit_dim_warning("softmin", _stacklevel)
+    return _red.softmax(-input, dim, dtype)
+
+
+def log_softmax(
+    input: Tensor,
+    dim: int | None = None,
+    _stacklevel: int = 3,  # noqa: A002
+    dtype: Any = None,
+) -> Tensor:
+    if dim is None:
+        _implicit_dim_warning("log_softmax", _stacklevel)
+    return _red.log_softmax(input, dim, dtype)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps)
+    return input / denom
+
+
+# ----------------------------------------------------------------------------- layers
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """``input @ weight.T + bias``."""
+    if weight.dim() == 2 and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:
+        rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+            f"{weight.shape[1]}x{weight.shape[0]})"
+        )
+    out = input.matmul(weight.t() if weight.dim() == 2 else weight)
+    return out if bias is None else out + bias
+
+
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,  # noqa: A002
+    inplace: bool = False,
+) -> Tensor:
+    """Inverted dropout: keeps each element with probability 1-p and scales it by 1/(1-p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    dt = input._data.dtype
+    if p == 1.0:
+        mask = np.zeros(input._data.shape, dtype=dt)
+    else:
+        keep = _creation._rng(None).random(input._data.shape) < (1.0 - p)
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    mask_t = Tensor._make(mask)
+    return input.mul_(mask_t) if inplace else input * mask_t
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Rows of the identity: int64 of shape ``tensor.shape + (num_classes,)``."""
+    if tensor._data.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    data = tensor._data
+    if num_classes == -1:
+        if data.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(data.max()) + 1
+    if data.size:
+        if data.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if data.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(data.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, data[..., None], 1, axis=-1)
+    return Tensor._make(out)
+
+
+# ----------------------------------------------------------------------------- reductions
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+        stacklevel=3,
+    )
+    return ret
+
+
+def _get_reduction(
+    reduction: str,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    allowed: tuple[str, ...] = _REDUCTIONS,
+) -> str:
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _size_warning(input: Tensor, target: Tensor) -> None:  # noqa: A002
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def _check_tensor(op: str, name: str, value: Any) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(value).__name__}")
+    return value
+
+
+def _weighted(
+    loss: Tensor,
+    weight: Tensor | None,
+    input: Tensor,
+    reduction: str,  # noqa: A002
+    mean_by_weight: bool,
+) -> Tensor:
+    """The ``weight=`` path shared by mse/l1 (sum/sum(weight)) and huber (plain mean)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- regression losses
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    _check_tensor("mse_loss", "input", input)
+    target = as_tensor(target, "mse_loss")
+    _size_warning(input, target)
+    reduction = _get_reduction(reduction, size_average, reduce)
+    diff = input - target
+    return _weighted(diff * diff, weight, input, reduction, mean_by_weight=True)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    _check_tensor("l1_loss", "input", input)
+    target = as_tensor(target, "l1_loss")
+    _size_warning(input, target)
+    reduction = _get_reduction(reduction, size_average, reduce)
+    return _weighted((input - target).abs(), weight, input, reduction, mean_by_weight=True)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",  # noqa: A002
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    _check_tensor("huber_loss", "input", input)
+    target = as_tensor(target, "huber_loss")
+    _size_warning(input, target)
+    reduction = _get_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    diff = input - target
+    z = diff.abs()
+    loss = _pw.where(z < delta, 0.5 * diff * diff, delta * (z - 0.5 * delta))
+    return _weighted(loss, weight, input, reduction, mean_by_weight=False)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    _check_tensor("smooth_l1_loss", "input", input)
+    target = as_tensor(target, "smooth_l1_loss")
+    _size_warning(input, target)
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    diff = input - target
+    z = diff.abs()
+    if beta == 0:
+        return _reduce(z, reduction)
+    loss = _pw.where(z < beta, 0.5 * diff * diff / beta, z - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- classification
+def _check_class_target(input: Tensor, target: Tensor) -> None:  # noqa: A002
+    if target._data.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_scalar_type(target)}"
+        )
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise RuntimeError(
+                "0D or 1D target tensor expected, multi-target not supported (input of shape "
+                f"{list(input.shape)}, target of shape {list(target.shape)})"
+            )
+        return
+    if target.dim() == 0 or input.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0] if target.dim() else 0})."
+        )
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(target.shape) != expected:
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+
+
+def _class_weight(weight: Tensor | None, n_classes: int) -> Tensor | None:
+    if weight is None:
+        return None
+    if weight.dim() != 1 or weight.numel() != n_classes:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
+        )
+    return weight
+
+
+def _nll_elements(
+    logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
+) -> tuple[Tensor, np.ndarray]:
+    """Per-element ``-w[t] * logp[.., t, ..]`` (shaped like target) and the weights w[t].
+
+    The class dim is 1 (or 0 for 1-D input). Picks one entry per row by fancy indexing
+    rather than a one-hot product: this is the hot path of classification training.
+    """
+    class_dim = 0 if logp.dim() == 1 else 1
+    n_classes = logp.shape[class_dim]
+    # Rows of shape (M, C): the class dim moved last.
+    moved = logp if logp.dim() <= 2 else logp.movedim(1, -1)
+    rows2 = moved.reshape(-1, n_classes)
+    t = target._data.reshape(-1).astype(np.int64, copy=False)
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    safe_t = np.where(valid, t, 0)
+    dt = logp._data.dtype
+    w = valid.astype(dt) if weight is None else weight._data.astype(dt)[safe_t] * valid
+    rows = np.arange(t.shape[0])
+    data = -rows2._data[rows, safe_t] * w
+    shape = rows2._data.shape
+    w_t = Tensor._make(w)
+
+    def backward(g: Tensor) -> tuple:
+        return (_scatter_rows(g * -w_t, rows, safe_t, shape),)
+
+    losses = record("NllLossBackward0", data, (rows2,), backward)
+    return losses.reshape(target.shape), w
+
+
+def _scatter_rows(values: Tensor, rows: np.ndarray, cols: np.ndarray, shape: tuple) -> Tensor:
+    """Zeros of ``shape`` with ``values[i]`` at ``(rows[i], cols[i])`` (one per row)."""
+    data = np.zeros(shape, dtype=values._data.dtype)
+    data[rows, cols] = values._data
+    return record("IndexPutBackward0", data, (values,), lambda g: (g[rows, cols],))
+
+
+def _reduce_nll(losses: Tensor, w: np.ndarray, reduction: str) -> Tensor:
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(all="ignore"):
+        return total / Tensor._make(np.asarray(w.sum(), dtype=w.dtype))
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``."""
+    _check_tensor("nll_loss", "input", input)
+    _check_tensor("nll_loss", "target", target)
+    reduction = _get_reduction(reduction, size_average, reduce)
+    _check_class_target(input, target)
+    weight = _class_weight(weight, input.shape[0 if input.dim() == 1 else 1])
+    losses, w = _nll_elements(input, target, weight, ignore_index)
+    return _reduce_nll(losses, w, reduction)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits ``input`` against class indices or class probabilities."""
+    _check_tensor("cross_entropy", "input", input)
+    _check_tensor("cross_entropy", "target", target)
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    class_dim = 0 if input.dim() == 1 else 1
+    n_classes = input.shape[class_dim]
+    weight = _class_weight(weight, n_classes)
+    logp = _red.log_softmax(input, class_dim)
+    w_view = None
+    if weight is not None:
+        view = [1] * input.dim()
+        view[class_dim] = n_classes
+        w_view = weight.reshape(view)
+
+    if target.shape == input.shape:
+        return _cross_entropy_probs(
+            logp, target, w_view, class_dim, n_classes, reduction, label_smoothing
+        )
+
+    _check_class_target(input, target)
+    losses, w = _nll_elements(logp, target, weight, ignore_index)
+    nll = _reduce_nll(losses, w, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    valid = Tensor._make(target._data != ignore_index)
+    smooth = -(logp * w_view if w_view is not None else logp).sum(class_dim)
+    smooth = _pw.where(valid, smooth, 0.0)
+    if reduction == "mean":
+        with np.errstate(all="ignore"):
+            smooth = smooth.sum() / Tensor._make(np.asarray(w.sum(), dtype=w.dtype))
+    else:
+        smooth = _reduce(smooth, reduction)
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(
+    logp: Tensor,
+    target: Tensor,
+    w_view: Tensor | None,
+    class_dim: int,
+    n_classes: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(
+            "Expected floating point type for target with class probabilities, got "
+            f"{_scalar_type(target)}"
+        )
+    if label_smoothing > 0.0:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = logp * target
+    if w_view is not None:
+        prod = prod * w_view
+    if reduction == "none":
+        return -prod.sum(class_dim)
+    total = -prod.sum()
+    if reduction == "sum":
+        return total
+    count = logp.numel() // n_classes if n_classes else 0
+    if count == 0:
+        return total * float("nan")
+    return total / count
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,  # noqa: A002
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """BCE of probabilities; each log is clamped at -100 as PyTorch does."""
+    _check_tensor("binary_cross_entropy", "input", input)
+    target = as_tensor(target, "binary_cross_entropy")
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    x = input._data
+    if x.size and not ((x >= 0) & (x <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if weight is not None:
+        weight = weight.expand(np.broadcast_shapes(target._data.shape, weight._data.shape))
+    t = target.to(input.dtype) if target._data.dtype != x.dtype else target
+    with np.errstate(all="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log1p(-x), -100)
+    data = -(t._data * log_x + (1 - t._data) * log_1mx)
+    if weight is not None:
+        data = data * weight._data
+    data = data.astype(x.dtype, copy=False)
+
+    def backward(g: Tensor) -> tuple:
+        # PyTorch's formula: (x - t) / max(x (1 - x), 1e-12), not the clamped log's derivative.
+        gx = g * (input - t) / (input * (1 - input)).clamp(min=1e-12)
+        gt = g * -(_pw.log(input) - _pw.log1p(-input)) if t._requires_grad else None
+        if weight is not None:
+            gx = gx * weight
+            gt = gt * weight if gt is not None else None
+        return gx, gt
+
+    loss = record("BinaryCrossEntropyBackward0", data, (input, t), backward, (input, t))
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,  # noqa: A002
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """``(1 - t) x - lw * logsigmoid(x)`` with ``lw = 1 + (pos_weight - 1) t``: stable for any x."""
+    _check_tensor("binary_cross_entropy_with_logits", "input", input)
+    target = as_tensor(target, "binary_cross_entropy_with_logits")
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    log_sig = _pw.logsigmoid(input)
+    if pos_weight is not None:
+        log_weight = (pos_weight - 1) * target + 1
+        loss = (1 - target) * input - log_weight * log_sig
+    else:
+        loss = (1 - target) * input - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,  # noqa: A002
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Pointwise KL divergence; ``input`` holds log-probabilities (``target`` too if log_target)."""
+    _check_tensor("kl_div", "input", input)
+    target = as_tensor(target, "kl_div")
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if log_target:
+        loss = _pw.exp(target) * (target - input)
+    else:
+        # xlogy(t, t): 0 where t == 0 (the log's argument is made safe there).
+        safe = _pw.where(target > 0, target, 1.0)
+        loss = target * _pw.log(safe) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.dim() else total
+    return _reduce(loss, reduction)
