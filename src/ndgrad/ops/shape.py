@@ -118,7 +118,9 @@ swapdims = transpose
 def t(x: Tensor) -> Tensor:
     if x._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D")
-    return transpose(x, 0, 1) if x._data.ndim == 2 else x
+    if x._data.ndim < 2:
+        return as_view(record("TBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+    return as_view(record("TBackward0", x._data.T, (x,), lambda g: (g.t(),)), x)
 
 
 def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
