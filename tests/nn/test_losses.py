@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.nn._helpers import assert_close, to_nd
+from tests.nn._helpers import assert_close, to_nd, to_torch
 
 import ndgrad
 from ndgrad import nn
@@ -277,3 +277,156 @@ def test_cross_entropy_gradient_by_finite_differences(n, c, seed):
         lo[idx] -= eps
         numeric[idx] = (fn(ndgrad.tensor(hi)).item() - fn(ndgrad.tensor(lo)).item()) / (2 * eps)
     np.testing.assert_allclose(x.grad.numpy(), numeric, atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_matches_torch_including_clamp(reduction):
+    g = torch.Generator().manual_seed(5)
+    p = torch.rand(4, 3, generator=g) * 0.98 + 0.01
+    t = torch.rand(4, 3, generator=g)
+    w = torch.rand(4, 3, generator=g)
+    _compare(
+        "binary_cross_entropy",
+        F.binary_cross_entropy,
+        TF.binary_cross_entropy,
+        p,
+        t,
+        grad_idx=(0, 1),
+        reduction=reduction,
+    )
+    _compare(
+        "binary_cross_entropy",
+        lambda a, b, **k: F.binary_cross_entropy(a, b, weight=to_nd(w[0]), **k),
+        lambda a, b, **k: TF.binary_cross_entropy(a, b, weight=w[0], **k),
+        p,
+        t,
+        grad_idx=(0, 1),
+        reduction=reduction,
+    )
+    # Probabilities of exactly 0 and 1: the logs are clamped at -100, gradients stay finite.
+    edge = torch.tensor([0.0, 1.0, 0.0, 1.0, 0.5])
+    hard = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0])
+    out = _compare(
+        "binary_cross_entropy_edges",
+        F.binary_cross_entropy,
+        TF.binary_cross_entropy,
+        edge,
+        hard,
+        reduction=reduction,
+        rtol=1e-5,
+    )
+    assert np.all(np.isfinite(out.detach().numpy()))
+    ours = nn.BCELoss(weight=to_nd(w), reduction=reduction)(to_nd(p), to_nd(t))
+    assert_close(ours, torch.nn.BCELoss(weight=w, reduction=reduction)(p, t))
+
+
+def test_binary_cross_entropy_bad_input_like_torch():
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(ndgrad.tensor([0.5, 1.5]), ndgrad.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"Using a target size \(ndgrad.Size\(\[1, 2\]\)\)"):
+        F.binary_cross_entropy(ndgrad.tensor([0.5, 0.5]), ndgrad.tensor([[0.0, 1.0]]))
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        F.binary_cross_entropy_with_logits(ndgrad.tensor([0.5, 0.5]), ndgrad.tensor([[0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_matches_torch_and_is_stable(reduction):
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(5, 3, generator=g) * 4
+    x[0] = torch.tensor([1000.0, -1000.0, 80.0])
+    t = torch.rand(5, 3, generator=g)
+    w = torch.rand(5, 3, generator=g)
+    pw = torch.rand(3, generator=g) * 3
+    _compare(
+        "binary_cross_entropy_with_logits",
+        F.binary_cross_entropy_with_logits,
+        TF.binary_cross_entropy_with_logits,
+        x,
+        t,
+        grad_idx=(0, 1),
+        reduction=reduction,
+    )
+    out = _compare(
+        "binary_cross_entropy_with_logits",
+        lambda a, b, **k: F.binary_cross_entropy_with_logits(
+            a, b, weight=to_nd(w), pos_weight=to_nd(pw), **k
+        ),
+        lambda a, b, **k: TF.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=pw, **k),
+        x,
+        t,
+        grad_idx=(0, 1),
+        reduction=reduction,
+        rtol=2e-5,
+    )
+    assert np.all(np.isfinite(out.detach().numpy()))
+    ours = nn.BCEWithLogitsLoss(pos_weight=to_nd(pw), reduction=reduction)
+    ref = torch.nn.BCEWithLogitsLoss(pos_weight=pw, reduction=reduction)
+    assert_close(ours(to_nd(x), to_nd(t)), ref(x, t), rtol=2e-5)
+    assert list(ours.state_dict()) == list(ref.state_dict()) == ["pos_weight"]
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean", "mean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(reduction, log_target):
+    g = torch.Generator().manual_seed(7)
+    logq = torch.log_softmax(torch.randn(4, 5, generator=g), 1)
+    p = torch.softmax(torch.randn(4, 5, generator=g), 1)
+    p[0, 0] = 0.0  # a zero probability contributes 0 (xlogy), not nan
+    target = p.log() if log_target else p
+    if log_target:
+        target[0, 0] = -1e4  # finite stand-in for log 0
+    with warnings_for(reduction):
+        out = _compare(
+            "kl_div",
+            F.kl_div,
+            TF.kl_div,
+            logq,
+            target,
+            grad_idx=(0,),
+            reduction=reduction,
+            log_target=log_target,
+        )
+    assert np.all(np.isfinite(out.detach().numpy()))
+    with warnings_for(reduction):
+        ours = nn.KLDivLoss(reduction=reduction, log_target=log_target)(to_nd(logq), to_nd(target))
+        ref = torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(logq, target)
+    assert_close(ours, ref)
+
+
+def warnings_for(reduction):
+    import contextlib
+    import warnings
+
+    if reduction == "mean":
+        return pytest.warns(UserWarning, match="'batchmean' divides only by the batch size")
+    ctx = contextlib.ExitStack()
+    ctx.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("error")
+    return ctx
+
+
+def test_kl_div_identity_with_cross_entropy_and_entropy():
+    # KL(p||q) = H(p, q) - H(p): batchmean KL equals soft-target CE minus the targets' entropy.
+    g = torch.Generator().manual_seed(8)
+    logits = to_nd(torch.randn(6, 4, generator=g))
+    p = to_nd(torch.softmax(torch.randn(6, 4, generator=g), 1))
+    kl = F.kl_div(F.log_softmax(logits, 1), p, reduction="batchmean")
+    ce = F.cross_entropy(logits, p)
+    h = -(p * p.log()).sum(1).mean()
+    assert abs(kl.item() - (ce - h).item()) < 1e-6
+
+
+def test_one_hot_matches_torch():
+    idx = torch.tensor([[0, 2], [1, 3]])
+    assert torch.equal(to_torch(F.one_hot(to_nd(idx))), TF.one_hot(idx))
+    assert torch.equal(to_torch(F.one_hot(to_nd(idx), 6)), TF.one_hot(idx, 6))
+    assert F.one_hot(to_nd(idx)).dtype == ndgrad.int64
+    for bad, kw in [
+        (torch.tensor([0, 3]), {"num_classes": 3}),
+        (torch.tensor([0.0, 3.0]), {}),
+        (torch.tensor([0, -1]), {}),
+        (torch.tensor([], dtype=torch.long), {}),
+    ]:
+        theirs = _error(TF.one_hot, bad, **kw)
+        ours = _error(F.one_hot, to_nd(bad), **kw)
+        assert ours == theirs
