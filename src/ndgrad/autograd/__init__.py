@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-# Imported after the names above: these modules use ``grad`` lazily, at call time.
 from ndgrad.autograd import functional
 from ndgrad.autograd.function import Function, FunctionCtx, once_differentiable
 from ndgrad.autograd.grad_mode import (

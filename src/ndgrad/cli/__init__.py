@@ -17,6 +17,9 @@ def _register_subcommands() -> None:
     from ndgrad.doctor.cli import app as doctor_app
 
     app.add_typer(doctor_app, name="doctor")
+    from ndgrad.cli.calculus import calculus
+
+    app.command("calculus", help=calculus.__doc__)(calculus)
     from ndgrad.cli import tour, train
 
     tour.register(app)

@@ -209,3 +209,48 @@ def einsum(equation: str, *operands_: Any) -> Tensor:
         return tuple(grads)
 
     return record("EinsumBackward0", data, tuple(tensors), backward, tuple(tensors))
+
+
+def _require_square(op: str, x: Tensor) -> None:
+    if x._data.ndim < 2 or x._data.shape[-1] != x._data.shape[-2]:
+        raise RuntimeError(
+            f"{op}: A must be batches of square matrices, but they are "
+            f"{'x'.join(str(s) for s in x._data.shape[-2:])} matrices"
+            if x._data.ndim >= 2
+            else f"{op}: The input tensor A must have at least 2 dimensions."
+        )
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+
+
+def inverse(x: Tensor) -> Tensor:
+    """Inverse of a (batch of) square matrices; d(A⁻¹) = -A⁻¹ dA A⁻¹."""
+    _require_square("linalg.inv", x)
+    try:
+        data = np.linalg.inv(x._data)
+    except np.linalg.LinAlgError:
+        raise RuntimeError(
+            "linalg.inv: The input matrix is singular, the inversion could not be completed"
+        ) from None
+    out = record("LinalgInvExBackward0", data, (x,), lambda g: (-(out.mT @ g @ out.mT),), ())
+    return out
+
+
+def det(x: Tensor) -> Tensor:
+    """Determinant; its gradient is det(A) A⁻ᵀ (Jacobi's formula, invertible A)."""
+    _require_square("linalg.det", x)
+    data = np.asarray(np.linalg.det(x._data), dtype=x._data.dtype)
+
+    def backward(g: Tensor) -> tuple:
+        scale = (g * out).unsqueeze(-1).unsqueeze(-1)
+        return (scale * inverse(x).mT,)
+
+    out = record("LinalgDetBackward0", data, (x,), backward, (x,))
+    return out
+
+
+def trace(x: Tensor) -> Tensor:
+    """Sum of the diagonal of a matrix (composite: diagonal, then sum)."""
+    if x._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x._data.ndim}")
+    return x.diagonal().sum()

@@ -1,0 +1,709 @@
+"""Symbolic derivatives with SymPy, checked against ndgrad's numeric derivative.
+
+Two symbolic routes, because SymPy's matrix calculus is incomplete (it leaves d det(X)/dX
+unevaluated and returns 0 for d log(det X)/dX):
+
+* matrix form: the expression on ``MatrixSymbol``s, differentiated by SymPy, with Jacobi's
+  formula and the chain rule through scalar functions added here. It gives readable results
+  (``4*x``, ``A*x + A.T*x``, ``X.T**(-1)``) and is shown only when its value at the point
+  agrees with the element-wise route.
+* element-wise: every vector/matrix becomes a ``sympy.Matrix`` of element symbols (``x[0]``,
+  ``A[0,1]``...) and each output element is differentiated by each input element. Always
+  available; it is the reference value.
+
+The numeric side evaluates the same parsed expression with ndgrad tensors (float64) and takes
+the Jacobian with :func:`ndgrad.autograd.functional.jacobian`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from ndgrad.calculus.layout import arrange, case_name, check_layout, kind_of, layout_shapes
+from ndgrad.calculus.parser import ParsedExpression, evaluate, parse_expression
+
+Shape = tuple[int, ...]
+
+
+# --------------------------------------------------------------------------- shapes and values
+def normalize_shape(name: str, spec: Any) -> Shape:
+    """A declared shape: ``()``/``1``/``"scalar"``, ``n`` (column vector), ``(m, n)``/``"mxn"``."""
+    if isinstance(spec, str):
+        text = spec.strip().lower()
+        if text in ("", "scalar", "()", "1"):
+            return ()
+        parts = text.replace("×", "x").replace(",", "x").replace("*", "x").split("x")
+        try:
+            spec = tuple(int(p) for p in parts)
+        except ValueError:
+            raise ValueError(
+                f"shape of {name!r} must look like 4 (vector) or 3x3 (matrix), got {spec!r}"
+            ) from None
+    if isinstance(spec, int):
+        spec = (spec,)
+    spec = tuple(int(s) for s in spec)
+    if any(s < 1 for s in spec) or len(spec) > 2:
+        raise ValueError(f"shape of {name!r} must be 1 or 2 positive sizes, got {spec}")
+    if spec in ((), (1,), (1, 1)):
+        return ()
+    if len(spec) == 1:
+        return (spec[0], 1)
+    return spec
+
+
+def _scalar_shape(shape: Shape) -> bool:
+    return shape == ()
+
+
+def _display_shape(shape: Shape) -> str:
+    return "scalar" if shape == () else "x".join(str(s) for s in shape)
+
+
+def _as_array(name: str, shape: Shape, value: Any) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    want = int(np.prod(shape)) if shape else 1
+    if arr.size != want:
+        raise ValueError(
+            f"value of {name!r} has {arr.size} numbers but its shape {_display_shape(shape)} "
+            f"needs {want}"
+        )
+    if arr.ndim == 2 and shape and arr.shape != shape and len(shape) == 2 and 1 not in shape:
+        raise ValueError(f"value of {name!r} has shape {arr.shape}, declared {shape}")
+    return arr.reshape(shape)
+
+
+# --------------------------------------------------------------------------- backends
+def _shape_error(op: str, a: Shape, b: Shape) -> ValueError:
+    return ValueError(
+        f"{op}: shapes {_display_shape(a)} and {_display_shape(b)} do not match"
+        + (" (did you mean x.T*x?)" if op == "product" and a == b and a[1:] == (1,) else "")
+    )
+
+
+class _ShapeRules:
+    """Shape checks shared by the backends; values carry a 2-D shape or () for scalars."""
+
+    def shape(self, a: Any) -> Shape:
+        raise NotImplementedError
+
+    def check_add(self, a: Any, b: Any, op: str) -> None:
+        sa, sb = self.shape(a), self.shape(b)
+        if sa != sb and not (_scalar_shape(sa) or _scalar_shape(sb)):
+            raise _shape_error(op, sa, sb)
+
+    def check_mul(self, a: Any, b: Any) -> bool:
+        """True for a matrix product, False for scaling by a scalar."""
+        sa, sb = self.shape(a), self.shape(b)
+        if _scalar_shape(sa) or _scalar_shape(sb):
+            return False
+        if sa[1] != sb[0]:
+            raise _shape_error("product", sa, sb)
+        return True
+
+    def check_square(self, a: Any, fn: str) -> None:
+        s = self.shape(a)
+        if _scalar_shape(s):
+            return
+        if s[0] != s[1]:
+            raise ValueError(f"{fn} needs a square matrix, got {_display_shape(s)}")
+
+
+class ExplicitBackend(_ShapeRules):
+    """SymPy element symbols: vectors and matrices are ``sympy.Matrix``; 1x1 results scalars."""
+
+    def __init__(self, shapes: dict[str, Shape]) -> None:
+        self.shapes = shapes
+        self.elements: dict[str, Any] = {}
+        for name, shape in shapes.items():
+            if shape == ():
+                self.elements[name] = sp.Symbol(name, real=True)
+            elif shape[1] == 1:
+                self.elements[name] = sp.Matrix(
+                    shape[0], 1, lambda i, j, n=name: sp.Symbol(f"{n}[{i}]", real=True)
+                )
+            else:
+                self.elements[name] = sp.Matrix(
+                    shape[0], shape[1], lambda i, j, n=name: sp.Symbol(f"{n}[{i},{j}]", real=True)
+                )
+
+    def shape(self, a: Any) -> Shape:
+        return tuple(a.shape) if isinstance(a, sp.MatrixBase) else ()
+
+    @staticmethod
+    def _scalarize(a: Any) -> Any:
+        if isinstance(a, sp.MatrixBase) and a.shape == (1, 1):
+            return a[0, 0]
+        return a
+
+    def symbol(self, name: str) -> Any:
+        return self.elements[name]
+
+    def constant(self, value: float) -> Any:
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+    def add(self, a: Any, b: Any) -> Any:
+        self.check_add(a, b, "sum")
+        return self._scalarize(self._broadcast(a, b, lambda u, v: u + v))
+
+    def sub(self, a: Any, b: Any) -> Any:
+        self.check_add(a, b, "difference")
+        return self._scalarize(self._broadcast(a, b, lambda u, v: u - v))
+
+    def _broadcast(self, a: Any, b: Any, fn: Any) -> Any:
+        if isinstance(a, sp.MatrixBase) and not isinstance(b, sp.MatrixBase):
+            return a.applyfunc(lambda e: fn(e, b))
+        if isinstance(b, sp.MatrixBase) and not isinstance(a, sp.MatrixBase):
+            return b.applyfunc(lambda e: fn(a, e))
+        return fn(a, b)
+
+    def mul(self, a: Any, b: Any) -> Any:
+        self.check_mul(a, b)
+        return self._scalarize(a * b)
+
+    def div(self, a: Any, b: Any) -> Any:
+        if not _scalar_shape(self.shape(b)):
+            raise ValueError("division: the divisor must be a scalar")
+        return self._scalarize(a / b)
+
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    def power(self, a: Any, k: float) -> Any:
+        if _scalar_shape(self.shape(a)):
+            return a ** _number(k)
+        self.check_square(a, "a matrix power")
+        if k != int(k):
+            raise ValueError("a matrix power needs an integer exponent")
+        if k < 0:
+            return self._scalarize(a.inv(method="ADJ") ** int(-k))
+        return self._scalarize(a ** int(k))
+
+    def transpose(self, a: Any) -> Any:
+        return a.T if isinstance(a, sp.MatrixBase) else a
+
+    def call(self, name: str, a: Any) -> Any:
+        matrix = isinstance(a, sp.MatrixBase)
+        elementwise = {
+            "exp": sp.exp,
+            "log": sp.log,
+            "sin": sp.sin,
+            "cos": sp.cos,
+            "tanh": sp.tanh,
+            "sqrt": sp.sqrt,
+        }
+        if name in elementwise:
+            fn = elementwise[name]
+            return a.applyfunc(fn) if matrix else fn(a)
+        if name == "sum":
+            return sum(a) if matrix else a
+        if name == "norm":
+            return sp.sqrt(sum(e**2 for e in a)) if matrix else sp.Abs(a)
+        if name == "transpose":
+            return self.transpose(a)
+        self.check_square(a, f"{name}()")
+        if not matrix:
+            return {"trace": a, "det": a, "inverse": 1 / a}[name]
+        if name == "trace":
+            return a.trace()
+        if name == "det":
+            return a.det(method="berkowitz")
+        return self._scalarize(a.inv(method="ADJ"))
+
+
+class NumericBackend(_ShapeRules):
+    """ndgrad float64 tensors; the same rules as :class:`ExplicitBackend`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def shape(self, a: Any) -> Shape:
+        return tuple(a.shape) if a.ndim == 2 else ()
+
+    @staticmethod
+    def _scalarize(a: Any) -> Any:
+        return a.reshape(()) if a.ndim == 2 and tuple(a.shape) == (1, 1) else a
+
+    def symbol(self, name: str) -> Any:
+        return self.values[name]
+
+    def constant(self, value: float) -> Any:
+        from ndgrad._creation import tensor
+        from ndgrad._dtype import float64
+
+        return tensor(float(value), dtype=float64)
+
+    def add(self, a: Any, b: Any) -> Any:
+        self.check_add(a, b, "sum")
+        return a + b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        self.check_add(a, b, "difference")
+        return a - b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return self._scalarize(a @ b) if self.check_mul(a, b) else a * b
+
+    def div(self, a: Any, b: Any) -> Any:
+        if not _scalar_shape(self.shape(b)):
+            raise ValueError("division: the divisor must be a scalar")
+        return a / b
+
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    def power(self, a: Any, k: float) -> Any:
+        if _scalar_shape(self.shape(a)):
+            return a**k
+        self.check_square(a, "a matrix power")
+        if k != int(k):
+            raise ValueError("a matrix power needs an integer exponent")
+        base = a.inverse() if k < 0 else a
+        result = None
+        for _ in range(abs(int(k))):
+            result = base if result is None else result @ base
+        if result is None:
+            from ndgrad._creation import eye
+
+            return eye(a.shape[0], dtype=a.dtype)
+        return result
+
+    def transpose(self, a: Any) -> Any:
+        return a.T if a.ndim == 2 else a
+
+    def call(self, name: str, a: Any) -> Any:
+        if name in ("exp", "log", "sin", "cos", "tanh", "sqrt"):
+            return getattr(a, name)()
+        if name == "sum":
+            return a.sum()
+        if name == "norm":
+            return (a * a).sum().sqrt() if a.ndim else a.abs()
+        if name == "transpose":
+            return self.transpose(a)
+        self.check_square(a, f"{name}()")
+        if a.ndim == 0:
+            return {"trace": a, "det": a, "inverse": 1 / a}[name]
+        return {"trace": a.trace, "det": a.det, "inverse": a.inverse}[name]()
+
+
+class MatrixBackend:
+    """SymPy ``MatrixSymbol`` expressions: the readable matrix-calculus form."""
+
+    def __init__(self, shapes: dict[str, Shape]) -> None:
+        self.symbols = {
+            name: sp.Symbol(name, real=True) if shape == () else sp.MatrixSymbol(name, *shape)
+            for name, shape in shapes.items()
+        }
+
+    def symbol(self, name: str) -> Any:
+        return self.symbols[name]
+
+    def constant(self, value: float) -> Any:
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def div(self, a: Any, b: Any) -> Any:
+        if isinstance(b, sp.MatrixExpr):
+            raise ValueError("division by a matrix expression")
+        return a / b
+
+    def neg(self, a: Any) -> Any:
+        return -a
+
+    def power(self, a: Any, k: float) -> Any:
+        return a ** _number(k)
+
+    def transpose(self, a: Any) -> Any:
+        return a.T if isinstance(a, sp.MatrixExpr) else a
+
+    def call(self, name: str, a: Any) -> Any:
+        matrix = isinstance(a, sp.MatrixExpr)
+        elementwise = {
+            "exp": sp.exp,
+            "log": sp.log,
+            "sin": sp.sin,
+            "cos": sp.cos,
+            "tanh": sp.tanh,
+            "sqrt": sp.sqrt,
+        }
+        if name in elementwise:
+            return a.applyfunc(elementwise[name]) if matrix else elementwise[name](a)
+        if not matrix:
+            if name in ("sum", "trace", "det", "transpose"):
+                return a
+            if name == "inverse":
+                return 1 / a
+            return sp.Abs(a)
+        if name == "sum":
+            return sp.OneMatrix(1, a.shape[0]) * a * sp.OneMatrix(a.shape[1], 1)
+        if name == "trace":
+            return sp.Trace(a)
+        if name == "det":
+            return sp.Determinant(a)
+        if name == "inverse":
+            return sp.Inverse(a)
+        if name == "transpose":
+            return a.T
+        raise NotImplementedError("norm has no matrix form here")
+
+
+def _number(k: float) -> Any:
+    return sp.Integer(int(k)) if float(k).is_integer() else sp.Float(k)
+
+
+def _matrix_diff(expr: Any, wrt: Any) -> Any:
+    """SymPy's matrix derivative plus Jacobi's formula and the scalar chain rule."""
+    if isinstance(expr, sp.Determinant) and expr.arg == wrt:
+        return expr * wrt.T.I
+    if not isinstance(expr, sp.MatrixExpr) and isinstance(wrt, sp.MatrixSymbol):
+        # A scalar built from matrix-valued scalars (det, trace): chain rule through them.
+        atoms = [
+            a for a in sp.preorder_traversal(expr) if isinstance(a, (sp.Determinant, sp.Trace))
+        ]
+        atoms = list(dict.fromkeys(atoms))
+        if atoms and expr not in atoms:
+            total: Any = sp.ZeroMatrix(*wrt.shape)
+            dummies = {a: sp.Dummy() for a in atoms}
+            plain = expr.xreplace(dummies)
+            for atom, d in dummies.items():
+                outer = sp.diff(plain, d).xreplace({v: k for k, v in dummies.items()})
+                total = total + outer * _matrix_diff(atom, wrt)
+            return total
+    return expr.diff(wrt)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class SymbolicDerivative:
+    """The symbolic derivative of an expression with respect to one symbol."""
+
+    expression: str
+    wrt: str
+    shapes: dict[str, Shape]
+    y_shape: Shape
+    x_shape: Shape
+    case: str
+    layout_shapes: dict[str, tuple]
+    element_form: dict[str, Any]  # layout -> sympy Matrix / Array / scalar of element symbols
+    matrix_form: dict[str, Any] | None = None  # layout -> sympy matrix expression (unverified)
+    matrix_raw: Any = None
+    explicit_jacobian: Any = None  # sympy Array, shape y.shape + x.shape (math shapes)
+    explicit_output: Any = None
+    elements: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, layout: str = "numerator") -> str:
+        if self.matrix_form is not None:
+            return _pretty(self.matrix_form[layout])
+        return _pretty(self.element_form[layout])
+
+
+class _Printer(StrPrinter):
+    """SymPy's str printer with the names people write: det, tr, ones, I."""
+
+    def _print_Determinant(self, e: Any) -> str:
+        return f"det({self._print(e.arg)})"
+
+    def _print_Trace(self, e: Any) -> str:
+        return f"tr({self._print(e.arg)})"
+
+    def _print_OneMatrix(self, e: Any) -> str:
+        return f"ones({e.shape[0]}, {e.shape[1]})"
+
+    def _print_Identity(self, e: Any) -> str:
+        return "I"
+
+    def _print_DiagMatrix(self, e: Any) -> str:
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_ElementwiseApplyFunction(self, e: Any) -> str:
+        # f.(x) with f = Lambda(_d, body): write body with x in place of _d.
+        fn = e.function
+        return self._print(fn.expr.xreplace({fn.variables[0]: sp.Symbol(self._print(e.expr))}))
+
+    def _print_MatrixBase(self, e: Any) -> str:
+        return (
+            "["
+            + ", ".join("[" + ", ".join(self._print(v) for v in row) + "]" for row in e.tolist())
+            + "]"
+        )
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
+
+
+def _pretty(e: Any) -> str:
+    return _Printer().doprint(e).replace("**(-1)", "^-1").replace("**", "^")
+
+
+def _math_shape(shape: Shape) -> Shape:
+    if shape == ():
+        return ()
+    if 1 in shape:
+        return (shape[0] * shape[1],)
+    return shape
+
+
+def _explicit_jacobian(y: Any, x: Any) -> sp.Array:
+    ys = list(y) if isinstance(y, sp.MatrixBase) else [y]
+    xs = list(x) if isinstance(x, sp.MatrixBase) else [x]
+    y_shape = tuple(y.shape) if isinstance(y, sp.MatrixBase) else ()
+    x_shape = tuple(x.shape) if isinstance(x, sp.MatrixBase) else ()
+    flat = [sp.diff(yi, xj) for yi in ys for xj in xs]
+    shape = _math_shape(y_shape) + _math_shape(x_shape)
+    if not shape:
+        return flat[0]
+    return sp.Array(flat, shape)
+
+
+def _default_wrt(parsed: ParsedExpression, wrt: str | None) -> str:
+    if wrt is not None:
+        if wrt not in parsed.symbols:
+            raise ValueError(
+                f"cannot differentiate with respect to {wrt!r}: it does not appear in "
+                f"{parsed.text!r} (symbols: {', '.join(parsed.symbols)})"
+            )
+        return wrt
+    for name in ("x", "X"):
+        if name in parsed.symbols:
+            return name
+    if len(parsed.symbols) == 1:
+        return parsed.symbols[0]
+    raise ValueError(
+        f"{parsed.text!r} has several symbols ({', '.join(parsed.symbols)}); say which to "
+        "differentiate with respect to (wrt=...)"
+    )
+
+
+def _arrange_sympy(jac: Any, y_shape: Shape, x_shape: Shape, layout: str) -> Any:
+    if not isinstance(jac, sp.NDimArray):
+        return jac
+    arranged = arrange(np.array(jac.tolist(), dtype=object), y_shape, x_shape, layout)
+    if arranged.ndim == 2:
+        return sp.Matrix(arranged.tolist())
+    return sp.Array(arranged.tolist()) if arranged.ndim else arranged.item()
+
+
+def symbolic_derivative(
+    expression: str | ParsedExpression, shapes: dict[str, Any] | None = None, wrt: str | None = None
+) -> SymbolicDerivative:
+    """Differentiates a parsed matrix expression symbolically; undeclared symbols are scalars."""
+    parsed = (
+        expression if isinstance(expression, ParsedExpression) else parse_expression(expression)
+    )
+    shapes = dict(shapes or {})
+    for name in shapes:
+        if name not in parsed.symbols:
+            raise ValueError(f"shape given for {name!r}, which is not in {parsed.text!r}")
+    norm = {name: normalize_shape(name, shapes.get(name, ())) for name in parsed.symbols}
+    wrt = _default_wrt(parsed, wrt)
+
+    explicit = ExplicitBackend(norm)
+    y = evaluate(parsed, explicit)
+    y_shape = explicit.shape(y)
+    x_shape = norm[wrt]
+    jac = _explicit_jacobian(y, explicit.elements[wrt])
+    element_form = {
+        lay: _arrange_sympy(jac, y_shape, x_shape, lay) for lay in ("numerator", "denominator")
+    }
+    result = SymbolicDerivative(
+        expression=parsed.text,
+        wrt=wrt,
+        shapes=norm,
+        y_shape=y_shape,
+        x_shape=x_shape,
+        case=case_name(y_shape, x_shape),
+        layout_shapes=layout_shapes(y_shape, x_shape),
+        element_form=element_form,
+        explicit_jacobian=jac,
+        explicit_output=y,
+        elements=explicit.elements,
+    )
+    try:
+        mb = MatrixBackend(norm)
+        d = _matrix_diff(evaluate(parsed, mb), mb.symbols[wrt])
+        d = d.doit() if hasattr(d, "doit") else d
+        if not d.has(sp.Derivative) and "Derivative" not in type(d).__name__:
+            result.matrix_raw = d
+    except Exception:  # noqa: BLE001 - SymPy cannot always do it; element form remains
+        result.matrix_raw = None
+    return result
+
+
+def _matrix_form_layouts(d: Any, y_shape: Shape, x_shape: Shape) -> dict[str, Any] | None:
+    """SymPy writes d/dX with X's index first (denominator layout) unless X is a scalar."""
+    ky, kx = kind_of(y_shape), kind_of(x_shape)
+    if kx == "scalar":
+        return {"numerator": d, "denominator": d.T if isinstance(d, sp.MatrixExpr) else d}
+    if ky in ("scalar", "vector") and kx in ("vector", "matrix") and isinstance(d, sp.MatrixExpr):
+        return {"numerator": sp.Transpose(d).doit(), "denominator": d}
+    return None
+
+
+def _substitute(expr: Any, backend_symbols: dict[str, Any], values: dict[str, np.ndarray]) -> Any:
+    subs = {}
+    for name, sym in backend_symbols.items():
+        v = values[name]
+        subs[sym] = sp.Float(float(v)) if v.ndim == 0 else sp.Matrix(v.tolist())
+    return expr.subs(subs).doit()
+
+
+def _to_float_array(v: Any) -> np.ndarray:
+    if isinstance(v, (sp.MatrixBase, sp.NDimArray)):
+        return np.array(v.tolist(), dtype=np.float64)
+    if isinstance(v, sp.MatrixExpr):
+        return np.array(v.as_explicit().tolist(), dtype=np.float64)
+    return np.array(float(v))
+
+
+# --------------------------------------------------------------------------- comparison
+@dataclass
+class Comparison:
+    """A symbolic derivative, evaluated at a point, next to ndgrad's numeric derivative."""
+
+    symbolic: SymbolicDerivative
+    layout: str
+    values: dict[str, np.ndarray]
+    output: np.ndarray
+    symbolic_value: np.ndarray  # in ``layout``
+    numeric_value: np.ndarray  # in ``layout``
+    agree: bool
+    max_abs_diff: float
+    matrix_form_verified: bool
+
+    @property
+    def case(self) -> str:
+        return self.symbolic.case
+
+    @property
+    def shapes(self) -> dict[str, tuple]:
+        return self.symbolic.layout_shapes
+
+    def text(self, layout: str | None = None) -> str:
+        return self.symbolic.text(layout or self.layout)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.symbolic
+        return {
+            "expression": s.expression,
+            "wrt": s.wrt,
+            "shapes": {k: list(v) for k, v in s.shapes.items()},
+            "output_shape": list(s.y_shape),
+            "case": s.case,
+            "layout": self.layout,
+            "layout_shapes": {k: list(v) for k, v in s.layout_shapes.items()},
+            "symbolic": {lay: s.text(lay) for lay in ("numerator", "denominator")},
+            "symbolic_form": "matrix" if s.matrix_form is not None else "element-wise",
+            "values": {k: v.tolist() for k, v in self.values.items()},
+            "output": self.output.tolist(),
+            "symbolic_value": self.symbolic_value.tolist(),
+            "numeric_value": self.numeric_value.tolist(),
+            "agree": self.agree,
+            "max_abs_diff": self.max_abs_diff,
+        }
+
+
+def compare(
+    expression: str | ParsedExpression,
+    shapes: dict[str, Any] | None = None,
+    at: dict[str, Any] | None = None,
+    wrt: str | None = None,
+    layout: str = "numerator",
+    rtol: float = 1e-7,
+    atol: float = 1e-9,
+    seed: int = 0,
+) -> Comparison:
+    """Symbolic (SymPy) and numeric (ndgrad) derivatives of ``expression`` at the point ``at``.
+
+    Symbols without a value get standard-normal values from a generator seeded with ``seed``.
+    """
+    from ndgrad._creation import tensor
+    from ndgrad._dtype import float64
+    from ndgrad.autograd.functional import jacobian
+
+    check_layout(layout)
+    sym = symbolic_derivative(expression, shapes, wrt)
+    at = dict(at or {})
+    for name in at:
+        if name not in sym.shapes:
+            raise ValueError(f"value given for {name!r}, which is not in {sym.expression!r}")
+    rng = np.random.default_rng(seed)
+    values = {
+        name: _as_array(name, shape, at[name]) if name in at else rng.standard_normal(shape)
+        for name, shape in sym.shapes.items()
+    }
+
+    # Reference: the element-wise symbolic Jacobian at the point.
+    numbers = {}
+    for name, elems in sym.elements.items():
+        if isinstance(elems, sp.MatrixBase):
+            for e, v in zip(elems, values[name].reshape(-1), strict=True):
+                numbers[e] = sp.Float(float(v))
+        else:
+            numbers[elems] = sp.Float(float(values[name]))
+    jac = sym.explicit_jacobian
+    jac_value = (
+        np.array([float(e.xreplace(numbers)) for e in sp.flatten(jac)]).reshape(jac.shape)
+        if isinstance(jac, sp.NDimArray)
+        else np.array(float(jac.xreplace(numbers)))
+    )
+    out = sym.explicit_output
+    out_value = (
+        np.array(out.xreplace(numbers).tolist(), dtype=np.float64)
+        if isinstance(out, sp.MatrixBase)
+        else np.array(float(out.xreplace(numbers)))
+    )
+    symbolic_value = arrange(jac_value, sym.y_shape, sym.x_shape, layout)
+
+    # Numeric: the same expression on ndgrad tensors, Jacobian by reverse-mode autograd.
+    consts = {name: tensor(v, dtype=float64) for name, v in values.items()}
+
+    def f(x: Any) -> Any:
+        return evaluate(parse_expression(sym.expression), NumericBackend({**consts, sym.wrt: x}))
+
+    jac_num = jacobian(f, consts[sym.wrt])
+    numeric_value = arrange(np.asarray(jac_num._data), sym.y_shape, sym.x_shape, layout)
+
+    diff = np.abs(symbolic_value - numeric_value)
+    finite = np.isfinite(symbolic_value).all() and np.isfinite(numeric_value).all()
+    agree = bool(finite and np.allclose(symbolic_value, numeric_value, rtol=rtol, atol=atol))
+
+    # The matrix form is shown only when it gives the same numbers.
+    verified = False
+    if sym.matrix_raw is not None:
+        try:
+            mb = MatrixBackend(sym.shapes)
+            raw_value = _to_float_array(_substitute(sym.matrix_raw, mb.symbols, values))
+            reference = arrange(jac_value, sym.y_shape, sym.x_shape, "denominator")
+            if kind_of(sym.x_shape) == "scalar":
+                reference = arrange(jac_value, sym.y_shape, sym.x_shape, "numerator")
+            verified = raw_value.size == reference.size and np.allclose(
+                np.squeeze(raw_value), np.squeeze(reference), rtol=1e-9, atol=1e-12
+            )
+        except Exception:  # noqa: BLE001 - an unevaluable form is simply not shown
+            verified = False
+        if verified:
+            sym.matrix_form = _matrix_form_layouts(sym.matrix_raw, sym.y_shape, sym.x_shape)
+            verified = sym.matrix_form is not None
+    return Comparison(
+        symbolic=sym,
+        layout=layout,
+        values=values,
+        output=out_value,
+        symbolic_value=symbolic_value,
+        numeric_value=numeric_value,
+        agree=agree,
+        max_abs_diff=float(diff.max()) if diff.size else 0.0,
+        matrix_form_verified=verified,
+    )

@@ -1,0 +1,138 @@
+"""``ndgrad calculus``: a matrix expression's derivative, symbolic and numeric, side by side."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+HELP = (
+    "Differentiate a matrix EXPRESSION symbolically (SymPy) and numerically (ndgrad autograd)."
+    "\n\nPrints which of the four cases it is (scalar/vector by scalar/vector, matrices too), "
+    "the shape of the derivative in numerator and denominator layout, the symbolic derivative, "
+    "its value at the point, ndgrad's numeric value, and whether they agree (exit code 1 if "
+    "not; 2 for bad input)."
+    "\n\nGrammar: + - * @ / ** .T ( ) and the functions sum exp log sin cos tanh sqrt trace "
+    "(tr) det inverse (inv) norm transpose. * is the matrix product (a scalar scales); exp, "
+    "log... act elementwise. Anything else (imports, attributes other than .T, strings, "
+    "lambdas...) is rejected."
+    "\n\nShapes: --shape x=4 (column vector), --shape A=3x3 (matrix); undeclared symbols are "
+    "scalars."
+    "\n\nValues: --at x=0,1,2,3; a matrix row by row with ';' between rows: --at 'A=1,2;3,4'. "
+    "Symbols without a value get fixed random (seed 0) standard-normal values."
+    "\n\nExample: ndgrad calculus '2*x.T*x' --shape x=4 --at x=0,1,2,3"
+)
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{option} expects NAME=VALUE, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _parse_value(name: str, text: str) -> list:
+    rows = [r for r in text.replace("[", "").replace("]", "").split(";") if r.strip()]
+    try:
+        parsed = [[float(v) for v in r.split(",") if v.strip()] for r in rows]
+    except ValueError:
+        raise ValueError(
+            f"--at {name}=... must be numbers separated by ',' (rows by ';'), got {text!r}"
+        ) from None
+    if not parsed:
+        raise ValueError(f"--at {name}= has no numbers")
+    if len(parsed) == 1:
+        return parsed[0]
+    if len({len(r) for r in parsed}) != 1:
+        raise ValueError(f"--at {name}=...: rows have different lengths")
+    return parsed
+
+
+def _fmt_number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return _fmt_number(float(value))  # type: ignore[arg-type]
+
+
+def _flat_vector(value: object) -> object:
+    """A 1 x n or n x 1 nested list as a flat list (how a vector is usually written)."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        if len(value) == 1 or all(len(row) == 1 for row in value):
+            return [v for row in value for v in row]
+    return value
+
+
+def _shape_text(shape: tuple | list) -> str:
+    return "scalar" if len(shape) == 0 else " x ".join(str(s) for s in shape)
+
+
+def calculus(
+    expression: Annotated[str, typer.Argument(help="Matrix expression, e.g. '2*x.T*x'.")],
+    shape: Annotated[
+        list[str] | None,
+        typer.Option("--shape", "-s", help="NAME=SHAPE: x=4 (vector), A=3x3 (matrix). Repeatable."),
+    ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option("--at", "-a", help="NAME=VALUES: x=0,1,2,3 or 'A=1,2;3,4'. Repeatable."),
+    ] = None,
+    wrt: Annotated[
+        str | None,
+        typer.Option(
+            "--wrt", help="Symbol to differentiate by (default x, X, or the only symbol)."
+        ),
+    ] = None,
+    layout: Annotated[
+        str, typer.Option("--layout", help="numerator or denominator: layout of the printed value.")
+    ] = "numerator",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    from ndgrad.calculus import compare
+
+    try:
+        shapes = _pairs(shape or [], "--shape")
+        values = {name: _parse_value(name, text) for name, text in _pairs(at or [], "--at").items()}
+        result = compare(expression, shapes, values, wrt=wrt, layout=layout)
+    except (ValueError, TypeError, RuntimeError, ArithmeticError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2) from None
+
+    data = result.to_dict()
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        other = "denominator" if layout == "numerator" else "numerator"
+        lines = [
+            f"expression   {data['expression']}   (d/d{data['wrt']})",
+            "shapes       "
+            + ", ".join(f"{k}: {_shape_text(v)}" for k, v in data["shapes"].items())
+            + f"; result: {_shape_text(data['output_shape'])}",
+            f"case         {data['case']}",
+            f"layouts      numerator {_shape_text(data['layout_shapes']['numerator'])}, "
+            f"denominator {_shape_text(data['layout_shapes']['denominator'])}",
+            f"symbolic     {data['symbolic'][layout]}   ({layout} layout, "
+            f"{data['symbolic_form']} form)",
+            f"             {data['symbolic'][other]}   ({other} layout)",
+            "at           "
+            + ", ".join(f"{k} = {_fmt(_flat_vector(v))}" for k, v in data["values"].items()),
+            f"symbolic at  {_fmt(_flat_vector(data['symbolic_value']))}",
+            f"numeric      {_fmt(_flat_vector(data['numeric_value']))}   (ndgrad autograd, "
+            f"{layout} layout {_shape_text(data['layout_shapes'][layout])})",
+            f"agree        {'yes' if data['agree'] else 'NO'} (max |difference| "
+            f"{data['max_abs_diff']:.3g})",
+        ]
+        typer.echo("\n".join(lines))
+    if not data["agree"]:
+        raise typer.Exit(1)
+
+
+calculus.__doc__ = HELP
