@@ -64,12 +64,13 @@ def training_curves(history: Mapping[str, Sequence[float]], title: str = "") -> 
     """Loss curves (keys ending ``loss``) and, if present, accuracy curves (``acc``) by epoch."""
     loss_keys = [k for k in history if k.endswith("loss") and len(history[k])]
     metric_keys = [k for k in history if not k.endswith("loss") and len(history[k])]
-    ncols = 2 if metric_keys else 1
-    fig, axes = new_figure(1, ncols, figsize=(5.0 * ncols, 3.5))
+    groups = [(keys, label) for keys, label in ((loss_keys, "loss"), (metric_keys, "metric"))
+              if keys]  # fmt: skip
+    if not groups:
+        raise ValueError("training_curves: the history has no non-empty series")
+    fig, axes = new_figure(1, len(groups), figsize=(5.0 * len(groups), 3.5))
     axes = np.atleast_1d(axes)
-    panels = [(axes[0], loss_keys, "loss")]
-    if metric_keys:
-        panels.append((axes[1], metric_keys, "metric"))
+    panels = [(ax, keys, label) for ax, (keys, label) in zip(axes, groups, strict=True)]
     for ax, keys, ylabel in panels:
         for key in keys:
             values = np.asarray(history[key], dtype=float)
@@ -79,7 +80,7 @@ def training_curves(history: Mapping[str, Sequence[float]], title: str = "") -> 
         ax.grid(True, alpha=0.3)
         ax.legend()
     if loss_keys and all(min(history[k]) > 0 for k in loss_keys):
-        axes[0].set_yscale("log")
+        axes[0].set_yscale("log")  # losses span decades
     if title:
         fig.suptitle(title)
     return fig
