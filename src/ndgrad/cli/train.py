@@ -499,7 +499,7 @@ def train(
             data_dir=data_dir,
             console=console,
         )
-        folder = out or Path("ndgrad-runs") / f"{model}-{data}"
+        folder = out or Path("runs") / f"{model}-{data}"
         folder.mkdir(parents=True, exist_ok=True)
         figures = [] if no_plots else _write_plots(ckpt, folder)
         saved = {k: v for k, v in ckpt.items() if not k.startswith("_")}

@@ -185,6 +185,7 @@ def information_section(ctx: TourContext) -> SectionResult:
 
 # ----------------------------------------------------------------------------- 5. MLE
 def mle_section(ctx: TourContext) -> SectionResult:
+    from ndgrad.estimation import fit_bernoulli
     from ndgrad.optim import gradient_descent
 
     r = SectionResult("mle", "")
@@ -200,6 +201,9 @@ def mle_section(ctx: TourContext) -> SectionResult:
     theta_hat = theta.item()
     likelihood = theta_hat**k * (1 - theta_hat) ** (n - k)
     r.check("θ̂ = k/n = 0.7", run.converged and abs(theta_hat - k / n) < 1e-9, f"θ̂ = {theta_hat}")
+    closed_form = float(fit_bernoulli(draws).probs.item())  # the estimator θ̂ = mean(X)
+    r.check("gradient descent agrees with the closed-form fit", abs(closed_form - theta_hat) < 1e-9,
+            f"fit_bernoulli: {closed_form}")  # fmt: skip
     grid = np.linspace(0.0, 1.0, 1001)
     grid_max = float(grid[np.argmax(grid**k * (1 - grid) ** (n - k))])
     r.check("the likelihood curve peaks at 0.7", abs(grid_max - 0.7) < 1e-9, f"{grid_max}")

@@ -1,0 +1,140 @@
+"""``ndgrad tour``: each section passes its check; --section/--json/--no-plots/--out; exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from ndgrad import tour
+from ndgrad.cli import _register_subcommands, app
+from ndgrad.tour import SECTION_NAMES, SectionResult, TourContext, run_section
+
+_register_subcommands()
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("name", SECTION_NAMES)
+def test_every_section_passes_its_analytic_check(name, tmp_path):
+    result = run_section(name, TourContext(out=tmp_path, plots=False))
+    assert result.error is None, result.error
+    assert result.checks, "a section without checks cannot pass"
+    failed = [(c.name, c.detail) for c in result.checks if not c.passed]
+    assert result.passed, failed
+    assert result.lines and result.title
+
+
+def test_section_values_are_the_notes_numbers(tmp_path):
+    ctx = TourContext(out=tmp_path, plots=False)
+    autograd = run_section("autograd", ctx).values
+    assert autograd["y"] == 28.0
+    assert autograd["grad_2xTx"] == [0.0, 4.0, 8.0, 12.0]
+    assert autograd["grad_sum"] == [1.0, 1.0, 1.0, 1.0]
+    info = run_section("information", ctx).values
+    assert info["bits"]["entropy"] == pytest.approx(1.75, abs=1e-12)
+    assert info["bits"]["kl"] == pytest.approx(0.25, abs=1e-12)
+    assert info["nats"]["kl"] == pytest.approx(0.25 * 0.6931471805599453, abs=1e-12)
+    mle = run_section("mle", ctx).values
+    assert mle["theta_hat"] == pytest.approx(0.7, abs=1e-9)
+    linreg = run_section("linear-regression", ctx).values
+    assert linreg["w"] == pytest.approx([2.0, -3.4], abs=0.01)
+    assert linreg["b"] == pytest.approx(4.2, abs=0.01)
+    gd = run_section("gradient-descent", ctx).values
+    assert gd["theta"] == pytest.approx(gd["normal_equation"], abs=1e-4) and gd["iterations"] > 1
+    cases = run_section("derivatives", ctx).values["cases"]
+    assert [c["shape"] for c in cases] == [[], [3], [3], [2, 3]]
+
+
+def test_a_failing_check_fails_the_section():
+    result = SectionResult("x", "x")
+    result.check("fine", True)
+    assert result.passed
+    result.check("wrong", False, "got 1, expected 2")
+    assert not result.passed
+    assert not SectionResult("empty", "empty").passed  # no checks: nothing was verified
+
+
+def test_an_exception_in_a_section_is_reported_not_raised(monkeypatch, tmp_path):
+    def broken(ctx):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(tour, "_registry", lambda: {"mle": ("MLE", broken)})
+    result = run_section("mle", TourContext(out=tmp_path, plots=False))
+    assert not result.passed and result.error == "ValueError: boom"
+
+
+def test_cli_exit_code_is_1_when_a_check_fails(monkeypatch, tmp_path):
+    def failing(ctx):
+        r = SectionResult("mle", "")
+        r.check("θ̂ = 0.7", False, "got 0.6")
+        return r
+
+    real = tour._registry()
+    monkeypatch.setattr(tour, "_registry", lambda: {**real, "mle": ("MLE", failing)})
+    result = runner.invoke(app, ["tour", "--section", "mle,autograd", "--no-plots"])
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "1 of 2 sections failed" in result.stdout
+    result = runner.invoke(app, ["tour", "--section", "mle", "--json", "--no-plots"])
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 1 and payload["failed"] == ["mle"] and not payload["passed"]
+
+
+def test_json_output_is_machine_readable_on_stdout_only(tmp_path):
+    result = runner.invoke(app, ["tour", "--section", "autograd", "--section", "derivatives",
+                                 "--json", "--no-plots"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)  # nothing but JSON on stdout
+    assert payload["passed"] is True
+    assert [s["name"] for s in payload["sections"]] == ["autograd", "derivatives"]
+    assert all(s["passed"] and s["checks"] for s in payload["sections"])
+    assert result.stderr == ""
+
+
+def test_comma_list_and_repeats(tmp_path):
+    result = runner.invoke(app, ["tour", "-s", "autograd,mle", "-s", "autograd", "--json",
+                                 "--no-plots"])  # fmt: skip
+    assert [s["name"] for s in json.loads(result.stdout)["sections"]] == ["autograd", "mle"]
+
+
+def test_unknown_section_exits_2_with_the_names(tmp_path):
+    result = runner.invoke(app, ["tour", "--section", "autograd,backprop", "--no-plots"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "ndgrad tour: error: unknown section 'backprop'; choose from: " + ", ".join(SECTION_NAMES)
+    ]
+
+
+def test_figures_are_written_as_png_and_svg(tmp_path):
+    out = tmp_path / "figs"
+    result = runner.invoke(app, ["tour", "-s", "gradient-descent,information,mle",
+                                 "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    for stem in ("gradient-descent", "bernoulli-entropy", "likelihood"):
+        assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in (out / f"{stem}.svg").read_bytes()[:2000]
+    assert "PASS" in result.stdout and "all 3 sections passed" in result.stdout
+
+
+def test_no_plots_writes_nothing(tmp_path):
+    out = tmp_path / "none"
+    result = runner.invoke(app, ["tour", "-s", "mle", "--no-plots", "--out", str(out)])
+    assert result.exit_code == 0 and not out.exists()
+
+
+def test_the_whole_tour_passes_well_under_a_minute(tmp_path):
+    """The README's first command, in a fresh process, with figures."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ndgrad", "tour", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "all 7 sections passed" in proc.stdout
+    assert elapsed < 60, f"tour took {elapsed:.1f}s"
+    expected = {"gradient-descent", "bernoulli-entropy", "likelihood", "linear-regression",
+                "softmax-confusion", "softmax-predictions"}  # fmt: skip
+    assert {p.stem for p in tmp_path.glob("*.png")} == expected
+    assert {p.stem for p in tmp_path.glob("*.svg")} == expected
