@@ -195,7 +195,7 @@ def _prepare_v(
         return v_t
     if len(refs) != 1 or refs[0].nelement() != 1:
         raise RuntimeError(
-            f"The vector v can only be None if the {what} is a single Tensor with a single element."
+            f"The vector v can only be None if the {what} a single Tensor with a single element."
         )
     return None
 
@@ -244,7 +244,12 @@ def jvp(
         is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "jvp")
         inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
         v_t = _prepare_v(
-            v, inputs_t, is_inputs_tuple, create_graph, "jvp", "input to the user-provided function"
+            v,
+            inputs_t,
+            is_inputs_tuple,
+            create_graph,
+            "jvp",
+            "input to the user-provided function is",
         )
         outputs = func(*inputs_t)
         is_outputs_tuple, outputs_t = _as_tuple(
@@ -430,7 +435,12 @@ def vhp(
         is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "vhp")
         inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
         v_t = _prepare_v(
-            v, inputs_t, is_inputs_tuple, create_graph, "vhp", "input to the user-provided function"
+            v,
+            inputs_t,
+            is_inputs_tuple,
+            create_graph,
+            "vhp",
+            "input to the user-provided function is",
         )
         outputs = func(*inputs_t)
         is_outputs_tuple, outputs_t = _as_tuple(
@@ -465,7 +475,12 @@ def hvp(
         is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "hvp")
         inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
         v_t = _prepare_v(
-            v, inputs_t, is_inputs_tuple, create_graph, "hvp", "input to the user-provided function"
+            v,
+            inputs_t,
+            is_inputs_tuple,
+            create_graph,
+            "hvp",
+            "input to the user-provided function is",
         )
         outputs = func(*inputs_t)
         is_outputs_tuple, outputs_t = _as_tuple(
