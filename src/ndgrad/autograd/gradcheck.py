@@ -134,7 +134,8 @@ def _mismatch_message(
         f"Jacobian mismatch for output {out_idx:d} with respect to input {in_idx:d},\n"
         f"first mismatch at jacobian index ({k}, {m}): d output[{out_idx}]{list(out_elem)} / "
         f"d input[{in_idx}]{list(in_elem)}: numerical {float(numerical[k, m])!r} vs analytical "
-        f"{float(analytical[k, m])!r} ({int(bad.sum())} of {bad.size} elements differ; atol={atol}, "
+        f"{float(analytical[k, m])!r} ({int(bad.sum())} of {bad.size} elements differ; "
+        f"atol={atol}, "
         f"rtol={rtol})\n"
         f"numerical:{_fmt(numerical)}\nanalytical:{_fmt(analytical)}\n"
     )
