@@ -46,7 +46,7 @@ def test_section_values_are_the_notes_numbers(tmp_path):
     gd = run_section("gradient-descent", ctx).values
     assert gd["theta"] == pytest.approx(gd["normal_equation"], abs=1e-4) and gd["iterations"] > 1
     cases = run_section("derivatives", ctx).values["cases"]
-    assert [c["shape"] for c in cases] == [[], [3], [3], [2, 3]]
+    assert [c["shape"] for c in cases] == [[], [1, 3], [3, 1], [2, 3]]
 
 
 def test_a_failing_check_fails_the_section():

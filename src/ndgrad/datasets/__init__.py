@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from ndgrad.datasets.fashion_mnist import FashionMNIST, load_fashion_mnist, read_idx
+from ndgrad.datasets.sklearn_sets import TabularDataset, load_sklearn
 from ndgrad.datasets.synthetic import synthetic_data
 
-__all__ = ["synthetic_data"]
+__all__ = [
+    "synthetic_data", "FashionMNIST", "load_fashion_mnist", "read_idx", "TabularDataset",
+    "load_sklearn",
+]  # fmt: skip

@@ -8,7 +8,6 @@ float64, never from the computation being checked.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,9 @@ def _fmt(values: Any, digits: int = 4) -> str:
     array = np.asarray(values, dtype=float)
     if array.ndim == 0:
         return f"{float(array):.{digits}g}"
-    return np.array2string(array, precision=digits, separator=", ", suppress_small=True)
+    text = np.array2string(array, precision=digits, separator=", ", suppress_small=True,
+                           max_line_width=10_000)  # fmt: skip
+    return " ".join(text.split()).replace("[ ", "[")  # one line, even for matrices
 
 
 def _close(a: Any, b: Any, atol: float) -> bool:
@@ -30,38 +31,34 @@ def _close(a: Any, b: Any, atol: float) -> bool:
 
 
 # ----------------------------------------------------------------------------- 1. derivatives
-def _jacobian(f: Callable[[ndgrad.Tensor], ndgrad.Tensor], x: ndgrad.Tensor) -> np.ndarray:
-    """∂f/∂x with shape ``f(x).shape + x.shape`` (PyTorch's jacobian convention)."""
-    from ndgrad.autograd.functional import jacobian
-
-    return np.asarray(jacobian(f, x).detach().numpy())
-
-
 def derivative_shapes(ctx: TourContext) -> SectionResult:
+    from ndgrad.calculus import derivative
+
     r = SectionResult("derivatives", "")
     f64 = ndgrad.float64
     xs, xv = 2.0, np.array([1.0, 2.0, 3.0])
     A = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     cases = [
-        # (case, formula, f, x, expected, numerator-layout shape: how the notes write it)
-        ("y scalar, x scalar", "y = x³ at x = 2 → 3x²", lambda x: x**3,
-         ndgrad.tensor(xs, dtype=f64), np.array(3 * xs**2), "1×1, a number"),
-        ("y scalar, x vector", "y = Σxᵢ² at x = [1,2,3] → 2xᵀ", lambda x: (x * x).sum(),
-         ndgrad.tensor(xv, dtype=f64), 2 * xv, "1×3, a row vector (written across)"),
-        ("y vector, x scalar", "y = [x, x², x³] at x = 2 → [1, 2x, 3x²]",
-         lambda x: ndgrad.stack([x, x**2, x**3]), ndgrad.tensor(xs, dtype=f64),
-         np.array([1.0, 2 * xs, 3 * xs**2]), "3×1, a column vector (written down)"),
-        ("y vector, x vector", "y = Ax, A 2×3 → A", lambda x: ndgrad.tensor(A) @ x,
-         ndgrad.tensor(xv, dtype=f64), A, "2×3, a matrix (one row per yᵢ)"),
+        # (formula, f, x, expected in the notes' (numerator) layout: the shape is the lesson)
+        ("y = x³ at x = 2 → 3x²", lambda x: x**3, xs, np.array(3 * xs**2)),
+        ("y = Σxᵢ² at x = [1,2,3] → 2xᵀ (a row)", lambda x: (x * x).sum(), xv,
+         (2 * xv).reshape(1, 3)),
+        ("y = [x, x², x³] at x = 2 → [1, 2x, 3x²]ᵀ (a column)",
+         lambda x: ndgrad.stack([x, x**2, x**3]), xs,
+         np.array([1.0, 2 * xs, 3 * xs**2]).reshape(3, 1)),
+        ("y = Ax, A 2×3 → A (one row per yᵢ)", lambda x: ndgrad.tensor(A, dtype=f64) @ x, xv, A),
     ]  # fmt: skip
     r.values["cases"] = []
-    for case, formula, f, x, expected, layout in cases:
-        got = _jacobian(f, x)
-        ok = r.check(case, _close(got, expected, 1e-12),
-                     f"got {_fmt(got)}, expected {_fmt(expected)}")  # fmt: skip
-        r.lines.append(f"{case}: {formula} = {_fmt(got)}  shape {list(got.shape)}; "
-                       f"notes' layout {layout}")  # fmt: skip
-        r.values["cases"].append({"case": case, "formula": formula, "derivative": got.tolist(),
+    for formula, f, x, expected in cases:
+        d = derivative(f, ndgrad.tensor(x, dtype=f64), layout="numerator")
+        got = np.asarray(d.numerator.numpy() if hasattr(d.numerator, "numpy") else d.numerator)
+        ok = r.check(d.case, _close(got, expected, 1e-12),
+                     f"got {_fmt(got)} of shape {list(got.shape)}, expected {_fmt(expected)} "
+                     f"of shape {list(expected.shape)}")  # fmt: skip
+        r.lines.append(f"{d.case}: {formula} = {_fmt(got)}; numerator layout "
+                       f"{list(d.shapes['numerator'])}, denominator layout "
+                       f"{list(d.shapes['denominator'])}")  # fmt: skip
+        r.values["cases"].append({"case": d.case, "formula": formula, "derivative": got.tolist(),
                                   "shape": list(got.shape), "passed": ok})  # fmt: skip
     return r
 
