@@ -61,6 +61,9 @@ from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
+
+# The star import above also brought ops' internal ``as_tensor(x, op)``: restore the public one.
+from ndgrad._creation import as_tensor  # noqa: E402, F811
 from ndgrad.serialization import load, save
 
 half = float16

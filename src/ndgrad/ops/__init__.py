@@ -10,14 +10,15 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
 from ndgrad.ops import indexing, inplace, linalg, pointwise, reduction, shape
-from ndgrad.ops._common import as_tensor, cast, record
+from ndgrad.ops._common import DIM_OPS, as_tensor, cast, numpy_aliases, record, return_type
 from ndgrad.ops.indexing import *  # noqa: F403
 from ndgrad.ops.linalg import *  # noqa: F403
 from ndgrad.ops.pointwise import *  # noqa: F403
 from ndgrad.ops.reduction import *  # noqa: F403
 from ndgrad.ops.shape import *  # noqa: F403
 
-SortResult = namedtuple("SortResult", ["values", "indices"])
+SortResult = return_type("sort")
+TopkResult = return_type("topk")
 
 
 def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -68,7 +69,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         raise RuntimeError(f"topk(): selected index k out of range (k={k}, size={x._data.shape[d] if x._data.ndim else 1})")
     s = sort(x, d, descending=largest)
     key = (slice(None),) * d + (slice(0, k),)
-    return SortResult(s.values[key], s.indices[key])
+    return TopkResult(s.values[key], s.indices[key])
 
 
 def addcmul(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
@@ -154,6 +155,7 @@ def _bind() -> None:
         # linear algebra
         "matmul": la.matmul, "mm": la.mm, "mv": la.mv, "dot": la.dot, "inner": la.inner,
         "bmm": la.bmm, "outer": la.outer, "ger": la.outer, "addmm": la.addmm,
+        "inverse": la.inverse, "det": la.det, "trace": la.trace,
         # shapes
         "reshape": sh.reshape, "view": sh.view, "flatten": sh.flatten, "unflatten": sh.unflatten,
         "permute": sh.permute, "transpose": sh.transpose, "swapaxes": sh.transpose,
@@ -171,6 +173,9 @@ def _bind() -> None:
         # misc
         "to": to, "sort": sort, "argsort": argsort, "topk": topk,
     }
+    for name in DIM_OPS:
+        if name in names:
+            names[name] = numpy_aliases(names[name])
     for name, fn in names.items():
         setattr(T, name, method(fn))
 
@@ -314,3 +319,8 @@ def _creation() -> Any:
 
 
 _bind()
+
+# ``ndgrad.sum(x, axis=0)`` as well as ``x.sum(axis=0)``.
+for _name in DIM_OPS:
+    if _name in globals():
+        globals()[_name] = numpy_aliases(globals()[_name])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import numpy as np
@@ -137,3 +140,37 @@ def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
         return tuple(int(s) for s in args)
     except (TypeError, ValueError):
         raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None
+
+
+def numpy_aliases(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Accepts NumPy's keyword names, as PyTorch does: ``axis`` for ``dim``, ``keepdims``."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+# Ops whose ``dim`` keyword may be spelled ``axis`` (and ``keepdim`` ``keepdims``).
+DIM_OPS = ("sum", "mean", "prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax",
+           "amin", "argmax", "argmin", "all", "any", "cumsum", "cumprod", "logsumexp",
+           "softmax", "log_softmax", "norm", "count_nonzero", "squeeze", "unsqueeze", "cat",
+           "concat", "concatenate", "stack", "split", "chunk", "unbind", "sort", "argsort",
+           "topk", "gather", "index_select", "narrow", "select")
+
+
+def return_type(name: str) -> type:
+    """``torch.return_types.<name>``: a (values, indices) named tuple printed like PyTorch's."""
+    base = namedtuple(name, ["values", "indices"])  # type: ignore[misc]
+
+    def __repr__(self: Any) -> str:  # noqa: N807
+        return f"ndgrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                "__module__": "ndgrad.return_types"})

@@ -11,10 +11,11 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import normalize_dims, record, to_float, wrap_dim
+from ndgrad.ops._common import normalize_dims, record, return_type, to_float, wrap_dim
 from ndgrad.ops.pointwise import _ignore, sqrt, where
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+_RESULT_TYPES = {"max": return_type("max"), "min": return_type("min")}
 
 
 def _restore_dims(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Tensor:
@@ -158,7 +159,7 @@ def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: Any) -> V
         return (scatter_into_zeros(shape, d, gi, gg),)
 
     values_t = record(name.capitalize() + "Backward0", values, (x,), backward, ())
-    return ValuesIndices(values_t, indices)
+    return _RESULT_TYPES.get(name, ValuesIndices)(values_t, indices)
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
