@@ -21,6 +21,13 @@ def _make(lib, name, kwargs, lrs=(0.1,)):
     return opt, getattr(lib.optim.lr_scheduler, name)(opt, **kwargs), params
 
 
+def _case_id(value):
+    """Stable test ids (a lambda's repr has its address, which differs between xdist workers)."""
+    if isinstance(value, str):
+        return value
+    return "-".join(f"{k}={getattr(v, '__name__', v)}" for k, v in value.items())
+
+
 SCHEDULES = [
     ("StepLR", {"step_size": 7}),
     ("StepLR", {"step_size": 3, "gamma": 0.5}),
@@ -32,7 +39,7 @@ SCHEDULES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES, ids=_case_id)
 def test_lr_sequence_matches_torch_exactly(name, kwargs):
     opt, sched, (p, q) = _make(ndgrad, name, kwargs, lrs=(0.1, 0.03))
     topt, tsched, (tp, tq) = _make(torch, name, kwargs, lrs=(0.1, 0.03))
@@ -52,7 +59,7 @@ def test_lr_sequence_matches_torch_exactly(name, kwargs):
     np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES[:6], ids=lambda v: str(v))
+@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES[:6], ids=_case_id)
 def test_closed_form_agrees_with_recursion(name, kwargs):
     opt, sched, _ = _make(ndgrad, name, kwargs)
     _, tsched, _ = _make(torch, name, kwargs)
