@@ -126,4 +126,5 @@ class _Cuda:
 cuda = _Cuda()
 
 from ndgrad import nn  # noqa: E402 - needs the tensor API above
+from ndgrad import distributions, information  # noqa: E402 - need nn.functional
 from ndgrad import optim, utils  # noqa: E402 - need the tensor API above

@@ -66,7 +66,10 @@ def _summarize(data: np.ndarray) -> np.ndarray:
 def format_array(data: np.ndarray, indent: int) -> str:
     fmt = _formatter(_summarize(data))
     sample = _summarize(data)
-    width = max((len(fmt(v)) for v in sample), default=1)
+    # Like PyTorch, a float column is as wide as its widest nonzero finite value (nan/inf
+    # do not widen it: tensor([1., nan])).
+    shown = sample[np.isfinite(sample) & (sample != 0)] if data.dtype.kind == "f" else sample
+    width = max((len(fmt(v)) for v in shown), default=1)
     summarize = data.size > THRESHOLD
 
     def render(a: np.ndarray, depth: int) -> str:
