@@ -35,7 +35,10 @@ SCHEDULES = [
     ("ExponentialLR", {"gamma": 0.95}),
     ("CosineAnnealingLR", {"T_max": 30}),
     ("CosineAnnealingLR", {"T_max": 17, "eta_min": 0.001}),
+    ("ConstantLR", {"factor": 0.25, "total_iters": 8}),
+    ("LinearLR", {"start_factor": 0.2, "end_factor": 0.9, "total_iters": 12}),
     ("LambdaLR", {"lr_lambda": lambda epoch: 1.0 / (1 + epoch)}),
+    ("MultiplicativeLR", {"lr_lambda": lambda epoch: 0.97}),
 ]
 
 
@@ -59,7 +62,7 @@ def test_lr_sequence_matches_torch_exactly(name, kwargs):
     np.testing.assert_allclose(p.detach().numpy(), tp.detach().numpy(), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES[:6], ids=_case_id)
+@pytest.mark.parametrize(("name", "kwargs"), SCHEDULES[:8], ids=_case_id)
 def test_closed_form_agrees_with_recursion(name, kwargs):
     opt, sched, _ = _make(ndgrad, name, kwargs)
     _, tsched, _ = _make(torch, name, kwargs)
