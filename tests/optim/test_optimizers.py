@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import ndgrad
 from ndgrad import optim
@@ -371,3 +373,67 @@ def test_base_optimizer_step_is_abstract_and_required_defaults():
         ValueError, match="didn't specify a value of required optimization parameter lr"
     ):
         Plain([_leaf()], {"lr": required})
+
+
+# ----------------------------------------------------------------------------- property tests
+def _steps_with_given_grads(lib, name, kwargs, p0, grads):
+    p = lib.tensor(p0, requires_grad=True)
+    opt = getattr(lib.optim, name)([p], **kwargs)
+    for g in grads:
+        p.grad = lib.tensor(g)
+        opt.step()
+    return p.detach().numpy().copy()
+
+
+_shapes = st.lists(st.integers(1, 4), min_size=0, max_size=3)
+
+
+@given(
+    shape=_shapes,
+    seed=st.integers(0, 2**16),
+    lr=st.floats(1e-3, 0.5),
+    momentum=st.sampled_from([0.0, 0.5, 0.9]),
+    dampening=st.sampled_from([0.0, 0.3]),
+    nesterov=st.booleans(),
+    weight_decay=st.sampled_from([0.0, 0.01, 0.5]),
+    maximize=st.booleans(),
+)
+def test_sgd_update_rule_matches_torch(
+    shape, seed, lr, momentum, dampening, nesterov, weight_decay, maximize
+):
+    if nesterov and (momentum == 0 or dampening != 0):
+        nesterov = False
+    rng = np.random.default_rng(seed)
+    p0 = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(5)]
+    kwargs = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                  weight_decay=weight_decay, maximize=maximize)  # fmt: skip
+    ours = _steps_with_given_grads(ndgrad, "SGD", kwargs, p0, grads)
+    ref = _steps_with_given_grads(torch, "SGD", kwargs, p0, grads)
+    assert ours.dtype == np.float32 and ours.shape == tuple(shape)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+@given(
+    shape=_shapes,
+    seed=st.integers(0, 2**16),
+    name=st.sampled_from(["Adam", "AdamW"]),
+    lr=st.floats(1e-4, 0.1),
+    betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99), (0.7, 0.0)]),
+    eps=st.sampled_from([1e-8, 1e-3]),
+    weight_decay=st.sampled_from([0.0, 0.1]),
+    amsgrad=st.booleans(),
+    maximize=st.booleans(),
+)
+def test_adam_update_rule_matches_torch(
+    shape, seed, name, lr, betas, eps, weight_decay, amsgrad, maximize
+):
+    rng = np.random.default_rng(seed)
+    p0 = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(5)]
+    kwargs = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                  maximize=maximize)  # fmt: skip
+    ours = _steps_with_given_grads(ndgrad, name, kwargs, p0, grads)
+    ref = _steps_with_given_grads(torch, name, kwargs, p0, grads)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
