@@ -16,12 +16,14 @@ from ndgrad.ops._common import shape_arg
 def _nested_dtype(data: Any) -> _dtype.dtype:
     """The dtype PyTorch infers for nested Python data: bool < int64 < default float."""
     best = _dtype.bool_
+    seen = False  # no element at all (``tensor([])``) means the default float type
     stack = [data]
     while stack:
         item = stack.pop()
+        if not isinstance(item, (list, tuple)):
+            seen = True
         if isinstance(item, Tensor):
-            d = item.dtype
-            best = d if d.category > best.category else best
+            best = _dtype.promote(best, item.dtype)
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
         elif isinstance(item, np.ndarray):
@@ -35,7 +37,7 @@ def _nested_dtype(data: Any) -> _dtype.dtype:
             best = _dtype.get_default_dtype() if best.category < 2 else best
         else:
             raise TypeError(f"tensor(): could not infer dtype of {type(item).__name__}")
-    return best
+    return best if seen else _dtype.get_default_dtype()
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:

@@ -1,7 +1,14 @@
-"""``repr(tensor)`` in PyTorch's style: ``tensor([0., 4.], grad_fn=<MulBackward0>)``."""
+"""``repr(tensor)`` exactly as PyTorch prints it: ``tensor([0., 4.], grad_fn=<MulBackward0>)``.
+
+Follows ``torch/_tensor_str.py``: one element format per tensor (integer-valued floats as
+``4.``, four decimals, or scientific notation when magnitudes span more than 1000x), element
+widths set by the nonzero finite values, rows wrapped at 80 columns, big tensors summarized
+to their edge items, and suffixes that move to a new line when the line would grow too long.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,95 +20,134 @@ if TYPE_CHECKING:
 
 THRESHOLD = 1000
 EDGEITEMS = 3
+LINEWIDTH = 80
+PRECISION = 4
 
 
-def _formatter(data: np.ndarray) -> tuple:
-    """A function formatting one element, chosen like PyTorch's _Formatter."""
-    kind = data.dtype.kind
-    if kind == "b":
-        return lambda v: "True" if v else "False"
-    if kind in "iu":
-        return lambda v: str(int(v))
-    finite = data[np.isfinite(data)]
-    nonzero = np.abs(finite[finite != 0]).astype(np.float64)
-    if nonzero.size == 0:
-        return lambda v: _special(v) or "0."
-    if np.all(finite == np.ceil(finite)):
-        if nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8:
-            return lambda v: _special(v) or f"{v:.4e}"
-        return lambda v: _special(v) or f"{v:.0f}."
-    if nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or nonzero.min() < 1e-4:
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+class _Formatter:
+    """Chooses one element format and width for a whole tensor (PyTorch's ``_Formatter``)."""
 
-
-def _special(v: float) -> str | None:
-    if np.isnan(v):
-        return "nan"
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return None
-
-
-def _summarize(data: np.ndarray) -> np.ndarray:
-    """The elements that will be printed (edge items only for big tensors)."""
-    if data.ndim == 0:
-        return data.reshape(1)
-    if data.size <= THRESHOLD:
-        return data.reshape(-1)
-    parts = []
-
-    def walk(a: np.ndarray) -> None:
-        if a.ndim == 1:
-            parts.append(a[:EDGEITEMS] if a.shape[0] <= 2 * EDGEITEMS else np.concatenate([a[:EDGEITEMS], a[-EDGEITEMS:]]))
+    def __init__(self, values: np.ndarray) -> None:
+        self.floating = values.dtype.kind == "f"
+        self.int_mode = True
+        self.sci_mode = False
+        self.width = 1
+        flat = values.reshape(-1)
+        if not self.floating:
+            for v in flat.tolist():
+                self.width = max(self.width, len(str(v)))
             return
-        rows = range(a.shape[0]) if a.shape[0] <= 2 * EDGEITEMS else [*range(EDGEITEMS), *range(a.shape[0] - EDGEITEMS, a.shape[0])]
-        for i in rows:
-            walk(a[i])
+        finite = flat[np.isfinite(flat) & (flat != 0)].astype(np.float64)
+        if finite.size == 0:
+            return
+        magnitudes = np.abs(finite)
+        lo, hi = magnitudes.min(), magnitudes.max()
+        self.int_mode = bool(np.all(finite == np.ceil(finite)))
+        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+        for v in finite.tolist():
+            if self.sci_mode:
+                text = f"{v:.{PRECISION}e}"
+            elif self.int_mode:
+                text = f"{v:.0f}."
+            else:
+                text = f"{v:.{PRECISION}f}"
+            self.width = max(self.width, len(text))
 
-    walk(data)
-    return np.concatenate(parts) if parts else data.reshape(-1)
+    def format(self, v: float | int | bool) -> str:
+        if not self.floating:
+            text = str(v)
+        elif self.sci_mode:
+            text = f"{v:{self.width}.{PRECISION}e}"
+        elif self.int_mode:
+            text = f"{v:.0f}"
+            if not (math.isinf(v) or math.isnan(v)):
+                text += "."
+        else:
+            text = f"{v:.{PRECISION}f}"
+        return " " * (self.width - len(text)) + text
+
+
+def _summarized(data: np.ndarray) -> np.ndarray:
+    """The elements that get printed when a big tensor shows only its edges."""
+    if data.ndim == 0:
+        return data
+    if data.shape[0] > 2 * EDGEITEMS:
+        data = np.concatenate([data[:EDGEITEMS], data[-EDGEITEMS:]])
+    if data.ndim == 1:
+        return data
+    return np.stack([_summarized(row) for row in data])
+
+
+def _vector(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    per_line = max(1, math.floor((LINEWIDTH - indent) / (fmt.width + 2)))
+    if summarize and data.shape[0] > 2 * EDGEITEMS:
+        items = (
+            [fmt.format(v) for v in data[:EDGEITEMS].tolist()]
+            + [" ..."]
+            + [fmt.format(v) for v in data[-EDGEITEMS:].tolist()]
+        )
+    else:
+        items = [fmt.format(v) for v in data.tolist()]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested(data: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
+    if data.ndim == 0:
+        return fmt.format(data.item())
+    if data.ndim == 1:
+        return _vector(data, indent, summarize, fmt)
+    n = data.shape[0]
+    if summarize and n > 2 * EDGEITEMS:
+        rows = (
+            [_nested(data[i], indent + 1, summarize, fmt) for i in range(EDGEITEMS)]
+            + ["..."]
+            + [_nested(data[i], indent + 1, summarize, fmt) for i in range(n - EDGEITEMS, n)]
+        )
+    else:
+        rows = [_nested(data[i], indent + 1, summarize, fmt) for i in range(n)]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
 def format_array(data: np.ndarray, indent: int) -> str:
-    fmt = _formatter(_summarize(data))
-    sample = _summarize(data)
-    # Like PyTorch, a float column is as wide as its widest nonzero finite value (nan/inf
-    # do not widen it: tensor([1., nan])).
-    shown = sample[np.isfinite(sample) & (sample != 0)] if data.dtype.kind == "f" else sample
-    width = max((len(fmt(v)) for v in shown), default=1)
+    """The bracketed body of a tensor's repr, its first line starting at column ``indent``."""
     summarize = data.size > THRESHOLD
+    fmt = _Formatter(_summarized(data) if summarize else data)
+    return _nested(data, indent, summarize, fmt)
 
-    def render(a: np.ndarray, depth: int) -> str:
-        if a.ndim == 0:
-            return fmt(a.item()).rjust(width)
-        if a.ndim == 1:
-            items = [fmt(v).rjust(width) for v in a] if not (summarize and a.shape[0] > 2 * EDGEITEMS) else (
-                [fmt(v).rjust(width) for v in a[:EDGEITEMS]] + ["..."] + [fmt(v).rjust(width) for v in a[-EDGEITEMS:]]
-            )
-            return "[" + ", ".join(items) + "]"
-        n = a.shape[0]
-        idx = list(range(n)) if not (summarize and n > 2 * EDGEITEMS) else [*range(EDGEITEMS), None, *range(n - EDGEITEMS, n)]
-        sep = "," + "\n" * (a.ndim - 1) + " " * (indent + depth + 1)
-        rows = ["..." if i is None else render(a[i], depth + 1) for i in idx]
-        return "[" + sep.join(rows) + "]"
 
-    return render(data, 0)
+def _add_suffixes(body: str, suffixes: list[str], indent: int) -> str:
+    parts = [body]
+    last_line = len(body) - body.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > LINEWIDTH:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line += len(suffix) + 2
+    parts.append(")")
+    return "".join(parts)
 
 
 def tensor_repr(t: Tensor) -> str:
     data = t._data
     prefix = "tensor("
-    body = format_array(data, len(prefix)) if data.size or data.ndim == 0 else "[]"
-    extras = []
+    indent = len(prefix)
     dt = t.dtype
-    default = {_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_}
-    if data.size == 0 and data.shape != (0,):
-        extras.append(f"size={tuple(data.shape)}")
-    if dt not in default:
-        extras.append(f"dtype={dt!r}")
+    suffixes = []
+    if data.size == 0:
+        if data.ndim != 1:
+            suffixes.append(f"size={tuple(data.shape)}")
+        if dt is not _dtype.get_default_dtype():
+            suffixes.append(f"dtype={dt!r}")
+        body = "[]"
+    else:
+        if dt not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_):
+            suffixes.append(f"dtype={dt!r}")
+        body = format_array(data, indent)
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._requires_grad:
-        extras.append("requires_grad=True")
-    return prefix + ", ".join([body, *extras]) + ")"
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + body, suffixes, indent)
