@@ -33,7 +33,12 @@ def test_the_python3_kernel_is_this_interpreter():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_without_errors(path, tmp_path):
+def test_notebook_runs_without_errors(path, tmp_path, monkeypatch):
+    # The kernel inherits the environment: one BLAS thread, as tiny matrices want and as a
+    # parallel test run needs (spinning BLAS threads on busy cores slow everything down).
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook,

@@ -43,6 +43,7 @@ def tour(
     Sections: derivatives, autograd, gradient-descent, information, mle, linear-regression,
     softmax-regression. Exit code 1 if any check fails.
     """
+    from ndgrad.cli.train import single_blas_thread
     from ndgrad.tour import TourContext, run_section, section_title
 
     names = _parse_sections(section)
@@ -63,14 +64,15 @@ def tour(
 
         console = Console(highlight=False)
         console.rule("[bold]ndgrad tour[/bold]: the notes, computed and checked")
-    for i, name in enumerate(names, 1):
-        if console is not None:
-            with console.status(f"[{i}/{len(names)}] {section_title(name)} ..."):
+    with single_blas_thread():  # the tour's matrices are tiny: BLAS threads only cost time
+        for i, name in enumerate(names, 1):
+            if console is not None:
+                with console.status(f"[{i}/{len(names)}] {section_title(name)} ..."):
+                    result = run_section(name, ctx)
+                _print_section(console, i, len(names), result)
+            else:
                 result = run_section(name, ctx)
-            _print_section(console, i, len(names), result)
-        else:
-            result = run_section(name, ctx)
-        results.append(result)
+            results.append(result)
     total = time.perf_counter() - start
     failed = [r.name for r in results if not r.passed]
     if as_json:
