@@ -130,7 +130,8 @@ def test_table_and_progress_are_printed(tmp_path):
     result = invoke("train", "softmax", "--data", "iris", "--epochs", "2", "--out", tmp_path,
                     "--no-plots")  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "epoch 2/2" in result.stdout and "accuracy" in result.stdout
+    assert "epoch 1/2" in result.stdout and "epoch 2/2" in result.stdout
+    assert "val loss" in result.stdout and "accuracy" in result.stdout
     assert "validation" in result.stdout and "checkpoint.ndgrad" in result.stdout
 
 

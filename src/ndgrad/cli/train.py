@@ -363,8 +363,12 @@ def run_training(
     # Fashion-MNIST's 784-wide batches are big enough to gain from BLAS threads; the rest not.
     threads = contextlib.nullcontext() if dataset == "fashion-mnist" else single_blas_thread()
     with progress, threads:
-        task = progress.add_task("", total=hp["epochs"] * len(loader), status="")
+        width = len(str(hp["epochs"]))
         for epoch in range(1, hp["epochs"] + 1):
+            # One bar per epoch: it fills with the live training loss/accuracy, then keeps the
+            # epoch's validation numbers as a log line.
+            label = f"epoch {epoch:>{width}}/{hp['epochs']}"
+            task = progress.add_task(label, total=len(loader), status="")
             model.train()
             seen, total_loss, correct = 0, 0.0, 0
             for X, y in loader:
@@ -382,11 +386,9 @@ def run_training(
                     )
                     correct += int((pred.reshape(-1) == y.reshape(-1).long()).sum().item())
                 status = f"loss {total_loss / seen:.4f}" + (
-                    f"  acc {correct / seen:.3f}" if classify else ""
+                    f" acc {correct / seen:.3f}" if classify else ""
                 )
-                progress.update(
-                    task, advance=1, description=f"epoch {epoch}/{hp['epochs']}", status=status
-                )
+                progress.update(task, advance=1, status=status)
             model.eval()
             train_m = compute_metrics(model, spec, X_train, split.y_train, target_stats)
             val_m = compute_metrics(model, spec, X_val, split.y_val, target_stats)
@@ -394,6 +396,10 @@ def run_training(
             history[f"{split.val_name} loss"].append(val_m["loss"])
             history[f"train {metric}"].append(train_m[metric])
             history[f"{split.val_name} {metric}"].append(val_m[metric])
+            shown = "acc" if classify else "R²"
+            short = "val" if split.val_name == "validation" else split.val_name
+            progress.update(task, status=f"{status} │ {short} loss {val_m['loss']:.4f} "
+                                         f"{shown} {val_m[metric]:.3f}")  # fmt: skip
     seconds = time.perf_counter() - start
     return {
         "kind": CHECKPOINT_KIND,
@@ -418,18 +424,11 @@ def run_training(
 
 
 def _progress(console: Any) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        disable=console is None,
-    )
+    return Progress(TextColumn("{task.description}"), BarColumn(bar_width=16),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                    console=console, transient=False, disable=console is None)  # fmt: skip
 
 
 def _metrics_table(title: str, metrics: dict[str, Any], classify: bool) -> Any:
