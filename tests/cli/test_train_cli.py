@@ -195,6 +195,14 @@ def test_fashion_mnist_from_a_data_dir(tmp_path):
     assert payload["metrics"]["test"]["accuracy"] >= 0.9
     ckpt = ndgrad.load(tmp_path / "run" / "checkpoint.ndgrad")
     assert ckpt["class_names"][0] == "T-shirt/top" and ckpt["spec"]["in_features"] == 784
+    # predict takes images as they come ([n, 28, 28] .npy), flattened like the training rows
+    np.save(tmp_path / "images.npy", images[:3])
+    result = invoke("predict", tmp_path / "run" / "checkpoint.ndgrad", "--input",
+                    tmp_path / "images.npy")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = [line.split(",") for line in result.stdout.strip().splitlines()[1:]]
+    assert [int(r[1]) for r in rows] == labels[:3].tolist()
+    assert rows[0][2] == "T-shirt/top"
 
 
 # ----------------------------------------------------------------------------- errors

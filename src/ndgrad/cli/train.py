@@ -615,6 +615,8 @@ def read_features(path: Path, expected: int) -> np.ndarray:
         if array.dtype.kind not in "biuf":
             raise CLIError(f"{path}: expected a numeric array, got dtype {array.dtype}")
         array = array.reshape(1, -1) if array.ndim == 1 else array
+        if array.ndim > 2:  # images [n, 28, 28] -> rows of pixels, as the model was trained
+            array = array.reshape(len(array), -1)
         if array.ndim != 2:
             raise CLIError(
                 f"{path}: expected a 2-D array [rows, {expected}], got shape {list(array.shape)}"
