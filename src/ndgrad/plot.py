@@ -72,6 +72,10 @@ def training_curves(history: Mapping[str, Sequence[float]], title: str = "") -> 
     axes = np.atleast_1d(axes)
     panels = [(ax, keys, label) for ax, (keys, label) in zip(axes, groups, strict=True)]
     for ax, keys, ylabel in panels:
+        names = {k.split()[-1] for k in keys}  # "train accuracy", "val accuracy" -> accuracy
+        if ylabel == "metric" and len(names) == 1:
+            name = names.pop()
+            ylabel = {"r2": "R²", "acc": "accuracy"}.get(name, name)
         for key in keys:
             values = np.asarray(history[key], dtype=float)
             ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=key)

@@ -23,6 +23,8 @@ def test_training_curves_loss_and_metric_panels(tmp_path):
     assert fig.axes[0].get_yscale() == "log"
     assert [line.get_label() for line in fig.axes[0].lines] == ["train loss", "val loss"]
     np.testing.assert_array_equal(fig.axes[1].lines[0].get_ydata(), [0.5, 0.8, 0.9])
+    assert fig.axes[1].get_ylabel() == "accuracy"
+    assert plot.training_curves({"train r2": [0.1], "val r2": [0.2]}).axes[0].get_ylabel() == "R²"
     _written(fig, tmp_path, "curves")
     assert len(plot.training_curves({"train accuracy": [0.1, 0.2]}).axes) == 1
     with pytest.raises(ValueError, match="no non-empty series"):
