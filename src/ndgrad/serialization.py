@@ -209,6 +209,7 @@ def save(
             _write_archive(obj, out)
             out.flush()
             os.fsync(out.fileno())
+        default_permissions(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -217,6 +218,13 @@ def save(
             pass
         raise
     _fsync_folder(folder)
+
+
+def default_permissions(path: str) -> None:
+    """mkstemp makes 0600 files; give the checkpoint the mode open() would (0666 & ~umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _fsync_folder(folder: str) -> None:

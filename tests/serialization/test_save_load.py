@@ -160,6 +160,15 @@ def test_real_module_and_optimizer_state_round_trip(tmp_path):
     _same(opt.state_dict()["param_groups"], opt2.state_dict()["param_groups"])
 
 
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        ndgrad.save(ndgrad.ones(1), tmp_path / "mode.pt")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "mode.pt").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+
+
 def test_file_objects_work_like_paths():
     buffer = io.BytesIO()
     ndgrad.save({"x": ndgrad.arange(4)}, buffer)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad.serialization import default_permissions
+
 # Zalando's official location and the MD5 sums published with the dataset
 # (https://github.com/zalandoresearch/fashion-mnist#get-the-data; torchvision uses the same).
 MIRRORS: tuple[str, ...] = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
@@ -169,6 +171,7 @@ def download(
             os.fsync(out.fileno())
         if checksum:
             verify_checksum(tmp, checksum, source=url)
+        default_permissions(tmp)  # mkstemp's 0600 -> what open() would give
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
