@@ -9,6 +9,9 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from ndgrad.datasets import fashion_mnist as fm
 
@@ -248,3 +251,24 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 def test_bad_checksum_spec():
     with pytest.raises(ValueError, match="sha256:<hex>"):
         fm.verify_checksum(__file__, "crc32:1234")
+
+
+# ----------------------------------------------------------------------------- properties
+@given(
+    st.sampled_from([np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]).flatmap(
+        lambda dt: hnp.arrays(
+            dt, hnp.array_shapes(min_dims=1, max_dims=4, min_side=0, max_side=5)
+        )  # fmt: skip
+    ),
+    st.data(),
+)
+def test_idx_round_trip_and_every_truncation_fails(array, data):
+    codes = {"uint8": 0x08, "int8": 0x09, "int16": 0x0B, "int32": 0x0C, "float32": 0x0D,
+             "float64": 0x0E}  # fmt: skip
+    raw = _raw_idx(array, codes[array.dtype.name])
+    got = fm.parse_idx(raw)
+    assert got.dtype == array.dtype and got.shape == array.shape
+    np.testing.assert_array_equal(got, array)
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    with pytest.raises(fm.IDXError):
+        fm.parse_idx(raw[:cut])
