@@ -17,7 +17,7 @@ DIFFERENTIABLE = [op for op in OPS if op.grad]
 
 
 @pytest.mark.parametrize("op", DIFFERENTIABLE, ids=lambda op: op.name)
-@settings(max_examples=12)
+@settings(max_examples=30)
 @given(data=st.data())
 def test_gradient_matches_finite_differences(op, data):
     arrays, params = data.draw(op.inputs, label="inputs")

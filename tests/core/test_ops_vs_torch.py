@@ -12,7 +12,7 @@ from .op_table import OPS
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-@settings(max_examples=10)
+@settings(max_examples=25)
 @given(data=st.data())
 def test_values_and_gradients_match_torch(op, dtype, data):
     arrays, params = data.draw(op.inputs, label="inputs")
