@@ -110,7 +110,8 @@ def _bind_fused_inplace(T: Any) -> None:
             return slow_lerp_(self, end, weight)
         diff = pointwise.sub(end, self)
         if -0.5 < weight < 0.5:
-            return inplace.inplace_binary(self, pointwise.mul(diff, weight), np.add, pointwise.add, "lerp_")
+            step = pointwise.mul(diff, weight)
+            return inplace.inplace_binary(self, step, np.add, pointwise.add, "lerp_")
         target = pointwise.sub(end, pointwise.mul(diff, 1 - weight))
         inplace._write(self, target._data, "lerp_")
         self._version[0] += 1
