@@ -26,9 +26,9 @@ def _nested_dtype(data: Any) -> _dtype.dtype:
             best = _dtype.promote(best, item.dtype)
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif isinstance(item, np.ndarray):
-            d = _dtype.from_numpy_dtype(item.dtype)
-            best = d if d.category > best.category else best
+        elif isinstance(item, (np.ndarray, np.generic)):
+            # NumPy arrays and scalars keep their own dtype, as in PyTorch.
+            best = _dtype.promote(best, _dtype.from_numpy_dtype(item.dtype))
         elif isinstance(item, bool | np.bool_):
             pass
         elif isinstance(item, int | np.integer):
@@ -46,11 +46,9 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, Tensor):
         arr = data._data
         return arr.astype(target.np if target else arr.dtype, copy=True)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):
         src = _dtype.from_numpy_dtype(data.dtype) if target is None else target
         return np.array(data, dtype=src.np, copy=True)
-    if isinstance(data, np.generic):
-        data = data.item()
     if target is None:
         target = _nested_dtype(data)
     if isinstance(data, (list, tuple)):

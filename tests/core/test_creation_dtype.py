@@ -65,6 +65,8 @@ PROMOTION = {
     "int_matmul": lambda lib: lib.tensor([[1, 2]]) @ lib.tensor([[3], [4]]),
     "int_mean_dtype": lambda lib: lib.tensor([1, 2]).mean(dtype=lib.float32),
     "argmax_dtype": lambda lib: lib.tensor([1.0, 3.0]).argmax(),
+    "sigmoid_extremes": lambda lib: lib.sigmoid(lib.tensor([-100.0, -20.0, 0.0, 20.0, 100.0])),
+    "exp_overflow": lambda lib: lib.exp(lib.tensor([100.0, -200.0])),
     "softmax_int_dtype": lambda lib: lib.softmax(lib.tensor([1, 2]), 0, dtype=lib.float64),
 }
 
@@ -104,6 +106,10 @@ CREATION = {
     "tensor_from_numpy_f64": lambda lib: lib.tensor(np.array([1.5, 2.5])),
     "tensor_from_numpy_i32": lambda lib: lib.tensor(np.array([1, 2], dtype=np.int32)),
     "tensor_tuple": lambda lib: lib.tensor((1.0, 2.0)),
+    "numpy_scalar_f64": lambda lib: lib.tensor(np.float64(1.5)),
+    "numpy_scalar_i32": lambda lib: lib.tensor(np.int32(3)),
+    "numpy_scalars_in_list": lambda lib: lib.tensor([np.float64(1.0), 2.0]),
+    "empty_list": lambda lib: lib.tensor([]),
     "as_tensor_list": lambda lib: lib.as_tensor([1, 2]),
     "as_tensor_dtype": lambda lib: lib.as_tensor([1, 2], dtype=lib.float32),
     "zeros": lambda lib: lib.zeros(2, 3),

@@ -42,8 +42,26 @@ _QUIET = {np.add, np.subtract, np.multiply, np.equal, np.not_equal, np.less, np.
           np.greater, np.greater_equal, np.maximum, np.minimum}
 
 
+# A float tensor with a Python number keeps the tensor's dtype (PyTorch's promotion), so the
+# number can go to NumPy as a scalar of that dtype: no wrapping tensor, no promotion lookup.
+# ``bool`` is not in here on purpose. The node still has two edges (the number's is None).
+_NUMBERS = (int, float)
+_NUMBER_SLOT = Tensor._make(np.zeros((), np.float32))
+
+
+def _float_scalar(a: Any, b: Any) -> bool:
+    return type(b) in _NUMBERS and isinstance(a, Tensor) and a._data.dtype.kind == "f"
+
+
 # ----------------------------------------------------------------------------- binary
 def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    if alpha == 1:
+        if _float_scalar(a, b):
+            data = a._data + a._data.dtype.type(b)
+            return record("AddBackward0", data, (a, _NUMBER_SLOT), lambda g: (g, None))
+        if _float_scalar(b, a):
+            data = b._data.dtype.type(a) + b._data
+            return record("AddBackward0", data, (_NUMBER_SLOT, b), lambda g: (None, g))
     a, b = operands(a, b, "add")
     if alpha != 1:
         b = mul(b, alpha)
@@ -52,6 +70,9 @@ def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
 
 
 def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    if alpha == 1 and _float_scalar(a, b):
+        data = a._data - a._data.dtype.type(b)
+        return record("SubBackward0", data, (a, _NUMBER_SLOT), lambda g: (g, None))
     a, b = operands(a, b, "sub")
     if a._data.dtype.kind == "b":
         raise RuntimeError(
@@ -69,6 +90,13 @@ def rsub(a: Any, b: Any) -> Tensor:
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    if _float_scalar(a, b):
+        data = a._data * a._data.dtype.type(b)
+        return record("MulBackward0", data, (a, _NUMBER_SLOT), lambda g: (g * b, None))
+    if _float_scalar(b, a):
+        # ``2 * x``: PyTorch records the tensor as the first input.
+        data = b._data.dtype.type(a) * b._data
+        return record("MulBackward0", data, (b, _NUMBER_SLOT), lambda g: (g * a, None))
     a, b = operands(a, b, "mul")
     data = _binary("mul", np.multiply, a, b)
     return record(
@@ -89,6 +117,14 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
             return Tensor._make(np.trunc(_binary("div", np.true_divide, a, b)).astype(a._data.dtype))
     if rounding_mode is not None:
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    if _float_scalar(a, b):
+        divisor = a._data.dtype.type(b)
+        if 1 <= math.fabs(b) < math.inf:  # |a / b| <= |a|: cannot overflow or divide by zero
+            data = a._data / divisor
+        else:
+            with _ignore():
+                data = a._data / divisor
+        return record("DivBackward0", data, (a, _NUMBER_SLOT), lambda g: (g / b, None))
     a, b = float_operands(a, b, "div")
     data = _binary("div", np.true_divide, a, b)
 
@@ -136,8 +172,11 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
             data = np.power(a._data, a._data.dtype.type(exponent))
         if exponent == 0:
             return record("PowBackward0", data, (a,), lambda g: (g * 0,))
+        if exponent == 2:  # a.pow(1) is a: skip it
+            return record("PowBackward0", data, (a,), lambda g: (g * (a * exponent),), (a,))
+        # PyTorch's formula and order: grad * (exponent * self.pow(exponent - 1))
         return record(
-            "PowBackward0", data, (a,), lambda g: (g * exponent * a ** (exponent - 1),), (a,)
+            "PowBackward0", data, (a,), lambda g: (g * (a ** (exponent - 1) * exponent),), (a,)
         )
     a, b = operands(a, b, "pow")
     data = _binary("pow", np.power, a, b)
@@ -398,10 +437,10 @@ def tanh(x: Tensor) -> Tensor:
 def sigmoid(x: Tensor) -> Tensor:
     x = to_float(x)
     d = x._data
-    # Two branches so that neither exp overflows.
+    # PyTorch's formula: exp(-x) may overflow to inf for very negative x, giving exactly 0
+    # (not a denormal), which is what PyTorch prints.
     with _ignore():
-        e = np.exp(-np.abs(d))
-        data = np.where(d >= 0, 1 / (1 + e), e / (1 + e)).astype(d.dtype, copy=False)
+        data = (1 / (1 + np.exp(-d))).astype(d.dtype, copy=False)
 
     def backward(g: Tensor) -> tuple:
         s = sigmoid(x)
