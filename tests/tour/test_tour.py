@@ -138,3 +138,7 @@ def test_the_whole_tour_passes_well_under_a_minute(tmp_path):
                 "softmax-confusion", "softmax-predictions"}  # fmt: skip
     assert {p.stem for p in tmp_path.glob("*.png")} == expected
     assert {p.stem for p in tmp_path.glob("*.svg")} == expected
+
+
+def test_section_names_match_the_registry():
+    assert tuple(tour._registry()) == SECTION_NAMES
