@@ -437,6 +437,12 @@ OPS: list[OpCase] = [
     OpCase("rtruediv", lambda lib, a: 2.0 / a, unary(nonzero)),
     OpCase("rpow", lambda lib, a: 2.0**a, unary()),
     OpCase("rpow_int_base", lambda lib, a: 3**a, unary()),
+    # Reflected // and % (torch defines no derivative for scalar % tensor): divisors in
+    # 0.7..1.5 keep 7.3 / a away from the integers where floor jumps.
+    OpCase(
+        "rfloordiv", lambda lib, a: 7.3 // a, unary(lambda s: lattice(s, 1.1, 0.2, 2)), grad=False
+    ),
+    OpCase("rmod", lambda lib, a: 7.3 % a, unary(lambda s: lattice(s, 1.1, 0.2, 2)), grad=False),
     OpCase("matmul_operator", lambda lib, a, b: a @ b, _matmul_inputs()),
     # ------------------------------------------------------------------ unary
     OpCase("abs", lambda lib, a: lib.abs(a), unary(nonzero)),
