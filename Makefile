@@ -28,7 +28,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	# One BLAS thread per worker: two xdist workers already fill the two cores.
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -26,6 +28,23 @@ def _register_subcommands() -> None:
     train.register(app)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Runs the CLI; a usage error is one line on stderr and exit code 2, never a traceback."""
     _register_subcommands()
-    app()
+    try:
+        result = app(args=argv, prog_name="ndgrad", standalone_mode=False)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer's (vendored click) usage errors carry exit_code 2 and format_message().
+        if getattr(exc, "exit_code", None) != 2 or not hasattr(exc, "format_message"):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message())
+            sys.exit(0)
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "ndgrad"
+        print(f"{where}: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)
