@@ -242,7 +242,9 @@ def test_healthy_gpu_machine_has_no_false_alarms(tmp_path: Path):
     assert '"torch==2.14.*"' in findings["install.torch"]["fix"]
     assert findings["install.torch"]["fix"].endswith("/cu126")
     failing = {key for key, f in findings.items() if f["status"] == "fail"}
-    assert failing <= {"ndgrad.selftest"}  # the tensor core is another team's moving target
+    assert failing == set()
+    # ndgrad's own gradient self-test runs for real in the doctor's subprocess.
+    assert findings["ndgrad.selftest"]["status"] == "ok"
 
 
 def test_hanging_and_garbage_tools_become_skipped_quickly(tmp_path: Path):
@@ -274,5 +276,5 @@ def test_this_machine_reports_no_gpu_as_normal():
     assert findings["cuda.toolkit"]["status"] != "fail"
     assert findings["torch.cuda"]["status"] in ("ok", "skipped")
     failing = {key for key, f in findings.items() if f["status"] == "fail"}
-    assert failing <= {"ndgrad.selftest"}
+    assert failing == set()
     assert code == (1 if failing else 0)
