@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ndgrad.autograd import functional
 from ndgrad.autograd.function import Function, FunctionCtx, once_differentiable
 from ndgrad.autograd.grad_mode import (
@@ -48,7 +50,6 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list:
-    from ndgrad._creation import ones_like
     from ndgrad._tensor import Tensor
 
     if grad_outputs and len(grad_outputs) != len(outputs):
@@ -69,7 +70,7 @@ def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}"
                 )
-            g = ones_like(out)
+            g = Tensor._make(np.ones_like(out._data))
         else:
             if not isinstance(g, Tensor):
                 from ndgrad._creation import tensor

@@ -55,7 +55,7 @@ class Node:
         self.edges = edges
         self.input_meta = input_meta
         self.saved = saved
-        self.saved_versions = tuple(t._version[0] for t in saved) if saved else ()
+        self.saved_versions = tuple([t._version[0] for t in saved]) if saved else ()
         self.num_outputs = num_outputs
         self.pre_hooks: dict[int, list[Callable]] | None = None
         self.retain_hooks: dict[int, Callable] | None = None
@@ -136,8 +136,13 @@ def record(name: str, data: Any, inputs: Sequence[Tensor], backward: BackwardFn,
             break
     else:
         return out
-    edges = tuple(edge_of(t) for t in inputs)
-    meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+    # edge_of and the metadata inlined as list displays: this runs once per recorded op.
+    edges = tuple([
+        (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t, 0) if t._requires_grad
+        else None
+        for t in inputs
+    ])  # fmt: skip
+    meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
     out.grad_fn = Node(name, backward, edges, meta, saved)
     out._requires_grad = True
     return out
@@ -280,10 +285,13 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None
                             results[slot] = grads[nr]
                         else:
                             _accumulate(inputs[slot], grads[nr], create_graph)
-            if not any(e is not None and (needed is None or id(e[0]) in needed)
-                       for e in node.edges):
+            # A recorded node always has an edge to follow; only autograd.grad prunes them.
+            if needed is not None and not any(
+                e is not None and id(e[0]) in needed for e in node.edges
+            ):
                 continue
-            node.check_saved()
+            if node.saved or node.backward_fn is None:
+                node.check_saved()
             if node.num_outputs == 1:
                 in_grads = node.backward_fn(grads[0])
             else:
