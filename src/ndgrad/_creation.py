@@ -42,6 +42,8 @@ def _nested_dtype(data: Any) -> _dtype.dtype:
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Copies ``data`` into a new array of PyTorch's inferred (or the given) dtype."""
+    if dtype is None and type(data) is list and data and all(type(v) is int for v in data):
+        return np.array(data, dtype=np.int64)  # flat list of ints (d2l's batch indices)
     target = _dtype.to_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         arr = data._data

@@ -132,6 +132,10 @@ def _broadcastable(a: tuple, b: tuple) -> bool:
 
 def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     """Overwrites every element (fill_, zero_, normal_...): the old value gets zero gradient."""
+    if x._data.flags.writeable and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
+        x._data[...] = data
+        x._version[0] += 1
+        return x
     return apply_inplace(
         x, name, lambda s: record("FillBackward0", np.broadcast_to(data, s._data.shape).astype(s._data.dtype), (s,), lambda g: (g * 0,))
     )

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import operands, record
 
 
@@ -68,6 +69,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                 ga = g.unsqueeze(-1) * b
             if b._requires_grad:
                 gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1)
+        elif na == 2 and nb == 2 and not STATE.enabled:  # first order: the products in NumPy
+            gd = g._data
+            ga = Tensor._make(gd @ b._data.T) if a._requires_grad else None
+            gb = Tensor._make(a._data.T @ gd) if b._requires_grad else None
         else:
             if a._requires_grad:
                 ga = g @ b.mT
@@ -160,6 +165,43 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: 
     if beta == 0:
         return prod + input * 0
     return prod + (input if beta == 1 else input * beta)
+
+
+def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor | None:  # noqa: A002
+    """``input @ weight.T + bias`` for a 2-D input as one op (PyTorch's addmm), else None.
+
+    One BLAS call with the bias added in place, and one node whose backward is the three
+    products ``g @ W``, ``g.T @ x`` and ``g.sum(0)``, instead of transpose, matmul, add and
+    the engine's broadcast reduction of the bias gradient. ``nn.functional.linear`` uses it
+    and keeps the general composite for every other case (None tells it to).
+    """
+    x, w = input._data, weight._data
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or x.dtype != w.dtype:
+        return None
+    if x.dtype.kind != "f":
+        return None
+    if bias is not None and (bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype):
+        return None
+    data = x @ w.T
+    if bias is not None:
+        data += bias._data
+
+    def backward(g: Tensor) -> tuple:
+        if STATE.enabled:  # create_graph: the same formulas as differentiable ops
+            gx = g @ weight if input._requires_grad else None
+            gw = g.t() @ input if weight._requires_grad else None
+        else:
+            gd = g._data
+            gx = Tensor._make(gd @ weight._data) if input._requires_grad else None
+            # (x.T @ g).T: the same product, and BLAS is faster with the long side outer.
+            gw = Tensor._make((input._data.T @ gd).T) if weight._requires_grad else None
+        if bias is None:
+            return gx, gw
+        return gx, gw, g.sum(0) if bias._requires_grad else None
+
+    if bias is None:
+        return record("MmBackward0", data, (input, weight), backward, (input, weight))
+    return record("AddmmBackward0", data, (input, weight, bias), backward, (input, weight))
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002

@@ -11,6 +11,7 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import normalize_dims, record, return_type, to_float, wrap_dim
 from ndgrad.ops.pointwise import _ignore, sqrt, where
 
@@ -25,6 +26,19 @@ def _restore_dims(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple)
     return g
 
 
+def _reduced_grad(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Tensor:
+    """The gradient of a sum over ``dims``: ``g`` broadcast back to the input's ``shape``."""
+    if STATE.enabled:  # building a graph of the gradient (create_graph): differentiable ops
+        return _restore_dims(g, dims, keepdim, shape).expand(shape)
+    # First-order backward records nothing: the same values straight from NumPy.
+    data = g._data
+    if not keepdim and dims and shape:
+        data = data.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
+    if data.shape != shape:
+        data = np.broadcast_to(data, shape)
+    return Tensor._make(data)
+
+
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "sum")
     np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
@@ -36,7 +50,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
         "SumBackward0" if dim is None else "SumBackward1",
         data,
         (x,),
-        lambda g: (_restore_dims(g, dims, keepdim, shape).expand(shape),),
+        lambda g: (_reduced_grad(g, dims, keepdim, shape),),
     )
 
 
@@ -59,7 +73,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
         "MeanBackward0" if dim is None else "MeanBackward1",
         data,
         (x,),
-        lambda g: (_restore_dims(g, dims, keepdim, shape).expand(shape) / count,),
+        lambda g: (_reduced_grad(g, dims, keepdim, shape) / count,),
     )
 
 
@@ -316,6 +330,53 @@ def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
         return (g - softmax(x, d) * g.sum(d, keepdim=True),)
 
     return record("LogSoftmaxBackward0", data, (x,), backward, (x,))
+
+
+def _log_softmax_nll(
+    x: Tensor, target: Tensor, reduction: str, ignore_index: int
+) -> Tensor | None:
+    """``nll_loss(log_softmax(x, 1), target)`` for logits ``(N, C)`` and class indices ``(N,)``
+    as one op, or None when another case applies (weights, ignored targets, other shapes).
+
+    The gradient is PyTorch's two backward steps folded together: with ``c`` the upstream
+    gradient of each row's loss, ``exp(logp) * c`` everywhere and ``- c`` at the target.
+    """
+    d, t = x._data, target._data
+    if d.ndim != 2 or d.dtype.kind != "f" or t.ndim != 1 or t.dtype.kind not in "iu":
+        return None
+    n, classes = d.shape
+    if t.shape[0] != n or n == 0 or reduction not in ("mean", "sum", "none"):
+        return None
+    if ((t < 0) | (t >= classes)).any():
+        if (t == ignore_index).any():
+            return None  # the general path masks the ignored rows
+        raise IndexError(f"Target {int(t[(t < 0) | (t >= classes)][0])} is out of bounds.")
+    with _ignore():
+        shifted = d - np.max(d, axis=1, keepdims=True)
+        logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    rows = np.arange(n)
+    losses = -logp[rows, t]
+    if reduction == "none":
+        data = losses
+    elif reduction == "sum":
+        data = np.sum(losses)
+    else:
+        data = np.sum(losses) / d.dtype.type(n)
+
+    def backward(g: Tensor) -> tuple:
+        if reduction == "mean":
+            c = g / n
+        else:
+            c = g.unsqueeze(1) if reduction == "none" else g
+        if STATE.enabled:  # create_graph: the same formula as differentiable ops
+            picked = Tensor._make(np.zeros_like(d))
+            picked._data[rows, t] = 1
+            return ((log_softmax(x, 1).exp() - picked) * c,)
+        grad = np.exp(logp) * c._data
+        grad[rows, t] -= c._data if reduction != "none" else c._data[:, 0]
+        return (Tensor._make(grad),)
+
+    return record("NllLossBackward0", np.asarray(data, dtype=d.dtype), (x,), backward, (x,))
 
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
