@@ -60,8 +60,8 @@ def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
             data = a._data + a._data.dtype.type(b)
             return record("AddBackward0", data, (a, _NUMBER_SLOT), lambda g: (g, None))
         if _float_scalar(b, a):
-            data = b._data.dtype.type(a) + b._data
-            return record("AddBackward0", data, (_NUMBER_SLOT, b), lambda g: (None, g))
+            data = b._data.dtype.type(a) + b._data  # ``1 + x``: the tensor is input 0, as in torch
+            return record("AddBackward0", data, (b, _NUMBER_SLOT), lambda g: (g, None))
     a, b = operands(a, b, "add")
     if alpha != 1:
         b = mul(b, alpha)
