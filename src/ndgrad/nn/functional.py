@@ -16,6 +16,7 @@ import numpy as np
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import record
+from ndgrad.ops import linalg as _la
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import reduction as _red
 from ndgrad.ops._common import as_tensor
@@ -170,6 +171,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
             f"{weight.shape[1]}x{weight.shape[0]})"
         )
+    fused = _la._linear(input, weight, bias)  # the 2-D case as one op (addmm)
+    if fused is not None:
+        return fused
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
 
@@ -480,6 +484,12 @@ def cross_entropy(
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if weight is None and label_smoothing == 0.0 and target._data.dtype == np.int64:
+        # Logits (N, C) and class indices: log_softmax and nll_loss as one op. (Other target
+        # dtypes take the general path, which rejects them as PyTorch does.)
+        fused = _red._log_softmax_nll(input, target, reduction, ignore_index)
+        if fused is not None:
+            return fused
     class_dim = 0 if input.dim() == 1 else 1
     n_classes = input.shape[class_dim]
     weight = _class_weight(weight, n_classes)
