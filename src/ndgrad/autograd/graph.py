@@ -9,8 +9,11 @@ tensors after use unless ``retain_graph``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ndgrad.autograd.grad_mode import STATE
 
@@ -262,7 +265,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None
                         else:
                             _accumulate(inputs[slot], grad, create_graph)
                 else:
-                    _accumulate(vertex, grad, create_graph)
+                    del grads  # so that a gradient nobody else holds can be kept without a copy
+                    _accumulate(vertex, grad, create_graph, may_steal=not vertex._hooks)
                 continue
 
             node = vertex
@@ -315,6 +319,8 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None
                         child.num_outputs if isinstance(child, Node) else 1
                     )
                 buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+            # Drop this frame's extra references, so _sole_owner's counts see only real holders.
+            in_grads = grad = buf = None
     finally:
         STATE.enabled = prev_mode
 
@@ -330,13 +336,49 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None
     return None
 
 
-def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
-    """Adds ``grad`` into ``leaf.grad`` (in place unless building a graph of the gradient)."""
+# CPython before 3.14 counts every reference, so a count can prove that nothing else holds a
+# gradient (3.14 may skip counting references held by the interpreter's stack).
+_EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+
+
+def _sole_owner(grad: Tensor) -> bool:
+    """Whether ``grad`` and its buffer are seen by nobody but the engine's leaf step.
+
+    The references counted: the engine's local, ``_accumulate``'s argument, this argument
+    and getrefcount's own. One more (the same tensor bound for two leaves by ``a + b``, a
+    hook or retain_grad that kept it, another tensor or a view on the buffer) means a copy.
+    """
+    if not _EXACT_REFCOUNTS or sys.getrefcount(grad) > 4:
+        return False
+    data = grad._data
+    if not data.flags.writeable:
+        return False
+    if data.base is None:
+        return sys.getrefcount(data) == 3  # grad._data, this local and the argument
+    # A transposed result ((x.T @ g).T) is a view of a buffer that nothing else uses.
+    base = data.base
+    return (
+        type(base) is np.ndarray
+        and base.base is None
+        and base.size == data.size
+        and sys.getrefcount(data) == 3
+        and sys.getrefcount(base) == 3  # data.base, this local and the argument
+    )
+
+
+def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, may_steal: bool = False) -> None:
+    """Adds ``grad`` into ``leaf.grad`` (in place unless building a graph of the gradient).
+
+    The first gradient is copied so that ``.grad`` owns its buffer, unless ``may_steal`` and
+    the buffer is provably private to ``grad`` (a fresh product of a backward formula).
+    """
     from ndgrad._tensor import Tensor
 
     if leaf._grad is None:
         if create_graph:
             leaf._grad = grad
+        elif may_steal and _sole_owner(grad):
+            leaf._grad = Tensor._make(grad._data)
         else:
             leaf._grad = Tensor._make(grad._data.copy())
     elif create_graph or leaf._grad._requires_grad:

@@ -194,7 +194,7 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
             gd = g._data
             gx = Tensor._make(gd @ weight._data) if input._requires_grad else None
             # (x.T @ g).T: the same product, and BLAS is faster with the long side outer.
-            gw = Tensor._make((input._data.T @ gd).T) if weight._requires_grad else None
+            gw = Tensor._make(gd.T @ input._data) if weight._requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, g.sum(0) if bias._requires_grad else None
