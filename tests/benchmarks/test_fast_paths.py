@@ -160,3 +160,25 @@ def test_batch_indices_from_a_list_of_ints() -> None:
     assert t.dtype == ndgrad.int64 and t.tolist() == [3, 1, 2]
     assert ndgrad.tensor([True, 1]).dtype == ndgrad.int64
     assert ndgrad.tensor([1, 2.0]).dtype == ndgrad.float32
+
+
+def test_first_gradients_never_share_a_buffer() -> None:
+    """A leaf's .grad may keep the backward's buffer only when nothing else can see it."""
+    a, b = ndgrad.ones(3, requires_grad=True), ndgrad.ones(3, requires_grad=True)
+    (a + b).sum().backward()  # the same gradient tensor reaches both leaves
+    a.grad.add_(10.0)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0]
+    kept: list = []
+    c = ndgrad.ones(2, requires_grad=True)
+    c.register_hook(lambda g: kept.append(g))
+    (c * 3).sum().backward()
+    c.grad.add_(1.0)
+    assert kept[0].tolist() == [3.0, 3.0]
+    x = ndgrad.randn(4, 3)
+    w = ndgrad.randn(2, 3, requires_grad=True)
+    bias = ndgrad.randn(2, requires_grad=True)
+    F.linear(x, w, bias).sum().backward()
+    first = w.grad.clone()
+    F.linear(x, w, bias).sum().backward()  # accumulates in place into the kept buffer
+    np.testing.assert_allclose(w.grad.numpy(), 2 * first.numpy(), rtol=1e-6)
+    assert w.grad.numpy().flags.writeable and bias.grad.numpy().flags.writeable
