@@ -10,7 +10,6 @@ from ndgrad._backend import device
 from ndgrad._creation import (
     Generator,
     arange,
-    as_tensor,
     bernoulli,
     default_generator,
     empty,
@@ -61,9 +60,6 @@ from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
-
-# The star import above also brought ops' internal ``as_tensor(x, op)``: restore the public one.
-from ndgrad._creation import as_tensor  # noqa: E402, F811
 from ndgrad.serialization import load, save
 
 half = float16
@@ -74,6 +70,9 @@ int = int32  # noqa: A001 - torch.int
 short = int16
 
 __version__ = "0.1.0"
+
+# After the star import of ops, which also brings ops' internal ``as_tensor(x, op)``.
+from ndgrad._creation import as_tensor  # noqa: E402
 
 FloatTensor = Tensor
 LongTensor = Tensor
@@ -115,7 +114,7 @@ class _Cuda:
         return 0
 
     @staticmethod
-    def manual_seed(seed: int) -> None:
+    def manual_seed(seed_: int) -> None:
         pass
 
     @staticmethod
@@ -125,6 +124,10 @@ class _Cuda:
 
 cuda = _Cuda()
 
-from ndgrad import nn  # noqa: E402 - needs the tensor API above
-from ndgrad import distributions, information  # noqa: E402 - need nn.functional
-from ndgrad import optim, utils  # noqa: E402 - need the tensor API above
+from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above
+    distributions,
+    information,
+    nn,  # noqa: E402 - needs the tensor API above
+    optim,
+    utils,
+)

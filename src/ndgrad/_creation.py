@@ -81,7 +81,9 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(
+    data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _finish(_to_array(data, dtype), requires_grad)
 
 
@@ -108,7 +110,9 @@ def _float_or(dtype: Any) -> np.dtype:
 def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str) -> Tensor:
     shape = shape_arg(sizes, op)
     if builtins.any(s < 0 for s in shape):
-        raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension: {list(shape)}")
+        raise RuntimeError(
+            f"{op}(): Trying to create tensor with negative dimension: {list(shape)}"
+        )
     return _finish(np.full(shape, value, dtype=_float_or(dtype)), requires_grad)
 
 
@@ -124,43 +128,76 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _filled(size, 0, dtype, requires_grad, "empty")
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _filled((size,) if isinstance(size, int) else tuple(size), fill_value, dtype, requires_grad, "full")
+    return _filled(
+        (size,) if isinstance(size, int) else tuple(size), fill_value, dtype, requires_grad, "full"
+    )
 
 
 def _like(x: Tensor, dtype: Any) -> np.dtype:
     return _dtype.to_dtype(dtype).np if dtype is not None else x._data.dtype
 
 
-def zeros_like(x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _finish(np.zeros(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
-def ones_like(x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _finish(np.ones(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
-def empty_like(x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(
+    x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
     return zeros_like(x, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor,
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     return _finish(np.full(x._data.shape, fill_value, dtype=_like(x, dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
     return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -179,22 +216,40 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         dt = _dtype.to_dtype(dtype).np
     n = builtins.max(math.ceil((end - start) / step), 0)
     # Computed in float64 like PyTorch's start + i*step, then cast.
-    data = (start + np.arange(n, dtype=np.float64) * step).astype(dt) if dt.kind == "f" else (
-        np.arange(start, end, step).astype(dt)
+    data = (
+        (start + np.arange(n, dtype=np.float64) * step).astype(dt)
+        if dt.kind == "f"
+        else (np.arange(start, end, step).astype(dt))
     )
     return _finish(data, requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_float_or(dtype)), requires_grad)
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    return _finish(np.logspace(start, end, steps, base=base).astype(_float_or(dtype)), requires_grad)
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _finish(
+        np.logspace(start, end, steps, base=base).astype(_float_or(dtype)), requires_grad
+    )
 
 
 # ----------------------------------------------------------------------------- random
@@ -258,14 +313,24 @@ def _rng(generator: Generator | None) -> np.random.Generator:
     return (generator or default_generator)._rng
 
 
-def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def rand(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     shape = shape_arg(size, "rand")
     return _finish(_rng(generator).random(shape).astype(_float_or(dtype)), requires_grad)
 
 
-def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     shape = shape_arg(size, "randn")
     return _finish(_rng(generator).standard_normal(shape).astype(_float_or(dtype)), requires_grad)
 
@@ -278,14 +343,24 @@ def randn_like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> 
     return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = None, *, generator: Generator | None = None,
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int,
+    high: Any = None,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if size is None:
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     if high <= low:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     data = _rng(generator).integers(low, high, size=tuple(size)).astype(dt)
     return _finish(data, requires_grad)
@@ -295,14 +370,22 @@ def randint_like(x: Tensor, low: int, high: Any = None) -> Tensor:
     return randint(low, high, x.shape, dtype=x.dtype)
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
-             device: Any = None) -> Tensor:
+def randperm(
+    n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None
+) -> Tensor:
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     return Tensor._make(_rng(generator).permutation(n).astype(dt))
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
-           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def normal(
+    mean: Any = 0.0,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``normal(mean, std, size)`` with floats, or elementwise with tensors of means/stds."""
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
@@ -313,7 +396,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Gene
     else:
         shape = tuple(size)
     ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    dt = _dtype.to_dtype(dtype).np if dtype else (ref._data.dtype if ref is not None else _float_or(None))
+    dt = (
+        _dtype.to_dtype(dtype).np
+        if dtype
+        else (ref._data.dtype if ref is not None else _float_or(None))
+    )
     data = (_rng(generator).standard_normal(shape) * s + m).astype(dt)
     return _finish(data, requires_grad)
 
@@ -322,20 +409,31 @@ def bernoulli(p: Tensor, *, generator: Generator | None = None) -> Tensor:
     return Tensor._make((_rng(generator).random(p._data.shape) < p._data).astype(p._data.dtype))
 
 
-def multinomial(probs: Tensor, num_samples: int, replacement: bool = False, *,
-                generator: Generator | None = None) -> Tensor:
+def multinomial(
+    probs: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
     p = np.asarray(probs._data, dtype=np.float64)
     if np.any(p < 0) or not np.all(np.isfinite(p)):
-        raise RuntimeError("multinomial(): probability tensor contains either `inf`, `nan` or element < 0")
+        raise RuntimeError(
+            "multinomial(): probability tensor contains either `inf`, `nan` or element < 0"
+        )
     rows = p.reshape(-1, p.shape[-1])
     rng = _rng(generator)
     out = []
     for row in rows:
         total = row.sum()
         if total <= 0:
-            raise RuntimeError("multinomial(): invalid multinomial distribution (sum of probabilities <= 0)")
+            raise RuntimeError(
+                "multinomial(): invalid multinomial distribution (sum of probabilities <= 0)"
+            )
         if not replacement and num_samples > np.count_nonzero(row):
-            raise RuntimeError("multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+            raise RuntimeError(
+                "multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+            )
         out.append(rng.choice(len(row), size=num_samples, replace=replacement, p=row / total))
     data = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
     return Tensor._make(data)

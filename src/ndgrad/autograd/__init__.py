@@ -87,9 +87,13 @@ def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list
     return grads
 
 
-def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
-             retain_graph: bool | None = None, create_graph: bool = False,
-             inputs: Tensor | Sequence[Tensor] | None = None) -> None:
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Tensor | Sequence[Tensor] | None = None,
+) -> None:
     """Accumulates gradients of ``tensors`` into the ``.grad`` of graph leaves (or ``inputs``)."""
     outputs = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors) if grad_tensors is not None else ()
@@ -102,10 +106,17 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
     run_backward(outputs, grads, retain_graph, create_graph, inputs_t)
 
 
-def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
-         grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
-         only_inputs: bool = True, allow_unused: bool | None = None,
-         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
+    materialize_grads: bool = False,
+) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated)."""
     outputs_t = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
@@ -113,10 +124,18 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         allow_unused = materialize_grads
     if retain_graph is None:
         retain_graph = create_graph
-    grads = _make_grads(outputs_t, _as_tuple(grad_outputs) if grad_outputs is not None else (),
-                        create_graph)
-    result = run_backward(outputs_t, grads, retain_graph, create_graph, inputs_t, capture=True,
-                          allow_unused=allow_unused)
+    grads = _make_grads(
+        outputs_t, _as_tuple(grad_outputs) if grad_outputs is not None else (), create_graph
+    )
+    result = run_backward(
+        outputs_t,
+        grads,
+        retain_graph,
+        create_graph,
+        inputs_t,
+        capture=True,
+        allow_unused=allow_unused,
+    )
     if materialize_grads:
         from ndgrad._creation import zeros_like
 

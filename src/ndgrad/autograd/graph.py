@@ -51,8 +51,15 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, name: str, backward_fn: BackwardFn, edges: tuple, input_meta: tuple,
-                 saved: tuple, num_outputs: int = 1) -> None:
+    def __init__(
+        self,
+        name: str,
+        backward_fn: BackwardFn,
+        edges: tuple,
+        input_meta: tuple,
+        saved: tuple,
+        num_outputs: int = 1,
+    ) -> None:
         self._name = name
         self.backward_fn: BackwardFn | None = backward_fn
         self.edges = edges
@@ -122,8 +129,9 @@ def edge_of(t: Tensor) -> tuple | None:
     return None
 
 
-def record(name: str, data: Any, inputs: Sequence[Tensor], backward: BackwardFn,
-           saved: tuple = ()) -> Tensor:
+def record(
+    name: str, data: Any, inputs: Sequence[Tensor], backward: BackwardFn, saved: tuple = ()
+) -> Tensor:
     """Wraps ``data`` as the output of an op; links it into the graph when needed.
 
     ``backward(grad)`` returns one gradient (or ``None``) per input; gradients may
@@ -151,9 +159,14 @@ def record(name: str, data: Any, inputs: Sequence[Tensor], backward: BackwardFn,
     return out
 
 
-def record_multi(name: str, datas: Sequence[Any], inputs: Sequence[Tensor],
-                 backward: BackwardFn, saved: tuple = (),
-                 differentiable: Sequence[bool] | None = None) -> tuple[Tensor, ...]:
+def record_multi(
+    name: str,
+    datas: Sequence[Any],
+    inputs: Sequence[Tensor],
+    backward: BackwardFn,
+    saved: tuple = (),
+    differentiable: Sequence[bool] | None = None,
+) -> tuple[Tensor, ...]:
     """Like :func:`record` for an op with several outputs (custom Functions)."""
     from ndgrad._tensor import Tensor
 
@@ -199,9 +212,15 @@ def _topological_order(roots: list) -> list:
     return post
 
 
-def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None],
-                 retain_graph: bool, create_graph: bool, inputs: Sequence[Tensor] | None = None,
-                 capture: bool = False, allow_unused: bool = False) -> tuple | None:
+def run_backward(
+    outputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor | None],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+    capture: bool = False,
+    allow_unused: bool = False,
+) -> tuple | None:
     """The engine behind ``Tensor.backward`` (``capture=False``) and ``autograd.grad``."""
     from ndgrad._tensor import Tensor
 
@@ -216,7 +235,9 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None
         vertex, nr = edge
         if id(vertex) not in root_grads:
             roots.append(vertex)
-            root_grads[id(vertex)] = [None] * (vertex.num_outputs if isinstance(vertex, Node) else 1)
+            root_grads[id(vertex)] = [None] * (
+                vertex.num_outputs if isinstance(vertex, Node) else 1
+            )
         buf = root_grads[id(vertex)]
         buf[nr] = grad if buf[nr] is None else buf[nr] + grad
 

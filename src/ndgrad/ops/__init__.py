@@ -66,7 +66,9 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
     d = wrap_dim(dim, x._data.ndim, "topk")
     if not 0 <= k <= (x._data.shape[d] if x._data.ndim else 1):
-        raise RuntimeError(f"topk(): selected index k out of range (k={k}, size={x._data.shape[d] if x._data.ndim else 1})")
+        raise RuntimeError(
+            f"topk(): selected index k out of range (k={k}, size={x._data.shape[d] if x._data.ndim else 1})"
+        )
     s = sort(x, d, descending=largest)
     key = (slice(None),) * d + (slice(0, k),)
     return TopkResult(s.values[key], s.indices[key])
@@ -91,7 +93,8 @@ def _bind_fused_inplace(T: Any) -> None:
         def op_(self: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
             if inplace._recording(self, (tensor1, tensor2)):
                 return inplace.apply_inplace(
-                    self, name, lambda s: fn(s, tensor1, tensor2, value=value), tensor1, tensor2)
+                    self, name, lambda s: fn(s, tensor1, tensor2, value=value), tensor1, tensor2
+                )
             term = combine(pointwise.mul(tensor1, value) if value != 1 else tensor1, tensor2)
             return inplace.inplace_binary(self, term, np.add, pointwise.add, name)
 
@@ -129,50 +132,155 @@ def _bind() -> None:
 
     names = {
         # pointwise
-        "add": pw.add, "sub": pw.sub, "subtract": pw.sub, "mul": pw.mul, "multiply": pw.mul,
-        "div": pw.div, "divide": pw.div, "true_divide": pw.div, "floor_divide": pw.floor_divide,
-        "remainder": pw.remainder, "fmod": pw.fmod, "pow": pw.pow, "maximum": pw.maximum,
-        "minimum": pw.minimum, "atan2": pw.atan2, "eq": pw.eq, "ne": pw.ne, "lt": pw.lt,
-        "le": pw.le, "gt": pw.gt, "ge": pw.ge, "greater": pw.gt, "less": pw.lt,
-        "isclose": pw.isclose, "allclose": pw.allclose, "equal": pw.equal,
-        "logical_not": pw.logical_not, "logical_and": pw.logical_and,
-        "logical_or": pw.logical_or, "logical_xor": pw.logical_xor,
-        "bitwise_not": pw.bitwise_not, "neg": pw.neg, "negative": pw.neg, "abs": pw.abs,
-        "absolute": pw.abs, "sign": pw.sign, "exp": pw.exp, "exp2": pw.exp2, "expm1": pw.expm1,
-        "log": pw.log, "log2": pw.log2, "log10": pw.log10, "log1p": pw.log1p, "sqrt": pw.sqrt,
-        "rsqrt": pw.rsqrt, "square": pw.square, "reciprocal": pw.reciprocal, "sin": pw.sin,
-        "cos": pw.cos, "tan": pw.tan, "tanh": pw.tanh, "sigmoid": pw.sigmoid, "relu": pw.relu,
-        "clamp": pw.clamp, "clip": pw.clamp, "where": lambda self, cond, other: pw.where(cond, self, other),
-        "masked_fill": pw.masked_fill, "floor": pw.floor, "ceil": pw.ceil, "trunc": pw.trunc,
-        "round": pw.round, "frac": pw.frac, "isnan": pw.isnan, "isinf": pw.isinf,
-        "isfinite": pw.isfinite, "nan_to_num": pw.nan_to_num, "lerp": pw.lerp, "erf": pw.erf,
+        "add": pw.add,
+        "sub": pw.sub,
+        "subtract": pw.sub,
+        "mul": pw.mul,
+        "multiply": pw.mul,
+        "div": pw.div,
+        "divide": pw.div,
+        "true_divide": pw.div,
+        "floor_divide": pw.floor_divide,
+        "remainder": pw.remainder,
+        "fmod": pw.fmod,
+        "pow": pw.pow,
+        "maximum": pw.maximum,
+        "minimum": pw.minimum,
+        "atan2": pw.atan2,
+        "eq": pw.eq,
+        "ne": pw.ne,
+        "lt": pw.lt,
+        "le": pw.le,
+        "gt": pw.gt,
+        "ge": pw.ge,
+        "greater": pw.gt,
+        "less": pw.lt,
+        "isclose": pw.isclose,
+        "allclose": pw.allclose,
+        "equal": pw.equal,
+        "logical_not": pw.logical_not,
+        "logical_and": pw.logical_and,
+        "logical_or": pw.logical_or,
+        "logical_xor": pw.logical_xor,
+        "bitwise_not": pw.bitwise_not,
+        "neg": pw.neg,
+        "negative": pw.neg,
+        "abs": pw.abs,
+        "absolute": pw.abs,
+        "sign": pw.sign,
+        "exp": pw.exp,
+        "exp2": pw.exp2,
+        "expm1": pw.expm1,
+        "log": pw.log,
+        "log2": pw.log2,
+        "log10": pw.log10,
+        "log1p": pw.log1p,
+        "sqrt": pw.sqrt,
+        "rsqrt": pw.rsqrt,
+        "square": pw.square,
+        "reciprocal": pw.reciprocal,
+        "sin": pw.sin,
+        "cos": pw.cos,
+        "tan": pw.tan,
+        "tanh": pw.tanh,
+        "sigmoid": pw.sigmoid,
+        "relu": pw.relu,
+        "clamp": pw.clamp,
+        "clip": pw.clamp,
+        "where": lambda self, cond, other: pw.where(cond, self, other),
+        "masked_fill": pw.masked_fill,
+        "floor": pw.floor,
+        "ceil": pw.ceil,
+        "trunc": pw.trunc,
+        "round": pw.round,
+        "frac": pw.frac,
+        "isnan": pw.isnan,
+        "isinf": pw.isinf,
+        "isfinite": pw.isfinite,
+        "nan_to_num": pw.nan_to_num,
+        "lerp": pw.lerp,
+        "erf": pw.erf,
         # reductions
-        "sum": red.sum, "mean": red.mean, "prod": red.prod, "var": red.var, "std": red.std,
-        "max": red.max, "min": red.min, "amax": red.amax, "amin": red.amin,
-        "argmax": red.argmax, "argmin": red.argmin, "all": red.all, "any": red.any,
-        "cumsum": red.cumsum, "cumprod": red.cumprod, "logsumexp": red.logsumexp,
-        "softmax": red.softmax, "log_softmax": red.log_softmax, "norm": red.norm,
-        "dist": red.dist, "count_nonzero": red.count_nonzero,
+        "sum": red.sum,
+        "mean": red.mean,
+        "prod": red.prod,
+        "var": red.var,
+        "std": red.std,
+        "max": red.max,
+        "min": red.min,
+        "amax": red.amax,
+        "amin": red.amin,
+        "argmax": red.argmax,
+        "argmin": red.argmin,
+        "all": red.all,
+        "any": red.any,
+        "cumsum": red.cumsum,
+        "cumprod": red.cumprod,
+        "logsumexp": red.logsumexp,
+        "softmax": red.softmax,
+        "log_softmax": red.log_softmax,
+        "norm": red.norm,
+        "dist": red.dist,
+        "count_nonzero": red.count_nonzero,
         # linear algebra
-        "matmul": la.matmul, "mm": la.mm, "mv": la.mv, "dot": la.dot, "inner": la.inner,
-        "bmm": la.bmm, "outer": la.outer, "ger": la.outer, "addmm": la.addmm,
-        "inverse": la.inverse, "det": la.det, "trace": la.trace,
+        "matmul": la.matmul,
+        "mm": la.mm,
+        "mv": la.mv,
+        "dot": la.dot,
+        "inner": la.inner,
+        "bmm": la.bmm,
+        "outer": la.outer,
+        "ger": la.outer,
+        "addmm": la.addmm,
+        "inverse": la.inverse,
+        "det": la.det,
+        "trace": la.trace,
         # shapes
-        "reshape": sh.reshape, "view": sh.view, "flatten": sh.flatten, "unflatten": sh.unflatten,
-        "permute": sh.permute, "transpose": sh.transpose, "swapaxes": sh.transpose,
-        "swapdims": sh.transpose, "t": sh.t, "movedim": sh.movedim, "unsqueeze": sh.unsqueeze,
-        "squeeze": sh.squeeze, "expand": sh.expand, "expand_as": sh.expand_as,
-        "broadcast_to": sh.broadcast_to, "sum_to_size": sh.sum_to_size, "repeat": sh.repeat,
-        "tile": sh.tile, "flip": sh.flip, "roll": sh.roll, "narrow": sh.narrow,
-        "select": sh.select, "split": sh.split, "chunk": sh.chunk, "unbind": sh.unbind,
-        "contiguous": sh.contiguous, "clone": sh.clone, "tril": sh.tril, "triu": sh.triu,
-        "diagonal": sh.diagonal, "diag": sh.diag,
+        "reshape": sh.reshape,
+        "view": sh.view,
+        "flatten": sh.flatten,
+        "unflatten": sh.unflatten,
+        "permute": sh.permute,
+        "transpose": sh.transpose,
+        "swapaxes": sh.transpose,
+        "swapdims": sh.transpose,
+        "t": sh.t,
+        "movedim": sh.movedim,
+        "unsqueeze": sh.unsqueeze,
+        "squeeze": sh.squeeze,
+        "expand": sh.expand,
+        "expand_as": sh.expand_as,
+        "broadcast_to": sh.broadcast_to,
+        "sum_to_size": sh.sum_to_size,
+        "repeat": sh.repeat,
+        "tile": sh.tile,
+        "flip": sh.flip,
+        "roll": sh.roll,
+        "narrow": sh.narrow,
+        "select": sh.select,
+        "split": sh.split,
+        "chunk": sh.chunk,
+        "unbind": sh.unbind,
+        "contiguous": sh.contiguous,
+        "clone": sh.clone,
+        "tril": sh.tril,
+        "triu": sh.triu,
+        "diagonal": sh.diagonal,
+        "diag": sh.diag,
         # indexing
-        "gather": ix.gather, "scatter": ix.scatter, "scatter_add": ix.scatter_add,
-        "index_select": ix.index_select, "masked_select": ix.masked_select,
-        "nonzero": ix.nonzero, "take_along_dim": ix.take_along_dim, "argwhere": ix.argwhere,
+        "gather": ix.gather,
+        "scatter": ix.scatter,
+        "scatter_add": ix.scatter_add,
+        "index_select": ix.index_select,
+        "masked_select": ix.masked_select,
+        "nonzero": ix.nonzero,
+        "take_along_dim": ix.take_along_dim,
+        "argwhere": ix.argwhere,
         # misc
-        "to": to, "sort": sort, "argsort": argsort, "topk": topk,
+        "to": to,
+        "sort": sort,
+        "argsort": argsort,
+        "topk": topk,
     }
     for name in DIM_OPS:
         if name in names:
@@ -197,11 +305,21 @@ def _bind() -> None:
     T.cuda = cuda
     T.T = property(lambda self: sh.permute(self, *reversed(range(self._data.ndim))))
     T.mT = property(lambda self: sh.transpose(self, -2, -1))
-    T.new_tensor = lambda self, data, dtype=None, **k: _creation().tensor(data, dtype=dtype or self.dtype)
-    T.new_zeros = lambda self, *size, dtype=None, **k: _creation().zeros(*size, dtype=dtype or self.dtype)
-    T.new_ones = lambda self, *size, dtype=None, **k: _creation().ones(*size, dtype=dtype or self.dtype)
-    T.new_full = lambda self, size, v, dtype=None, **k: _creation().full(size, v, dtype=dtype or self.dtype)
-    T.new_empty = lambda self, *size, dtype=None, **k: _creation().zeros(*size, dtype=dtype or self.dtype)
+    T.new_tensor = lambda self, data, dtype=None, **k: _creation().tensor(
+        data, dtype=dtype or self.dtype
+    )
+    T.new_zeros = lambda self, *size, dtype=None, **k: _creation().zeros(
+        *size, dtype=dtype or self.dtype
+    )
+    T.new_ones = lambda self, *size, dtype=None, **k: _creation().ones(
+        *size, dtype=dtype or self.dtype
+    )
+    T.new_full = lambda self, size, v, dtype=None, **k: _creation().full(
+        size, v, dtype=dtype or self.dtype
+    )
+    T.new_empty = lambda self, *size, dtype=None, **k: _creation().zeros(
+        *size, dtype=dtype or self.dtype
+    )
 
     # operators
     T.__add__ = lambda a, b: pw.add(a, b)
@@ -241,34 +359,81 @@ def _bind() -> None:
     # in-place
     ip = inplace
     T.add_ = lambda self, other, *, alpha=1: ip.inplace_binary(
-        self, other if alpha == 1 else pw.mul(other, alpha), np.add, pw.add, "add_")
+        self, other if alpha == 1 else pw.mul(other, alpha), np.add, pw.add, "add_"
+    )
     T.sub_ = lambda self, other, *, alpha=1: ip.inplace_binary(
-        self, other if alpha == 1 else pw.mul(other, alpha), np.subtract, pw.sub, "sub_")
+        self, other if alpha == 1 else pw.mul(other, alpha), np.subtract, pw.sub, "sub_"
+    )
     T.mul_ = lambda self, other: ip.inplace_binary(self, other, np.multiply, pw.mul, "mul_")
     T.div_ = lambda self, other: ip.inplace_binary(self, other, np.true_divide, pw.div, "div_")
     T.__iadd__ = T.add_
     T.__isub__ = T.sub_
     T.__imul__ = T.mul_
     T.__itruediv__ = T.div_
-    T.__ifloordiv__ = lambda self, o: ip.apply_inplace(self, "floor_divide_", lambda s: pw.floor_divide(s, o), o)
-    T.__imod__ = lambda self, o: ip.apply_inplace(self, "remainder_", lambda s: pw.remainder(s, o), o)
+    T.__ifloordiv__ = lambda self, o: ip.apply_inplace(
+        self, "floor_divide_", lambda s: pw.floor_divide(s, o), o
+    )
+    T.__imod__ = lambda self, o: ip.apply_inplace(
+        self, "remainder_", lambda s: pw.remainder(s, o), o
+    )
     T.__ipow__ = lambda self, o: ip.apply_inplace(self, "pow_", lambda s: pw.pow(s, o), o)
     T.__imatmul__ = lambda self, o: ip.apply_inplace(self, "matmul_", lambda s: la.matmul(s, o), o)
-    T.__iand__ = lambda self, o: ip.apply_inplace(self, "bitwise_and_", lambda s: pw.bitwise_and(s, o), o)
-    T.__ior__ = lambda self, o: ip.apply_inplace(self, "bitwise_or_", lambda s: pw.bitwise_or(s, o), o)
+    T.__iand__ = lambda self, o: ip.apply_inplace(
+        self, "bitwise_and_", lambda s: pw.bitwise_and(s, o), o
+    )
+    T.__ior__ = lambda self, o: ip.apply_inplace(
+        self, "bitwise_or_", lambda s: pw.bitwise_or(s, o), o
+    )
 
     def inplace_method(name: str, fn: Any) -> Any:
         def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-            return ip.apply_inplace(self, name, lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+            return ip.apply_inplace(
+                self, name, lambda s: fn(s, *args, **kwargs), *args, *kwargs.values()
+            )
 
         op_.__name__ = name
         return op_
 
-    for name in ("pow", "clamp", "clip", "exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh",
-                 "relu", "sin", "cos", "floor", "ceil", "round", "trunc", "sign", "masked_fill",
-                 "scatter", "scatter_add", "fmod", "remainder", "reciprocal", "square", "lerp",
-                 "log_softmax", "softmax", "t", "transpose", "squeeze", "unsqueeze", "nan_to_num",
-                 "tril", "triu", "floor_divide", "maximum", "minimum"):
+    for name in (
+        "pow",
+        "clamp",
+        "clip",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "neg",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "sin",
+        "cos",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "sign",
+        "masked_fill",
+        "scatter",
+        "scatter_add",
+        "fmod",
+        "remainder",
+        "reciprocal",
+        "square",
+        "lerp",
+        "log_softmax",
+        "softmax",
+        "t",
+        "transpose",
+        "squeeze",
+        "unsqueeze",
+        "nan_to_num",
+        "tril",
+        "triu",
+        "floor_divide",
+        "maximum",
+        "minimum",
+    ):
         setattr(T, name + "_", inplace_method(name + "_", names[name]))
 
     def setitem(self: Tensor, key: Any, value: Any) -> None:
@@ -280,7 +445,13 @@ def _bind() -> None:
         src = as_tensor(src, "copy_")
 
         def compute(s: Tensor) -> Tensor:
-            value = src if src._data.dtype == s._data.dtype else src.to(s.dtype) if src._data.dtype.kind == "f" and s._data.dtype.kind == "f" else Tensor._make(src._data.astype(s._data.dtype))
+            value = (
+                src
+                if src._data.dtype == s._data.dtype
+                else src.to(s.dtype)
+                if src._data.dtype.kind == "f" and s._data.dtype.kind == "f"
+                else Tensor._make(src._data.astype(s._data.dtype))
+            )
             try:
                 expanded = value.expand(s.shape) if value.shape != s.shape else value
             except RuntimeError:
@@ -288,15 +459,15 @@ def _bind() -> None:
                     f"copy_: the source of shape {list(src.shape)} must be broadcastable to "
                     f"the destination of shape {list(s.shape)}"
                 ) from None
-            return record("CopyBackwards", expanded._data, (s, expanded),
-                          lambda g: (g * 0, g))
+            return record("CopyBackwards", expanded._data, (s, expanded), lambda g: (g * 0, g))
 
         return ip.apply_inplace(self, "copy_", compute, src)
 
     T.copy_ = copy_
     T.zero_ = lambda self: ip.fill_with(self, np.zeros((), self._data.dtype), "zero_")
     T.fill_ = lambda self, value: ip.fill_with(
-        self, np.asarray(value._data if isinstance(value, Tensor) else value), "fill_")
+        self, np.asarray(value._data if isinstance(value, Tensor) else value), "fill_"
+    )
 
     def random_fill(name: str, sample: Any) -> Any:
         def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
@@ -305,11 +476,23 @@ def _bind() -> None:
 
         return op_
 
-    T.normal_ = random_fill("normal_", lambda rng, shp, mean=0.0, std=1.0: rng.normal(mean, std, shp))
+    T.normal_ = random_fill(
+        "normal_", lambda rng, shp, mean=0.0, std=1.0: rng.normal(mean, std, shp)
+    )
     T.uniform_ = random_fill("uniform_", lambda rng, shp, a=0.0, b=1.0: rng.uniform(a, b, shp))
-    T.bernoulli_ = random_fill("bernoulli_", lambda rng, shp, p=0.5: rng.random(shp) < (p._data if isinstance(p, Tensor) else p))
-    T.exponential_ = random_fill("exponential_", lambda rng, shp, lambd=1.0: rng.exponential(1 / lambd, shp))
-    T.random_ = random_fill("random_", lambda rng, shp, lo=0, hi=2**24: rng.integers(lo, hi, shp) if hi is not None else rng.integers(0, lo, shp))
+    T.bernoulli_ = random_fill(
+        "bernoulli_",
+        lambda rng, shp, p=0.5: rng.random(shp) < (p._data if isinstance(p, Tensor) else p),
+    )
+    T.exponential_ = random_fill(
+        "exponential_", lambda rng, shp, lambd=1.0: rng.exponential(1 / lambd, shp)
+    )
+    T.random_ = random_fill(
+        "random_",
+        lambda rng, shp, lo=0, hi=2**24: (
+            rng.integers(lo, hi, shp) if hi is not None else rng.integers(0, lo, shp)
+        ),
+    )
     _bind_fused_inplace(T)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - re-exported for ops
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
+from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - re-exported for ops
 
 _SCALARS = (float, int, bool)
 
@@ -28,7 +28,9 @@ def as_tensor(x: Any, op: str = "op") -> Tensor:
     try:
         return tensor(x)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{op}(): expected a Tensor or a number, got {type(x).__name__}: {exc}")
+        raise TypeError(
+            f"{op}(): expected a Tensor or a number, got {type(x).__name__}: {exc}"
+        ) from None
 
 
 def cast(t: Tensor, np_dtype: np.dtype) -> Tensor:
@@ -158,11 +160,46 @@ def numpy_aliases(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Ops whose ``dim`` keyword may be spelled ``axis`` (and ``keepdim`` ``keepdims``).
-DIM_OPS = ("sum", "mean", "prod", "var", "std", "var_mean", "std_mean", "max", "min", "amax",
-           "amin", "argmax", "argmin", "all", "any", "cumsum", "cumprod", "logsumexp",
-           "softmax", "log_softmax", "norm", "count_nonzero", "squeeze", "unsqueeze", "cat",
-           "concat", "concatenate", "stack", "split", "chunk", "unbind", "sort", "argsort",
-           "topk", "gather", "index_select", "narrow", "select")
+DIM_OPS = (
+    "sum",
+    "mean",
+    "prod",
+    "var",
+    "std",
+    "var_mean",
+    "std_mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "all",
+    "any",
+    "cumsum",
+    "cumprod",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "norm",
+    "count_nonzero",
+    "squeeze",
+    "unsqueeze",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "split",
+    "chunk",
+    "unbind",
+    "sort",
+    "argsort",
+    "topk",
+    "gather",
+    "index_select",
+    "narrow",
+    "select",
+)
 
 
 def return_type(name: str) -> type:
@@ -172,5 +209,6 @@ def return_type(name: str) -> type:
     def __repr__(self: Any) -> str:  # noqa: N807
         return f"ndgrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
 
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
-                                "__module__": "ndgrad.return_types"})
+    return type(
+        name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": "ndgrad.return_types"}
+    )

@@ -39,7 +39,12 @@ def to_numpy_key(key: Any, op: str = "index") -> tuple[Any, bool]:
                 raise IndexError(f"{op}: index lists must hold integers or bools, got {arr.dtype}")
             out.append(arr)
             advanced = True
-        elif k is None or k is Ellipsis or isinstance(k, (slice, int, np.integer)) and not isinstance(k, bool):
+        elif (
+            k is None
+            or k is Ellipsis
+            or isinstance(k, (slice, int, np.integer))
+            and not isinstance(k, bool)
+        ):
             if isinstance(k, slice) and k.step is not None and k.step <= 0:
                 raise ValueError(f"{op}: step must be greater than zero, got {k.step}")
             out.append(k)
@@ -61,8 +66,14 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     except IndexError as exc:
         raise _index_error(exc, x, "index") from None
     shape = x._data.shape
-    name = "IndexBackward0" if advanced else (
-        "SelectBackward0" if len(npkey) == 1 and isinstance(npkey[0], (int, np.integer)) else "SliceBackward0"
+    name = (
+        "IndexBackward0"
+        if advanced
+        else (
+            "SelectBackward0"
+            if len(npkey) == 1 and isinstance(npkey[0], (int, np.integer))
+            else "SliceBackward0"
+        )
     )
     if type(data) is not np.ndarray:
         data = np.asarray(data)
@@ -147,7 +158,9 @@ def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> 
     key = _gather_key(idx, d)
     data = x._data[key]
     shape = x._data.shape
-    return record("GatherBackward0", data, (x,), lambda g: (scatter_into_zeros(shape, d, index, g),))
+    return record(
+        "GatherBackward0", data, (x,), lambda g: (scatter_into_zeros(shape, d, index, g),)
+    )
 
 
 def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -158,8 +171,15 @@ def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Te
     return record("ScatterAddBackward0", data, (src,), lambda g: (gather(g, dim, index),))
 
 
-def scatter(x: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
-            reduce: str | None = None) -> Tensor:
+def scatter(
+    x: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: str | None = None,
+) -> Tensor:
     if src is None:
         src = value
     d = wrap_dim(dim, x._data.ndim, "scatter")

@@ -32,8 +32,10 @@ def _recording(x: Tensor, others: tuple) -> bool:
 
 
 def _check_castable(x: Tensor, result_dtype: np.dtype, name: str) -> None:
-    if result_dtype.kind == "f" and x._data.dtype.kind in "iub" or (
-        result_dtype.kind in "iu" and x._data.dtype.kind == "b"
+    if (
+        result_dtype.kind == "f"
+        and x._data.dtype.kind in "iub"
+        or (result_dtype.kind in "iu" and x._data.dtype.kind == "b")
     ):
         res = _dtype.from_numpy_dtype(result_dtype)
         raise RuntimeError(
@@ -43,22 +45,33 @@ def _check_castable(x: Tensor, result_dtype: np.dtype, name: str) -> None:
 
 
 # PyTorch's ScalarType names, as its casting errors spell them.
-_SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                 "bool": "Bool"}
+_SCALAR_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _output_mismatch(name: str, out_shape: tuple, other_shape: tuple) -> RuntimeError:
+    """PyTorch's error for an in-place result that does not fit the tensor written to."""
+    try:
+        target = list(np.broadcast_shapes(out_shape, other_shape))
+    except ValueError:
+        target = list(other_shape)
+    return RuntimeError(
+        f"{name}: output with shape {list(out_shape)} doesn't match the broadcast shape {target}"
+    )
 
 
 def _write(x: Tensor, data: np.ndarray, name: str) -> None:
-    if data.shape != x._data.shape:
-        try:
-            target = np.broadcast_shapes(data.shape, x._data.shape)
-        except ValueError:
-            target = None
-        if target != x._data.shape:
-            raise RuntimeError(
-                f"{name}: output with shape {list(x._data.shape)} doesn't match the broadcast "
-                f"shape {list(target) if target else list(data.shape)}"
-            )
+    if data.shape != x._data.shape and not _fits(data.shape, x._data.shape):
+        raise _output_mismatch(name, x._data.shape, data.shape)
     _check_castable(x, data.dtype, name)
     try:
         np.copyto(x._data, data, casting="unsafe")
@@ -70,7 +83,9 @@ def _write(x: Tensor, data: np.ndarray, name: str) -> None:
         ) from None
 
 
-def apply_inplace(x: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+def apply_inplace(
+    x: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others: Any
+) -> Tensor:
     """Writes ``compute(x)`` into ``x`` in place, keeping the graph correct."""
     if _recording(x, others):
         base = x._base
@@ -84,7 +99,11 @@ def apply_inplace(x: Tensor, name: str, compute: Callable[[Tensor], Tensor], *ot
         old.grad_fn, old._output_nr, old._requires_grad = x.grad_fn, x._output_nr, x._requires_grad
         result = compute(old)
         _write(x, result._data, name)
-        x.grad_fn, x._output_nr, x._requires_grad = result.grad_fn, result._output_nr, result._requires_grad
+        x.grad_fn, x._output_nr, x._requires_grad = (
+            result.grad_fn,
+            result._output_nr,
+            result._requires_grad,
+        )
     else:
         prev = STATE.enabled
         STATE.enabled = False
@@ -112,20 +131,16 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
             with np.errstate(all="ignore"):
                 ufunc(x._data, arr, out=x._data, casting="unsafe")
         except ValueError:
-            shape = getattr(arr, "shape", ())
-            raise RuntimeError(
-                f"{name}: output with shape {list(x._data.shape)} doesn't match the broadcast "
-                f"shape {list(np.broadcast_shapes(x._data.shape, shape)) if _broadcastable(x._data.shape, shape) else list(shape)}"
-            ) from None
+            raise _output_mismatch(name, x._data.shape, getattr(arr, "shape", ())) from None
         x._version[0] += 1
         return x
     return apply_inplace(x, name, lambda s: op(s, other), other)
 
 
-def _broadcastable(a: tuple, b: tuple) -> bool:
+def _fits(shape: tuple, out_shape: tuple) -> bool:
+    """Whether ``shape`` broadcasts to exactly ``out_shape``."""
     try:
-        np.broadcast_shapes(a, b)
-        return True
+        return np.broadcast_shapes(shape, out_shape) == out_shape
     except ValueError:
         return False
 
@@ -137,5 +152,12 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
         x._version[0] += 1
         return x
     return apply_inplace(
-        x, name, lambda s: record("FillBackward0", np.broadcast_to(data, s._data.shape).astype(s._data.dtype), (s,), lambda g: (g * 0,))
+        x,
+        name,
+        lambda s: record(
+            "FillBackward0",
+            np.broadcast_to(data, s._data.shape).astype(s._data.dtype),
+            (s,),
+            lambda g: (g * 0,),
+        ),
     )

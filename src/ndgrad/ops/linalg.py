@@ -93,7 +93,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 def _require_dims(op: str, t: Tensor, ndim: int, what: str) -> None:
     if t._data.ndim != ndim:
-        raise RuntimeError(f"{op}(): {what} must be a {ndim}D tensor, got {t._data.ndim}D of shape {list(t.shape)}")
+        raise RuntimeError(
+            f"{op}(): {what} must be a {ndim}D tensor, got {t._data.ndim}D of shape {list(t.shape)}"
+        )
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -156,7 +158,9 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 ger = outer
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1
+) -> Tensor:  # noqa: A002
     _require_dims("addmm", mat1, 2, "mat1")
     _require_dims("addmm", mat2, 2, "mat2")
     prod = matmul(mat1, mat2)
@@ -220,9 +224,13 @@ def einsum(equation: str, *operands_: Any) -> Tensor:
     lhs, _, rhs = equation.replace(" ", "").partition("->")
     specs = lhs.split(",")
     if len(specs) != len(tensors):
-        raise RuntimeError(f"einsum(): {len(specs)} operands in the equation but {len(tensors)} given")
+        raise RuntimeError(
+            f"einsum(): {len(specs)} operands in the equation but {len(tensors)} given"
+        )
     if not _:
-        letters = sorted(set("".join(specs)) - {c for c in "".join(specs) if "".join(specs).count(c) > 1})
+        letters = sorted(
+            set("".join(specs)) - {c for c in "".join(specs) if "".join(specs).count(c) > 1}
+        )
         rhs = "".join(letters)
     try:
         data = np.einsum(f"{lhs}->{rhs}", *[t._data for t in tensors])

@@ -22,6 +22,7 @@ from ndgrad.ops._common import (
     to_float,
 )
 
+
 def _ignore() -> np.errstate:
     """Silences NumPy's floating-point warnings: PyTorch returns inf/nan without warning."""
     return np.errstate(all="ignore")
@@ -38,8 +39,19 @@ def _binary(op: str, ufunc: Any, a: Tensor, b: Tensor) -> np.ndarray:
 
 
 # Ufuncs that do not warn on finite input: skip the errstate cost on the hot path.
-_QUIET = {np.add, np.subtract, np.multiply, np.equal, np.not_equal, np.less, np.less_equal,
-          np.greater, np.greater_equal, np.maximum, np.minimum}
+_QUIET = {
+    np.add,
+    np.subtract,
+    np.multiply,
+    np.equal,
+    np.not_equal,
+    np.less,
+    np.less_equal,
+    np.greater,
+    np.greater_equal,
+    np.maximum,
+    np.minimum,
+}
 
 
 # A float tensor with a Python number keeps the tensor's dtype (PyTorch's promotion), so the
@@ -114,9 +126,13 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "trunc":
         a, b = operands(a, b, "div")
         with _ignore():
-            return Tensor._make(np.trunc(_binary("div", np.true_divide, a, b)).astype(a._data.dtype))
+            return Tensor._make(
+                np.trunc(_binary("div", np.true_divide, a, b)).astype(a._data.dtype)
+            )
     if rounding_mode is not None:
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
+        )
     if _float_scalar(a, b):
         divisor = a._data.dtype.type(b)
         if 1 <= math.fabs(b) < math.inf:  # |a / b| <= |a|: cannot overflow or divide by zero
@@ -202,7 +218,9 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
         base, b = to_float(base), to_float(b)
     data = _binary("pow", np.power, base, b)
     if base._requires_grad:
-        return record("PowBackward1", data, (base, b), lambda g: _pow_backward(g, base, b), (base, b))
+        return record(
+            "PowBackward1", data, (base, b), lambda g: _pow_backward(g, base, b), (base, b)
+        )
     ln_base = math.log(a) if a > 0 else float("nan")
 
     def backward(g: Tensor) -> tuple:
@@ -273,7 +291,9 @@ def ge(a: Any, b: Any) -> Tensor:
 def _logical(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, op)
     if a._data.dtype.kind == "f":
-        raise TypeError(f"{op}(): bitwise/logical operators need integer or bool tensors, got {a.dtype}")
+        raise TypeError(
+            f"{op}(): bitwise/logical operators need integer or bool tensors, got {a.dtype}"
+        )
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
@@ -311,12 +331,16 @@ def logical_xor(a: Any, b: Any) -> Tensor:
     return Tensor._make(np.logical_xor(as_tensor(a)._data, as_tensor(b)._data))
 
 
-def isclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+def isclose(
+    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
     a, b = operands(a, b, "isclose")
     return Tensor._make(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+def allclose(
+    a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
     return bool(isclose(a, b, rtol, atol, equal_nan).all())
 
 
@@ -431,7 +455,9 @@ def tan(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     x = to_float(x)
-    return record("TanhBackward0", np.tanh(x._data), (x,), lambda g: (g * (1 - tanh(x) ** 2),), (x,))
+    return record(
+        "TanhBackward0", np.tanh(x._data), (x,), lambda g: (g * (1 - tanh(x) ** 2),), (x,)
+    )
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -492,7 +518,9 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 def erf(x: Tensor) -> Tensor:
     x = to_float(x)
-    data = np.vectorize(math.erf, otypes=[x._data.dtype])(x._data) if x._data.size else x._data.copy()
+    data = (
+        np.vectorize(math.erf, otypes=[x._data.dtype])(x._data) if x._data.size else x._data.copy()
+    )
     return record(
         "ErfBackward0", data, (x,), lambda g: (g * (2 / math.sqrt(math.pi)) * exp(-x * x),), (x,)
     )
@@ -531,7 +559,9 @@ clip = clamp
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = as_tensor(condition, "where")
     if cond._data.dtype.kind != "b":
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}"
+        )
     a, b = operands(a, b, "where")
     try:
         data = np.where(cond._data, a._data, b._data)
@@ -549,7 +579,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     mask = as_tensor(mask, "masked_fill")
     if mask._data.dtype.kind != "b":
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+        )
     try:
         np.broadcast_shapes(mask._data.shape, x._data.shape)
     except ValueError:
@@ -606,7 +638,9 @@ def isfinite(x: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(x._data))
 
 
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+def nan_to_num(
+    x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
     data = np.nan_to_num(x._data, nan=nan, posinf=posinf, neginf=neginf)
     return record("NanToNumBackward0", data, (x,), lambda g: (g * isfinite(x),), (x,))
 

@@ -95,14 +95,22 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any
         nonzero = where(is_zero, 1.0, x)
         prod_nonzero = prod(nonzero, d, keepdim=True)
         zeros = is_zero.sum(d, keepdim=True)
-        others = where(zeros == 0, prod_nonzero / nonzero, where(is_zero & (zeros == 1), prod_nonzero, 0.0))
+        others = where(
+            zeros == 0, prod_nonzero / nonzero, where(is_zero & (zeros == 1), prod_nonzero, 0.0)
+        )
         return (g * others,)
 
     return record("ProdBackward1", data, (x,), backward, (x,))
 
 
-def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None) -> Tensor:
+def var(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
     if isinstance(dim, bool):  # the legacy var(input, unbiased) form
         dim, unbiased = None, dim
     if correction is None:
@@ -117,18 +125,36 @@ def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool 
     return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
-def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None) -> Tensor:
+def std(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
-def var_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-             correction: float | None = None) -> tuple[Tensor, Tensor]:
+def var_mean(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
     return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
-def std_mean(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-             correction: float | None = None) -> tuple[Tensor, Tensor]:
+def std_mean(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
@@ -253,7 +279,9 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     src = x._data if x._data.ndim else x._data.reshape(1)
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
     data = np.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
-    return record("CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,))
+    return record(
+        "CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,)
+    )
 
 
 def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
@@ -303,7 +331,11 @@ def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = to_float(x)
     d = _softmax_dim(x, dim, "softmax")
     with _ignore():
-        e = np.exp(x._data - np.max(x._data, axis=d, keepdims=True)) if x._data.ndim else np.ones_like(x._data)
+        e = (
+            np.exp(x._data - np.max(x._data, axis=d, keepdims=True))
+            if x._data.ndim
+            else np.ones_like(x._data)
+        )
         data = e / np.sum(e, axis=d, keepdims=True) if x._data.ndim else e
 
     def backward(g: Tensor) -> tuple:
@@ -332,9 +364,7 @@ def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return record("LogSoftmaxBackward0", data, (x,), backward, (x,))
 
 
-def _log_softmax_nll(
-    x: Tensor, target: Tensor, reduction: str, ignore_index: int
-) -> Tensor | None:
+def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: int) -> Tensor | None:
     """``nll_loss(log_softmax(x, 1), target)`` for logits ``(N, C)`` and class indices ``(N,)``
     as one op, or None when another case applies (weights, ignored targets, other shapes).
 
@@ -379,11 +409,15 @@ def _log_softmax_nll(
     return record("NllLossBackward0", np.asarray(data, dtype=d.dtype), (x,), backward, (x,))
 
 
-def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+def norm(
+    x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype}")
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype}"
+        )
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":

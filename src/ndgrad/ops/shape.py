@@ -72,7 +72,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shp = x._data.shape
-    return reshape(x, shp[:s] + (-1 if 0 not in shp[s:e + 1] else 0,) + shp[e + 1:])
+    return reshape(x, shp[:s] + (-1 if 0 not in shp[s : e + 1] else 0,) + shp[e + 1 :])
 
 
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
@@ -81,7 +81,7 @@ def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     sizes = tuple(sizes)
     if -1 in sizes:
         sizes = _infer_shape(sizes, shp[d], "unflatten")
-    return reshape(x, shp[:d] + sizes + shp[d + 1:])
+    return reshape(x, shp[:d] + sizes + shp[d + 1 :])
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
@@ -106,9 +106,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
         return as_view(record("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     d0, d1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     data = np.swapaxes(x._data, d0, d1)
-    return as_view(
-        record("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x
-    )
+    return as_view(record("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x)
 
 
 swapaxes = transpose
@@ -117,7 +115,9 @@ swapdims = transpose
 
 def t(x: Tensor) -> Tensor:
     if x._data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D")
+        raise RuntimeError(
+            f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D"
+        )
     if x._data.ndim < 2:
         return as_view(record("TBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     return as_view(record("TBackward0", x._data.T, (x,), lambda g: (g.t(),)), x)
@@ -147,7 +147,9 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
         axes = tuple(i for i, s in enumerate(shp) if s == 1)
         name = "SqueezeBackward0"
     else:
-        axes = tuple(d for d in normalize_dims(dim, x._data.ndim, "squeeze") if x._data.ndim and shp[d] == 1)
+        axes = tuple(
+            d for d in normalize_dims(dim, x._data.ndim, "squeeze") if x._data.ndim and shp[d] == 1
+        )
         name = "SqueezeBackward1"
     data = np.squeeze(x._data, axes) if axes else x._data.view()
     return as_view(record(name, data, (x,), lambda g: (g.reshape(shp),)), x)
@@ -167,7 +169,9 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     for i, s in enumerate(sizes):
         if i < lead:
             if s < 0:
-                raise RuntimeError(f"expand(): the expanded size {s} is not allowed in a leading, non-existing dimension {i}")
+                raise RuntimeError(
+                    f"expand(): the expanded size {s} is not allowed in a leading, non-existing dimension {i}"
+                )
             target.append(s)
             continue
         own = shp[i - lead]
@@ -296,7 +300,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"cat(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+            raise TypeError(
+                f"cat(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
     # PyTorch skips legacy empty 1-D tensors.
     kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
     ndim = kept[0]._data.ndim
@@ -323,7 +329,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
     def backward(g: Tensor) -> tuple:
         pre = (slice(None),) * d
-        return tuple(g[pre + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(len(kept)))
+        return tuple(
+            g[pre + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(len(kept))
+        )
 
     return record("CatBackward0", data, tuple(kept), backward)
 
@@ -407,14 +415,22 @@ def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     mask = np.tril(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record("TrilBackward0", np.where(mask, x._data, 0).astype(x._data.dtype), (x,),
-                  lambda g: (g * Tensor._make(mask),))
+    return record(
+        "TrilBackward0",
+        np.where(mask, x._data, 0).astype(x._data.dtype),
+        (x,),
+        lambda g: (g * Tensor._make(mask),),
+    )
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     mask = np.triu(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record("TriuBackward0", np.where(mask, x._data, 0).astype(x._data.dtype), (x,),
-                  lambda g: (g * Tensor._make(mask),))
+    return record(
+        "TriuBackward0",
+        np.where(mask, x._data, 0).astype(x._data.dtype),
+        (x,),
+        lambda g: (g * Tensor._make(mask),),
+    )
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
