@@ -350,6 +350,8 @@ def test_grad_mode_restored_after_exception():
     [
         lambda lib, a, b: a + b,
         lambda lib, a, b: a - b,
+        lambda lib, a, b: 4.2 - a,  # d2l prints `true_b - b`: RsubBackward1, one input
+        lambda lib, a, b: lib.rsub(a, 2),
         lambda lib, a, b: a * b,
         lambda lib, a, b: a / b,
         lambda lib, a, b: a @ b,

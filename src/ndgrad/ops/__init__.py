@@ -325,7 +325,7 @@ def _bind() -> None:
     T.__add__ = lambda a, b: pw.add(a, b)
     T.__radd__ = lambda a, b: pw.add(b, a)
     T.__sub__ = lambda a, b: pw.sub(a, b)
-    T.__rsub__ = lambda a, b: pw.sub(b, a)
+    T.__rsub__ = lambda a, b: pw.rsub(a, b)
     T.__mul__ = lambda a, b: pw.mul(a, b)
     T.__rmul__ = lambda a, b: pw.mul(b, a)
     T.__truediv__ = lambda a, b: pw.div(a, b)

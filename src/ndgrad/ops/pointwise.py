@@ -97,8 +97,12 @@ def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     return record("SubBackward0", data, (a, b), lambda g: (g, -g))
 
 
-def rsub(a: Any, b: Any) -> Tensor:
-    return sub(b, a)
+def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``b - alpha * a``; ``2 - x`` is RsubBackward1 with the tensor as its only input, as in torch."""
+    if alpha == 1 and _float_scalar(a, b):
+        data = a._data.dtype.type(b) - a._data
+        return record("RsubBackward1", data, (a,), lambda g: (-g,))
+    return sub(b, a, alpha=alpha)
 
 
 def mul(a: Any, b: Any) -> Tensor:
