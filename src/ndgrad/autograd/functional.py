@@ -200,6 +200,69 @@ def _prepare_v(
     return None
 
 
+def _differentiable_inputs(inputs: Inputs, create_graph: bool, fn_name: str) -> tuple[bool, tuple]:
+    """The inputs as fresh tensors that require grad; says whether they came as a tuple."""
+    is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", fn_name)
+    return is_inputs_tuple, _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
+
+
+def _inputs_and_v(
+    inputs: Inputs, v: Inputs, create_graph: bool, fn_name: str
+) -> tuple[bool, tuple, tuple | None]:
+    """The differentiable inputs and ``v`` checked against them (``jvp``, ``vhp``, ``hvp``)."""
+    is_inputs_tuple, inputs_t = _differentiable_inputs(inputs, create_graph, fn_name)
+    v_t = _prepare_v(
+        v,
+        inputs_t,
+        is_inputs_tuple,
+        create_graph,
+        fn_name,
+        "input to the user-provided function is",
+    )
+    return is_inputs_tuple, inputs_t, v_t
+
+
+def _call(
+    func: Callable[..., Any], inputs_t: tuple, strict: bool, fn_name: str
+) -> tuple[bool, tuple]:
+    """``func(*inputs_t)`` as a tuple of Tensors (each differentiable when ``strict``)."""
+    outputs = func(*inputs_t)
+    is_outputs_tuple, outputs_t = _as_tuple(
+        outputs, "outputs of the user-provided function", fn_name
+    )
+    _check_requires_grad(outputs_t, "outputs", strict=strict)
+    return is_outputs_tuple, outputs_t
+
+
+def _vector_product(
+    outputs: tuple,
+    inputs: tuple,
+    v_t: tuple | None,
+    refs: tuple,
+    strict: bool,
+    create_graph: bool,
+    stage: str,
+) -> tuple:
+    """``vᵀ · d outputs / d inputs``; zeros shaped like ``refs`` where a gradient is None."""
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grad_res = _autograd_grad(outputs, inputs, v_t, create_graph=create_graph)
+        return _fill_in_zeros(grad_res, refs, strict, create_graph, stage)
+
+
+def _pack(
+    outputs_t: tuple,
+    is_outputs_tuple: bool,
+    result: tuple,
+    is_result_tuple: bool,
+    create_graph: bool,
+) -> tuple[Any, Any]:
+    """``(outputs, result)``, detached unless ``create_graph``, unwrapped where not tuples."""
+    return (
+        _tuple_postprocess(_grad_postprocess(outputs_t, create_graph), is_outputs_tuple),
+        _tuple_postprocess(_grad_postprocess(result, create_graph), is_result_tuple),
+    )
+
+
 def vjp(
     func: Callable[..., Any],
     inputs: Inputs,
@@ -209,25 +272,13 @@ def vjp(
 ) -> tuple[Any, Any]:
     """Returns ``(func(inputs), vᵀ J)``: the vector-Jacobian product at ``inputs``."""
     with enable_grad():
-        is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "vjp")
-        inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs_t)
-        is_outputs_tuple, outputs_t = _as_tuple(
-            outputs, "outputs of the user-provided function", "vjp"
-        )
-        _check_requires_grad(outputs_t, "outputs", strict=strict)
+        is_inputs_tuple, inputs_t = _differentiable_inputs(inputs, create_graph, "vjp")
+        is_outputs_tuple, outputs_t = _call(func, inputs_t, strict, "vjp")
         v_t = _prepare_v(
             v, outputs_t, is_outputs_tuple, create_graph, "vjp", "user-provided function returns"
         )
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(outputs_t, inputs_t, v_t, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs_t, strict, create_graph, "back")
-    outputs_t = _grad_postprocess(outputs_t, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return (
-        _tuple_postprocess(outputs_t, is_outputs_tuple),
-        _tuple_postprocess(result, is_inputs_tuple),
-    )
+    result = _vector_product(outputs_t, inputs_t, v_t, inputs_t, strict, create_graph, "back")
+    return _pack(outputs_t, is_outputs_tuple, result, is_inputs_tuple, create_graph)
 
 
 def jvp(
@@ -241,35 +292,17 @@ def jvp(
     from ndgrad._creation import zeros_like
 
     with enable_grad():
-        is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "jvp")
-        inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
-        v_t = _prepare_v(
-            v,
-            inputs_t,
-            is_inputs_tuple,
-            create_graph,
-            "jvp",
-            "input to the user-provided function is",
-        )
-        outputs = func(*inputs_t)
-        is_outputs_tuple, outputs_t = _as_tuple(
-            outputs, "outputs of the user-provided function", "jvp"
-        )
-        _check_requires_grad(outputs_t, "outputs", strict=strict)
+        _, inputs_t, v_t = _inputs_and_v(inputs, v, create_graph, "jvp")
+        is_outputs_tuple, outputs_t = _call(func, inputs_t, strict, "jvp")
         # The backward is linear in grad_outputs, so their value does not matter (zeros
         # avoid inf/nan); they only have to be differentiable.
         grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs_t)
         grad_inputs = _autograd_grad(outputs_t, inputs_t, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v_t, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs_t, strict, create_graph, "back_trick")
-    outputs_t = _grad_postprocess(outputs_t, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return (
-        _tuple_postprocess(outputs_t, is_outputs_tuple),
-        _tuple_postprocess(result, is_outputs_tuple),
+    result = _vector_product(
+        grad_inputs, grad_outputs, v_t, outputs_t, strict, create_graph, "back_trick"
     )
+    return _pack(outputs_t, is_outputs_tuple, result, is_outputs_tuple, create_graph)
 
 
 def jacobian(
@@ -310,13 +343,8 @@ def jacobian(
                 "implemented for `vectorize=True`."
             )
     with enable_grad():
-        is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "jacobian")
-        inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
-        outputs = func(*inputs_t)
-        is_outputs_tuple, outputs_t = _as_tuple(
-            outputs, "outputs of the user-provided function", "jacobian"
-        )
-        _check_requires_grad(outputs_t, "outputs", strict=strict)
+        is_inputs_tuple, inputs_t = _differentiable_inputs(inputs, create_graph, "jacobian")
+        is_outputs_tuple, outputs_t = _call(func, inputs_t, strict, "jacobian")
         if vectorize and strict:
             raise RuntimeError(
                 "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
@@ -374,24 +402,15 @@ def hessian(
     outer_jacobian_strategy: str = "reverse-mode",
 ) -> Any:
     """The Hessian of the scalar function ``func`` at ``inputs`` (blocks for tuple inputs)."""
-    from ndgrad._tensor import Tensor
 
     is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def ensure_single_output_function(*inp: Tensor) -> Tensor:
-        out = func(*inp)
-        is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
-        _check_requires_grad(t_out, "outputs", strict=strict)
-        if is_out_tuple or not isinstance(out, Tensor):
-            raise RuntimeError("The function given to hessian should return a single Tensor")
-        if out.nelement() != 1:
-            raise RuntimeError(
-                "The Tensor returned by the function given to hessian should contain a single "
-                "element"
-            )
-        return out.squeeze()
+        is_out_tuple, t_out = _call(func, inp, strict, "hessian")
+        _scalar_output(t_out, is_out_tuple, "hessian")
+        return t_out[0].squeeze()
 
     def jac_func(*inp: Tensor) -> tuple:
         if outer_jacobian_strategy == "forward-mode":
@@ -432,33 +451,13 @@ def vhp(
 ) -> tuple[Any, Any]:
     """Returns ``(func(inputs), vᵀ H)`` for a scalar ``func``."""
     with enable_grad():
-        is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "vhp")
-        inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
-        v_t = _prepare_v(
-            v,
-            inputs_t,
-            is_inputs_tuple,
-            create_graph,
-            "vhp",
-            "input to the user-provided function is",
-        )
-        outputs = func(*inputs_t)
-        is_outputs_tuple, outputs_t = _as_tuple(
-            outputs, "outputs of the user-provided function", "vhp"
-        )
-        _check_requires_grad(outputs_t, "outputs", strict=strict)
+        is_inputs_tuple, inputs_t, v_t = _inputs_and_v(inputs, v, create_graph, "vhp")
+        is_outputs_tuple, outputs_t = _call(func, inputs_t, strict, "vhp")
         _scalar_output(outputs_t, is_outputs_tuple, "vhp")
         jac = _autograd_grad(outputs_t, inputs_t, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict=strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs_t, v_t, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs_t, strict, create_graph, "double_back")
-    outputs_t = _grad_postprocess(outputs_t, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return (
-        _tuple_postprocess(outputs_t, is_outputs_tuple),
-        _tuple_postprocess(result, is_inputs_tuple),
-    )
+    result = _vector_product(jac, inputs_t, v_t, inputs_t, strict, create_graph, "double_back")
+    return _pack(outputs_t, is_outputs_tuple, result, is_inputs_tuple, create_graph)
 
 
 def hvp(
@@ -472,33 +471,15 @@ def hvp(
     from ndgrad._creation import zeros_like
 
     with enable_grad():
-        is_inputs_tuple, inputs_t = _as_tuple(inputs, "inputs", "hvp")
-        inputs_t = _grad_preprocess(inputs_t, create_graph=create_graph, need_graph=True)
-        v_t = _prepare_v(
-            v,
-            inputs_t,
-            is_inputs_tuple,
-            create_graph,
-            "hvp",
-            "input to the user-provided function is",
-        )
-        outputs = func(*inputs_t)
-        is_outputs_tuple, outputs_t = _as_tuple(
-            outputs, "outputs of the user-provided function", "hvp"
-        )
-        _check_requires_grad(outputs_t, "outputs", strict=strict)
+        is_inputs_tuple, inputs_t, v_t = _inputs_and_v(inputs, v, create_graph, "hvp")
+        is_outputs_tuple, outputs_t = _call(func, inputs_t, strict, "hvp")
         _scalar_output(outputs_t, is_outputs_tuple, "hvp")
         jac = _autograd_grad(outputs_t, inputs_t, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict=strict)
         grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs_t)
         double_back = _autograd_grad(jac, inputs_t, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, v_t, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs_t, strict, create_graph, "double_back_trick")
-    outputs_t = _grad_postprocess(outputs_t, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return (
-        _tuple_postprocess(outputs_t, is_outputs_tuple),
-        _tuple_postprocess(result, is_inputs_tuple),
+    result = _vector_product(
+        double_back, grad_jac, v_t, inputs_t, strict, create_graph, "double_back_trick"
     )
+    return _pack(outputs_t, is_outputs_tuple, result, is_inputs_tuple, create_graph)
