@@ -7,7 +7,6 @@ from typing import Any
 
 from ndgrad import _creation, _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.grad_mode import enable_grad, no_grad
 from ndgrad.ops import maximum
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
@@ -83,14 +82,7 @@ class Adam(Optimizer):
                     p_state["step"] = _creation.tensor(float(p_state["step"]), dtype=_step_dtype())
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_each_group(closure)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = _scalar(group["lr"])

@@ -14,6 +14,7 @@ from itertools import chain
 from typing import Any
 
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import enable_grad, no_grad
 
 
 class _RequiredParameter:
@@ -167,6 +168,18 @@ class Optimizer:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Performs one optimization step; ``closure`` re-evaluates the loss and is returned."""
         raise NotImplementedError
+
+    def _step_each_group(self, closure: Callable[[], Any] | None) -> Any:
+        """The built-in optimizers' ``step``: the closure's loss (computed with grad enabled),
+        then ``self._update_group(group)`` for every group with grad disabled."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                self._update_group(group)  # type: ignore[attr-defined]
+        return loss
 
     # ----------------------------------------------------------------- serialisation
     def state_dict(self) -> dict[str, Any]:

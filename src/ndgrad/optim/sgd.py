@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.grad_mode import enable_grad, no_grad
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -64,14 +63,7 @@ class SGD(Optimizer):
             group.setdefault("fused", False)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
+        return self._step_each_group(closure)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr = _scalar(group["lr"])
