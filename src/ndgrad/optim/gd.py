@@ -51,6 +51,15 @@ class Trajectory:
             f"final_loss={last}, final_step={self.steps[-1] if self.steps else 'n/a'})"
         )
 
+    def _log(self, loss: float, step: float, tol: float, max_iter: int) -> bool:
+        """Records one evaluation; True when the descent ends there (converged, or no updates
+        left)."""
+        self.losses.append(loss)
+        self.steps.append(step)
+        if step < tol:
+            self.converged = True
+        return self.converged or self.iterations == max_iter
+
 
 def _check_hyper(lr: float, tol: float, max_iter: int, op: str) -> None:
     if not lr > 0:
@@ -100,12 +109,7 @@ def gradient_descent(
         loss.backward()
         grads = [p.grad if p.grad is not None else _creation.zeros_like(p) for p in params]
         step = max(float(np.max(np.abs(g._data), initial=0.0)) * lr for g in grads)
-        result.losses.append(loss.item())
-        result.steps.append(step)
-        if step < tol:
-            result.converged = True
-            break
-        if result.iterations == max_iter:
+        if result._log(loss.item(), step, tol, max_iter):
             break
         with no_grad():
             for p, g in zip(params, grads, strict=False):
@@ -166,16 +170,12 @@ def linear_regression_algebraic(
             sum(t * x for t, x in zip(theta, row, strict=False)) - yi
             for row, yi in zip(rows, targets, strict=False)
         ]
-        result.losses.append(sum(r * r for r in residuals) / (2 * m))
+        loss = sum(r * r for r in residuals) / (2 * m)
         steps = [
             lr / m * sum(r * row[j] for r, row in zip(residuals, rows, strict=False))
             for j in range(n)
         ]
-        result.steps.append(max(abs(s) for s in steps))
-        if result.steps[-1] < tol:
-            result.converged = True
-            break
-        if result.iterations == max_iter:
+        if result._log(loss, max(abs(s) for s in steps), tol, max_iter):
             break
         theta = [t - s for t, s in zip(theta, steps, strict=False)]
         result.iterations += 1
@@ -201,13 +201,9 @@ def linear_regression_matrix(
     with no_grad():
         while True:
             residual = Xt @ theta - yt
-            result.losses.append((residual @ residual).item() / (2 * m))
+            loss = (residual @ residual).item() / (2 * m)
             step = Xt.T @ residual * (lr / m)
-            result.steps.append(step.abs().max().item())
-            if result.steps[-1] < tol:
-                result.converged = True
-                break
-            if result.iterations == max_iter:
+            if result._log(loss, step.abs().max().item(), tol, max_iter):
                 break
             theta = theta - step
             result.iterations += 1
