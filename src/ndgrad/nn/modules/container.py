@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 from ndgrad._tensor import Tensor
@@ -12,11 +13,26 @@ from ndgrad.nn.modules.module import Module, _addindent
 from ndgrad.nn.parameter import Parameter
 
 
-def _index(idx: Any, size: int, kind: str) -> int:
+def _index(idx: Any, size: int) -> int:
     idx = operator.index(idx)
     if not -size <= idx < size:
         raise IndexError(f"index {idx} is out of range")
     return idx % size if size else idx
+
+
+def _renumber(container: Module, modules: list[Module]) -> None:
+    """Registers ``modules`` as the container's children "0", "1"... (contiguous, as PyTorch
+    keeps them after a deletion or an insertion)."""
+    container._modules.clear()
+    for i, m in enumerate(modules):
+        container._modules[str(i)] = m
+
+
+def _as_parameter(value: Any) -> Any:
+    """A plain Tensor stored in a ParameterList/ParameterDict becomes a Parameter."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
 
 
 class Sequential(Module):
@@ -39,10 +55,10 @@ class Sequential(Module):
     @staticmethod
     def _get_item_by_idx(iterator: Iterable, idx: Any) -> Any:
         items = list(iterator)
-        return items[_index(idx, len(items), "Sequential")]
+        return items[_index(idx, len(items))]
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules.keys())[_index(idx, len(self._modules), "Sequential")]
+        key = list(self._modules.keys())[_index(idx, len(self._modules))]
         setattr(self, key, module)
 
     def __delitem__(self, idx: Any) -> None:
@@ -51,12 +67,8 @@ class Sequential(Module):
             for key in keys[idx]:
                 delattr(self, key)
         else:
-            delattr(self, keys[_index(idx, len(keys), "Sequential")])
-        # Keep the string indices contiguous, as PyTorch does.
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+            delattr(self, keys[_index(idx, len(keys))])
+        _renumber(self, list(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -71,7 +83,7 @@ class Sequential(Module):
                 f"{type(other)} is given."
             )
         out = Sequential()
-        for m in itertools_chain(self, other):
+        for m in chain(self, other):
             out.append(m)
         return out
 
@@ -89,9 +101,7 @@ class Sequential(Module):
             index += n
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _renumber(self, modules)
         return self
 
     def extend(self, sequential: Iterable[Module]) -> Sequential:
@@ -110,11 +120,6 @@ class Sequential(Module):
         return input
 
 
-def itertools_chain(*iterables: Iterable) -> Iterator:
-    for it in iterables:
-        yield from it
-
-
 class ModuleList(Module):
     """A list of modules, registered so that their parameters are found."""
 
@@ -124,7 +129,7 @@ class ModuleList(Module):
             self.extend(modules)
 
     def _get_abs_string_index(self, idx: Any) -> str:
-        return str(_index(idx, len(self), "ModuleList"))
+        return str(_index(idx, len(self)))
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):
@@ -140,10 +145,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, self._get_abs_string_index(idx))
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _renumber(self, list(self._modules.values()))
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -156,7 +158,7 @@ class ModuleList(Module):
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:
         out = ModuleList()
-        for m in itertools_chain(self, other):
+        for m in chain(self, other):
             out.append(m)
         return out
 
@@ -282,13 +284,11 @@ class ParameterList(Module):
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):
             return ParameterList(list(self)[idx])
-        return getattr(self, str(_index(idx, self._size, "ParameterList")))
+        return getattr(self, str(_index(idx, self._size)))
 
     def __setitem__(self, idx: int, param: Any) -> None:
-        idx = _index(idx, self._size, "ParameterList")
-        if isinstance(param, Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, str(idx), param)
+        idx = _index(idx, self._size)
+        setattr(self, str(idx), _as_parameter(param))
 
     def __len__(self) -> int:
         return self._size
@@ -302,9 +302,7 @@ class ParameterList(Module):
     def append(self, value: Any) -> ParameterList:
         new_idx = self._size
         object.__setattr__(self, "_size", new_idx + 1)
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, str(new_idx), value)
+        setattr(self, str(new_idx), _as_parameter(value))
         return self
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
@@ -338,9 +336,7 @@ class ParameterDict(Module):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._keys[key] = None
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, key, value)
+        setattr(self, key, _as_parameter(value))
 
     def __delitem__(self, key: str) -> None:
         del self._keys[key]
