@@ -29,6 +29,16 @@ from ndgrad.calculus.parser import ParsedExpression, evaluate, parse_expression
 
 Shape = tuple[int, ...]
 
+# The parser's elementwise functions as SymPy functions (both symbolic backends apply them).
+_ELEMENTWISE = {
+    "exp": sp.exp,
+    "log": sp.log,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tanh": sp.tanh,
+    "sqrt": sp.sqrt,
+}
+
 
 # --------------------------------------------------------------------------- shapes and values
 def normalize_shape(name: str, spec: Any) -> Shape:
@@ -188,16 +198,8 @@ class ExplicitBackend(_ShapeRules):
 
     def call(self, name: str, a: Any) -> Any:
         matrix = isinstance(a, sp.MatrixBase)
-        elementwise = {
-            "exp": sp.exp,
-            "log": sp.log,
-            "sin": sp.sin,
-            "cos": sp.cos,
-            "tanh": sp.tanh,
-            "sqrt": sp.sqrt,
-        }
-        if name in elementwise:
-            fn = elementwise[name]
+        if name in _ELEMENTWISE:
+            fn = _ELEMENTWISE[name]
             return a.applyfunc(fn) if matrix else fn(a)
         if name == "sum":
             return sum(a) if matrix else a
@@ -276,7 +278,7 @@ class NumericBackend(_ShapeRules):
         return a.T if a.ndim == 2 else a
 
     def call(self, name: str, a: Any) -> Any:
-        if name in ("exp", "log", "sin", "cos", "tanh", "sqrt"):
+        if name in _ELEMENTWISE:
             return getattr(a, name)()
         if name == "sum":
             return a.sum()
@@ -330,16 +332,9 @@ class MatrixBackend:
 
     def call(self, name: str, a: Any) -> Any:
         matrix = isinstance(a, sp.MatrixExpr)
-        elementwise = {
-            "exp": sp.exp,
-            "log": sp.log,
-            "sin": sp.sin,
-            "cos": sp.cos,
-            "tanh": sp.tanh,
-            "sqrt": sp.sqrt,
-        }
-        if name in elementwise:
-            return a.applyfunc(elementwise[name]) if matrix else elementwise[name](a)
+        if name in _ELEMENTWISE:
+            fn = _ELEMENTWISE[name]
+            return a.applyfunc(fn) if matrix else fn(a)
         if not matrix:
             if name in ("sum", "trace", "det", "transpose"):
                 return a
