@@ -63,6 +63,21 @@ def _prepare(p: Any, name: str, dim: int, validate: bool) -> tuple[Tensor, int]:
     return t, d
 
 
+def _prepare_pair(p: Any, q: Any, dim: int, validate: bool, op: str) -> tuple[Tensor, Tensor, int]:
+    """``p`` and ``q`` as float tensors (checked as distributions when ``validate``) that
+    broadcast together, and ``dim`` wrapped for ``p``."""
+    p, d = _prepare(p, "p", dim, validate)
+    q, _ = _prepare(q, "q", dim, validate)
+    try:
+        np.broadcast_shapes(p._data.shape, q._data.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}(): p of shape {list(p.shape)} and q of shape {list(q.shape)} do not "
+            "broadcast to a common shape"
+        ) from None
+    return p, q, d
+
+
 def _plogq(p: Tensor, q: Tensor) -> Tensor:
     """Elementwise p log q with 0 log q = 0 (also for q = 0), and p log 0 = -inf for p > 0."""
     positive = p > 0
@@ -84,9 +99,7 @@ def cross_entropy(
     p: Any, q: Any, dim: int = -1, base: float | None = None, *, validate: bool = True
 ) -> Tensor:
     """Cross-entropy H(p, q) = -sum p log q along ``dim`` (p: the true distribution)."""
-    p, d = _prepare(p, "p", dim, validate)
-    q, _ = _prepare(q, "q", dim, validate)
-    _check_shapes(p, q, "cross_entropy")
+    p, q, d = _prepare_pair(p, q, dim, validate, "cross_entropy")
     return _sum(_plogq(p, q), d) * -_log_scale(base)
 
 
@@ -94,19 +107,7 @@ def kl_divergence(
     p: Any, q: Any, dim: int = -1, base: float | None = None, *, validate: bool = True
 ) -> Tensor:
     """Relative entropy KL(p || q) = sum p log(p / q) along ``dim``; >= 0, 0 iff p == q."""
-    p, d = _prepare(p, "p", dim, validate)
-    q, _ = _prepare(q, "q", dim, validate)
-    _check_shapes(p, q, "kl_divergence")
+    p, q, d = _prepare_pair(p, q, dim, validate, "kl_divergence")
     # p log p - p log q, with the zero conventions of each term; summed per element first so
     # that equal distributions give exactly 0.
     return _sum(_plogq(p, p) - _plogq(p, q), d) * _log_scale(base)
-
-
-def _check_shapes(p: Tensor, q: Tensor, op: str) -> None:
-    try:
-        np.broadcast_shapes(p._data.shape, q._data.shape)
-    except ValueError:
-        raise ValueError(
-            f"{op}(): p of shape {list(p.shape)} and q of shape {list(q.shape)} do not "
-            "broadcast to a common shape"
-        ) from None
