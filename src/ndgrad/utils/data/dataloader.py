@@ -31,6 +31,33 @@ def _numpy_is_collatable(arr: np.ndarray) -> bool:
     return arr.dtype.kind not in "SaUO"
 
 
+def _same_mapping_type(template: Any, values: dict) -> Any:
+    """``values`` in a mapping of ``template``'s type (a copy of it when mutable), or a plain
+    dict when that type cannot be built that way."""
+    try:
+        if isinstance(template, collections.abc.MutableMapping):
+            clone = copy.copy(template)
+            clone.update(values)
+            return clone
+        return type(template)(values)  # type: ignore[call-arg]
+    except TypeError:
+        return values
+
+
+def _same_sequence_type(template: Any, values: list) -> Any:
+    """``values`` in a sequence of ``template``'s type (a copy of it when mutable), or a plain
+    list when that type cannot be built that way."""
+    try:
+        if isinstance(template, collections.abc.MutableSequence):
+            clone = copy.copy(template)
+            for i, value in enumerate(values):
+                clone[i] = value
+            return clone
+        return type(template)(values)  # type: ignore[call-arg]
+    except TypeError:
+        return values
+
+
 def default_convert(data: Any) -> Any:
     """What a loader without batching returns: NumPy arrays become tensors, recursively."""
     if isinstance(data, Tensor):
@@ -40,28 +67,13 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_)):
         return _creation.as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update({key: default_convert(data[key]) for key in data})
-                return clone
-            return type(data)({key: default_convert(data[key]) for key in data})  # type: ignore[call-arg]
-        except TypeError:
-            return {key: default_convert(data[key]) for key in data}
+        return _same_mapping_type(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(data):
-                    clone[i] = default_convert(d)
-                return clone
-            return type(data)([default_convert(d) for d in data])  # type: ignore[call-arg]
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _same_sequence_type(data, [default_convert(d) for d in data])
     return data
 
 
@@ -91,14 +103,9 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update({key: default_collate([d[key] for d in batch]) for key in elem})
-                return clone
-            return type(elem)({key: default_collate([d[key] for d in batch]) for key in elem})  # type: ignore[call-arg]
-        except TypeError:
-            return {key: default_collate([d[key] for d in batch]) for key in elem}
+        return _same_mapping_type(
+            elem, {key: default_collate([d[key] for d in batch]) for key in elem}
+        )
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(samples) for samples in zip(*batch, strict=False)))
     if isinstance(elem, collections.abc.Sequence):
@@ -108,15 +115,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         transposed = list(zip(*batch, strict=False))
         if isinstance(elem, tuple):
             return [default_collate(samples) for samples in transposed]
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, samples in enumerate(transposed):
-                    clone[i] = default_collate(samples)
-                return clone
-            return type(elem)([default_collate(samples) for samples in transposed])  # type: ignore[call-arg]
-        except TypeError:
-            return [default_collate(samples) for samples in transposed]
+        return _same_sequence_type(elem, [default_collate(samples) for samples in transposed])
     raise TypeError(default_collate_err_msg_format.format(type(elem)))
 
 
