@@ -156,6 +156,24 @@ def test_init_distributions_have_the_right_moments_and_bounds():
     assert w.dtype == ndgrad.float32
 
 
+@pytest.mark.parametrize("fan_in", [2, 3, 5, 7, 784, 1000])
+def test_uniform_init_bounds_are_torchs_floats(fan_in, monkeypatch):
+    # The draws differ (different RNGs), but the bound handed to uniform_ must be the same float.
+    bounds = {}
+    monkeypatch.setattr(init, "uniform_", lambda t, a, b, generator=None: bounds.update(nd=b))
+    monkeypatch.setattr(
+        torch.Tensor, "uniform_", lambda t, a, b, generator=None: bounds.update(pt=b)
+    )
+    for name, kwargs in [
+        ("kaiming_uniform_", {"a": math.sqrt(5)}),
+        ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
+        ("xavier_uniform_", {"gain": 5.0 / 3}),
+    ]:
+        getattr(init, name)(ndgrad.empty(3, fan_in), **kwargs)
+        getattr(torch.nn.init, name)(torch.empty(3, fan_in), **kwargs)
+        assert bounds["nd"] == bounds["pt"], (name, kwargs)
+
+
 def test_init_is_reproducible_with_manual_seed():
     ndgrad.manual_seed(11)
     a = nn.Linear(5, 4).weight.detach().numpy().copy()
