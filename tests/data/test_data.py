@@ -248,26 +248,23 @@ def test_dict_samples_and_numpy_dataset():
         _same(a, b)
 
 
-class Stream(data.IterableDataset):
-    def __init__(self, n):
-        self.n = n
+def _stream_class(lib):
+    """The same iterable dataset (0..n-1, with a length) for ndgrad's and torch's loaders."""
 
-    def __iter__(self):
-        return iter(range(self.n))
+    class Stream(lib.IterableDataset):
+        def __init__(self, n):
+            self.n = n
 
-    def __len__(self):
-        return self.n
+        def __iter__(self):
+            return iter(range(self.n))
+
+        def __len__(self):
+            return self.n
+
+    return Stream
 
 
-class TStream(tdata.IterableDataset):
-    def __init__(self, n):
-        self.n = n
-
-    def __iter__(self):
-        return iter(range(self.n))
-
-    def __len__(self):
-        return self.n
+Stream, TStream = _stream_class(data), _stream_class(tdata)
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
