@@ -20,10 +20,12 @@ class device:  # noqa: N801 - mirrors torch.device
         if ":" in type:
             type, _, idx = type.partition(":")
             index = int(idx)
-        if type not in _BACKENDS:
+        # Naming a device is not using it: torch.device("cuda") works on a CPU-only build
+        # (d2l prints gpu() there); tensors are only refused a device without a backend.
+        if type not in DEVICE_TYPES:
             raise RuntimeError(
-                f"Expected one of {', '.join(_BACKENDS)} device type at start of device string: "
-                f"{type} (ndgrad has no backend for '{type}' on this machine)"
+                f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device "
+                f"string: {type}"
             )
         self.type = type
         self.index = index
@@ -54,8 +56,23 @@ class Backend:
         self.xp = xp
 
 
+# torch's device types, in the order its error message lists them
+DEVICE_TYPES = (
+    "cpu cuda ipu xpu mkldnn opengl opencl ideep hip ve fpga maia xla lazy vulkan mps meta hpu "
+    "mtia privateuseone"
+).split()
 _BACKENDS: dict[str, Backend] = {"cpu": Backend("cpu", numpy)}
 CPU = device("cpu")
+
+
+def check_available(dev: str | device) -> device:
+    """The device, if tensors can live there; torch's error for one this build lacks."""
+    dev = device(dev)
+    if dev.type not in _BACKENDS:
+        if dev.type == "cuda":
+            raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+        raise RuntimeError(f"ndgrad has no backend for device type '{dev.type}' on this machine")
+    return dev
 
 
 def backend_for(dev: device) -> Backend:

@@ -237,3 +237,32 @@ def test_default_dtype_switch():
     assert (ndgrad.tensor([1]) * 0.5).dtype == ndgrad.float64
     ndgrad.set_default_dtype(ndgrad.float32)
     assert ndgrad.tensor([1.0]).dtype == ndgrad.float32
+
+
+@pytest.mark.parametrize("spec", ["cpu", "cuda", "cuda:0", "cuda:1", "mps", "cpu:0"])
+def test_devices_are_named_like_torch_even_without_their_backend(spec):
+    # d2l's GPU section prints gpu() = torch.device('cuda:0') on machines without one
+    mine, ref = ndgrad.device(spec), torch.device(spec)
+    assert (repr(mine), str(mine), mine.type, mine.index) == (
+        repr(ref),
+        str(ref),
+        ref.type,
+        ref.index,
+    )
+    assert repr(ndgrad.device("cuda", 1)) == repr(torch.device("cuda", 1))
+
+
+def test_only_the_cpu_holds_tensors():
+    from ndgrad import nn
+
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda"):
+        ndgrad.device("gpu")
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        ndgrad.ones(2).to("cuda")
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        ndgrad.ones(2).to(device=ndgrad.device("cuda:0"))
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):
+        nn.Linear(2, 2).to(device="cuda")
+    with pytest.raises(RuntimeError, match="no backend for device type 'mps'"):
+        ndgrad.ones(2).to("mps")
+    assert ndgrad.ones(2).to("cpu").device == ndgrad.device("cpu")

@@ -23,7 +23,7 @@ TopkResult = return_type("topk")
 
 def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)``, ``x.to("cpu", dtype)``."""
-    from ndgrad._backend import device
+    from ndgrad._backend import check_available, device
 
     dtype = kwargs.get("dtype")
     copy = kwargs.get("copy", False)
@@ -31,11 +31,11 @@ def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if isinstance(a, Tensor):
             dtype = a.dtype
         elif isinstance(a, (str, device)):
-            device(a)  # validates the device name
+            check_available(a)
         elif a is not None:
             dtype = a
     if "device" in kwargs and kwargs["device"] is not None:
-        device(kwargs["device"])
+        check_available(kwargs["device"])
     if dtype is None:
         return x.clone() if copy else x
     np_dtype = _dtype.to_dtype(dtype).np

@@ -458,6 +458,7 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
+        from ndgrad._backend import check_available
         from ndgrad._backend import device as device_cls
 
         dtype = kwargs.get("dtype")
@@ -465,11 +466,11 @@ class Module:
             if isinstance(a, Tensor):
                 dtype = a.dtype
             elif isinstance(a, (str, device_cls)):
-                device_cls(a)
+                check_available(a)
             elif a is not None:
                 dtype = a
         if "device" in kwargs and kwargs["device"] is not None:
-            device_cls(kwargs["device"])
+            check_available(kwargs["device"])
         if dtype is None:
             return self
         target = _dtype.to_dtype(dtype)
