@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -281,9 +282,7 @@ class Tensor:
         create_graph: bool = False,
         inputs: Sequence[Tensor] | Tensor | None = None,
     ) -> None:
-        from ndgrad.autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)
@@ -385,6 +384,15 @@ class Tensor:
                 f"[{-bound}, {bound - 1}], but got {dim})"
             )
         return dim % bound
+
+
+@functools.cache
+def _autograd_backward() -> Callable[..., None]:
+    # Imported on first use (ndgrad.autograd imports this module); a function-level import
+    # on every call costs about 0.5 us.
+    from ndgrad.autograd import backward
+
+    return backward
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -48,6 +48,7 @@ class Node:
         "num_outputs",
         "pre_hooks",
         "retain_hooks",
+        "_uses",
         "__weakref__",
     )
 
@@ -69,6 +70,9 @@ class Node:
         self.num_outputs = num_outputs
         self.pre_hooks: dict[int, list[Callable]] | None = None
         self.retain_hooks: dict[int, Callable] | None = None
+        # How many edges of recorded nodes ever pointed here (only grows). A node with one
+        # can receive a gradient from one consumer only: the engine's tree fast path.
+        self._uses = 0
 
     def name(self) -> str:
         return self._name
@@ -121,6 +125,39 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
+# graph.py is imported while ndgrad._tensor is still being imported, so the class is bound on
+# first use; a function-level ``from ... import`` costs about 0.5 us per call on the hot path.
+_Tensor: Any = None
+
+
+def tensor_type() -> type[Tensor]:
+    """The Tensor class (bound lazily, see ``_Tensor``)."""
+    global _Tensor
+    if _Tensor is None:
+        from ndgrad._tensor import Tensor
+
+        _Tensor = Tensor
+    return _Tensor
+
+
+def _link(inputs: Sequence[Tensor]) -> tuple[tuple, tuple]:
+    """The edges and (shape, dtype) metadata of a new node's inputs; counts each node's uses."""
+    edges = []
+    meta = []
+    for t in inputs:
+        node = t.grad_fn
+        if node is not None:
+            node._uses += 1
+            edges.append((node, t._output_nr))
+        elif t._requires_grad:
+            edges.append((t, 0))
+        else:
+            edges.append(None)
+        data = t._data
+        meta.append((data.shape, data.dtype))
+    return tuple(edges), tuple(meta)
+
+
 def edge_of(t: Tensor) -> tuple | None:
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -137,9 +174,7 @@ def record(
     ``backward(grad)`` returns one gradient (or ``None``) per input; gradients may
     have a broadcast shape, the engine sums them back to each input's shape.
     """
-    from ndgrad._tensor import Tensor
-
-    out = Tensor._make(data)
+    out = (_Tensor or tensor_type())._make(data)
     if not STATE.enabled:
         return out
     for t in inputs:
@@ -147,13 +182,7 @@ def record(
             break
     else:
         return out
-    # edge_of and the metadata inlined as list displays: this runs once per recorded op.
-    edges = tuple([
-        (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t, 0) if t._requires_grad
-        else None
-        for t in inputs
-    ])  # fmt: skip
-    meta = tuple([(t._data.shape, t._data.dtype) for t in inputs])
+    edges, meta = _link(inputs)
     out.grad_fn = Node(name, backward, edges, meta, saved)
     out._requires_grad = True
     return out
@@ -168,13 +197,11 @@ def record_multi(
     differentiable: Sequence[bool] | None = None,
 ) -> tuple[Tensor, ...]:
     """Like :func:`record` for an op with several outputs (custom Functions)."""
-    from ndgrad._tensor import Tensor
-
-    outs = tuple(Tensor._make(d) for d in datas)
+    make = tensor_type()._make
+    outs = tuple(make(d) for d in datas)
     if not STATE.enabled or not any(t._requires_grad for t in inputs):
         return outs
-    edges = tuple(edge_of(t) for t in inputs)
-    meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+    edges, meta = _link(inputs)
     node = Node(name, backward, edges, meta, saved, num_outputs=len(outs))
     for i, out in enumerate(outs):
         if differentiable is None or differentiable[i]:
@@ -222,7 +249,13 @@ def run_backward(
     allow_unused: bool = False,
 ) -> tuple | None:
     """The engine behind ``Tensor.backward`` (``capture=False``) and ``autograd.grad``."""
-    from ndgrad._tensor import Tensor
+    if inputs is None and len(outputs) == 1 and outputs[0].grad_fn is not None:
+        # One output into the leaves' .grad (loss.backward()): the tree fast path.
+        root = outputs[0].grad_fn
+        grads = [None] * root.num_outputs
+        grads[outputs[0]._output_nr] = grad_outputs[0]
+        _run_tree(root, grads, retain_graph, create_graph)
+        return None
 
     roots = []
     root_grads: dict[int, list] = {}
@@ -252,6 +285,159 @@ def run_backward(
             targets[(id(edge[0]), edge[1])] = i
     results: list = [None] * (len(inputs) if inputs is not None else 0)
 
+    _run_graph(roots, root_grads, retain_graph, create_graph, inputs, targets, capture, results)
+
+    if capture:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}, shape "
+                    f"{list(inputs[i].shape)}) appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+        return tuple(results)
+    return None
+
+
+def _run_node_hooks(node: Node, grads: list) -> None:
+    """A node's pre-hooks (``register_hook`` on a non-leaf) and ``retain_grad`` stores."""
+    if node.pre_hooks:
+        for nr, hooks in node.pre_hooks.items():
+            for hook in hooks:
+                if grads[nr] is not None:
+                    new = hook(grads[nr])
+                    if new is not None:
+                        grads[nr] = new
+    if node.retain_hooks:
+        for nr, hook in node.retain_hooks.items():
+            if grads[nr] is not None:
+                hook(grads[nr])
+
+
+def _call_node(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
+    """Runs a node's backward (after checking its saved tensors) and frees what it saved."""
+    if node.saved or node.backward_fn is None:
+        node.check_saved()
+    if node.num_outputs == 1:
+        in_grads = node.backward_fn(grads[0])
+    else:
+        in_grads = node.backward_fn(*grads)
+    if not retain_graph and node.saved:
+        node.backward_fn = None
+        node.saved = ()
+    return in_grads
+
+
+def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bool) -> None:
+    """Backward from ``root`` through the nodes that have a single consumer.
+
+    Such a node's gradient is complete once its one consumer has run, so it runs straight
+    after, depth first (the order the general engine gives a tree), without an ordering
+    pass or buffers keyed by id. Nodes used more than once wait, and so do the leaves, which
+    may get several gradients; then the general engine takes over from the waiting nodes
+    (and leaves) if there are any, or the leaves' gradients are delivered.
+    """
+    tensor_cls = _Tensor or tensor_type()
+    stack = [(root, root_grads)]
+    shared: dict[int, list] | None = None  # id -> [node, gradient per output]
+    leaves: list = []
+    leaf_grads: list = []
+    leaf_slots: dict[int, int] = {}
+    prev_mode = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        while stack:
+            node, grads = stack.pop()
+            if node.pre_hooks or node.retain_hooks:
+                _run_node_hooks(node, grads)
+            # _call_node inlined: this loop runs once per node of every backward.
+            if node.saved or node.backward_fn is None:
+                node.check_saved()
+            if node.num_outputs == 1:
+                in_grads = node.backward_fn(grads[0])
+            else:
+                in_grads = node.backward_fn(*grads)
+            if not retain_graph and node.saved:
+                node.backward_fn = None
+                node.saved = ()
+            for edge, grad, (shape, np_dtype) in zip(node.edges, in_grads, node.input_meta):
+                if edge is None or grad is None:
+                    continue
+                if type(grad) is not tensor_cls and not isinstance(grad, tensor_cls):
+                    raise TypeError(f"{node._name} returned a gradient of type {type(grad)}")
+                if grad._data.shape != shape:
+                    grad = grad.sum_to_size(shape)
+                dtype = grad._data.dtype
+                if dtype is not np_dtype and dtype != np_dtype:
+                    grad = grad.to(np_dtype)
+                child, nr = edge
+                if type(child) is Node:
+                    if child._uses == 1:
+                        if child.num_outputs == 1:
+                            stack.append((child, [grad]))
+                        else:
+                            buf = [None] * child.num_outputs
+                            buf[nr] = grad
+                            stack.append((child, buf))
+                        continue
+                    if shared is None:
+                        shared = {}
+                    entry = shared.get(id(child))
+                    if entry is None:
+                        entry = shared[id(child)] = [child, [None] * child.num_outputs]
+                    buf = entry[1]
+                    buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+                else:
+                    slot = leaf_slots.get(id(child))
+                    if slot is None:
+                        leaf_slots[id(child)] = len(leaves)
+                        leaves.append(child)
+                        leaf_grads.append(grad)
+                    else:
+                        leaf_grads[slot] = leaf_grads[slot] + grad
+            # Drop this frame's extra references, so _sole_owner's counts see only real holders.
+            node = grads = in_grads = grad = buf = entry = None
+
+        if shared is not None:
+            roots = [entry[0] for entry in shared.values()]
+            buffers = {id(entry[0]): entry[1] for entry in shared.values()}
+            for leaf, grad in zip(leaves, leaf_grads):
+                roots.append(leaf)
+                buffers[id(leaf)] = [grad]
+            shared = leaf_grads = entry = grad = None
+            _run_graph(roots, buffers, retain_graph, create_graph)
+            return
+        for i, leaf in enumerate(leaves):
+            grad = leaf_grads[i]
+            leaf_grads[i] = None
+            if leaf._hooks:
+                for hook in leaf._hooks:
+                    new = hook(grad)
+                    if new is not None:
+                        grad = new
+                _accumulate(leaf, grad, create_graph)
+            else:
+                _accumulate(leaf, grad, create_graph, may_steal=True)
+    finally:
+        STATE.enabled = prev_mode
+
+
+def _run_graph(
+    roots: list,
+    buffers: dict[int, list],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+    targets: dict[tuple[int, int], int] | None = None,
+    capture: bool = False,
+    results: list | None = None,
+) -> None:
+    """The general engine: any graph, several roots, ``inputs`` (``targets``) to deliver to.
+
+    ``buffers`` maps each root's id to its gradients (one per output); vertices run in
+    topological order, so a node runs once every consumer has added its gradient.
+    """
+    tensor_cls = _Tensor or tensor_type()
     order = _topological_order(roots)
     needed: set[int] | None = None
     if targets is not None:
@@ -264,7 +450,6 @@ def run_backward(
             ):
                 needed.add(id(vertex))
 
-    buffers = root_grads
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     try:
@@ -291,17 +476,8 @@ def run_backward(
                 continue
 
             node = vertex
-            if node.pre_hooks:
-                for nr, hooks in node.pre_hooks.items():
-                    for hook in hooks:
-                        if grads[nr] is not None:
-                            new = hook(grads[nr])
-                            if new is not None:
-                                grads[nr] = new
-            if node.retain_hooks:
-                for nr, hook in node.retain_hooks.items():
-                    if grads[nr] is not None:
-                        hook(grads[nr])
+            if node.pre_hooks or node.retain_hooks:
+                _run_node_hooks(node, grads)
             if targets is not None:
                 for nr in range(node.num_outputs):
                     slot = targets.get((id(node), nr))
@@ -315,19 +491,11 @@ def run_backward(
                 e is not None and id(e[0]) in needed for e in node.edges
             ):
                 continue
-            if node.saved or node.backward_fn is None:
-                node.check_saved()
-            if node.num_outputs == 1:
-                in_grads = node.backward_fn(grads[0])
-            else:
-                in_grads = node.backward_fn(*grads)
-            if not retain_graph and node.saved:
-                node.backward_fn = None
-                node.saved = ()
+            in_grads = _call_node(node, grads, retain_graph)
             for edge, grad, (shape, np_dtype) in zip(node.edges, in_grads, node.input_meta):
                 if edge is None or grad is None:
                     continue
-                if not isinstance(grad, Tensor):
+                if not isinstance(grad, tensor_cls):
                     raise TypeError(f"{node._name} returned a gradient of type {type(grad)}")
                 if grad._data.shape != shape:
                     grad = grad.sum_to_size(shape)
@@ -344,17 +512,6 @@ def run_backward(
             in_grads = grad = buf = None
     finally:
         STATE.enabled = prev_mode
-
-    if capture:
-        for i, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise RuntimeError(
-                    f"One of the differentiated Tensors (input {i}, shape "
-                    f"{list(inputs[i].shape)}) appears to not have been used in the graph. "
-                    "Set allow_unused=True if this is the desired behavior."
-                )
-        return tuple(results)
-    return None
 
 
 # CPython before 3.14 counts every reference, so a count can prove that nothing else holds a
@@ -393,15 +550,14 @@ def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, may_steal: bool 
     The first gradient is copied so that ``.grad`` owns its buffer, unless ``may_steal`` and
     the buffer is provably private to ``grad`` (a fresh product of a backward formula).
     """
-    from ndgrad._tensor import Tensor
-
     if leaf._grad is None:
+        make = (_Tensor or tensor_type())._make
         if create_graph:
             leaf._grad = grad
         elif may_steal and _sole_owner(grad):
-            leaf._grad = Tensor._make(grad._data)
+            leaf._grad = make(grad._data)
         else:
-            leaf._grad = Tensor._make(grad._data.copy())
+            leaf._grad = make(grad._data.copy())
     elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + grad
     else:
