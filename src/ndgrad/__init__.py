@@ -75,7 +75,11 @@ __version__ = "0.1.0"
 from ndgrad._creation import as_tensor  # noqa: E402
 
 FloatTensor = Tensor
-LongTensor = Tensor
+
+
+def LongTensor(*args: object) -> Tensor:  # noqa: N802 - torch.LongTensor
+    """``torch.LongTensor([1, 2])``: int64 data, or an int64 tensor of the given sizes."""
+    return Tensor(*args, dtype=int64)
 
 
 def is_floating_point(x: Tensor) -> bool:  # noqa: F811

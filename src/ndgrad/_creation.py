@@ -116,16 +116,39 @@ def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str) 
     return _finish(np.full(shape, value, dtype=_float_or(dtype)), requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(size, 0, dtype, requires_grad, "zeros")
+def _sizes(sizes: tuple, size: Any) -> tuple:
+    """``f(2, 3)``, ``f((2, 3))`` or torch's keyword form ``f(size=(2, 3))``."""
+    return sizes if size is None else (size,)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(size, 1, dtype, requires_grad, "ones")
+def zeros(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "zeros")
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _filled(size, 0, dtype, requires_grad, "empty")
+def ones(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _filled(_sizes(sizes, size), 1, dtype, requires_grad, "ones")
+
+
+def empty(
+    *sizes: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty")
 
 
 def full(
@@ -314,24 +337,26 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 
 
 def rand(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    shape = shape_arg(size, "rand")
+    shape = shape_arg(_sizes(sizes, size), "rand")
     return _finish(_rng(generator).random(shape).astype(_float_or(dtype)), requires_grad)
 
 
 def randn(
-    *size: Any,
+    *sizes: Any,
+    size: Any = None,
     generator: Generator | None = None,
     dtype: Any = None,
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    shape = shape_arg(size, "randn")
+    shape = shape_arg(_sizes(sizes, size), "randn")
     return _finish(_rng(generator).standard_normal(shape).astype(_float_or(dtype)), requires_grad)
 
 

@@ -76,10 +76,19 @@ class Tensor:
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
 
-    def __init__(self, data: Any = (), *, dtype: Any = None, requires_grad: bool = False) -> None:
+    def __init__(self, *args: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        # torch.Tensor(data) holds floats of the default dtype; torch.Tensor(2, 3) is 2x3
         from ndgrad._creation import _to_array
 
-        self._init(_to_array(data, dtype))
+        target = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            data = args[0]._data if dtype is None else _to_array(args[0], dtype)
+        elif len(args) == 1 and type(args[0]) is not int and not isinstance(args[0], Size):
+            data = _to_array(args[0], target)
+        else:
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args or (0,)
+            data = np.zeros(tuple(int(s) for s in sizes), dtype=target.np)
+        self._init(data)
         if requires_grad:
             self.requires_grad_(True)
 

@@ -143,6 +143,21 @@ CREATION = {
     "randint_high_only": lambda lib: lib.randint(1, (4,)),
     "normal_shape": lambda lib: lib.normal(0, 1, (3, 4)).mul(0),
     "normal_size_kw": lambda lib: lib.normal(0, 0.01, size=(2, 1)).mul(0),
+    # d2l spells sizes as keywords: torch.randn(size=(2, 20)), torch.rand(size=(2, 4))
+    "zeros_size_kw": lambda lib: lib.zeros(size=(2, 3), dtype=lib.float64),
+    "ones_size_kw": lambda lib: lib.ones(size=[4]),
+    "empty_size_kw": lambda lib: lib.empty(size=(2,)).zero_(),
+    "rand_size_kw": lambda lib: lib.rand(size=(2, 4)).mul(0),
+    "randn_size_kw": lambda lib: lib.randn(size=(2, 20)).mul(0),
+    # the legacy constructors: floats of the default dtype, or sizes
+    "Tensor_ints": lambda lib: lib.Tensor([1, 2]),
+    "Tensor_numpy_ints": lambda lib: lib.Tensor(np.arange(3)),
+    "Tensor_sizes": lambda lib: lib.Tensor(2, 3).zero_(),
+    "Tensor_torch_size": lambda lib: lib.Tensor(lib.Size([2])).zero_(),
+    "Tensor_nothing": lambda lib: lib.Tensor(),
+    "Tensor_of_int_tensor": lambda lib: lib.Tensor(lib.tensor([1, 2])),
+    "FloatTensor_ints": lambda lib: lib.FloatTensor([[1, 2]]),
+    "LongTensor_floats": lambda lib: lib.LongTensor([1.7, 2]),
     "normal_tensor_mean": lambda lib: lib.normal(lib.zeros(3), 1.0).mul(0),
 }
 
