@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,9 @@ def _bind() -> None:
     pw, red, sh, la, ix = pointwise, reduction, shape, linalg, indexing
 
     def method(fn: Any) -> Any:
+        # A Python function binds as a method by itself: no wrapper call per use.
+        if isinstance(fn, FunctionType):
+            return fn
         return lambda self, *a, **k: fn(self, *a, **k)
 
     names = {
@@ -322,19 +326,20 @@ def _bind() -> None:
     )
 
     # operators
-    T.__add__ = lambda a, b: pw.add(a, b)
+    # The functions themselves where the operands come in order (one call less per operator).
+    T.__add__ = pw.add
     T.__radd__ = lambda a, b: pw.add(b, a)
-    T.__sub__ = lambda a, b: pw.sub(a, b)
-    T.__rsub__ = lambda a, b: pw.rsub(a, b)
-    T.__mul__ = lambda a, b: pw.mul(a, b)
+    T.__sub__ = pw.sub
+    T.__rsub__ = pw.rsub
+    T.__mul__ = pw.mul
     T.__rmul__ = lambda a, b: pw.mul(b, a)
-    T.__truediv__ = lambda a, b: pw.div(a, b)
+    T.__truediv__ = pw.div
     T.__rtruediv__ = lambda a, b: pw.div(b, a)
     T.__floordiv__ = lambda a, b: pw.floor_divide(a, b)
     T.__rfloordiv__ = lambda a, b: pw.floor_divide(b, a)
     T.__mod__ = lambda a, b: pw.remainder(a, b)
     T.__rmod__ = lambda a, b: pw.remainder(b, a)
-    T.__pow__ = lambda a, b: pw.pow(a, b)
+    T.__pow__ = pw.pow
     T.__rpow__ = lambda a, b: pw.pow(b, a)
     T.__matmul__ = lambda a, b: la.matmul(a, as_tensor(b, "matmul"))
     T.__rmatmul__ = lambda a, b: la.matmul(as_tensor(b, "matmul"), a)

@@ -139,7 +139,7 @@ def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     try:
-        return tuple(int(s) for s in args)
+        return tuple(map(int, args))
     except (TypeError, ValueError):
         raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None
 

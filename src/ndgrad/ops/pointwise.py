@@ -94,7 +94,8 @@ def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     data = _binary("sub", np.subtract, a, b)
-    return record("SubBackward0", data, (a, b), lambda g: (g, -g))
+    negate = b._requires_grad  # -g only when b has a gradient to receive
+    return record("SubBackward0", data, (a, b), lambda g: (g, -g if negate else None))
 
 
 def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:

@@ -223,7 +223,7 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
             raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
     if not axes:
         return x
-    data = np.sum(x._data, axis=axes).reshape(shape)
+    data = np.add.reduce(x._data, axis=axes).reshape(shape)
     return record("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
 
 
