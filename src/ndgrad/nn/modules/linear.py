@@ -104,9 +104,12 @@ class LazyLinear(Linear):
             self.reset_parameters()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Like PyTorch, the module becomes a plain Linear on its first call, also when
+        # load_state_dict has already given its parameters their shapes.
         if self.has_uninitialized_params():
             self.initialize_parameters(args[0] if args else kwargs["input"])
-            # Like PyTorch, the module becomes a plain Linear once its shapes are known.
-            object.__setattr__(self, "__class__", self.cls_to_become)
-            self.__dict__.pop("_dtype", None)
+        else:
+            self.in_features = self.weight.shape[1]
+        object.__setattr__(self, "__class__", self.cls_to_become)
+        self.__dict__.pop("_dtype", None)
         return Module.__call__(self, *args, **kwargs)

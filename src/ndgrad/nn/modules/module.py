@@ -506,7 +506,9 @@ class Module:
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
+                # a lazy parameter stays one (torch prints <UninitializedParameter>)
+                keep = keep_vars or isinstance(param, UninitializedParameter)
+                destination[prefix + name] = param if keep else param.detach()
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
@@ -560,6 +562,8 @@ class Module:
                 )
                 continue
             if isinstance(param, UninitializedParameter):
+                if isinstance(input_param, UninitializedParameter):
+                    continue  # lazy into lazy: nothing to load yet, as in torch
                 param.materialize(input_param._data.shape, dtype=input_param.dtype)
             if input_param._data.shape != param._data.shape:
                 error_msgs.append(
