@@ -197,8 +197,18 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
         else:
             gd = g._data
             gx = Tensor._make(gd @ weight._data) if input._requires_grad else None
-            # (x.T @ g).T: the same product, and BLAS is faster with the long side outer.
-            gw = Tensor._make(gd.T @ input._data) if weight._requires_grad else None
+            gw = None
+            if weight._requires_grad:
+                # g.T @ x, C-ordered like the weight. With few outputs BLAS is faster on the
+                # product with the long side outer, (x.T @ g).T, even with its transposed copy
+                # (OpenBLAS, 256 x 784 input: 10 outputs 81 -> 61 us; from 32 on no gain).
+                if gd.shape[1] < 32:
+                    gw = Tensor._make(np.ascontiguousarray((input._data.T @ gd).T))
+                else:
+                    gw = Tensor._make(gd.T @ input._data)
+            if bias is None:
+                return gx, gw
+            return gx, gw, Tensor._make(np.add.reduce(gd, axis=0)) if bias._requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, g.sum(0) if bias._requires_grad else None
