@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import (
     as_tensor,
     broadcast_error,
@@ -504,7 +505,14 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 def relu(x: Tensor) -> Tensor:
     data = np.maximum(x._data, 0)
-    return record("ReluBackward0", data, (x,), lambda g: (g * (x > 0),), (x,))
+
+    def backward(g: Tensor) -> tuple:
+        if STATE.enabled:  # create_graph: differentiable ops
+            return (g * (x > 0),)
+        # First order: the same product in NumPy, without a float copy of the mask.
+        return (Tensor._make(g._data * (x._data > 0)),)
+
+    return record("ReluBackward0", data, (x,), backward, (x,))
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
