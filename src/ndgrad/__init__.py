@@ -72,14 +72,38 @@ short = int16
 __version__ = "0.1.0"
 
 # After the star import of ops, which also brings ops' internal ``as_tensor(x, op)``.
+import ndgrad.linalg as linalg  # noqa: E402 - torch.linalg names, replacing ops.linalg
 from ndgrad._creation import as_tensor  # noqa: E402
 
-FloatTensor = Tensor
+
+class _LegacyTensorType(type):
+    """``torch.FloatTensor`` and friends: a constructor of one dtype, usable in isinstance."""
+
+    def __call__(cls, *args: object) -> Tensor:
+        return Tensor(*args, dtype=cls.dtype)
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
 
 
-def LongTensor(*args: object) -> Tensor:  # noqa: N802 - torch.LongTensor
-    """``torch.LongTensor([1, 2])``: int64 data, or an int64 tensor of the given sizes."""
-    return Tensor(*args, dtype=int64)
+class FloatTensor(metaclass=_LegacyTensorType):
+    dtype = float32
+
+
+class DoubleTensor(metaclass=_LegacyTensorType):
+    dtype = float64
+
+
+class LongTensor(metaclass=_LegacyTensorType):
+    dtype = int64
+
+
+class IntTensor(metaclass=_LegacyTensorType):
+    dtype = int32
+
+
+class BoolTensor(metaclass=_LegacyTensorType):
+    dtype = bool
 
 
 def is_floating_point(x: Tensor) -> bool:  # noqa: F811

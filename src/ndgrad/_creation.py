@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
+from ndgrad._backend import check_available
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import shape_arg
 
@@ -84,10 +85,14 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
 def tensor(
     data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _finish(_to_array(data, dtype), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if device is not None:
+        check_available(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or _dtype.to_dtype(dtype).np == data.dtype):
@@ -128,6 +133,8 @@ def zeros(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "zeros")
 
 
@@ -138,6 +145,8 @@ def ones(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _filled(_sizes(sizes, size), 1, dtype, requires_grad, "ones")
 
 
@@ -148,6 +157,8 @@ def empty(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty")
 
 
@@ -159,6 +170,8 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
     return _filled(
@@ -173,18 +186,24 @@ def _like(x: Tensor, dtype: Any) -> np.dtype:
 def zeros_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _finish(np.zeros(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def ones_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _finish(np.ones(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def empty_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return zeros_like(x, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -196,6 +215,8 @@ def full_like(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     return _finish(np.full(x._data.shape, fill_value, dtype=_like(x, dtype)), requires_grad)
 
 
@@ -207,6 +228,8 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
     return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)
@@ -221,6 +244,8 @@ def arange(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -256,6 +281,8 @@ def linspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_float_or(dtype)), requires_grad)
@@ -344,6 +371,8 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     shape = shape_arg(_sizes(sizes, size), "rand")
     return _finish(_rng(generator).random(shape).astype(_float_or(dtype)), requires_grad)
 
@@ -356,6 +385,8 @@ def randn(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     shape = shape_arg(_sizes(sizes, size), "randn")
     return _finish(_rng(generator).standard_normal(shape).astype(_float_or(dtype)), requires_grad)
 
@@ -378,6 +409,8 @@ def randint(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     if size is None:
         low, high, size = 0, low, high
     if size is None:
@@ -398,6 +431,8 @@ def randint_like(x: Tensor, low: int, high: Any = None) -> Tensor:
 def randperm(
     n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None
 ) -> Tensor:
+    if device is not None:
+        check_available(device)
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     return Tensor._make(_rng(generator).permutation(n).astype(dt))
 

@@ -1,0 +1,70 @@
+"""``ndgrad.linalg``: PyTorch's ``torch.linalg`` names over the core's differentiable ops."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ndgrad._tensor import Tensor
+from ndgrad.ops import linalg as _ops
+from ndgrad.ops import reduction as _reduction
+
+inv = _ops.inverse
+det = _ops.det
+matmul = _ops.matmul
+vecdot = _ops.dot
+
+
+def vector_norm(
+    x: Tensor,
+    ord: float = 2,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,  # noqa: A002
+    dtype: Any = None,
+) -> Tensor:
+    """The ``ord``-norm of ``x`` flattened (``dim=None``) or along ``dim``."""
+    return _reduction.norm(x, ord, dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(
+    x: Tensor,
+    ord: Any = "fro",
+    dim: tuple[int, int] = (-2, -1),  # noqa: A002
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+) -> Tensor:
+    """Frobenius (default), 1 or inf norm of the matrices in the last two dims."""
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions "
+            f"(got shape {list(x.shape)})"
+        )
+    if ord == "fro":
+        return _reduction.norm(x, 2, dim, keepdim, dtype=dtype)
+    if ord in (1, -1, math.inf, -math.inf):
+        # 1: max column sum; inf: max row sum (sum over the other of the two dims).
+        reduce_dim, pick_dim = (dim[0], dim[1]) if ord in (1, -1) else (dim[1], dim[0])
+        sums = x.abs().sum(reduce_dim, keepdim=True)
+        picked = sums.amax(pick_dim, keepdim=True) if ord > 0 else sums.amin(pick_dim, keepdim=True)
+        return picked if keepdim else picked.squeeze(dim)
+    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} is not supported by ndgrad")
+
+
+def norm(
+    x: Tensor,
+    ord: Any = None,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,  # noqa: A002
+    dtype: Any = None,
+) -> Tensor:
+    """``torch.linalg.norm``: a vector norm, or a matrix norm when ``ord`` is a matrix order."""
+    if ord is None:
+        return vector_norm(x, 2, dim, keepdim, dtype=dtype)
+    if isinstance(ord, str) or (dim is not None and not isinstance(dim, int) and len(dim) == 2):
+        return matrix_norm(x, ord, dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
+    if dim is None and x.ndim == 2:
+        return matrix_norm(x, ord, (-2, -1), keepdim, dtype=dtype)
+    return vector_norm(x, ord, dim, keepdim, dtype=dtype)
