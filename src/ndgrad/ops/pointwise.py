@@ -66,6 +66,17 @@ def _float_scalar(a: Any, b: Any) -> bool:
     return type(b) in _NUMBERS and isinstance(a, Tensor) and a._data.dtype.kind == "f"
 
 
+def _scaled(g: Tensor, number: float) -> Tensor:
+    """``g * number`` for a tensor ``g`` and a Python number, as in backward formulas.
+
+    When nothing records (a first-order backward) it is mul's scalar path without the op's
+    dispatch: the same NumPy product, about 1 us less per use.
+    """
+    if STATE.enabled or g._data.dtype.kind != "f":
+        return g * number
+    return Tensor._make(g._data * g._data.dtype.type(number))
+
+
 # ----------------------------------------------------------------------------- binary
 def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     if alpha == 1:
@@ -110,11 +121,11 @@ def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
 def mul(a: Any, b: Any) -> Tensor:
     if _float_scalar(a, b):
         data = a._data * a._data.dtype.type(b)
-        return record("MulBackward0", data, (a, _NUMBER_SLOT), lambda g: (g * b, None))
+        return record("MulBackward0", data, (a, _NUMBER_SLOT), lambda g: (_scaled(g, b), None))
     if _float_scalar(b, a):
         # ``2 * x``: PyTorch records the tensor as the first input.
         data = b._data.dtype.type(a) * b._data
-        return record("MulBackward0", data, (b, _NUMBER_SLOT), lambda g: (g * a, None))
+        return record("MulBackward0", data, (b, _NUMBER_SLOT), lambda g: (_scaled(g, a), None))
     a, b = operands(a, b, "mul")
     data = _binary("mul", np.multiply, a, b)
     return record(
@@ -195,7 +206,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
         if exponent == 0:
             return record("PowBackward0", data, (a,), lambda g: (g * 0,))
         if exponent == 2:  # a.pow(1) is a: skip it
-            return record("PowBackward0", data, (a,), lambda g: (g * (a * exponent),), (a,))
+            return record("PowBackward0", data, (a,), lambda g: (g * _scaled(a, exponent),), (a,))
         # PyTorch's formula and order: grad * (exponent * self.pow(exponent - 1))
         return record(
             "PowBackward0", data, (a,), lambda g: (g * (a ** (exponent - 1) * exponent),), (a,)
