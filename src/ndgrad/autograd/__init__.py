@@ -47,6 +47,13 @@ def _as_tuple(x: Any) -> tuple:
     return (x,) if isinstance(x, tensor_type()) else tuple(x)
 
 
+def _implicit_grad(out: Tensor) -> Tensor:
+    """The gradient of a one-element output when none is given: ones."""
+    g = np.empty(out._data.shape, out._data.dtype)
+    g.fill(1)  # np.ones_like costs three times as much for one element
+    return tensor_type()._make(g)
+
+
 def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list:
     Tensor = tensor_type()  # noqa: N806 - bound lazily: this package is imported by _tensor
 
@@ -68,9 +75,7 @@ def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {out.dtype}"
                 )
-            g = np.empty(out._data.shape, out._data.dtype)
-            g.fill(1)  # np.ones_like costs three times as much for one element
-            g = Tensor._make(g)
+            g = _implicit_grad(out)
         else:
             if not isinstance(g, Tensor):
                 from ndgrad._creation import tensor
@@ -95,6 +100,17 @@ def backward(
     inputs: Tensor | Sequence[Tensor] | None = None,
 ) -> None:
     """Accumulates gradients of ``tensors`` into the ``.grad`` of graph leaves (or ``inputs``)."""
+    if (
+        grad_tensors is None
+        and inputs is None
+        and isinstance(tensors, tensor_type())
+        and tensors._data.size == 1
+        and tensors._data.dtype.kind == "f"
+    ):
+        # loss.backward(): what _make_grads checks holds, so the implicit ones go straight in.
+        retain = create_graph if retain_graph is None else retain_graph
+        run_backward((tensors,), [_implicit_grad(tensors)], retain, create_graph)
+        return
     outputs = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors) if grad_tensors is not None else ()
     if retain_graph is None:

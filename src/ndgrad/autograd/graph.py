@@ -56,15 +56,28 @@ class Node:
         self,
         name: str,
         backward_fn: BackwardFn,
-        edges: tuple,
-        input_meta: tuple,
+        inputs: Sequence[Tensor],
         saved: tuple,
         num_outputs: int = 1,
     ) -> None:
         self._name = name
         self.backward_fn: BackwardFn | None = backward_fn
-        self.edges = edges
-        self.input_meta = input_meta
+        # The edges to the inputs and their (shape, dtype); each input node counts this use.
+        edges = []
+        meta = []
+        for t in inputs:
+            node = t.grad_fn
+            if node is not None:
+                node._uses += 1
+                edges.append((node, t._output_nr))
+            elif t._requires_grad:
+                edges.append((t, 0))
+            else:
+                edges.append(None)
+            data = t._data
+            meta.append((data.shape, data.dtype))
+        self.edges = tuple(edges)
+        self.input_meta = tuple(meta)
         self.saved = saved
         self.saved_versions = tuple([t._version[0] for t in saved]) if saved else ()
         self.num_outputs = num_outputs
@@ -140,24 +153,6 @@ def tensor_type() -> type[Tensor]:
     return _Tensor
 
 
-def _link(inputs: Sequence[Tensor]) -> tuple[tuple, tuple]:
-    """The edges and (shape, dtype) metadata of a new node's inputs; counts each node's uses."""
-    edges = []
-    meta = []
-    for t in inputs:
-        node = t.grad_fn
-        if node is not None:
-            node._uses += 1
-            edges.append((node, t._output_nr))
-        elif t._requires_grad:
-            edges.append((t, 0))
-        else:
-            edges.append(None)
-        data = t._data
-        meta.append((data.shape, data.dtype))
-    return tuple(edges), tuple(meta)
-
-
 def edge_of(t: Tensor) -> tuple | None:
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -182,8 +177,7 @@ def record(
             break
     else:
         return out
-    edges, meta = _link(inputs)
-    out.grad_fn = Node(name, backward, edges, meta, saved)
+    out.grad_fn = Node(name, backward, inputs, saved)
     out._requires_grad = True
     return out
 
@@ -201,8 +195,7 @@ def record_multi(
     outs = tuple(make(d) for d in datas)
     if not STATE.enabled or not any(t._requires_grad for t in inputs):
         return outs
-    edges, meta = _link(inputs)
-    node = Node(name, backward, edges, meta, saved, num_outputs=len(outs))
+    node = Node(name, backward, inputs, saved, num_outputs=len(outs))
     for i, out in enumerate(outs):
         if differentiable is None or differentiable[i]:
             out.grad_fn = node
