@@ -388,8 +388,8 @@ def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bo
                         leaf_grads.append(grad)
                     else:
                         leaf_grads[slot] = leaf_grads[slot] + grad
-            # Drop this frame's extra references, so _sole_owner's counts see only real holders.
-            node = grads = in_grads = grad = buf = entry = None
+        # Drop this frame's extra references, so _sole_owner's counts see only real holders.
+        node = grads = in_grads = grad = buf = entry = None
 
         if shared is not None:
             roots = [entry[0] for entry in shared.values()]

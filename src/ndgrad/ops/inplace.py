@@ -121,7 +121,7 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
     """``x op= other``; a direct ufunc write when nothing is recorded (optimizer updates)."""
     if not _recording(x, (other,)):
         arr = other._data if isinstance(other, Tensor) else other
-        if isinstance(other, Tensor):
+        if isinstance(other, Tensor) and other._data.dtype != x._data.dtype:  # same: castable
             _check_castable(x, np.result_type(x._data.dtype, other._data.dtype), name)
         elif isinstance(other, float) and x._data.dtype.kind in "iub":
             _check_castable(x, np.dtype(np.float32), name)

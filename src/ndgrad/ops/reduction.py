@@ -33,7 +33,10 @@ def _reduced_grad(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple)
     # First-order backward records nothing: the same values straight from NumPy.
     data = g._data
     if not keepdim and dims and shape:
-        data = data.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
+        if len(dims) == len(shape):  # a full reduction (loss.sum()): the gradient is one number
+            data = data.reshape((1,) * len(shape))
+        else:
+            data = data.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
     if data.shape != shape:
         if math.prod(shape) <= _MATERIALIZE:
             out = np.empty(shape, data.dtype)
