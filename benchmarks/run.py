@@ -5,8 +5,11 @@
 
 All engines run in this one process, alternating (the order rotates every repeat), after a
 warm-up run each; the table shows medians, the ratios ndgrad/PyTorch and ndgrad/NumPy, the
-targets of issue 7 and each engine's final loss. PyTorch keeps its default thread count.
-Results also go to ``benchmarks/results.json`` (or ``--out``).
+targets of issue 7 and each engine's final loss. PyTorch and NumPy's BLAS keep their default
+thread counts; the BLAS-bound workloads (W2, W3) run a second time with one thread for every
+engine (rows ``W2/1t``, ``W3/1t``), where the matrix products cost the same for all three and
+the ratios show the frameworks' own overhead. Results also go to ``benchmarks/results.json``
+(or ``--out``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +53,35 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
 ENGINE_LABELS = {"ndgrad": "ndgrad", "pytorch": "PyTorch", "numpy": "NumPy"}
 SHORT = {"pytorch": "PT", "numpy": "NP"}
 LOSS_RTOL = 1e-3
+# Workloads whose time is mostly BLAS: also timed with one thread for every engine.
+BLAS_BOUND = ("W2", "W3")
+SINGLE_THREAD_SUFFIX = "/1t"
 
 
 def losses_agree(losses: dict[str, float]) -> bool:
     values = list(losses.values())
     ref = values[0]
     return all(abs(v - ref) <= LOSS_RTOL * max(abs(ref), 1e-3) for v in values[1:])
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """One thread for PyTorch and for every BLAS/OpenMP pool in the process (threadpoolctl)."""
+    import torch
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # comes with scikit-learn; without it NumPy's BLAS keeps its threads
+        limiter: Any = nullcontext()
+    else:
+        limiter = threadpool_limits(limits=1)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with limiter:
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _time_once(run: Any) -> tuple[float, float]:
@@ -119,7 +146,7 @@ def measure_memory(quick: bool, form: str) -> dict:
 
 
 def target_status(row: dict) -> str:
-    targets = TARGETS.get(row["key"])
+    targets = TARGETS.get(row["key"].removesuffix(SINGLE_THREAD_SUFFIX))
     if not targets:
         return ""
     parts = []
@@ -198,6 +225,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="W2/W3 as d2l's concise nn/optim/DataLoader code or from scratch "
         "(auto: concise once ndgrad has nn, optim and DataLoader)",
     )
+    parser.add_argument(
+        "--no-single-thread",
+        action="store_true",
+        help=f"skip the second, one-thread run of {', '.join(BLAS_BOUND)}",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     return parser.parse_args(argv)
 
@@ -228,6 +260,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         rows.append(time_workload(workload, args.quick, repeats, form))
         print(f"  {workload.key} done", file=sys.stderr, flush=True)
+        if workload.key in BLAS_BOUND and not args.no_single_thread:
+            with single_thread():
+                row = time_workload(workload, args.quick, repeats, form)
+            row["key"] += SINGLE_THREAD_SUFFIX
+            row["title"] += ", one thread for every engine"
+            rows.append(row)
+            print(f"  {row['key']} done", file=sys.stderr, flush=True)
     if only is None or "W6" in only:
         rows.append(measure_memory(args.quick, form))
     print(format_table(rows))

@@ -72,3 +72,19 @@ def test_losses_agree_flags_a_disagreement() -> None:
 def test_target_status_reads_the_issue_targets() -> None:
     row = {"key": "W3", "ratios": {"numpy": 1.1, "pytorch": 1.2}}
     assert bench.target_status(row) == "<=1.15xNP met, <=1xPT MISSED"
+
+
+def test_blas_bound_workloads_also_run_single_threaded(quick_run: tuple[int, str, dict]) -> None:
+    import torch
+
+    _, printed, results = quick_run
+    keys = [row["key"] for row in results["workloads"]]
+    for key in bench.BLAS_BOUND:
+        assert keys.index(key + bench.SINGLE_THREAD_SUFFIX) == keys.index(key) + 1
+        assert any(line.startswith(key + "/1t ") for line in printed.splitlines())
+    row = {"key": "W3/1t", "ratios": {"numpy": 1.1, "pytorch": 0.9}}
+    assert bench.target_status(row) == "<=1.15xNP met, <=1xPT met"
+    before = torch.get_num_threads()
+    with bench.single_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

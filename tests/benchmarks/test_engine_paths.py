@@ -62,9 +62,7 @@ def test_random_programs_match_torch_and_the_general_engine(
     calls = []
     mine[0].register_hook(lambda g: calls.append(g.numpy().copy()))
 
-    general = ndgrad.autograd.grad(
-        _run(ndgrad, mine, program, None)[0], mine, allow_unused=True
-    )
+    general = ndgrad.autograd.grad(_run(ndgrad, mine, program, None)[0], mine, allow_unused=True)
     loss, kept = _run(ndgrad, mine, program, retain)
     expected, kept_ref = _run(torch, ref, program, retain)
     loss.backward()
