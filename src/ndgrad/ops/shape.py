@@ -215,15 +215,15 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
     lead = len(src) - len(shape)
     if lead < 0:
         raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and src[lead + i] != 1
-    )
+    axes = list(range(lead))  # the leading dims, then those broadcast from 1
     for i, s in enumerate(shape):
-        if s != 1 and src[lead + i] != s:
-            raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+        if s != src[lead + i]:
+            if s != 1:
+                raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+            axes.append(lead + i)
     if not axes:
         return x
-    data = np.add.reduce(x._data, axis=axes).reshape(shape)
+    data = np.add.reduce(x._data, axis=tuple(axes)).reshape(shape)
     return record("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
 
 
