@@ -4,7 +4,9 @@ Every differentiable op calls :func:`record` with its output array, its input
 tensors and a ``backward`` closure written with Tensor ops (so it can itself be
 differentiated). The engine walks the graph iteratively in topological order,
 reduces broadcast gradients to each input's shape in one place, and frees saved
-tensors after use unless ``retain_graph``.
+tensors after use unless ``retain_graph``. ``loss.backward()`` first runs the nodes
+that have a single consumer straight after that consumer (``_run_tree``), without an
+ordering pass; nodes used more than once go to the general engine (``_run_graph``).
 """
 
 from __future__ import annotations
