@@ -10,13 +10,14 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.ops import indexing, inplace, linalg, pointwise, reduction, shape
+from ndgrad.ops import indexing, inplace, linalg, pointwise, reduction, shape, statistics
 from ndgrad.ops._common import DIM_OPS, as_tensor, cast, numpy_aliases, record, return_type
 from ndgrad.ops.indexing import *  # noqa: F403
 from ndgrad.ops.linalg import *  # noqa: F403
 from ndgrad.ops.pointwise import *  # noqa: F403
 from ndgrad.ops.reduction import *  # noqa: F403
 from ndgrad.ops.shape import *  # noqa: F403
+from ndgrad.ops.statistics import *  # noqa: F403
 
 SortResult = return_type("sort")
 TopkResult = return_type("topk")
@@ -191,6 +192,12 @@ def _bind() -> None:
         "relu": pw.relu,
         "clamp": pw.clamp,
         "clip": pw.clamp,
+        "clamp_min": pw.clamp_min,
+        "clamp_max": pw.clamp_max,
+        "sgn": pw.sign,
+        "greater_equal": pw.ge,
+        "less_equal": pw.le,
+        "not_equal": pw.ne,
         "where": lambda self, cond, other: pw.where(cond, self, other),
         "masked_fill": pw.masked_fill,
         "floor": pw.floor,
@@ -226,6 +233,16 @@ def _bind() -> None:
         "norm": red.norm,
         "dist": red.dist,
         "count_nonzero": red.count_nonzero,
+        "median": statistics.median,
+        "nanmedian": statistics.nanmedian,
+        "kthvalue": statistics.kthvalue,
+        "mode": statistics.mode,
+        "msort": statistics.msort,
+        "nansum": statistics.nansum,
+        "unique": statistics.unique,
+        "unique_consecutive": statistics.unique_consecutive,
+        "bincount": statistics.bincount,
+        "histc": statistics.histc,
         # linear algebra
         "matmul": la.matmul,
         "mm": la.mm,
@@ -271,6 +288,11 @@ def _bind() -> None:
         "triu": sh.triu,
         "diagonal": sh.diagonal,
         "diag": sh.diag,
+        "repeat_interleave": sh.repeat_interleave,
+        "fliplr": sh.fliplr,
+        "flipud": sh.flipud,
+        "ravel": sh.ravel,
+        "tensor_split": sh.tensor_split,
         # indexing
         "gather": ix.gather,
         "scatter": ix.scatter,
@@ -280,6 +302,7 @@ def _bind() -> None:
         "nonzero": ix.nonzero,
         "take_along_dim": ix.take_along_dim,
         "argwhere": ix.argwhere,
+        "take": ix.take,
         # misc
         "to": to,
         "sort": sort,
@@ -301,6 +324,9 @@ def _bind() -> None:
     T.long = lambda self: to(self, _dtype.int64)
     T.int = lambda self: to(self, _dtype.int32)
     T.bool = lambda self: to(self, _dtype.bool_)
+    T.short = lambda self: to(self, _dtype.int16)
+    T.char = lambda self: to(self, _dtype.int8)
+    T.byte = lambda self: to(self, _dtype.uint8)
     T.cpu = lambda self: self
 
     def cuda(self: Tensor, *a: Any, **k: Any) -> Tensor:
@@ -370,7 +396,13 @@ def _bind() -> None:
         self, other if alpha == 1 else pw.mul(other, alpha), np.subtract, pw.sub, "sub_"
     )
     T.mul_ = lambda self, other: ip.inplace_binary(self, other, np.multiply, pw.mul, "mul_")
-    T.div_ = lambda self, other: ip.inplace_binary(self, other, np.true_divide, pw.div, "div_")
+    T.div_ = lambda self, other, *, rounding_mode=None: (
+        ip.inplace_binary(self, other, np.true_divide, pw.div, "div_")
+        if rounding_mode is None
+        else ip.apply_inplace(
+            self, "div_", lambda s: pw.div(s, other, rounding_mode=rounding_mode), other
+        )
+    )
     T.__iadd__ = T.add_
     T.__isub__ = T.sub_
     T.__imul__ = T.mul_
@@ -438,6 +470,8 @@ def _bind() -> None:
         "floor_divide",
         "maximum",
         "minimum",
+        "clamp_min",
+        "clamp_max",
     ):
         setattr(T, name + "_", inplace_method(name + "_", names[name]))
 

@@ -246,6 +246,11 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:
+    if x._data.ndim == 0:  # a scalar is treated as one element of a 1-D tensor
+        hit = np.flatnonzero(x._data.reshape(1)).astype(np.int64)
+        if as_tuple:
+            return (Tensor._make(hit),)
+        return Tensor._make(np.zeros((hit.size, 0), dtype=np.int64))
     idx = np.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
@@ -254,3 +259,9 @@ def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:
 
 def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
+
+
+def take(x: Tensor, index: Tensor) -> Tensor:
+    """Elements of ``x`` as if it were 1-D, at ``index`` (the result has index's shape)."""
+    index = as_tensor(index, "take")
+    return getitem(x.reshape(-1), index)

@@ -383,6 +383,8 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
 
 
 def sign(x: Tensor) -> Tensor:
+    if x._data.dtype.kind == "b":  # the sign of a bool is itself
+        return x.clone()
     return record("SignBackward0", np.sign(x._data), (x,), lambda g: (g * 0,))
 
 
@@ -583,7 +585,31 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
 clip = clamp
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
+    return clamp(x, max=max)
+
+
+absolute = abs
+sgn = sign
+# numpy-style names PyTorch also accepts
+true_divide = divide = div
+multiply = mul
+subtract = sub
+negative = neg
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def where(condition: Any, a: Any = None, b: Any = None) -> Any:
+    if a is None and b is None:  # where(cond) is nonzero(cond, as_tuple=True)
+        from ndgrad.ops.indexing import nonzero
+
+        return nonzero(as_tensor(condition, "where"), as_tuple=True)
+    if a is None or b is None:
+        raise TypeError("where(): expected both 'input' and 'other', or neither")
     cond = as_tensor(condition, "where")
     if cond._data.dtype.kind != "b":
         raise RuntimeError(
@@ -621,9 +647,11 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
             )
         out = where(mask, value.to(x.dtype), x)
         return out if out._data.shape == x._data.shape else out.expand(x.shape)
-    if x._data.dtype.kind in "iub" and isinstance(value, float) and not value.is_integer():
+    if x._data.dtype.kind in "iub" and isinstance(value, float) and not math.isfinite(value):
         raise RuntimeError(f"value cannot be converted to type {x.dtype} without overflow")
-    data = np.where(mask._data, x._data.dtype.type(value), x._data)
+    # a float value fills an integer tensor truncated toward zero, as PyTorch casts it
+    fill = int(value) if x._data.dtype.kind in "iu" and isinstance(value, float) else value
+    data = np.where(mask._data, x._data.dtype.type(fill), x._data)
     if data.shape != x._data.shape:
         raise RuntimeError(
             f"masked_fill(): mask of shape {list(mask.shape)} does not broadcast to the "

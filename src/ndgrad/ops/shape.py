@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._tensor import Tensor
+from ndgrad._tensor import Size, Tensor
 from ndgrad.ops._common import cast, normalize_dims, record, shape_arg, wrap_dim
 
 
@@ -443,12 +443,161 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     return x[key]
 
 
-def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+_diagonal_of = diagonal  # diag's argument is also called diagonal
+
+
+def _diag_offset(x: Tensor, k: int) -> Tensor:
+    """A square matrix with the 1-D ``x`` on its ``k``-th diagonal."""
+    n = x._data.shape[0]
+    rows = np.arange(n) + builtins.max(-k, 0)
+    cols = np.arange(n) + builtins.max(k, 0)
+    data = np.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
+    data[rows, cols] = x._data
+    key = (Tensor._make(rows), Tensor._make(cols))
+    return record("DiagEmbedBackward0", data, (x,), lambda g: (g[key],))
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     if x._data.ndim == 1:
         n = x._data.shape[0]
-        if diagonal_ != 0:
-            raise NotImplementedError("diag(): offsets for 1-D input are not supported")
+        if diagonal != 0:
+            return _diag_offset(x, diagonal)
         return x.unsqueeze(0) * Tensor._make(np.eye(n, dtype=x._data.dtype))
     if x._data.ndim == 2:
-        return diagonal(x, diagonal_, 0, 1)
+        return _diagonal_of(x, diagonal, 0, 1)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
+
+
+# ----------------------------------------------------------------------------- numpy-style helpers
+def repeat_interleave(
+    x: Tensor, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Repeats each element ``repeats`` times (an int or one count per element) along ``dim``.
+
+    ``repeat_interleave(counts)`` alone gives ``arange(len(counts))`` repeated by the counts.
+    """
+    from ndgrad.ops.indexing import index_select
+
+    if repeats is None:  # the one-tensor form: indices repeated by the counts in x
+        counts = x._data
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        if counts.size and counts.min() < 0:
+            raise RuntimeError("repeats can not be negative")
+        return Tensor._make(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    else:
+        d = wrap_dim(dim, x._data.ndim, "repeat_interleave")
+    n = x._data.shape[d] if x._data.ndim else 1
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
+        raise RuntimeError(
+            f"repeat_interleave(): repeats must have the same size as input along dim {d}, "
+            f"but got repeats.size(0) = {counts.size} and input.size({d}) = {n}"
+        )
+    if counts.size and counts.min() < 0:
+        raise RuntimeError("repeat_interleave(): repeats can not be negative")
+    index = Tensor._make(np.repeat(np.arange(n, dtype=np.int64), counts.reshape(-1)))
+    if not x._data.ndim:
+        x = x.reshape(1)
+    return index_select(x, d, index)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    return hstack([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors])
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def atleast_1d(x: Tensor) -> Tensor:
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+def atleast_2d(x: Tensor) -> Tensor:
+    return x.reshape(1, -1) if x.ndim < 2 else x
+
+
+def atleast_3d(x: Tensor) -> Tensor:
+    if x.ndim == 0:
+        return x.reshape(1, 1, 1)
+    if x.ndim == 1:
+        return x.reshape(1, -1, 1)
+    return x.unsqueeze(-1) if x.ndim == 2 else x
+
+
+def fliplr(x: Tensor) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    if x.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+def ravel(x: Tensor) -> Tensor:
+    return reshape(x, -1)
+
+
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Splits into ``n`` nearly equal parts (the first ones one larger), or at the given indices."""
+    d = wrap_dim(dim, x._data.ndim, "tensor_split")
+    size = x._data.shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        lengths = [size // n + (1 if i < size % n else 0) for i in range(n)]
+    else:
+        bounds = [builtins.min(builtins.max(int(i), 0), size) for i in indices_or_sections]
+        edges = [0, *bounds, size]
+        lengths = [builtins.max(b - a, 0) for a, b in zip(edges, edges[1:])]
+        starts = edges[:-1]
+        return tuple(
+            narrow(x, d, builtins.min(s, size), length) for s, length in zip(starts, lengths)
+        )
+    return split(x, lengths, d)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors (``indexing="xy"`` swaps the first two axes)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
+    ts = [t.reshape(-1) if t.ndim == 0 else t for t in tensors]
+    if any(t.ndim != 1 for t in ts):
+        raise RuntimeError("meshgrid: Expected 0D or 1D tensor in the tensor list")
+    shape = tuple(t.shape[0] for t in ts)
+    n = len(ts)
+    grids = [
+        t.reshape(tuple(-1 if k == i else 1 for k in range(n))).expand(shape)
+        for i, t in enumerate(ts)
+    ]
+    if indexing == "xy" and n >= 2:
+        grids = [g.transpose(0, 1) for g in grids]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([g.reshape(-1) for g in grids], 1)
+
+
+def broadcast_shapes(*shapes: Any) -> Size:
+    as_tuples = (tuple(s) if not isinstance(s, int) else (s,) for s in shapes)
+    try:
+        return Size(np.broadcast_shapes(*as_tuples))
+    except ValueError:
+        raise RuntimeError(
+            f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}"
+        ) from None

@@ -1,0 +1,289 @@
+"""Order statistics and counting: median, mode, kthvalue, unique, bincount, histc, nansum.
+
+Values picked out of the input (median, kthvalue, mode along a dim) pass their gradient back
+to the picked element, as PyTorch does. Where several elements tie, PyTorch's index comes from
+an unspecified selection algorithm; here it is the first tied element in a stable sort.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ndgrad._tensor import Tensor
+from ndgrad.ops._common import as_tensor, record, return_type, wrap_dim
+
+_MEDIAN = return_type("median")
+_NANMEDIAN = return_type("nanmedian")
+_KTHVALUE = return_type("kthvalue")
+_MODE = return_type("mode")
+
+
+def _one_along(shape: tuple, d: int) -> tuple:
+    return shape[:d] + (1,) + shape[d + 1 :]
+
+
+def _check_orderable(x: Tensor, op: str) -> None:
+    if x._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for 'Bool'")
+
+
+def _select_along(x: Tensor, dim: int, keepdim: bool, pick: Any, name: str, result: type) -> Any:
+    """Values and indices chosen by ``pick(sorted_order, sorted_values) -> positions``."""
+    d = wrap_dim(dim, x._data.ndim, name.lower())
+    data = x._data if x._data.ndim else x._data.reshape(1)
+    if data.shape[d] == 0:
+        raise IndexError(f"{name.lower()}(): Expected reduction dim {d} to have non-zero size.")
+    order = np.argsort(data, axis=d, kind="stable")
+    pos = pick(order, np.take_along_axis(data, order, axis=d), d)
+    idx = np.take_along_axis(order, pos, axis=d)
+    values = np.take_along_axis(data, idx, axis=d)
+    if not keepdim or not x._data.ndim:
+        idx, values = np.squeeze(idx, d), np.squeeze(values, d)
+    if not x._data.ndim:
+        idx, values = idx.reshape(()), values.reshape(())
+    indices = Tensor._make(idx.astype(np.int64))
+    shape = x._data.shape
+
+    def backward(g: Tensor) -> tuple:
+        from ndgrad.ops.indexing import scatter_into_zeros
+
+        if not shape:
+            return (g,)
+        gi = indices if keepdim else indices.unsqueeze(d)
+        gg = g if keepdim else g.unsqueeze(d)
+        return (scatter_into_zeros(shape, d, gi, gg),)
+
+    return result(record(name, values, (x,), backward, ()), indices)
+
+
+def _lower_median_positions(ignore_nan: bool) -> Any:
+    def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
+        n = sorted_values.shape[d]
+        if sorted_values.dtype.kind != "f":
+            return np.full(_one_along(order.shape, d), (n - 1) // 2)
+        valid = np.sum(~np.isnan(sorted_values), axis=d, keepdims=True)
+        if ignore_nan:  # the lower median of the non-NaN values (NaN when all are NaN)
+            return np.where(valid > 0, (valid - 1) // 2, 0)
+        # NaN sorts last: any NaN in the slice makes the median the first NaN
+        return np.where(valid < n, valid, (n - 1) // 2)
+
+    return pick
+
+
+def _median_all(x: Tensor, name: str, ignore_nan: bool) -> Tensor:
+    flat = x._data.reshape(-1)
+    if flat.size == 0:
+        return Tensor._make(np.array(np.nan, dtype=x._data.dtype))
+    ordered = np.sort(flat, kind="stable")
+    pos = _lower_median_positions(ignore_nan)(ordered, ordered, 0)
+    value = ordered[pos.item()]
+
+    def backward(g: Tensor) -> tuple:
+        # PyTorch spreads the gradient evenly over every element equal to the median
+        hit = x._data != x._data if np.isnan(value) else x._data == value
+        return (g * Tensor._make((hit / hit.sum()).astype(x._data.dtype)),)
+
+    return record(name, np.array(value, dtype=x._data.dtype), (x,), backward, ())
+
+
+def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median: of the whole tensor, or ``(values, indices)`` along ``dim``."""
+    _check_orderable(x, "median")
+    if dim is None:
+        return _median_all(x, "MedianBackward0", ignore_nan=False)
+    pick = _lower_median_positions(ignore_nan=False)
+    return _select_along(x, dim, keepdim, pick, "MedianBackward1", _MEDIAN)
+
+
+def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``median`` ignoring NaN values."""
+    _check_orderable(x, "nanmedian")
+    if dim is None:
+        return _median_all(x, "NanmedianBackward0", ignore_nan=True)
+    pick = _lower_median_positions(ignore_nan=True)
+    return _select_along(x, dim, keepdim, pick, "NanmedianBackward1", _NANMEDIAN)
+
+
+def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """The ``k``-th smallest value (1-based) along ``dim``, with its index."""
+    _check_orderable(x, "kthvalue")
+    n = x._data.shape[wrap_dim(dim, x._data.ndim, "kthvalue")] if x._data.ndim else 1
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
+
+    def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
+        return np.full(_one_along(order.shape, d), k - 1)
+
+    return _select_along(x, dim, keepdim, pick, "KthvalueBackward0", _KTHVALUE)
+
+
+def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """The most frequent value along ``dim`` (the smallest on ties) and its last index."""
+    _check_orderable(x, "mode")
+
+    def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
+        n = sorted_values.shape[d]
+        rows_v = np.moveaxis(sorted_values, d, -1).reshape(-1, n)
+        rows_o = np.moveaxis(order, d, -1).reshape(-1, n)
+        pos = np.empty(rows_v.shape[0], dtype=np.int64)
+        for r, (vals, idx) in enumerate(zip(rows_v, rows_o, strict=True)):
+            starts = np.flatnonzero(np.r_[True, vals[1:] != vals[:-1]])
+            lengths = np.diff(np.r_[starts, n])
+            best = int(np.argmax(lengths))  # the first longest run holds the smallest value
+            s, e = starts[best], starts[best] + lengths[best]
+            pos[r] = s + np.argmax(idx[s:e])  # of tied elements, PyTorch returns the last
+        shape = np.moveaxis(sorted_values, d, -1).shape[:-1] + (1,)
+        return np.moveaxis(pos.reshape(shape), -1, d)
+
+    return _select_along(x, dim, keepdim, pick, "ModeBackward0", _MODE)
+
+
+def msort(x: Tensor) -> Tensor:
+    """``sort`` along the first dimension, values only."""
+    from ndgrad.ops import sort
+
+    return sort(x, 0).values
+
+
+def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``sum`` treating NaN as zero."""
+    from ndgrad.ops.pointwise import isnan, where
+
+    if x._data.dtype.kind == "f":
+        x = where(isnan(x), 0.0, x)
+    if dim is None:
+        return (
+            x.sum(dtype=dtype) if not keepdim else x.sum(tuple(range(x.dim())), True, dtype=dtype)
+        )
+    return x.sum(dim, keepdim, dtype=dtype)
+
+
+def unique(
+    x: Tensor,
+    sorted: bool = True,  # noqa: A002 - PyTorch's name
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """The distinct values in ascending order; optionally where each input went, and counts."""
+    data = x._data
+    if dim is None:
+        values, inverse, counts = np.unique(
+            data.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False
+        )
+        inverse = inverse.reshape(data.shape)
+    else:
+        d = wrap_dim(dim, data.ndim, "unique")
+        values, inverse, counts = np.unique(
+            data, return_inverse=True, return_counts=True, axis=d, equal_nan=False
+        )
+        inverse = inverse.reshape(-1)
+    out = Tensor._make(values.astype(data.dtype, copy=False))
+    if not (return_inverse or return_counts):
+        return out
+    result = (out,)
+    if return_inverse:
+        result += (Tensor._make(inverse.astype(np.int64)),)
+    if return_counts:
+        result += (Tensor._make(counts.astype(np.int64)),)
+    return result
+
+
+def unique_consecutive(
+    x: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
+) -> Any:
+    """Collapses runs of equal consecutive values (of the flattened tensor, or along ``dim``)."""
+    data = (
+        x._data.reshape(-1)
+        if dim is None
+        else np.moveaxis(x._data, wrap_dim(dim, x.dim(), "unique_consecutive"), 0)
+    )
+    if data.shape[0] == 0:
+        starts = np.zeros(0, dtype=np.int64)
+    else:
+        differs = data[1:] != data[:-1]
+        if differs.ndim > 1:
+            differs = differs.reshape(differs.shape[0], -1).any(axis=1)
+        starts = np.concatenate(([0], np.flatnonzero(differs) + 1))
+    values = data[starts]
+    if dim is not None:
+        values = np.moveaxis(values, 0, wrap_dim(dim, x.dim(), "unique_consecutive"))
+    out = Tensor._make(np.ascontiguousarray(values))
+    if not (return_inverse or return_counts):
+        return out
+    result = (out,)
+    if return_inverse:
+        run = np.zeros(data.shape[0], dtype=np.int64)
+        run[starts[1:]] = 1
+        inverse = np.cumsum(run)
+        result += (Tensor._make(inverse.reshape(x._data.shape) if dim is None else inverse),)
+    if return_counts:
+        result += (Tensor._make(np.diff(np.append(starts, data.shape[0])).astype(np.int64)),)
+    return result
+
+
+def bincount(x: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
+    """How often each non-negative integer occurs (or the sum of its ``weights``)."""
+    data = x._data
+    if data.dtype.kind not in "iub":
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{x.dtype}'")
+    if data.ndim != 1 or (data.size and data.min() < 0):
+        raise RuntimeError(
+            f"bincount only supports 1-d non-negative integral inputs, got a {data.ndim}-d "
+            f"tensor of dtype {x.dtype}"
+        )
+    if minlength < 0:
+        raise RuntimeError("bincount(): minlength should be >= 0")
+    if weights is None:
+        return Tensor._make(np.bincount(data, minlength=minlength).astype(np.int64))
+    w = as_tensor(weights, "bincount")
+    if w._data.shape != data.shape:
+        raise RuntimeError(
+            f"bincount(): weights should be 1-d and have the same length as input "
+            f"({list(w.shape)} vs {list(x.shape)})"
+        )
+    # float32 weights count in float32; any other weights in float64, as PyTorch does
+    out_dtype = np.float32 if w._data.dtype == np.float32 else np.float64
+    counts = np.bincount(data, weights=w._data.astype(np.float64), minlength=minlength)
+    return Tensor._make(counts.astype(out_dtype))
+
+
+def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """Counts in ``bins`` equal-width bins over ``[min, max]`` (the data's range when equal)."""
+    data = x._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{x.dtype}'")
+    if bins <= 0:
+        raise RuntimeError(f"histc(): bins must be > 0, but got {bins}")
+    lo, hi = float(min), float(max)
+    if lo > hi:
+        raise RuntimeError(f"histc(): max must be larger than min, got min={lo} and max={hi}")
+    if lo == hi and data.size:
+        finite = data[np.isfinite(data)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (lo, hi)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    edges = np.linspace(lo, hi, bins + 1).astype(data.dtype)
+    inside = data[(data >= edges[0]) & (data <= edges[-1])]
+    pos = ((inside - edges[0]) / (edges[-1] - edges[0]) * bins).astype(np.int64)
+    pos = np.clip(pos, 0, bins - 1)
+    # the division may land one bin off near an edge; the edges decide
+    pos -= (inside < edges[pos]).astype(np.int64)
+    pos += ((inside >= edges[np.minimum(pos + 1, bins)]) & (pos + 1 < bins)).astype(np.int64)
+    return Tensor._make(np.bincount(pos, minlength=bins).astype(data.dtype))
+
+
+__all__ = [
+    "bincount",
+    "histc",
+    "kthvalue",
+    "median",
+    "mode",
+    "msort",
+    "nanmedian",
+    "nansum",
+    "unique",
+    "unique_consecutive",
+]
