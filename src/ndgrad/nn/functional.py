@@ -19,7 +19,7 @@ from ndgrad.autograd.graph import record
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import reduction as _red
-from ndgrad.ops._common import as_tensor
+from ndgrad.ops._common import as_tensor, named
 
 __all__ = [
     "relu",
@@ -302,7 +302,8 @@ def mse_loss(
     _size_warning(input, target)
     reduction = _get_reduction(reduction, size_average, reduce)
     diff = input - target
-    return _weighted(diff * diff, weight, input, reduction, mean_by_weight=True)
+    loss = _weighted(diff * diff, weight, input, reduction, mean_by_weight=True)
+    return named(loss, "MseLossBackward0")  # the name PyTorch prints, whatever the reduction
 
 
 def l1_loss(
@@ -336,7 +337,9 @@ def huber_loss(
     diff = input - target
     z = diff.abs()
     loss = _pw.where(z < delta, 0.5 * diff * diff, delta * (z - 0.5 * delta))
-    return _weighted(loss, weight, input, reduction, mean_by_weight=False)
+    return named(
+        _weighted(loss, weight, input, reduction, mean_by_weight=False), "HuberLossBackward0"
+    )
 
 
 def smooth_l1_loss(
@@ -356,9 +359,9 @@ def smooth_l1_loss(
     diff = input - target
     z = diff.abs()
     if beta == 0:
-        return _reduce(z, reduction)
+        return named(_reduce(z, reduction), "SmoothL1LossBackward0")
     loss = _pw.where(z < beta, 0.5 * diff * diff / beta, z - 0.5 * beta)
-    return _reduce(loss, reduction)
+    return named(_reduce(loss, reduction), "SmoothL1LossBackward0")
 
 
 # ----------------------------------------------------------------------------- classification
@@ -463,7 +466,7 @@ def nll_loss(
     _check_class_target(input, target)
     weight = _class_weight(weight, input.shape[0 if input.dim() == 1 else 1])
     losses, w = _nll_elements(input, target, weight, ignore_index)
-    return _reduce_nll(losses, w, reduction)
+    return named(_reduce_nll(losses, w, reduction), "NllLossBackward0")
 
 
 def cross_entropy(
@@ -592,7 +595,7 @@ def binary_cross_entropy(
         return gx, gt
 
     loss = record("BinaryCrossEntropyBackward0", data, (input, t), backward, (input, t))
-    return _reduce(loss, reduction)
+    return named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(
@@ -620,7 +623,7 @@ def binary_cross_entropy_with_logits(
         loss = (1 - target) * input - log_sig
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return named(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
 def kl_div(

@@ -11,7 +11,15 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
 from ndgrad.ops import indexing, inplace, linalg, pointwise, reduction, shape, statistics
-from ndgrad.ops._common import DIM_OPS, as_tensor, cast, numpy_aliases, record, return_type
+from ndgrad.ops._common import (
+    DIM_OPS,
+    as_tensor,
+    cast,
+    named,
+    numpy_aliases,
+    record,
+    return_type,
+)
 from ndgrad.ops.indexing import *  # noqa: F403
 from ndgrad.ops.linalg import *  # noqa: F403
 from ndgrad.ops.pointwise import *  # noqa: F403
@@ -56,7 +64,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
         idx = idx.reshape(())
         return SortResult(x.clone(), Tensor._make(idx.astype(np.int64)))
     indices = Tensor._make(idx.astype(np.int64))
-    return SortResult(indexing.gather(x, d, indices), indices)
+    return SortResult(named(indexing.gather(x, d, indices), "SortBackward0"), indices)
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -73,7 +81,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
         )
     s = sort(x, d, descending=largest)
     key = (slice(None),) * d + (slice(0, k),)
-    return TopkResult(s.values[key], s.indices[key])
+    return TopkResult(named(s.values[key], "TopkBackward0"), s.indices[key])
 
 
 def addcmul(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
@@ -360,7 +368,8 @@ def _bind() -> None:
     T.__mul__ = pw.mul
     T.__rmul__ = lambda a, b: pw.mul(b, a)
     T.__truediv__ = pw.div
-    T.__rtruediv__ = lambda a, b: pw.div(b, a)
+    # PyTorch computes ``number / x`` as ``reciprocal(x) * number``
+    T.__rtruediv__ = lambda a, b: named(pw.div(b, a), "MulBackward0")
     T.__floordiv__ = lambda a, b: pw.floor_divide(a, b)
     T.__rfloordiv__ = lambda a, b: pw.floor_divide(b, a)
     T.__mod__ = lambda a, b: pw.remainder(a, b)

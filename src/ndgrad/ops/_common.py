@@ -33,6 +33,13 @@ def as_tensor(x: Any, op: str = "op") -> Tensor:
         ) from None
 
 
+def named(out: Tensor, name: str) -> Tensor:
+    """Gives the node that made ``out`` (a fresh one) PyTorch's name for the whole composite op."""
+    if out.grad_fn is not None:
+        out.grad_fn._name = name
+    return out
+
+
 def cast(t: Tensor, np_dtype: np.dtype) -> Tensor:
     """Differentiable dtype conversion (gradients flow between floating types)."""
     if t._data.dtype == np_dtype:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, record, wrap_dim
+from ndgrad.ops._common import as_tensor, named, record, wrap_dim
 from ndgrad.ops.shape import as_view
 
 
@@ -59,6 +59,18 @@ def to_numpy_key(key: Any, op: str = "index") -> tuple[Any, bool]:
     return tuple(out), advanced
 
 
+def _basic_index_name(npkey: tuple) -> str:
+    """PyTorch names basic indexing after its last step that does something (``:`` does not)."""
+    for k in reversed(npkey):
+        if isinstance(k, (int, np.integer)):
+            return "SelectBackward0"
+        if k is None:
+            return "UnsqueezeBackward0"
+        if k is not Ellipsis and k != slice(None):
+            return "SliceBackward0"
+    return "SliceBackward0"
+
+
 def getitem(x: Tensor, key: Any) -> Tensor:
     npkey, advanced = to_numpy_key(key)
     try:
@@ -66,15 +78,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     except IndexError as exc:
         raise _index_error(exc, x, "index") from None
     shape = x._data.shape
-    name = (
-        "IndexBackward0"
-        if advanced
-        else (
-            "SelectBackward0"
-            if len(npkey) == 1 and isinstance(npkey[0], (int, np.integer))
-            else "SliceBackward0"
-        )
-    )
+    name = "IndexBackward0" if advanced else _basic_index_name(npkey)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     out = record(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
@@ -230,7 +234,7 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     index = as_tensor(index, "index_select")
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+    return named(getitem(x, (slice(None),) * d + (index.reshape(-1),)), "IndexSelectBackward0")
 
 
 def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
@@ -242,7 +246,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     mask = as_tensor(mask, "masked_select")
     shape = np.broadcast_shapes(x._data.shape, mask._data.shape)
-    return getitem(x.expand(shape), mask.expand(shape))
+    return named(getitem(x.expand(shape), mask.expand(shape)), "MaskedSelectBackward0")
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:

@@ -18,6 +18,7 @@ from ndgrad.ops._common import (
     as_tensor,
     broadcast_error,
     float_operands,
+    named,
     operands,
     record,
     to_float,
@@ -400,7 +401,7 @@ def exp(x: Tensor) -> Tensor:
 
 
 def exp2(x: Tensor) -> Tensor:
-    return pow(2.0, to_float(x))
+    return named(pow(2.0, to_float(x)), "Exp2Backward0")
 
 
 def expm1(x: Tensor) -> Tensor:
@@ -457,7 +458,7 @@ def square(x: Tensor) -> Tensor:
 
 
 def reciprocal(x: Tensor) -> Tensor:
-    return div(1.0, to_float(x))
+    return named(div(1.0, to_float(x)), "ReciprocalBackward0")
 
 
 def sin(x: Tensor) -> Tensor:
@@ -541,8 +542,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate == "tanh":
         c = math.sqrt(2 / math.pi)
-        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3)))
-    return 0.5 * x * (1 + erf(x / math.sqrt(2.0)))
+        return named(0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3))), "GeluBackward0")
+    return named(0.5 * x * (1 + erf(x / math.sqrt(2.0))), "GeluBackward0")
 
 
 def erf(x: Tensor) -> Tensor:
@@ -701,4 +702,4 @@ def nan_to_num(
 
 
 def lerp(a: Tensor, b: Any, weight: Any) -> Tensor:
-    return a + weight * (b - a)
+    return named(a + weight * (b - a), "LerpBackward0")

@@ -12,7 +12,7 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import normalize_dims, record, return_type, to_float, wrap_dim
+from ndgrad.ops._common import named, normalize_dims, record, return_type, to_float, wrap_dim
 from ndgrad.ops.pointwise import _ignore, sqrt, where
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -95,9 +95,7 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
-        flat = x.reshape(-1)
-        out = prod(flat, 0)
-        return out
+        return named(prod(x.reshape(-1), 0), "ProdBackward0")
     d = wrap_dim(dim, x._data.ndim, "prod")
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
     data = np.prod(x._data, axis=d, keepdims=keepdim, dtype=np_dtype)
@@ -136,7 +134,8 @@ def var(
     for d in dims:
         n *= x._data.shape[d]
     centered = x - x.mean(dims, keepdim=True)
-    return (centered * centered).sum(dims, keepdim=keepdim) / builtins.max(n - correction, 0)
+    sq_sum = (centered * centered).sum(dims, keepdim=keepdim)
+    return named(sq_sum / builtins.max(n - correction, 0), "VarBackward0")
 
 
 def std(
@@ -147,7 +146,7 @@ def std(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    return named(sqrt(var(x, dim, unbiased, keepdim, correction=correction)), "StdBackward0")
 
 
 def var_mean(

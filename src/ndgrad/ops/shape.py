@@ -10,7 +10,7 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._tensor import Size, Tensor
-from ndgrad.ops._common import cast, normalize_dims, record, shape_arg, wrap_dim
+from ndgrad.ops._common import cast, named, normalize_dims, record, shape_arg, wrap_dim
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:
@@ -354,7 +354,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"and {list(t._data.shape)} at entry {i}"
             )
     d = wrap_dim(dim, len(ref) + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], d)
+    return named(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
@@ -384,7 +384,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
             )
     out, start = [], 0
     for length in lengths:
-        out.append(narrow(x, d, start, length))
+        out.append(named(narrow(x, d, start, length), "SplitBackward0"))
         start += length
     return tuple(out)
 
@@ -400,7 +400,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, x._data.ndim, "unbind")
-    return tuple(select(x, d, i) for i in range(x._data.shape[d]))
+    return tuple(named(select(x, d, i), "UnbindBackward0") for i in range(x._data.shape[d]))
 
 
 def contiguous(x: Tensor) -> Tensor:
@@ -464,7 +464,7 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
             return _diag_offset(x, diagonal)
         return x.unsqueeze(0) * Tensor._make(np.eye(n, dtype=x._data.dtype))
     if x._data.ndim == 2:
-        return _diagonal_of(x, diagonal, 0, 1)
+        return named(_diagonal_of(x, diagonal, 0, 1), "DiagonalBackward0_copy")
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
 
 
@@ -501,7 +501,8 @@ def repeat_interleave(
     index = Tensor._make(np.repeat(np.arange(n, dtype=np.int64), counts.reshape(-1)))
     if not x._data.ndim:
         x = x.reshape(1)
-    return index_select(x, d, index)
+    out = index_select(x, d, index)
+    return out.view(-1) if dim is None else out  # PyTorch's flat result is a view
 
 
 def column_stack(tensors: Sequence[Tensor]) -> Tensor:
