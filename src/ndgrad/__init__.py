@@ -56,6 +56,7 @@ from ndgrad._dtype import (
     set_default_dtype,
     uint8,
 )
+from ndgrad._format import set_printoptions
 from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403

@@ -8,8 +8,10 @@ to their edge items, and suffixes that move to a new line when the line would gr
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,10 +20,60 @@ from ndgrad import _dtype
 if TYPE_CHECKING:
     from ndgrad._tensor import Tensor
 
-THRESHOLD = 1000
+# PyTorch's print options (``set_printoptions``), read at each repr
+THRESHOLD: float = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
 PRECISION = 4
+SCI_MODE: bool | None = None  # None: chosen per tensor from its magnitudes
+
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """``torch.set_printoptions``: a profile first, then the given options; sci_mode always."""
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    chosen = dict(_PROFILES.get(profile, {})) if profile is not None else {}
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems}
+    given["linewidth"] = linewidth
+    chosen.update({k: v for k, v in given.items() if v is not None})
+    PRECISION = chosen.get("precision", PRECISION)
+    THRESHOLD = chosen.get("threshold", THRESHOLD)
+    EDGEITEMS = chosen.get("edgeitems", EDGEITEMS)
+    LINEWIDTH = chosen.get("linewidth", LINEWIDTH)
+    SCI_MODE = sci_mode
+
+
+def get_printoptions() -> dict[str, Any]:
+    return {
+        "precision": PRECISION,
+        "threshold": THRESHOLD,
+        "edgeitems": EDGEITEMS,
+        "linewidth": LINEWIDTH,
+        "sci_mode": SCI_MODE,
+    }
+
+
+@contextlib.contextmanager
+def printoptions(**kwargs: Any) -> Iterator[None]:
+    """Print options changed inside the ``with`` block only."""
+    before = get_printoptions()
+    set_printoptions(**kwargs)
+    try:
+        yield
+    finally:
+        set_printoptions(**before)
 
 
 class _Formatter:
@@ -43,7 +95,8 @@ class _Formatter:
         magnitudes = np.abs(finite)
         lo, hi = magnitudes.min(), magnitudes.max()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+        auto = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
+        self.sci_mode = auto if SCI_MODE is None else SCI_MODE
         for v in finite.tolist():
             if self.sci_mode:
                 text = f"{v:.{PRECISION}e}"

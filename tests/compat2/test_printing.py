@@ -283,3 +283,37 @@ def test_grad_fn_is_printed_with_torchs_name(op):
     program = f"(lambda x: {expr})(torch.tensor([[1.0, 2], [3, 4]], requires_grad=True))"
     ours, ref = run_both(evaluate, program)
     assert ours == ref, f"{op}: ndgrad {ours} != torch {ref}"
+
+
+def print_options(fw):
+    """``torch.set_printoptions``: precision, threshold, edgeitems, profiles, sci_mode, linewidth."""
+    torch = fw.torch
+    out = []
+    try:
+        torch.set_printoptions(precision=2)
+        out.append(repr(torch.tensor([1.23456, 2.5])))
+        torch.set_printoptions(threshold=5)
+        out += [repr(torch.arange(10)), repr(torch.arange(10.0).reshape(2, 5))]
+        torch.set_printoptions(edgeitems=1)
+        out.append(repr(torch.arange(10.0)))
+        torch.set_printoptions(profile="short")
+        out += [repr(torch.tensor([1.23456, 100.5])), repr(torch.arange(2000.0))]
+        torch.set_printoptions(profile="full")
+        out.append(repr(torch.arange(1001)))
+        torch.set_printoptions(profile="default", sci_mode=True)
+        out += [repr(torch.tensor([1.5, 2.0])), repr(torch.tensor([1.0, 2.0]))]
+        torch.set_printoptions(sci_mode=False)
+        out += [repr(torch.tensor([1e-6, 1e9])), repr(torch.tensor([1e10, 2.0]))]
+        torch.set_printoptions(profile="default", linewidth=30)
+        out += [repr(torch.arange(12.0).reshape(2, 6) + 0.5), repr(torch.ones(3) * 2)]
+        torch.set_printoptions(profile="default", precision=6)
+        out += [repr(torch.tensor(1 / 3)), repr(torch.tensor([1 / 3, 1e-5]))]
+    finally:
+        torch.set_printoptions(profile="default")
+    out.append(repr(torch.tensor([1 / 3, 2.0])))
+    return out
+
+
+def test_print_options_change_what_is_printed_like_torch():
+    ours, ref = run_both(print_options)
+    assert ours == ref
