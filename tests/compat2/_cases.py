@@ -18,6 +18,7 @@ DATA = {
     "R": _RNG.normal(size=(4, 5)).round(2).tolist(),
     "RI": _RNG.integers(0, 4, size=(4, 7)).tolist(),
     "H": _RNG.normal(size=200).astype(np.float32).tolist(),
+    "Q": [[1.0, 4, 2, 3], [5, 0, 7, 6]],
 }
 
 

@@ -8,7 +8,9 @@ indices are left out: PyTorch's index among equal values comes from an unspecifi
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from tests.compat._harness import assert_same, run_both
 from tests.compat2._cases import check_expression
 
 POINTWISE_AND_LOGIC = [
@@ -917,6 +919,175 @@ ORDER_STATISTICS_AND_HELPERS = [
     "torch.fliplr(torch.arange(3))",
 ]
 
+QUANTILES_AND_LAYOUT = [
+    "torch.quantile(torch.tensor(Q), 0.5)",
+    "torch.quantile(torch.tensor(Q), 0.5, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.5, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.5, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.5, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=1)",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.5, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.5, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.5, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.5, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.5, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.5, dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.)",
+    "torch.quantile(torch.tensor(Q), 0., interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0., interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0., interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0., interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0., dim=1)",
+    "torch.quantile(torch.tensor(Q), 0., dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0., dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0., dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0., dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0., dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0., keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0., keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0., keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0., keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0., keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0., dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0., dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0., dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0., dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0., dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 1.)",
+    "torch.quantile(torch.tensor(Q), 1., interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 1., interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 1., interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 1., interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 1., dim=1)",
+    "torch.quantile(torch.tensor(Q), 1., dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 1., dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 1., dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 1., dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 1., dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 1., keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 1., keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 1., keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 1., keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 1., keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 1., dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 1., dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 1., dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 1., dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 1., dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.33)",
+    "torch.quantile(torch.tensor(Q), 0.33, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.33, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.33, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.33, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=1)",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.33, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.33, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.33, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.33, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.33, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), 0.33, dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]))",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=1)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.25, 0.5]), dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3))",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=1)",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor(0.3), dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]))",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=1)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=1, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=1, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=1, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=1, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=0, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), keepdim=True, interpolation='midpoint')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=-1, keepdim=True)",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=-1, keepdim=True, interpolation='lower')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=-1, keepdim=True, interpolation='higher')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=-1, keepdim=True, interpolation='nearest')",
+    "torch.quantile(torch.tensor(Q), torch.tensor([0.1]), dim=-1, keepdim=True, interpolation='midpoint')",
+    "torch.tensor(Q).quantile(0.4)",
+    "torch.quantile(torch.tensor([1.,float('nan')]), 0.5)",
+    "torch.quantile(torch.tensor([[1.,float('nan')],[1., 2.]]), 0.5, dim=1)",
+    "torch.quantile(torch.tensor([1, 2]), 0.5)",
+    "torch.quantile(torch.tensor([1., 2]), 1.5)",
+    "torch.quantile(torch.tensor(3.), 0.5)",
+    "torch.quantile(torch.tensor([1., 2], dtype=torch.float64), 0.5)",
+    "repr(torch.aminmax(torch.tensor([[1,5],[3,2]]), dim=0))",
+    "repr(torch.aminmax(torch.tensor([[1.,5],[3,2]])))",
+    "torch.aminmax(torch.tensor([[1.,5],[3,2]]), dim=1, keepdim=True).max",
+    "torch.tensor([[1.,5],[3,2]]).aminmax().min",
+    "torch.signbit(torch.tensor([-0., 1, -2]))",
+    "torch.tensor([-1, 1]).signbit()",
+    "torch.ones(2,3).stride()",
+    "torch.ones(2,3).t().stride()",
+    "torch.ones(2,3).stride(0)",
+    "torch.ones(3,1).expand(3,4).stride()",
+    "torch.ones(2,3,4).permute(2,0,1).stride()",
+    "torch.ones(2,3, dtype=torch.float64).stride()",
+]
+
 
 @pytest.mark.parametrize("expr", POINTWISE_AND_LOGIC)
 def test_pointwise_and_logic(expr):
@@ -936,3 +1107,34 @@ def test_shapes_indexing_division(expr):
 @pytest.mark.parametrize("expr", ORDER_STATISTICS_AND_HELPERS)
 def test_order_statistics_and_numpy_style_helpers(expr):
     check_expression(expr)
+
+
+@pytest.mark.parametrize("expr", QUANTILES_AND_LAYOUT)
+def test_quantile_aminmax_signbit_stride(expr):
+    check_expression(expr)
+
+
+def numpy_bridge(fw):
+    """from_numpy and .numpy() share memory; torch.tensor copies."""
+    torch = fw.torch
+    a = np.array([1.0, 2.0])
+    shared = torch.from_numpy(a)
+    a[0] = 9
+    shared.numpy()[1] = 7
+    copied = torch.tensor(a)
+    a[1] = 5
+    return [shared, copied, repr(shared), a.copy()]
+
+
+def quantile_gradient(fw):
+    torch = fw.torch
+    x = torch.tensor([1.0, 4, 2, 3], requires_grad=True)
+    q = torch.quantile(x, 0.4)
+    q.backward()
+    return [q.detach(), x.grad]
+
+
+@pytest.mark.parametrize("program", [numpy_bridge, quantile_gradient], ids=lambda p: p.__name__)
+def test_programs(program):
+    ours, ref = run_both(program)
+    assert_same(ours, ref, where=program.__name__)

@@ -251,6 +251,9 @@ def _bind() -> None:
         "unique_consecutive": statistics.unique_consecutive,
         "bincount": statistics.bincount,
         "histc": statistics.histc,
+        "quantile": statistics.quantile,
+        "aminmax": statistics.aminmax,
+        "signbit": pw.signbit,
         # linear algebra
         "matmul": la.matmul,
         "mm": la.mm,
@@ -332,6 +335,11 @@ def _bind() -> None:
     T.long = lambda self: to(self, _dtype.int64)
     T.int = lambda self: to(self, _dtype.int32)
     T.bool = lambda self: to(self, _dtype.bool_)
+    T.stride = lambda self, dim=None: (
+        tuple(s // self._data.itemsize for s in self._data.strides)
+        if dim is None
+        else self._data.strides[dim] // self._data.itemsize
+    )
     T.short = lambda self: to(self, _dtype.int16)
     T.char = lambda self: to(self, _dtype.int8)
     T.byte = lambda self: to(self, _dtype.uint8)

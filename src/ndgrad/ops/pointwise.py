@@ -690,6 +690,10 @@ def isinf(x: Tensor) -> Tensor:
     return Tensor._make(np.isinf(x._data))
 
 
+def signbit(x: Tensor) -> Tensor:
+    return Tensor._make(np.signbit(x._data))
+
+
 def isfinite(x: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(x._data))
 

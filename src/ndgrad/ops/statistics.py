@@ -275,7 +275,81 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     return Tensor._make(np.bincount(pos, minlength=bins).astype(data.dtype))
 
 
+def quantile(
+    x: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor, whose dim comes first)."""
+    from ndgrad.ops import sort
+    from ndgrad.ops.pointwise import isnan, where
+
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if qs.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if qs.size and (qs.min() < 0 or qs.max() > 1):
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    modes = ("linear", "lower", "higher", "midpoint", "nearest")
+    if interpolation not in modes:
+        raise RuntimeError(f"quantile() interpolation must be one of {', '.join(modes)}")
+    src, d = (x.reshape(-1), 0) if dim is None else (x, wrap_dim(dim, x.dim(), "quantile"))
+    n = src.shape[d] if src.dim() else 1
+    if n == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    src = src if src.dim() else src.reshape(1)
+    ordered = sort(src, d).values  # NaN last
+    rank = np.atleast_1d(qs) * (n - 1)
+    if interpolation == "nearest":
+        rank = np.round(rank)  # half to even, as PyTorch rounds
+    lower = np.floor(rank).astype(np.int64)
+    upper = np.ceil(rank).astype(np.int64)
+    weight = {"lower": 0 * rank, "higher": 0 * rank + (upper > lower), "midpoint": 0.5 + 0 * rank}
+    w = weight.get(interpolation, rank - lower)
+    lo = ordered.index_select(d, Tensor._make(lower))
+    hi = ordered.index_select(d, Tensor._make(upper))
+    shape = [1] * ordered.dim()
+    shape[d] = -1
+    w_t = Tensor._make(w.astype(x._data.dtype).reshape(shape))
+    result = lo + w_t * (hi - lo)
+    result = where(isnan(src).any(d, keepdim=True), float("nan"), result)  # NaN propagates
+    result = result.movedim(d, 0)
+    if keepdim:
+        result = result.reshape((-1,) + (1,) * x.dim()) if dim is None else result.unsqueeze(d + 1)
+    return result.squeeze(0) if qs.ndim == 0 else result
+
+
+class _MinMax(tuple):
+    """``torch.return_types.aminmax``: the named tuple ``(min, max)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, lo: Tensor, hi: Tensor) -> _MinMax:
+        return super().__new__(cls, (lo, hi))
+
+    min = property(lambda self: self[0])  # noqa: A003
+    max = property(lambda self: self[1])  # noqa: A003
+
+    def __repr__(self) -> str:
+        return f"ndgrad.return_types.aminmax(\nmin={self[0]!r},\nmax={self[1]!r})"
+
+
+_MinMax.__module__ = "ndgrad.return_types"
+_MinMax.__name__ = _MinMax.__qualname__ = "aminmax"
+
+
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> _MinMax:
+    """The smallest and largest values, of the whole tensor or along ``dim``."""
+    dims = () if dim is None else dim
+    return _MinMax(x.amin(dims, keepdim), x.amax(dims, keepdim))
+
+
 __all__ = [
+    "aminmax",
     "bincount",
     "histc",
     "kthvalue",
@@ -284,6 +358,7 @@ __all__ = [
     "msort",
     "nanmedian",
     "nansum",
+    "quantile",
     "unique",
     "unique_consecutive",
 ]
