@@ -78,7 +78,12 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     except IndexError as exc:
         raise _index_error(exc, x, "index") from None
     shape = x._data.shape
-    name = "IndexBackward0" if advanced else _basic_index_name(npkey)
+    if advanced:
+        name = "IndexBackward0"
+    elif len(npkey) == 1 and isinstance(npkey[0], (int, np.integer)):  # x[i], the common case
+        name = "SelectBackward0"
+    else:
+        name = _basic_index_name(npkey)
     if type(data) is not np.ndarray:
         data = np.asarray(data)
     out = record(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
