@@ -192,7 +192,7 @@ class Tensor:
             matches = [k for k, v in _TYPE_NAMES.items() if v == name]
             if not matches:
                 raise TypeError(f"type(): invalid type string {dtype!r}")
-            dtype = matches[0]
+            dtype = _dtype.from_numpy_dtype(np.dtype(matches[0]))  # a str would mean a device
         return self.to(dtype)
 
     # ----------------------------------------------------------------- autograd state

@@ -216,9 +216,25 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
             "PowBackward0", data, (a,), lambda g: (g * (a ** (exponent - 1) * exponent),), (a,)
         )
     a, b = operands(a, b, "pow")
-    data = _binary("pow", np.power, a, b)
+    if a._data.dtype.kind in "iu" and np.any(b._data < 0):
+        data = _integer_pow_with_negatives(a, b)
+    else:
+        data = _binary("pow", np.power, a, b)
     out = record("PowBackward1", data, (a, b), lambda g: _pow_backward(g, a, b), (a, b))
     return out
+
+
+def _integer_pow_with_negatives(a: Tensor, b: Tensor) -> np.ndarray:
+    """Integer ``a ** b`` where some ``b < 0``: PyTorch truncates ``1 / a**|b|`` (0 unless a is ±1)."""
+    try:
+        base, exp = np.broadcast_arrays(a._data, b._data)
+    except ValueError:
+        raise broadcast_error("pow", a._data.shape, b._data.shape) from None
+    negative = exp < 0
+    data = np.power(base, np.where(negative, 0, exp))
+    odd = (exp % 2) != 0
+    unit = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, unit, data).astype(data.dtype)
 
 
 def _pow_backward(g: Tensor, a: Tensor, b: Tensor) -> tuple:
@@ -237,7 +253,10 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
     base, b = operands(base, b, "pow")
     if base._data.dtype.kind != "f" and isinstance(a, float):
         base, b = to_float(base), to_float(b)
-    data = _binary("pow", np.power, base, b)
+    if base._data.dtype.kind in "iu" and np.any(b._data < 0):
+        data = _integer_pow_with_negatives(base, b)
+    else:
+        data = _binary("pow", np.power, base, b)
     if base._requires_grad:
         return record(
             "PowBackward1", data, (base, b), lambda g: _pow_backward(g, base, b), (base, b)
