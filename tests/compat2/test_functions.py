@@ -1089,6 +1089,18 @@ QUANTILES_AND_LAYOUT = [
 ]
 
 LEARNER_IDIOMS = [
+    "torch.ones(2, 2).fill_diagonal_(0)",
+    "torch.ones(3, 2).fill_diagonal_(5.)",
+    "torch.ones(2, 3, dtype=torch.int64).fill_diagonal_(7)",
+    "torch.ones(7, 3).fill_diagonal_(0, wrap=True)",
+    "torch.ones(7, 3).fill_diagonal_(0)",
+    "torch.ones(2, 2, 2).fill_diagonal_(0)",
+    "torch.ones(2, 3, 2).fill_diagonal_(0)",
+    "torch.ones(3).fill_diagonal_(0)",
+    "torch.zeros(3).index_fill(0, torch.tensor([0, 2]), 1.)",
+    "torch.zeros(3).index_fill_(0, torch.tensor([0, 2]), 1.)",
+    "torch.zeros(2, 3).index_fill(1, torch.tensor([1]), -1)",
+    "torch.zeros(2, 3).index_fill(-2, torch.tensor([0, 0]), torch.tensor(4.))",
     "torch.tensor([[1.,2],[3,4]]).max(dim=1).values.tolist()",
     "torch.tensor([1.,2]).type(torch.int64)",
     "torch.tensor([1.,2]).type('torch.LongTensor')",
@@ -1231,7 +1243,22 @@ def quantile_gradient(fw):
     return [q.detach(), x.grad]
 
 
-@pytest.mark.parametrize("program", [numpy_bridge, quantile_gradient], ids=lambda p: p.__name__)
+def fills_pass_gradients_around_what_they_overwrite(fw):
+    torch = fw.torch
+    x = torch.ones(2, 2, requires_grad=True)
+    y = x * 2
+    y.fill_diagonal_(0)
+    y.sum().backward()
+    z = torch.ones(3, requires_grad=True)
+    z.index_fill(0, torch.tensor([1]), 0.0).sum().backward()
+    return [y, x.grad, z.grad]
+
+
+@pytest.mark.parametrize(
+    "program",
+    [numpy_bridge, quantile_gradient, fills_pass_gradients_around_what_they_overwrite],
+    ids=lambda p: p.__name__,
+)
 def test_programs(program):
     ours, ref = run_both(program)
     assert_same(ours, ref, where=program.__name__)

@@ -314,6 +314,7 @@ def _bind() -> None:
         "take_along_dim": ix.take_along_dim,
         "argwhere": ix.argwhere,
         "take": ix.take,
+        "index_fill": ix.index_fill,
         # misc
         "to": to,
         "sort": sort,
@@ -489,6 +490,7 @@ def _bind() -> None:
         "minimum",
         "clamp_min",
         "clamp_max",
+        "index_fill",
     ):
         setattr(T, name + "_", inplace_method(name + "_", names[name]))
 
@@ -520,6 +522,9 @@ def _bind() -> None:
         return ip.apply_inplace(self, "copy_", compute, src)
 
     T.copy_ = copy_
+    T.fill_diagonal_ = lambda self, fill_value, wrap=False: ip.apply_inplace(
+        self, "fill_diagonal_", lambda s: ix.fill_diagonal(s, fill_value, wrap), fill_value
+    )
     T.zero_ = lambda self: ip.fill_with(self, np.zeros((), self._data.dtype), "zero_")
     T.fill_ = lambda self, value: ip.fill_with(
         self, np.asarray(value._data if isinstance(value, Tensor) else value), "fill_"

@@ -270,6 +270,32 @@ def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
 
 
+def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    """``x`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    from ndgrad.ops.pointwise import masked_fill
+
+    d = wrap_dim(dim, x._data.ndim, "index_fill")
+    idx = as_tensor(index, "index_fill")._data.reshape(-1)
+    mask = np.zeros(x._data.shape[d] if x._data.ndim else 1, dtype=bool)
+    mask[idx] = True
+    shape = [1] * x._data.ndim
+    if shape:
+        shape[d] = -1
+    return masked_fill(x, Tensor._make(mask.reshape(shape)), value)
+
+
+def fill_diagonal(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """``x`` with its main diagonal set to ``fill_value`` (``fill_diagonal_``'s result)."""
+    from ndgrad.ops.pointwise import masked_fill
+
+    shape = x._data.shape
+    if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
+        raise RuntimeError("all dimensions of input must be of equal length")
+    mask = np.zeros(shape, dtype=bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    return masked_fill(x, Tensor._make(mask), fill_value)
+
+
 def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` as if it were 1-D, at ``index`` (the result has index's shape)."""
     index = as_tensor(index, "take")
