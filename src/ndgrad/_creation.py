@@ -85,14 +85,12 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
 def tensor(
     data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _finish(_to_array(data, dtype), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None or _dtype.to_dtype(dtype).np == data.dtype):
@@ -121,6 +119,12 @@ def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str) 
     return _finish(np.full(shape, value, dtype=_float_or(dtype)), requires_grad)
 
 
+def _check_device(device: Any) -> None:
+    """Tensors live on the CPU: naming another device raises torch's error for it."""
+    if device is not None:
+        check_available(device)
+
+
 def _sizes(sizes: tuple, size: Any) -> tuple:
     """``f(2, 3)``, ``f((2, 3))`` or torch's keyword form ``f(size=(2, 3))``."""
     return sizes if size is None else (size,)
@@ -133,8 +137,7 @@ def zeros(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "zeros")
 
 
@@ -145,8 +148,7 @@ def ones(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _filled(_sizes(sizes, size), 1, dtype, requires_grad, "ones")
 
 
@@ -157,8 +159,7 @@ def empty(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty")
 
 
@@ -170,8 +171,7 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
     return _filled(
@@ -186,24 +186,21 @@ def _like(x: Tensor, dtype: Any) -> np.dtype:
 def zeros_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _finish(np.zeros(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def ones_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _finish(np.ones(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def empty_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return zeros_like(x, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -215,8 +212,7 @@ def full_like(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     return _finish(np.full(x._data.shape, fill_value, dtype=_like(x, dtype)), requires_grad)
 
 
@@ -228,8 +224,7 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
     return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)
@@ -244,8 +239,7 @@ def arange(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -281,8 +275,7 @@ def linspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_float_or(dtype)), requires_grad)
@@ -371,8 +364,7 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     shape = shape_arg(_sizes(sizes, size), "rand")
     return _finish(_rng(generator).random(shape).astype(_float_or(dtype)), requires_grad)
 
@@ -385,8 +377,7 @@ def randn(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     shape = shape_arg(_sizes(sizes, size), "randn")
     return _finish(_rng(generator).standard_normal(shape).astype(_float_or(dtype)), requires_grad)
 
@@ -409,8 +400,7 @@ def randint(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     if size is None:
         low, high, size = 0, low, high
     if size is None:
@@ -431,8 +421,7 @@ def randint_like(x: Tensor, low: int, high: Any = None) -> Tensor:
 def randperm(
     n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None
 ) -> Tensor:
-    if device is not None:
-        check_available(device)
+    _check_device(device)
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     return Tensor._make(_rng(generator).permutation(n).astype(dt))
 
