@@ -7,6 +7,7 @@ NumPy backs the ``cpu`` device today; a library with NumPy's API (CuPy) can back
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import numpy
 
@@ -79,5 +80,46 @@ def backend_for(dev: device) -> Backend:
     return _BACKENDS[dev.type]
 
 
-def register_backend(device_type: str, xp: ModuleType) -> None:
+# Array type -> (array module, device). One dict lookup on an array's exact type answers
+# "which library computes on this array" on the hot path; subclasses fall back to a scan.
+_XP_BY_TYPE: dict[type, ModuleType] = {numpy.ndarray: numpy}
+_DEVICE_BY_TYPE: dict[type, device] = {numpy.ndarray: CPU}
+
+
+def register_backend(device_type: str, xp: ModuleType, array_type: type | None = None) -> None:
+    """Backs ``device_type`` with ``xp``; its arrays are instances of ``array_type``."""
     _BACKENDS[device_type] = Backend(device_type, xp)
+    if array_type is not None:
+        _XP_BY_TYPE[array_type] = xp
+        _DEVICE_BY_TYPE[array_type] = device(device_type)
+
+
+def unregister_backend(device_type: str) -> None:
+    """Forgets a backend registered with :func:`register_backend` (the CPU stays)."""
+    if device_type == "cpu":
+        raise ValueError("the cpu backend cannot be unregistered")
+    _BACKENDS.pop(device_type, None)
+    for array_type, dev in list(_DEVICE_BY_TYPE.items()):
+        if dev.type == device_type:
+            del _DEVICE_BY_TYPE[array_type]
+            del _XP_BY_TYPE[array_type]
+
+
+def _lookup(table: dict, data: Any, default: Any) -> Any:
+    # Most-derived registered type first: a subclass of ndarray beats ndarray itself.
+    for array_type in reversed(table):
+        if isinstance(data, array_type):
+            return table[array_type]
+    return default
+
+
+def array_module(data: Any) -> ModuleType:
+    """The array library that computes on ``data`` (NumPy for anything unregistered)."""
+    xp = _XP_BY_TYPE.get(type(data))
+    return xp if xp is not None else _lookup(_XP_BY_TYPE, data, numpy)
+
+
+def array_device(data: Any) -> device:
+    """The device an array lives on, from its type."""
+    dev = _DEVICE_BY_TYPE.get(type(data))
+    return dev if dev is not None else _lookup(_DEVICE_BY_TYPE, data, CPU)

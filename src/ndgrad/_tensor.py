@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import CPU, device
+from ndgrad._backend import _XP_BY_TYPE, array_device, array_module, device
 from ndgrad.autograd.grad_mode import STATE
 
 _TYPE_NAMES = {
@@ -107,8 +107,8 @@ class Tensor:
     def _make(cls, data: Any) -> Tensor:
         """Internal constructor: no validation, no copy."""
         t = object.__new__(cls)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
+        if type(data) is not np.ndarray and type(data) not in _XP_BY_TYPE:
+            data = np.asarray(data)  # a registered backend's array stays on its device
         t._data = data
         t._requires_grad = False
         t._grad = None
@@ -165,7 +165,7 @@ class Tensor:
 
     @property
     def device(self) -> device:
-        return CPU
+        return array_device(self._data)
 
     @property
     def is_cuda(self) -> bool:
@@ -174,9 +174,7 @@ class Tensor:
     @property
     def xp(self) -> Any:
         """The array library behind this tensor (NumPy on the CPU)."""
-        from ndgrad._backend import backend_for
-
-        return backend_for(self.device).xp
+        return array_module(self._data)
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"

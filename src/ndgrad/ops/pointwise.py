@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import (
@@ -30,30 +31,22 @@ def _ignore() -> np.errstate:
     return np.errstate(all="ignore")
 
 
-def _binary(op: str, ufunc: Any, a: Tensor, b: Tensor) -> np.ndarray:
+def _binary(op: str, ufunc: str, a: Tensor, b: Tensor) -> Any:
+    """``xp.<ufunc>(a, b)`` in the array library of ``a``'s backend."""
+    fn = getattr(array_module(a._data), ufunc)
     try:
         if ufunc in _QUIET:
-            return ufunc(a._data, b._data)
+            return fn(a._data, b._data)
         with _ignore():
-            return ufunc(a._data, b._data)
+            return fn(a._data, b._data)
     except ValueError:
         raise broadcast_error(op, a._data.shape, b._data.shape) from None
 
 
 # Ufuncs that do not warn on finite input: skip the errstate cost on the hot path.
-_QUIET = {
-    np.add,
-    np.subtract,
-    np.multiply,
-    np.equal,
-    np.not_equal,
-    np.less,
-    np.less_equal,
-    np.greater,
-    np.greater_equal,
-    np.maximum,
-    np.minimum,
-}
+_QUIET = frozenset(
+    "add subtract multiply equal not_equal less less_equal greater greater_equal maximum minimum".split()
+)
 
 
 # A float tensor with a Python number keeps the tensor's dtype (PyTorch's promotion), so the
@@ -90,7 +83,7 @@ def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     a, b = operands(a, b, "add")
     if alpha != 1:
         b = mul(b, alpha)
-    data = _binary("add", np.add, a, b)
+    data = _binary("add", "add", a, b)
     return record("AddBackward0", data, (a, b), lambda g: (g, g))
 
 
@@ -106,7 +99,7 @@ def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
         )
     if alpha != 1:
         b = mul(b, alpha)
-    data = _binary("sub", np.subtract, a, b)
+    data = _binary("sub", "subtract", a, b)
     negate = b._requires_grad  # -g only when b has a gradient to receive
     return record("SubBackward0", data, (a, b), lambda g: (g, -g if negate else None))
 
@@ -128,7 +121,7 @@ def mul(a: Any, b: Any) -> Tensor:
         data = b._data.dtype.type(a) * b._data
         return record("MulBackward0", data, (b, _NUMBER_SLOT), lambda g: (_scaled(g, a), None))
     a, b = operands(a, b, "mul")
-    data = _binary("mul", np.multiply, a, b)
+    data = _binary("mul", "multiply", a, b)
     return record(
         "MulBackward0",
         data,
@@ -144,9 +137,8 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "trunc":
         a, b = operands(a, b, "div")
         with _ignore():
-            return Tensor._make(
-                np.trunc(_binary("div", np.true_divide, a, b)).astype(a._data.dtype)
-            )
+            xp = array_module(a._data)
+            return Tensor._make(xp.trunc(_binary("div", "true_divide", a, b)).astype(a._data.dtype))
     if rounding_mode is not None:
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
@@ -160,7 +152,7 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
                 data = a._data / divisor
         return record("DivBackward0", data, (a, _NUMBER_SLOT), lambda g: (g / b, None))
     a, b = float_operands(a, b, "div")
-    data = _binary("div", np.true_divide, a, b)
+    data = _binary("div", "true_divide", a, b)
 
     def backward(g: Tensor) -> tuple:
         ga = g / b if a._requires_grad else None
@@ -172,16 +164,18 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
 
 def floor_divide(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "floor_divide")
-    if a._data.dtype.kind in "iu" and np.any(b._data == 0):
+    xp = array_module(a._data)
+    if a._data.dtype.kind in "iu" and xp.any(b._data == 0):
         raise RuntimeError("ZeroDivisionError: floor_divide(): integer division by zero")
-    return Tensor._make(_binary("floor_divide", np.floor_divide, a, b))
+    return Tensor._make(_binary("floor_divide", "floor_divide", a, b))
 
 
 def remainder(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "remainder")
-    if a._data.dtype.kind in "iu" and np.any(b._data == 0):
+    xp = array_module(a._data)
+    if a._data.dtype.kind in "iu" and xp.any(b._data == 0):
         raise RuntimeError("ZeroDivisionError: remainder(): integer division by zero")
-    data = _binary("remainder", np.remainder, a, b)
+    data = _binary("remainder", "remainder", a, b)
     return record(
         "RemainderBackward0", data, (a, b), lambda g: (g, -g * floor_divide(a, b)), (a, b)
     )
@@ -189,7 +183,7 @@ def remainder(a: Any, b: Any) -> Tensor:
 
 def fmod(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "fmod")
-    data = _binary("fmod", np.fmod, a, b)
+    data = _binary("fmod", "fmod", a, b)
     return record("FmodBackward0", data, (a, b), lambda g: (g, -g * trunc(div(a, b))), (a, b))
 
 
@@ -202,11 +196,12 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
         if a._data.dtype.kind in "iu" and b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         exponent = b
+        xp = array_module(a._data)
         with _ignore():
             if exponent == 2 and a._data.dtype.kind == "f":
-                data = np.square(a._data)  # x * x, as torch computes it; 3x faster than power
+                data = xp.square(a._data)  # x * x, as torch computes it; 3x faster than power
             else:
-                data = np.power(a._data, a._data.dtype.type(exponent))
+                data = xp.power(a._data, a._data.dtype.type(exponent))
         if exponent == 0:
             return record("PowBackward0", data, (a,), lambda g: (g * 0,))
         if exponent == 2:  # a.pow(1) is a: skip it
@@ -216,10 +211,10 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
             "PowBackward0", data, (a,), lambda g: (g * (a ** (exponent - 1) * exponent),), (a,)
         )
     a, b = operands(a, b, "pow")
-    if a._data.dtype.kind in "iu" and np.any(b._data < 0):
+    if a._data.dtype.kind in "iu" and (b._data < 0).any():
         data = _integer_pow_with_negatives(a, b)
     else:
-        data = _binary("pow", np.power, a, b)
+        data = _binary("pow", "power", a, b)
     out = record("PowBackward1", data, (a, b), lambda g: _pow_backward(g, a, b), (a, b))
     return out
 
@@ -227,14 +222,15 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
 def _integer_pow_with_negatives(a: Tensor, b: Tensor) -> np.ndarray:
     """Integer ``a ** b`` where some ``b < 0``: PyTorch truncates ``1 / a**|b|`` (0 unless a is ±1)."""
     try:
-        base, exp = np.broadcast_arrays(a._data, b._data)
+        xp = array_module(a._data)
+        base, exp = xp.broadcast_arrays(a._data, b._data)
     except ValueError:
         raise broadcast_error("pow", a._data.shape, b._data.shape) from None
     negative = exp < 0
-    data = np.power(base, np.where(negative, 0, exp))
+    data = xp.power(base, xp.where(negative, 0, exp))
     odd = (exp % 2) != 0
-    unit = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
-    return np.where(negative, unit, data).astype(data.dtype)
+    unit = xp.where(base == 1, 1, xp.where(base == -1, xp.where(odd, -1, 1), 0))
+    return xp.where(negative, unit, data).astype(data.dtype)
 
 
 def _pow_backward(g: Tensor, a: Tensor, b: Tensor) -> tuple:
@@ -253,10 +249,10 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
     base, b = operands(base, b, "pow")
     if base._data.dtype.kind != "f" and isinstance(a, float):
         base, b = to_float(base), to_float(b)
-    if base._data.dtype.kind in "iu" and np.any(b._data < 0):
+    if base._data.dtype.kind in "iu" and (b._data < 0).any():
         data = _integer_pow_with_negatives(base, b)
     else:
-        data = _binary("pow", np.power, base, b)
+        data = _binary("pow", "power", base, b)
     if base._requires_grad:
         return record(
             "PowBackward1", data, (base, b), lambda g: _pow_backward(g, base, b), (base, b)
@@ -271,13 +267,13 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
 
 def maximum(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "maximum")
-    data = _binary("maximum", np.maximum, a, b)
+    data = _binary("maximum", "maximum", a, b)
     return record("MaximumBackward0", data, (a, b), lambda g: _minmax_backward(g, a, b), (a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "minimum")
-    data = _binary("minimum", np.minimum, a, b)
+    data = _binary("minimum", "minimum", a, b)
     return record("MinimumBackward0", data, (a, b), lambda g: _minmax_backward(g, b, a), (a, b))
 
 
@@ -289,7 +285,7 @@ def _minmax_backward(g: Tensor, winner: Tensor, other: Tensor) -> tuple:
 
 def atan2(a: Any, b: Any) -> Tensor:
     a, b = float_operands(a, b, "atan2")
-    data = _binary("atan2", np.arctan2, a, b)
+    data = _binary("atan2", "arctan2", a, b)
 
     def backward(g: Tensor) -> tuple:
         denom = a * a + b * b
@@ -299,36 +295,36 @@ def atan2(a: Any, b: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- comparisons
-def _compare(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
+def _compare(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, op)
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
 def eq(a: Any, b: Any) -> Tensor:
-    return _compare("eq", np.equal, a, b)
+    return _compare("eq", "equal", a, b)
 
 
 def ne(a: Any, b: Any) -> Tensor:
-    return _compare("ne", np.not_equal, a, b)
+    return _compare("ne", "not_equal", a, b)
 
 
 def lt(a: Any, b: Any) -> Tensor:
-    return _compare("lt", np.less, a, b)
+    return _compare("lt", "less", a, b)
 
 
 def le(a: Any, b: Any) -> Tensor:
-    return _compare("le", np.less_equal, a, b)
+    return _compare("le", "less_equal", a, b)
 
 
 def gt(a: Any, b: Any) -> Tensor:
-    return _compare("gt", np.greater, a, b)
+    return _compare("gt", "greater", a, b)
 
 
 def ge(a: Any, b: Any) -> Tensor:
-    return _compare("ge", np.greater_equal, a, b)
+    return _compare("ge", "greater_equal", a, b)
 
 
-def _logical(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
+def _logical(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, op)
     if a._data.dtype.kind == "f":
         raise TypeError(
@@ -338,44 +334,50 @@ def _logical(op: str, ufunc: Any, a: Any, b: Any) -> Tensor:
 
 
 def bitwise_and(a: Any, b: Any) -> Tensor:
-    return _logical("bitwise_and", np.bitwise_and, a, b)
+    return _logical("bitwise_and", "bitwise_and", a, b)
 
 
 def bitwise_or(a: Any, b: Any) -> Tensor:
-    return _logical("bitwise_or", np.bitwise_or, a, b)
+    return _logical("bitwise_or", "bitwise_or", a, b)
 
 
 def bitwise_xor(a: Any, b: Any) -> Tensor:
-    return _logical("bitwise_xor", np.bitwise_xor, a, b)
+    return _logical("bitwise_xor", "bitwise_xor", a, b)
 
 
 def bitwise_not(a: Tensor) -> Tensor:
     if a._data.dtype.kind == "f":
         raise TypeError(f"bitwise_not(): expected an integer or bool tensor, got {a.dtype}")
-    return Tensor._make(np.invert(a._data))
+    xp = array_module(a._data)
+    return Tensor._make(xp.invert(a._data))
 
 
 def logical_not(a: Tensor) -> Tensor:
-    return Tensor._make(np.logical_not(as_tensor(a)._data))
+    a = as_tensor(a)
+    return Tensor._make(array_module(a._data).logical_not(a._data))
 
 
 def logical_and(a: Any, b: Any) -> Tensor:
-    return Tensor._make(np.logical_and(as_tensor(a)._data, as_tensor(b)._data))
+    a, b = as_tensor(a), as_tensor(b)
+    return Tensor._make(array_module(a._data).logical_and(a._data, b._data))
 
 
 def logical_or(a: Any, b: Any) -> Tensor:
-    return Tensor._make(np.logical_or(as_tensor(a)._data, as_tensor(b)._data))
+    a, b = as_tensor(a), as_tensor(b)
+    return Tensor._make(array_module(a._data).logical_or(a._data, b._data))
 
 
 def logical_xor(a: Any, b: Any) -> Tensor:
-    return Tensor._make(np.logical_xor(as_tensor(a)._data, as_tensor(b)._data))
+    a, b = as_tensor(a), as_tensor(b)
+    return Tensor._make(array_module(a._data).logical_xor(a._data, b._data))
 
 
 def isclose(
     a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
     a, b = operands(a, b, "isclose")
-    return Tensor._make(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = array_module(a._data)
+    return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def allclose(
@@ -385,7 +387,8 @@ def allclose(
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
+    xp = array_module(a._data)
+    return a.shape == b.shape and bool(xp.array_equal(a._data, b._data))
 
 
 # ----------------------------------------------------------------------------- unary
@@ -395,23 +398,27 @@ def neg(x: Tensor) -> Tensor:
             "Negation, the `-` operator, on a bool tensor is not supported. "
             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
         )
-    return record("NegBackward0", np.negative(x._data), (x,), lambda g: (-g,))
+    xp = array_module(x._data)
+    return record("NegBackward0", xp.negative(x._data), (x,), lambda g: (-g,))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
-    return record("AbsBackward0", np.abs(x._data), (x,), lambda g: (g * sign(x),), (x,))
+    xp = array_module(x._data)
+    return record("AbsBackward0", xp.abs(x._data), (x,), lambda g: (g * sign(x),), (x,))
 
 
 def sign(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":  # the sign of a bool is itself
         return x.clone()
-    return record("SignBackward0", np.sign(x._data), (x,), lambda g: (g * 0,))
+    xp = array_module(x._data)
+    return record("SignBackward0", xp.sign(x._data), (x,), lambda g: (g * 0,))
 
 
 def exp(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.exp(x._data)
+        xp = array_module(x._data)
+        data = xp.exp(x._data)
     out = record("ExpBackward0", data, (x,), lambda g: (g * out,), ())
     if out.grad_fn is not None:
         out.grad_fn.saved = (out,)
@@ -426,49 +433,56 @@ def exp2(x: Tensor) -> Tensor:
 def expm1(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.expm1(x._data)
+        xp = array_module(x._data)
+        data = xp.expm1(x._data)
     return record("Expm1Backward0", data, (x,), lambda g: (g * exp(x),), (x,))
 
 
 def log(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.log(x._data)
+        xp = array_module(x._data)
+        data = xp.log(x._data)
     return record("LogBackward0", data, (x,), lambda g: (g / x,), (x,))
 
 
 def log2(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.log2(x._data)
+        xp = array_module(x._data)
+        data = xp.log2(x._data)
     return record("Log2Backward0", data, (x,), lambda g: (g / (x * math.log(2.0)),), (x,))
 
 
 def log10(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.log10(x._data)
+        xp = array_module(x._data)
+        data = xp.log10(x._data)
     return record("Log10Backward0", data, (x,), lambda g: (g / (x * math.log(10.0)),), (x,))
 
 
 def log1p(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.log1p(x._data)
+        xp = array_module(x._data)
+        data = xp.log1p(x._data)
     return record("Log1PBackward0", data, (x,), lambda g: (g / (x + 1),), (x,))
 
 
 def sqrt(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = np.sqrt(x._data)
+        xp = array_module(x._data)
+        data = xp.sqrt(x._data)
     return record("SqrtBackward0", data, (x,), lambda g: (g / (2 * sqrt(x)),), (x,))
 
 
 def rsqrt(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
-        data = 1 / np.sqrt(x._data)
+        xp = array_module(x._data)
+        data = 1 / xp.sqrt(x._data)
     return record("RsqrtBackward0", data, (x,), lambda g: (g * -0.5 * rsqrt(x) ** 3,), (x,))
 
 
@@ -482,23 +496,27 @@ def reciprocal(x: Tensor) -> Tensor:
 
 def sin(x: Tensor) -> Tensor:
     x = to_float(x)
-    return record("SinBackward0", np.sin(x._data), (x,), lambda g: (g * cos(x),), (x,))
+    xp = array_module(x._data)
+    return record("SinBackward0", xp.sin(x._data), (x,), lambda g: (g * cos(x),), (x,))
 
 
 def cos(x: Tensor) -> Tensor:
     x = to_float(x)
-    return record("CosBackward0", np.cos(x._data), (x,), lambda g: (-g * sin(x),), (x,))
+    xp = array_module(x._data)
+    return record("CosBackward0", xp.cos(x._data), (x,), lambda g: (-g * sin(x),), (x,))
 
 
 def tan(x: Tensor) -> Tensor:
     x = to_float(x)
-    return record("TanBackward0", np.tan(x._data), (x,), lambda g: (g * (1 + tan(x) ** 2),), (x,))
+    xp = array_module(x._data)
+    return record("TanBackward0", xp.tan(x._data), (x,), lambda g: (g * (1 + tan(x) ** 2),), (x,))
 
 
 def tanh(x: Tensor) -> Tensor:
     x = to_float(x)
+    xp = array_module(x._data)
     return record(
-        "TanhBackward0", np.tanh(x._data), (x,), lambda g: (g * (1 - tanh(x) ** 2),), (x,)
+        "TanhBackward0", xp.tanh(x._data), (x,), lambda g: (g * (1 - tanh(x) ** 2),), (x,)
     )
 
 
@@ -508,7 +526,8 @@ def sigmoid(x: Tensor) -> Tensor:
     # PyTorch's formula: exp(-x) may overflow to inf for very negative x, giving exactly 0
     # (not a denormal), which is what PyTorch prints.
     with _ignore():
-        data = (1 / (1 + np.exp(-d))).astype(d.dtype, copy=False)
+        xp = array_module(x._data)
+        data = (1 / (1 + xp.exp(-d))).astype(d.dtype, copy=False)
 
     def backward(g: Tensor) -> tuple:
         s = sigmoid(x)
@@ -521,7 +540,8 @@ def logsigmoid(x: Tensor) -> Tensor:
     x = to_float(x)
     d = x._data
     with _ignore():
-        data = (np.minimum(d, 0) - np.log1p(np.exp(-np.abs(d)))).astype(d.dtype, copy=False)
+        xp = array_module(x._data)
+        data = (xp.minimum(d, 0) - xp.log1p(xp.exp(-xp.abs(d)))).astype(d.dtype, copy=False)
     return record("LogSigmoidBackward0", data, (x,), lambda g: (g * sigmoid(-x),), (x,))
 
 
@@ -529,7 +549,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     x = to_float(x)
     d = x._data * beta
     with _ignore():
-        data = np.where(d > threshold, x._data, np.logaddexp(0, d) / beta).astype(x._data.dtype)
+        xp = array_module(x._data)
+        data = xp.where(d > threshold, x._data, xp.logaddexp(0, d) / beta).astype(x._data.dtype)
     return record(
         "SoftplusBackward0",
         data,
@@ -540,7 +561,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    data = np.maximum(x._data, 0)
+    xp = array_module(x._data)
+    data = xp.maximum(x._data, 0)
 
     def backward(g: Tensor) -> tuple:
         if STATE.enabled:  # create_graph: differentiable ops
@@ -552,7 +574,8 @@ def relu(x: Tensor) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    data = np.where(x._data > 0, x._data, x._data * x._data.dtype.type(negative_slope))
+    xp = array_module(x._data)
+    data = xp.where(x._data > 0, x._data, x._data * x._data.dtype.type(negative_slope))
     return record(
         "LeakyReluBackward0", data, (x,), lambda g: (where(x > 0, g, g * negative_slope),), (x,)
     )
@@ -567,8 +590,9 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 def erf(x: Tensor) -> Tensor:
     x = to_float(x)
+    xp = array_module(x._data)
     data = (
-        np.vectorize(math.erf, otypes=[x._data.dtype])(x._data) if x._data.size else x._data.copy()
+        xp.vectorize(math.erf, otypes=[x._data.dtype])(x._data) if x._data.size else x._data.copy()
     )
     return record(
         "ErfBackward0", data, (x,), lambda g: (g * (2 / math.sqrt(math.pi)) * exp(-x * x),), (x,)
@@ -591,7 +615,8 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         d = x._data
     lo = None if min is None else d.dtype.type(min)
     hi = None if max is None else d.dtype.type(max)
-    data = np.clip(d, lo, hi)
+    xp = array_module(x._data)
+    data = xp.clip(d, lo, hi)
 
     def backward(g: Tensor) -> tuple:
         inside = x == x if lo is None else x >= lo
@@ -637,7 +662,8 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
         )
     a, b = operands(a, b, "where")
     try:
-        data = np.where(cond._data, a._data, b._data)
+        xp = array_module(cond._data)
+        data = xp.where(cond._data, a._data, b._data)
     except ValueError:
         raise broadcast_error("where", a._data.shape, b._data.shape) from None
     return record(
@@ -671,7 +697,8 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         raise RuntimeError(f"value cannot be converted to type {x.dtype} without overflow")
     # a float value fills an integer tensor truncated toward zero, as PyTorch casts it
     fill = int(value) if x._data.dtype.kind in "iu" and isinstance(value, float) else value
-    data = np.where(mask._data, x._data.dtype.type(fill), x._data)
+    xp = array_module(x._data)
+    data = xp.where(mask._data, x._data.dtype.type(fill), x._data)
     if data.shape != x._data.shape:
         raise RuntimeError(
             f"masked_fill(): mask of shape {list(mask.shape)} does not broadcast to the "
@@ -680,21 +707,23 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return record("MaskedFillBackward0", data, (x,), lambda g: (where(mask, 0.0, g),), ())
 
 
-def _no_grad_unary(name: str, fn: Any) -> Any:
+def _no_grad_unary(name: str, fn: str) -> Any:
     def op(x: Tensor) -> Tensor:
-        return record(name, fn(x._data), (x,), lambda g: (g * 0,))
+        data = getattr(array_module(x._data), fn)(x._data)
+        return record(name, data, (x,), lambda g: (g * 0,))
 
     op.__name__ = name
     return op
 
 
-floor = _no_grad_unary("FloorBackward0", np.floor)
-ceil = _no_grad_unary("CeilBackward0", np.ceil)
-trunc = _no_grad_unary("TruncBackward0", np.trunc)
+floor = _no_grad_unary("FloorBackward0", "floor")
+ceil = _no_grad_unary("CeilBackward0", "ceil")
+trunc = _no_grad_unary("TruncBackward0", "trunc")
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
-    return record("RoundBackward0", np.round(x._data, decimals), (x,), lambda g: (g * 0,))
+    xp = array_module(x._data)
+    return record("RoundBackward0", xp.round(x._data, decimals), (x,), lambda g: (g * 0,))
 
 
 def frac(x: Tensor) -> Tensor:
@@ -702,25 +731,30 @@ def frac(x: Tensor) -> Tensor:
 
 
 def isnan(x: Tensor) -> Tensor:
-    return Tensor._make(np.isnan(x._data))
+    xp = array_module(x._data)
+    return Tensor._make(xp.isnan(x._data))
 
 
 def isinf(x: Tensor) -> Tensor:
-    return Tensor._make(np.isinf(x._data))
+    xp = array_module(x._data)
+    return Tensor._make(xp.isinf(x._data))
 
 
 def signbit(x: Tensor) -> Tensor:
-    return Tensor._make(np.signbit(x._data))
+    xp = array_module(x._data)
+    return Tensor._make(xp.signbit(x._data))
 
 
 def isfinite(x: Tensor) -> Tensor:
-    return Tensor._make(np.isfinite(x._data))
+    xp = array_module(x._data)
+    return Tensor._make(xp.isfinite(x._data))
 
 
 def nan_to_num(
     x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
 ) -> Tensor:
-    data = np.nan_to_num(x._data, nan=nan, posinf=posinf, neginf=neginf)
+    xp = array_module(x._data)
+    data = xp.nan_to_num(x._data, nan=nan, posinf=posinf, neginf=neginf)
     return record("NanToNumBackward0", data, (x,), lambda g: (g * isfinite(x),), (x,))
 
 

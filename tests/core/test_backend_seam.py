@@ -1,0 +1,97 @@
+"""Ops ask the tensor's backend for array functions instead of calling NumPy directly.
+
+A registered backend whose arrays are a trivial ``ndarray`` subclass (ufuncs keep the
+subclass) and whose module is a recording proxy of NumPy: every array function an op
+takes from the seam is logged, so an op that bypasses the seam leaves no trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ndgrad
+from ndgrad._backend import array_module, register_backend, unregister_backend
+from ndgrad._tensor import Tensor
+
+
+class TracedArray(np.ndarray):
+    """An ndarray that marks its data as living on the test backend."""
+
+
+class RecordingNumpy:
+    """NumPy's namespace, recording the name of every attribute an op asks for."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(np, name)
+
+
+@pytest.fixture
+def xp() -> Any:
+    proxy = RecordingNumpy()
+    register_backend("meta", proxy, array_type=TracedArray)
+    yield proxy
+    unregister_backend("meta")
+
+
+def traced(values: np.ndarray, requires_grad: bool = False) -> Tensor:
+    t = Tensor._make(values.view(TracedArray))
+    return t.requires_grad_(requires_grad)
+
+
+def _inputs() -> tuple[np.ndarray, np.ndarray]:
+    a = np.arange(6.0).reshape(2, 3) / 4 - 0.3
+    b = np.linspace(0.5, 2.0, 6).reshape(2, 3)
+    return a, b
+
+
+def _pointwise(x: Tensor, y: Tensor) -> Tensor:
+    out = x.exp() * y + (y.log() - x.sigmoid()) / y
+    out = ndgrad.where(x > 0, out, x.tanh()) + x.clamp(-0.1, 0.5) + x.relu()
+    return out + y.sqrt() + x.abs() + (x**2) + ndgrad.maximum(x, y * 0.3)
+
+
+def test_tensor_reports_its_backend(xp: RecordingNumpy) -> None:
+    a, _ = _inputs()
+    t = traced(a)
+    assert t.xp is xp
+    assert t.device == ndgrad.device("meta")
+    assert array_module(a) is np
+    assert ndgrad.tensor([1.0]).xp is np
+    assert ndgrad.tensor([1.0]).device == ndgrad.device("cpu")
+
+
+def test_pointwise_ops_compute_through_the_backend(xp: RecordingNumpy) -> None:
+    a, b = _inputs()
+    x, y = traced(a, True), traced(b, True)
+    out = _pointwise(x, y)
+    out.sum().backward()
+    for name in ("exp", "multiply", "log", "where", "tanh", "clip", "maximum", "sqrt"):
+        assert name in xp.calls, f"{name} did not go through the backend"
+    assert type(out._data) is TracedArray
+
+    # The same numbers as plain CPU tensors, which never touch the proxy.
+    xp.calls.clear()
+    px = ndgrad.tensor(a, requires_grad=True)
+    py = ndgrad.tensor(b, requires_grad=True)
+    expected = _pointwise(px, py)
+    expected.sum().backward()
+    assert xp.calls == []
+    np.testing.assert_allclose(np.asarray(out._data), expected._data, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(x.grad._data), px.grad._data, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(y.grad._data), py.grad._data, rtol=1e-12)
+
+
+def test_unregistered_backend_is_forgotten() -> None:
+    proxy = RecordingNumpy()
+    register_backend("meta", proxy, array_type=TracedArray)
+    unregister_backend("meta")
+    assert array_module(np.zeros(2).view(TracedArray)) is np
+    with pytest.raises(ValueError, match="cpu"):
+        unregister_backend("cpu")
