@@ -88,6 +88,36 @@ def test_pointwise_ops_compute_through_the_backend(xp: RecordingNumpy) -> None:
     np.testing.assert_allclose(np.asarray(y.grad._data), py.grad._data, rtol=1e-12)
 
 
+def _check_against_cpu(
+    xp: RecordingNumpy, fn: Any, names: tuple[str, ...], a: np.ndarray, b: np.ndarray
+) -> None:
+    """``fn`` on traced tensors asks the proxy for ``names``; on CPU tensors it matches."""
+    x, y = traced(a, True), traced(b, True)
+    fn(x, y).backward()
+    for name in names:
+        assert name in xp.calls, f"{name} did not go through the backend"
+    xp.calls.clear()
+    px = ndgrad.tensor(a, requires_grad=True)
+    py = ndgrad.tensor(b, requires_grad=True)
+    expected = fn(px, py)
+    expected.backward()
+    assert xp.calls == []
+    np.testing.assert_allclose(np.asarray(x.grad._data), px.grad._data, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(y.grad._data), py.grad._data, rtol=1e-12)
+
+
+def _reductions(x: Tensor, y: Tensor) -> Tensor:
+    out = x.sum() + y.mean(1).sum() + x.softmax(1).mul(y).sum() + x.log_softmax(0).mul(y).sum()
+    out = out + x.max() + y.max(1).values.sum() + x.amin(0).sum() + y.prod(1).sum()
+    out = out + x.logsumexp(1).sum() + y.cumsum(1).mul(x).sum() + x.norm()
+    return out + ndgrad.nn.functional.cross_entropy(x, ndgrad.tensor([2, 0]))
+
+
+def test_reductions_compute_through_the_backend(xp: RecordingNumpy) -> None:
+    names = ("sum", "mean", "exp", "max", "min", "prod", "cumsum", "sqrt", "log", "argmax")
+    _check_against_cpu(xp, _reductions, names, *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import named, normalize_dims, record, return_type, to_float, wrap_dim
@@ -38,12 +39,13 @@ def _reduced_grad(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple)
         else:
             data = data.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
     if data.shape != shape:
+        xp = array_module(data)
         if math.prod(shape) <= _MATERIALIZE:
-            out = np.empty(shape, data.dtype)
+            out = xp.empty(shape, data.dtype)
             out[...] = data
             data = out
         else:
-            data = np.broadcast_to(data, shape)
+            data = xp.broadcast_to(data, shape)
     return Tensor._make(data)
 
 
@@ -57,8 +59,10 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
     np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and x._data.dtype.kind in "bui":
         np_dtype = np.dtype(np.int64)
+    xp = array_module(x._data)
     # np.add.reduce is what np.sum calls, without its 1 us of argument handling.
-    data = np.add.reduce(x._data, axis=dims, dtype=np_dtype, keepdims=keepdim)
+    reduce = np.add.reduce if xp is np else xp.sum
+    data = reduce(x._data, axis=dims, dtype=np_dtype, keepdims=keepdim)
     shape = x._data.shape
     return record(
         "SumBackward0" if dim is None else "SumBackward1",
@@ -81,7 +85,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
     for d in dims:
         count *= x._data.shape[d]
     with _ignore():
-        data = np.mean(x._data, axis=dims, keepdims=keepdim)
+        xp = array_module(x._data)
+        data = xp.mean(x._data, axis=dims, keepdims=keepdim)
     shape = x._data.shape
     return record(
         "MeanBackward0" if dim is None else "MeanBackward1",
@@ -98,7 +103,8 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any
         return named(prod(x.reshape(-1), 0), "ProdBackward0")
     d = wrap_dim(dim, x._data.ndim, "prod")
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
-    data = np.prod(x._data, axis=d, keepdims=keepdim, dtype=np_dtype)
+    xp = array_module(x._data)
+    data = xp.prod(x._data, axis=d, keepdims=keepdim, dtype=np_dtype)
 
     def backward(g: Tensor) -> tuple:
         # The product of the other elements, exact when x has zeros.
@@ -171,32 +177,33 @@ def std_mean(
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
-def _extreme_all(x: Tensor, name: str, fn: Any) -> Tensor:
+def _extreme_all(x: Tensor, name: str, fn: str) -> Tensor:
     if x._data.size == 0:
         raise RuntimeError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         )
-    data = fn(x._data)
+    data = getattr(array_module(x._data), fn)(x._data)
 
     def backward(g: Tensor) -> tuple:
         # Ties share the gradient evenly, as PyTorch does for a full reduction.
         hit = x == out.detach()
         return (g * hit / hit.sum(),)
 
-    out = record(name.capitalize() + "Backward1", np.asarray(data), (x,), backward, (x,))
+    out = record(name.capitalize() + "Backward1", data, (x,), backward, (x,))
     return out
 
 
-def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: Any) -> ValuesIndices:
+def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: str) -> ValuesIndices:
     d = wrap_dim(dim, x._data.ndim, name)
     if x._data.ndim and x._data.shape[d] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     data = x._data if x._data.ndim else x._data.reshape(1)
-    idx = np.expand_dims(argfn(data, axis=d), d)
-    values = np.take_along_axis(data, idx, axis=d)
+    xp = array_module(x._data)
+    idx = xp.expand_dims(getattr(xp, argfn)(data, axis=d), d)
+    values = xp.take_along_axis(data, idx, axis=d)
     if not keepdim or not x._data.ndim:
-        idx, values = np.squeeze(idx, d), np.squeeze(values, d)
+        idx, values = xp.squeeze(idx, d), xp.squeeze(values, d)
     if not x._data.ndim:
         idx, values = idx.reshape(()), values.reshape(())
     indices = Tensor._make(idx.astype(np.int64))
@@ -221,8 +228,8 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
         return maximum(x, dim)
     if dim is None:
-        return _extreme_all(x, "max", np.max)
-    return _extreme_dim(x, dim, keepdim, "max", np.argmax)
+        return _extreme_all(x, "max", "max")
+    return _extreme_dim(x, dim, keepdim, "max", "argmax")
 
 
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
@@ -231,22 +238,22 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
         return minimum(x, dim)
     if dim is None:
-        return _extreme_all(x, "min", np.min)
-    return _extreme_dim(x, dim, keepdim, "min", np.argmin)
+        return _extreme_all(x, "min", "min")
+    return _extreme_dim(x, dim, keepdim, "min", "argmin")
 
 
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amax")
-    return _amaxmin(x, dims, keepdim, np.max, "AmaxBackward0")
+    return _amaxmin(x, dims, keepdim, "max", "AmaxBackward0")
 
 
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amin")
-    return _amaxmin(x, dims, keepdim, np.min, "AminBackward0")
+    return _amaxmin(x, dims, keepdim, "min", "AminBackward0")
 
 
-def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: Any, name: str) -> Tensor:
-    data = fn(x._data, axis=dims, keepdims=keepdim)
+def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: str, name: str) -> Tensor:
+    data = getattr(array_module(x._data), fn)(x._data, axis=dims, keepdims=keepdim)
     shape = x._data.shape
 
     def backward(g: Tensor) -> tuple:
@@ -260,29 +267,34 @@ def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: Any, name: str) -> Tenso
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor._make(np.asarray(np.argmax(x._data), dtype=np.int64))
-    return _extreme_dim(x.detach(), dim, keepdim, "argmax", np.argmax).indices
+        xp = array_module(x._data)
+        return Tensor._make(xp.asarray(xp.argmax(x._data), dtype=np.int64))
+    return _extreme_dim(x.detach(), dim, keepdim, "argmax", "argmax").indices
 
 
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor._make(np.asarray(np.argmin(x._data), dtype=np.int64))
-    return _extreme_dim(x.detach(), dim, keepdim, "argmin", np.argmin).indices
+        xp = array_module(x._data)
+        return Tensor._make(xp.asarray(xp.argmin(x._data), dtype=np.int64))
+    return _extreme_dim(x.detach(), dim, keepdim, "argmin", "argmin").indices
 
 
 def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "all")
-    return Tensor._make(np.all(x._data, axis=dims, keepdims=keepdim))
+    xp = array_module(x._data)
+    return Tensor._make(xp.all(x._data, axis=dims, keepdims=keepdim))
 
 
 def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "any")
-    return Tensor._make(np.any(x._data, axis=dims, keepdims=keepdim))
+    xp = array_module(x._data)
+    return Tensor._make(xp.any(x._data, axis=dims, keepdims=keepdim))
 
 
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     dims = normalize_dims(dim, x._data.ndim, "count_nonzero")
-    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=dims), dtype=np.int64))
+    xp = array_module(x._data)
+    return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=dims), dtype=np.int64))
 
 
 def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
@@ -291,7 +303,8 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "cumsum")
     src = x._data if x._data.ndim else x._data.reshape(1)
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
-    data = np.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
+    xp = array_module(x._data)
+    data = xp.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
     return record(
         "CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,)
     )
@@ -301,7 +314,8 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     d = wrap_dim(dim, x._data.ndim, "cumprod")
-    data = np.cumprod(x._data, axis=d) if x._data.ndim else x._data.copy()
+    xp = array_module(x._data)
+    data = xp.cumprod(x._data, axis=d) if x._data.ndim else x._data.copy()
 
     def backward(g: Tensor) -> tuple:
         # sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, valid for nonzero x.
@@ -316,11 +330,12 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim, x._data.ndim, "logsumexp")
     d = x._data
     with _ignore():
-        m = np.max(d, axis=dims, keepdims=True) if d.size else np.zeros((1,) * d.ndim, d.dtype)
-        m = np.where(np.isfinite(m), m, 0)
-        data = np.log(np.sum(np.exp(d - m), axis=dims, keepdims=True)) + m
+        xp = array_module(x._data)
+        m = xp.max(d, axis=dims, keepdims=True) if d.size else xp.zeros((1,) * d.ndim, d.dtype)
+        m = xp.where(xp.isfinite(m), m, 0)
+        data = xp.log(xp.sum(xp.exp(d - m), axis=dims, keepdims=True)) + m
     if not keepdim:
-        data = np.squeeze(data, axis=dims) if dims else data
+        data = xp.squeeze(data, axis=dims) if dims else data
     shape = d.shape
 
     def backward(g: Tensor) -> tuple:
@@ -344,12 +359,13 @@ def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = to_float(x)
     d = _softmax_dim(x, dim, "softmax")
     with _ignore():
+        xp = array_module(x._data)
         e = (
-            np.exp(x._data - np.max(x._data, axis=d, keepdims=True))
+            xp.exp(x._data - xp.max(x._data, axis=d, keepdims=True))
             if x._data.ndim
-            else np.ones_like(x._data)
+            else xp.ones_like(x._data)
         )
-        data = e / np.sum(e, axis=d, keepdims=True) if x._data.ndim else e
+        data = e / xp.sum(e, axis=d, keepdims=True) if x._data.ndim else e
 
     def backward(g: Tensor) -> tuple:
         s = softmax(x, d)
@@ -365,11 +381,12 @@ def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     d = _softmax_dim(x, dim, "log_softmax")
     src = x._data
     with _ignore():
+        xp = array_module(src)
         if src.ndim:
-            shifted = src - np.max(src, axis=d, keepdims=True)
-            data = shifted - np.log(np.sum(np.exp(shifted), axis=d, keepdims=True))
+            shifted = src - xp.max(src, axis=d, keepdims=True)
+            data = shifted - xp.log(xp.sum(xp.exp(shifted), axis=d, keepdims=True))
         else:
-            data = np.zeros_like(src)
+            data = xp.zeros_like(src)
 
     def backward(g: Tensor) -> tuple:
         return (g - softmax(x, d) * g.sum(d, keepdim=True),)
@@ -395,16 +412,17 @@ def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: in
             return None  # the general path masks the ignored rows
         raise IndexError(f"Target {int(t[(t < 0) | (t >= classes)][0])} is out of bounds.")
     with _ignore():
-        shifted = d - np.max(d, axis=1, keepdims=True)
-        logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    rows = np.arange(n)
+        xp = array_module(x._data)
+        shifted = d - xp.max(d, axis=1, keepdims=True)
+        logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+    rows = xp.arange(n)
     losses = -logp[rows, t]
     if reduction == "none":
         data = losses
     elif reduction == "sum":
-        data = np.sum(losses)
+        data = xp.sum(losses)
     else:
-        data = np.sum(losses) / d.dtype.type(n)
+        data = xp.sum(losses) / d.dtype.type(n)
 
     def backward(g: Tensor) -> tuple:
         if reduction == "mean":
@@ -412,14 +430,14 @@ def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: in
         else:
             c = g.unsqueeze(1) if reduction == "none" else g
         if STATE.enabled:  # create_graph: the same formula as differentiable ops
-            picked = Tensor._make(np.zeros_like(d))
+            picked = Tensor._make(xp.zeros_like(d))
             picked._data[rows, t] = 1
             return ((log_softmax(x, 1).exp() - picked) * c,)
-        grad = np.exp(logp) * c._data
+        grad = xp.exp(logp) * c._data
         grad[rows, t] -= c._data if reduction != "none" else c._data[:, 0]
         return (Tensor._make(grad),)
 
-    return record("NllLossBackward0", np.asarray(data, dtype=d.dtype), (x,), backward, (x,))
+    return record("NllLossBackward0", xp.asarray(data, dtype=d.dtype), (x,), backward, (x,))
 
 
 def norm(
@@ -451,7 +469,8 @@ def norm(
 
 def _norm2(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
     with _ignore():
-        data = np.sqrt(np.sum(x._data * x._data, axis=dims, keepdims=keepdim))
+        xp = array_module(x._data)
+        data = xp.sqrt(xp.sum(x._data * x._data, axis=dims, keepdims=keepdim))
     shape = x._data.shape
 
     def backward(g: Tensor) -> tuple:
