@@ -118,6 +118,16 @@ def test_reductions_compute_through_the_backend(xp: RecordingNumpy) -> None:
     _check_against_cpu(xp, _reductions, names, *_inputs())
 
 
+def _linalg(x: Tensor, y: Tensor) -> Tensor:
+    sq = x @ y.T + ndgrad.eye(2) * 3
+    out = (x @ y.T).sum() + ndgrad.einsum("ij,ij->i", x, y).sum() + sq.inverse().sum()
+    return out + ndgrad.linalg.det(sq) + ndgrad.nn.functional.linear(x, y[:, :3], y[0, :2]).sum()
+
+
+def test_linalg_computes_through_the_backend(xp: RecordingNumpy) -> None:
+    _check_against_cpu(xp, _linalg, ("matmul", "einsum", "linalg"), *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)
