@@ -128,6 +128,22 @@ def test_linalg_computes_through_the_backend(xp: RecordingNumpy) -> None:
     _check_against_cpu(xp, _linalg, ("matmul", "einsum", "linalg"), *_inputs())
 
 
+def _shapes(x: Tensor, y: Tensor) -> Tensor:
+    out = x.permute(1, 0).mul(y.transpose(0, 1)).sum() + x.unsqueeze(0).squeeze(0).mul(y).sum()
+    out = (
+        out
+        + x.unsqueeze(1).expand(2, 4, 3).sum()
+        + ndgrad.cat([x, y], 1).flip(0).mul(ndgrad.eye(2, 6)).sum()
+    )
+    out = out + x.repeat(2, 1).roll(1, 0).mul(2).sum() + y.tril().mul(x).sum() + x.triu(1).sum()
+    return out + y.view(3, 2).t().mul(x).sum()
+
+
+def test_shape_ops_compute_through_the_backend(xp: RecordingNumpy) -> None:
+    names = ("transpose", "swapaxes", "expand_dims", "squeeze", "broadcast_to", "concatenate")
+    _check_against_cpu(xp, _shapes, names + ("flip", "tile", "roll", "tril", "triu"), *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)

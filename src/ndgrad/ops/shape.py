@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Size, Tensor
 from ndgrad.ops._common import cast, named, normalize_dims, record, shape_arg, wrap_dim
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:
     """Marks ``out`` as sharing ``base``'s storage: one version counter for both."""
-    if np.may_share_memory(out._data, base._data):
+    xp = array_module(out._data)
+    if xp.may_share_memory(out._data, base._data):
         out._version = base._version
         out._base = base._base if base._base is not None else base
     return out
@@ -53,7 +55,8 @@ def view(x: Tensor, *shape: Any) -> Tensor:
         raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
     target = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
     try:
-        data = np.reshape(x._data, target, copy=False)
+        xp = array_module(x._data)
+        data = xp.reshape(x._data, target, copy=False)
     except ValueError:
         raise RuntimeError(
             f"view size is not compatible with input tensor's size and stride (at least one "
@@ -95,8 +98,9 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     axes = tuple(wrap_dim(d, x._data.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
+    xp = array_module(x._data)
     inverse = tuple(np.argsort(axes))
-    data = np.transpose(x._data, axes)
+    data = xp.transpose(x._data, axes)
     return as_view(record("PermuteBackward0", data, (x,), lambda g: (g.permute(inverse),)), x)
 
 
@@ -105,7 +109,8 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if n == 0:
         return as_view(record("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     d0, d1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
-    data = np.swapaxes(x._data, d0, d1)
+    xp = array_module(x._data)
+    data = xp.swapaxes(x._data, d0, d1)
     return as_view(record("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x)
 
 
@@ -137,7 +142,8 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim + 1, "unsqueeze")
-    data = np.expand_dims(x._data, d)
+    xp = array_module(x._data)
+    data = xp.expand_dims(x._data, d)
     return as_view(record("UnsqueezeBackward0", data, (x,), lambda g: (g.squeeze(d),)), x)
 
 
@@ -151,7 +157,8 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
             d for d in normalize_dims(dim, x._data.ndim, "squeeze") if x._data.ndim and shp[d] == 1
         )
         name = "SqueezeBackward1"
-    data = np.squeeze(x._data, axes) if axes else x._data.view()
+    xp = array_module(x._data)
+    data = xp.squeeze(x._data, axes) if axes else x._data.view()
     return as_view(record(name, data, (x,), lambda g: (g.reshape(shp),)), x)
 
 
@@ -186,7 +193,8 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     target = tuple(target)
     if target == shp:
         return as_view(record("ExpandBackward0", x._data.view(), (x,), lambda g: (g,)), x)
-    data = np.broadcast_to(x._data, target)
+    xp = array_module(x._data)
+    data = xp.broadcast_to(x._data, target)
     # The engine sums the gradient back to x's shape.
     return as_view(record("ExpandBackward0", data, (x,), lambda g: (g,)), x)
 
@@ -234,7 +242,8 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
         )
     shp = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
-    data = np.tile(x._data.reshape(shp), sizes)
+    xp = array_module(x._data)
+    data = xp.tile(x._data.reshape(shp), sizes)
 
     def backward(g: Tensor) -> tuple:
         split = []
@@ -255,14 +264,16 @@ def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
 
 def flip(x: Tensor, dims: Any) -> Tensor:
     axes = normalize_dims(dims, x._data.ndim, "flip")
-    data = np.flip(x._data, axes) if x._data.ndim else x._data.copy()
-    return record("FlipBackward0", np.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),))
+    xp = array_module(x._data)
+    data = xp.flip(x._data, axes) if x._data.ndim else x._data.copy()
+    return record("FlipBackward0", xp.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),))
 
 
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     if dims is None:
         return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
-    data = np.roll(x._data, shifts, dims)
+    xp = array_module(x._data)
+    data = xp.roll(x._data, shifts, dims)
     neg = tuple(-s for s in shifts) if isinstance(shifts, (tuple, list)) else -shifts
     return record("RollBackward0", data, (x,), lambda g: (g.roll(neg, dims),))
 
@@ -324,7 +335,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 )
     np_dtype = _cat_dtype(kept)
     kept = [cast(t, np_dtype) for t in kept]
-    data = np.concatenate([t._data for t in kept], axis=d)
+    xp = array_module(kept[0]._data)
+    data = xp.concatenate([t._data for t in kept], axis=d)
     bounds = np.cumsum([0] + [t._data.shape[d] for t in kept])
 
     def backward(g: Tensor) -> tuple:
@@ -406,7 +418,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def contiguous(x: Tensor) -> Tensor:
     if x._data.flags.c_contiguous:
         return x
-    return record("CloneBackward0", np.ascontiguousarray(x._data), (x,), lambda g: (g,))
+    xp = array_module(x._data)
+    return record("CloneBackward0", xp.ascontiguousarray(x._data), (x,), lambda g: (g,))
 
 
 def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
@@ -414,20 +427,22 @@ def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    mask = np.tril(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
+    xp = array_module(x._data)
+    mask = xp.tril(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
     return record(
         "TrilBackward0",
-        np.where(mask, x._data, 0).astype(x._data.dtype),
+        xp.where(mask, x._data, 0).astype(x._data.dtype),
         (x,),
         lambda g: (g * Tensor._make(mask),),
     )
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    mask = np.triu(np.ones(x._data.shape[-2:], dtype=bool), diagonal)
+    xp = array_module(x._data)
+    mask = xp.triu(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
     return record(
         "TriuBackward0",
-        np.where(mask, x._data, 0).astype(x._data.dtype),
+        xp.where(mask, x._data, 0).astype(x._data.dtype),
         (x,),
         lambda g: (g * Tensor._make(mask),),
     )
@@ -436,7 +451,8 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     if x._data.ndim != 2 or {dim1 % 2, dim2 % 2} != {0, 1}:
         raise NotImplementedError("diagonal(): only the diagonal of a 2-D tensor is supported")
-    rows = np.arange(x._data.shape[0])
+    xp = array_module(x._data)
+    rows = xp.arange(x._data.shape[0])
     cols = rows + offset
     keep = (cols >= 0) & (cols < x._data.shape[1])
     key = (Tensor._make(rows[keep]), Tensor._make(cols[keep]))
@@ -449,9 +465,10 @@ _diagonal_of = diagonal  # diag's argument is also called diagonal
 def _diag_offset(x: Tensor, k: int) -> Tensor:
     """A square matrix with the 1-D ``x`` on its ``k``-th diagonal."""
     n = x._data.shape[0]
-    rows = np.arange(n) + builtins.max(-k, 0)
-    cols = np.arange(n) + builtins.max(k, 0)
-    data = np.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
+    xp = array_module(x._data)
+    rows = xp.arange(n) + builtins.max(-k, 0)
+    cols = xp.arange(n) + builtins.max(k, 0)
+    data = xp.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
     data[rows, cols] = x._data
     key = (Tensor._make(rows), Tensor._make(cols))
     return record("DiagEmbedBackward0", data, (x,), lambda g: (g[key],))
@@ -462,7 +479,8 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
         n = x._data.shape[0]
         if diagonal != 0:
             return _diag_offset(x, diagonal)
-        return x.unsqueeze(0) * Tensor._make(np.eye(n, dtype=x._data.dtype))
+        xp = array_module(x._data)
+        return x.unsqueeze(0) * Tensor._make(xp.eye(n, dtype=x._data.dtype))
     if x._data.ndim == 2:
         return named(_diagonal_of(x, diagonal, 0, 1), "DiagonalBackward0_copy")
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
@@ -478,19 +496,20 @@ def repeat_interleave(
     """
     from ndgrad.ops.indexing import index_select
 
+    xp = array_module(x._data)
     if repeats is None:  # the one-tensor form: indices repeated by the counts in x
         counts = x._data
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         if counts.size and counts.min() < 0:
             raise RuntimeError("repeats can not be negative")
-        return Tensor._make(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+        return Tensor._make(xp.repeat(xp.arange(counts.size, dtype=np.int64), counts))
     if dim is None:
         x, d = x.reshape(-1), 0
     else:
         d = wrap_dim(dim, x._data.ndim, "repeat_interleave")
     n = x._data.shape[d] if x._data.ndim else 1
-    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    counts = repeats._data if isinstance(repeats, Tensor) else xp.asarray(repeats)
     if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
         raise RuntimeError(
             f"repeat_interleave(): repeats must have the same size as input along dim {d}, "
@@ -498,7 +517,7 @@ def repeat_interleave(
         )
     if counts.size and counts.min() < 0:
         raise RuntimeError("repeat_interleave(): repeats can not be negative")
-    index = Tensor._make(np.repeat(np.arange(n, dtype=np.int64), counts.reshape(-1)))
+    index = Tensor._make(xp.repeat(xp.arange(n, dtype=np.int64), counts.reshape(-1)))
     if not x._data.ndim:
         x = x.reshape(1)
     out = index_select(x, d, index)
