@@ -133,10 +133,10 @@ def _shapes(x: Tensor, y: Tensor) -> Tensor:
     out = (
         out
         + x.unsqueeze(1).expand(2, 4, 3).sum()
-        + ndgrad.cat([x, y], 1).flip(0).mul(ndgrad.eye(2, 6)).sum()
+        + ndgrad.cat([x, y], 1).mul(ndgrad.eye(2, 6)).sum()
     )
     out = out + x.repeat(2, 1).roll(1, 0).mul(2).sum() + y.tril().mul(x).sum() + x.triu(1).sum()
-    return out + y.view(3, 2).t().mul(x).sum()
+    return out + y.view(3, 2).t().mul(x).sum() + x.flip(0).mul(y).sum()
 
 
 def test_shape_ops_compute_through_the_backend(xp: RecordingNumpy) -> None:
