@@ -144,6 +144,19 @@ def test_shape_ops_compute_through_the_backend(xp: RecordingNumpy) -> None:
     _check_against_cpu(xp, _shapes, names + ("flip", "tile", "roll", "tril", "triu"), *_inputs())
 
 
+def _indexing(x: Tensor, y: Tensor) -> Tensor:
+    idx = ndgrad.tensor([[2, 0, 1], [1, 1, 0]])
+    out = x[0].mul(y[1]).sum() + x[:, 1:].sum() + x[[0, 1], [2, 0]].mul(y[0, :2]).sum()
+    out = out + x.gather(1, idx).mul(y).sum() + x.scatter(1, idx[:, :1], y[:, :1]).mul(y).sum()
+    out = out + x.masked_select(y > 1).sum() + x.index_fill(1, ndgrad.tensor([0]), 2.0).sum()
+    return out + x.scatter_add(0, idx.clamp(max=1), y).mul(y).sum() + x.nonzero().sum()
+
+
+def test_indexing_computes_through_the_backend(xp: RecordingNumpy) -> None:
+    names = ("zeros", "add", "where", "ones", "nonzero", "stack")
+    _check_against_cpu(xp, _indexing, names, *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)

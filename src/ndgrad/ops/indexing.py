@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, named, record, wrap_dim
 from ndgrad.ops.shape import as_view
@@ -84,17 +85,17 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         name = "SelectBackward0"
     else:
         name = _basic_index_name(npkey)
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
+    # a NumPy scalar (x[i] of a vector) becomes a 0-d array in record's Tensor._make
     out = record(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
     return out if advanced else as_view(out, x)
 
 
 def index_put_zeros(shape: tuple, npkey: tuple, src: Tensor, advanced: bool) -> Tensor:
     """Zeros of ``shape`` with ``src`` added at ``npkey``: the gradient of indexing."""
-    data = np.zeros(shape, dtype=src._data.dtype)
+    xp = array_module(src._data)
+    data = xp.zeros(shape, dtype=src._data.dtype)
     if advanced:
-        np.add.at(data, npkey, src._data)
+        xp.add.at(data, npkey, src._data)
     else:
         data[npkey] = src._data
     return record("IndexPutBackward0", data, (src,), lambda g: (g[npkey],))
@@ -103,11 +104,12 @@ def index_put_zeros(shape: tuple, npkey: tuple, src: Tensor, advanced: bool) -> 
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     """Out-of-place ``x[key] = value``; ``__setitem__`` applies it in place."""
     npkey, advanced = to_numpy_key(key, "index_put")
+    xp = array_module(x._data)
     if isinstance(value, Tensor):
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
     elif isinstance(value, (bool, int, float)):
         # Straight to x's dtype: a float64 target keeps every digit of a Python float.
-        v = Tensor._make(np.array(value, dtype=x._data.dtype))
+        v = Tensor._make(xp.array(value, dtype=x._data.dtype))
     else:
         v = as_tensor(value, "index_put").to(x.dtype)
     data = x._data.copy()
@@ -121,7 +123,7 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
             f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
             f"indexing result of shape {list(target)}"
         ) from None
-    mask = np.ones(x._data.shape, dtype=bool)
+    mask = xp.ones(x._data.shape, dtype=bool)
     mask[npkey] = False
     keep = Tensor._make(mask)
 
@@ -133,7 +135,8 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
 
 def _gather_key(index: np.ndarray, dim: int) -> tuple:
     """Full NumPy index arrays for ``out[i...] = x[..., index[i...], ...]`` along ``dim``."""
-    grids = np.indices(index.shape, sparse=True)
+    xp = array_module(index)
+    grids = xp.indices(index.shape, sparse=True)
     return tuple(index if k == dim else grids[k] for k in range(index.ndim))
 
 
@@ -152,7 +155,7 @@ def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> np.ndarray:
         raise RuntimeError(
             f"{op}(): index {bad} is out of bounds for dimension {dim} with size {size}"
         )
-    return np.where(idx < 0, idx + size, idx)
+    return array_module(idx).where(idx < 0, idx + size, idx)
 
 
 def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
@@ -174,9 +177,10 @@ def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> 
 
 def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim`` (gather's gradient)."""
-    data = np.zeros(shape, dtype=src._data.dtype)
+    xp = array_module(src._data)
+    data = xp.zeros(shape, dtype=src._data.dtype)
     key = _gather_key(index._data, dim)
-    np.add.at(data, key, src._data[tuple(slice(0, s) for s in index._data.shape)])
+    xp.add.at(data, key, src._data[tuple(slice(0, s) for s in index._data.shape)])
     return record("ScatterAddBackward0", data, (src,), lambda g: (gather(g, dim, index),))
 
 
@@ -195,17 +199,18 @@ def scatter(
     idx = _check_index("scatter", x, d, index)
     key = _gather_key(idx, d)
     data = x._data.copy()
+    xp = array_module(data)
     if isinstance(src, Tensor):
         vals = src._data[tuple(slice(0, s) for s in idx.shape)].astype(x._data.dtype, copy=False)
     else:
-        vals = np.asarray(src, dtype=x._data.dtype)
+        vals = xp.asarray(src, dtype=x._data.dtype)
     if reduce == "add":
-        np.add.at(data, key, vals)
+        xp.add.at(data, key, vals)
     elif reduce == "multiply":
-        np.multiply.at(data, key, vals)
+        xp.multiply.at(data, key, vals)
     else:
         data[key] = vals
-    mask = np.ones(x._data.shape, dtype=bool)
+    mask = xp.ones(x._data.shape, dtype=bool)
     mask[key] = False
     keep = Tensor._make(mask)
     inputs = (x, src) if isinstance(src, Tensor) else (x,)
@@ -222,7 +227,8 @@ def scatter(
 def _pad_to(g: Tensor, like: Tensor) -> Tensor:
     if g.shape == like.shape:
         return g
-    data = np.zeros(like._data.shape, dtype=g._data.dtype)
+    xp = array_module(g._data)
+    data = xp.zeros(like._data.shape, dtype=g._data.dtype)
     key = tuple(slice(0, s) for s in g._data.shape)
     data[key] = g._data
     return Tensor._make(data)
@@ -255,15 +261,16 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:
+    xp = array_module(x._data)
     if x._data.ndim == 0:  # a scalar is treated as one element of a 1-D tensor
-        hit = np.flatnonzero(x._data.reshape(1)).astype(np.int64)
+        hit = xp.flatnonzero(x._data.reshape(1)).astype(np.int64)
         if as_tuple:
             return (Tensor._make(hit),)
-        return Tensor._make(np.zeros((hit.size, 0), dtype=np.int64))
-    idx = np.nonzero(x._data)
+        return Tensor._make(xp.zeros((hit.size, 0), dtype=np.int64))
+    idx = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
-    return Tensor._make(np.stack(idx, axis=-1).astype(np.int64))
+    return Tensor._make(xp.stack(idx, axis=-1).astype(np.int64))
 
 
 def argwhere(x: Tensor) -> Tensor:
@@ -276,7 +283,8 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
 
     d = wrap_dim(dim, x._data.ndim, "index_fill")
     idx = as_tensor(index, "index_fill")._data.reshape(-1)
-    mask = np.zeros(x._data.shape[d] if x._data.ndim else 1, dtype=bool)
+    xp = array_module(x._data)
+    mask = xp.zeros(x._data.shape[d] if x._data.ndim else 1, dtype=bool)
     mask[idx] = True
     shape = [1] * x._data.ndim
     if shape:
@@ -291,8 +299,9 @@ def fill_diagonal(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     shape = x._data.shape
     if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
         raise RuntimeError("all dimensions of input must be of equal length")
-    mask = np.zeros(shape, dtype=bool)
-    np.fill_diagonal(mask, True, wrap=wrap)
+    xp = array_module(x._data)
+    mask = xp.zeros(shape, dtype=bool)
+    xp.fill_diagonal(mask, True, wrap=wrap)
     return masked_fill(x, Tensor._make(mask), fill_value)
 
 
