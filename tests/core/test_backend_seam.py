@@ -157,6 +157,20 @@ def test_indexing_computes_through_the_backend(xp: RecordingNumpy) -> None:
     _check_against_cpu(xp, _indexing, names, *_inputs())
 
 
+def _inplace(x: Tensor, y: Tensor) -> Tensor:
+    w = y.detach().clone()
+    w.mul_(y.detach()).add_(1.0).div_(2.0)  # nothing recorded: direct ufunc writes
+    z = x * 1
+    z.add_(y).mul_(y)  # recorded: the result is copied into z
+    f = x * 1
+    f.zero_()
+    return z.sum() + f.sum() + (w * x).sum()
+
+
+def test_inplace_ops_write_through_the_backend(xp: RecordingNumpy) -> None:
+    _check_against_cpu(xp, _inplace, ("divide", "copyto", "broadcast_to"), *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.ops._common import record
@@ -74,7 +75,7 @@ def _write(x: Tensor, data: np.ndarray, name: str) -> None:
         raise _output_mismatch(name, x._data.shape, data.shape)
     _check_castable(x, data.dtype, name)
     try:
-        np.copyto(x._data, data, casting="unsafe")
+        array_module(x._data).copyto(x._data, data, casting="unsafe")
     except ValueError:
         raise RuntimeError(
             f"{name}: unsupported operation: more than one element of the written-to tensor "
@@ -127,6 +128,9 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
             _check_castable(x, np.dtype(np.float32), name)
         if x._data.dtype.kind in "iu" and ufunc is np.true_divide:
             _check_castable(x, np.dtype(np.float32), name)
+        xp = array_module(x._data)
+        if xp is not np:  # another backend: its ufunc of the same name
+            ufunc = getattr(xp, ufunc.__name__)
         try:
             with np.errstate(all="ignore"):
                 ufunc(x._data, arr, out=x._data, casting="unsafe")
@@ -156,7 +160,7 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
         name,
         lambda s: record(
             "FillBackward0",
-            np.broadcast_to(data, s._data.shape).astype(s._data.dtype),
+            array_module(s._data).broadcast_to(data, s._data.shape).astype(s._data.dtype),
             (s,),
             lambda g: (g * 0,),
         ),
