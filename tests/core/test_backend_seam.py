@@ -171,6 +171,17 @@ def test_inplace_ops_write_through_the_backend(xp: RecordingNumpy) -> None:
     _check_against_cpu(xp, _inplace, ("divide", "copyto", "broadcast_to"), *_inputs())
 
 
+def _statistics(x: Tensor, y: Tensor) -> Tensor:
+    out = x.median() + y.median(1).values.sum() + x.kthvalue(2, 1).values.sum()
+    out = out + y.mode(1).values.sum() + x.quantile(0.3, dim=1).sum() + y.unique().sum()
+    return out + x.histc(4).sum() + x.unique_consecutive().sum()
+
+
+def test_statistics_compute_through_the_backend(xp: RecordingNumpy) -> None:
+    names = ("argsort", "take_along_axis", "sort", "moveaxis", "unique", "linspace", "floor")
+    _check_against_cpu(xp, _statistics, names + ("bincount", "concatenate"), *_inputs())
+
+
 def test_unregistered_backend_is_forgotten() -> None:
     proxy = RecordingNumpy()
     register_backend("meta", proxy, array_type=TracedArray)

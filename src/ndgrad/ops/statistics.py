@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, record, return_type, wrap_dim
 
@@ -35,12 +36,13 @@ def _select_along(x: Tensor, dim: int, keepdim: bool, pick: Any, name: str, resu
     data = x._data if x._data.ndim else x._data.reshape(1)
     if data.shape[d] == 0:
         raise IndexError(f"{name.lower()}(): Expected reduction dim {d} to have non-zero size.")
-    order = np.argsort(data, axis=d, kind="stable")
-    pos = pick(order, np.take_along_axis(data, order, axis=d), d)
-    idx = np.take_along_axis(order, pos, axis=d)
-    values = np.take_along_axis(data, idx, axis=d)
+    xp = array_module(x._data)
+    order = xp.argsort(data, axis=d, kind="stable")
+    pos = pick(order, xp.take_along_axis(data, order, axis=d), d)
+    idx = xp.take_along_axis(order, pos, axis=d)
+    values = xp.take_along_axis(data, idx, axis=d)
     if not keepdim or not x._data.ndim:
-        idx, values = np.squeeze(idx, d), np.squeeze(values, d)
+        idx, values = xp.squeeze(idx, d), xp.squeeze(values, d)
     if not x._data.ndim:
         idx, values = idx.reshape(()), values.reshape(())
     indices = Tensor._make(idx.astype(np.int64))
@@ -61,31 +63,33 @@ def _select_along(x: Tensor, dim: int, keepdim: bool, pick: Any, name: str, resu
 def _lower_median_positions(ignore_nan: bool) -> Any:
     def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
         n = sorted_values.shape[d]
+        xp = array_module(sorted_values)
         if sorted_values.dtype.kind != "f":
-            return np.full(_one_along(order.shape, d), (n - 1) // 2)
-        valid = np.sum(~np.isnan(sorted_values), axis=d, keepdims=True)
+            return xp.full(_one_along(order.shape, d), (n - 1) // 2)
+        valid = xp.sum(~xp.isnan(sorted_values), axis=d, keepdims=True)
         if ignore_nan:  # the lower median of the non-NaN values (NaN when all are NaN)
-            return np.where(valid > 0, (valid - 1) // 2, 0)
+            return xp.where(valid > 0, (valid - 1) // 2, 0)
         # NaN sorts last: any NaN in the slice makes the median the first NaN
-        return np.where(valid < n, valid, (n - 1) // 2)
+        return xp.where(valid < n, valid, (n - 1) // 2)
 
     return pick
 
 
 def _median_all(x: Tensor, name: str, ignore_nan: bool) -> Tensor:
     flat = x._data.reshape(-1)
+    xp = array_module(x._data)
     if flat.size == 0:
-        return Tensor._make(np.array(np.nan, dtype=x._data.dtype))
-    ordered = np.sort(flat, kind="stable")
+        return Tensor._make(xp.array(np.nan, dtype=x._data.dtype))
+    ordered = xp.sort(flat, kind="stable")
     pos = _lower_median_positions(ignore_nan)(ordered, ordered, 0)
     value = ordered[pos.item()]
 
     def backward(g: Tensor) -> tuple:
         # PyTorch spreads the gradient evenly over every element equal to the median
-        hit = x._data != x._data if np.isnan(value) else x._data == value
+        hit = x._data != x._data if xp.isnan(value) else x._data == value
         return (g * Tensor._make((hit / hit.sum()).astype(x._data.dtype)),)
 
-    return record(name, np.array(value, dtype=x._data.dtype), (x,), backward, ())
+    return record(name, xp.array(value, dtype=x._data.dtype), (x,), backward, ())
 
 
 def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
@@ -114,7 +118,8 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
         raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
 
     def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
-        return np.full(_one_along(order.shape, d), k - 1)
+        xp = array_module(x._data)
+        return xp.full(_one_along(order.shape, d), k - 1)
 
     return _select_along(x, dim, keepdim, pick, "KthvalueBackward0", _KTHVALUE)
 
@@ -125,17 +130,18 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 
     def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
         n = sorted_values.shape[d]
-        rows_v = np.moveaxis(sorted_values, d, -1).reshape(-1, n)
-        rows_o = np.moveaxis(order, d, -1).reshape(-1, n)
-        pos = np.empty(rows_v.shape[0], dtype=np.int64)
+        xp = array_module(x._data)
+        rows_v = xp.moveaxis(sorted_values, d, -1).reshape(-1, n)
+        rows_o = xp.moveaxis(order, d, -1).reshape(-1, n)
+        pos = xp.empty(rows_v.shape[0], dtype=np.int64)
         for r, (vals, idx) in enumerate(zip(rows_v, rows_o, strict=True)):
-            starts = np.flatnonzero(np.r_[True, vals[1:] != vals[:-1]])
-            lengths = np.diff(np.r_[starts, n])
-            best = int(np.argmax(lengths))  # the first longest run holds the smallest value
+            starts = xp.flatnonzero(xp.concatenate(([True], vals[1:] != vals[:-1])))
+            lengths = xp.diff(xp.append(starts, n))
+            best = int(xp.argmax(lengths))  # the first longest run holds the smallest value
             s, e = starts[best], starts[best] + lengths[best]
-            pos[r] = s + np.argmax(idx[s:e])  # of tied elements, PyTorch returns the last
-        shape = np.moveaxis(sorted_values, d, -1).shape[:-1] + (1,)
-        return np.moveaxis(pos.reshape(shape), -1, d)
+            pos[r] = s + xp.argmax(idx[s:e])  # of tied elements, PyTorch returns the last
+        shape = xp.moveaxis(sorted_values, d, -1).shape[:-1] + (1,)
+        return xp.moveaxis(pos.reshape(shape), -1, d)
 
     return _select_along(x, dim, keepdim, pick, "ModeBackward0", _MODE)
 
@@ -169,14 +175,15 @@ def unique(
 ) -> Any:
     """The distinct values in ascending order; optionally where each input went, and counts."""
     data = x._data
+    xp = array_module(x._data)
     if dim is None:
-        values, inverse, counts = np.unique(
+        values, inverse, counts = xp.unique(
             data.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False
         )
         inverse = inverse.reshape(data.shape)
     else:
         d = wrap_dim(dim, data.ndim, "unique")
-        values, inverse, counts = np.unique(
+        values, inverse, counts = xp.unique(
             data, return_inverse=True, return_counts=True, axis=d, equal_nan=False
         )
         inverse = inverse.reshape(-1)
@@ -195,32 +202,33 @@ def unique_consecutive(
     x: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
 ) -> Any:
     """Collapses runs of equal consecutive values (of the flattened tensor, or along ``dim``)."""
+    xp = array_module(x._data)
     data = (
         x._data.reshape(-1)
         if dim is None
-        else np.moveaxis(x._data, wrap_dim(dim, x.dim(), "unique_consecutive"), 0)
+        else xp.moveaxis(x._data, wrap_dim(dim, x.dim(), "unique_consecutive"), 0)
     )
     if data.shape[0] == 0:
-        starts = np.zeros(0, dtype=np.int64)
+        starts = xp.zeros(0, dtype=np.int64)
     else:
         differs = data[1:] != data[:-1]
         if differs.ndim > 1:
             differs = differs.reshape(differs.shape[0], -1).any(axis=1)
-        starts = np.concatenate(([0], np.flatnonzero(differs) + 1))
+        starts = xp.concatenate(([0], xp.flatnonzero(differs) + 1))
     values = data[starts]
     if dim is not None:
-        values = np.moveaxis(values, 0, wrap_dim(dim, x.dim(), "unique_consecutive"))
-    out = Tensor._make(np.ascontiguousarray(values))
+        values = xp.moveaxis(values, 0, wrap_dim(dim, x.dim(), "unique_consecutive"))
+    out = Tensor._make(xp.ascontiguousarray(values))
     if not (return_inverse or return_counts):
         return out
     result = (out,)
     if return_inverse:
-        run = np.zeros(data.shape[0], dtype=np.int64)
+        run = xp.zeros(data.shape[0], dtype=np.int64)
         run[starts[1:]] = 1
         inverse = np.cumsum(run)
         result += (Tensor._make(inverse.reshape(x._data.shape) if dim is None else inverse),)
     if return_counts:
-        result += (Tensor._make(np.diff(np.append(starts, data.shape[0])).astype(np.int64)),)
+        result += (Tensor._make(xp.diff(xp.append(starts, data.shape[0])).astype(np.int64)),)
     return result
 
 
@@ -236,8 +244,9 @@ def bincount(x: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
         )
     if minlength < 0:
         raise RuntimeError("bincount(): minlength should be >= 0")
+    xp = array_module(x._data)
     if weights is None:
-        return Tensor._make(np.bincount(data, minlength=minlength).astype(np.int64))
+        return Tensor._make(xp.bincount(data, minlength=minlength).astype(np.int64))
     w = as_tensor(weights, "bincount")
     if w._data.shape != data.shape:
         raise RuntimeError(
@@ -246,7 +255,7 @@ def bincount(x: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
         )
     # float32 weights count in float32; any other weights in float64, as PyTorch does
     out_dtype = np.float32 if w._data.dtype == np.float32 else np.float64
-    counts = np.bincount(data, weights=w._data.astype(np.float64), minlength=minlength)
+    counts = xp.bincount(data, weights=w._data.astype(np.float64), minlength=minlength)
     return Tensor._make(counts.astype(out_dtype))
 
 
@@ -260,19 +269,20 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError(f"histc(): max must be larger than min, got min={lo} and max={hi}")
+    xp = array_module(x._data)
     if lo == hi and data.size:
-        finite = data[np.isfinite(data)]
+        finite = data[xp.isfinite(data)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (lo, hi)
     if lo == hi:
         lo, hi = lo - 1, hi + 1
-    edges = np.linspace(lo, hi, bins + 1).astype(data.dtype)
+    edges = xp.linspace(lo, hi, bins + 1).astype(data.dtype)
     inside = data[(data >= edges[0]) & (data <= edges[-1])]
     pos = ((inside - edges[0]) / (edges[-1] - edges[0]) * bins).astype(np.int64)
-    pos = np.clip(pos, 0, bins - 1)
+    pos = xp.clip(pos, 0, bins - 1)
     # the division may land one bin off near an edge; the edges decide
     pos -= (inside < edges[pos]).astype(np.int64)
-    pos += ((inside >= edges[np.minimum(pos + 1, bins)]) & (pos + 1 < bins)).astype(np.int64)
-    return Tensor._make(np.bincount(pos, minlength=bins).astype(data.dtype))
+    pos += ((inside >= edges[xp.minimum(pos + 1, bins)]) & (pos + 1 < bins)).astype(np.int64)
+    return Tensor._make(xp.bincount(pos, minlength=bins).astype(data.dtype))
 
 
 def quantile(
@@ -289,7 +299,8 @@ def quantile(
 
     if x._data.dtype.kind != "f":
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
-    qs = np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    xp = array_module(x._data)
+    qs = xp.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
     if qs.ndim > 1:
         raise RuntimeError("quantile() q must be a scalar or 1D tensor")
     if qs.size and (qs.min() < 0 or qs.max() > 1):
@@ -303,11 +314,11 @@ def quantile(
         raise RuntimeError("quantile() input tensor must be non-empty")
     src = src if src.dim() else src.reshape(1)
     ordered = sort(src, d).values  # NaN last
-    rank = np.atleast_1d(qs) * (n - 1)
+    rank = xp.atleast_1d(qs) * (n - 1)
     if interpolation == "nearest":
-        rank = np.round(rank)  # half to even, as PyTorch rounds
-    lower = np.floor(rank).astype(np.int64)
-    upper = np.ceil(rank).astype(np.int64)
+        rank = xp.round(rank)  # half to even, as PyTorch rounds
+    lower = xp.floor(rank).astype(np.int64)
+    upper = xp.ceil(rank).astype(np.int64)
     weight = {"lower": 0 * rank, "higher": 0 * rank + (upper > lower), "midpoint": 0.5 + 0 * rank}
     w = weight.get(interpolation, rank - lower)
     lo = ordered.index_select(d, Tensor._make(lower))
