@@ -189,3 +189,29 @@ def test_unregistered_backend_is_forgotten() -> None:
     assert array_module(np.zeros(2).view(TracedArray)) is np
     with pytest.raises(ValueError, match="cpu"):
         unregister_backend("cpu")
+
+
+def test_scalar_operands_and_implicit_gradient_come_from_the_backend(xp: RecordingNumpy) -> None:
+    # Python numbers meeting a backend tensor, and backward()'s implicit ones, must be made by
+    # that backend (CuPy refuses NumPy arrays as operands).
+    ints = Tensor._make(np.arange(4).view(TracedArray))
+    xp.calls.clear()
+    shifted = ints + 3  # int tensor + int: the general promotion path
+    assert "asarray" in xp.calls
+    assert type(shifted._data) is TracedArray
+    x = traced(np.linspace(0.1, 1.0, 4), True)
+    xp.calls.clear()
+    (x * x).sum().backward()
+    assert "empty" in xp.calls
+    np.testing.assert_allclose(np.asarray(x.grad._data), 2 * np.linspace(0.1, 1.0, 4))
+
+
+def test_gather_grids_come_from_the_index_backend(xp: RecordingNumpy) -> None:
+    x = traced(np.arange(6.0).reshape(2, 3), True)
+    index = Tensor._make(np.array([[2, 0], [1, 1]]).view(TracedArray))
+    xp.calls.clear()
+    out = x.gather(1, index)
+    out.sum().backward()
+    assert "arange" in xp.calls
+    np.testing.assert_array_equal(np.asarray(out._data), [[2.0, 0.0], [4.0, 4.0]])
+    np.testing.assert_array_equal(np.asarray(x.grad._data), [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]])

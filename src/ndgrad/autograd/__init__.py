@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from ndgrad._backend import array_module
 from ndgrad.autograd import functional
 from ndgrad.autograd.function import Function, FunctionCtx, once_differentiable
 from ndgrad.autograd.grad_mode import (
@@ -49,7 +48,7 @@ def _as_tuple(x: Any) -> tuple:
 
 def _implicit_grad(out: Tensor) -> Tensor:
     """The gradient of a one-element output when none is given: ones."""
-    g = np.empty(out._data.shape, out._data.dtype)
+    g = array_module(out._data).empty(out._data.shape, out._data.dtype)
     g.fill(1)  # np.ones_like costs three times as much for one element
     return tensor_type()._make(g)
 

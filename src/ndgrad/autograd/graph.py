@@ -524,8 +524,8 @@ def _sole_owner(grad: Tensor) -> bool:
     if not _EXACT_REFCOUNTS or sys.getrefcount(grad) > 4:
         return False
     data = grad._data
-    if not data.flags.writeable:
-        return False
+    if type(data) is not np.ndarray or not data.flags.writeable:
+        return False  # other backends' arrays: always copied
     if data.base is None:
         return sys.getrefcount(data) == 3  # grad._data, this local and the argument
     # A transposed result ((x.T @ g).T) is a view of a buffer that nothing else uses.

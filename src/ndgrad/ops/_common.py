@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
 from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - re-exported for ops
@@ -58,11 +59,11 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
         if a._data.dtype == b._data.dtype:
             return a, b
     elif ta and type(b) is float and a._data.dtype.kind == "f":
-        return a, Tensor._make(np.array(b, dtype=a._data.dtype))
+        return a, scalar_like(b, a._data.dtype, a)
     elif ta and type(b) is int and a._data.dtype.kind in "fiu":
-        return a, Tensor._make(np.array(b, dtype=a._data.dtype))
+        return a, scalar_like(b, a._data.dtype, a)
     elif tb and type(a) in (float, int) and b._data.dtype.kind == "f":
-        return Tensor._make(np.array(a, dtype=b._data.dtype)), b
+        return scalar_like(a, b._data.dtype, b), b
     if not ta:
         if not isinstance(a, _SCALARS):
             a = as_tensor(a, op)
@@ -70,9 +71,15 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
         if not isinstance(b, _SCALARS):
             b = as_tensor(b, op)
     dt = _dtype.result_type(a, b).np
-    a = cast(a, dt) if isinstance(a, Tensor) else Tensor._make(np.array(a, dtype=dt))
-    b = cast(b, dt) if isinstance(b, Tensor) else Tensor._make(np.array(b, dtype=dt))
+    a = cast(a, dt) if isinstance(a, Tensor) else scalar_like(a, dt, b)
+    b = cast(b, dt) if isinstance(b, Tensor) else scalar_like(b, dt, a)
     return a, b
+
+
+def scalar_like(value: Any, np_dtype: np.dtype, like: Any) -> Tensor:
+    """A Python number as a 0-d tensor on ``like``'s backend (NumPy unless ``like`` is a tensor)."""
+    xp = array_module(like._data) if isinstance(like, Tensor) else np
+    return Tensor._make(xp.asarray(value, dtype=np_dtype))
 
 
 def float_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:

@@ -136,8 +136,12 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
 def _gather_key(index: np.ndarray, dim: int) -> tuple:
     """Full NumPy index arrays for ``out[i...] = x[..., index[i...], ...]`` along ``dim``."""
     xp = array_module(index)
-    grids = xp.indices(index.shape, sparse=True)
-    return tuple(index if k == dim else grids[k] for k in range(index.ndim))
+    n = index.ndim
+    # Open grids, as np.indices(sparse=True) gives (which CuPy lacks).
+    return tuple(
+        index if k == dim else xp.arange(size).reshape((1,) * k + (size,) + (1,) * (n - k - 1))
+        for k, size in enumerate(index.shape)
+    )
 
 
 def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> np.ndarray:
