@@ -1,7 +1,7 @@
 """The array-library seam: ops ask a tensor's backend for array functions.
 
 NumPy backs the ``cpu`` device today; a library with NumPy's API (CuPy) can back
-``cuda`` later by registering another :class:`Backend`.
+``cuda`` later through :func:`register_backend`.
 """
 
 from __future__ import annotations
@@ -47,22 +47,13 @@ class device:  # noqa: N801 - mirrors torch.device
         return hash((self.type, self.index))
 
 
-class Backend:
-    """An array library with NumPy's API, bound to one device type."""
-
-    __slots__ = ("device_type", "xp")
-
-    def __init__(self, device_type: str, xp: ModuleType) -> None:
-        self.device_type = device_type
-        self.xp = xp
-
-
 # torch's device types, in the order its error message lists them
 DEVICE_TYPES = (
     "cpu cuda ipu xpu mkldnn opengl opencl ideep hip ve fpga maia xla lazy vulkan mps meta hpu "
     "mtia privateuseone"
 ).split()
-_BACKENDS: dict[str, Backend] = {"cpu": Backend("cpu", numpy)}
+# Device type -> the array library (with NumPy's API) that backs it.
+_BACKENDS: dict[str, ModuleType] = {"cpu": numpy}
 CPU = device("cpu")
 
 
@@ -76,10 +67,6 @@ def check_available(dev: str | device) -> device:
     return dev
 
 
-def backend_for(dev: device) -> Backend:
-    return _BACKENDS[dev.type]
-
-
 # Array type -> (array module, device). One dict lookup on an array's exact type answers
 # "which library computes on this array" on the hot path; subclasses fall back to a scan.
 _XP_BY_TYPE: dict[type, ModuleType] = {numpy.ndarray: numpy}
@@ -88,7 +75,7 @@ _DEVICE_BY_TYPE: dict[type, device] = {numpy.ndarray: CPU}
 
 def register_backend(device_type: str, xp: ModuleType, array_type: type | None = None) -> None:
     """Backs ``device_type`` with ``xp``; its arrays are instances of ``array_type``."""
-    _BACKENDS[device_type] = Backend(device_type, xp)
+    _BACKENDS[device_type] = xp
     if array_type is not None:
         _XP_BY_TYPE[array_type] = xp
         _DEVICE_BY_TYPE[array_type] = device(device_type)
