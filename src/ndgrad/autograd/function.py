@@ -66,7 +66,7 @@ class FunctionCtx:
         node = self._node
         if node is None:
             return self._saved_plain if self._saved_plain is not None else self._to_save
-        if node.backward_fn is None:
+        if node.rule is None:
             raise RuntimeError(FREED_MESSAGE)
         node.check_saved()
         saved = iter(node.saved)

@@ -1,16 +1,23 @@
 """The recorded graph and the reverse-mode engine.
 
-Every differentiable op calls :func:`record` with its output array, its input
-tensors and a ``backward`` closure written with Tensor ops (so it can itself be
-differentiated). The engine walks the graph iteratively in topological order,
-reduces broadcast gradients to each input's shape in one place, and frees saved
-tensors after use unless ``retain_graph``. ``loss.backward()`` first runs the nodes
-that have a single consumer straight after that consumer (``_run_tree``), without an
-ordering pass; nodes used more than once go to the general engine (``_run_graph``).
+An op computes its output array, then calls :func:`record` with its inputs and its one
+derivative rule: ``rule(xp, g, *saved)`` returns one gradient (or ``None``) per input. The
+rule is written once, against operations that arrays and Tensors both support (``xp`` is
+the array library's namespace, or ndgrad's own over Tensors; see ``ndgrad.ops.namespace``):
+a first-order backward runs it on raw arrays, ``create_graph=True`` runs it on Tensors and so
+records the gradient's own graph (any order). What the rule reads (inputs, other tensors,
+the op's own output) is saved and version-checked; constants may live in its closure.
+
+The engine walks the graph iteratively in topological order, fits every gradient to its
+input's shape and dtype in one place (:func:`_fit`), and frees saved values after use
+unless ``retain_graph``. ``loss.backward()`` first runs the nodes that have a single
+consumer straight after that consumer (``_run_tree``), without an ordering pass; nodes used
+more than once go to the general engine (``_run_graph``).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,7 +29,7 @@ from ndgrad.autograd.grad_mode import STATE
 if TYPE_CHECKING:
     from ndgrad._tensor import Tensor
 
-BackwardFn = Callable[..., Sequence[Any]]
+Rule = Callable[..., Sequence[Any]]
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -31,23 +38,29 @@ FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
+_BACKWARD_SUFFIX = re.compile(r"Backwards?\d*$")
 
 
 class Node:
-    """A recorded op (``grad_fn``): its backward closure and edges to its inputs.
+    """A recorded op (``grad_fn``): its derivative rule, what it saved, edges to its inputs.
 
-    ``edges[i]`` is ``(node, output_nr)`` for a non-leaf input, ``(leaf_tensor, 0)``
-    for a leaf that requires grad, or ``None``.
+    ``edges[i]`` is ``(node, output_nr)`` for a non-leaf input, ``(leaf_tensor, 0)`` for a
+    leaf that requires grad, or ``None``. ``output`` is ``[data, version counter, version]``
+    of the op's own result when the rule reads it (kept as its array and counter, not as the
+    Tensor, which holds this node: no reference cycle). ``tensor_rule`` marks rules written
+    with Tensors only (custom Functions): ``rule(*grads)``, always called with Tensors.
     """
 
     __slots__ = (
         "_name",
-        "backward_fn",
+        "rule",
         "edges",
         "input_meta",
         "saved",
         "saved_versions",
+        "output",
         "num_outputs",
+        "tensor_rule",
         "pre_hooks",
         "retain_hooks",
         "_uses",
@@ -57,13 +70,14 @@ class Node:
     def __init__(
         self,
         name: str,
-        backward_fn: BackwardFn,
+        rule: Rule,
         inputs: Sequence[Tensor],
         saved: tuple,
         num_outputs: int = 1,
+        tensor_rule: bool = False,
     ) -> None:
         self._name = name
-        self.backward_fn: BackwardFn | None = backward_fn
+        self.rule: Rule | None = rule
         # The edges to the inputs and their (shape, dtype); each input node counts this use.
         edges = []
         meta = []
@@ -82,7 +96,9 @@ class Node:
         self.input_meta = tuple(meta)
         self.saved = saved
         self.saved_versions = tuple([t._version[0] for t in saved]) if saved else ()
+        self.output: list | None = None
         self.num_outputs = num_outputs
+        self.tensor_rule = tensor_rule
         self.pre_hooks: dict[int, list[Callable]] | None = None
         self.retain_hooks: dict[int, Callable] | None = None
         # How many edges of recorded nodes ever pointed here (only grows). A node with one
@@ -112,17 +128,49 @@ class Node:
             self.pre_hooks = {}
         self.pre_hooks.setdefault(output_nr, []).append(hook)
 
+    def save_output(self, out: Tensor) -> None:
+        """The rule reads ``out``, the op's result: checked against in-place changes like inputs."""
+        self.output = [out._data, out._version, out._version[0]]
+
     def check_saved(self) -> None:
-        if self.backward_fn is None:
+        """PyTorch's errors for a freed graph or a saved tensor modified in place since."""
+        if self.rule is None:
             raise RuntimeError(FREED_MESSAGE)
-        for i, (t, version) in enumerate(zip(self.saved, self.saved_versions)):
+        for t, version in zip(self.saved, self.saved_versions):
             if t._version[0] != version:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.type()} {list(t.shape)}], which is saved tensor "
-                    f"{i} of {self._name}, is at version {t._version[0]}; expected version "
-                    f"{version} instead. Hint: clone() the tensor before modifying it in place."
-                )
+                creator = t.grad_fn._name if t.grad_fn is not None else None
+                raise _modified_error(t._data, t._output_nr, creator, t._version[0], version)
+        out = self.output
+        if out is not None and out[1][0] != out[2]:
+            raise _modified_error(out[0], 0, self._name, out[1][0], out[2])
+
+    def output_tensor(self) -> Tensor:
+        """The saved output as a Tensor of this node's graph (for rules run under create_graph)."""
+        data, counter, _ = self.output
+        t = (_Tensor or tensor_type())._make(data)
+        t._version = counter
+        t.grad_fn = self
+        t._requires_grad = True
+        return t
+
+    def free(self) -> None:
+        self.rule = None
+        self.saved = ()
+        self.output = None
+
+
+def _modified_error(data: Any, nr: int, creator: str | None, now: int, expected: int) -> Exception:
+    from ndgrad._tensor import _TYPE_NAMES
+
+    kind = f"ndgrad.{_TYPE_NAMES.get(data.dtype.name, 'Tensor')}"
+    # PyTorch names the node without its "Backward0" suffix: "output 0 of Sigmoid".
+    which = f", which is output {nr} of {_BACKWARD_SUFFIX.sub('', creator)}," if creator else ""
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{kind} {list(data.shape)}]{which} is at version {now}; expected version "
+        f"{expected} instead. Hint: the tensor was changed in place after it was used; clone() "
+        "it before modifying it, or use the out-of-place op."
+    )
 
 
 class AccumulateGrad:
@@ -140,9 +188,12 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
-# graph.py is imported while ndgrad._tensor is still being imported, so the class is bound on
-# first use; a function-level ``from ... import`` costs about 0.5 us per call on the hot path.
+# graph.py is imported while ndgrad._tensor is still being imported, so the class (and the
+# rule namespaces, which need the ops) are bound on first use; a function-level
+# ``from ... import`` costs about 0.5 us per call on the hot path.
 _Tensor: Any = None
+_TENSOR_NS: Any = None
+_ARRAY_NS: dict = {}
 
 
 def tensor_type() -> type[Tensor]:
@@ -155,6 +206,32 @@ def tensor_type() -> type[Tensor]:
     return _Tensor
 
 
+def _namespaces() -> None:
+    global _TENSOR_NS
+    from ndgrad.ops import namespace
+
+    _ARRAY_NS.update(namespace.ARRAY_NAMESPACES)
+    _TENSOR_NS = namespace.TENSOR
+
+
+def array_namespace(data: Any) -> Any:
+    """The rule namespace for an array (NumPy's, or a registered backend's)."""
+    ns = _ARRAY_NS.get(type(data))
+    if ns is None:
+        from ndgrad.ops import namespace
+
+        _namespaces()
+        ns = namespace.array_namespace(data)
+    return ns
+
+
+def tensor_namespace() -> Any:
+    """The rule namespace over Tensors (differentiable: create_graph)."""
+    if _TENSOR_NS is None:
+        _namespaces()
+    return _TENSOR_NS
+
+
 def edge_of(t: Tensor) -> tuple | None:
     if t.grad_fn is not None:
         return (t.grad_fn, t._output_nr)
@@ -164,12 +241,18 @@ def edge_of(t: Tensor) -> tuple | None:
 
 
 def record(
-    name: str, data: Any, inputs: Sequence[Tensor], backward: BackwardFn, saved: tuple = ()
+    name: str,
+    data: Any,
+    inputs: Sequence[Tensor],
+    rule: Rule,
+    saved: tuple = (),
+    save_output: bool = False,
 ) -> Tensor:
     """Wraps ``data`` as the output of an op; links it into the graph when needed.
 
-    ``backward(grad)`` returns one gradient (or ``None``) per input; gradients may
-    have a broadcast shape, the engine sums them back to each input's shape.
+    ``rule(xp, g, *saved[, output])`` returns one gradient (or ``None``) per input; a
+    gradient may keep a broadcast shape or another float dtype, the engine fits it to the
+    input. ``saved`` are the tensors the rule reads; ``save_output`` appends the op's result.
     """
     out = (_Tensor or tensor_type())._make(data)
     if not STATE.enabled:
@@ -179,7 +262,9 @@ def record(
             break
     else:
         return out
-    out.grad_fn = Node(name, backward, inputs, saved)
+    node = out.grad_fn = Node(name, rule, inputs, saved)
+    if save_output:
+        node.output = [data, out._version, 0]
     out._requires_grad = True
     return out
 
@@ -188,22 +273,30 @@ def record_multi(
     name: str,
     datas: Sequence[Any],
     inputs: Sequence[Tensor],
-    backward: BackwardFn,
+    backward: Rule,
     saved: tuple = (),
     differentiable: Sequence[bool] | None = None,
 ) -> tuple[Tensor, ...]:
-    """Like :func:`record` for an op with several outputs (custom Functions)."""
+    """An op with several outputs whose ``backward(*grads)`` is written with Tensors
+    (custom Functions): always called with Tensors, whatever the order of differentiation."""
     make = tensor_type()._make
     outs = tuple(make(d) for d in datas)
     if not STATE.enabled or not any(t._requires_grad for t in inputs):
         return outs
-    node = Node(name, backward, inputs, saved, num_outputs=len(outs))
+    node = Node(name, backward, inputs, saved, num_outputs=len(outs), tensor_rule=True)
     for i, out in enumerate(outs):
         if differentiable is None or differentiable[i]:
             out.grad_fn = node
             out._output_nr = i
             out._requires_grad = True
     return outs
+
+
+def record_tensor(
+    name: str, data: Any, inputs: Sequence[Tensor], backward: Rule, saved: tuple = ()
+) -> Tensor:
+    """One output whose ``backward(g)`` is written with Tensors only (see ``record_multi``)."""
+    return record_multi(name, (data,), inputs, backward, saved)[0]
 
 
 def _topological_order(roots: list) -> list:
@@ -234,6 +327,136 @@ def _topological_order(roots: list) -> list:
     return post
 
 
+# ----------------------------------------------------------------------------- gradients
+# A first-order backward passes raw arrays between rules; ``create_graph`` passes Tensors.
+# Hooks and results always see Tensors: ``_as_grad`` / ``_as_tensor`` convert at the edges.
+
+
+def sum_to(data: Any, shape: tuple) -> Any:
+    """``data`` summed over the dims it was broadcast along, to ``shape`` (HIPS's unbroadcast)."""
+    src = data.shape
+    lead = len(src) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+    axes = list(range(lead))  # the leading dims, then those broadcast from 1
+    for i, s in enumerate(shape):
+        if s != src[lead + i]:
+            if s != 1:
+                raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
+            axes.append(lead + i)
+    if not axes:
+        return data
+    if type(data) is np.ndarray:
+        return np.add.reduce(data, axis=tuple(axes)).reshape(shape)
+    from ndgrad._backend import array_module
+
+    return array_module(data).sum(data, axis=tuple(axes)).reshape(shape)
+
+
+def _fit(grad: Any, meta: tuple, create_graph: bool, name: str) -> Any:
+    """A rule's gradient for one input, summed to its shape and cast to its dtype."""
+    shape, dtype = meta
+    if create_graph:
+        if not isinstance(grad, _Tensor):
+            raise TypeError(f"{name} returned a gradient of type {type(grad).__name__}")
+        if grad._data.shape != shape:
+            grad = grad.sum_to_size(shape)
+        if grad._data.dtype != dtype:
+            grad = grad.to(dtype)
+        return grad
+    if type(grad) is not np.ndarray:
+        grad = _array_of(grad, name)
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    if grad.dtype is not dtype and grad.dtype != dtype:
+        grad = grad.astype(dtype)
+    return grad
+
+
+def _array_of(grad: Any, name: str) -> Any:
+    """A rule's array result as an array: NumPy scalars (0-d results) become 0-d arrays."""
+    from ndgrad._backend import _XP_BY_TYPE
+
+    if type(grad) in _XP_BY_TYPE:
+        return grad
+    if isinstance(grad, np.generic):
+        return np.asarray(grad)
+    raise TypeError(f"{name} returned a gradient of type {type(grad).__name__}")
+
+
+def _as_tensor(grad: Any) -> Tensor | None:
+    """A gradient for a hook or a result: Tensors stay, arrays are wrapped."""
+    if grad is None or isinstance(grad, _Tensor):
+        return grad
+    return _Tensor._make(grad)
+
+
+def _call_hook(hook: Callable, grad: Any, create_graph: bool) -> Any:
+    """``hook(grad)`` with PyTorch's checks: a replacement keeps the gradient's shape and dtype."""
+    t = _as_tensor(grad)
+    new = hook(t)
+    if new is None:
+        return grad
+    if not isinstance(new, _Tensor):
+        raise TypeError(
+            f"hook '{getattr(hook, '__name__', 'hook')}' returned an object of type "
+            f"{type(new).__name__}: expected a Tensor or None"
+        )
+    hook_name = getattr(hook, "__name__", "hook")
+    if new._data.shape != t._data.shape:
+        raise RuntimeError(
+            f"hook '{hook_name}' has changed the size of value (expected {list(t.shape)}, got "
+            f"{list(new.shape)})"
+        )
+    if new._data.dtype != t._data.dtype:
+        raise RuntimeError(
+            f"hook '{hook_name}' has changed the type of value (expected {t.dtype}, got "
+            f"{new.dtype})"
+        )
+    return new if create_graph else new._data
+
+
+def _apply(node: Node, grads: list, retain_graph: bool, create_graph: bool) -> Sequence[Any]:
+    """Runs ``node``'s rule on its output gradients (after checking what it saved)."""
+    if node.saved or node.output is not None or node.rule is None:
+        node.check_saved()
+    rule = node.rule
+    if node.tensor_rule:
+        if create_graph:
+            in_grads = rule(*grads)
+        else:
+            in_grads = rule(*[_as_tensor(g) for g in grads])
+            in_grads = [_unwrap(g, node._name) for g in in_grads]
+    elif create_graph:
+        values = node.saved
+        if node.output is not None:
+            values = (*values, node.output_tensor())
+        in_grads = rule(_TENSOR_NS or tensor_namespace(), grads[0], *values)
+    else:
+        g = grads[0]
+        xp = _ARRAY_NS.get(type(g)) or array_namespace(g)
+        if node.saved:
+            values = [t._data for t in node.saved]
+            if node.output is not None:
+                values.append(node.output[0])
+            in_grads = rule(xp, g, *values)
+        elif node.output is not None:
+            in_grads = rule(xp, g, node.output[0])
+        else:
+            in_grads = rule(xp, g)
+    if not retain_graph and (node.saved or node.output is not None):
+        node.free()
+    return in_grads
+
+
+def _unwrap(grad: Any, name: str) -> Any:
+    if grad is None:
+        return None
+    if isinstance(grad, _Tensor):
+        return grad._data
+    raise TypeError(f"{name} returned a gradient of type {type(grad).__name__}")
+
+
 def run_backward(
     outputs: Sequence[Tensor],
     grad_outputs: Sequence[Tensor | None],
@@ -244,6 +467,9 @@ def run_backward(
     allow_unused: bool = False,
 ) -> tuple | None:
     """The engine behind ``Tensor.backward`` (``capture=False``) and ``autograd.grad``."""
+    tensor_type()
+    if not create_graph:  # gradients travel as arrays
+        grad_outputs = [None if g is None else g._data for g in grad_outputs]
     if inputs is None and len(outputs) == 1 and outputs[0].grad_fn is not None:
         # One output into the leaves' .grad (loss.backward()): the tree fast path.
         root = outputs[0].grad_fn
@@ -290,37 +516,27 @@ def run_backward(
                     f"{list(inputs[i].shape)}) appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
-        return tuple(results)
+        return tuple(_as_tensor(r) for r in results)
     return None
 
 
-def _run_node_hooks(node: Node, grads: list) -> None:
+def _run_node_hooks(node: Node, grads: list, create_graph: bool) -> None:
     """A node's pre-hooks (``register_hook`` on a non-leaf) and ``retain_grad`` stores."""
     if node.pre_hooks:
         for nr, hooks in node.pre_hooks.items():
             for hook in hooks:
                 if grads[nr] is not None:
-                    new = hook(grads[nr])
-                    if new is not None:
-                        grads[nr] = new
+                    grads[nr] = _call_hook(hook, grads[nr], create_graph)
     if node.retain_hooks:
         for nr, hook in node.retain_hooks.items():
             if grads[nr] is not None:
-                hook(grads[nr])
+                hook(_as_tensor(grads[nr]))
 
 
-def _call_node(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
-    """Runs a node's backward (after checking its saved tensors) and frees what it saved."""
-    if node.saved or node.backward_fn is None:
-        node.check_saved()
-    if node.num_outputs == 1:
-        in_grads = node.backward_fn(grads[0])
-    else:
-        in_grads = node.backward_fn(*grads)
-    if not retain_graph and node.saved:
-        node.backward_fn = None
-        node.saved = ()
-    return in_grads
+def _leaf_hooks(leaf: Tensor, grad: Any, create_graph: bool) -> Any:
+    for hook in leaf._hooks:
+        grad = _call_hook(hook, grad, create_graph)
+    return grad
 
 
 def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bool) -> None:
@@ -332,7 +548,6 @@ def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bo
     may get several gradients; then the general engine takes over from the waiting nodes
     (and leaves) if there are any, or the leaves' gradients are delivered.
     """
-    tensor_cls = _Tensor or tensor_type()
     stack = [(root, root_grads)]
     shared: dict[int, list] | None = None  # id -> [node, gradient per output]
     leaves: list = []
@@ -344,27 +559,12 @@ def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bo
         while stack:
             node, grads = stack.pop()
             if node.pre_hooks or node.retain_hooks:
-                _run_node_hooks(node, grads)
-            # _call_node inlined: this loop runs once per node of every backward.
-            if node.saved or node.backward_fn is None:
-                node.check_saved()
-            if node.num_outputs == 1:
-                in_grads = node.backward_fn(grads[0])
-            else:
-                in_grads = node.backward_fn(*grads)
-            if not retain_graph and node.saved:
-                node.backward_fn = None
-                node.saved = ()
-            for edge, grad, (shape, np_dtype) in zip(node.edges, in_grads, node.input_meta):
+                _run_node_hooks(node, grads, create_graph)
+            in_grads = _apply(node, grads, retain_graph, create_graph)
+            for edge, grad, meta in zip(node.edges, in_grads, node.input_meta):
                 if edge is None or grad is None:
                     continue
-                if type(grad) is not tensor_cls and not isinstance(grad, tensor_cls):
-                    raise TypeError(f"{node._name} returned a gradient of type {type(grad)}")
-                if grad._data.shape != shape:
-                    grad = grad.sum_to_size(shape)
-                dtype = grad._data.dtype
-                if dtype is not np_dtype and dtype != np_dtype:
-                    grad = grad.to(np_dtype)
+                grad = _fit(grad, meta, create_graph, node._name)
                 child, nr = edge
                 if type(child) is Node:
                     if child._uses == 1:
@@ -406,11 +606,7 @@ def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bo
             grad = leaf_grads[i]
             leaf_grads[i] = None
             if leaf._hooks:
-                for hook in leaf._hooks:
-                    new = hook(grad)
-                    if new is not None:
-                        grad = new
-                _accumulate(leaf, grad, create_graph)
+                _accumulate(leaf, _leaf_hooks(leaf, grad, create_graph), create_graph)
             else:
                 _accumulate(leaf, grad, create_graph, may_steal=True)
     finally:
@@ -432,7 +628,6 @@ def _run_graph(
     ``buffers`` maps each root's id to its gradients (one per output); vertices run in
     topological order, so a node runs once every consumer has added its gradient.
     """
-    tensor_cls = _Tensor or tensor_type()
     order = _topological_order(roots)
     needed: set[int] | None = None
     if targets is not None:
@@ -454,10 +649,8 @@ def _run_graph(
                 continue
             if not isinstance(vertex, Node):  # a leaf
                 grad = grads[0]
-                for hook in vertex._hooks or ():
-                    new = hook(grad)
-                    if new is not None:
-                        grad = new
+                if vertex._hooks:
+                    grad = _leaf_hooks(vertex, grad, create_graph)
                 if targets is not None:
                     slot = targets.get((id(vertex), 0))
                     if slot is not None:
@@ -472,7 +665,7 @@ def _run_graph(
 
             node = vertex
             if node.pre_hooks or node.retain_hooks:
-                _run_node_hooks(node, grads)
+                _run_node_hooks(node, grads, create_graph)
             if targets is not None:
                 for nr in range(node.num_outputs):
                     slot = targets.get((id(node), nr))
@@ -486,16 +679,11 @@ def _run_graph(
                 e is not None and id(e[0]) in needed for e in node.edges
             ):
                 continue
-            in_grads = _call_node(node, grads, retain_graph)
-            for edge, grad, (shape, np_dtype) in zip(node.edges, in_grads, node.input_meta):
+            in_grads = _apply(node, grads, retain_graph, create_graph)
+            for edge, grad, meta in zip(node.edges, in_grads, node.input_meta):
                 if edge is None or grad is None:
                     continue
-                if not isinstance(grad, tensor_cls):
-                    raise TypeError(f"{node._name} returned a gradient of type {type(grad)}")
-                if grad._data.shape != shape:
-                    grad = grad.sum_to_size(shape)
-                if grad._data.dtype != np_dtype:
-                    grad = grad.to(np_dtype)
+                grad = _fit(grad, meta, create_graph, node._name)
                 child, nr = edge
                 buf = buffers.get(id(child))
                 if buf is None:
@@ -514,46 +702,46 @@ def _run_graph(
 _EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
-def _sole_owner(grad: Tensor) -> bool:
-    """Whether ``grad`` and its buffer are seen by nobody but the engine's leaf step.
+def _sole_owner(data: Any) -> bool:
+    """Whether the gradient array ``data`` is seen by nobody but the engine's leaf step.
 
     The references counted: the engine's local, ``_accumulate``'s argument, this argument
-    and getrefcount's own. One more (the same tensor bound for two leaves by ``a + b``, a
-    hook or retain_grad that kept it, another tensor or a view on the buffer) means a copy.
+    and getrefcount's own. One more (the same array bound for two leaves by ``a + b``, a
+    hook or retain_grad that kept it, a tensor or a view on the buffer) means a copy.
     """
-    if not _EXACT_REFCOUNTS or sys.getrefcount(grad) > 4:
-        return False
-    data = grad._data
-    if type(data) is not np.ndarray or not data.flags.writeable:
+    if not _EXACT_REFCOUNTS or type(data) is not np.ndarray or not data.flags.writeable:
         return False  # other backends' arrays: always copied
+    if sys.getrefcount(data) > 4:
+        return False
     if data.base is None:
-        return sys.getrefcount(data) == 3  # grad._data, this local and the argument
+        return True
     # A transposed result ((x.T @ g).T) is a view of a buffer that nothing else uses.
     base = data.base
     return (
         type(base) is np.ndarray
         and base.base is None
         and base.size == data.size
-        and sys.getrefcount(data) == 3
         and sys.getrefcount(base) == 3  # data.base, this local and the argument
     )
 
 
-def _accumulate(leaf: Tensor, grad: Tensor, create_graph: bool, may_steal: bool = False) -> None:
-    """Adds ``grad`` into ``leaf.grad`` (in place unless building a graph of the gradient).
+def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, may_steal: bool = False) -> None:
+    """Adds ``grad`` (an array, or a Tensor under create_graph) into ``leaf.grad``.
 
-    The first gradient is copied so that ``.grad`` owns its buffer, unless ``may_steal`` and
-    the buffer is provably private to ``grad`` (a fresh product of a backward formula).
+    In place unless building a graph of the gradient. The first gradient is copied so that
+    ``.grad`` owns its buffer, unless ``may_steal`` and the buffer is provably private (a
+    fresh product of a rule).
     """
+    make = _Tensor._make
+    if create_graph:
+        leaf._grad = grad if leaf._grad is None else leaf._grad + grad
+        return
     if leaf._grad is None:
-        make = (_Tensor or tensor_type())._make
-        if create_graph:
-            leaf._grad = grad
-        elif may_steal and _sole_owner(grad):
-            leaf._grad = make(grad._data)
+        if may_steal and _sole_owner(grad):
+            leaf._grad = make(grad)
         else:
-            leaf._grad = make(grad._data.copy())
-    elif create_graph or leaf._grad._requires_grad:
-        leaf._grad = leaf._grad + grad
+            leaf._grad = make(grad.copy())
+    elif leaf._grad._requires_grad:
+        leaf._grad = leaf._grad + make(grad)
     else:
-        leaf._grad._data += grad._data
+        leaf._grad._data += grad

@@ -7,7 +7,7 @@ from typing import Any
 
 from ndgrad import _creation
 from ndgrad._tensor import Size, Tensor
-from ndgrad.autograd.graph import record
+from ndgrad.autograd.graph import record_tensor
 from ndgrad.distributions import constraints
 from ndgrad.distributions.distribution import Distribution
 from ndgrad.distributions.utils import broadcast_all
@@ -69,7 +69,7 @@ def _erfinv(x: Tensor) -> Tensor:
     from scipy.special import erfinv  # scipy comes with scikit-learn
 
     data = erfinv(x._data).astype(x._data.dtype)
-    out = record(
+    out = record_tensor(
         "ErfinvBackward0",
         data,
         (x,),

@@ -15,7 +15,7 @@ import numpy as np
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.graph import record
+from ndgrad.autograd.graph import record_tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import reduction as _red
@@ -429,7 +429,7 @@ def _nll_elements(
     def backward(g: Tensor) -> tuple:
         return (_scatter_rows(g * -w_t, rows, safe_t, shape),)
 
-    losses = record("NllLossBackward0", data, (rows2,), backward)
+    losses = record_tensor("NllLossBackward0", data, (rows2,), backward)
     return losses.reshape(target.shape), w
 
 
@@ -437,7 +437,7 @@ def _scatter_rows(values: Tensor, rows: np.ndarray, cols: np.ndarray, shape: tup
     """Zeros of ``shape`` with ``values[i]`` at ``(rows[i], cols[i])`` (one per row)."""
     data = np.zeros(shape, dtype=values._data.dtype)
     data[rows, cols] = values._data
-    return record("IndexPutBackward0", data, (values,), lambda g: (g[rows, cols],))
+    return record_tensor("IndexPutBackward0", data, (values,), lambda g: (g[rows, cols],))
 
 
 def _reduce_nll(losses: Tensor, w: np.ndarray, reduction: str) -> Tensor:
@@ -594,7 +594,7 @@ def binary_cross_entropy(
             gt = gt * weight if gt is not None else None
         return gx, gt
 
-    loss = record("BinaryCrossEntropyBackward0", data, (input, t), backward, (input, t))
+    loss = record_tensor("BinaryCrossEntropyBackward0", data, (input, t), backward, (input, t))
     return named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 

@@ -17,7 +17,7 @@ from ndgrad.ops._common import (
     cast,
     named,
     numpy_aliases,
-    record,
+    record_tensor,
     return_type,
 )
 from ndgrad.ops.indexing import *  # noqa: F403
@@ -97,7 +97,7 @@ def addcdiv(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tenso
 
 
 def _bind_fused_inplace(T: Any) -> None:
-    """addcmul_/addcdiv_/lerp_: direct NumPy writes when nothing is recorded (optimizer steps)."""
+    """addcmul_/addcdiv_: direct NumPy writes when nothing is recorded (optimizer steps)."""
 
     def fused(name: str, fn: Any, combine: Any) -> Any:
         def op_(self: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
@@ -115,22 +115,6 @@ def _bind_fused_inplace(T: Any) -> None:
     T.addcdiv = lambda self, t1, t2, *, value=1: addcdiv(self, t1, t2, value=value)
     T.addcmul_ = fused("addcmul_", addcmul, pointwise.mul)
     T.addcdiv_ = fused("addcdiv_", addcdiv, pointwise.div)
-    slow_lerp_ = T.lerp_
-
-    def lerp_(self: Tensor, end: Any, weight: Any) -> Tensor:
-        # PyTorch's two-sided formula: exact at both ends and what its kernels compute.
-        if not isinstance(weight, (int, float)) or inplace._recording(self, (end,)):
-            return slow_lerp_(self, end, weight)
-        diff = pointwise.sub(end, self)
-        if -0.5 < weight < 0.5:
-            step = pointwise.mul(diff, weight)
-            return inplace.inplace_binary(self, step, np.add, pointwise.add, "lerp_")
-        target = pointwise.sub(end, pointwise.mul(diff, 1 - weight))
-        inplace._write(self, target._data, "lerp_")
-        self._version[0] += 1
-        return self
-
-    T.lerp_ = lerp_
 
 
 def _bind() -> None:
@@ -378,7 +362,7 @@ def _bind() -> None:
     T.__rmul__ = lambda a, b: pw.mul(b, a)
     T.__truediv__ = pw.div
     # PyTorch computes ``number / x`` as ``reciprocal(x) * number``
-    T.__rtruediv__ = lambda a, b: named(pw.div(b, a), "MulBackward0")
+    T.__rtruediv__ = lambda a, b: pw.mul(pw.reciprocal(a), b)
     T.__floordiv__ = lambda a, b: pw.floor_divide(a, b)
     T.__rfloordiv__ = lambda a, b: pw.floor_divide(b, a)
     T.__mod__ = lambda a, b: pw.remainder(a, b)
@@ -517,7 +501,9 @@ def _bind() -> None:
                     f"copy_: the source of shape {list(src.shape)} must be broadcastable to "
                     f"the destination of shape {list(s.shape)}"
                 ) from None
-            return record("CopyBackwards", expanded._data, (s, expanded), lambda g: (g * 0, g))
+            return record_tensor(
+                "CopyBackwards", expanded._data, (s, expanded), lambda g: (g * 0, g)
+            )
 
         return ip.apply_inplace(self, "copy_", compute, src)
 

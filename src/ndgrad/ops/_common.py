@@ -13,7 +13,7 @@ from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
-from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - re-exported for ops
+from ndgrad.autograd.graph import record, record_multi, record_tensor  # noqa: F401 - for ops
 
 _SCALARS = (float, int, bool)
 
@@ -48,7 +48,12 @@ def cast(t: Tensor, np_dtype: np.dtype) -> Tensor:
     data = t._data.astype(np_dtype)
     if np_dtype.kind != "f" or t._data.dtype.kind != "f":
         return Tensor._make(data)
-    return record("ToCopyBackward0", data, (t,), lambda g: (g,))
+    return record("ToCopyBackward0", data, (t,), _identity)
+
+
+def _identity(xp: Any, g: Any) -> tuple:
+    """The rule of ops whose gradient passes through (the engine casts it back)."""
+    return (g,)
 
 
 def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:

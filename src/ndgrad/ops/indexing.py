@@ -8,7 +8,7 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, named, record, wrap_dim
+from ndgrad.ops._common import as_tensor, named, record_tensor, wrap_dim
 from ndgrad.ops.shape import as_view
 
 
@@ -86,7 +86,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     else:
         name = _basic_index_name(npkey)
     # a NumPy scalar (x[i] of a vector) becomes a 0-d array in record's Tensor._make
-    out = record(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
+    out = record_tensor(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
     return out if advanced else as_view(out, x)
 
 
@@ -98,7 +98,7 @@ def index_put_zeros(shape: tuple, npkey: tuple, src: Tensor, advanced: bool) -> 
         xp.add.at(data, npkey, src._data)
     else:
         data[npkey] = src._data
-    return record("IndexPutBackward0", data, (src,), lambda g: (g[npkey],))
+    return record_tensor("IndexPutBackward0", data, (src,), lambda g: (g[npkey],))
 
 
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
@@ -130,7 +130,7 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     def backward(g: Tensor) -> tuple:
         return g * keep, g[npkey]
 
-    return record("IndexPutBackward0", data, (x, v), backward)
+    return record_tensor("IndexPutBackward0", data, (x, v), backward)
 
 
 def _gather_key(index: np.ndarray, dim: int) -> tuple:
@@ -174,7 +174,7 @@ def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> 
     key = _gather_key(idx, d)
     data = x._data[key]
     shape = x._data.shape
-    return record(
+    return record_tensor(
         "GatherBackward0", data, (x,), lambda g: (scatter_into_zeros(shape, d, index, g),)
     )
 
@@ -185,7 +185,7 @@ def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Te
     data = xp.zeros(shape, dtype=src._data.dtype)
     key = _gather_key(index._data, dim)
     xp.add.at(data, key, src._data[tuple(slice(0, s) for s in index._data.shape)])
-    return record("ScatterAddBackward0", data, (src,), lambda g: (gather(g, dim, index),))
+    return record_tensor("ScatterAddBackward0", data, (src,), lambda g: (gather(g, dim, index),))
 
 
 def scatter(
@@ -225,7 +225,7 @@ def scatter(
             return gx, _pad_to(gather(g, d, Tensor._make(idx)), src)
         return (gx,)
 
-    return record("ScatterBackward0", data, inputs, backward)
+    return record_tensor("ScatterBackward0", data, inputs, backward)
 
 
 def _pad_to(g: Tensor, like: Tensor) -> Tensor:

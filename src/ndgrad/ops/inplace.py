@@ -17,7 +17,7 @@ from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import record
+from ndgrad.ops._common import record_tensor
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 
@@ -158,7 +158,7 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     return apply_inplace(
         x,
         name,
-        lambda s: record(
+        lambda s: record_tensor(
             "FillBackward0",
             array_module(s._data).broadcast_to(data, s._data.shape).astype(s._data.dtype),
             (s,),

@@ -9,7 +9,7 @@ import numpy as np
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import operands, record
+from ndgrad.ops._common import operands, record_tensor
 
 
 def _shape_str(shape: tuple) -> str:
@@ -89,7 +89,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         name = "DotBackward0"
     else:
         name = "MatmulBackward0" if na > 2 or nb > 2 else "MmBackward0"
-    return record(name, data, (a, b), backward, (a, b))
+    return record_tensor(name, data, (a, b), backward, (a, b))
 
 
 def _require_dims(op: str, t: Tensor, ndim: int, what: str) -> None:
@@ -220,8 +220,8 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
         return gx, gw, g.sum(0) if bias._requires_grad else None
 
     if bias is None:
-        return record("MmBackward0", data, (input, weight), backward, (input, weight))
-    return record("AddmmBackward0", data, (input, weight, bias), backward, (input, weight))
+        return record_tensor("MmBackward0", data, (input, weight), backward, (input, weight))
+    return record_tensor("AddmmBackward0", data, (input, weight, bias), backward, (input, weight))
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002
@@ -275,7 +275,7 @@ def einsum(equation: str, *operands_: Any) -> Tensor:
                 grads.append(einsum(sub, g, *[tensors[j] for j in range(len(tensors)) if j != i]))
         return tuple(grads)
 
-    return record("EinsumBackward0", data, tuple(tensors), backward, tuple(tensors))
+    return record_tensor("EinsumBackward0", data, tuple(tensors), backward, tuple(tensors))
 
 
 def _require_square(op: str, x: Tensor) -> None:
@@ -299,7 +299,7 @@ def inverse(x: Tensor) -> Tensor:
         raise RuntimeError(
             "linalg.inv: The input matrix is singular, the inversion could not be completed"
         ) from None
-    out = record("LinalgInvExBackward0", data, (x,), lambda g: (-(out.mT @ g @ out.mT),), ())
+    out = record_tensor("LinalgInvExBackward0", data, (x,), lambda g: (-(out.mT @ g @ out.mT),), ())
     return out
 
 
@@ -313,7 +313,7 @@ def det(x: Tensor) -> Tensor:
         scale = (g * out).unsqueeze(-1).unsqueeze(-1)
         return (scale * inverse(x).mT,)
 
-    out = record("LinalgDetBackward0", data, (x,), backward, (x,))
+    out = record_tensor("LinalgDetBackward0", data, (x,), backward, (x,))
     return out
 
 

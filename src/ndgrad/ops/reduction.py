@@ -13,7 +13,7 @@ from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import named, normalize_dims, record, return_type, to_float, wrap_dim
+from ndgrad.ops._common import named, normalize_dims, record_tensor, return_type, to_float, wrap_dim
 from ndgrad.ops.pointwise import _ignore, sqrt, where
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -64,7 +64,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
     reduce = np.add.reduce if xp is np else xp.sum
     data = reduce(x._data, axis=dims, dtype=np_dtype, keepdims=keepdim)
     shape = x._data.shape
-    return record(
+    return record_tensor(
         "SumBackward0" if dim is None else "SumBackward1",
         data,
         (x,),
@@ -88,7 +88,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
         xp = array_module(x._data)
         data = xp.mean(x._data, axis=dims, keepdims=keepdim)
     shape = x._data.shape
-    return record(
+    return record_tensor(
         "MeanBackward0" if dim is None else "MeanBackward1",
         data,
         (x,),
@@ -118,7 +118,7 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any
         )
         return (g * others,)
 
-    return record("ProdBackward1", data, (x,), backward, (x,))
+    return record_tensor("ProdBackward1", data, (x,), backward, (x,))
 
 
 def var(
@@ -190,7 +190,7 @@ def _extreme_all(x: Tensor, name: str, fn: str) -> Tensor:
         hit = x == out.detach()
         return (g * hit / hit.sum(),)
 
-    out = record(name.capitalize() + "Backward1", data, (x,), backward, (x,))
+    out = record_tensor(name.capitalize() + "Backward1", data, (x,), backward, (x,))
     return out
 
 
@@ -218,7 +218,7 @@ def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: str) -> V
         gg = g if keepdim else g.unsqueeze(d)
         return (scatter_into_zeros(shape, d, gi, gg),)
 
-    values_t = record(name.capitalize() + "Backward0", values, (x,), backward, ())
+    values_t = record_tensor(name.capitalize() + "Backward0", values, (x,), backward, ())
     return _RESULT_TYPES.get(name, ValuesIndices)(values_t, indices)
 
 
@@ -261,7 +261,7 @@ def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: str, name: str) -> Tenso
         hit = x == o
         return (_restore_dims(g, dims, keepdim, shape) * hit / hit.sum(dims, keepdim=True),)
 
-    out = record(name, data, (x,), backward, (x,))
+    out = record_tensor(name, data, (x,), backward, (x,))
     return out
 
 
@@ -305,7 +305,7 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
     xp = array_module(x._data)
     data = xp.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
-    return record(
+    return record_tensor(
         "CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,)
     )
 
@@ -321,7 +321,7 @@ def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         # sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, valid for nonzero x.
         return ((g * out).flip(d).cumsum(d).flip(d) / x,)
 
-    out = record("CumprodBackward0", data, (x,), backward, (x,))
+    out = record_tensor("CumprodBackward0", data, (x,), backward, (x,))
     return out
 
 
@@ -342,7 +342,9 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
         o = _restore_dims(out, dims, keepdim, shape)
         return (_restore_dims(g, dims, keepdim, shape) * (x - o).exp(),)
 
-    out = record("LogsumexpBackward0", data.astype(d.dtype, copy=False), (x,), backward, (x,))
+    out = record_tensor(
+        "LogsumexpBackward0", data.astype(d.dtype, copy=False), (x,), backward, (x,)
+    )
     return out
 
 
@@ -371,7 +373,7 @@ def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
         s = softmax(x, d)
         return (s * (g - (g * s).sum(d, keepdim=True)),)
 
-    return record("SoftmaxBackward0", data, (x,), backward, (x,))
+    return record_tensor("SoftmaxBackward0", data, (x,), backward, (x,))
 
 
 def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
@@ -391,7 +393,7 @@ def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     def backward(g: Tensor) -> tuple:
         return (g - softmax(x, d) * g.sum(d, keepdim=True),)
 
-    return record("LogSoftmaxBackward0", data, (x,), backward, (x,))
+    return record_tensor("LogSoftmaxBackward0", data, (x,), backward, (x,))
 
 
 def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: int) -> Tensor | None:
@@ -437,7 +439,7 @@ def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: in
         grad[rows, t] -= c._data if reduction != "none" else c._data[:, 0]
         return (Tensor._make(grad),)
 
-    return record("NllLossBackward0", xp.asarray(data, dtype=d.dtype), (x,), backward, (x,))
+    return record_tensor("NllLossBackward0", xp.asarray(data, dtype=d.dtype), (x,), backward, (x,))
 
 
 def norm(
@@ -479,7 +481,7 @@ def _norm2(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
         gr = _restore_dims(g, dims, keepdim, shape)
         return (where(o == 0, 0.0, gr * x / o),)
 
-    out = record("LinalgVectorNormBackward0", data, (x,), backward, (x,))
+    out = record_tensor("LinalgVectorNormBackward0", data, (x,), backward, (x,))
     return out
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Size, Tensor
-from ndgrad.ops._common import cast, named, normalize_dims, record, shape_arg, wrap_dim
+from ndgrad.ops._common import cast, named, normalize_dims, record_tensor, shape_arg, wrap_dim
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:
@@ -44,10 +44,10 @@ def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     target = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape")
     if target == x._data.shape:
-        return as_view(record("ViewBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+        return as_view(record_tensor("ViewBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     src_shape = x._data.shape
     data = x._data.reshape(target)
-    return as_view(record("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+    return as_view(record_tensor("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
 
 
 def view(x: Tensor, *shape: Any) -> Tensor:
@@ -64,7 +64,7 @@ def view(x: Tensor, *shape: Any) -> Tensor:
             f"requested {list(target)}. Use .reshape(...) instead."
         ) from None
     src_shape = x._data.shape
-    return as_view(record("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+    return as_view(record_tensor("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -101,17 +101,21 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     xp = array_module(x._data)
     inverse = tuple(np.argsort(axes))
     data = xp.transpose(x._data, axes)
-    return as_view(record("PermuteBackward0", data, (x,), lambda g: (g.permute(inverse),)), x)
+    return as_view(
+        record_tensor("PermuteBackward0", data, (x,), lambda g: (g.permute(inverse),)), x
+    )
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     n = x._data.ndim
     if n == 0:
-        return as_view(record("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+        return as_view(record_tensor("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     d0, d1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     xp = array_module(x._data)
     data = xp.swapaxes(x._data, d0, d1)
-    return as_view(record("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x)
+    return as_view(
+        record_tensor("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x
+    )
 
 
 swapaxes = transpose
@@ -124,8 +128,8 @@ def t(x: Tensor) -> Tensor:
             f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D"
         )
     if x._data.ndim < 2:
-        return as_view(record("TBackward0", x._data.view(), (x,), lambda g: (g,)), x)
-    return as_view(record("TBackward0", x._data.T, (x,), lambda g: (g.t(),)), x)
+        return as_view(record_tensor("TBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+    return as_view(record_tensor("TBackward0", x._data.T, (x,), lambda g: (g.t(),)), x)
 
 
 def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
@@ -144,7 +148,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim + 1, "unsqueeze")
     xp = array_module(x._data)
     data = xp.expand_dims(x._data, d)
-    return as_view(record("UnsqueezeBackward0", data, (x,), lambda g: (g.squeeze(d),)), x)
+    return as_view(record_tensor("UnsqueezeBackward0", data, (x,), lambda g: (g.squeeze(d),)), x)
 
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
@@ -159,7 +163,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
         name = "SqueezeBackward1"
     xp = array_module(x._data)
     data = xp.squeeze(x._data, axes) if axes else x._data.view()
-    return as_view(record(name, data, (x,), lambda g: (g.reshape(shp),)), x)
+    return as_view(record_tensor(name, data, (x,), lambda g: (g.reshape(shp),)), x)
 
 
 def expand(x: Tensor, *sizes: Any) -> Tensor:
@@ -192,11 +196,11 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         target.append(s)
     target = tuple(target)
     if target == shp:
-        return as_view(record("ExpandBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+        return as_view(record_tensor("ExpandBackward0", x._data.view(), (x,), lambda g: (g,)), x)
     xp = array_module(x._data)
     data = xp.broadcast_to(x._data, target)
     # The engine sums the gradient back to x's shape.
-    return as_view(record("ExpandBackward0", data, (x,), lambda g: (g,)), x)
+    return as_view(record_tensor("ExpandBackward0", data, (x,), lambda g: (g,)), x)
 
 
 def _type_name(x: Tensor) -> str:
@@ -232,7 +236,7 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
     if not axes:
         return x
     data = np.add.reduce(x._data, axis=tuple(axes)).reshape(shape)
-    return record("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
+    return record_tensor("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
 
 
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
@@ -252,7 +256,7 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
         axes = tuple(range(0, 2 * len(sizes), 2))
         return (g.reshape(split).sum(axes).reshape(x._data.shape),)
 
-    return record("RepeatBackward0", data, (x,), backward)
+    return record_tensor("RepeatBackward0", data, (x,), backward)
 
 
 def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
@@ -266,7 +270,9 @@ def flip(x: Tensor, dims: Any) -> Tensor:
     axes = normalize_dims(dims, x._data.ndim, "flip")
     xp = array_module(x._data)
     data = xp.flip(x._data, axes) if x._data.ndim else x._data.copy()
-    return record("FlipBackward0", xp.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),))
+    return record_tensor(
+        "FlipBackward0", xp.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),)
+    )
 
 
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
@@ -275,7 +281,7 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     xp = array_module(x._data)
     data = xp.roll(x._data, shifts, dims)
     neg = tuple(-s for s in shifts) if isinstance(shifts, (tuple, list)) else -shifts
-    return record("RollBackward0", data, (x,), lambda g: (g.roll(neg, dims),))
+    return record_tensor("RollBackward0", data, (x,), lambda g: (g.roll(neg, dims),))
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -345,7 +351,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             g[pre + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(len(kept))
         )
 
-    return record("CatBackward0", data, tuple(kept), backward)
+    return record_tensor("CatBackward0", data, tuple(kept), backward)
 
 
 concat = cat
@@ -419,17 +425,17 @@ def contiguous(x: Tensor) -> Tensor:
     if x._data.flags.c_contiguous:
         return x
     xp = array_module(x._data)
-    return record("CloneBackward0", xp.ascontiguousarray(x._data), (x,), lambda g: (g,))
+    return record_tensor("CloneBackward0", xp.ascontiguousarray(x._data), (x,), lambda g: (g,))
 
 
 def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
-    return record("CloneBackward0", x._data.copy(), (x,), lambda g: (g,))
+    return record_tensor("CloneBackward0", x._data.copy(), (x,), lambda g: (g,))
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     xp = array_module(x._data)
     mask = xp.tril(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record(
+    return record_tensor(
         "TrilBackward0",
         xp.where(mask, x._data, 0).astype(x._data.dtype),
         (x,),
@@ -440,7 +446,7 @@ def tril(x: Tensor, diagonal: int = 0) -> Tensor:
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     xp = array_module(x._data)
     mask = xp.triu(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record(
+    return record_tensor(
         "TriuBackward0",
         xp.where(mask, x._data, 0).astype(x._data.dtype),
         (x,),
@@ -471,7 +477,7 @@ def _diag_offset(x: Tensor, k: int) -> Tensor:
     data = xp.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
     data[rows, cols] = x._data
     key = (Tensor._make(rows), Tensor._make(cols))
-    return record("DiagEmbedBackward0", data, (x,), lambda g: (g[key],))
+    return record_tensor("DiagEmbedBackward0", data, (x,), lambda g: (g[key],))
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, record, return_type, wrap_dim
+from ndgrad.ops._common import as_tensor, record_tensor, return_type, wrap_dim
 
 _MEDIAN = return_type("median")
 _NANMEDIAN = return_type("nanmedian")
@@ -57,7 +57,7 @@ def _select_along(x: Tensor, dim: int, keepdim: bool, pick: Any, name: str, resu
         gg = g if keepdim else g.unsqueeze(d)
         return (scatter_into_zeros(shape, d, gi, gg),)
 
-    return result(record(name, values, (x,), backward, ()), indices)
+    return result(record_tensor(name, values, (x,), backward, ()), indices)
 
 
 def _lower_median_positions(ignore_nan: bool) -> Any:
@@ -89,7 +89,7 @@ def _median_all(x: Tensor, name: str, ignore_nan: bool) -> Tensor:
         hit = x._data != x._data if xp.isnan(value) else x._data == value
         return (g * Tensor._make((hit / hit.sum()).astype(x._data.dtype)),)
 
-    return record(name, xp.array(value, dtype=x._data.dtype), (x,), backward, ())
+    return record_tensor(name, xp.array(value, dtype=x._data.dtype), (x,), backward, ())
 
 
 def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:

@@ -1,0 +1,250 @@
+"""The two namespaces a derivative rule is written against: arrays and Tensors.
+
+A rule ``rule(xp, g, *saved)`` is written once with operators (``+ - * / ** @``, comparisons,
+``.shape``, ``.T``, ``.reshape``, ``.sum(axis=, keepdims=)``) and the functions listed in
+``API``, called as ``xp.<name>``. A first-order backward passes the array library's namespace
+and raw arrays (fast: no Tensor, no graph); ``create_graph=True`` passes ``TENSOR`` and
+Tensors, so the same rule records the gradient's own graph. Both namespaces hold exactly the
+names in ``API`` (a test checks), so a rule that runs at one order runs at every order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ndgrad._backend import _XP_BY_TYPE
+from ndgrad.autograd.graph import sum_to
+
+# NumPy's names, same meaning in both namespaces.
+NUMPY_API = (
+    "abs",
+    "cos",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "maximum",
+    "minimum",
+    "sign",
+    "sin",
+    "sqrt",
+    "tan",
+    "tanh",
+    "where",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "isfinite",
+    "floor_divide",
+    "trunc",
+    "zeros_like",
+    "ones_like",
+    "broadcast_to",
+    "expand_dims",
+    "reshape",
+    "squeeze",
+    "swapaxes",
+    "transpose",
+    "flip",
+    "cumsum",
+    "concatenate",
+    "matmul",
+    "tril",
+    "triu",
+    "sum",
+)
+# ndgrad's own helpers for rules, defined for both (below).
+EXTRA_API = ("sum_to", "astype", "unreduce", "erf", "sigmoid", "quiet")
+API = NUMPY_API + EXTRA_API
+
+
+# ----------------------------------------------------------------------------- arrays
+def _astype(x: Any, dtype: np.dtype) -> Any:
+    return x.astype(dtype, copy=False)
+
+
+# Up to this many elements a broadcast gradient is written out: cheaper than np.broadcast_to's
+# Python-level setup (about 2 us), and the result is an ordinary array the engine can keep.
+_MATERIALIZE = 4096
+
+
+def _array_unreduce(xp: Any) -> Any:
+    def unreduce(g: Any, dims: tuple, keepdim: bool, shape: tuple) -> Any:
+        """A gradient of a reduction over ``dims`` brought back to the input's ``shape``."""
+        if not keepdim and dims and shape:
+            g = g.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
+        if g.shape == shape:
+            return g
+        if math.prod(shape) <= _MATERIALIZE:
+            out = xp.empty(shape, g.dtype)
+            out[...] = g
+            return out
+        return xp.broadcast_to(g, shape)
+
+    return unreduce
+
+
+def _array_erf(xp: Any) -> Any:
+    """The error function from SciPy (scikit-learn's dependency), or CuPy's on the GPU."""
+    if getattr(xp, "__name__", "") == "cupy":
+        from cupyx.scipy.special import erf
+
+        return erf
+    from scipy.special import erf  # a ufunc: NumPy arrays and their subclasses
+
+    return erf
+
+
+def _array_sigmoid(xp: Any) -> Any:
+    def sigmoid(x: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return 1 / (1 + xp.exp(-x))
+
+    return sigmoid
+
+
+def _quiet() -> np.errstate:
+    """Silences NumPy's floating-point warnings: PyTorch returns inf/nan without warning."""
+    return np.errstate(all="ignore")
+
+
+def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
+    names = {name: getattr(xp, name) for name in NUMPY_API}
+    if xp is np:
+        names["sum"] = _np_sum
+    names.update(
+        sum_to=sum_to,
+        astype=_astype,
+        unreduce=_array_unreduce(xp),
+        erf=_array_erf(xp),
+        sigmoid=_array_sigmoid(xp),
+        quiet=_quiet if xp is np else contextlib.nullcontext,
+    )
+    return SimpleNamespace(**names)
+
+
+def _np_sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # np.add.reduce is what np.sum calls, without its 1 us of argument handling.
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+
+
+ARRAY_NAMESPACES: dict[type, SimpleNamespace] = {}
+
+
+def array_namespace(data: Any) -> SimpleNamespace:
+    """The rule namespace for ``data``'s array library (built once per array type)."""
+    ns = ARRAY_NAMESPACES.get(type(data))
+    if ns is None:
+        xp = _XP_BY_TYPE.get(type(data))
+        if xp is None:
+            from ndgrad._backend import array_module
+
+            xp = array_module(data)
+        ns = ARRAY_NAMESPACES[type(data)] = _array_namespace_of(xp)
+    return ns
+
+
+array_namespace(np.empty(0))
+
+
+# ----------------------------------------------------------------------------- Tensors
+def _tensor_namespace() -> SimpleNamespace:
+    from ndgrad.ops import indexing, linalg, pointwise, reduction, shape
+    from ndgrad.ops._common import cast
+
+    def sum_(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return reduction.sum(a, axis, keepdims)
+
+    def unreduce(g: Any, dims: tuple, keepdim: bool, shape_: tuple) -> Any:
+        if not keepdim and dims and shape_:
+            g = g.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape_)]))
+        return g if g.shape == shape_ else g.expand(shape_)
+
+    def expand_dims(a: Any, axis: Any) -> Any:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        ndim = a.ndim + len(axes)
+        for d in sorted(ax % ndim for ax in axes):
+            a = shape.unsqueeze(a, d)
+        return a
+
+    def transpose(a: Any, axes: Any = None) -> Any:
+        return shape.permute(a, *(reversed(range(a.ndim)) if axes is None else axes))
+
+    def squeeze(a: Any, axis: Any = None) -> Any:
+        return shape.squeeze(a, axis)
+
+    def flip(a: Any, axis: Any) -> Any:
+        return shape.flip(a, (axis,) if isinstance(axis, int) else axis)
+
+    def cumsum(a: Any, axis: int) -> Any:
+        return reduction.cumsum(a, axis)
+
+    def concatenate(arrays: Any, axis: int = 0) -> Any:
+        return shape.cat(list(arrays), axis)
+
+    def tril(a: Any, k: int = 0) -> Any:
+        return shape.tril(a, k)
+
+    def triu(a: Any, k: int = 0) -> Any:
+        return shape.triu(a, k)
+
+    names = {
+        name: getattr(pointwise, name)
+        for name in (
+            "abs",
+            "cos",
+            "exp",
+            "expm1",
+            "log",
+            "log1p",
+            "maximum",
+            "minimum",
+            "sign",
+            "sin",
+            "sqrt",
+            "tan",
+            "tanh",
+            "where",
+            "logical_and",
+            "logical_or",
+            "logical_not",
+            "isfinite",
+            "floor_divide",
+            "trunc",
+            "erf",
+        )
+    }
+    from ndgrad import _creation
+
+    names.update(
+        zeros_like=_creation.zeros_like,
+        ones_like=_creation.ones_like,
+        broadcast_to=shape.broadcast_to,
+        expand_dims=expand_dims,
+        reshape=shape.reshape,
+        squeeze=squeeze,
+        swapaxes=shape.transpose,
+        transpose=transpose,
+        flip=flip,
+        cumsum=cumsum,
+        concatenate=concatenate,
+        matmul=linalg.matmul,
+        tril=tril,
+        triu=triu,
+        sum=sum_,
+        sum_to=lambda a, shape_: shape.sum_to_size(a, shape_),
+        astype=cast,
+        unreduce=unreduce,
+        sigmoid=pointwise.sigmoid,
+        quiet=contextlib.nullcontext,
+    )
+    del indexing
+    return SimpleNamespace(**names)
+
+
+TENSOR = _tensor_namespace()
