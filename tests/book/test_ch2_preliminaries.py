@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.compat._harness import assert_same, run_both
+from tests.side_by_side import assert_same, run_both
 
 
 def ndarray_section(fw):

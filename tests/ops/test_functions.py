@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.compat._harness import assert_same, run_both
-from tests.compat2._cases import check_expression
+from tests.ops._cases import check_expression
+from tests.side_by_side import assert_same, run_both
 
 POINTWISE_AND_LOGIC = [
     "torch.where(torch.tensor([1.,-2,3])>0, torch.tensor([1.,-2,3]), 0)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.compat._harness import NDGRAD, TORCH, _normalise, assert_same
+from tests.side_by_side import NDGRAD, TORCH, _normalise, assert_same
 
 import ndgrad
 

@@ -10,7 +10,7 @@ import random
 
 import numpy as np
 import pytest
-from tests.compat._harness import assert_same, in_tmpdir, run_both
+from tests.side_by_side import assert_same, in_tmpdir, run_both
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True")
 

@@ -1,7 +1,7 @@
 """One-line PyTorch expressions evaluated with ``torch`` bound to ndgrad and to PyTorch.
 
 A case that raises is compared by its exception class; anything else by value, shape and dtype
-(``tests.compat._harness.assert_same``).
+(``tests.side_by_side.assert_same``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from tests.compat._harness import assert_same, run_both
+from tests.side_by_side import assert_same, run_both
 
 _RNG = np.random.default_rng(0)
 # data the cases refer to by name: floats, small ints with many ties, a sample for histograms

@@ -1,6 +1,6 @@
 """Autograd the way learners use it outside the book's listings, against PyTorch 2.13.
 
-Each program runs once with ndgrad and once with PyTorch (``tests.compat._harness.run_both``);
+Each program runs once with ndgrad and once with PyTorch (``tests.side_by_side.run_both``);
 everything it returns must agree. Error cases compare the exception class.
 """
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.compat._harness import assert_same, run_both
-from tests.core.helpers import check_gradients_fd, compare_with_torch
+from tests.ops.helpers import check_gradients_fd, compare_with_torch
+from tests.side_by_side import assert_same, run_both
 from tests.strategies import distinct, shapes
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.ops.op_table import OPS
 
 import ndgrad
-from core.op_table import OPS
 from ndgrad.autograd import GradcheckError, gradcheck, gradgradcheck
 
 DIFFERENTIABLE = [op for op in OPS if op.grad]

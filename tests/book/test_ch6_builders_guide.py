@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.compat._harness import assert_same, copy_params, in_tmpdir, run_both
+from tests.side_by_side import assert_same, copy_params, in_tmpdir, run_both
 
 RNG = np.random.default_rng(6)
 X_2_20 = RNG.random((2, 20)).astype(np.float32)

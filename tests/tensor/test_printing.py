@@ -9,8 +9,8 @@ one accepted difference (replaced by ``torch.`` before comparing).
 from __future__ import annotations
 
 import pytest
-from tests.compat._harness import assert_same, run_both
-from tests.compat2._cases import Raised, evaluate
+from tests.ops._cases import Raised, evaluate
+from tests.side_by_side import assert_same, run_both
 
 PRINTED = [
     "torch.tensor([0.1, 0.2]).tolist()",

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from tests.compat._harness import assert_same, copy_params, run_both
+from tests.side_by_side import assert_same, copy_params, run_both
 
 pytestmark = pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True")
 
