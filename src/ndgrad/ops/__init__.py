@@ -119,7 +119,7 @@ def _bind_fused_inplace(T: Any) -> None:
 
 def _bind() -> None:
     T = Tensor
-    pw, red, sh, la, ix = pointwise, reduction, shape, linalg, indexing
+    red, sh, la, ix = reduction, shape, linalg, indexing
 
     def method(fn: Any) -> Any:
         # A Python function binds as a method by itself: no wrapper call per use.
@@ -128,81 +128,6 @@ def _bind() -> None:
         return lambda self, *a, **k: fn(self, *a, **k)
 
     names = {
-        # pointwise
-        "add": pw.add,
-        "sub": pw.sub,
-        "subtract": pw.sub,
-        "mul": pw.mul,
-        "multiply": pw.mul,
-        "div": pw.div,
-        "divide": pw.div,
-        "true_divide": pw.div,
-        "floor_divide": pw.floor_divide,
-        "remainder": pw.remainder,
-        "fmod": pw.fmod,
-        "pow": pw.pow,
-        "maximum": pw.maximum,
-        "minimum": pw.minimum,
-        "atan2": pw.atan2,
-        "eq": pw.eq,
-        "ne": pw.ne,
-        "lt": pw.lt,
-        "le": pw.le,
-        "gt": pw.gt,
-        "ge": pw.ge,
-        "greater": pw.gt,
-        "less": pw.lt,
-        "isclose": pw.isclose,
-        "allclose": pw.allclose,
-        "equal": pw.equal,
-        "logical_not": pw.logical_not,
-        "logical_and": pw.logical_and,
-        "logical_or": pw.logical_or,
-        "logical_xor": pw.logical_xor,
-        "bitwise_not": pw.bitwise_not,
-        "neg": pw.neg,
-        "negative": pw.neg,
-        "abs": pw.abs,
-        "absolute": pw.abs,
-        "sign": pw.sign,
-        "exp": pw.exp,
-        "exp2": pw.exp2,
-        "expm1": pw.expm1,
-        "log": pw.log,
-        "log2": pw.log2,
-        "log10": pw.log10,
-        "log1p": pw.log1p,
-        "sqrt": pw.sqrt,
-        "rsqrt": pw.rsqrt,
-        "square": pw.square,
-        "reciprocal": pw.reciprocal,
-        "sin": pw.sin,
-        "cos": pw.cos,
-        "tan": pw.tan,
-        "tanh": pw.tanh,
-        "sigmoid": pw.sigmoid,
-        "relu": pw.relu,
-        "clamp": pw.clamp,
-        "clip": pw.clamp,
-        "clamp_min": pw.clamp_min,
-        "clamp_max": pw.clamp_max,
-        "sgn": pw.sign,
-        "greater_equal": pw.ge,
-        "less_equal": pw.le,
-        "not_equal": pw.ne,
-        "where": lambda self, cond, other: pw.where(cond, self, other),
-        "masked_fill": pw.masked_fill,
-        "floor": pw.floor,
-        "ceil": pw.ceil,
-        "trunc": pw.trunc,
-        "round": pw.round,
-        "frac": pw.frac,
-        "isnan": pw.isnan,
-        "isinf": pw.isinf,
-        "isfinite": pw.isfinite,
-        "nan_to_num": pw.nan_to_num,
-        "lerp": pw.lerp,
-        "erf": pw.erf,
         # reductions
         "sum": red.sum,
         "mean": red.mean,
@@ -237,7 +162,6 @@ def _bind() -> None:
         "histc": statistics.histc,
         "quantile": statistics.quantile,
         "aminmax": statistics.aminmax,
-        "signbit": pw.signbit,
         # linear algebra
         "matmul": la.matmul,
         "mm": la.mm,
@@ -353,76 +277,12 @@ def _bind() -> None:
     )
 
     # operators
-    # The functions themselves where the operands come in order (one call less per operator).
-    T.__add__ = pw.add
-    T.__radd__ = lambda a, b: pw.add(b, a)
-    T.__sub__ = pw.sub
-    T.__rsub__ = pw.rsub
-    T.__mul__ = pw.mul
-    T.__rmul__ = lambda a, b: pw.mul(b, a)
-    T.__truediv__ = pw.div
-    # PyTorch computes ``number / x`` as ``reciprocal(x) * number``
-    T.__rtruediv__ = lambda a, b: pw.mul(pw.reciprocal(a), b)
-    T.__floordiv__ = lambda a, b: pw.floor_divide(a, b)
-    T.__rfloordiv__ = lambda a, b: pw.floor_divide(b, a)
-    T.__mod__ = lambda a, b: pw.remainder(a, b)
-    T.__rmod__ = lambda a, b: pw.remainder(b, a)
-    T.__pow__ = pw.pow
-    T.__rpow__ = lambda a, b: pw.pow(b, a)
     T.__matmul__ = lambda a, b: la.matmul(a, as_tensor(b, "matmul"))
     T.__rmatmul__ = lambda a, b: la.matmul(as_tensor(b, "matmul"), a)
-    T.__neg__ = lambda a: pw.neg(a)
-    T.__pos__ = lambda a: a
-    T.__abs__ = lambda a: pw.abs(a)
-    T.__invert__ = lambda a: pw.logical_not(a) if a._data.dtype.kind == "b" else pw.bitwise_not(a)
-    T.__and__ = lambda a, b: pw.bitwise_and(a, b)
-    T.__rand__ = lambda a, b: pw.bitwise_and(b, a)
-    T.__or__ = lambda a, b: pw.bitwise_or(a, b)
-    T.__ror__ = lambda a, b: pw.bitwise_or(b, a)
-    T.__xor__ = lambda a, b: pw.bitwise_xor(a, b)
-    T.__rxor__ = lambda a, b: pw.bitwise_xor(b, a)
-    T.__eq__ = lambda a, b: pw.eq(a, b)
-    T.__ne__ = lambda a, b: pw.ne(a, b)
-    T.__lt__ = lambda a, b: pw.lt(a, b)
-    T.__le__ = lambda a, b: pw.le(a, b)
-    T.__gt__ = lambda a, b: pw.gt(a, b)
-    T.__ge__ = lambda a, b: pw.ge(a, b)
     T.__getitem__ = lambda a, key: ix.getitem(a, key)
 
-    # in-place
     ip = inplace
-    T.add_ = lambda self, other, *, alpha=1: ip.inplace_binary(
-        self, other if alpha == 1 else pw.mul(other, alpha), np.add, pw.add, "add_"
-    )
-    T.sub_ = lambda self, other, *, alpha=1: ip.inplace_binary(
-        self, other if alpha == 1 else pw.mul(other, alpha), np.subtract, pw.sub, "sub_"
-    )
-    T.mul_ = lambda self, other: ip.inplace_binary(self, other, np.multiply, pw.mul, "mul_")
-    T.div_ = lambda self, other, *, rounding_mode=None: (
-        ip.inplace_binary(self, other, np.true_divide, pw.div, "div_")
-        if rounding_mode is None
-        else ip.apply_inplace(
-            self, "div_", lambda s: pw.div(s, other, rounding_mode=rounding_mode), other
-        )
-    )
-    T.__iadd__ = T.add_
-    T.__isub__ = T.sub_
-    T.__imul__ = T.mul_
-    T.__itruediv__ = T.div_
-    T.__ifloordiv__ = lambda self, o: ip.apply_inplace(
-        self, "floor_divide_", lambda s: pw.floor_divide(s, o), o
-    )
-    T.__imod__ = lambda self, o: ip.apply_inplace(
-        self, "remainder_", lambda s: pw.remainder(s, o), o
-    )
-    T.__ipow__ = lambda self, o: ip.apply_inplace(self, "pow_", lambda s: pw.pow(s, o), o)
     T.__imatmul__ = lambda self, o: ip.apply_inplace(self, "matmul_", lambda s: la.matmul(s, o), o)
-    T.__iand__ = lambda self, o: ip.apply_inplace(
-        self, "bitwise_and_", lambda s: pw.bitwise_and(s, o), o
-    )
-    T.__ior__ = lambda self, o: ip.apply_inplace(
-        self, "bitwise_or_", lambda s: pw.bitwise_or(s, o), o
-    )
 
     def inplace_method(name: str, fn: Any) -> Any:
         def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
@@ -434,46 +294,16 @@ def _bind() -> None:
         return op_
 
     for name in (
-        "pow",
-        "clamp",
-        "clip",
-        "exp",
-        "log",
-        "sqrt",
-        "abs",
-        "neg",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "sin",
-        "cos",
-        "floor",
-        "ceil",
-        "round",
-        "trunc",
-        "sign",
-        "masked_fill",
         "scatter",
         "scatter_add",
-        "fmod",
-        "remainder",
-        "reciprocal",
-        "square",
-        "lerp",
         "log_softmax",
         "softmax",
         "t",
         "transpose",
         "squeeze",
         "unsqueeze",
-        "nan_to_num",
         "tril",
         "triu",
-        "floor_divide",
-        "maximum",
-        "minimum",
-        "clamp_min",
-        "clamp_max",
         "index_fill",
     ):
         setattr(T, name + "_", inplace_method(name + "_", names[name]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from types import FunctionType
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from ndgrad.autograd.grad_mode import STATE  # noqa: F401
 from ndgrad.autograd.graph import record, record_multi, record_tensor  # noqa: F401 - for ops
 
 _SCALARS = (float, int, bool)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def as_tensor(x: Any, op: str = "op") -> Tensor:
@@ -219,6 +221,44 @@ DIM_OPS = (
     "narrow",
     "select",
 )
+
+
+def bind(name: str, fn: Callable[..., Any]) -> None:
+    """``Tensor.<name>`` calls ``fn`` with the tensor first (NumPy's ``axis``/``keepdims``
+    spellings accepted for the ops in ``DIM_OPS``)."""
+    if name in DIM_OPS:
+        fn = numpy_aliases(fn)
+    elif not isinstance(fn, (FunctionType, property)):
+        # A Python function binds as a method by itself: no wrapper call per use.
+        builtin = fn
+        fn = lambda self, *args, **kwargs: builtin(self, *args, **kwargs)  # noqa: E731
+    setattr(Tensor, name, fn)
+
+
+def method(*names: str, inplace: str | tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Registers an op, beside its definition, as the Tensor methods ``names`` and the
+    in-place variants ``inplace`` (its result written into the tensor, see ``ops.inplace``):
+    PyTorch's ``variants: function, method``."""
+
+    def register(fn: F) -> F:
+        for name in names:
+            bind(name, fn)
+        for name in (inplace,) if isinstance(inplace, str) else inplace:
+            from ndgrad.ops.inplace import variant
+
+            bind(name, variant(name, fn))
+        return fn
+
+    return register
+
+
+def reflected(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``other <op> tensor`` (``__radd__`` and friends): the op with its operands swapped."""
+
+    def swapped(a: Any, b: Any) -> Any:
+        return fn(b, a)
+
+    return swapped
 
 
 def return_type(name: str) -> type:

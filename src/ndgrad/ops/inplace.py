@@ -165,3 +165,13 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
             lambda g: (g * 0,),
         ),
     )
+
+
+def variant(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """The in-place variant of ``fn``: its result written into the tensor (``x.exp_()``)."""
+
+    def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_inplace(self, name, lambda s: fn(s, *args, **kwargs), *args, *kwargs.values())
+
+    op_.__name__ = name
+    return op_

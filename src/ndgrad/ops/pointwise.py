@@ -16,13 +16,17 @@ import numpy as np
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
+from ndgrad.ops import inplace
 from ndgrad.ops._common import (
     as_tensor,
+    bind,
     broadcast_error,
     float_operands,
+    method,
     named,
     operands,
     record,
+    reflected,
     to_float,
 )
 
@@ -81,6 +85,7 @@ def _zero(xp: Any, g: Any) -> tuple:
 
 
 # ----------------------------------------------------------------------------- binary
+@method("add", "__add__")
 def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     if alpha == 1:
         if _float_scalar(a, b):
@@ -96,6 +101,7 @@ def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     return record("AddBackward0", data, (a, b), _both)
 
 
+@method("sub", "subtract", "__sub__")
 def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     if alpha == 1 and _float_scalar(a, b):
         data = a._data - a._data.dtype.type(b)
@@ -118,6 +124,7 @@ def _sub_rule(xp: Any, g: Any) -> tuple:
     return (g, -g)
 
 
+@method("__rsub__")
 def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     """``b - alpha * a``; ``2 - x`` is RsubBackward1 with the tensor as its only input, as in torch."""
     if alpha == 1 and _float_scalar(a, b):
@@ -126,6 +133,7 @@ def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     return sub(b, a, alpha=alpha)
 
 
+@method("mul", "multiply", "__mul__")
 def mul(a: Any, b: Any) -> Tensor:
     if _float_scalar(a, b):
         data = a._data * a._data.dtype.type(b)
@@ -156,6 +164,7 @@ def _mul_both(xp: Any, g: Any, a: Any, b: Any) -> tuple:
     return (g * b, g * a)
 
 
+@method("div", "divide", "true_divide", "__truediv__")
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(a, b)
@@ -201,6 +210,7 @@ def _div(xp: Any, g: Any, a: Any, b: Any, need_a: bool) -> tuple:
         return (g / b if need_a else None, -g * a / (b * b))
 
 
+@method("floor_divide", "__floordiv__", inplace="floor_divide_")
 def floor_divide(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "floor_divide")
     xp = array_module(a._data)
@@ -209,6 +219,7 @@ def floor_divide(a: Any, b: Any) -> Tensor:
     return Tensor._make(_binary("floor_divide", "floor_divide", a, b))
 
 
+@method("remainder", "__mod__", inplace="remainder_")
 def remainder(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "remainder")
     xp = array_module(a._data)
@@ -225,6 +236,7 @@ def _remainder_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
         return (g, -g * xp.floor_divide(a, b))
 
 
+@method("fmod", inplace="fmod_")
 def fmod(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "fmod")
     data = _binary("fmod", "fmod", a, b)
@@ -238,6 +250,7 @@ def _fmod_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
         return (g, -g * xp.trunc(a / b))
 
 
+@method("pow", "__pow__", inplace="pow_")
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
     if not isinstance(a, Tensor):
         return _rpow(a, b)
@@ -331,12 +344,14 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
     return record("PowBackward2", data, (base, b), rule, save_output=True)
 
 
+@method("maximum", inplace="maximum_")
 def maximum(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "maximum")
     data = _binary("maximum", "maximum", a, b)
     return record("MaximumBackward0", data, (a, b), _minmax_rule, (a, b))
 
 
+@method("minimum", inplace="minimum_")
 def minimum(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "minimum")
     data = _binary("minimum", "minimum", a, b)
@@ -349,6 +364,7 @@ def _minmax_rule(xp: Any, g: Any, high: Any, low: Any) -> tuple:
     return xp.where(high < low, 0.0, share), xp.where(high > low, 0.0, share)
 
 
+@method("atan2")
 def atan2(a: Any, b: Any) -> Tensor:
     a, b = float_operands(a, b, "atan2")
     data = _binary("atan2", "arctan2", a, b)
@@ -367,26 +383,32 @@ def _compare(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
+@method("eq", "__eq__")
 def eq(a: Any, b: Any) -> Tensor:
     return _compare("eq", "equal", a, b)
 
 
+@method("ne", "not_equal", "__ne__")
 def ne(a: Any, b: Any) -> Tensor:
     return _compare("ne", "not_equal", a, b)
 
 
+@method("lt", "less", "__lt__")
 def lt(a: Any, b: Any) -> Tensor:
     return _compare("lt", "less", a, b)
 
 
+@method("le", "less_equal", "__le__")
 def le(a: Any, b: Any) -> Tensor:
     return _compare("le", "less_equal", a, b)
 
 
+@method("gt", "greater", "__gt__")
 def gt(a: Any, b: Any) -> Tensor:
     return _compare("gt", "greater", a, b)
 
 
+@method("ge", "greater_equal", "__ge__")
 def ge(a: Any, b: Any) -> Tensor:
     return _compare("ge", "greater_equal", a, b)
 
@@ -400,18 +422,22 @@ def _logical(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
+@method("bitwise_and", "__and__", inplace="bitwise_and_")
 def bitwise_and(a: Any, b: Any) -> Tensor:
     return _logical("bitwise_and", "bitwise_and", a, b)
 
 
+@method("bitwise_or", "__or__", inplace="bitwise_or_")
 def bitwise_or(a: Any, b: Any) -> Tensor:
     return _logical("bitwise_or", "bitwise_or", a, b)
 
 
+@method("bitwise_xor", "__xor__")
 def bitwise_xor(a: Any, b: Any) -> Tensor:
     return _logical("bitwise_xor", "bitwise_xor", a, b)
 
 
+@method("bitwise_not")
 def bitwise_not(a: Tensor) -> Tensor:
     if a._data.dtype.kind == "f":
         raise TypeError(f"bitwise_not(): expected an integer or bool tensor, got {a.dtype}")
@@ -419,26 +445,31 @@ def bitwise_not(a: Tensor) -> Tensor:
     return Tensor._make(xp.invert(a._data))
 
 
+@method("logical_not")
 def logical_not(a: Tensor) -> Tensor:
     a = as_tensor(a)
     return Tensor._make(array_module(a._data).logical_not(a._data))
 
 
+@method("logical_and")
 def logical_and(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_and(a._data, b._data))
 
 
+@method("logical_or")
 def logical_or(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_or(a._data, b._data))
 
 
+@method("logical_xor")
 def logical_xor(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_xor(a._data, b._data))
 
 
+@method("isclose")
 def isclose(
     a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
@@ -447,12 +478,14 @@ def isclose(
     return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@method("allclose")
 def allclose(
     a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
     return bool(isclose(a, b, rtol, atol, equal_nan).all())
 
 
+@method("equal")
 def equal(a: Tensor, b: Tensor) -> bool:
     xp = array_module(a._data)
     return a.shape == b.shape and bool(xp.array_equal(a._data, b._data))
@@ -470,6 +503,7 @@ def _unary(name: str, fn: str, x: Tensor, rule: Any, saves: str) -> Tensor:
     return record(name, data, (x,), rule, (x,) if saves else ())
 
 
+@method("neg", "negative", "__neg__", inplace="neg_")
 def neg(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":
         raise RuntimeError(
@@ -480,11 +514,13 @@ def neg(x: Tensor) -> Tensor:
     return record("NegBackward0", xp.negative(x._data), (x,), _negated)
 
 
+@method("abs", "absolute", "__abs__", inplace="abs_")
 def abs(x: Tensor) -> Tensor:  # noqa: A001
     xp = array_module(x._data)
     return record("AbsBackward0", xp.abs(x._data), (x,), lambda xp, g, x: (g * xp.sign(x),), (x,))
 
 
+@method("sign", "sgn", inplace="sign_")
 def sign(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":  # the sign of a bool is itself
         return x.clone()
@@ -492,14 +528,17 @@ def sign(x: Tensor) -> Tensor:
     return record("SignBackward0", xp.sign(x._data), (x,), _zero)
 
 
+@method("exp", inplace="exp_")
 def exp(x: Tensor) -> Tensor:
     return _unary("ExpBackward0", "exp", x, lambda xp, g, result: (g * result,), "result")
 
 
+@method("exp2")
 def exp2(x: Tensor) -> Tensor:
     return named(pow(2.0, to_float(x)), "Exp2Backward0")
 
 
+@method("expm1")
 def expm1(x: Tensor) -> Tensor:
     return _unary("Expm1Backward0", "expm1", x, lambda xp, g, result: (g * (result + 1),), "result")
 
@@ -509,16 +548,19 @@ def _quiet_div(xp: Any, g: Any, denominator: Any) -> tuple:
         return (g / denominator,)
 
 
+@method("log", inplace="log_")
 def log(x: Tensor) -> Tensor:
     return _unary("LogBackward0", "log", x, _quiet_div, "input")
 
 
+@method("log2")
 def log2(x: Tensor) -> Tensor:
     return _unary(
         "Log2Backward0", "log2", x, lambda xp, g, x: _quiet_div(xp, g, x * math.log(2.0)), "input"
     )
 
 
+@method("log10")
 def log10(x: Tensor) -> Tensor:
     return _unary(
         "Log10Backward0",
@@ -529,16 +571,19 @@ def log10(x: Tensor) -> Tensor:
     )
 
 
+@method("log1p")
 def log1p(x: Tensor) -> Tensor:
     return _unary("Log1PBackward0", "log1p", x, lambda xp, g, x: _quiet_div(xp, g, x + 1), "input")
 
 
+@method("sqrt", inplace="sqrt_")
 def sqrt(x: Tensor) -> Tensor:
     return _unary(
         "SqrtBackward0", "sqrt", x, lambda xp, g, result: _quiet_div(xp, g, 2 * result), "result"
     )
 
 
+@method("rsqrt")
 def rsqrt(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
@@ -551,10 +596,12 @@ def _rsqrt_rule(xp: Any, g: Any, result: Any) -> tuple:
         return (-0.5 * g * result**3,)
 
 
+@method("square", inplace="square_")
 def square(x: Tensor) -> Tensor:
     return pow(x, 2)
 
 
+@method("reciprocal", inplace="reciprocal_")
 def reciprocal(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
@@ -567,24 +614,29 @@ def _reciprocal_rule(xp: Any, g: Any, result: Any) -> tuple:
         return (-g * (result * result),)
 
 
+@method("sin", inplace="sin_")
 def sin(x: Tensor) -> Tensor:
     return _unary("SinBackward0", "sin", x, lambda xp, g, x: (g * xp.cos(x),), "input")
 
 
+@method("cos", inplace="cos_")
 def cos(x: Tensor) -> Tensor:
     return _unary("CosBackward0", "cos", x, lambda xp, g, x: (-g * xp.sin(x),), "input")
 
 
+@method("tan")
 def tan(x: Tensor) -> Tensor:
     return _unary("TanBackward0", "tan", x, lambda xp, g, result: (g * (1 + result**2),), "result")
 
 
+@method("tanh", inplace="tanh_")
 def tanh(x: Tensor) -> Tensor:
     return _unary(
         "TanhBackward0", "tanh", x, lambda xp, g, result: (g * (1 - result * result),), "result"
     )
 
 
+@method("sigmoid", inplace="sigmoid_")
 def sigmoid(x: Tensor) -> Tensor:
     x = to_float(x)
     d = x._data
@@ -623,6 +675,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return record("SoftplusBackward0", data, (x,), rule, (x,))
 
 
+@method("relu", inplace="relu_")
 def relu(x: Tensor) -> Tensor:
     xp = array_module(x._data)
     data = xp.maximum(x._data, 0)
@@ -655,6 +708,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
+@method("erf")
 def erf(x: Tensor) -> Tensor:
     x = to_float(x)
     data = array_namespace(x._data).erf(x._data)
@@ -667,6 +721,7 @@ def erf(x: Tensor) -> Tensor:
     )
 
 
+@method("clamp", "clip", inplace=("clamp_", "clip_"))
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise RuntimeError("clamp(): At least one of 'min' or 'max' must not be None")
@@ -700,10 +755,12 @@ def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
 clip = clamp
 
 
+@method("clamp_min", inplace="clamp_min_")
 def clamp_min(x: Tensor, min: Any) -> Tensor:  # noqa: A002
     return clamp(x, min=min)
 
 
+@method("clamp_max", inplace="clamp_max_")
 def clamp_max(x: Tensor, max: Any) -> Tensor:  # noqa: A002
     return clamp(x, max=max)
 
@@ -716,6 +773,10 @@ multiply = mul
 subtract = sub
 negative = neg
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _where_method(self: Tensor, condition: Any, other: Any) -> Tensor:
+    return where(condition, self, other)
 
 
 def where(condition: Any, a: Any = None, b: Any = None) -> Any:
@@ -743,6 +804,7 @@ def _where_rule(xp: Any, g: Any, cond: Any) -> tuple:
     return xp.where(cond, g, 0.0), xp.where(cond, 0.0, g)
 
 
+@method("masked_fill", inplace="masked_fill_")
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     mask = as_tensor(mask, "masked_fill")
     if mask._data.dtype.kind != "b":
@@ -788,40 +850,47 @@ def _step(name: str, fn: str) -> Any:
     return op
 
 
-floor = _step("FloorBackward0", "floor")
-ceil = _step("CeilBackward0", "ceil")
-trunc = _step("TruncBackward0", "trunc")
+floor = method("floor", inplace="floor_")(_step("FloorBackward0", "floor"))
+ceil = method("ceil", inplace="ceil_")(_step("CeilBackward0", "ceil"))
+trunc = method("trunc", inplace="trunc_")(_step("TruncBackward0", "trunc"))
 
 
+@method("round", inplace="round_")
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
     xp = array_module(x._data)
     return record("RoundBackward0", xp.round(x._data, decimals), (x,), _zero)
 
 
+@method("frac")
 def frac(x: Tensor) -> Tensor:
     return x - trunc(x)
 
 
+@method("isnan")
 def isnan(x: Tensor) -> Tensor:
     xp = array_module(x._data)
     return Tensor._make(xp.isnan(x._data))
 
 
+@method("isinf")
 def isinf(x: Tensor) -> Tensor:
     xp = array_module(x._data)
     return Tensor._make(xp.isinf(x._data))
 
 
+@method("signbit")
 def signbit(x: Tensor) -> Tensor:
     xp = array_module(x._data)
     return Tensor._make(xp.signbit(x._data))
 
 
+@method("isfinite")
 def isfinite(x: Tensor) -> Tensor:
     xp = array_module(x._data)
     return Tensor._make(xp.isfinite(x._data))
 
 
+@method("nan_to_num", inplace="nan_to_num_")
 def nan_to_num(
     x: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
 ) -> Tensor:
@@ -830,6 +899,7 @@ def nan_to_num(
     return record("NanToNumBackward0", data, (x,), lambda xp, g, x: (g * xp.isfinite(x),), (x,))
 
 
+@method("lerp", inplace="lerp_")
 def lerp(a: Tensor, end: Any, weight: Any) -> Tensor:
     """``a + weight * (end - a)`` with PyTorch's two-sided formula (exact at both ends)."""
     a, end = float_operands(a, end, "lerp")
@@ -862,3 +932,65 @@ def lerp(a: Tensor, end: Any, weight: Any) -> Tensor:
         ),
         (a, end, weight),
     )
+
+
+# Operators and in-place variants that need more than the op itself.
+bind("where", _where_method)
+bind("__radd__", reflected(add))
+bind("__rmul__", reflected(mul))
+bind("__rfloordiv__", reflected(floor_divide))
+bind("__rmod__", reflected(remainder))
+bind("__rpow__", reflected(pow))
+bind("__rand__", reflected(bitwise_and))
+bind("__ror__", reflected(bitwise_or))
+bind("__rxor__", reflected(bitwise_xor))
+bind("__pos__", lambda a: a)
+bind("__invert__", lambda a: logical_not(a) if a._data.dtype.kind == "b" else bitwise_not(a))
+
+
+def __rtruediv__(a: Tensor, b: Any) -> Tensor:  # noqa: N807
+    # PyTorch computes ``number / x`` as ``reciprocal(x) * number``.
+    return mul(reciprocal(a), b)
+
+
+# add_/sub_/mul_/div_ write the same ufunc's result straight into the tensor when nothing is
+# recorded (optimizer updates); recorded, they are the op's result written back.
+def add_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    other = other if alpha == 1 else mul(other, alpha)
+    return inplace.inplace_binary(self, other, np.add, add, "add_")
+
+
+def sub_(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+    other = other if alpha == 1 else mul(other, alpha)
+    return inplace.inplace_binary(self, other, np.subtract, sub, "sub_")
+
+
+def mul_(self: Tensor, other: Any) -> Tensor:
+    return inplace.inplace_binary(self, other, np.multiply, mul, "mul_")
+
+
+def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is None:
+        return inplace.inplace_binary(self, other, np.true_divide, div, "div_")
+    return inplace.apply_inplace(
+        self, "div_", lambda s: div(s, other, rounding_mode=rounding_mode), other
+    )
+
+
+for _name, _fn in (
+    ("__rtruediv__", __rtruediv__),
+    ("add_", add_),
+    ("__iadd__", add_),
+    ("sub_", sub_),
+    ("__isub__", sub_),
+    ("mul_", mul_),
+    ("__imul__", mul_),
+    ("div_", div_),
+    ("__itruediv__", div_),
+    ("__ifloordiv__", Tensor.floor_divide_),
+    ("__imod__", Tensor.remainder_),
+    ("__ipow__", Tensor.pow_),
+    ("__iand__", Tensor.bitwise_and_),
+    ("__ior__", Tensor.bitwise_or_),
+):
+    bind(_name, _fn)
