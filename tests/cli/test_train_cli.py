@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import ndgrad
 from ndgrad.cli import _register_subcommands, app
-from ndgrad.cli.train import load_split
 from ndgrad.datasets.fashion_mnist import write_idx
+from ndgrad.training import load_split
 
 _register_subcommands()
 runner = CliRunner()

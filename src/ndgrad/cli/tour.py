@@ -43,8 +43,8 @@ def tour(
     Sections: derivatives, autograd, gradient-descent, information, mle, linear-regression,
     softmax-regression. Exit code 1 if any check fails.
     """
-    from ndgrad.cli.train import single_blas_thread
     from ndgrad.tour import TourContext, run_section, section_title
+    from ndgrad.training import single_blas_thread
 
     names = _parse_sections(section)
     ctx = TourContext(out=out, plots=not no_plots, seed=seed)

@@ -1,0 +1,105 @@
+"""Training library: what ``ndgrad train`` / ``evaluate`` / ``predict`` do, usable from Python.
+
+    from ndgrad import training
+
+    split = training.load_split("digits", val_split=0.2, seed=0)
+    spec = training.ModelSpec.for_split("softmax", split)
+    hyper = training.hyperparameters("softmax", "digits", epochs=5)
+    result = training.fit(spec, split, hyper)
+    print(result.metrics["validation"]["accuracy"])
+    training.save_checkpoint(result.checkpoint, "run/checkpoint.ndgrad")
+    ckpt = training.load_checkpoint("run/checkpoint.ndgrad")
+    classes = ckpt.predict(ckpt.build_model(), raw_rows).classes
+
+Modules: ``data`` (datasets, splits, scaling, feature files), ``models`` (specs, networks,
+hyper-parameter defaults), ``loop`` (``fit``, ``train`` and their callbacks), ``metrics``, ``checkpoint``
+(on-disk format), ``plots`` (figures). Bad input raises ValueError (``InvalidSetting`` for an
+impossible setting value), FileNotFoundError for a missing file.
+"""
+
+from __future__ import annotations
+
+from ndgrad.training.checkpoint import (
+    CHECKPOINT_KIND,
+    CHECKPOINT_NAME,
+    CHECKPOINT_VERSION,
+    Checkpoint,
+    History,
+    load_checkpoint,
+    save_checkpoint,
+)
+from ndgrad.training.data import DATASETS, TASKS, Scaling, Split, load_split, read_features
+from ndgrad.training.errors import InvalidSetting
+from ndgrad.training.loop import (
+    BatchStats,
+    EpochStats,
+    FitCallback,
+    TrainingResult,
+    fit,
+    single_blas_thread,
+    train,
+)
+from ndgrad.training.metrics import (
+    Metrics,
+    Predictions,
+    check_compatible,
+    compute_metrics,
+    evaluate,
+    predict,
+)
+from ndgrad.training.models import (
+    DEFAULT_HIDDEN,
+    LOSSES,
+    MODELS,
+    OPTIMIZERS,
+    Hyperparameters,
+    ModelSpec,
+    build_model,
+    hyperparameters,
+    loss_function,
+    make_optimizer,
+    target_tensor,
+)
+from ndgrad.training.plots import write_plots
+
+__all__ = [
+    "CHECKPOINT_KIND",
+    "CHECKPOINT_NAME",
+    "CHECKPOINT_VERSION",
+    "DATASETS",
+    "DEFAULT_HIDDEN",
+    "LOSSES",
+    "MODELS",
+    "OPTIMIZERS",
+    "TASKS",
+    "BatchStats",
+    "Checkpoint",
+    "EpochStats",
+    "FitCallback",
+    "History",
+    "Hyperparameters",
+    "InvalidSetting",
+    "Metrics",
+    "ModelSpec",
+    "Predictions",
+    "Scaling",
+    "Split",
+    "TrainingResult",
+    "build_model",
+    "check_compatible",
+    "compute_metrics",
+    "evaluate",
+    "fit",
+    "hyperparameters",
+    "load_checkpoint",
+    "load_split",
+    "loss_function",
+    "make_optimizer",
+    "predict",
+    "read_features",
+    "save_checkpoint",
+    "single_blas_thread",
+    "target_tensor",
+    "train",
+    "write_plots",
+]

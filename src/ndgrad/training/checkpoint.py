@@ -1,0 +1,199 @@
+"""Training checkpoints: everything ``evaluate`` and ``predict`` need to rebuild a model.
+
+On disk a checkpoint is an ``ndgrad.save`` archive (atomic, no pickle) of a plain dict::
+
+    {"kind": "ndgrad.train.checkpoint", "version": 1, "model": state_dict,
+     "optimizer": state_dict, "spec": {...}, "dataset": str,
+     "hyperparameters": {epochs, lr, batch_size, optimizer, weight_decay, seed, val_split},
+     "feature_mean", "feature_std", "target_mean", "target_std", "class_names",
+     "feature_names", "val_name", "metrics": {"train", <val_name>, "seconds"}, "history"}
+
+:class:`Checkpoint` is the typed view of that dict (:meth:`Checkpoint.to_dict` /
+:meth:`Checkpoint.from_dict`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import ndgrad
+from ndgrad import nn
+from ndgrad.training.data import Scaling
+from ndgrad.training.metrics import Metrics, Predictions, predict
+from ndgrad.training.models import Hyperparameters, ModelSpec, build_model
+
+CHECKPOINT_KIND = "ndgrad.train.checkpoint"
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.ndgrad"
+
+
+@dataclass
+class History:
+    """Per-epoch loss and score (accuracy or R²) on the training and validation parts."""
+
+    metric: str  # "accuracy" or "r2"
+    val_name: str = "validation"
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_score: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs recorded."""
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """Curves keyed by label (``"train loss"``, ``"validation accuracy"``, ...)."""
+        return {
+            "train loss": self.train_loss,
+            f"{self.val_name} loss": self.val_loss,
+            f"train {self.metric}": self.train_score,
+            f"{self.val_name} {self.metric}": self.val_score,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, list[float]], metric: str, val_name: str) -> History:
+        """The history stored in a checkpoint."""
+        return cls(
+            metric,
+            val_name,
+            [float(v) for v in data["train loss"]],
+            [float(v) for v in data[f"{val_name} loss"]],
+            [float(v) for v in data[f"train {metric}"]],
+            [float(v) for v in data[f"{val_name} {metric}"]],
+        )
+
+
+@dataclass
+class Checkpoint:
+    """A trained model's weights with its spec, data scaling, settings and results."""
+
+    spec: ModelSpec
+    dataset: str
+    hyperparameters: Hyperparameters
+    seed: int
+    val_split: float
+    model_state: dict[str, Any]
+    optimizer_state: dict[str, Any]
+    scaling: Scaling
+    class_names: list[str] | None
+    feature_names: list[str]
+    val_name: str
+    train_metrics: Metrics
+    val_metrics: Metrics
+    seconds: float
+    history: History
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """``{"train": {...}, <val_name>: {...}, "seconds": s}``, as stored and printed."""
+        return {
+            "train": self.train_metrics,
+            self.val_name: self.val_metrics,
+            "seconds": self.seconds,
+        }
+
+    def build_model(self) -> nn.Sequential:
+        """The trained network, in eval mode."""
+        model = build_model(self.spec)
+        model.load_state_dict(self.model_state)
+        model.eval()
+        return model
+
+    def predict(self, model: nn.Module, rows: np.ndarray) -> Predictions:
+        """Predictions for raw feature rows (standardised as in training); regression values
+        come back on the target's raw scale."""
+        pred = predict(model, self.spec, self.scaling.features(rows))
+        if pred.values is not None:
+            pred.values = self.scaling.unscale_targets(pred.values)
+        return pred
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict written to disk."""
+        return {
+            "kind": CHECKPOINT_KIND,
+            "version": CHECKPOINT_VERSION,
+            "model": self.model_state,
+            "optimizer": self.optimizer_state,
+            "spec": self.spec.to_dict(),
+            "dataset": self.dataset,
+            "hyperparameters": {
+                **asdict(self.hyperparameters),
+                "seed": self.seed,
+                "val_split": self.val_split,
+            },
+            "feature_mean": self.scaling.feature_mean,
+            "feature_std": self.scaling.feature_std,
+            "target_mean": self.scaling.target_mean,
+            "target_std": self.scaling.target_std,
+            "class_names": self.class_names,
+            "feature_names": self.feature_names,
+            "val_name": self.val_name,
+            "metrics": self.metrics,
+            "history": self.history.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
+        """The typed view of a loaded checkpoint dict; ValueError if it is not one."""
+        if not isinstance(data, Mapping) or data.get("kind") != CHECKPOINT_KIND:
+            raise ValueError("not a checkpoint written by ndgrad train")
+        spec = ModelSpec.from_dict(data["spec"])
+        hp = dict(data["hyperparameters"])
+        val_name = data["val_name"]
+        metrics = data["metrics"]
+        metric = "accuracy" if spec.task == "classification" else "r2"
+        return cls(
+            spec=spec,
+            dataset=data["dataset"],
+            hyperparameters=Hyperparameters(
+                epochs=hp["epochs"],
+                lr=hp["lr"],
+                batch_size=hp["batch_size"],
+                optimizer=hp["optimizer"],
+                weight_decay=hp.get("weight_decay", 0.0),
+            ),
+            seed=hp["seed"],
+            val_split=hp["val_split"],
+            model_state=data["model"],
+            optimizer_state=data["optimizer"],
+            scaling=Scaling(
+                np.asarray(data["feature_mean"]),
+                np.asarray(data["feature_std"]),
+                float(data["target_mean"]),
+                float(data["target_std"]),
+            ),
+            class_names=data["class_names"],
+            feature_names=list(data["feature_names"]),
+            val_name=val_name,
+            train_metrics=metrics["train"],
+            val_metrics=metrics[val_name],
+            seconds=float(metrics["seconds"]),
+            history=History.from_dict(data["history"], metric, val_name),
+        )
+
+
+def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:
+    """Writes ``checkpoint`` to ``path`` with ``ndgrad.save`` (atomically); returns the path."""
+    path = Path(path)
+    ndgrad.save(checkpoint.to_dict(), path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """The checkpoint at ``path``. FileNotFoundError if absent; ValueError if the file is not
+    an ndgrad archive, is corrupt, or was not written by ``ndgrad train``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    data = ndgrad.load(path)
+    if not isinstance(data, dict) or data.get("kind") != CHECKPOINT_KIND:
+        raise ValueError(f"{path} is an ndgrad file but not a checkpoint written by ndgrad train")
+    return Checkpoint.from_dict(data)

@@ -1,0 +1,213 @@
+"""Datasets for training: train/validation splits, feature scaling, and feature files."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ndgrad.training.errors import InvalidSetting
+
+DATASETS = ("synthetic", "digits", "iris", "wine", "breast-cancer", "diabetes", "fashion-mnist")
+TASKS = ("classification", "regression")
+
+
+@dataclass
+class Split:
+    """A dataset divided into a training part and a validation (or official test) part.
+
+    ``seed`` and ``val_split`` record how :func:`load_split` drew it, so the same split can be
+    drawn again (``ndgrad evaluate`` does).
+    """
+
+    name: str
+    task: str  # "classification" or "regression"
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    class_names: list[str] | None = None
+    feature_names: list[str] = field(default_factory=list)
+    image_shape: tuple[int, ...] | None = None
+    val_name: str = "validation"
+    seed: int = 0
+    val_split: float = 0.2
+
+    @property
+    def num_features(self) -> int:
+        """Columns of the feature matrices."""
+        return int(self.X_train.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (0 for a regression set)."""
+        return len(self.class_names or [])
+
+
+def load_split(
+    name: str, val_split: float = 0.2, seed: int = 0, data_dir: str | None = None
+) -> Split:
+    """The dataset ``name`` divided into train and validation (or official test) parts.
+
+    Classification sets are stratified; Fashion-MNIST keeps its official test set (from
+    ``data_dir`` or the default data folder). ValueError for an unknown name or a
+    ``val_split`` outside (0, 1).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}")
+    if not 0.0 < val_split < 1.0:
+        raise InvalidSetting("val_split", f"must lie strictly between 0 and 1, got {val_split}")
+    if name == "fashion-mnist":
+        from ndgrad.datasets.fashion_mnist import CLASSES, load_fashion_mnist
+
+        x_tr, y_tr = load_fashion_mnist("train", data_dir)
+        x_te, y_te = load_fashion_mnist("test", data_dir)
+        flat = lambda x: x.reshape(len(x), -1).astype(np.float64) / 255.0  # noqa: E731
+        return Split(
+            name,
+            "classification",
+            flat(x_tr),
+            y_tr,
+            flat(x_te),
+            y_te,
+            list(CLASSES),
+            [f"pixel{i}" for i in range(x_tr[0].size)],
+            tuple(x_tr.shape[1:]),
+            "test",
+            seed,
+            val_split,
+        )
+    from ndgrad.datasets.sklearn_sets import load_sklearn, split_indices
+
+    if name == "synthetic":
+        import ndgrad
+        from ndgrad.datasets.synthetic import synthetic_data
+
+        ndgrad.manual_seed(seed)
+        features, labels = synthetic_data(ndgrad.tensor([2.0, -3.4]), 4.2, 1000)
+        X = features.numpy().astype(np.float64)
+        y = labels.reshape(-1).numpy().astype(np.float64)
+        train, val = split_indices(len(X), val_split, seed)
+        return Split(
+            name,
+            "regression",
+            X[train],
+            y[train],
+            X[val],
+            y[val],
+            feature_names=["x1", "x2"],
+            seed=seed,
+            val_split=val_split,
+        )
+    data = load_sklearn(name)
+    stratify = data.y if data.task == "classification" else None
+    train, val = split_indices(len(data), val_split, seed, stratify)
+    return Split(
+        name,
+        data.task,
+        data.X[train],
+        data.y[train],
+        data.X[val],
+        data.y[val],
+        data.class_names,
+        data.feature_names,
+        data.image_shape,
+        seed=seed,
+        val_split=val_split,
+    )
+
+
+@dataclass
+class Scaling:
+    """Standardisation learnt from a training split: features always, targets for regression.
+
+    Models train and predict on scaled data; :meth:`features` scales raw feature rows and
+    :meth:`unscale_targets` turns a regression model's outputs back into raw values.
+    """
+
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    @classmethod
+    def from_split(cls, split: Split) -> Scaling:
+        """Statistics of the training part only (the validation part must not leak in)."""
+        mean = split.X_train.mean(0)
+        std = split.X_train.std(0)
+        std = np.where(std > 1e-8, std, 1.0)  # constant columns (blank pixels) stay as they are
+        if split.task == "regression":
+            return cls(mean, std, float(split.y_train.mean()), float(split.y_train.std() or 1.0))
+        return cls(mean, std)
+
+    @property
+    def target_stats(self) -> tuple[float, float]:
+        """``(mean, std)`` of the regression target; ``(0.0, 1.0)`` for classification."""
+        return self.target_mean, self.target_std
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """Raw feature rows, standardised."""
+        return (X - self.feature_mean) / self.feature_std
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """Raw regression targets, standardised."""
+        return (y - self.target_mean) / self.target_std
+
+    def unscale_targets(self, values: np.ndarray) -> np.ndarray:
+        """Model outputs back on the target's raw scale."""
+        return values * self.target_std + self.target_mean
+
+
+def read_features(path: Path, expected: int) -> np.ndarray:
+    """A ``[n, expected]`` float array from a CSV (optional header row) or a ``.npy`` file.
+
+    A ``.npy`` of images ``[n, 28, 28]`` is flattened to rows of pixels. FileNotFoundError for
+    a missing file; ValueError for an unreadable, ragged, non-numeric, wrong-width or
+    non-finite input.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input file not found: {path}")
+    if path.suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{path}: expected a numeric array, got dtype {array.dtype}")
+        array = array.reshape(1, -1) if array.ndim == 1 else array
+        if array.ndim > 2:  # images [n, 28, 28] -> rows of pixels, as the model was trained
+            array = array.reshape(len(array), -1)
+        if array.ndim != 2:
+            raise ValueError(
+                f"{path}: expected a 2-D array [rows, {expected}], got shape {list(array.shape)}"
+            )
+        rows = array.astype(np.float64)
+    else:
+        with open(path, newline="") as handle:
+            lines = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        if not lines:
+            raise ValueError(f"{path}: the CSV file has no rows")
+        rows_list = []
+        for number, row in enumerate(lines, 1):
+            try:
+                rows_list.append([float(cell) for cell in row])
+            except ValueError:
+                if number == 1:
+                    continue  # a header row
+                raise ValueError(f"{path}: row {number} has a value that is not a number") from None
+        if not rows_list:
+            raise ValueError(f"{path}: the CSV file has a header but no data rows")
+        widths = {len(r) for r in rows_list}
+        if len(widths) != 1:
+            raise ValueError(f"{path}: rows have different numbers of columns ({sorted(widths)})")
+        rows = np.asarray(rows_list, dtype=np.float64)
+    if rows.shape[1] != expected:
+        raise ValueError(
+            f"{path}: the model expects {expected} columns per row, the file has {rows.shape[1]}"
+        )
+    if not np.all(np.isfinite(rows)):
+        raise ValueError(f"{path}: the input contains NaN or infinite values")
+    return rows

@@ -1,0 +1,100 @@
+"""Predictions and metrics: accuracy for classifiers, MSE and R² for regressors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import ndgrad
+from ndgrad import nn
+from ndgrad.training.data import Scaling, Split
+from ndgrad.training.models import ModelSpec, loss_function, target_tensor
+
+Metrics = dict[str, float]
+
+
+@dataclass
+class Predictions:
+    """A model's outputs for a batch of rows.
+
+    Classifiers fill ``classes`` (``[n]`` int) and ``probs`` (``[n, k]``); regressors fill
+    ``values`` (``[n]``, on the scale the model was trained on unless noted otherwise).
+    """
+
+    classes: np.ndarray | None = None
+    probs: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+
+def predict(model: nn.Module, spec: ModelSpec, X: np.ndarray) -> Predictions:
+    """Outputs for standardised features: class + probabilities, or the (scaled) value."""
+    with ndgrad.no_grad():
+        out = model(ndgrad.tensor(X.astype(np.float32)))
+    if spec.loss == "cross_entropy":
+        probs = out.softmax(dim=1).numpy()
+        return Predictions(classes=probs.argmax(1), probs=probs)
+    if spec.loss == "bce":
+        p1 = out.sigmoid().reshape(-1).numpy()
+        return Predictions(classes=(p1 > 0.5).astype(np.int64), probs=np.stack([1 - p1, p1], 1))
+    return Predictions(values=out.reshape(-1).numpy().astype(np.float64))
+
+
+def compute_metrics(
+    model: nn.Module,
+    spec: ModelSpec,
+    X: np.ndarray,
+    y: np.ndarray,
+    target_stats: tuple[float, float] = (0.0, 1.0),
+) -> Metrics:
+    """Metrics on standardised features ``X`` and raw targets ``y``.
+
+    Classification: ``{"loss", "accuracy"}``. Regression: ``{"loss", "mse", "r2"}``, where the
+    loss is on the standardised scale and MSE/R² on the raw one (``target_stats`` is the
+    target's ``(mean, std)``).
+    """
+    pred = predict(model, spec, X)
+    if spec.task == "classification":
+        with ndgrad.no_grad():
+            scores = model(ndgrad.tensor(X.astype(np.float32)))
+            loss = loss_function(spec)(scores, target_tensor(spec, y)).item()
+        return {"loss": loss, "accuracy": float(np.mean(pred.classes == y))}
+    mean, std = target_stats
+    values = pred.values * std + mean
+    residual = values - y
+    mse = float(np.mean(residual**2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(residual**2)) / total if total > 0 else float("nan")
+    return {"loss": float(np.mean((residual / std) ** 2)), "mse": mse, "r2": r2}
+
+
+def check_compatible(spec: ModelSpec, split: Split) -> None:
+    """ValueError unless a model built from ``spec`` can be evaluated on ``split``."""
+    if split.num_features != spec.in_features:
+        raise ValueError(
+            f"the model takes {spec.in_features} features but {split.name!r} has "
+            f"{split.num_features}"
+        )
+    if spec.task != split.task:
+        raise ValueError(f"the model does {spec.task} but {split.name!r} is a {split.task} set")
+    if split.task == "classification" and split.num_classes > max(2, spec.out_features):
+        raise ValueError(
+            f"{split.name!r} has {split.num_classes} classes, the model "
+            f"predicts {spec.out_features}"
+        )
+
+
+def evaluate(
+    model: nn.Module, spec: ModelSpec, scaling: Scaling, split: Split
+) -> dict[str, Metrics]:
+    """Metrics on both parts of ``split``: ``{"train": ..., split.val_name: ...}``."""
+    check_compatible(spec, split)
+    stats = scaling.target_stats
+    return {
+        "train": compute_metrics(
+            model, spec, scaling.features(split.X_train), split.y_train, stats
+        ),
+        split.val_name: compute_metrics(
+            model, spec, scaling.features(split.X_val), split.y_val, stats
+        ),
+    }
