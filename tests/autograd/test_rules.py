@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.ops.helpers import float_outputs
+from tests.ops.op_table import OPS
 
 import ndgrad
 from ndgrad.autograd.graph import Node
 from ndgrad.ops import namespace
-from tests.ops.helpers import float_outputs
-from tests.ops.op_table import OPS
 
 
 def test_array_and_tensor_namespaces_offer_the_same_names():
