@@ -10,69 +10,17 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._backend import check_available
-from ndgrad._tensor import Tensor
-from ndgrad.ops._common import shape_arg
+from ndgrad._tensor import Tensor, to_array
 
 
-def _nested_dtype(data: Any) -> _dtype.dtype:
-    """The dtype PyTorch infers for nested Python data: bool < int64 < default float."""
-    best = _dtype.bool_
-    seen = False  # no element at all (``tensor([])``) means the default float type
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, (list, tuple)):
-            seen = True
-        if isinstance(item, Tensor):
-            best = _dtype.promote(best, item.dtype)
-        elif isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, (np.ndarray, np.generic)):
-            # NumPy arrays and scalars keep their own dtype, as in PyTorch.
-            best = _dtype.promote(best, _dtype.from_numpy_dtype(item.dtype))
-        elif isinstance(item, bool | np.bool_):
-            pass
-        elif isinstance(item, int | np.integer):
-            best = _dtype.int64 if best.category < 1 else best
-        elif isinstance(item, float | np.floating):
-            best = _dtype.get_default_dtype() if best.category < 2 else best
-        else:
-            raise TypeError(f"tensor(): could not infer dtype of {type(item).__name__}")
-    return best if seen else _dtype.get_default_dtype()
-
-
-def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Copies ``data`` into a new array of PyTorch's inferred (or the given) dtype."""
-    if dtype is None and type(data) is list and data and all(type(v) is int for v in data):
-        return np.array(data, dtype=np.int64)  # flat list of ints (d2l's batch indices)
-    target = _dtype.to_dtype(dtype) if dtype is not None else None
-    if isinstance(data, Tensor):
-        arr = data._data
-        return arr.astype(target.np if target else arr.dtype, copy=True)
-    if isinstance(data, (np.ndarray, np.generic)):
-        src = _dtype.from_numpy_dtype(data.dtype) if target is None else target
-        return np.array(data, dtype=src.np, copy=True)
-    if target is None:
-        target = _nested_dtype(data)
-    if isinstance(data, (list, tuple)):
-        data = _unwrap_tensors(data)
+def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f(torch.Size)``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
     try:
-        arr = np.array(data, dtype=target.np)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
-    if arr.dtype == object:
-        raise ValueError("tensor(): expected a sequence of numbers with a regular shape")
-    return arr
-
-
-def _unwrap_tensors(data: Any) -> Any:
-    if isinstance(data, Tensor):
-        if data._data.ndim and data._data.size != 1:
-            return data._data
-        return data._data.reshape(data._data.shape).tolist() if data._data.ndim else data.item()
-    if isinstance(data, (list, tuple)):
-        return [_unwrap_tensors(d) for d in data]
-    return data
+        return tuple(map(int, args))
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -86,7 +34,7 @@ def tensor(
     data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
     _check_device(device)
-    return _finish(_to_array(data, dtype), requires_grad)
+    return _finish(to_array(data, dtype), requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

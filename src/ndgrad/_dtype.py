@@ -103,12 +103,11 @@ def result_type(*operands: object) -> dtype:
     A lower-priority operand only changes the result when its category
     (bool < integer < floating) is higher than the current result's.
     """
-    from ndgrad._tensor import Tensor
-
     tiers: list[dtype | None] = [None, None, None]
     for op in operands:
-        if isinstance(op, Tensor):
-            tier, d = (0 if op._data.ndim else 1), op.dtype
+        data = getattr(op, "_data", None)  # a Tensor (no import: this module is below it)
+        if data is not None:
+            tier, d = (0 if data.ndim else 1), from_numpy_dtype(data.dtype)
         else:
             tier, d = 2, scalar_dtype(op)
         cur = tiers[tier]

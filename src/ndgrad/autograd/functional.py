@@ -316,7 +316,7 @@ def jacobian(
     """The Jacobian of ``func`` at ``inputs``: for each output/input pair a Tensor of shape
     ``output.shape + input.shape`` (tuples of them for tuple outputs/inputs)."""
     from ndgrad._creation import zeros, zeros_like
-    from ndgrad.ops.shape import stack
+    from ndgrad.autograd import graph
 
     if strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError(
@@ -383,7 +383,10 @@ def jacobian(
                         rows_el.append(zeros_like(inp_el))
             jac.append(
                 tuple(
-                    stack(rows_el, 0).view(tuple(out.shape) + tuple(inp.shape))
+                    # the rows stacked with the differentiable concatenate the ops register
+                    graph._TENSOR_NS.concatenate([r.reshape((1, -1)) for r in rows_el], 0).view(
+                        tuple(out.shape) + tuple(inp.shape)
+                    )
                     if rows_el
                     else zeros(tuple(out.shape) + tuple(inp.shape), dtype=inp.dtype)
                     for rows_el, inp in zip(rows, inputs_t, strict=False)

@@ -188,12 +188,14 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
-# graph.py is imported while ndgrad._tensor is still being imported, so the class (and the
-# rule namespaces, which need the ops) are bound on first use; a function-level
-# ``from ... import`` costs about 0.5 us per call on the hot path.
+# graph.py is imported while ndgrad._tensor is still being imported, so the class is bound on
+# first use; a function-level ``from ... import`` costs about 0.5 us per call on the hot path.
 _Tensor: Any = None
-_TENSOR_NS: Any = None
+# The namespaces rules are written against (ndgrad.ops.namespace registers them: the ops
+# depend on the engine, not the other way round). Array type -> namespace, and Tensors'.
 _ARRAY_NS: dict = {}
+_TENSOR_NS: Any = None
+_array_namespace_for: Callable[[Any], Any] | None = None
 
 
 def tensor_type() -> type[Tensor]:
@@ -206,30 +208,19 @@ def tensor_type() -> type[Tensor]:
     return _Tensor
 
 
-def _namespaces() -> None:
-    global _TENSOR_NS
-    from ndgrad.ops import namespace
-
-    _ARRAY_NS.update(namespace.ARRAY_NAMESPACES)
-    _TENSOR_NS = namespace.TENSOR
+def register_namespaces(array_namespace_for: Callable[[Any], Any], tensors: Any) -> None:
+    """Called by ``ndgrad.ops.namespace``: how rules get their ``xp``."""
+    global _array_namespace_for, _TENSOR_NS
+    _array_namespace_for = array_namespace_for
+    _TENSOR_NS = tensors
 
 
 def array_namespace(data: Any) -> Any:
     """The rule namespace for an array (NumPy's, or a registered backend's)."""
     ns = _ARRAY_NS.get(type(data))
     if ns is None:
-        from ndgrad.ops import namespace
-
-        _namespaces()
-        ns = namespace.array_namespace(data)
+        ns = _ARRAY_NS[type(data)] = _array_namespace_for(data)
     return ns
-
-
-def tensor_namespace() -> Any:
-    """The rule namespace over Tensors (differentiable: create_graph)."""
-    if _TENSOR_NS is None:
-        _namespaces()
-    return _TENSOR_NS
 
 
 def edge_of(t: Tensor) -> tuple | None:
@@ -431,7 +422,7 @@ def _apply(node: Node, grads: list, retain_graph: bool, create_graph: bool) -> S
         values = node.saved
         if node.output is not None:
             values = (*values, node.output_tensor())
-        in_grads = rule(_TENSOR_NS or tensor_namespace(), grads[0], *values)
+        in_grads = rule(_TENSOR_NS, grads[0], *values)
     else:
         g = grads[0]
         xp = _ARRAY_NS.get(type(g)) or array_namespace(g)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._backend import array_module
+from ndgrad._creation import shape_arg  # noqa: F401 - for ops
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
 from ndgrad.autograd.graph import record, record_multi, record_tensor  # noqa: F401 - for ops
@@ -153,16 +154,6 @@ def wrap_dim(dim: int, ndim: int, op: str) -> int:
             f"[{-bound}, {bound - 1}], but got {dim})"
         )
     return int(dim) % bound
-
-
-def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
-    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` or ``f(torch.Size)``."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = tuple(args[0])
-    try:
-        return tuple(map(int, args))
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None
 
 
 def numpy_aliases(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._backend import _XP_BY_TYPE
-from ndgrad.autograd.graph import sum_to
+from ndgrad.autograd.graph import register_namespaces, sum_to
 
 # NumPy's names, same meaning in both namespaces.
 NUMPY_API = (
@@ -248,3 +248,4 @@ def _tensor_namespace() -> SimpleNamespace:
 
 
 TENSOR = _tensor_namespace()
+register_namespaces(array_namespace, TENSOR)
