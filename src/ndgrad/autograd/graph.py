@@ -38,7 +38,7 @@ FREED_MESSAGE = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
-_BACKWARD_SUFFIX = re.compile(r"Backwards?\d*$")
+_BACKWARD_SUFFIX = re.compile(r"Backward0?$|Backward(?=\d+$)")
 
 
 class Node:
@@ -163,7 +163,7 @@ def _modified_error(data: Any, nr: int, creator: str | None, now: int, expected:
     from ndgrad._tensor import _TYPE_NAMES
 
     kind = f"ndgrad.{_TYPE_NAMES.get(data.dtype.name, 'Tensor')}"
-    # PyTorch names the node without its "Backward0" suffix: "output 0 of Sigmoid".
+    # PyTorch 2.13 names the node without "Backward0": "output 0 of Sigmoid", "of Pow2".
     which = f", which is output {nr} of {_BACKWARD_SUFFIX.sub('', creator)}," if creator else ""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "

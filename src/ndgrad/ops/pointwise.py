@@ -338,10 +338,11 @@ def _rpow(a: Any, b: Tensor) -> Tensor:
     value = float(base._data)
     ln_base = math.log(value) if value > 0 else float("nan")
 
-    def rule(xp: Any, g: Any, result: Any) -> tuple:
+    def rule(xp: Any, g: Any, exponent: Any, result: Any) -> tuple:
         return (None, g * result * ln_base if value != 0 else g * 0)
 
-    return record("PowBackward2", data, (base, b), rule, save_output=True)
+    # PyTorch saves the exponent as well as the result
+    return record("PowBackward2", data, (base, b), rule, (b,), save_output=True)
 
 
 @method("maximum", inplace="maximum_")
@@ -535,7 +536,10 @@ def exp(x: Tensor) -> Tensor:
 
 @method("exp2")
 def exp2(x: Tensor) -> Tensor:
-    return named(pow(2.0, to_float(x)), "Exp2Backward0")
+    return _unary("Exp2Backward0", "exp2", x, lambda xp, g, result: (g * result * _LN2,), "result")
+
+
+_LN2 = math.log(2.0)
 
 
 @method("expm1")

@@ -1,0 +1,106 @@
+"""Modifying a tensor an op saved for its derivative, then calling backward, raises exactly
+when PyTorch raises, with PyTorch's message (up to its "Hint:", which differs).
+
+Each case is a tiny program ``program(lib)`` run on ndgrad and on torch 2.13. Where PyTorch's
+rule saves an op's output (``exp``, ``sigmoid``, ``softmax``...) changing the output in
+place is caught; where it saves only the input, changing the output is fine (and the
+reverse). Ops of other modules append their cases to ``CASES``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+
+import ndgrad
+
+
+def _output_modified(op: Callable[[Any, Any], Any]) -> Callable[[Any], None]:
+    """``y = op(x); y.mul_(2); y.sum().backward()``."""
+
+    def program(lib: Any) -> None:
+        x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
+        y = op(lib, x * 1)
+        y.mul_(2)
+        y.sum().backward()
+
+    return program
+
+
+def _input_modified(op: Callable[[Any, Any], Any]) -> Callable[[Any], None]:
+    """``h = x * 1; y = op(h); h.add_(1); y.sum().backward()``."""
+
+    def program(lib: Any) -> None:
+        x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
+        h = x * 1
+        y = op(lib, h)
+        h.add_(1)
+        y.sum().backward()
+
+    return program
+
+
+UNARY = {
+    "exp": lambda lib, x: x.exp(),
+    "expm1": lambda lib, x: x.expm1(),
+    "log": lambda lib, x: x.log(),
+    "log1p": lambda lib, x: x.log1p(),
+    "sqrt": lambda lib, x: x.sqrt(),
+    "rsqrt": lambda lib, x: x.rsqrt(),
+    "reciprocal": lambda lib, x: x.reciprocal(),
+    "sin": lambda lib, x: x.sin(),
+    "cos": lambda lib, x: x.cos(),
+    "tan": lambda lib, x: x.tan(),
+    "tanh": lambda lib, x: x.tanh(),
+    "sigmoid": lambda lib, x: x.sigmoid(),
+    "relu": lambda lib, x: x.relu(),
+    "abs": lambda lib, x: x.abs(),
+    "erf": lambda lib, x: x.erf(),
+    "square": lambda lib, x: x**2,
+    "pow3": lambda lib, x: x**3,
+    "rpow": lambda lib, x: 2.0**x,
+    "exp2": lambda lib, x: x.exp2(),
+    "clamp": lambda lib, x: x.clamp(0.5, 1.5),
+    "mul_self": lambda lib, x: x * x,
+    "div_by": lambda lib, x: x / (x + 1),
+    "mul_const": lambda lib, x: x * 3,
+    "neg": lambda lib, x: -x,
+    "lerp": lambda lib, x: x.lerp(lib.ones(4), 0.3),
+    "leaky_relu": lambda lib, x: lib.nn.functional.leaky_relu(x, 0.1),
+    "softplus": lambda lib, x: lib.nn.functional.softplus(x),
+    "logsigmoid": lambda lib, x: lib.nn.functional.logsigmoid(x),
+}
+
+CASES: dict[str, Callable[[Any], None]] = {}
+for _name, _op in UNARY.items():
+    CASES[f"{_name}-output"] = _output_modified(_op)
+    CASES[f"{_name}-input"] = _input_modified(_op)
+
+
+def _outcome(program: Callable[[Any], None], lib: Any) -> str | None:
+    try:
+        program(lib)
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+def _normalised(message: str) -> str:
+    message = message.split(" Hint:")[0]
+    return re.sub(r"\btorch\.", "ndgrad.", message)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_inplace_change_of_a_saved_tensor_raises_as_in_torch(name):
+    program = CASES[name]
+    theirs = _outcome(program, torch)
+    ours = _outcome(program, ndgrad)
+    if theirs is None:
+        assert ours is None, f"ndgrad raised where torch does not: {ours}"
+    else:
+        assert ours is not None, f"torch raises, ndgrad does not: {theirs}"
+        assert _normalised(ours) == _normalised(theirs)
