@@ -97,11 +97,16 @@ def test_cross_entropy_ignored_and_bad_targets() -> None:
         F.cross_entropy(ndgrad.tensor(logits), ndgrad.tensor([0, 7, 1, 1]))
 
 
-def test_cross_entropy_saved_logits_modified_in_place_is_an_error() -> None:
+def test_cross_entropy_saves_the_target_not_the_logits() -> None:
+    # As PyTorch: log_softmax saves its result (internal), nll_loss the target.
     logits = ndgrad.randn(3, 4, requires_grad=True)
     scaled = logits * 1.0
     loss = F.cross_entropy(scaled, ndgrad.tensor([0, 1, 2]))
     scaled.add_(1.0)
+    loss.backward()
+    target = ndgrad.tensor([0, 1, 2])
+    loss = F.cross_entropy(logits * 1.0, target)
+    target.add_(0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.graph import record_tensor
 from ndgrad.ops import linalg as _la
+from ndgrad.ops import nn as _nn
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import reduction as _red
 from ndgrad.ops._common import as_tensor, named
@@ -400,54 +400,14 @@ def _class_weight(weight: Tensor | None, n_classes: int) -> Tensor | None:
     return weight
 
 
-def _nll_elements(
-    logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
-) -> tuple[Tensor, np.ndarray]:
-    """Per-element ``-w[t] * logp[.., t, ..]`` (shaped like target) and the weights w[t].
-
-    The class dim is 1 (or 0 for 1-D input). Picks one entry per row by fancy indexing
-    rather than a one-hot product: this is the hot path of classification training.
-    """
-    class_dim = 0 if logp.dim() == 1 else 1
-    n_classes = logp.shape[class_dim]
-    # Rows of shape (M, C): the class dim moved last.
-    moved = logp if logp.dim() <= 2 else logp.movedim(1, -1)
-    rows2 = moved.reshape(-1, n_classes)
-    t = target._data.reshape(-1).astype(np.int64, copy=False)
-    valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
-    safe_t = np.where(valid, t, 0)
-    dt = logp._data.dtype
-    w = valid.astype(dt) if weight is None else weight._data.astype(dt)[safe_t] * valid
-    rows = np.arange(t.shape[0])
-    data = -rows2._data[rows, safe_t] * w
-    shape = rows2._data.shape
-    w_t = Tensor._make(w)
-
-    def backward(g: Tensor) -> tuple:
-        return (_scatter_rows(g * -w_t, rows, safe_t, shape),)
-
-    losses = record_tensor("NllLossBackward0", data, (rows2,), backward)
-    return losses.reshape(target.shape), w
-
-
-def _scatter_rows(values: Tensor, rows: np.ndarray, cols: np.ndarray, shape: tuple) -> Tensor:
-    """Zeros of ``shape`` with ``values[i]`` at ``(rows[i], cols[i])`` (one per row)."""
-    data = np.zeros(shape, dtype=values._data.dtype)
-    data[rows, cols] = values._data
-    return record_tensor("IndexPutBackward0", data, (values,), lambda g: (g[rows, cols],))
-
-
-def _reduce_nll(losses: Tensor, w: np.ndarray, reduction: str) -> Tensor:
+def _reduce_nll(losses: Tensor, w: Tensor, reduction: str) -> Tensor:
+    """The losses summed, or their mean weighted by ``w`` (PyTorch's weighted mean)."""
     if reduction == "none":
         return losses
     total = losses.sum()
     if reduction == "sum":
         return total
-    with np.errstate(all="ignore"):
-        return total / Tensor._make(np.asarray(w.sum(), dtype=w.dtype))
+    return total / w.sum()
 
 
 def nll_loss(
@@ -465,7 +425,7 @@ def nll_loss(
     reduction = _get_reduction(reduction, size_average, reduce)
     _check_class_target(input, target)
     weight = _class_weight(weight, input.shape[0 if input.dim() == 1 else 1])
-    losses, w = _nll_elements(input, target, weight, ignore_index)
+    losses, w = _nn.nll_elements(input, target, weight, ignore_index)
     return named(_reduce_nll(losses, w, reduction), "NllLossBackward0")
 
 
@@ -490,7 +450,7 @@ def cross_entropy(
     if weight is None and label_smoothing == 0.0 and target._data.dtype == np.int64:
         # Logits (N, C) and class indices: log_softmax and nll_loss as one op. (Other target
         # dtypes take the general path, which rejects them as PyTorch does.)
-        fused = _red._log_softmax_nll(input, target, reduction, ignore_index)
+        fused = _nn.cross_entropy_indices(input, target, reduction, ignore_index)
         if fused is not None:
             return fused
     class_dim = 0 if input.dim() == 1 else 1
@@ -509,16 +469,15 @@ def cross_entropy(
         )
 
     _check_class_target(input, target)
-    losses, w = _nll_elements(logp, target, weight, ignore_index)
+    losses, w = _nn.nll_elements(logp, target, weight, ignore_index)
     nll = _reduce_nll(losses, w, reduction)
     if label_smoothing == 0.0:
         return nll
-    valid = Tensor._make(target._data != ignore_index)
+    valid = target != ignore_index
     smooth = -(logp * w_view if w_view is not None else logp).sum(class_dim)
     smooth = _pw.where(valid, smooth, 0.0)
     if reduction == "mean":
-        with np.errstate(all="ignore"):
-            smooth = smooth.sum() / Tensor._make(np.asarray(w.sum(), dtype=w.dtype))
+        smooth = smooth.sum() / w.sum()
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
@@ -571,30 +530,12 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
-    x = input._data
-    if x.size and not ((x >= 0) & (x <= 1)).all():
+    if not ((input >= 0) & (input <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    if weight is not None:
-        weight = weight.expand(np.broadcast_shapes(target._data.shape, weight._data.shape))
-    t = target.to(input.dtype) if target._data.dtype != x.dtype else target
-    with np.errstate(all="ignore"):
-        log_x = np.maximum(np.log(x), -100)
-        log_1mx = np.maximum(np.log1p(-x), -100)
-    data = -(t._data * log_x + (1 - t._data) * log_1mx)
-    if weight is not None:
-        data = data * weight._data
-    data = data.astype(x.dtype, copy=False)
-
-    def backward(g: Tensor) -> tuple:
-        # PyTorch's formula: (x - t) / max(x (1 - x), 1e-12), not the clamped log's derivative.
-        gx = g * (input - t) / (input * (1 - input)).clamp(min=1e-12)
-        gt = g * -(_pw.log(input) - _pw.log1p(-input)) if t._requires_grad else None
-        if weight is not None:
-            gx = gx * weight
-            gt = gt * weight if gt is not None else None
-        return gx, gt
-
-    loss = record_tensor("BinaryCrossEntropyBackward0", data, (input, t), backward, (input, t))
+    if weight is not None and weight.shape != input.shape:
+        weight.expand(input.shape)  # PyTorch's error when the weight does not broadcast
+    t = target.to(input.dtype) if target.dtype != input.dtype else target
+    loss = _nn.binary_cross_entropy(input, t, weight)
     return named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 

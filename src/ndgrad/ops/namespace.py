@@ -57,9 +57,18 @@ NUMPY_API = (
     "tril",
     "triu",
     "sum",
+    "prod",
 )
 # ndgrad's own helpers for rules, defined for both (below).
-EXTRA_API = ("sum_to", "astype", "unreduce", "erf", "sigmoid", "quiet")
+EXTRA_API = (
+    "sum_to",
+    "astype",
+    "unreduce",
+    "erf",
+    "sigmoid",
+    "quiet",
+    "put_along_axis_zeros",
+)
 API = NUMPY_API + EXTRA_API
 
 
@@ -108,6 +117,21 @@ def _array_sigmoid(xp: Any) -> Any:
     return sigmoid
 
 
+def _array_put_along_axis_zeros(xp: Any) -> Any:
+    def put_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
+        """Zeros of ``shape`` with ``values`` (broadcast to ``index``'s shape) placed at
+        ``index`` along ``axis``, NumPy's ``put_along_axis`` into a new array."""
+        out = xp.zeros(shape, dtype=values.dtype)
+        if axis == 1 and len(shape) == 2 and index.shape[1] == 1:  # one per row (losses)
+            rows = xp.arange(shape[0])
+            out[rows, index[:, 0]] = values[:, 0] if getattr(values, "ndim", 0) == 2 else values
+            return out
+        xp.put_along_axis(out, index, values, axis=axis)
+        return out
+
+    return put_along_axis_zeros
+
+
 def _quiet() -> np.errstate:
     """Silences NumPy's floating-point warnings: PyTorch returns inf/nan without warning."""
     return np.errstate(all="ignore")
@@ -124,6 +148,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         erf=_array_erf(xp),
         sigmoid=_array_sigmoid(xp),
         quiet=_quiet if xp is np else contextlib.nullcontext,
+        put_along_axis_zeros=_array_put_along_axis_zeros(xp),
     )
     return SimpleNamespace(**names)
 
@@ -190,6 +215,24 @@ def _tensor_namespace() -> SimpleNamespace:
     def tril(a: Any, k: int = 0) -> Any:
         return shape.tril(a, k)
 
+    def prod(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if axis is None or not isinstance(axis, int):
+            axes = range(a.ndim) if axis is None else [d % max(a.ndim, 1) for d in axis]
+            for d in sorted(axes):
+                a = reduction.prod(a, d, keepdim=True)
+            return (
+                a
+                if keepdims
+                else a.reshape(tuple(s for i, s in enumerate(a.shape) if i not in set(axes)))
+            )
+        return reduction.prod(a, axis, keepdim=keepdims)
+
+    def put_along_axis_zeros(shape_: tuple, index: Any, values: Any, axis: int) -> Any:
+        if values.shape != index.shape:
+            values = values.expand(index.shape)
+        zeros = _creation.zeros(shape_, dtype=values.dtype)
+        return indexing.scatter(zeros, axis, index, values)
+
     def triu(a: Any, k: int = 0) -> Any:
         return shape.triu(a, k)
 
@@ -242,8 +285,9 @@ def _tensor_namespace() -> SimpleNamespace:
         unreduce=unreduce,
         sigmoid=pointwise.sigmoid,
         quiet=contextlib.nullcontext,
+        prod=prod,
+        put_along_axis_zeros=put_along_axis_zeros,
     )
-    del indexing
     return SimpleNamespace(**names)
 
 

@@ -1,4 +1,8 @@
-"""Reductions: sum, mean, prod, var/std, max/min, norms, logsumexp, softmax, cumsum."""
+"""Reductions: sum, mean, prod, var/std, max/min, norms, logsumexp, softmax, cumsum.
+
+Each op saves what PyTorch's derivatives.yaml saves: the result where its rule reads it
+(prod, std, max/amax, cumprod, logsumexp, softmax, log_softmax, norm), the input otherwise.
+"""
 
 from __future__ import annotations
 
@@ -12,48 +16,29 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import named, normalize_dims, record_tensor, return_type, to_float, wrap_dim
-from ndgrad.ops.pointwise import _ignore, sqrt, where
+from ndgrad.ops._common import (
+    method,
+    named,
+    normalize_dims,
+    record,
+    return_type,
+    to_float,
+    wrap_dim,
+)
+from ndgrad.ops.pointwise import _ignore
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 _RESULT_TYPES = {"max": return_type("max"), "min": return_type("min")}
 
 
-def _restore_dims(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Tensor:
-    """Brings a reduced gradient back to the input's rank so it broadcasts."""
+def _kept(a: Any, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Any:
+    """A reduced array or Tensor brought back to the input's rank (size 1 along ``dims``)."""
     if not keepdim and dims and len(shape):
-        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
-    return g
+        return a.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
+    return a
 
 
-def _reduced_grad(g: Tensor, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Tensor:
-    """The gradient of a sum over ``dims``: ``g`` broadcast back to the input's ``shape``."""
-    if STATE.enabled:  # building a graph of the gradient (create_graph): differentiable ops
-        return _restore_dims(g, dims, keepdim, shape).expand(shape)
-    # First-order backward records nothing: the same values straight from NumPy.
-    data = g._data
-    if not keepdim and dims and shape:
-        if len(dims) == len(shape):  # a full reduction (loss.sum()): the gradient is one number
-            data = data.reshape((1,) * len(shape))
-        else:
-            data = data.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
-    if data.shape != shape:
-        xp = array_module(data)
-        if math.prod(shape) <= _MATERIALIZE:
-            out = xp.empty(shape, data.dtype)
-            out[...] = data
-            data = out
-        else:
-            data = xp.broadcast_to(data, shape)
-    return Tensor._make(data)
-
-
-# Up to this many elements a broadcast gradient is written out: cheaper than np.broadcast_to's
-# Python-level setup (about 2 us), and the result is an ordinary array the engine can keep.
-_MATERIALIZE = 4096
-
-
+@method("sum")
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "sum")
     np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
@@ -64,14 +49,14 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
     reduce = np.add.reduce if xp is np else xp.sum
     data = reduce(x._data, axis=dims, dtype=np_dtype, keepdims=keepdim)
     shape = x._data.shape
-    return record_tensor(
-        "SumBackward0" if dim is None else "SumBackward1",
-        data,
-        (x,),
-        lambda g: (_reduced_grad(g, dims, keepdim, shape),),
-    )
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.unreduce(g, dims, keepdim, shape),)
+
+    return record("SumBackward0" if dim is None else "SumBackward1", data, (x,), rule)
 
 
+@method("mean")
 def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -88,39 +73,81 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
         xp = array_module(x._data)
         data = xp.mean(x._data, axis=dims, keepdims=keepdim)
     shape = x._data.shape
-    return record_tensor(
-        "MeanBackward0" if dim is None else "MeanBackward1",
-        data,
-        (x,),
-        lambda g: (_reduced_grad(g, dims, keepdim, shape) / count,),
-    )
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.unreduce(g, dims, keepdim, shape) / count,)
+
+    return record("MeanBackward0" if dim is None else "MeanBackward1", data, (x,), rule)
 
 
+@method("prod")
 def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     if dim is None:
-        return named(prod(x.reshape(-1), 0), "ProdBackward0")
-    d = wrap_dim(dim, x._data.ndim, "prod")
+        dims, keepdim = tuple(range(x._data.ndim)), False
+    else:
+        dims = (wrap_dim(dim, x._data.ndim, "prod"),) if x._data.ndim else ()
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
     xp = array_module(x._data)
-    data = xp.prod(x._data, axis=d, keepdims=keepdim, dtype=np_dtype)
+    data = xp.prod(x._data, axis=dims, keepdims=keepdim, dtype=np_dtype)
+    shape = x._data.shape
 
-    def backward(g: Tensor) -> tuple:
-        # The product of the other elements, exact when x has zeros.
-        g = _restore_dims(g, (d,), keepdim, x._data.shape)
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+        # result / x where x has no zeros; the product of the others where it has exactly one.
+        g, r = _kept(g, dims, keepdim, shape), _kept(result, dims, keepdim, shape)
         is_zero = x == 0
-        nonzero = where(is_zero, 1.0, x)
-        prod_nonzero = prod(nonzero, d, keepdim=True)
-        zeros = is_zero.sum(d, keepdim=True)
-        others = where(
-            zeros == 0, prod_nonzero / nonzero, where(is_zero & (zeros == 1), prod_nonzero, 0.0)
-        )
+        zeros = is_zero.sum(axis=dims, keepdims=True)
+        nonzero = xp.where(is_zero, 1.0, x)
+        with xp.quiet():
+            others = xp.where(
+                zeros == 0,
+                r / nonzero,
+                xp.where(
+                    xp.logical_and(is_zero, zeros == 1),
+                    xp.prod(nonzero, axis=dims, keepdims=True),
+                    0.0,
+                ),
+            )
         return (g * others,)
 
-    return record_tensor("ProdBackward1", data, (x,), backward, (x,))
+    name = "ProdBackward0" if dim is None else "ProdBackward1"
+    return record(name, data, (x,), rule, (x,), save_output=True)
 
 
+def _var_args(
+    x: Tensor, dim: Any, unbiased: bool | None, correction: float | None, op: str
+) -> tuple:
+    if isinstance(dim, bool):  # the legacy var(input, unbiased) form
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): input dtype should be floating point, got {x.dtype}")
+    dims = normalize_dims(dim, x._data.ndim, op)
+    n = 1
+    for d in dims:
+        n *= x._data.shape[d]
+    return dims, n, builtins.max(n - correction, 0)
+
+
+def _var_data(x: Tensor, dims: tuple, keepdim: bool, n: int, dof: float) -> Any:
+    d = x._data
+    xp = array_module(d)
+    with _ignore():
+        centered = d - xp.sum(d, axis=dims, keepdims=True) / d.dtype.type(builtins.max(n, 1))
+        sq_sum = xp.sum(centered * centered, axis=dims, keepdims=keepdim)
+        return (sq_sum / d.dtype.type(dof)).astype(d.dtype, copy=False)
+
+
+def _var_grad(xp: Any, g: Any, x: Any, dims: tuple, n: int, dof: float) -> Any:
+    """``2 (x - mean) / (n - correction)`` times ``g`` (kept to x's rank)."""
+    with xp.quiet():
+        centered = x - x.sum(axis=dims, keepdims=True) / builtins.max(n, 1)
+        return g * (2.0 / dof if dof else math.inf) * centered
+
+
+@method("var")
 def var(
     x: Tensor,
     dim: Any = None,
@@ -129,21 +156,17 @@ def var(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    if isinstance(dim, bool):  # the legacy var(input, unbiased) form
-        dim, unbiased = None, dim
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"var(): input dtype should be floating point, got {x.dtype}")
-    dims = normalize_dims(dim, x._data.ndim, "var")
-    n = 1
-    for d in dims:
-        n *= x._data.shape[d]
-    centered = x - x.mean(dims, keepdim=True)
-    sq_sum = (centered * centered).sum(dims, keepdim=keepdim)
-    return named(sq_sum / builtins.max(n - correction, 0), "VarBackward0")
+    dims, n, dof = _var_args(x, dim, unbiased, correction, "var")
+    data = _var_data(x, dims, keepdim, n, dof)
+    shape = x._data.shape
+
+    def rule(xp: Any, g: Any, x: Any) -> tuple:
+        return (_var_grad(xp, _kept(g, dims, keepdim, shape), x, dims, n, dof),)
+
+    return record("VarBackward0", data, (x,), rule, (x,))
 
 
+@method("std")
 def std(
     x: Tensor,
     dim: Any = None,
@@ -152,7 +175,18 @@ def std(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    return named(sqrt(var(x, dim, unbiased, keepdim, correction=correction)), "StdBackward0")
+    dims, n, dof = _var_args(x, dim, unbiased, correction, "std")
+    with _ignore():
+        data = array_module(x._data).sqrt(_var_data(x, dims, keepdim, n, dof))
+    shape = x._data.shape
+
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+        g, r = _kept(g, dims, keepdim, shape), _kept(result, dims, keepdim, shape)
+        with xp.quiet():
+            gv = xp.where(r == 0, 0.0, g / (2 * r))
+        return (_var_grad(xp, gv, x, dims, n, dof),)
+
+    return record("StdBackward0", data, (x,), rule, (x,), save_output=True)
 
 
 def var_mean(
@@ -177,6 +211,17 @@ def std_mean(
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
+def _spread_rule(dims: tuple, keepdim: bool, shape: tuple) -> Any:
+    """The rule of max/min/amax/amin over ``dims``: ties share the gradient evenly."""
+
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+        hit = x == _kept(result, dims, keepdim, shape)
+        count = hit.sum(axis=dims, keepdims=True)
+        return (_kept(g, dims, keepdim, shape) * hit / count,)
+
+    return rule
+
+
 def _extreme_all(x: Tensor, name: str, fn: str) -> Tensor:
     if x._data.size == 0:
         raise RuntimeError(
@@ -184,14 +229,21 @@ def _extreme_all(x: Tensor, name: str, fn: str) -> Tensor:
             "Specify the reduction dim with the 'dim' argument."
         )
     data = getattr(array_module(x._data), fn)(x._data)
+    rule = _spread_rule(tuple(range(x._data.ndim)), False, x._data.shape)
+    return record(name.capitalize() + "Backward1", data, (x,), rule, (x,), save_output=True)
 
-    def backward(g: Tensor) -> tuple:
-        # Ties share the gradient evenly, as PyTorch does for a full reduction.
-        hit = x == out.detach()
-        return (g * hit / hit.sum(),)
 
-    out = record_tensor(name.capitalize() + "Backward1", data, (x,), backward, (x,))
-    return out
+def select_rule(shape: tuple, d: int, keepdim: bool) -> Any:
+    """The rule of values picked along ``d`` at saved ``indices`` (max/min/median/kthvalue
+    with a dim): the gradient goes back to the picked elements."""
+
+    def rule(xp: Any, g: Any, indices: Any) -> tuple:
+        if not shape:
+            return (g,)
+        index = _kept(indices, (d,), keepdim, shape)
+        return (xp.put_along_axis_zeros(shape, index, _kept(g, (d,), keepdim, shape), d),)
+
+    return rule
 
 
 def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: str) -> ValuesIndices:
@@ -207,21 +259,12 @@ def _extreme_dim(x: Tensor, dim: int, keepdim: bool, name: str, argfn: str) -> V
     if not x._data.ndim:
         idx, values = idx.reshape(()), values.reshape(())
     indices = Tensor._make(idx.astype(np.int64))
-    shape = x._data.shape
-
-    def backward(g: Tensor) -> tuple:
-        from ndgrad.ops.indexing import scatter_into_zeros
-
-        if not shape:
-            return (g,)
-        gi = indices if keepdim else indices.unsqueeze(d)
-        gg = g if keepdim else g.unsqueeze(d)
-        return (scatter_into_zeros(shape, d, gi, gg),)
-
-    values_t = record_tensor(name.capitalize() + "Backward0", values, (x,), backward, ())
+    rule = select_rule(x._data.shape, d, keepdim)
+    values_t = record(name.capitalize() + "Backward0", values, (x,), rule, (indices,))
     return _RESULT_TYPES.get(name, ValuesIndices)(values_t, indices)
 
 
+@method("max")
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
         from ndgrad.ops.pointwise import maximum
@@ -232,6 +275,7 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _extreme_dim(x, dim, keepdim, "max", "argmax")
 
 
+@method("min")
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     if isinstance(dim, Tensor):
         from ndgrad.ops.pointwise import minimum
@@ -242,11 +286,13 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _extreme_dim(x, dim, keepdim, "min", "argmin")
 
 
+@method("amax")
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amax")
     return _amaxmin(x, dims, keepdim, "max", "AmaxBackward0")
 
 
+@method("amin")
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amin")
     return _amaxmin(x, dims, keepdim, "min", "AminBackward0")
@@ -254,17 +300,11 @@ def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: str, name: str) -> Tensor:
     data = getattr(array_module(x._data), fn)(x._data, axis=dims, keepdims=keepdim)
-    shape = x._data.shape
-
-    def backward(g: Tensor) -> tuple:
-        o = _restore_dims(out.detach(), dims, keepdim, shape)
-        hit = x == o
-        return (_restore_dims(g, dims, keepdim, shape) * hit / hit.sum(dims, keepdim=True),)
-
-    out = record_tensor(name, data, (x,), backward, (x,))
-    return out
+    rule = _spread_rule(dims, keepdim, x._data.shape)
+    return record(name, data, (x,), rule, (x,), save_output=True)
 
 
+@method("argmax")
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         xp = array_module(x._data)
@@ -272,6 +312,7 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _extreme_dim(x.detach(), dim, keepdim, "argmax", "argmax").indices
 
 
+@method("argmin")
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
         xp = array_module(x._data)
@@ -279,24 +320,28 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _extreme_dim(x.detach(), dim, keepdim, "argmin", "argmin").indices
 
 
+@method("all")
 def all(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "all")
     xp = array_module(x._data)
     return Tensor._make(xp.all(x._data, axis=dims, keepdims=keepdim))
 
 
+@method("any")
 def any(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A001
     dims = normalize_dims(dim, x._data.ndim, "any")
     xp = array_module(x._data)
     return Tensor._make(xp.any(x._data, axis=dims, keepdims=keepdim))
 
 
+@method("count_nonzero")
 def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     dims = normalize_dims(dim, x._data.ndim, "count_nonzero")
     xp = array_module(x._data)
     return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=dims), dtype=np.int64))
 
 
+@method("cumsum")
 def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -305,26 +350,34 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     np_dtype = np.int64 if x._data.dtype.kind in "bui" else None
     xp = array_module(x._data)
     data = xp.cumsum(src, axis=d, dtype=np_dtype).reshape(x._data.shape)
-    return record_tensor(
-        "CumsumBackward0", data, (x,), lambda g: (g.flip(d).cumsum(d).flip(d) if g.ndim else g,)
-    )
+    scalar = not x._data.ndim
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (g if scalar else xp.flip(xp.cumsum(xp.flip(g, d), d), d),)
+
+    return record("CumsumBackward0", data, (x,), rule)
 
 
+@method("cumprod")
 def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     d = wrap_dim(dim, x._data.ndim, "cumprod")
     xp = array_module(x._data)
     data = xp.cumprod(x._data, axis=d) if x._data.ndim else x._data.copy()
+    scalar = not x._data.ndim
 
-    def backward(g: Tensor) -> tuple:
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
         # sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k, valid for nonzero x.
-        return ((g * out).flip(d).cumsum(d).flip(d) / x,)
+        if scalar:
+            return (g,)
+        with xp.quiet():
+            return (xp.flip(xp.cumsum(xp.flip(g * result, d), d), d) / x,)
 
-    out = record_tensor("CumprodBackward0", data, (x,), backward, (x,))
-    return out
+    return record("CumprodBackward0", data, (x,), rule, (x,), save_output=True)
 
 
+@method("logsumexp")
 def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     x = to_float(x)
     dims = normalize_dims(dim, x._data.ndim, "logsumexp")
@@ -338,14 +391,13 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
         data = xp.squeeze(data, axis=dims) if dims else data
     shape = d.shape
 
-    def backward(g: Tensor) -> tuple:
-        o = _restore_dims(out, dims, keepdim, shape)
-        return (_restore_dims(g, dims, keepdim, shape) * (x - o).exp(),)
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+        with xp.quiet():
+            e = xp.exp(x - _kept(result, dims, keepdim, shape))
+        return (_kept(g, dims, keepdim, shape) * e,)
 
-    out = record_tensor(
-        "LogsumexpBackward0", data.astype(d.dtype, copy=False), (x,), backward, (x,)
-    )
-    return out
+    data = data.astype(d.dtype, copy=False)
+    return record("LogsumexpBackward0", data, (x,), rule, (x,), save_output=True)
 
 
 def _softmax_dim(x: Tensor, dim: int | None, name: str) -> int:
@@ -355,6 +407,36 @@ def _softmax_dim(x: Tensor, dim: int | None, name: str) -> int:
     return wrap_dim(dim, x._data.ndim, name)
 
 
+def log_softmax_array(data: Any, axis: int) -> Any:
+    """``log_softmax`` of an array along ``axis`` (max-shifted: finite for any finite input);
+    the forward of ``log_softmax`` and of the fused cross-entropy (``ops.nn``)."""
+    if not data.ndim:
+        return data * 0
+    xp = array_module(data)
+    with _ignore():
+        shifted = data - xp.max(data, axis=axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def softmax_rule(d: int) -> Any:
+    def rule(xp: Any, g: Any, result: Any) -> tuple:
+        if not result.ndim:
+            return (g * 0,)
+        return (result * (g - (g * result).sum(axis=d, keepdims=True)),)
+
+    return rule
+
+
+def log_softmax_rule(d: int) -> Any:
+    def rule(xp: Any, g: Any, result: Any) -> tuple:
+        if not result.ndim:
+            return (g * 0,)
+        return (g - xp.exp(result) * g.sum(axis=d, keepdims=True),)
+
+    return rule
+
+
+@method("softmax", inplace="softmax_")
 def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -368,80 +450,20 @@ def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
             else xp.ones_like(x._data)
         )
         data = e / xp.sum(e, axis=d, keepdims=True) if x._data.ndim else e
-
-    def backward(g: Tensor) -> tuple:
-        s = softmax(x, d)
-        return (s * (g - (g * s).sum(d, keepdim=True)),)
-
-    return record_tensor("SoftmaxBackward0", data, (x,), backward, (x,))
+    return record("SoftmaxBackward0", data, (x,), softmax_rule(d), save_output=True)
 
 
+@method("log_softmax", inplace="log_softmax_")
 def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     x = to_float(x)
     d = _softmax_dim(x, dim, "log_softmax")
-    src = x._data
-    with _ignore():
-        xp = array_module(src)
-        if src.ndim:
-            shifted = src - xp.max(src, axis=d, keepdims=True)
-            data = shifted - xp.log(xp.sum(xp.exp(shifted), axis=d, keepdims=True))
-        else:
-            data = xp.zeros_like(src)
-
-    def backward(g: Tensor) -> tuple:
-        return (g - softmax(x, d) * g.sum(d, keepdim=True),)
-
-    return record_tensor("LogSoftmaxBackward0", data, (x,), backward, (x,))
+    data = log_softmax_array(x._data, d)
+    return record("LogSoftmaxBackward0", data, (x,), log_softmax_rule(d), save_output=True)
 
 
-def _log_softmax_nll(x: Tensor, target: Tensor, reduction: str, ignore_index: int) -> Tensor | None:
-    """``nll_loss(log_softmax(x, 1), target)`` for logits ``(N, C)`` and class indices ``(N,)``
-    as one op, or None when another case applies (weights, ignored targets, other shapes).
-
-    The gradient is PyTorch's two backward steps folded together: with ``c`` the upstream
-    gradient of each row's loss, ``exp(logp) * c`` everywhere and ``- c`` at the target.
-    """
-    d, t = x._data, target._data
-    if d.ndim != 2 or d.dtype.kind != "f" or t.ndim != 1 or t.dtype.kind not in "iu":
-        return None
-    n, classes = d.shape
-    if t.shape[0] != n or n == 0 or reduction not in ("mean", "sum", "none"):
-        return None
-    if ((t < 0) | (t >= classes)).any():
-        if (t == ignore_index).any():
-            return None  # the general path masks the ignored rows
-        raise IndexError(f"Target {int(t[(t < 0) | (t >= classes)][0])} is out of bounds.")
-    with _ignore():
-        xp = array_module(x._data)
-        shifted = d - xp.max(d, axis=1, keepdims=True)
-        logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-    rows = xp.arange(n)
-    losses = -logp[rows, t]
-    if reduction == "none":
-        data = losses
-    elif reduction == "sum":
-        data = xp.sum(losses)
-    else:
-        data = xp.sum(losses) / d.dtype.type(n)
-
-    def backward(g: Tensor) -> tuple:
-        if reduction == "mean":
-            c = g / n
-        else:
-            c = g.unsqueeze(1) if reduction == "none" else g
-        if STATE.enabled:  # create_graph: the same formula as differentiable ops
-            picked = Tensor._make(xp.zeros_like(d))
-            picked._data[rows, t] = 1
-            return ((log_softmax(x, 1).exp() - picked) * c,)
-        grad = xp.exp(logp) * c._data
-        grad[rows, t] -= c._data if reduction != "none" else c._data[:, 0]
-        return (Tensor._make(grad),)
-
-    return record_tensor("NllLossBackward0", xp.asarray(data, dtype=d.dtype), (x,), backward, (x,))
-
-
+@method("norm")
 def norm(
     x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
 ) -> Tensor:
@@ -455,35 +477,61 @@ def norm(
         p = 2
     if p == "nuc":
         raise NotImplementedError("norm(): the nuclear norm is not supported")
+    p = float(p)
     dims = normalize_dims(dim, x._data.ndim, "norm")
-    if p == 2:
-        return _norm2(x, dims, keepdim)
-    if p in (math.inf, float("inf")):
-        return amax(x.abs(), dims, keepdim)
-    if p in (-math.inf, float("-inf")):
-        return amin(x.abs(), dims, keepdim)
-    if p == 0:
-        return (x != 0).to(x.dtype).sum(dims, keepdim=keepdim)
-    if p == 1:
-        return x.abs().sum(dims, keepdim=keepdim)
-    return (x.abs() ** p).sum(dims, keepdim=keepdim) ** (1.0 / p)
-
-
-def _norm2(x: Tensor, dims: tuple, keepdim: bool) -> Tensor:
+    src = x._data
+    xp = array_module(src)
     with _ignore():
-        xp = array_module(x._data)
-        data = xp.sqrt(xp.sum(x._data * x._data, axis=dims, keepdims=keepdim))
-    shape = x._data.shape
+        if p == 2:
+            data = xp.sqrt(xp.sum(src * src, axis=dims, keepdims=keepdim))
+        elif math.isinf(p):
+            reduce = xp.max if p > 0 else xp.min
+            data = reduce(xp.abs(src), axis=dims, keepdims=keepdim)
+        elif p == 0:
+            data = xp.sum(src != 0, axis=dims, keepdims=keepdim).astype(src.dtype)
+        elif p == 1:
+            data = xp.sum(xp.abs(src), axis=dims, keepdims=keepdim)
+        else:
+            data = xp.sum(xp.abs(src) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+    data = xp.asarray(data, dtype=src.dtype)
+    return record(
+        "LinalgVectorNormBackward0",
+        data,
+        (x,),
+        _norm_rule(p, dims, keepdim, src.shape),
+        (x,),
+        save_output=True,
+    )
 
-    def backward(g: Tensor) -> tuple:
-        # Zero gradient at the origin, as PyTorch does.
-        o = _restore_dims(out, dims, keepdim, shape)
-        gr = _restore_dims(g, dims, keepdim, shape)
-        return (where(o == 0, 0.0, gr * x / o),)
 
-    out = record_tensor("LinalgVectorNormBackward0", data, (x,), backward, (x,))
-    return out
+def _norm_rule(p: float, dims: tuple, keepdim: bool, shape: tuple) -> Any:
+    """PyTorch's ``norm_backward``: zero gradient where the norm is zero."""
+
+    def rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+        g, r = _kept(g, dims, keepdim, shape), _kept(result, dims, keepdim, shape)
+        with xp.quiet():
+            if p == 0:
+                return (g * xp.zeros_like(x),)
+            if p == 1:
+                return (g * xp.sign(x),)
+            if p == 2:
+                return (xp.where(r == 0, 0.0, g * x / r),)
+            if math.isinf(p):
+                a = xp.abs(x)
+                hit = xp.logical_or(a == r, a != a)
+                return (xp.sign(x) * (g / hit.sum(axis=dims, keepdims=True)) * hit,)
+            if p < 1:
+                power = xp.where(x == 0, 0.0, xp.abs(x) ** (p - 1))
+                return (xp.sign(x) * power * g * r ** (1 - p),)
+            if p < 2:
+                grad = xp.sign(x) * xp.abs(x) ** (p - 1) * g * r ** (1 - p)
+            else:
+                grad = x * xp.abs(x) ** (p - 2) * g / r ** (p - 1)
+            return (xp.where(r == 0, 0.0, grad),)
+
+    return rule
 
 
+@method("dist")
 def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
-    return norm(a - b, p)
+    return named(norm(a - b, p), "DistBackward0")

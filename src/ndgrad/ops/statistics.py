@@ -13,7 +13,8 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, record_tensor, return_type, wrap_dim
+from ndgrad.ops._common import as_tensor, method, record, return_type, wrap_dim
+from ndgrad.ops.reduction import select_rule
 
 _MEDIAN = return_type("median")
 _NANMEDIAN = return_type("nanmedian")
@@ -46,18 +47,8 @@ def _select_along(x: Tensor, dim: int, keepdim: bool, pick: Any, name: str, resu
     if not x._data.ndim:
         idx, values = idx.reshape(()), values.reshape(())
     indices = Tensor._make(idx.astype(np.int64))
-    shape = x._data.shape
-
-    def backward(g: Tensor) -> tuple:
-        from ndgrad.ops.indexing import scatter_into_zeros
-
-        if not shape:
-            return (g,)
-        gi = indices if keepdim else indices.unsqueeze(d)
-        gg = g if keepdim else g.unsqueeze(d)
-        return (scatter_into_zeros(shape, d, gi, gg),)
-
-    return result(record_tensor(name, values, (x,), backward, ()), indices)
+    rule = select_rule(x._data.shape, d, keepdim)
+    return result(record(name, values, (x,), rule, (indices,)), indices)
 
 
 def _lower_median_positions(ignore_nan: bool) -> Any:
@@ -83,15 +74,17 @@ def _median_all(x: Tensor, name: str, ignore_nan: bool) -> Tensor:
     ordered = xp.sort(flat, kind="stable")
     pos = _lower_median_positions(ignore_nan)(ordered, ordered, 0)
     value = ordered[pos.item()]
-
-    def backward(g: Tensor) -> tuple:
-        # PyTorch spreads the gradient evenly over every element equal to the median
-        hit = x._data != x._data if xp.isnan(value) else x._data == value
-        return (g * Tensor._make((hit / hit.sum()).astype(x._data.dtype)),)
-
-    return record_tensor(name, xp.array(value, dtype=x._data.dtype), (x,), backward, ())
+    data = xp.array(value, dtype=x._data.dtype)
+    return record(name, data, (x,), _median_all_rule, (x,), save_output=True)
 
 
+def _median_all_rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+    # PyTorch spreads the gradient evenly over every element equal to the median (or NaN).
+    hit = xp.where(result == result, x == result, x != x)
+    return (g * hit / hit.sum(),)
+
+
+@method("median")
 def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """The lower median: of the whole tensor, or ``(values, indices)`` along ``dim``."""
     _check_orderable(x, "median")
@@ -101,6 +94,7 @@ def median(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return _select_along(x, dim, keepdim, pick, "MedianBackward1", _MEDIAN)
 
 
+@method("nanmedian")
 def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     """``median`` ignoring NaN values."""
     _check_orderable(x, "nanmedian")
@@ -110,6 +104,7 @@ def nanmedian(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return _select_along(x, dim, keepdim, pick, "NanmedianBackward1", _NANMEDIAN)
 
 
+@method("kthvalue")
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value (1-based) along ``dim``, with its index."""
     _check_orderable(x, "kthvalue")
@@ -124,6 +119,7 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     return _select_along(x, dim, keepdim, pick, "KthvalueBackward0", _KTHVALUE)
 
 
+@method("mode")
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """The most frequent value along ``dim`` (the smallest on ties) and its last index."""
     _check_orderable(x, "mode")
@@ -146,6 +142,7 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     return _select_along(x, dim, keepdim, pick, "ModeBackward0", _MODE)
 
 
+@method("msort")
 def msort(x: Tensor) -> Tensor:
     """``sort`` along the first dimension, values only."""
     from ndgrad.ops import sort
@@ -153,6 +150,7 @@ def msort(x: Tensor) -> Tensor:
     return sort(x, 0).values
 
 
+@method("nansum")
 def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """``sum`` treating NaN as zero."""
     from ndgrad.ops.pointwise import isnan, where
@@ -166,6 +164,7 @@ def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = No
     return x.sum(dim, keepdim, dtype=dtype)
 
 
+@method("unique")
 def unique(
     x: Tensor,
     sorted: bool = True,  # noqa: A002 - PyTorch's name
@@ -198,6 +197,7 @@ def unique(
     return result
 
 
+@method("unique_consecutive")
 def unique_consecutive(
     x: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
 ) -> Any:
@@ -225,13 +225,14 @@ def unique_consecutive(
     if return_inverse:
         run = xp.zeros(data.shape[0], dtype=np.int64)
         run[starts[1:]] = 1
-        inverse = np.cumsum(run)
+        inverse = xp.cumsum(run)
         result += (Tensor._make(inverse.reshape(x._data.shape) if dim is None else inverse),)
     if return_counts:
         result += (Tensor._make(xp.diff(xp.append(starts, data.shape[0])).astype(np.int64)),)
     return result
 
 
+@method("bincount")
 def bincount(x: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     """How often each non-negative integer occurs (or the sum of its ``weights``)."""
     data = x._data
@@ -259,6 +260,7 @@ def bincount(x: Tensor, weights: Any = None, minlength: int = 0) -> Tensor:
     return Tensor._make(counts.astype(out_dtype))
 
 
+@method("histc")
 def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
     """Counts in ``bins`` equal-width bins over ``[min, max]`` (the data's range when equal)."""
     data = x._data
@@ -285,6 +287,7 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     return Tensor._make(xp.bincount(pos, minlength=bins).astype(data.dtype))
 
 
+@method("quantile")
 def quantile(
     x: Tensor,
     q: Any,
@@ -353,6 +356,7 @@ _MinMax.__module__ = "ndgrad.return_types"
 _MinMax.__name__ = _MinMax.__qualname__ = "aminmax"
 
 
+@method("aminmax")
 def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> _MinMax:
     """The smallest and largest values, of the whole tensor or along ``dim``."""
     dims = () if dim is None else dim

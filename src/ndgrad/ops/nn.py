@@ -1,0 +1,132 @@
+"""Neural-network primitives: differentiable ops with one derivative rule each.
+
+Cross-entropy/NLL and binary cross-entropy today (convolution, pooling and normalisation
+belong here next). ``ndgrad.nn.functional`` keeps PyTorch's signatures, argument checks and
+the composites built from these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ndgrad._backend import array_module
+from ndgrad._tensor import Tensor
+from ndgrad.ops._common import record
+from ndgrad.ops.pointwise import _ignore
+from ndgrad.ops.reduction import log_softmax_array, log_softmax_rule
+
+
+def cross_entropy_indices(
+    x: Tensor, target: Tensor, reduction: str, ignore_index: int
+) -> Tensor | None:
+    """``nll_loss(log_softmax(x, 1), target)`` for logits ``(N, C)`` and class indices ``(N,)``
+    as one op, or None when another case applies (ignored targets, other shapes).
+
+    The gradient is PyTorch's two backward steps folded together: with ``c`` the upstream
+    gradient of each row's loss, ``exp(logp) * c`` everywhere minus ``c`` at the target.
+    """
+    d, t = x._data, target._data
+    if d.ndim != 2 or d.dtype.kind != "f" or t.ndim != 1 or t.dtype.kind not in "iu":
+        return None
+    n, classes = d.shape
+    if t.shape[0] != n or n == 0 or reduction not in ("mean", "sum", "none"):
+        return None
+    outside = (t < 0) | (t >= classes)
+    if outside.any():
+        if (t == ignore_index).any():
+            return None  # the general path masks the ignored rows
+        raise IndexError(f"Target {int(t[outside][0])} is out of bounds.")
+    xp = array_module(d)
+    logp = log_softmax_array(d, 1)
+    losses = -logp[xp.arange(n), t]
+    if reduction == "none":
+        data = losses
+    elif reduction == "sum":
+        data = xp.sum(losses)
+    else:
+        data = xp.sum(losses) / d.dtype.type(n)
+    # log_softmax's result, recorded (not run at first order): under create_graph the rule's
+    # exp(logp) is differentiated through it back to x.
+    logp_t = record("LogSoftmaxBackward0", logp, (x,), log_softmax_rule(1), save_output=True)
+    shape = d.shape
+
+    def rule(xp: Any, g: Any, logp: Any, target: Any) -> tuple:
+        if reduction == "mean":
+            c = g / n
+        else:
+            c = g.reshape((n, 1)) if reduction == "none" else g
+        picked = xp.put_along_axis_zeros(shape, target.reshape((n, 1)), c, 1)
+        return (xp.exp(logp) * c - picked,)
+
+    data = xp.asarray(data, dtype=d.dtype)
+    return record("NllLossBackward0", data, (x,), rule, (logp_t, target))
+
+
+def nll_elements(
+    logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int
+) -> tuple[Tensor, Tensor]:
+    """Per-element ``-w[t] * logp[.., t, ..]`` (shaped like target) and the weights ``w[t]``
+    (zero at ignored targets). The class dim is 1 (0 for 1-D input).
+
+    Picks one entry per row by fancy indexing rather than a one-hot product: this is the hot
+    path of classification training.
+    """
+    d = logp._data
+    xp = array_module(d)
+    n_classes = d.shape[0 if d.ndim == 1 else 1]
+    # Rows of shape (M, C): the class dim moved last.
+    moved = d if d.ndim <= 2 else xp.moveaxis(d, 1, -1)
+    rows2 = moved.reshape(-1, n_classes)
+    t = target._data.reshape(-1).astype(np.int64, copy=False)
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    safe_t = xp.where(valid, t, 0)
+    dt = d.dtype
+    w = valid.astype(dt) if weight is None else weight._data.astype(dt)[safe_t] * valid
+    m = t.shape[0]
+    data = (-rows2[xp.arange(m), safe_t] * w).reshape(target._data.shape)
+    index_t, w_t = Tensor._make(safe_t.reshape(m, 1)), Tensor._make(w.reshape(m, 1))
+    rows_shape, moved_shape, ndim = rows2.shape, moved.shape, d.ndim
+    # moveaxis(1, -1) undone: the class dim (last in ``moved``) back to 1.
+    back = (0, ndim - 1) + tuple(range(1, ndim - 1))
+
+    def rule(xp: Any, g: Any, index: Any, w: Any, *checked: Any) -> tuple:
+        values = g.reshape((m, 1)) * -w
+        grad = xp.put_along_axis_zeros(rows_shape, index, values, 1).reshape(moved_shape)
+        return (xp.transpose(grad, back) if ndim > 2 else grad,)
+
+    # PyTorch saves the input, the target and the weight: changing them in place is caught.
+    saved = (index_t, w_t, logp, target) + ((weight,) if weight is not None else ())
+    losses = record("NllLossBackward0", data, (logp,), rule, saved)
+    return losses, Tensor._make(w)
+
+
+def binary_cross_entropy(x: Tensor, t: Tensor, weight: Tensor | None) -> Tensor:
+    """Element-wise BCE of probabilities ``x`` (unreduced); each log clamped at -100."""
+    d, td = x._data, t._data
+    xp = array_module(d)
+    with _ignore():
+        log_x = xp.maximum(xp.log(d), -100)
+        log_1mx = xp.maximum(xp.log1p(-d), -100)
+        data = -(td * log_x + (1 - td) * log_1mx)
+    if weight is not None:
+        data = data * weight._data
+    data = data.astype(d.dtype, copy=False)
+    target_grad = t._requires_grad
+
+    def rule(xp: Any, g: Any, x: Any, t: Any, *weight: Any) -> tuple:
+        # PyTorch's formula: (x - t) / max(x (1 - x), 1e-12), not the clamped log's derivative.
+        with xp.quiet():
+            gx = g * (x - t) / xp.maximum(x * (1 - x), 1e-12)
+            gt = g * -(xp.log(x) - xp.log1p(-x)) if target_grad else None
+        if weight:
+            gx = gx * weight[0]
+            gt = gt * weight[0] if gt is not None else None
+        return gx, gt
+
+    saved = (x, t) + ((weight,) if weight is not None else ())
+    return record("BinaryCrossEntropyBackward0", data, (x, t), rule, saved)
