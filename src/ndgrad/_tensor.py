@@ -70,6 +70,7 @@ class Tensor:
         "_output_nr",
         "_version",
         "_base",
+        "_view_version",  # views only (set by ops.shape.as_view; see ops.inplace)
         "_hooks",
         "_retains_grad",
         "__weakref__",

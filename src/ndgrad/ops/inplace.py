@@ -4,6 +4,17 @@ An in-place op is its out-of-place op whose result is written back into the
 tensor's storage. When autograd is recording, the result's node becomes the
 tensor's ``grad_fn`` (the old value is kept for the node), and the version
 counter is bumped so that nodes which saved the tensor notice the change.
+
+In place on a view (PyTorch's CopySlices): the op's result is computed from the view's
+value and written into the storage it shares with its base; the base then gets a
+``CopySlices`` node (the old base gets the gradient with the view's region zeroed, the
+result the gradient's view region) and the view an ``AsStridedBackward0`` node on the new
+base. A view is located in its base by its memory layout (``view_positions``: PyTorch's
+as_strided geometry), so every view op works without telling how it was made. Views made
+while autograd records are of the class ``_View``, whose ``grad_fn``/``requires_grad``
+are regenerated from the base when the shared version counter moved since (an in-place op
+on the base or on another view of it), as PyTorch regenerates them; other tensors pay
+nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +28,32 @@ from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import record_tensor
+from ndgrad.autograd.graph import Node
+from ndgrad.ops._common import record
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_LEAF_MESSAGE = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
+NO_GRAD_VIEW_MESSAGE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked)."
+)
+NO_GRAD_VIEW = -1  # ``_view_version`` of a view of a tensor requiring grad made in no_grad mode
 
 
 def _recording(x: Tensor, others: tuple) -> bool:
     if not STATE.enabled:
         return False
+    base = x._base
+    if base is not None and base._requires_grad:
+        if getattr(x, "_view_version", None) == NO_GRAD_VIEW:
+            raise RuntimeError(NO_GRAD_VIEW_MESSAGE)
+        if base.grad_fn is None:
+            raise RuntimeError(VIEW_LEAF_MESSAGE)
     if x._requires_grad:
         if x.grad_fn is None:
             raise RuntimeError(LEAF_MESSAGE)
@@ -77,8 +106,8 @@ def _write(x: Tensor, data: np.ndarray, name: str) -> None:
     try:
         array_module(x._data).copyto(x._data, data, casting="unsafe")
     except ValueError:
-        raise RuntimeError(
-            f"{name}: unsupported operation: more than one element of the written-to tensor "
+        raise RuntimeError(  # PyTorch's words exactly
+            "unsupported operation: more than one element of the written-to tensor "
             "refers to a single memory location. Please clone() the tensor before performing "
             "the operation."
         ) from None
@@ -89,13 +118,8 @@ def apply_inplace(
 ) -> Tensor:
     """Writes ``compute(x)`` into ``x`` in place, keeping the graph correct."""
     if _recording(x, others):
-        base = x._base
-        if base is not None and (base._requires_grad or base.grad_fn is not None):
-            raise RuntimeError(
-                f"{name}: an in-place operation on a view of a tensor that requires grad is not "
-                "supported by ndgrad (it would silently give wrong gradients); clone() the view "
-                "or use the out-of-place op"
-            )
+        if x._base is not None:
+            return _inplace_on_view(x, name, compute)
         old = Tensor._make(x._data.copy())
         old.grad_fn, old._output_nr, old._requires_grad = x.grad_fn, x._output_nr, x._requires_grad
         result = compute(old)
@@ -158,13 +182,18 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     return apply_inplace(
         x,
         name,
-        lambda s: record_tensor(
+        lambda s: record(
             "FillBackward0",
             array_module(s._data).broadcast_to(data, s._data.shape).astype(s._data.dtype),
             (s,),
-            lambda g: (g * 0,),
+            _fill_rule,
         ),
     )
+
+
+def _fill_rule(xp: Any, g: Any) -> tuple:
+    """Every element overwritten: the old value gets a zero gradient."""
+    return (xp.zeros_like(g),)
 
 
 def variant(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -175,3 +204,134 @@ def variant(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
     op_.__name__ = name
     return op_
+
+
+# ----------------------------------------------------------------------------- views
+def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """PyTorch's CopySlices: ``compute`` on the view's value, written into the base's storage;
+    the base gets a ``CopySlices`` node, the view an ``AsStridedBackward0`` node on it."""
+    root = x._base
+    old = Tensor._make(x._data.copy())
+    old.grad_fn, old._output_nr, old._requires_grad = x.grad_fn, x._output_nr, x._requires_grad
+    result = compute(old)
+    _write(x, result._data, name)
+    x._version[0] += 1
+    if result._requires_grad or root._requires_grad:
+        xp = array_module(root._data)
+        idx = view_positions(x._data, root._data)
+        region = xp.zeros(root._data.shape, dtype=bool)
+        region.reshape(-1)[idx] = True
+        index = Tensor._make(idx)
+        # The node reads the base's history before the base takes the new one.
+        root.grad_fn = Node(
+            "CopySlices", _copy_slices_rule, (root, result), (index, Tensor._make(region))
+        )
+        root._output_nr = 0
+        root._requires_grad = True
+        x.grad_fn = Node(
+            "AsStridedBackward0", _as_strided_rule(root._data.shape), (root,), (index,)
+        )
+        x._output_nr = 0
+        x._requires_grad = True
+    x._view_version = x._version[0]
+    return x
+
+
+def _copy_slices_rule(xp: Any, g: Any, index: Any, region: Any) -> tuple:
+    """The old base: the gradient with the view's region zeroed; the result: that region."""
+    return xp.where(region, 0.0, g), g.reshape(-1)[index]
+
+
+def _as_strided_rule(shape: tuple) -> Callable[..., tuple]:
+    """A view's gradient placed at its positions (``index``) in zeros of its base's shape."""
+    size = int(np.prod(shape, dtype=np.int64))
+
+    def rule(xp: Any, g: Any, index: Any) -> tuple:
+        return (xp.index_add_zeros((size,), (index,), g).reshape(shape),)
+
+    return rule
+
+
+def _address(a: Any) -> int:
+    iface = getattr(a, "__array_interface__", None)
+    return iface["data"][0] if iface is not None else a.data.ptr  # CuPy
+
+
+def view_positions(view: Any, root: Any) -> Any:
+    """For each element of ``view`` (an array sharing ``root``'s memory) its flat C-order
+    position in ``root``: the view as PyTorch's ``as_strided`` of its base, however made."""
+    xp = array_module(root)
+    item = root.itemsize
+    as_strided = xp.lib.stride_tricks.as_strided
+    if root.flags.c_contiguous:
+        positions = xp.arange(root.size, dtype=np.int64)
+        start = 0
+    else:  # the positions laid out in memory as root's elements are
+        low = sum((n - 1) * s for n, s in zip(root.shape, root.strides) if s < 0 and n)
+        high = sum((n - 1) * s for n, s in zip(root.shape, root.strides) if s > 0 and n)
+        positions = xp.empty((high - low) // item + 1, dtype=np.int64)
+        start = -low // item
+        layout = tuple(s // item * 8 for s in root.strides)
+        grid = xp.arange(root.size, dtype=np.int64).reshape(root.shape)
+        as_strided(positions[start:], root.shape, layout)[...] = grid
+    offset = start + (_address(view) - _address(root)) // item
+    strides = tuple(s // item * 8 for s in view.strides)
+    return as_strided(positions[offset:], view.shape, strides).copy()
+
+
+class _View(Tensor):
+    """A view made while autograd records: its ``grad_fn`` and ``requires_grad`` follow
+    in-place changes of its base (regenerated when the shared version counter moved)."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def grad_fn(self) -> Any:
+        if self._base is not None and self._version[0] != self._view_version:
+            _regenerate(self)
+        return _GRAD_FN.__get__(self, Tensor)
+
+    @grad_fn.setter
+    def grad_fn(self, node: Any) -> None:
+        _GRAD_FN.__set__(self, node)
+
+    @property  # type: ignore[override]
+    def _requires_grad(self) -> bool:
+        if self._base is not None and self._version[0] != self._view_version:
+            _regenerate(self)
+        return _REQUIRES_GRAD.__get__(self, Tensor)
+
+    @_requires_grad.setter
+    def _requires_grad(self, value: bool) -> None:
+        _REQUIRES_GRAD.__set__(self, value)
+
+
+_GRAD_FN = Tensor.__dict__["grad_fn"]
+_REQUIRES_GRAD = Tensor.__dict__["_requires_grad"]
+
+
+def _regenerate(view: _View) -> None:
+    """The view's history from its base's current one (an ``AsStridedBackward0`` node)."""
+    view._view_version = view._version[0]
+    root = view._base
+    if not root._requires_grad:
+        return
+    index = Tensor._make(view_positions(view._data, root._data))
+    node = Node("AsStridedBackward0", _as_strided_rule(root._data.shape), (root,), (index,))
+    _GRAD_FN.__set__(view, node)
+    _REQUIRES_GRAD.__set__(view, True)
+    view._output_nr = 0
+
+
+def track_view(out: Tensor, root: Tensor) -> None:
+    """Called by ``as_view`` for a new view ``out`` of ``root``: views made while autograd
+    records follow in-place changes of their base (except views of leaves that require
+    grad: those cannot be modified in place while recording); a view of a tensor that
+    requires grad made in no_grad mode is marked, so that an in-place op on it while
+    recording raises PyTorch's error."""
+    if STATE.enabled:
+        if (root.grad_fn is not None or not root._requires_grad) and type(out) is Tensor:
+            out.__class__ = _View
+            out._view_version = out._version[0]
+    elif root._requires_grad:
+        out._view_version = NO_GRAD_VIEW
