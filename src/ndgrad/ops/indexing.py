@@ -8,7 +8,17 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, named, record_tensor, wrap_dim
+from ndgrad.autograd.graph import array_namespace
+from ndgrad.ops import inplace
+from ndgrad.ops._common import (
+    as_tensor,
+    bind,
+    broadcast_error,
+    method,
+    named,
+    record,
+    wrap_dim,
+)
 from ndgrad.ops.shape import as_view
 
 
@@ -72,6 +82,52 @@ def _basic_index_name(npkey: tuple) -> str:
     return "SliceBackward0"
 
 
+# ----------------------------------------------------------------------------- keys
+# A key's index arrays are what a rule reads: they travel through ``saved`` (Tensor keys as
+# given, so changing them in place before backward raises, as in PyTorch; lists as fresh
+# tensors), and the rule puts them back into the key's other, constant parts.
+class _Slot:
+    """Where a saved index goes back into a key."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<index>"
+
+
+_SLOT = _Slot()
+
+
+def _split_key(key: tuple) -> tuple[tuple, tuple]:
+    """A NumPy key as (constant template, index arrays as Tensors)."""
+    template = []
+    tensors = []
+    for k in key:
+        if isinstance(k, Tensor):
+            tensors.append(k)
+            template.append(_SLOT)
+        elif hasattr(k, "dtype") and hasattr(k, "shape"):  # an index array
+            tensors.append(Tensor._make(k))
+            template.append(_SLOT)
+        else:
+            template.append(k)
+    return tuple(template), tuple(tensors)
+
+
+def _join(template: tuple, indices: tuple) -> tuple:
+    """The key again, with ``indices`` (arrays or Tensors) in the template's slots."""
+    it = iter(indices)
+    return tuple([next(it) if k is _SLOT else k for k in template])
+
+
+def _saved_key(key: Any, npkey: tuple) -> tuple[tuple, tuple]:
+    """The template and saved tensors of ``key`` (the user's), converted as ``npkey``."""
+    user = key if isinstance(key, tuple) else (key,)
+    parts = tuple(k if isinstance(k, Tensor) else n for k, n in zip(user, npkey))
+    return _split_key(parts)
+
+
+# ----------------------------------------------------------------------------- x[key]
 def getitem(x: Tensor, key: Any) -> Tensor:
     npkey, advanced = to_numpy_key(key)
     try:
@@ -79,26 +135,36 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     except IndexError as exc:
         raise _index_error(exc, x, "index") from None
     shape = x._data.shape
-    if advanced:
-        name = "IndexBackward0"
-    elif len(npkey) == 1 and isinstance(npkey[0], (int, np.integer)):  # x[i], the common case
-        name = "SelectBackward0"
-    else:
-        name = _basic_index_name(npkey)
-    # a NumPy scalar (x[i] of a vector) becomes a 0-d array in record's Tensor._make
-    out = record_tensor(name, data, (x,), lambda g: (index_put_zeros(shape, npkey, g, advanced),))
-    return out if advanced else as_view(out, x)
+    if not advanced:
+        if len(npkey) == 1 and isinstance(npkey[0], (int, np.integer)):  # x[i], the common case
+            name = "SelectBackward0"
+        else:
+            name = _basic_index_name(npkey)
+
+        def rule(xp: Any, g: Any) -> tuple:
+            return (xp.index_add_zeros(shape, npkey, g),)
+
+        # a NumPy scalar (x[i] of a vector) becomes a 0-d array in record's Tensor._make
+        return as_view(record(name, data, (x,), rule), x)
+    template, indices = _saved_key(key, npkey)
+
+    def index_rule(xp: Any, g: Any, *indices: Any) -> tuple:
+        return (xp.index_add_zeros(shape, _join(template, indices), g),)
+
+    return record("IndexBackward0", data, (x,), index_rule, indices)
 
 
-def index_put_zeros(shape: tuple, npkey: tuple, src: Tensor, advanced: bool) -> Tensor:
-    """Zeros of ``shape`` with ``src`` added at ``npkey``: the gradient of indexing."""
-    xp = array_module(src._data)
-    data = xp.zeros(shape, dtype=src._data.dtype)
-    if advanced:
-        xp.add.at(data, npkey, src._data)
-    else:
-        data[npkey] = src._data
-    return record_tensor("IndexPutBackward0", data, (src,), lambda g: (g[npkey],))
+def _index_add_zeros(shape: tuple, key: tuple, values: Tensor) -> Tensor:
+    """``index_add_zeros`` of the rules' Tensor namespace: zeros of ``shape`` with ``values``
+    added at ``key`` (repeated indices accumulate), differentiable in ``values``."""
+    template, indices = _split_key(key)
+    xp = array_namespace(values._data)
+    data = xp.index_add_zeros(shape, _join(template, [t._data for t in indices]), values._data)
+
+    def rule(xp: Any, g: Any, *indices: Any) -> tuple:
+        return (g[_join(template, indices)],)
+
+    return record("IndexPutBackward0", data, (values,), rule, indices)
 
 
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
@@ -123,19 +189,23 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
             f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
             f"indexing result of shape {list(target)}"
         ) from None
+    if not (x._requires_grad or v._requires_grad):
+        return Tensor._make(data)
     mask = xp.ones(x._data.shape, dtype=bool)
     mask[npkey] = False
-    keep = Tensor._make(mask)
+    template, indices = _saved_key(key, npkey)
 
-    def backward(g: Tensor) -> tuple:
-        return g * keep, g[npkey]
+    def rule(xp: Any, g: Any, keep: Any, *indices: Any) -> tuple:
+        return xp.where(keep, g, 0.0), g[_join(template, indices)]
 
-    return record_tensor("IndexPutBackward0", data, (x, v), backward)
+    return record("IndexPutBackward0", data, (x, v), rule, (Tensor._make(mask), *indices))
 
 
-def _gather_key(index: np.ndarray, dim: int) -> tuple:
-    """Full NumPy index arrays for ``out[i...] = x[..., index[i...], ...]`` along ``dim``."""
-    xp = array_module(index)
+# ----------------------------------------------------------------------------- along a dim
+def _gather_key(index: np.ndarray, dim: int, like: Any) -> tuple:
+    """Full NumPy index arrays for ``out[i...] = x[..., index[i...], ...]`` along ``dim``
+    (the grids from ``like``'s array library: the index tensor's)."""
+    xp = array_module(like)
     n = index.ndim
     # Open grids, as np.indices(sparse=True) gives (which CuPy lacks).
     return tuple(
@@ -162,6 +232,7 @@ def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> np.ndarray:
     return array_module(idx).where(idx < 0, idx + size, idx)
 
 
+@method("gather")
 def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "gather")
     idx = _check_index("gather", x, d, index)
@@ -171,23 +242,52 @@ def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> 
                 f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
                 f"smaller than self {list(x.shape)} apart from dimension {d}"
             )
-    key = _gather_key(idx, d)
-    data = x._data[key]
+    data = x._data[_gather_key(idx, d, index._data)]
     shape = x._data.shape
-    return record_tensor(
-        "GatherBackward0", data, (x,), lambda g: (scatter_into_zeros(shape, d, index, g),)
+
+    def rule(xp: Any, g: Any, x: Any, index: Any) -> tuple:
+        return (xp.add_along_axis_zeros(shape, index, g, d),)
+
+    # PyTorch saves the input too (for sparse gradients): changing it in place raises.
+    return record("GatherBackward0", data, (x,), rule, (x, index))
+
+
+def _take_along_axis(a: Tensor, index: Tensor, axis: int) -> Tensor:
+    """``take_along_axis`` of the rules' Tensor namespace: ``gather``."""
+    return gather(a, axis, index)
+
+
+def _add_along_axis_zeros(shape: tuple, index: Tensor, values: Tensor, axis: int) -> Tensor:
+    """``add_along_axis_zeros`` of the rules' Tensor namespace: zeros of ``shape`` with
+    ``values`` added at ``index`` along ``axis`` (``scatter_add`` into zeros)."""
+    xp = array_namespace(values._data)
+    data = xp.add_along_axis_zeros(shape, index._data, values._data, axis)
+    return record(
+        "ScatterAddBackward0",
+        data,
+        (values,),
+        lambda xp, g, index: (xp.take_along_axis(g, index, axis),),
+        (index,),
     )
 
 
 def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim`` (gather's gradient)."""
-    xp = array_module(src._data)
-    data = xp.zeros(shape, dtype=src._data.dtype)
-    key = _gather_key(index._data, dim)
-    xp.add.at(data, key, src._data[tuple(slice(0, s) for s in index._data.shape)])
-    return record_tensor("ScatterAddBackward0", data, (src,), lambda g: (gather(g, dim, index),))
+    if src._data.shape != index._data.shape:
+        src = src[tuple(slice(0, s) for s in index._data.shape)]
+    return _add_along_axis_zeros(shape, index, src, dim)
 
 
+def _src_for(src: Tensor, idx: Any, x: Tensor) -> Tensor:
+    """``src`` in ``x``'s dtype, cut to the index's shape (only that part is scattered)."""
+    if src._data.dtype != x._data.dtype:
+        src = src.to(x.dtype)
+    if src._data.shape != idx.shape:
+        src = src[tuple(slice(0, s) for s in idx.shape)]
+    return src
+
+
+@method("scatter", inplace="scatter_")
 def scatter(
     x: Tensor,
     dim: int,
@@ -201,11 +301,12 @@ def scatter(
         src = value
     d = wrap_dim(dim, x._data.ndim, "scatter")
     idx = _check_index("scatter", x, d, index)
-    key = _gather_key(idx, d)
+    key = _gather_key(idx, d, index._data)
     data = x._data.copy()
     xp = array_module(data)
     if isinstance(src, Tensor):
-        vals = src._data[tuple(slice(0, s) for s in idx.shape)].astype(x._data.dtype, copy=False)
+        src = _src_for(src, idx, x)
+        vals = src._data
     else:
         vals = xp.asarray(src, dtype=x._data.dtype)
     if reduce == "add":
@@ -214,56 +315,82 @@ def scatter(
         xp.multiply.at(data, key, vals)
     else:
         data[key] = vals
+    tensor_src = isinstance(src, Tensor)
+    inputs = (x, src) if tensor_src else (x,)
+    if not any(t._requires_grad for t in inputs):
+        return Tensor._make(data)
+    if reduce is not None:
+
+        def reduce_rule(xp: Any, g: Any, index: Any) -> tuple:
+            if reduce != "add":
+                raise RuntimeError("derivative for aten::scatter is not implemented")
+            return (g, xp.take_along_axis(g, index, d)) if tensor_src else (g,)
+
+        return record("ScatterBackward0", data, inputs, reduce_rule, (index,))
     mask = xp.ones(x._data.shape, dtype=bool)
     mask[key] = False
-    keep = Tensor._make(mask)
-    inputs = (x, src) if isinstance(src, Tensor) else (x,)
 
-    def backward(g: Tensor) -> tuple:
-        gx = g * keep
-        if isinstance(src, Tensor):
-            return gx, _pad_to(gather(g, d, Tensor._make(idx)), src)
-        return (gx,)
+    def rule(xp: Any, g: Any, index: Any, keep: Any) -> tuple:
+        gx = xp.where(keep, g, 0.0)
+        return (gx, xp.take_along_axis(g, index, d)) if tensor_src else (gx,)
 
-    return record_tensor("ScatterBackward0", data, inputs, backward)
+    return record("ScatterBackward0", data, inputs, rule, (index, Tensor._make(mask)))
 
 
-def _pad_to(g: Tensor, like: Tensor) -> Tensor:
-    if g.shape == like.shape:
-        return g
-    xp = array_module(g._data)
-    data = xp.zeros(like._data.shape, dtype=g._data.dtype)
-    key = tuple(slice(0, s) for s in g._data.shape)
-    data[key] = g._data
-    return Tensor._make(data)
-
-
+@method("scatter_add", inplace="scatter_add_")
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "scatter_add")
-    _check_index("scatter_add", x, d, index)
-    return x + scatter_into_zeros(x._data.shape, d, index, src.to(x.dtype))
+    idx = _check_index("scatter_add", x, d, index)
+    src = _src_for(as_tensor(src, "scatter_add"), idx, x)
+    data = x._data.copy()
+    array_module(data).add.at(data, _gather_key(idx, d, index._data), src._data)
+
+    def rule(xp: Any, g: Any, index: Any) -> tuple:
+        return g, xp.take_along_axis(g, index, d)
+
+    return record("ScatterAddBackward0", data, (x, src), rule, (index,))
 
 
+@method("index_select")
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "index_select")
     index = as_tensor(index, "index_select")
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    return named(getitem(x, (slice(None),) * d + (index.reshape(-1),)), "IndexSelectBackward0")
+    if index._data.ndim == 0:
+        index = index.reshape(-1)
+    return named(getitem(x, (slice(None),) * d + (index,)), "IndexSelectBackward0")
 
 
+@method("take_along_dim")
 def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return gather(x.reshape(-1), 0, indices.reshape(-1))
     return gather(x, dim, indices)
 
 
+@method("masked_select")
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     mask = as_tensor(mask, "masked_select")
-    shape = np.broadcast_shapes(x._data.shape, mask._data.shape)
-    return named(getitem(x.expand(shape), mask.expand(shape)), "MaskedSelectBackward0")
+    try:
+        shape = np.broadcast_shapes(x._data.shape, mask._data.shape)
+    except ValueError:
+        raise broadcast_error("masked_select", x._data.shape, mask._data.shape) from None
+    xp = array_module(x._data)
+    m = mask._data if mask._data.shape == shape else xp.broadcast_to(mask._data, shape)
+    src = x._data if x._data.shape == shape else xp.broadcast_to(x._data, shape)
+    data = src[m]
+
+    def rule(xp: Any, g: Any, x: Any, mask: Any) -> tuple:
+        if mask.shape != shape:
+            mask = xp.broadcast_to(mask, shape)
+        return (xp.index_add_zeros(shape, (mask,), g),)
+
+    # PyTorch saves the input and the mask.
+    return record("MaskedSelectBackward0", data, (x,), rule, (x, mask))
 
 
+@method("nonzero")
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:
     xp = array_module(x._data)
     if x._data.ndim == 0:  # a scalar is treated as one element of a 1-D tensor
@@ -277,10 +404,12 @@ def nonzero(x: Tensor, *, as_tuple: bool = False) -> Any:
     return Tensor._make(xp.stack(idx, axis=-1).astype(np.int64))
 
 
+@method("argwhere")
 def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
 
 
+@method("index_fill", inplace="index_fill_")
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices at ``index`` along ``dim`` set to ``value``."""
     from ndgrad.ops.pointwise import masked_fill
@@ -309,7 +438,23 @@ def fill_diagonal(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     return masked_fill(x, Tensor._make(mask), fill_value)
 
 
+@method("take")
 def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` as if it were 1-D, at ``index`` (the result has index's shape)."""
     index = as_tensor(index, "take")
     return getitem(x.reshape(-1), index)
+
+
+def _setitem(self: Tensor, key: Any, value: Any) -> None:
+    inplace.apply_inplace(self, "index_put_", lambda s: index_put(s, key, value), value)
+
+
+def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    return inplace.apply_inplace(
+        self, "fill_diagonal_", lambda s: fill_diagonal(s, fill_value, wrap), fill_value
+    )
+
+
+bind("__getitem__", getitem)
+bind("__setitem__", _setitem)
+bind("fill_diagonal_", _fill_diagonal_)

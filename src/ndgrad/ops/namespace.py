@@ -68,6 +68,9 @@ EXTRA_API = (
     "sigmoid",
     "quiet",
     "put_along_axis_zeros",
+    "index_add_zeros",
+    "take_along_axis",
+    "add_along_axis_zeros",
 )
 API = NUMPY_API + EXTRA_API
 
@@ -132,6 +135,57 @@ def _array_put_along_axis_zeros(xp: Any) -> Any:
     return put_along_axis_zeros
 
 
+def along_axis_key(xp: Any, index: Any, axis: int) -> tuple:
+    """Index arrays picking ``a[..., index[i...], ...]`` along ``axis`` (gather's key): ``index``
+    in ``axis`` and open grids (``np.indices(sparse=True)``, which CuPy lacks) elsewhere."""
+    n = index.ndim
+    return tuple(
+        index if k == axis else xp.arange(size).reshape((1,) * k + (size,) + (1,) * (n - k - 1))
+        for k, size in enumerate(index.shape)
+    )
+
+
+def _is_integer_key(key: tuple) -> bool:
+    """Whether ``key`` holds an integer index array (which may repeat a position)."""
+    for k in key:
+        kind = getattr(getattr(k, "dtype", None), "kind", None)
+        if kind is not None and kind in "iu" and getattr(k, "ndim", 0):
+            return True
+        if isinstance(k, (list, tuple)):
+            return True
+    return False
+
+
+def _array_indexing(xp: Any) -> dict:
+    def index_add_zeros(shape: tuple, key: tuple, values: Any) -> Any:
+        """Zeros of ``shape`` with ``values`` added at ``key`` (repeated indices accumulate):
+        the gradient of ``a[key]``."""
+        out = xp.zeros(shape, values.dtype)
+        if _is_integer_key(key):
+            xp.add.at(out, key, values)
+        else:
+            out[key] = values
+        return out
+
+    def take_along_axis(a: Any, index: Any, axis: int) -> Any:
+        """``gather``: ``out[i...] = a[..., index[i...], ...]``; ``index`` may be smaller than
+        ``a`` in the other dims."""
+        return a[along_axis_key(xp, index, axis)]
+
+    def add_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
+        """Zeros of ``shape`` with ``values`` (``index``'s shape) added along ``axis``, repeated
+        indices accumulating (``scatter_add`` into zeros): the gradient of ``take_along_axis``."""
+        out = xp.zeros(shape, values.dtype)
+        xp.add.at(out, along_axis_key(xp, index, axis), values)
+        return out
+
+    return {
+        "index_add_zeros": index_add_zeros,
+        "take_along_axis": take_along_axis,
+        "add_along_axis_zeros": add_along_axis_zeros,
+    }
+
+
 def _quiet() -> np.errstate:
     """Silences NumPy's floating-point warnings: PyTorch returns inf/nan without warning."""
     return np.errstate(all="ignore")
@@ -148,6 +202,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         erf=_array_erf(xp),
         sigmoid=_array_sigmoid(xp),
         quiet=_quiet if xp is np else contextlib.nullcontext,
+        **_array_indexing(xp),
         put_along_axis_zeros=_array_put_along_axis_zeros(xp),
     )
     return SimpleNamespace(**names)
@@ -285,6 +340,9 @@ def _tensor_namespace() -> SimpleNamespace:
         unreduce=unreduce,
         sigmoid=pointwise.sigmoid,
         quiet=contextlib.nullcontext,
+        index_add_zeros=indexing._index_add_zeros,
+        take_along_axis=indexing._take_along_axis,
+        add_along_axis_zeros=indexing._add_along_axis_zeros,
         prod=prod,
         put_along_axis_zeros=put_along_axis_zeros,
     )

@@ -998,3 +998,37 @@ for _name, _fn in (
     ("__ior__", Tensor.bitwise_or_),
 ):
     bind(_name, _fn)
+
+
+@method("addcmul")
+def addcmul(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """``x + value * tensor1 * tensor2``, in PyTorch's evaluation order."""
+    scaled = tensor1 if value == 1 else mul(tensor1, value)
+    return add(x, mul(scaled, tensor2))
+
+
+@method("addcdiv")
+def addcdiv(x: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """``x + value * tensor1 / tensor2``, in PyTorch's evaluation order."""
+    scaled = tensor1 if value == 1 else mul(tensor1, value)
+    return add(x, div(scaled, tensor2))
+
+
+def _fused_inplace(name: str, fn: Any, combine: Any) -> Any:
+    """addcmul_/addcdiv_: ``fn``'s result written back; when nothing is recorded (optimizer
+    steps), the same term added by one ufunc write, in the same order (same bits)."""
+
+    def op_(self: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+        if inplace._recording(self, (tensor1, tensor2)):
+            return inplace.apply_inplace(
+                self, name, lambda s: fn(s, tensor1, tensor2, value=value), tensor1, tensor2
+            )
+        term = combine(tensor1 if value == 1 else mul(tensor1, value), tensor2)
+        return inplace.inplace_binary(self, term, np.add, add, name)
+
+    op_.__name__ = name
+    return op_
+
+
+bind("addcmul_", _fused_inplace("addcmul_", addcmul, mul))
+bind("addcdiv_", _fused_inplace("addcdiv_", addcdiv, div))
