@@ -250,6 +250,135 @@ def _chunk_inputs(draw: Any) -> tuple:
 
 
 @st.composite
+def _dims_inputs(draw: Any) -> tuple:
+    """(x,) with ``dims``: a few distinct dims of x (flip, roll)."""
+    s = draw(shapes(min_dims=1))
+    dims = draw(st.lists(st.integers(0, len(s) - 1), min_size=1, max_size=len(s), unique=True))
+    return (draw(floats(s)),), {
+        "dims": tuple(d - len(s) if draw(st.booleans()) else d for d in dims)
+    }
+
+
+@st.composite
+def _roll_inputs(draw: Any) -> tuple:
+    (x,), p = draw(_dims_inputs())
+    if draw(st.booleans()):
+        return (x,), {"shifts": draw(st.integers(-5, 5)), "dims": None}
+    return (x,), {"shifts": tuple(draw(st.integers(-5, 5)) for _ in p["dims"]), "dims": p["dims"]}
+
+
+@st.composite
+def _movedim_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    k = draw(st.integers(1, len(s)))
+    src = draw(st.permutations(range(len(s))))[:k]
+    dst = draw(st.permutations(range(len(s))))[:k]
+    return (draw(floats(s)),), {"source": tuple(src), "destination": tuple(dst)}
+
+
+@st.composite
+def _unflatten_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    n = s[dim]
+    d = draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0]))
+    sizes = draw(st.sampled_from([(d, n // d), (-1, d), (1, n, 1)]))
+    return (draw(floats(s)),), {"dim": dim, "sizes": sizes}
+
+
+@st.composite
+def _sum_to_size_inputs(draw: Any) -> tuple:
+    target, s = draw(broadcastable_shapes(2))
+    full = np.broadcast_shapes(target, s)
+    return (draw(floats(full)),), {"size": tuple(target)}
+
+
+@st.composite
+def _expand_as_inputs(draw: Any) -> tuple:
+    """(x, y): y (integers, only its shape matters) of x's shape broadcast with another."""
+    s, other = draw(broadcastable_shapes(2))
+    return (draw(floats(s)), np.zeros(np.broadcast_shapes(s, other), np.int64)), {}
+
+
+@st.composite
+def _narrow_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    start = draw(st.integers(0, s[dim] - 1))
+    length = draw(st.integers(0, s[dim] - start))
+    return (draw(floats(s)),), {"dim": dim, "start": start, "length": length}
+
+
+@st.composite
+def _select_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    index = draw(st.integers(-s[dim], s[dim] - 1))
+    return (draw(floats(s)),), {"dim": dim, "index": index}
+
+
+@st.composite
+def _matrix_offset_inputs(draw: Any) -> tuple:
+    """(x,) of 2 or more dims with a diagonal offset (tril, triu)."""
+    s = draw(shapes(min_dims=2))
+    return (draw(floats(s)),), {"diagonal": draw(st.integers(-3, 3))}
+
+
+@st.composite
+def _diag_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1, max_dims=2))
+    return (draw(floats(s)),), {"diagonal": draw(st.integers(-2, 2))}
+
+
+@st.composite
+def _tile_inputs(draw: Any) -> tuple:
+    s = draw(shapes(max_dims=2))
+    reps = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, len(s) + 1))))
+    return (draw(floats(s)),), {"dims": reps}
+
+
+@st.composite
+def _repeat_interleave_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(st.none() | _dim(len(s)))
+    n = int(np.prod(s)) if dim is None else s[dim]
+    if draw(st.booleans()):
+        return (draw(floats(s)),), {"repeats": draw(st.integers(0, 3)), "dim": dim}
+    counts = np.asarray(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int64)
+    return (draw(floats(s)), counts), {"dim": dim}
+
+
+@st.composite
+def _tensor_split_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    if draw(st.booleans()):
+        sections: Any = draw(st.integers(1, s[dim] + 2))
+    else:
+        sections = sorted(draw(st.lists(st.integers(0, s[dim] + 1), max_size=3)))
+    return (draw(floats(s)),), {"sections": sections, "dim": dim}
+
+
+@st.composite
+def _same_shape_pair(draw: Any) -> tuple:
+    s = draw(shapes())
+    return (draw(floats(s)), draw(floats(s))), {}
+
+
+@st.composite
+def _hstack_inputs(draw: Any) -> tuple:
+    s = draw(shapes(max_dims=3))
+    count = draw(st.integers(1, 3))
+    arrays = []
+    for _ in range(count):
+        own = list(s)
+        if len(own) >= 1:
+            own[1 if len(own) > 1 else 0] = draw(st.integers(1, 3))
+        arrays.append(draw(floats(tuple(own))))
+    return tuple(arrays), {}
+
+
+@st.composite
 def _gather_inputs(draw: Any) -> tuple:
     s = draw(shapes(min_dims=1))
     dim = draw(_dim(len(s)))
@@ -594,6 +723,65 @@ OPS: list[OpCase] = [
         "split", lambda lib, x, sections, dim: tuple(lib.split(x, sections, dim)), _split_inputs()
     ),
     OpCase("chunk", lambda lib, x, chunks, dim: tuple(x.chunk(chunks, dim)), _chunk_inputs()),
+    OpCase(
+        "unbind",
+        lambda lib, x, dim: tuple(x.unbind(dim)),
+        _chunk_inputs().map(lambda c: (c[0], {"dim": c[1]["dim"]})),
+    ),
+    OpCase(
+        "tensor_split",
+        lambda lib, x, sections, dim: tuple(lib.tensor_split(x, sections, dim)),
+        _tensor_split_inputs(),
+    ),
+    OpCase("narrow", lambda lib, x, **p: x.narrow(**p), _narrow_inputs()),
+    OpCase("select", lambda lib, x, **p: lib.select(x, **p), _select_inputs()),
+    OpCase("unflatten", lambda lib, x, dim, sizes: x.unflatten(dim, sizes), _unflatten_inputs()),
+    OpCase("ravel", lambda lib, x: x.ravel(), unary()),
+    OpCase("movedim", lambda lib, x, **p: lib.movedim(x, **p), _movedim_inputs()),
+    OpCase("swapaxes", lambda lib, x, dim0, dim1: x.swapaxes(dim0, dim1), _transpose_inputs()),
+    OpCase("mT", lambda lib, x: x.mT, unary(shape=shapes(min_dims=2))),
+    OpCase("view_as", lambda lib, x, y: x.reshape(-1).view_as(y), _same_shape_pair()),
+    OpCase("expand_as", lambda lib, x, y: x.expand_as(y), _expand_as_inputs()),
+    OpCase("broadcast_to", lambda lib, x, sizes: lib.broadcast_to(x, sizes), _expand_inputs()),
+    OpCase("broadcast_tensors", lambda lib, a, b: tuple(lib.broadcast_tensors(a, b)), binary()),
+    OpCase("sum_to_size", lambda lib, x, size: x.sum_to_size(size), _sum_to_size_inputs()),
+    OpCase("tile", lambda lib, x, dims: lib.tile(x, dims), _tile_inputs()),
+    OpCase("flip", lambda lib, x, dims: lib.flip(x, dims), _dims_inputs()),
+    OpCase("fliplr", lambda lib, x: lib.fliplr(x), unary(shape=shapes(min_dims=2))),
+    OpCase("flipud", lambda lib, x: x.flipud(), unary(shape=shapes(min_dims=1))),
+    OpCase("roll", lambda lib, x, shifts, dims: lib.roll(x, shifts, dims), _roll_inputs()),
+    OpCase("contiguous", lambda lib, x: x.t().contiguous(), unary(shape=shapes(max_dims=2))),
+    OpCase("clone", lambda lib, x: x.clone(), unary()),
+    OpCase("tril", lambda lib, x, diagonal: lib.tril(x, diagonal), _matrix_offset_inputs()),
+    OpCase("triu", lambda lib, x, diagonal: x.triu(diagonal), _matrix_offset_inputs()),
+    OpCase("diag", lambda lib, x, diagonal: lib.diag(x, diagonal), _diag_inputs()),
+    OpCase(
+        "diagonal",
+        lambda lib, x, diagonal: x.diagonal(diagonal),
+        _diag_inputs().filter(lambda c: c[0][0].ndim == 2),
+    ),
+    OpCase(
+        "repeat_interleave",
+        lambda lib, x, *counts, **p: x.repeat_interleave(
+            lib.tensor(counts[0]) if counts else p.pop("repeats"), **p
+        ),
+        _repeat_interleave_inputs(),
+    ),
+    OpCase("hstack", lambda lib, *xs: lib.hstack(list(xs)), _hstack_inputs()),
+    OpCase("vstack", lambda lib, *xs: lib.vstack(list(xs)), _same_shape_pair()),
+    OpCase("dstack", lambda lib, *xs: lib.dstack(list(xs)), _same_shape_pair()),
+    OpCase("column_stack", lambda lib, a, b: lib.column_stack([a, b]), _same_shape_pair()),
+    OpCase("atleast_3d", lambda lib, x: lib.atleast_3d(x), unary()),
+    OpCase(
+        "meshgrid",
+        lambda lib, a, b: tuple(lib.meshgrid(a, b, indexing="xy")),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
+    ),
+    OpCase(
+        "cartesian_prod",
+        lambda lib, a, b: lib.cartesian_prod(a, b),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (k,)),
+    ),
     OpCase("gather", lambda lib, x, idx, dim: lib.gather(x, dim, idx), _gather_inputs()),
     # ------------------------------------------------------------------ indexing
     OpCase("index_basic", lambda lib, x, key: x[key], _basic_index()),

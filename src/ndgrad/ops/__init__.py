@@ -25,7 +25,7 @@ from ndgrad.ops.statistics import *  # noqa: F403
 
 def _bind() -> None:
     T = Tensor
-    red, sh, la = reduction, shape, linalg
+    la = linalg
 
     def method(fn: Any) -> Any:
         # A Python function binds as a method by itself: no wrapper call per use.
@@ -47,54 +47,12 @@ def _bind() -> None:
         "inverse": la.inverse,
         "det": la.det,
         "trace": la.trace,
-        # shapes
-        "reshape": sh.reshape,
-        "view": sh.view,
-        "flatten": sh.flatten,
-        "unflatten": sh.unflatten,
-        "permute": sh.permute,
-        "transpose": sh.transpose,
-        "swapaxes": sh.transpose,
-        "swapdims": sh.transpose,
-        "t": sh.t,
-        "movedim": sh.movedim,
-        "unsqueeze": sh.unsqueeze,
-        "squeeze": sh.squeeze,
-        "expand": sh.expand,
-        "expand_as": sh.expand_as,
-        "broadcast_to": sh.broadcast_to,
-        "sum_to_size": sh.sum_to_size,
-        "repeat": sh.repeat,
-        "tile": sh.tile,
-        "flip": sh.flip,
-        "roll": sh.roll,
-        "narrow": sh.narrow,
-        "select": sh.select,
-        "split": sh.split,
-        "chunk": sh.chunk,
-        "unbind": sh.unbind,
-        "contiguous": sh.contiguous,
-        "clone": sh.clone,
-        "tril": sh.tril,
-        "triu": sh.triu,
-        "diagonal": sh.diagonal,
-        "diag": sh.diag,
-        "repeat_interleave": sh.repeat_interleave,
-        "fliplr": sh.fliplr,
-        "flipud": sh.flipud,
-        "ravel": sh.ravel,
-        "tensor_split": sh.tensor_split,
     }
     for name in DIM_OPS:
         if name in names:
             names[name] = numpy_aliases(names[name])
     for name, fn in names.items():
         setattr(T, name, method(fn))
-
-    T.view_as = lambda self, other: sh.view(self, other.shape)
-    T.reshape_as = lambda self, other: sh.reshape(self, other.shape)
-    T.T = property(lambda self: sh.permute(self, *reversed(range(self._data.ndim))))
-    T.mT = property(lambda self: sh.transpose(self, -2, -1))
 
     # operators
     T.__matmul__ = lambda a, b: la.matmul(a, as_tensor(b, "matmul"))
@@ -111,16 +69,6 @@ def _bind() -> None:
 
         op_.__name__ = name
         return op_
-
-    for name in (
-        "t",
-        "transpose",
-        "squeeze",
-        "unsqueeze",
-        "tril",
-        "triu",
-    ):
-        setattr(T, name + "_", inplace_method(name + "_", names[name]))
 
 
 _bind()

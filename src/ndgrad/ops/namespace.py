@@ -6,6 +6,8 @@ A rule ``rule(xp, g, *saved)`` is written once with operators (``+ - * / ** @``,
 and raw arrays (fast: no Tensor, no graph); ``create_graph=True`` passes ``TENSOR`` and
 Tensors, so the same rule records the gradient's own graph. Both namespaces hold exactly the
 names in ``API`` (a test checks), so a rule that runs at one order runs at every order.
+Rules may also index with basic keys (ints, slices, ``...``, ``None``): ``g[key]`` is a
+view for arrays and a differentiable ``getitem`` for Tensors (cat's and stack's rules).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ NUMPY_API = (
     "swapaxes",
     "transpose",
     "flip",
+    "roll",
+    "diagonal",
     "cumsum",
     "concatenate",
     "matmul",
@@ -329,6 +333,8 @@ def _tensor_namespace() -> SimpleNamespace:
         swapaxes=shape.transpose,
         transpose=transpose,
         flip=flip,
+        roll=shape.roll,
+        diagonal=lambda a, offset=0, axis1=0, axis2=1: shape.diagonal(a, offset, axis1, axis2),
         cumsum=cumsum,
         concatenate=concatenate,
         matmul=linalg.matmul,

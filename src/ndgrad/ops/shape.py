@@ -1,4 +1,10 @@
-"""Shape ops: views (reshape, transpose, expand...), joining and splitting."""
+"""Shape ops: views (reshape, transpose, expand...), joining and splitting.
+
+Each op computes its array with the tensor's array library and records one derivative rule
+(``rule(xp, g)``, see ``ndgrad.ops.namespace``): shape ops read no tensor, so their rules
+keep only shapes, axes and offsets in their closure and save nothing. Outputs that share the
+input's storage are views (``as_view``): one version counter for both.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,18 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Size, Tensor
-from ndgrad.ops._common import cast, named, normalize_dims, record_tensor, shape_arg, wrap_dim
+from ndgrad.autograd.graph import sum_to
+from ndgrad.ops._common import (
+    _identity,
+    bind,
+    cast,
+    method,
+    named,
+    normalize_dims,
+    record,
+    shape_arg,
+    wrap_dim,
+)
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:
@@ -41,15 +58,26 @@ def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]
     return shape
 
 
+# ----------------------------------------------------------------------------- views
+def _reshape_rule(shape: tuple) -> Any:
+    """The rule of reshape-like views: the gradient takes the input's shape back."""
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (g.reshape(shape),)
+
+    return rule
+
+
+@method("reshape")
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     target = _infer_shape(shape_arg(shape, "reshape"), x._data.size, "reshape")
     if target == x._data.shape:
-        return as_view(record_tensor("ViewBackward0", x._data.view(), (x,), lambda g: (g,)), x)
-    src_shape = x._data.shape
+        return as_view(record("ViewBackward0", x._data.view(), (x,), _identity), x)
     data = x._data.reshape(target)
-    return as_view(record_tensor("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+    return as_view(record("ViewBackward0", data, (x,), _reshape_rule(x._data.shape)), x)
 
 
+@method("view")
 def view(x: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (float, int)):
         raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
@@ -63,10 +91,14 @@ def view(x: Tensor, *shape: Any) -> Tensor:
             f"dimension spans across two contiguous subspaces); input shape {list(x.shape)}, "
             f"requested {list(target)}. Use .reshape(...) instead."
         ) from None
-    src_shape = x._data.shape
-    return as_view(record_tensor("ViewBackward0", data, (x,), lambda g: (g.reshape(src_shape),)), x)
+    return as_view(record("ViewBackward0", data, (x,), _reshape_rule(x._data.shape)), x)
 
 
+bind("view_as", lambda self, other: view(self, other.shape))
+bind("reshape_as", lambda self, other: reshape(self, other.shape))
+
+
+@method("flatten")
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x._data.ndim == 0:
         return reshape(x, 1)
@@ -78,6 +110,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, shp[:s] + (-1 if 0 not in shp[s : e + 1] else 0,) + shp[e + 1 :])
 
 
+@method("unflatten")
 def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "unflatten")
     shp = x._data.shape
@@ -87,6 +120,12 @@ def unflatten(x: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     return reshape(x, shp[:d] + sizes + shp[d + 1 :])
 
 
+@method("ravel")
+def ravel(x: Tensor) -> Tensor:
+    return reshape(x, -1)
+
+
+@method("permute")
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = shape_arg(dims, "permute")
     if len(dims) != x._data.ndim:
@@ -99,39 +138,54 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     if len(set(axes)) != len(axes):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     xp = array_module(x._data)
-    inverse = tuple(np.argsort(axes))
+    inverse = tuple(int(i) for i in np.argsort(axes))
     data = xp.transpose(x._data, axes)
-    return as_view(
-        record_tensor("PermuteBackward0", data, (x,), lambda g: (g.permute(inverse),)), x
-    )
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.transpose(g, inverse),)
+
+    return as_view(record("PermuteBackward0", data, (x,), rule), x)
 
 
+bind("T", property(lambda self: permute(self, *reversed(range(self._data.ndim)))))
+
+
+@method("transpose", "swapaxes", "swapdims", inplace="transpose_")
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     n = x._data.ndim
     if n == 0:
-        return as_view(record_tensor("TransposeBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+        return as_view(record("TransposeBackward0", x._data.view(), (x,), _identity), x)
     d0, d1 = wrap_dim(dim0, n, "transpose"), wrap_dim(dim1, n, "transpose")
     xp = array_module(x._data)
     data = xp.swapaxes(x._data, d0, d1)
-    return as_view(
-        record_tensor("TransposeBackward0", data, (x,), lambda g: (g.transpose(d0, d1),)), x
-    )
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.swapaxes(g, d0, d1),)
+
+    return as_view(record("TransposeBackward0", data, (x,), rule), x)
 
 
 swapaxes = transpose
 swapdims = transpose
+bind("mT", property(lambda self: transpose(self, -2, -1)))
 
 
+def _t_rule(xp: Any, g: Any) -> tuple:
+    return (g.T,)
+
+
+@method("t", inplace="t_")
 def t(x: Tensor) -> Tensor:
     if x._data.ndim > 2:
         raise RuntimeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D"
         )
     if x._data.ndim < 2:
-        return as_view(record_tensor("TBackward0", x._data.view(), (x,), lambda g: (g,)), x)
-    return as_view(record_tensor("TBackward0", x._data.T, (x,), lambda g: (g.t(),)), x)
+        return as_view(record("TBackward0", x._data.view(), (x,), _identity), x)
+    return as_view(record("TBackward0", x._data.T, (x,), _t_rule), x)
 
 
+@method("movedim")
 def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     n = x._data.ndim
     src = [source] if isinstance(source, int) else list(source)
@@ -144,13 +198,15 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     return permute(x, *order)
 
 
+@method("unsqueeze", inplace="unsqueeze_")
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim + 1, "unsqueeze")
     xp = array_module(x._data)
     data = xp.expand_dims(x._data, d)
-    return as_view(record_tensor("UnsqueezeBackward0", data, (x,), lambda g: (g.squeeze(d),)), x)
+    return as_view(record("UnsqueezeBackward0", data, (x,), _reshape_rule(x._data.shape)), x)
 
 
+@method("squeeze", inplace="squeeze_")
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     shp = x._data.shape
     if dim is None:
@@ -161,11 +217,14 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
             d for d in normalize_dims(dim, x._data.ndim, "squeeze") if x._data.ndim and shp[d] == 1
         )
         name = "SqueezeBackward1"
+    if not axes:
+        return as_view(record(name, x._data.view(), (x,), _identity), x)
     xp = array_module(x._data)
-    data = xp.squeeze(x._data, axes) if axes else x._data.view()
-    return as_view(record_tensor(name, data, (x,), lambda g: (g.reshape(shp),)), x)
+    data = xp.squeeze(x._data, axes)
+    return as_view(record(name, data, (x,), _reshape_rule(shp)), x)
 
 
+@method("expand")
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = shape_arg(sizes, "expand")
     shp = x._data.shape
@@ -196,21 +255,23 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         target.append(s)
     target = tuple(target)
     if target == shp:
-        return as_view(record_tensor("ExpandBackward0", x._data.view(), (x,), lambda g: (g,)), x)
+        return as_view(record("ExpandBackward0", x._data.view(), (x,), _identity), x)
     xp = array_module(x._data)
     data = xp.broadcast_to(x._data, target)
     # The engine sums the gradient back to x's shape.
-    return as_view(record_tensor("ExpandBackward0", data, (x,), lambda g: (g,)), x)
+    return as_view(record("ExpandBackward0", data, (x,), _identity), x)
 
 
 def _type_name(x: Tensor) -> str:
     return x.type().split(".")[-1]
 
 
+@method("expand_as")
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, other.shape)
 
 
+@method("broadcast_to")
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(x, tuple(shape))
 
@@ -220,25 +281,23 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     return tuple(expand(t, shape) for t in tensors)
 
 
+@method("sum_to_size")
 def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
     """Sums a broadcast tensor back to ``shape`` (the reduction every broadcast gradient needs)."""
     shape = shape_arg(shape, "sum_to_size")
-    src = x._data.shape
-    lead = len(src) - len(shape)
-    if lead < 0:
-        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
-    axes = list(range(lead))  # the leading dims, then those broadcast from 1
-    for i, s in enumerate(shape):
-        if s != src[lead + i]:
-            if s != 1:
-                raise RuntimeError(f"size {list(shape)} is not expandable to size {list(src)}")
-            axes.append(lead + i)
-    if not axes:
+    data = sum_to(x._data, shape)  # the engine's unbroadcast
+    if data is x._data:
         return x
-    data = np.add.reduce(x._data, axis=tuple(axes)).reshape(shape)
-    return record_tensor("SumToSizeBackward0", data, (x,), lambda g: (g.expand(src),))
+    src = x._data.shape
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.broadcast_to(g, src),)
+
+    return record("SumBackward1", data, (x,), rule)
 
 
+# ----------------------------------------------------------------------------- copies
+@method("repeat")
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     sizes = shape_arg(sizes, "repeat")
     if len(sizes) < x._data.ndim:
@@ -248,17 +307,17 @@ def repeat(x: Tensor, *sizes: Any) -> Tensor:
     shp = (1,) * (len(sizes) - x._data.ndim) + x._data.shape
     xp = array_module(x._data)
     data = xp.tile(x._data.reshape(shp), sizes)
+    # The gradient seen as (repeat, size) pairs per dim, summed over the repeats.
+    split = tuple(n for pair in zip(sizes, shp) for n in pair)
+    axes = tuple(range(0, 2 * len(sizes), 2))
 
-    def backward(g: Tensor) -> tuple:
-        split = []
-        for r, s in zip(sizes, shp):
-            split += [r, s]
-        axes = tuple(range(0, 2 * len(sizes), 2))
-        return (g.reshape(split).sum(axes).reshape(x._data.shape),)
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.sum(g.reshape(split), axis=axes),)
 
-    return record_tensor("RepeatBackward0", data, (x,), backward)
+    return record("RepeatBackward0", data, (x,), rule)
 
 
+@method("tile")
 def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
     dims = tuple(dims)
     if len(dims) < x._data.ndim:
@@ -266,24 +325,93 @@ def tile(x: Tensor, dims: Sequence[int]) -> Tensor:
     return repeat(x, dims)
 
 
+@method("flip")
 def flip(x: Tensor, dims: Any) -> Tensor:
     axes = normalize_dims(dims, x._data.ndim, "flip")
     xp = array_module(x._data)
-    data = xp.flip(x._data, axes) if x._data.ndim else x._data.copy()
-    return record_tensor(
-        "FlipBackward0", xp.ascontiguousarray(data), (x,), lambda g: (g.flip(axes),)
-    )
+    if not axes:
+        return record("FlipBackward0", x._data.copy(), (x,), _identity)
+    data = xp.ascontiguousarray(xp.flip(x._data, axes))
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.flip(g, axes),)
+
+    return record("FlipBackward0", data, (x,), rule)
 
 
+@method("fliplr")
+def fliplr(x: Tensor) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, 1)
+
+
+@method("flipud")
+def flipud(x: Tensor) -> Tensor:
+    if x.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, 0)
+
+
+@method("roll")
 def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    if dims is None:
-        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    """Shifts elements along ``dims`` (of the flattened tensor when ``dims`` is None)."""
+    if isinstance(shifts, (tuple, list)):
+        shifts = tuple(int(s) for s in shifts)
+        back: Any = tuple(-s for s in shifts)
+    else:
+        shifts = int(shifts)
+        back = -shifts
+    if isinstance(dims, list):
+        dims = tuple(dims)
     xp = array_module(x._data)
     data = xp.roll(x._data, shifts, dims)
-    neg = tuple(-s for s in shifts) if isinstance(shifts, (tuple, list)) else -shifts
-    return record_tensor("RollBackward0", data, (x,), lambda g: (g.roll(neg, dims),))
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.roll(g, back, dims),)
+
+    return record("RollBackward0", data, (x,), rule)
 
 
+@method("contiguous")
+def contiguous(x: Tensor) -> Tensor:
+    if x._data.flags.c_contiguous:
+        return x
+    xp = array_module(x._data)
+    return record("CloneBackward0", xp.ascontiguousarray(x._data), (x,), _identity)
+
+
+@method("clone")
+def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
+    return record("CloneBackward0", x._data.copy(), (x,), _identity)
+
+
+@method("tril", inplace="tril_")
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    if x._data.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    xp = array_module(x._data)
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.tril(g, diagonal),)
+
+    return record("TrilBackward0", xp.tril(x._data, diagonal), (x,), rule)
+
+
+@method("triu", inplace="triu_")
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    if x._data.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    xp = array_module(x._data)
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.triu(g, diagonal),)
+
+    return record("TriuBackward0", xp.triu(x._data, diagonal), (x,), rule)
+
+
+# ----------------------------------------------------------------------------- parts
+@method("narrow")
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "narrow")
     size = x._data.shape[d]
@@ -297,11 +425,51 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return x[key]
 
 
+@method("select")
 def select(x: Tensor, dim: int, index: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "select")
     return x[(slice(None),) * d + (index,)]
 
 
+@method("diagonal")
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    if x._data.ndim != 2 or {dim1 % 2, dim2 % 2} != {0, 1}:
+        raise NotImplementedError("diagonal(): only the diagonal of a 2-D tensor is supported")
+    xp = array_module(x._data)
+    rows = xp.arange(x._data.shape[0])
+    cols = rows + offset
+    keep = (cols >= 0) & (cols < x._data.shape[1])
+    key = (Tensor._make(rows[keep]), Tensor._make(cols[keep]))
+    return x[key]
+
+
+_diagonal_of = diagonal  # diag's argument is also called diagonal
+
+
+def _diag_embed(x: Tensor, k: int) -> Tensor:
+    """A square matrix with the 1-D ``x`` on its ``k``-th diagonal."""
+    n = x._data.shape[0]
+    xp = array_module(x._data)
+    data = xp.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
+    # The diagonal is a view of the new matrix: written here, before anyone else sees it.
+    data[xp.arange(n) + builtins.max(-k, 0), xp.arange(n) + builtins.max(k, 0)] = x._data
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.diagonal(g, k),)
+
+    return record("DiagEmbedBackward0", data, (x,), rule)
+
+
+@method("diag")
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    if x._data.ndim == 1:
+        return _diag_embed(x, diagonal)
+    if x._data.ndim == 2:
+        return named(_diagonal_of(x, diagonal, 0, 1), "DiagonalBackward0_copy")
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
+
+
+# ----------------------------------------------------------------------------- joining
 def _cat_dtype(tensors: Sequence[Tensor]) -> np.dtype:
     dt = tensors[0].dtype
     for t in tensors[1:]:
@@ -343,15 +511,17 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     kept = [cast(t, np_dtype) for t in kept]
     xp = array_module(kept[0]._data)
     data = xp.concatenate([t._data for t in kept], axis=d)
-    bounds = np.cumsum([0] + [t._data.shape[d] for t in kept])
+    # Each input's gradient is its slice of g along d (basic slicing: arrays and Tensors).
+    keys, start = [], 0
+    for t in kept:
+        stop = start + t._data.shape[d]
+        keys.append((slice(None),) * d + (slice(start, stop),))
+        start = stop
 
-    def backward(g: Tensor) -> tuple:
-        pre = (slice(None),) * d
-        return tuple(
-            g[pre + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(len(kept))
-        )
+    def rule(xp: Any, g: Any) -> tuple:
+        return tuple([g[key] for key in keys])
 
-    return record_tensor("CatBackward0", data, tuple(kept), backward)
+    return record("CatBackward0", data, tuple(kept), rule)
 
 
 concat = cat
@@ -372,7 +542,17 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"and {list(t._data.shape)} at entry {i}"
             )
     d = wrap_dim(dim, len(ref) + 1, "stack")
-    return named(cat([unsqueeze(t, d) for t in tensors], d), "StackBackward0")
+    np_dtype = _cat_dtype(tensors)
+    tensors = [cast(t, np_dtype) for t in tensors]
+    xp = array_module(tensors[0]._data)
+    data = xp.stack([t._data for t in tensors], axis=d)
+    # Each input's gradient is its entry of g along d.
+    keys = [(slice(None),) * d + (i,) for i in range(len(tensors))]
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return tuple([g[key] for key in keys])
+
+    return record("StackBackward0", data, tuple(tensors), rule)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
@@ -384,6 +564,17 @@ def vstack(tensors: Sequence[Tensor]) -> Tensor:
     return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
 
 
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    return hstack([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors])
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+# ----------------------------------------------------------------------------- splitting
+# Each piece is a view of the input made by basic indexing (narrow/select): one rule each.
+@method("split")
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, x._data.ndim, "split")
     size = x._data.shape[d]
@@ -407,6 +598,7 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     return tuple(out)
 
 
+@method("chunk")
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
@@ -416,83 +608,35 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(x, step, d)
 
 
+@method("unbind")
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, x._data.ndim, "unbind")
     return tuple(named(select(x, d, i), "UnbindBackward0") for i in range(x._data.shape[d]))
 
 
-def contiguous(x: Tensor) -> Tensor:
-    if x._data.flags.c_contiguous:
-        return x
-    xp = array_module(x._data)
-    return record_tensor("CloneBackward0", xp.ascontiguousarray(x._data), (x,), lambda g: (g,))
-
-
-def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:
-    return record_tensor("CloneBackward0", x._data.copy(), (x,), lambda g: (g,))
-
-
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
-    xp = array_module(x._data)
-    mask = xp.tril(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record_tensor(
-        "TrilBackward0",
-        xp.where(mask, x._data, 0).astype(x._data.dtype),
-        (x,),
-        lambda g: (g * Tensor._make(mask),),
-    )
-
-
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
-    xp = array_module(x._data)
-    mask = xp.triu(xp.ones(x._data.shape[-2:], dtype=bool), diagonal)
-    return record_tensor(
-        "TriuBackward0",
-        xp.where(mask, x._data, 0).astype(x._data.dtype),
-        (x,),
-        lambda g: (g * Tensor._make(mask),),
-    )
-
-
-def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    if x._data.ndim != 2 or {dim1 % 2, dim2 % 2} != {0, 1}:
-        raise NotImplementedError("diagonal(): only the diagonal of a 2-D tensor is supported")
-    xp = array_module(x._data)
-    rows = xp.arange(x._data.shape[0])
-    cols = rows + offset
-    keep = (cols >= 0) & (cols < x._data.shape[1])
-    key = (Tensor._make(rows[keep]), Tensor._make(cols[keep]))
-    return x[key]
-
-
-_diagonal_of = diagonal  # diag's argument is also called diagonal
-
-
-def _diag_offset(x: Tensor, k: int) -> Tensor:
-    """A square matrix with the 1-D ``x`` on its ``k``-th diagonal."""
-    n = x._data.shape[0]
-    xp = array_module(x._data)
-    rows = xp.arange(n) + builtins.max(-k, 0)
-    cols = xp.arange(n) + builtins.max(k, 0)
-    data = xp.zeros((n + builtins.abs(k),) * 2, dtype=x._data.dtype)
-    data[rows, cols] = x._data
-    key = (Tensor._make(rows), Tensor._make(cols))
-    return record_tensor("DiagEmbedBackward0", data, (x,), lambda g: (g[key],))
-
-
-def diag(x: Tensor, diagonal: int = 0) -> Tensor:
-    if x._data.ndim == 1:
-        n = x._data.shape[0]
-        if diagonal != 0:
-            return _diag_offset(x, diagonal)
-        xp = array_module(x._data)
-        return x.unsqueeze(0) * Tensor._make(xp.eye(n, dtype=x._data.dtype))
-    if x._data.ndim == 2:
-        return named(_diagonal_of(x, diagonal, 0, 1), "DiagonalBackward0_copy")
-    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
+@method("tensor_split")
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Splits into ``n`` nearly equal parts (the first ones one larger), or at the given indices."""
+    d = wrap_dim(dim, x._data.ndim, "tensor_split")
+    size = x._data.shape[d]
+    if isinstance(indices_or_sections, int):
+        n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        lengths = [size // n + (1 if i < size % n else 0) for i in range(n)]
+    else:
+        bounds = [builtins.min(builtins.max(int(i), 0), size) for i in indices_or_sections]
+        edges = [0, *bounds, size]
+        lengths = [builtins.max(b - a, 0) for a, b in zip(edges, edges[1:])]
+        starts = edges[:-1]
+        return tuple(
+            narrow(x, d, builtins.min(s, size), length) for s, length in zip(starts, lengths)
+        )
+    return split(x, lengths, d)
 
 
 # ----------------------------------------------------------------------------- numpy-style helpers
+@method("repeat_interleave")
 def repeat_interleave(
     x: Tensor, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
 ) -> Tensor:
@@ -530,14 +674,6 @@ def repeat_interleave(
     return out.view(-1) if dim is None else out  # PyTorch's flat result is a view
 
 
-def column_stack(tensors: Sequence[Tensor]) -> Tensor:
-    return hstack([t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors])
-
-
-def dstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat([atleast_3d(t) for t in tensors], 2)
-
-
 def atleast_1d(x: Tensor) -> Tensor:
     return x.reshape(1) if x.ndim == 0 else x
 
@@ -552,42 +688,6 @@ def atleast_3d(x: Tensor) -> Tensor:
     if x.ndim == 1:
         return x.reshape(1, -1, 1)
     return x.unsqueeze(-1) if x.ndim == 2 else x
-
-
-def fliplr(x: Tensor) -> Tensor:
-    if x.ndim < 2:
-        raise RuntimeError("Input must be >= 2-d.")
-    return flip(x, 1)
-
-
-def flipud(x: Tensor) -> Tensor:
-    if x.ndim < 1:
-        raise RuntimeError("Input must be >= 1-d.")
-    return flip(x, 0)
-
-
-def ravel(x: Tensor) -> Tensor:
-    return reshape(x, -1)
-
-
-def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Splits into ``n`` nearly equal parts (the first ones one larger), or at the given indices."""
-    d = wrap_dim(dim, x._data.ndim, "tensor_split")
-    size = x._data.shape[d]
-    if isinstance(indices_or_sections, int):
-        n = indices_or_sections
-        if n <= 0:
-            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
-        lengths = [size // n + (1 if i < size % n else 0) for i in range(n)]
-    else:
-        bounds = [builtins.min(builtins.max(int(i), 0), size) for i in indices_or_sections]
-        edges = [0, *bounds, size]
-        lengths = [builtins.max(b - a, 0) for a, b in zip(edges, edges[1:])]
-        starts = edges[:-1]
-        return tuple(
-            narrow(x, d, builtins.min(s, size), length) for s, length in zip(starts, lengths)
-        )
-    return split(x, lengths, d)
 
 
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
