@@ -7,7 +7,7 @@ from typing import Any
 
 from ndgrad import _creation
 from ndgrad._tensor import Size, Tensor
-from ndgrad.autograd.graph import record_tensor
+from ndgrad.autograd.graph import record
 from ndgrad.distributions import constraints
 from ndgrad.distributions.distribution import Distribution
 from ndgrad.distributions.utils import broadcast_all
@@ -69,10 +69,9 @@ def _erfinv(x: Tensor) -> Tensor:
     from scipy.special import erfinv  # scipy comes with scikit-learn
 
     data = erfinv(x._data).astype(x._data.dtype)
-    out = record_tensor(
-        "ErfinvBackward0",
-        data,
-        (x,),
-        lambda g: (g * (math.sqrt(math.pi) / 2) * _pw.exp(out.detach() ** 2),),
-    )
-    return out
+    # PyTorch saves the input and recomputes erfinv; the result saved here is the same value.
+    return record("ErfinvBackward0", data, (x,), _erfinv_rule, save_output=True)
+
+
+def _erfinv_rule(xp: Any, g: Any, result: Any) -> tuple:
+    return (g * (math.sqrt(math.pi) / 2) * xp.exp(result * result),)
