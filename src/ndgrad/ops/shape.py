@@ -59,6 +59,32 @@ def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]
 
 
 # ----------------------------------------------------------------------------- views
+def _restriding(name: str, fn: Any, node_name: Any) -> Any:
+    """The in-place variant of a view op (``x.t_()``): ``x`` takes the view's shape over the
+    same storage and its history; the version counter moves (as in PyTorch: what saved
+    ``x`` sees it changed). ``node_name(*args)`` is PyTorch's name for the in-place node."""
+
+    def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        from ndgrad.ops.inplace import _recording
+
+        recording = _recording(self, ())
+        out = fn(self, *args, **kwargs)
+        node = out.grad_fn  # read before the version moves (a view would regenerate it)
+        self._data = out._data
+        self._version[0] += 1
+        if recording and node is not None:
+            node._name = node_name(*args, **kwargs)
+            self.grad_fn = node
+            self._output_nr = 0
+            self._requires_grad = True
+        if getattr(self, "_view_version", None) is not None and self._view_version >= 0:
+            self._view_version = self._version[0]  # its own history, not regenerated
+        return self
+
+    op_.__name__ = name
+    return op_
+
+
 def _reshape_rule(shape: tuple) -> Any:
     """The rule of reshape-like views: the gradient takes the input's shape back."""
 
@@ -150,7 +176,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
 bind("T", property(lambda self: permute(self, *reversed(range(self._data.ndim)))))
 
 
-@method("transpose", "swapaxes", "swapdims", inplace="transpose_")
+@method("transpose", "swapaxes", "swapdims")
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     n = x._data.ndim
     if n == 0:
@@ -167,6 +193,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 swapaxes = transpose
 swapdims = transpose
+bind("transpose_", _restriding("transpose_", transpose, lambda *a, **k: "TransposeBackward1"))
 bind("mT", property(lambda self: transpose(self, -2, -1)))
 
 
@@ -174,7 +201,7 @@ def _t_rule(xp: Any, g: Any) -> tuple:
     return (g.T,)
 
 
-@method("t", inplace="t_")
+@method("t")
 def t(x: Tensor) -> Tensor:
     if x._data.ndim > 2:
         raise RuntimeError(
@@ -183,6 +210,9 @@ def t(x: Tensor) -> Tensor:
     if x._data.ndim < 2:
         return as_view(record("TBackward0", x._data.view(), (x,), _identity), x)
     return as_view(record("TBackward0", x._data.T, (x,), _t_rule), x)
+
+
+bind("t_", _restriding("t_", t, lambda: "TBackward1"))
 
 
 @method("movedim")
@@ -198,7 +228,7 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     return permute(x, *order)
 
 
-@method("unsqueeze", inplace="unsqueeze_")
+@method("unsqueeze")
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim + 1, "unsqueeze")
     xp = array_module(x._data)
@@ -206,7 +236,10 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return as_view(record("UnsqueezeBackward0", data, (x,), _reshape_rule(x._data.shape)), x)
 
 
-@method("squeeze", inplace="squeeze_")
+bind("unsqueeze_", _restriding("unsqueeze_", unsqueeze, lambda *a, **k: "UnsqueezeBackward1"))
+
+
+@method("squeeze")
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     shp = x._data.shape
     if dim is None:
@@ -222,6 +255,15 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     xp = array_module(x._data)
     data = xp.squeeze(x._data, axes)
     return as_view(record(name, data, (x,), _reshape_rule(shp)), x)
+
+
+def _squeeze_inplace_name(dim: Any = None) -> str:
+    if dim is None:
+        return "SqueezeBackward3"
+    return "SqueezeBackward4" if isinstance(dim, int) else "SqueezeBackward5"
+
+
+bind("squeeze_", _restriding("squeeze_", squeeze, _squeeze_inplace_name))
 
 
 @method("expand")
