@@ -81,6 +81,49 @@ for _name, _op in UNARY.items():
     CASES[f"{_name}-input"] = _input_modified(_op)
 
 
+def _matrices(op: Callable[..., Any], modify: str, grads: str = "ab") -> Callable[[Any], None]:
+    """``y = op(lib, a, b)`` on (3, 3) float64 matrices near 2 I (``grads`` say which require
+    grad; those are used through ``* 1``); then ``modify`` ("a", "b" or "output") changes in
+    place before backward."""
+
+    def program(lib: Any) -> None:
+        base = [[2.0, 0.5, 0.1], [0.3, 1.5, 0.2], [0.4, 0.1, 2.5]]
+        leaves = [lib.tensor(base, dtype=lib.float64, requires_grad=n in grads) for n in "ab"]
+        a, b = (t * 1 if t.requires_grad else t for t in leaves)
+        y = op(lib, a, b)
+        {"a": a, "b": b, "output": y}[modify].mul_(2)
+        y.sum().backward()
+
+    return program
+
+
+LINALG = {
+    "inv": (lambda lib, a, b: lib.linalg.inv(a), ("output", "a")),
+    "inverse": (lambda lib, a, b: a.inverse(), ("output", "a")),
+    "det": (lambda lib, a, b: lib.det(a), ("output", "a")),
+    "linalg_det": (lambda lib, a, b: lib.linalg.det(a), ("output", "a")),
+    "mm": (lambda lib, a, b: a @ b, ("output", "a", "b")),
+    "mv": (lambda lib, a, b: a.mv(b[0]), ("a",)),
+    "dot": (lambda lib, a, b: lib.dot(a[0], b[0]), ("output",)),
+    "bmm": (lambda lib, a, b: a.unsqueeze(0).bmm(b.unsqueeze(0)), ("output",)),
+    "addmm": (lambda lib, a, b: lib.addmm(b[0], a, b), ("output", "a")),
+    "linear": (lambda lib, a, b: lib.nn.functional.linear(a, b, b[1]), ("output", "a")),
+    "linear_nobias": (lambda lib, a, b: lib.nn.functional.linear(a, b), ("output", "a")),
+    "trace": (lambda lib, a, b: a.trace(), ("output", "a")),
+}
+for _name, (_op, _modified) in LINALG.items():
+    for _m in _modified:
+        CASES[f"{_name}-{_m}"] = _matrices(_op, _m)
+# Each factor of a product is saved only for the other's gradient (PyTorch's mm, addmm,
+# linear): changing the one whose gradient alone is wanted is fine.
+for _name in ("mm", "addmm", "linear", "linear_nobias"):
+    _op = LINALG[_name][0]
+    CASES[f"{_name}-a-only-a-grad"] = _matrices(_op, "a", "a")
+    CASES[f"{_name}-b-only-a-grad"] = _matrices(_op, "b", "a")
+    CASES[f"{_name}-b-only-b-grad"] = _matrices(_op, "b", "b")
+CASES["inv-b"] = _matrices(lambda lib, a, b: lib.linalg.inv(a) @ b, "b", "ab")
+
+
 def _outcome(program: Callable[[Any], None], lib: Any) -> str | None:
     try:
         program(lib)

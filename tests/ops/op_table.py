@@ -145,6 +145,64 @@ def _addmm_inputs(draw: Any) -> tuple:
 
 
 @st.composite
+def _addmv_inputs(draw: Any) -> tuple:
+    n, k = (draw(st.integers(1, 4)) for _ in range(2))
+    bias_shape = draw(st.sampled_from([(n,), (1,), ()]))
+    params = draw(st.sampled_from([{}, {"beta": 0.5, "alpha": 2.0}, {"beta": 0.0}]))
+    return (draw(floats(bias_shape)), draw(floats((n, k))), draw(floats((k,)))), params
+
+
+@st.composite
+def _baddbmm_inputs(draw: Any) -> tuple:
+    b, n, k, m = (draw(st.integers(1, 3)) for _ in range(4))
+    bias_shape = draw(st.sampled_from([(b, n, m), (n, m), (1, m), ()]))
+    params = draw(st.sampled_from([{}, {"beta": -1.0, "alpha": 0.5}]))
+    shapes_ = [bias_shape, (b, n, k), (b, k, m)]
+    return tuple(draw(floats(s)) for s in shapes_), params
+
+
+@st.composite
+def _linear_inputs(draw: Any) -> tuple:
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    lead = draw(st.sampled_from([(n,), (), (2, n)]))
+    arrays = (draw(floats((*lead, k))), draw(floats((m, k))))
+    if draw(st.booleans()):
+        arrays += (draw(floats((m,))),)
+    return arrays, {}
+
+
+def _well_conditioned(batch: tuple, n: int) -> st.SearchStrategy:
+    """Square matrices near 2 I (invertible, away from det = 0)."""
+    return floats((*batch, n, n), -0.5, 0.5).map(lambda a: a + 2 * np.eye(n))
+
+
+@st.composite
+def _square_inputs(draw: Any) -> tuple:
+    batch = draw(st.sampled_from([(), (2,), (1, 2)]))
+    return (draw(_well_conditioned(batch, draw(st.integers(1, 3)))),), {}
+
+
+_EINSUM_EQUATIONS = {
+    "ij,jk->ik": ((2, 3), (3, 4)),
+    "bij,bjk->bik": ((2, 2, 3), (2, 3, 2)),
+    "i,j->ij": ((3,), (2,)),
+    "ij->j": ((2, 3),),
+    "ij->ji": ((2, 3),),
+    "ij,ij->": ((2, 3), (2, 3)),
+    "ij,jk": ((2, 3), (3, 2)),
+    "ijk,k->i": ((2, 3, 4), (4,)),
+    "ij,jk,kl->il": ((2, 3), (3, 2), (2, 2)),
+}
+
+
+@st.composite
+def _einsum_inputs(draw: Any) -> tuple:
+    equation = draw(st.sampled_from(sorted(_EINSUM_EQUATIONS)))
+    arrays = tuple(draw(floats(s)) for s in _EINSUM_EQUATIONS[equation])
+    return arrays, {"equation": equation}
+
+
+@st.composite
 def _reshape_inputs(draw: Any) -> tuple:
     s = draw(shapes())
     n = int(np.prod(s, dtype=np.int64))
@@ -691,6 +749,27 @@ OPS: list[OpCase] = [
         _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
     ),
     OpCase("addmm", lambda lib, c, a, b, **p: lib.addmm(c, a, b, **p), _addmm_inputs()),
+    OpCase("addmm_method", lambda lib, c, a, b, **p: c.addmm(a, b, **p), _addmm_inputs()),
+    OpCase("addmv", lambda lib, c, a, v, **p: lib.addmv(c, a, v, **p), _addmv_inputs()),
+    OpCase("baddbmm", lambda lib, c, a, b, **p: lib.baddbmm(c, a, b, **p), _baddbmm_inputs()),
+    OpCase("linear", lambda lib, *xs: lib.nn.functional.linear(*xs), _linear_inputs()),
+    OpCase(
+        "inner",
+        lambda lib, a, b: a.inner(b),
+        _fixed(lambda b, n, k, m: (k,), lambda b, n, k, m: (k,)),
+    ),
+    OpCase(
+        "ger",
+        lambda lib, a, b: a.ger(b),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
+    ),
+    OpCase("einsum", lambda lib, *xs, equation: lib.einsum(equation, *xs), _einsum_inputs()),
+    OpCase("inverse", lambda lib, a: lib.inverse(a), _square_inputs()),
+    OpCase("linalg_inv", lambda lib, a: lib.linalg.inv(a), _square_inputs()),
+    OpCase("det", lambda lib, a: lib.det(a), _square_inputs()),
+    OpCase("linalg_det", lambda lib, a: lib.linalg.det(a), _square_inputs()),
+    OpCase("det_method", lambda lib, a: a.det(), _square_inputs()),
+    OpCase("trace", lambda lib, a: lib.trace(a), unary(shape=shapes(min_dims=2, max_dims=2))),
     # ------------------------------------------------------------------ shapes
     OpCase("reshape", lambda lib, x, shape: x.reshape(shape), _reshape_inputs()),
     OpCase("reshape_varargs", lambda lib, x, shape: lib.reshape(x, shape), _reshape_inputs()),

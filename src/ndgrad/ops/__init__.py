@@ -9,7 +9,6 @@ from ndgrad._tensor import Tensor
 from ndgrad.ops import inplace, linalg, reduction, shape
 from ndgrad.ops._common import (
     DIM_OPS,
-    as_tensor,
     numpy_aliases,
 )
 from ndgrad.ops.conversion import *  # noqa: F403
@@ -25,7 +24,6 @@ from ndgrad.ops.statistics import *  # noqa: F403
 
 def _bind() -> None:
     T = Tensor
-    la = linalg
 
     def method(fn: Any) -> Any:
         # A Python function binds as a method by itself: no wrapper call per use.
@@ -33,21 +31,7 @@ def _bind() -> None:
             return fn
         return lambda self, *a, **k: fn(self, *a, **k)
 
-    names = {
-        # linear algebra
-        "matmul": la.matmul,
-        "mm": la.mm,
-        "mv": la.mv,
-        "dot": la.dot,
-        "inner": la.inner,
-        "bmm": la.bmm,
-        "outer": la.outer,
-        "ger": la.outer,
-        "addmm": la.addmm,
-        "inverse": la.inverse,
-        "det": la.det,
-        "trace": la.trace,
-    }
+    names: dict[str, Any] = {}
     for name in DIM_OPS:
         if name in names:
             names[name] = numpy_aliases(names[name])
@@ -55,11 +39,8 @@ def _bind() -> None:
         setattr(T, name, method(fn))
 
     # operators
-    T.__matmul__ = lambda a, b: la.matmul(a, as_tensor(b, "matmul"))
-    T.__rmatmul__ = lambda a, b: la.matmul(as_tensor(b, "matmul"), a)
 
     ip = inplace
-    T.__imatmul__ = lambda self, o: ip.apply_inplace(self, "matmul_", lambda s: la.matmul(s, o), o)
 
     def inplace_method(name: str, fn: Any) -> Any:
         def op_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

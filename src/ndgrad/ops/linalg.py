@@ -1,15 +1,25 @@
-"""Matrix products: matmul and its fixed-rank forms (mm, mv, dot, bmm, outer, addmm)."""
+"""Matrix products and linear algebra: matmul and its fixed-rank forms, addmm (and
+``nn.functional.linear``), addmv, baddbmm, einsum, inverse, det, trace.
+
+The gradient of a product ``a @ b`` is written once (:func:`_matmul_grads`): ``g @ b.mT``
+for ``a`` and ``a.mT @ g`` for ``b`` (PyTorch's ``mm_mat1_backward`` / ``mm_mat2_backward``),
+vectors taken as one-row or one-column matrices, batch broadcasting summed by the engine.
+matmul, mm, mv, dot and bmm are one op; addmm, addmv, baddbmm and the 2-D
+``linear`` are one more (``beta * input + alpha * (mat1 @ mat2)``), whose rule reuses it.
+As in PyTorch, each operand is saved only when the other one's gradient needs it.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.autograd.grad_mode import STATE
-from ndgrad.ops._common import operands, record_tensor
+from ndgrad.ops._common import as_tensor, bind, method, named, operands, record
+from ndgrad.ops.inplace import variant
 
 
 def _shape_str(shape: tuple) -> str:
@@ -26,16 +36,112 @@ def _check_dtypes(op: str, a: Tensor, b: Tensor) -> None:
         raise RuntimeError(f"{op}(): not implemented for 'Bool' tensors")
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+# ----------------------------------------------------------------------------- rules
+def _mT(xp: Any, x: Any) -> Any:
+    """The matrices of ``x`` transposed (a view; ``.T`` for a plain matrix)."""
+    return x.T if x.ndim == 2 else xp.swapaxes(x, -1, -2)
+
+
+def _matmul_grads(xp: Any, g: Any, a: Any, b: Any, vec_a: bool, vec_b: bool) -> tuple:
+    """The gradients of ``a @ b`` (matmul's rules for 1-D operands and batches) from ``g``.
+
+    ``a``'s gradient reads ``b`` and ``b``'s reads ``a``: pass None for an operand that was
+    not saved, and that gradient is None. A vector ``a`` is the row ``(1, k)`` and a vector
+    ``b`` the column ``(k, 1)``; the engine sums gradients over broadcast batch dims.
+    """
+    if vec_a and vec_b:  # dot
+        return (None if b is None else g * b, None if a is None else g * a)
+    if vec_a:
+        g = xp.expand_dims(g, -2)
+        if a is not None:
+            a = xp.expand_dims(a, 0)
+    elif vec_b:
+        g = xp.expand_dims(g, -1)
+        if b is not None:
+            b = xp.expand_dims(b, -1)
+    ga = None if b is None else g @ _mT(xp, b)  # mm_mat1_backward
+    gb = None if a is None else _mT(xp, a) @ g  # mm_mat2_backward
+    if vec_a and ga is not None:
+        ga = xp.squeeze(ga, -2)
+    if vec_b and gb is not None:
+        gb = xp.squeeze(gb, -1)
+    return ga, gb
+
+
+@lru_cache(maxsize=512)
+def _product_rule(
+    has_input: bool,
+    need1: bool,
+    need2: bool,
+    beta: float = 1,
+    alpha: float = 1,
+    vec_a: bool = False,
+    vec_b: bool = False,
+    transposed: bool = False,
+) -> Any:
+    """The rule of ``beta * input + alpha * (mat1 @ mat2)`` (``input`` absent: matmul).
+
+    ``saved`` is ``(mat1,)`` when only mat2 needs a gradient, ``(mat2,)`` when only mat1
+    does, else both. ``transposed``: the op was given ``mat2.T`` (linear's weight), and gets
+    its gradient transposed back.
+    """
+
+    def rule(xp: Any, g: Any, *saved: Any) -> tuple:
+        m1 = saved[0] if need2 else None
+        m2 = saved[-1] if need1 else None
+        if transposed and m2 is not None:
+            m2 = m2.T
+        g1, g2 = _matmul_grads(xp, g, m1, m2, vec_a, vec_b)
+        if alpha != 1:
+            g1 = None if g1 is None else g1 * alpha
+            g2 = None if g2 is None else g2 * alpha
+        if transposed and g2 is not None:
+            g2 = g2.T
+        if not has_input:
+            return g1, g2
+        return (g if beta == 1 else g * beta), g1, g2
+
+    return rule
+
+
+def _record_product(
+    name: str,
+    data: Any,
+    input: Tensor | None,  # noqa: A002
+    mat1: Tensor,
+    mat2: Tensor,
+    beta: float = 1,
+    alpha: float = 1,
+    transposed: bool = False,
+) -> Tensor:
+    need1, need2 = mat1._requires_grad, mat2._requires_grad
+    saved = (mat1, mat2) if need1 and need2 else (mat1,) if need2 else (mat2,)
+    rule = _product_rule(
+        input is not None,
+        need1,
+        need2,
+        beta,
+        alpha,
+        mat1._data.ndim == 1,
+        mat2._data.ndim == 1,
+        transposed,
+    )
+    inputs = (mat1, mat2) if input is None else (input, mat1, mat2)
+    return record(name, data, inputs, rule, saved)
+
+
+# ----------------------------------------------------------------------------- products
+def _product(op: str, a: Tensor, b: Tensor) -> Any:
+    """``a @ b`` as an array, with PyTorch's errors."""
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(
-            f"matmul(): argument must be Tensor, got {type(a).__name__} and {type(b).__name__}"
+            f"{op}(): argument must be Tensor, got {type(a).__name__} and {type(b).__name__}"
         )
-    _check_dtypes("matmul", a, b)
+    _check_dtypes(op, a, b)
     na, nb = a._data.ndim, b._data.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(
-            f"matmul(): both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D"
+            f"{op}(): both arguments to {op} need to be at least 1D, but they are {na}D and {nb}D"
         )
     ka = a._data.shape[-1]
     kb = b._data.shape[-2] if nb >= 2 else b._data.shape[0]
@@ -43,44 +149,23 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         if na == 1 and nb == 1:
             raise RuntimeError(
                 f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the "
-                "same number of elements, but got {ka} and {kb} elements respectively"
+                f"same number of elements, but got {ka} and {kb} elements respectively"
             )
-        raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a._data.shape[-2:] if na > 1 else (1, ka))} "
-            f"and {_shape_str(b._data.shape[-2:] if nb > 1 else (kb, 1))})"
-        )
+        sa = _shape_str(a._data.shape[-2:] if na > 1 else (1, ka))
+        sb = _shape_str(b._data.shape[-2:] if nb > 1 else (kb, 1))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
     try:
-        data = array_module(a._data).matmul(a._data, b._data)
+        return array_module(a._data).matmul(a._data, b._data)
     except ValueError:
         raise RuntimeError(
-            f"matmul(): batch dimensions of {list(a.shape)} and {list(b.shape)} cannot be broadcast"
+            f"{op}(): batch dimensions of {list(a.shape)} and {list(b.shape)} cannot be broadcast"
         ) from None
 
-    def backward(g: Tensor) -> tuple:
-        ga = gb = None
-        if na == 1 and nb == 1:
-            return (g * b if a._requires_grad else None, g * a if b._requires_grad else None)
-        if na == 1:
-            if a._requires_grad:
-                ga = (g.unsqueeze(-2) @ b.mT).squeeze(-2)
-            if b._requires_grad:
-                gb = a.unsqueeze(-1) * g.unsqueeze(-2)
-        elif nb == 1:
-            if a._requires_grad:
-                ga = g.unsqueeze(-1) * b
-            if b._requires_grad:
-                gb = (a.mT @ g.unsqueeze(-1)).squeeze(-1)
-        elif na == 2 and nb == 2 and not STATE.enabled:  # first order: the products in NumPy
-            gd = g._data
-            ga = Tensor._make(gd @ b._data.T) if a._requires_grad else None
-            gb = Tensor._make(a._data.T @ gd) if b._requires_grad else None
-        else:
-            if a._requires_grad:
-                ga = g @ b.mT
-            if b._requires_grad:
-                gb = a.mT @ g
-        return ga, gb
 
+@method("matmul")
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    data = _product("matmul", a, b)
+    na, nb = a._data.ndim, b._data.ndim
     if na == 2 and nb == 2:
         name = "MmBackward0"
     elif nb == 1 and na == 2:
@@ -89,7 +174,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         name = "DotBackward0"
     else:
         name = "MatmulBackward0" if na > 2 or nb > 2 else "MmBackward0"
-    return record_tensor(name, data, (a, b), backward, (a, b))
+    return _record_product(name, data, None, a, b)
+
+
+bind("__matmul__", lambda a, b: matmul(a, as_tensor(b, "matmul")))
+bind("__rmatmul__", lambda a, b: matmul(as_tensor(b, "matmul"), a))
+bind("__imatmul__", variant("matmul_", matmul))
 
 
 def _require_dims(op: str, t: Tensor, ndim: int, what: str) -> None:
@@ -99,13 +189,14 @@ def _require_dims(op: str, t: Tensor, ndim: int, what: str) -> None:
         )
 
 
+@method("mm")
 def mm(a: Tensor, b: Tensor) -> Tensor:
     _require_dims("mm", a, 2, "self")
     _require_dims("mm", b, 2, "mat2")
     return matmul(a, b)
 
 
-def mv(a: Tensor, v: Tensor) -> Tensor:
+def _check_mv(a: Tensor, v: Tensor) -> None:
     _require_dims("mv", a, 2, "matrix")
     _require_dims("mv", v, 1, "vector")
     if a._data.shape[1] != v._data.shape[0]:
@@ -113,9 +204,15 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
             f"size mismatch, got input ({a._data.shape[0]}), mat ({_shape_str(a._data.shape)}), "
             f"vec ({v._data.shape[0]})"
         )
+
+
+@method("mv")
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    _check_mv(a, v)
     return matmul(a, v)
 
 
+@method("dot", "inner", "vdot")
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(
@@ -132,24 +229,28 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 
 
 inner = dot
+vdot = dot
 
 
-def vdot(a: Tensor, b: Tensor) -> Tensor:
-    return dot(a, b)
-
-
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    _require_dims("bmm", a, 3, "batch1")
-    _require_dims("bmm", b, 3, "batch2")
+def _check_bmm(op: str, a: Tensor, b: Tensor) -> None:
+    _require_dims(op, a, 3, "batch1")
+    _require_dims(op, b, 3, "batch2")
     if a._data.shape[0] != b._data.shape[0]:
         raise RuntimeError(
-            f"bmm(): batch1 and batch2 must have the same batch size, got {a._data.shape[0]} and "
-            f"{b._data.shape[0]}"
+            f"{op}(): batch1 and batch2 must have the same batch size, got {a._data.shape[0]} "
+            f"and {b._data.shape[0]}"
         )
+
+
+@method("bmm")
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    _check_bmm("bmm", a, b)
     return matmul(a, b)
 
 
+@method("outer", "ger")
 def outer(a: Tensor, b: Tensor) -> Tensor:
+    """``a[:, None] * b[None, :]`` (PyTorch's composite too: MulBackward0)."""
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"outer(): expected 1D tensors, got {list(a.shape)} and {list(b.shape)}")
     a, b = operands(a, b, "outer")
@@ -159,26 +260,90 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 ger = outer
 
 
+# ----------------------------------------------------------------------------- addmm family
+def _add_product(
+    op: str,
+    name: str,
+    input: Any,  # noqa: A002
+    mat1: Tensor,
+    mat2: Tensor,
+    beta: float,
+    alpha: float,
+) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` as one op (``input`` ignored when beta is 0)."""
+    input = as_tensor(input, op)  # noqa: A001
+    data = _product(op, mat1, mat2)
+    if input._data.dtype != data.dtype:
+        raise RuntimeError(
+            f"{op}(): expected self and mat2 to have the same dtype, but got: {input.dtype} != "
+            f"{mat2.dtype}"
+        )
+    shape = np.shape(data)
+    try:
+        full = np.broadcast_shapes(input._data.shape, shape)
+    except ValueError:
+        full = None
+    if full != shape:
+        raise RuntimeError(
+            f"{op}(): the input of shape {list(input.shape)} cannot be broadcast to the "
+            f"product's shape {list(shape)}"
+        )
+    data = data * alpha if alpha != 1 else data
+    if beta != 0:
+        data = data + (input._data if beta == 1 else input._data * beta)
+    return _record_product(name, data, input, mat1, mat2, beta, alpha)
+
+
+@method("addmm")
 def addmm(
-    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1
-) -> Tensor:  # noqa: A002
+    input: Tensor,  # noqa: A002
+    mat1: Tensor,
+    mat2: Tensor,
+    *,
+    beta: float = 1,
+    alpha: float = 1,
+) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` (AddmmBackward0)."""
     _require_dims("addmm", mat1, 2, "mat1")
     _require_dims("addmm", mat2, 2, "mat2")
-    prod = matmul(mat1, mat2)
-    if alpha != 1:
-        prod = prod * alpha
-    if beta == 0:
-        return prod + input * 0
-    return prod + (input if beta == 1 else input * beta)
+    return _add_product("addmm", "AddmmBackward0", input, mat1, mat2, beta, alpha)
+
+
+@method("addmv")
+def addmv(
+    input: Tensor,  # noqa: A002
+    mat: Tensor,
+    vec: Tensor,
+    *,
+    beta: float = 1,
+    alpha: float = 1,
+) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)`` (AddmvBackward0)."""
+    _check_mv(mat, vec)
+    return _add_product("addmv", "AddmvBackward0", input, mat, vec, beta, alpha)
+
+
+@method("baddbmm")
+def baddbmm(
+    input: Tensor,  # noqa: A002
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: float = 1,
+    alpha: float = 1,
+) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)`` (BaddbmmBackward0)."""
+    _check_bmm("baddbmm", batch1, batch2)
+    return _add_product("baddbmm", "BaddbmmBackward0", input, batch1, batch2, beta, alpha)
 
 
 def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor | None:  # noqa: A002
     """``input @ weight.T + bias`` for a 2-D input as one op (PyTorch's addmm), else None.
 
-    One BLAS call with the bias added in place, and one node whose backward is the three
-    products ``g @ W``, ``g.T @ x`` and ``g.sum(0)``, instead of transpose, matmul, add and
-    the engine's broadcast reduction of the bias gradient. ``nn.functional.linear`` uses it
-    and keeps the general composite for every other case (None tells it to).
+    One BLAS call with the bias added in place, one node (addmm's rule, given the weight
+    transposed: the products ``g @ W`` and ``(x.T @ g).T``, and the bias gradient ``g``
+    that the engine sums over the rows). ``nn.functional.linear`` uses it and keeps the
+    general composite for every other case (None tells it to).
     """
     x, w = input._data, weight._data
     if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1] or x.dtype != w.dtype:
@@ -188,96 +353,71 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
     if bias is not None and (bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype):
         return None
     data = x @ w.T
-    if bias is not None:
-        data += bias._data
-
-    def backward(g: Tensor) -> tuple:
-        if STATE.enabled:  # create_graph: the same formulas as differentiable ops
-            gx = g @ weight if input._requires_grad else None
-            gw = g.t() @ input if weight._requires_grad else None
-        else:
-            gd = g._data
-            gx = Tensor._make(gd @ weight._data) if input._requires_grad else None
-            gw = None
-            if weight._requires_grad:
-                # g.T @ x, C-ordered like the weight. With few outputs BLAS is faster on the
-                # product with the long side outer, (x.T @ g).T, even with its transposed copy
-                # (OpenBLAS, 256 x 784 input: 10 outputs 81 -> 61 us; from 32 on no gain).
-                if gd.shape[1] < 32:
-                    xp = array_module(gd)
-                    gw = Tensor._make(xp.ascontiguousarray((input._data.T @ gd).T))
-                else:
-                    gw = Tensor._make(gd.T @ input._data)
-            if bias is None:
-                return gx, gw
-            if not bias._requires_grad:
-                return gx, gw, None
-            xp = array_module(gd)
-            # np.add.reduce is np.sum without its argument handling (about 1 us)
-            return gx, gw, Tensor._make((np.add.reduce if xp is np else xp.sum)(gd, axis=0))
-        if bias is None:
-            return gx, gw
-        return gx, gw, g.sum(0) if bias._requires_grad else None
-
     if bias is None:
-        return record_tensor("MmBackward0", data, (input, weight), backward, (input, weight))
-    return record_tensor("AddmmBackward0", data, (input, weight, bias), backward, (input, weight))
+        return _record_product("MmBackward0", data, None, input, weight, transposed=True)
+    data += bias._data
+    return _record_product("AddmmBackward0", data, bias, input, weight, transposed=True)
 
 
-def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002
-    return input * beta + mv(mat, vec) * alpha
+# ----------------------------------------------------------------------------- einsum
+def _einsum_rule(specs: tuple, rhs: str, need: tuple, kept: tuple, shapes: tuple) -> Any:
+    """Each operand's gradient: the einsum of ``g`` with the other operands, to its letters.
 
+    Letters of an operand that appear nowhere else were summed out: its gradient is
+    broadcast back along them. ``kept`` are the operands saved (those another one's
+    gradient reads).
+    """
 
-def baddbmm(input: Tensor, b1: Tensor, b2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:  # noqa: A002
-    return input * beta + bmm(b1, b2) * alpha
+    def rule(xp: Any, g: Any, *saved: Any) -> tuple:
+        ops: list = [None] * len(specs)
+        for j, t in zip(kept, saved):
+            ops[j] = t
+        grads = []
+        for i, spec in enumerate(specs):
+            if not need[i]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(specs) if j != i]
+            present = set(rhs).union(*others)
+            target = "".join(c for c in spec if c in present)
+            equation = ",".join([rhs, *others]) + "->" + target
+            gi = xp.einsum(equation, g, *[t for j, t in enumerate(ops) if j != i])
+            if target != spec:
+                view = tuple(n if c in present else 1 for c, n in zip(spec, shapes[i]))
+                gi = xp.broadcast_to(gi.reshape(view), shapes[i])
+            grads.append(gi)
+        return tuple(grads)
+
+    return rule
 
 
 def einsum(equation: str, *operands_: Any) -> Tensor:
-    """Einstein summation on two operands or fewer, differentiable via matmul-free rules."""
+    """Einstein summation (explicit or implicit output; no ellipsis)."""
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = tuple(operands_[0])
-    tensors = list(operands_)
-    lhs, _, rhs = equation.replace(" ", "").partition("->")
-    specs = lhs.split(",")
+    tensors = tuple(operands_)
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    specs = tuple(lhs.split(","))
     if len(specs) != len(tensors):
         raise RuntimeError(
             f"einsum(): {len(specs)} operands in the equation but {len(tensors)} given"
         )
-    if not _:
-        letters = sorted(
-            set("".join(specs)) - {c for c in "".join(specs) if "".join(specs).count(c) > 1}
-        )
-        rhs = "".join(letters)
+    if not arrow:
+        joined = "".join(specs)
+        rhs = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
     try:
         xp = array_module(tensors[0]._data)
         data = xp.einsum(f"{lhs}->{rhs}", *[t._data for t in tensors])
     except ValueError as exc:
         raise RuntimeError(f"einsum(): {exc} (shapes {[list(t.shape) for t in tensors]})") from None
-
-    def backward(g: Tensor) -> tuple:
-        grads = []
-        for i, t in enumerate(tensors):
-            if not t._requires_grad:
-                grads.append(None)
-                continue
-            others = [s for j, s in enumerate(specs) if j != i]
-            sub = ",".join([rhs, *others]) + "->" + specs[i]
-            # Letters of the input that appear nowhere else are broadcast back.
-            missing = [c for c in specs[i] if c not in rhs and all(c not in o for o in others)]
-            if missing:
-                reduced = "".join(c for c in specs[i] if c not in missing)
-                sub = ",".join([rhs, *others]) + "->" + reduced
-                gi = einsum(sub, g, *[tensors[j] for j in range(len(tensors)) if j != i])
-                shape = [t.shape[k] if c in missing else 1 for k, c in enumerate(specs[i])]
-                view = [1 if c in missing else t.shape[k] for k, c in enumerate(specs[i])]
-                grads.append(gi.reshape(view).expand([max(a, b) for a, b in zip(shape, view)]))
-            else:
-                grads.append(einsum(sub, g, *[tensors[j] for j in range(len(tensors)) if j != i]))
-        return tuple(grads)
-
-    return record_tensor("EinsumBackward0", data, tuple(tensors), backward, tuple(tensors))
+    need = tuple(t._requires_grad for t in tensors)
+    kept = tuple(j for j in range(len(tensors)) if any(need[:j] + need[j + 1 :]))
+    shapes = tuple(t._data.shape for t in tensors)
+    rule = _einsum_rule(specs, rhs, need, kept, shapes)
+    return record("EinsumBackward0", data, tensors, rule, tuple(tensors[j] for j in kept))
 
 
+# ----------------------------------------------------------------------------- inverse, det
 def _require_square(op: str, x: Tensor) -> None:
     if x._data.ndim < 2 or x._data.shape[-1] != x._data.shape[-2]:
         raise RuntimeError(
@@ -290,8 +430,15 @@ def _require_square(op: str, x: Tensor) -> None:
         raise RuntimeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
 
 
+def _inv_rule(xp: Any, g: Any, inv: Any) -> tuple:
+    # d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T (from the saved result).
+    inv_t = _mT(xp, inv)
+    return (-(inv_t @ g @ inv_t),)
+
+
+@method("inverse")
 def inverse(x: Tensor) -> Tensor:
-    """Inverse of a (batch of) square matrices; d(A⁻¹) = -A⁻¹ dA A⁻¹."""
+    """Inverse of a (batch of) square matrices (LinalgInvExBackward0: saves the result)."""
     _require_square("linalg.inv", x)
     try:
         data = array_module(x._data).linalg.inv(x._data)
@@ -299,26 +446,27 @@ def inverse(x: Tensor) -> Tensor:
         raise RuntimeError(
             "linalg.inv: The input matrix is singular, the inversion could not be completed"
         ) from None
-    out = record_tensor("LinalgInvExBackward0", data, (x,), lambda g: (-(out.mT @ g @ out.mT),), ())
-    return out
+    return record("LinalgInvExBackward0", data, (x,), _inv_rule, save_output=True)
 
 
+def _det_rule(xp: Any, g: Any, a: Any, det: Any) -> tuple:
+    # Jacobi's formula: d det(A) = det(A) tr(A^-1 dA), so the gradient is g det(A) A^-T.
+    scale = xp.expand_dims(g * det, (-2, -1))
+    return (scale * _mT(xp, xp.inv(a)),)
+
+
+@method("det")
 def det(x: Tensor) -> Tensor:
-    """Determinant; its gradient is det(A) A⁻ᵀ (Jacobi's formula, invertible A)."""
+    """Determinant (LinalgDetBackward0: saves the input and the result)."""
     _require_square("linalg.det", x)
     xp = array_module(x._data)
     data = xp.asarray(xp.linalg.det(x._data), dtype=x._data.dtype)
-
-    def backward(g: Tensor) -> tuple:
-        scale = (g * out).unsqueeze(-1).unsqueeze(-1)
-        return (scale * inverse(x).mT,)
-
-    out = record_tensor("LinalgDetBackward0", data, (x,), backward, (x,))
-    return out
+    return record("LinalgDetBackward0", data, (x,), _det_rule, (x,), save_output=True)
 
 
+@method("trace")
 def trace(x: Tensor) -> Tensor:
-    """Sum of the diagonal of a matrix (composite: diagonal, then sum)."""
+    """Sum of the diagonal of a matrix (composite: diagonal, then sum; saves nothing)."""
     if x._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x._data.ndim}")
-    return x.diagonal().sum()
+    return named(x.diagonal().sum(), "TraceBackward0")

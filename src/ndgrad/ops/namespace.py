@@ -58,6 +58,7 @@ NUMPY_API = (
     "cumsum",
     "concatenate",
     "matmul",
+    "einsum",
     "tril",
     "triu",
     "sum",
@@ -65,6 +66,7 @@ NUMPY_API = (
 )
 # ndgrad's own helpers for rules, defined for both (below).
 EXTRA_API = (
+    "inv",
     "sum_to",
     "astype",
     "unreduce",
@@ -200,6 +202,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
     if xp is np:
         names["sum"] = _np_sum
     names.update(
+        inv=xp.linalg.inv,
         sum_to=sum_to,
         astype=_astype,
         unreduce=_array_unreduce(xp),
@@ -338,6 +341,8 @@ def _tensor_namespace() -> SimpleNamespace:
         cumsum=cumsum,
         concatenate=concatenate,
         matmul=linalg.matmul,
+        einsum=linalg.einsum,
+        inv=linalg.inverse,
         tril=tril,
         triu=triu,
         sum=sum_,
