@@ -124,6 +124,78 @@ for _name in ("mm", "addmm", "linear", "linear_nobias"):
 CASES["inv-b"] = _matrices(lambda lib, a, b: lib.linalg.inv(a) @ b, "b", "ab")
 
 
+def _indexed(op: Callable[[Any, Any, Any], Any], modify: str) -> Callable[[Any], None]:
+    """``y = op(lib, h, i)`` on a (3, 4) input; then ``i`` (the index) or ``h`` (the input)
+    changes in place before backward."""
+
+    def program(lib: Any) -> None:
+        x = lib.tensor([[0.3, 0.6, 1.2, 2.0]] * 3, requires_grad=True)
+        h = x * 1
+        i = lib.tensor([[0, 1, 2, 0]])
+        y = op(lib, h, i)
+        y = y[0] if isinstance(y, tuple) else y
+        if modify == "index":
+            i.add_(0)
+        elif modify == "input":
+            h.add_(1)
+        else:  # "output" for ops returning (values, indices): the indices
+            op(lib, h, i)
+        y.sum().backward()
+
+    return program
+
+
+INDEXED = {
+    "gather": lambda lib, h, i: lib.gather(h, 0, i),
+    "getitem": lambda lib, h, i: h[i[0, :2]],
+    "getitem_rows": lambda lib, h, i: h[i],
+    "index_select": lambda lib, h, i: h.index_select(1, i[0]),
+    "take": lambda lib, h, i: h.take(i),
+    "scatter_add": lambda lib, h, i: h.scatter_add(0, i, h[:1] * 2),
+    "scatter": lambda lib, h, i: h.scatter(0, i, 1.5),
+    "masked_select": lambda lib, h, i: h.masked_select(h > 1),
+}
+for _name, _op in INDEXED.items():
+    CASES[f"{_name}-index"] = _indexed(_op, "index")
+    CASES[f"{_name}-input"] = _indexed(_op, "input")
+# take_along_dim gathers from an expanded input (PyTorch names it AsStrided): its index only.
+CASES["take_along_dim-index"] = _indexed(lambda lib, h, i: lib.take_along_dim(h, i, 0), "index")
+
+
+def _sorted_indices(op: Callable[[Any, Any], Any]) -> Callable[[Any], None]:
+    """``values, indices = op(x)``; the indices change in place before backward."""
+
+    def program(lib: Any) -> None:
+        x = lib.tensor([[0.3, 1.6, 1.2, 2.0]] * 3, requires_grad=True)
+        values, indices = op(lib, x * 1)
+        indices.add_(0)
+        values.sum().backward()
+
+    return program
+
+
+SORTING = {
+    "sort": lambda lib, x: x.sort(-1),
+    "topk": lambda lib, x: x.topk(2),
+}
+for _name, _op in SORTING.items():
+    CASES[f"{_name}-indices"] = _sorted_indices(_op)
+    CASES[f"{_name}-output"] = _output_modified(lambda lib, x, _op=_op: _op(lib, x)[0])
+    CASES[f"{_name}-input"] = _input_modified(lambda lib, x, _op=_op: _op(lib, x)[0])
+
+
+def _setitem_index_modified(lib: Any) -> None:
+    x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
+    i = lib.tensor([0, 2])
+    y = x * 1
+    y[i] = x[:2] * 2
+    i.add_(0)
+    y.sum().backward()
+
+
+CASES["index_put-index"] = _setitem_index_modified
+
+
 def _outcome(program: Callable[[Any], None], lib: Any) -> str | None:
     try:
         program(lib)

@@ -599,6 +599,132 @@ def _std(lib: Any, x: Any, **params: Any) -> Any:
     return lib.std(x, **params)
 
 
+@st.composite
+def _scatter_inputs(draw: Any) -> tuple:
+    """x, an index whose entries along ``dim`` are distinct (which duplicate write wins is
+    unspecified), and a source of the index's shape."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    d = dim % len(s)
+    k = draw(st.integers(1, s[d]))
+    perm = np.asarray(draw(st.permutations(range(s[d])))[:k], dtype=np.int64)
+    idx_shape = tuple(k if i == d else draw(st.integers(1, n)) for i, n in enumerate(s))
+    index = np.broadcast_to(perm.reshape([-1 if i == d else 1 for i in range(len(s))]), idx_shape)
+    return (draw(floats(s)), index.copy(), draw(floats(idx_shape))), {"dim": dim}
+
+
+@st.composite
+def _scatter_add_inputs(draw: Any) -> tuple:
+    (x, index), params = draw(_gather_inputs())
+    return (x, index, draw(floats(index.shape))), params
+
+
+@st.composite
+def _take_along_dim_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    d = dim % len(s)
+    idx_shape = tuple(
+        draw(st.integers(1, 3)) if i == d else draw(st.sampled_from([1, n]))
+        for i, n in enumerate(s)
+    )
+    index = draw(index_arrays(idx_shape, s[d]))
+    return (draw(floats(s)), np.where(index < 0, index + s[d], index)), {"dim": dim}
+
+
+@st.composite
+def _index_select_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    index = draw(index_arrays((draw(st.integers(1, 4)),), s[dim]))
+    return (draw(floats(s)), np.where(index < 0, index + s[dim], index)), {"dim": dim}
+
+
+@st.composite
+def _index_fill_inputs(draw: Any) -> tuple:
+    (x, index), params = draw(_index_select_inputs())
+    return (x, index), {**params, "value": draw(st.floats(-2, 2))}
+
+
+@st.composite
+def _take_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    size = int(np.prod(s, dtype=np.int64))
+    return (draw(floats(s)), draw(index_arrays(draw(shapes(max_dims=2)), size))), {}
+
+
+@st.composite
+def _sort_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    return (draw(distinct(s)),), {"dim": draw(_dim(len(s))), "descending": draw(st.booleans())}
+
+
+@st.composite
+def _topk_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    k = draw(st.integers(0, s[dim]))
+    return (draw(distinct(s)),), {"k": k, "dim": dim, "largest": draw(st.booleans())}
+
+
+@st.composite
+def _addc_inputs(draw: Any, divisor: bool = False) -> tuple:
+    sx, s1, s2 = draw(broadcastable_shapes(3))
+    second = nonzero(s2, 0.5, 2.0) if divisor else floats(s2)
+    arrays = (draw(floats(sx)), draw(floats(s1)), draw(second))
+    return arrays, {"value": draw(st.sampled_from([1, 0.5, -2.0]))}
+
+
+@st.composite
+def _norm_p_inputs(draw: Any) -> tuple:
+    # p-norms other than 1, 2, 3 (distinct values: no ties for the infinity norms)
+    s = draw(shapes(min_dims=1))
+    p = draw(st.sampled_from([0.5, 1.5, 4, float("inf"), float("-inf")]))
+    x = draw(distinct(s) if p in (float("inf"), float("-inf")) else nonzero(s))
+    params: dict = {"p": p}
+    if draw(st.booleans()):
+        params["dim"] = draw(_dim(len(s)))
+        params["keepdim"] = draw(st.booleans())
+    return (x,), params
+
+
+@st.composite
+def _class_inputs(draw: Any) -> tuple:
+    """Logits ``(N, C)`` or ``(N, C, d)``, class indices, the reduction (losses over classes)."""
+    from hypothesis.extra import numpy as hnp
+
+    n, c = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    extra = draw(st.sampled_from([(), (2,)]))
+    x = draw(floats((n, c) + extra, -3, 3))
+    t = draw(hnp.arrays(np.int64, (n,) + extra, elements=st.integers(0, c - 1)))
+    return (x, t), {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+@st.composite
+def _class_weight_inputs(draw: Any) -> tuple:
+    # the class weights are a constant of the loss (torch defines no derivative for them)
+    (x, t), params = draw(_class_inputs())
+    weight = draw(st.lists(st.floats(0.5, 2.0), min_size=x.shape[1], max_size=x.shape[1]))
+    return (x, t), {**params, "weight": tuple(weight)}
+
+
+@st.composite
+def _bce_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    p, t = draw(floats(s, 0.1, 0.9)), draw(floats(s, 0.0, 1.0))
+    return (p, t), {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+def _cross_entropy_weighted(lib: Any, x: Any, t: Any, reduction: str, weight: tuple) -> Any:
+    w = lib.tensor(weight, dtype=x.dtype)
+    return lib.nn.functional.cross_entropy(x, t, weight=w, reduction=reduction)
+
+
+def _nll_weighted(lib: Any, x: Any, t: Any, reduction: str, weight: tuple) -> Any:
+    w = lib.tensor(weight, dtype=x.dtype)
+    return lib.nn.functional.nll_loss(x, t, weight=w, reduction=reduction)
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -870,6 +996,47 @@ OPS: list[OpCase] = [
     OpCase("setitem_basic", lambda lib, x, v, key: _setitem(lib, x, v, key), _setitem_basic()),
     OpCase("setitem_rows", _setitem_rows, _setitem_advanced()),
     OpCase("setitem_mask", _setitem_masked, _setitem_mask()),
+    OpCase("scatter", lambda lib, x, i, src, dim: x.scatter(dim, i, src), _scatter_inputs()),
+    OpCase(
+        "scatter_value",
+        lambda lib, x, i, src, dim: x.scatter(dim, i, 1.5) * src.sum(),
+        _scatter_inputs(),
+    ),
+    OpCase(
+        "scatter_add",
+        lambda lib, x, i, src, dim: lib.scatter_add(x, dim, i, src),
+        _scatter_add_inputs(),
+    ),
+    OpCase(
+        "take_along_dim",
+        lambda lib, x, i, dim: lib.take_along_dim(x, i, dim),
+        _take_along_dim_inputs(),
+    ),
+    OpCase(
+        "take_along_dim_flat",
+        lambda lib, x, i, dim: lib.take_along_dim(x, i.reshape(-1)),
+        _take_along_dim_inputs(),
+    ),
+    OpCase(
+        "index_select", lambda lib, x, i, dim: lib.index_select(x, dim, i), _index_select_inputs()
+    ),
+    OpCase(
+        "index_fill",
+        lambda lib, x, i, dim, value: x.index_fill(dim, i, value),
+        _index_fill_inputs(),
+    ),
+    OpCase(
+        "masked_select", lambda lib, x, m, value: lib.masked_select(x, m), _masked_fill_inputs()
+    ),
+    OpCase("take", lambda lib, x, i: lib.take(x, i), _take_inputs()),
+    OpCase("sort", lambda lib, x, **p: lib.sort(x, **p).values, _sort_inputs()),
+    OpCase("topk", lambda lib, x, **p: x.topk(**p).values, _topk_inputs()),
+    OpCase(
+        "addcmul", lambda lib, x, a, b, value: lib.addcmul(x, a, b, value=value), _addc_inputs()
+    ),
+    OpCase(
+        "addcdiv", lambda lib, x, a, b, value: lib.addcdiv(x, a, b, value=value), _addc_inputs(True)
+    ),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

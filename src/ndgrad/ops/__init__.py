@@ -6,7 +6,11 @@ from types import FunctionType
 from typing import Any
 
 from ndgrad._tensor import Tensor
-from ndgrad.ops import inplace, linalg, reduction, shape
+from ndgrad.ops import (
+    inplace,
+    namespace,  # noqa: F401 - registers the rules' namespaces with the engine
+)
+from ndgrad.ops import namespace  # noqa: F401 - registers the rules' namespaces with the engine
 from ndgrad.ops._common import (
     DIM_OPS,
     numpy_aliases,

@@ -364,9 +364,30 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 @method("take_along_dim")
 def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``
+    (the broadcast index is a new tensor, as in PyTorch)."""
     if dim is None:
-        return gather(x.reshape(-1), 0, indices.reshape(-1))
-    return gather(x, dim, indices)
+        x, indices, dim = x.reshape(-1), indices.reshape(-1), 0
+    d = wrap_dim(dim, x._data.ndim, "take_along_dim")
+    if indices._data.ndim != x._data.ndim:
+        raise RuntimeError(
+            f"take_along_dim(): input and indices should have the same number of dimensions, "
+            f"but got {x._data.ndim} dimensions for input, and {indices._data.ndim} "
+            "dimensions for indices"
+        )
+    xs, js = list(x._data.shape), list(indices._data.shape)
+    xs[d] = js[d] = 1
+    try:
+        common = list(np.broadcast_shapes(tuple(xs), tuple(js)))
+    except ValueError:
+        raise broadcast_error("take_along_dim", x._data.shape, indices._data.shape) from None
+    x_shape = tuple(common[:d] + [x._data.shape[d]] + common[d + 1 :])
+    i_shape = tuple(common[:d] + [indices._data.shape[d]] + common[d + 1 :])
+    if x._data.shape != x_shape:
+        x = x.expand(x_shape)
+    xp = array_module(indices._data)
+    index = Tensor._make(xp.array(xp.broadcast_to(indices._data, i_shape)))
+    return gather(x, d, index)
 
 
 @method("masked_select")
@@ -442,7 +463,22 @@ def fill_diagonal(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
 def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` as if it were 1-D, at ``index`` (the result has index's shape)."""
     index = as_tensor(index, "take")
-    return getitem(x.reshape(-1), index)
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
+    size = x._data.size
+    try:
+        data = x._data.reshape(-1)[index._data]
+    except IndexError:
+        raise IndexError(
+            f"take(): index out of range for tensor of size {list(x.shape)} ({size} elements)"
+        ) from None
+    shape = x._data.shape
+
+    def rule(xp: Any, g: Any, x: Any, index: Any) -> tuple:
+        return (xp.index_add_zeros((size,), (index,), g).reshape(shape),)
+
+    # PyTorch saves the input and the index.
+    return record("TakeBackward0", data, (x,), rule, (x, index))
 
 
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
