@@ -124,6 +124,63 @@ for _name in ("mm", "addmm", "linear", "linear_nobias"):
 CASES["inv-b"] = _matrices(lambda lib, a, b: lib.linalg.inv(a) @ b, "b", "ab")
 
 
+REDUCTIONS = {
+    "sum": lambda lib, x: x.sum(0),
+    "mean": lambda lib, x: x.mean(),
+    "prod": lambda lib, x: x.prod(),
+    "prod_dim": lambda lib, x: x.prod(0),
+    "var": lambda lib, x: x.var(0),
+    "std": lambda lib, x: x.std(),
+    "max": lambda lib, x: x.max(),
+    "max_dim": lambda lib, x: x.max(0).values,
+    "amax": lambda lib, x: x.amax(0),
+    "amin": lambda lib, x: lib.amin(x),
+    "median": lambda lib, x: x.median(),
+    "kthvalue": lambda lib, x: x.kthvalue(2).values,
+    "cumsum": lambda lib, x: x.cumsum(0),
+    "cumprod": lambda lib, x: x.cumprod(0),
+    "logsumexp": lambda lib, x: x.logsumexp(0),
+    "softmax": lambda lib, x: x.softmax(0),
+    "log_softmax": lambda lib, x: x.log_softmax(0),
+    "norm": lambda lib, x: x.norm(),
+    "norm_1": lambda lib, x: x.norm(p=1),
+    "norm_3": lambda lib, x: x.norm(p=3, dim=0),
+    "norm_inf": lambda lib, x: x.norm(p=float("inf")),
+}
+for _name, _op in REDUCTIONS.items():
+    CASES[f"{_name}-output"] = _output_modified(_op)
+    CASES[f"{_name}-input"] = _input_modified(_op)
+
+
+def _loss(name: str, modify: str) -> Callable[[Any], None]:
+    """A loss of ``h = x * 1`` (logits or probabilities) against a target; ``modify`` names
+    what changes in place before backward: the input, the target or the class weight."""
+
+    def program(lib: Any) -> None:
+        F = lib.nn.functional
+        x = lib.tensor([[0.2, 0.7, 0.4], [0.9, 0.1, 0.5]], requires_grad=True)
+        h = x * 1
+        weight = lib.tensor([1.0, 2.0, 0.5])
+        if name == "binary_cross_entropy":
+            target = lib.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.3]])
+            loss = F.binary_cross_entropy(h, target, weight=weight)
+        else:
+            target = lib.tensor([2, 0])
+            fn = F.nll_loss if name.startswith("nll") else F.cross_entropy
+            loss = fn(h, target, weight=weight if name.endswith("weight") else None)
+        {"input": h, "target": target, "weight": weight}[modify].add_(1)
+        loss.backward()
+
+    return program
+
+
+for _name in ("cross_entropy", "cross_entropy_weight", "nll_loss", "nll_loss_weight"):
+    for _modified in ("input", "target", "weight"):
+        CASES[f"{_name}-{_modified}"] = _loss(_name, _modified)
+for _modified in ("input", "target", "weight"):
+    CASES[f"binary_cross_entropy-{_modified}"] = _loss("binary_cross_entropy", _modified)
+
+
 def _indexed(op: Callable[[Any, Any, Any], Any], modify: str) -> Callable[[Any], None]:
     """``y = op(lib, h, i)`` on a (3, 4) input; then ``i`` (the index) or ``h`` (the input)
     changes in place before backward."""

@@ -600,6 +600,56 @@ def _std(lib: Any, x: Any, **params: Any) -> Any:
 
 
 @st.composite
+def _norm_p_inputs(draw: Any) -> tuple:
+    # p-norms other than 1, 2, 3 (distinct values: no ties for the infinity norms)
+    s = draw(shapes(min_dims=1))
+    p = draw(st.sampled_from([0.5, 1.5, 4, float("inf"), float("-inf")]))
+    x = draw(distinct(s) if p in (float("inf"), float("-inf")) else nonzero(s))
+    params: dict = {"p": p}
+    if draw(st.booleans()):
+        params["dim"] = draw(_dim(len(s)))
+        params["keepdim"] = draw(st.booleans())
+    return (x,), params
+
+
+@st.composite
+def _class_inputs(draw: Any) -> tuple:
+    """Logits ``(N, C)`` or ``(N, C, d)``, class indices, the reduction (losses over classes)."""
+    from hypothesis.extra import numpy as hnp
+
+    n, c = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    extra = draw(st.sampled_from([(), (2,)]))
+    x = draw(floats((n, c) + extra, -3, 3))
+    t = draw(hnp.arrays(np.int64, (n,) + extra, elements=st.integers(0, c - 1)))
+    return (x, t), {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+@st.composite
+def _class_weight_inputs(draw: Any) -> tuple:
+    # the class weights are a constant of the loss (torch defines no derivative for them)
+    (x, t), params = draw(_class_inputs())
+    weight = draw(st.lists(st.floats(0.5, 2.0), min_size=x.shape[1], max_size=x.shape[1]))
+    return (x, t), {**params, "weight": tuple(weight)}
+
+
+@st.composite
+def _bce_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    p, t = draw(floats(s, 0.1, 0.9)), draw(floats(s, 0.0, 1.0))
+    return (p, t), {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+def _cross_entropy_weighted(lib: Any, x: Any, t: Any, reduction: str, weight: tuple) -> Any:
+    w = lib.tensor(weight, dtype=x.dtype)
+    return lib.nn.functional.cross_entropy(x, t, weight=w, reduction=reduction)
+
+
+def _nll_weighted(lib: Any, x: Any, t: Any, reduction: str, weight: tuple) -> Any:
+    w = lib.tensor(weight, dtype=x.dtype)
+    return lib.nn.functional.nll_loss(x, t, weight=w, reduction=reduction)
+
+
+@st.composite
 def _scatter_inputs(draw: Any) -> tuple:
     """x, an index whose entries along ``dim`` are distinct (which duplicate write wins is
     unspecified), and a source of the index's shape."""
@@ -840,6 +890,49 @@ OPS: list[OpCase] = [
     ),
     OpCase("softmax", lambda lib, x, dim: lib.softmax(x, dim), _softmax_inputs()),
     OpCase("log_softmax", lambda lib, x, dim: x.log_softmax(dim=dim), _softmax_inputs()),
+    OpCase(
+        "cumprod",
+        lambda lib, x, dim: x.cumprod(dim),
+        reduction(lambda s: nonzero(s, 0.5, 1.5), keepdim=False),
+    ),
+    OpCase(
+        "amax",
+        lambda lib, x, dim, keepdim: lib.amax(x, dim, keepdim),
+        reduction(distinct, tuple_dims=True),
+    ),
+    OpCase("amin", lambda lib, x, dim, keepdim: x.amin(dim, keepdim=keepdim), reduction(distinct)),
+    OpCase("norm_p", lambda lib, x, **p: x.norm(**p), _norm_p_inputs()),
+    OpCase("dist", lambda lib, a, b: lib.dist(a, b, 3), binary(nonzero, lambda s: floats(s, 3, 4))),
+    OpCase("median_all", lambda lib, x: x.median(), unary(distinct)),
+    OpCase(
+        "median_dim",
+        lambda lib, x, dim, keepdim: tuple(lib.median(x, dim, keepdim)),
+        reduction(distinct),
+    ),
+    OpCase(
+        "kthvalue",
+        lambda lib, x, dim, keepdim: tuple(x.kthvalue(1, dim, keepdim)),
+        reduction(distinct),
+    ),
+    OpCase(
+        "cross_entropy",
+        lambda lib, x, t, reduction: lib.nn.functional.cross_entropy(x, t, reduction=reduction),
+        _class_inputs(),
+    ),
+    OpCase("cross_entropy_weight", _cross_entropy_weighted, _class_weight_inputs()),
+    OpCase(
+        "nll_loss",
+        lambda lib, x, t, reduction: lib.nn.functional.nll_loss(x, t, reduction=reduction),
+        _class_inputs(),
+    ),
+    OpCase("nll_loss_weight", _nll_weighted, _class_weight_inputs()),
+    OpCase(
+        "binary_cross_entropy",
+        lambda lib, p, t, reduction: lib.nn.functional.binary_cross_entropy(
+            p, t, reduction=reduction
+        ),
+        _bce_inputs(),
+    ),
     OpCase(
         "all", lambda lib, m: (m.all(), lib.all(m, 0)), unary(masks, shapes(min_dims=1)), grad=False
     ),

@@ -533,7 +533,7 @@ def binary_cross_entropy(
     if not ((input >= 0) & (input <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None and weight.shape != input.shape:
-        weight.expand(input.shape)  # PyTorch's error when the weight does not broadcast
+        weight = weight.expand(input.shape)  # as PyTorch, which saves the expanded view
     t = target.to(input.dtype) if target.dtype != input.dtype else target
     loss = _nn.binary_cross_entropy(input, t, weight)
     return named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
