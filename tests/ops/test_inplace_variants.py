@@ -147,19 +147,7 @@ def test_pure_and_random_fills_have_no_out_of_place_method() -> None:
         assert hasattr(T, name) and name[:-1] not in _pairs()
 
 
-# Shape-changing in-place views: ndgrad writes the result back into the old shape (a bug:
-# PyTorch changes the tensor's shape in place). Strict: passes once that is fixed.
-SHAPE_CHANGING = {"t", "transpose", "squeeze", "unsqueeze"}
-
-
-def _param(stem: str) -> Any:
-    if stem in SHAPE_CHANGING:
-        reason = f"{stem}_ cannot change the tensor's shape in place yet"
-        return pytest.param(stem, marks=pytest.mark.xfail(reason=reason, strict=True))
-    return stem
-
-
-@pytest.mark.parametrize("stem", [_param(s) for s in _pairs() if s in RECIPES])
+@pytest.mark.parametrize("stem", [s for s in _pairs() if s in RECIPES])
 def test_inplace_equals_out_of_place_bit_for_bit(stem: str) -> None:
     rng = np.random.default_rng(sum(map(ord, stem)))
     data, args, kwargs = RECIPES[stem](rng)
