@@ -271,13 +271,6 @@ def _add_along_axis_zeros(shape: tuple, index: Tensor, values: Tensor, axis: int
     )
 
 
-def scatter_into_zeros(shape: tuple, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim`` (gather's gradient)."""
-    if src._data.shape != index._data.shape:
-        src = src[tuple(slice(0, s) for s in index._data.shape)]
-    return _add_along_axis_zeros(shape, index, src, dim)
-
-
 def _src_for(src: Tensor, idx: Any, x: Tensor) -> Tensor:
     """``src`` in ``x``'s dtype, cut to the index's shape (only that part is scattered)."""
     if src._data.dtype != x._data.dtype:
