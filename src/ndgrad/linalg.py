@@ -12,7 +12,11 @@ from ndgrad.ops import reduction as _reduction
 inv = _ops.inverse
 det = _ops.det
 matmul = _ops.matmul
-vecdot = _ops.dot
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """Dot products of (broadcast) batches of vectors along ``dim``: ``(x * y).sum(dim)``."""
+    return (x * y).sum(dim)
 
 
 def vector_norm(

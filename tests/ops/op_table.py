@@ -171,6 +171,12 @@ def _linear_inputs(draw: Any) -> tuple:
     return arrays, {}
 
 
+@st.composite
+def _wide_linear_inputs(draw: Any) -> tuple:
+    n, k, m = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(32, 34))
+    return (draw(floats((n, k))), draw(floats((m, k))), draw(floats((m,)))), {}
+
+
 def _well_conditioned(batch: tuple, n: int) -> st.SearchStrategy:
     """Square matrices near 2 I (invertible, away from det = 0)."""
     return floats((*batch, n, n), -0.5, 0.5).map(lambda a: a + 2 * np.eye(n))
@@ -989,6 +995,18 @@ OPS: list[OpCase] = [
     OpCase("linalg_det", lambda lib, a: lib.linalg.det(a), _square_inputs()),
     OpCase("det_method", lambda lib, a: a.det(), _square_inputs()),
     OpCase("trace", lambda lib, a: lib.trace(a), unary(shape=shapes(min_dims=2, max_dims=2))),
+    # 32 outputs or more: the weight's gradient is computed row-major ((g.T @ x).T of w.T)
+    OpCase("linear_wide", lambda lib, *xs: lib.nn.functional.linear(*xs), _wide_linear_inputs()),
+    OpCase(
+        "inner_nd",
+        lambda lib, a, b: lib.inner(a, b),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (m, k)),
+    ),
+    OpCase(
+        "vecdot",
+        lambda lib, a, b: lib.linalg.vecdot(a, b),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,)),
+    ),
     # ------------------------------------------------------------------ shapes
     OpCase("reshape", lambda lib, x, shape: x.reshape(shape), _reshape_inputs()),
     OpCase("reshape_varargs", lambda lib, x, shape: lib.reshape(x, shape), _reshape_inputs()),
