@@ -29,14 +29,18 @@ from ndgrad.ops._common import (
     shape_arg,
     wrap_dim,
 )
+from ndgrad.ops.inplace import track_view
 
 
 def as_view(out: Tensor, base: Tensor) -> Tensor:
-    """Marks ``out`` as sharing ``base``'s storage: one version counter for both."""
+    """Marks ``out`` as sharing ``base``'s storage: one version counter for both, ``_base``
+    the tensor that owns the storage (in-place ops on views: ``ops.inplace``)."""
     xp = array_module(out._data)
     if xp.may_share_memory(out._data, base._data):
+        root = base._base if base._base is not None else base
         out._version = base._version
-        out._base = base._base if base._base is not None else base
+        out._base = root
+        track_view(out, root)
     return out
 
 
