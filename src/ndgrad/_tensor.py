@@ -71,6 +71,7 @@ class Tensor:
         "_version",
         "_base",
         "_view_version",  # views only (set by ops.shape.as_view; see ops.inplace)
+        "_views",  # bases only: weak references to views that follow their history
         "_hooks",
         "_retains_grad",
         "__weakref__",

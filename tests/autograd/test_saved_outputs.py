@@ -276,3 +276,24 @@ def test_inplace_change_of_a_saved_tensor_raises_as_in_torch(name):
     else:
         assert ours is not None, f"torch raises, ndgrad does not: {theirs}"
         assert _normalised(ours) == _normalised(theirs)
+
+
+def _inplace_op_then_modified(lib: Any) -> None:
+    """An in-place op's result is the tensor itself: changing it again is caught."""
+    x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
+    y = x * 1
+    y.sigmoid_()
+    y.mul_(2)
+    y.sum().backward()
+
+
+def _inplace_op_on_view_then_modified(lib: Any) -> None:
+    x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
+    y = x * 1
+    y[1:].exp_()
+    y.mul_(2)
+    y.sum().backward()
+
+
+CASES["sigmoid_-then-mul_"] = _inplace_op_then_modified
+CASES["view-exp_-then-mul_"] = _inplace_op_on_view_then_modified

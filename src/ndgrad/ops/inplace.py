@@ -10,15 +10,16 @@ value and written into the storage it shares with its base; the base then gets a
 ``CopySlices`` node (the old base gets the gradient with the view's region zeroed, the
 result the gradient's view region) and the view an ``AsStridedBackward0`` node on the new
 base. A view is located in its base by its memory layout (``view_positions``: PyTorch's
-as_strided geometry), so every view op works without telling how it was made. Views made
-while autograd records are of the class ``_View``, whose ``grad_fn``/``requires_grad``
-are regenerated from the base when the shared version counter moved since (an in-place op
-on the base or on another view of it), as PyTorch regenerates them; other tensors pay
-nothing.
+as_strided geometry), so every view op works without telling how it was made. A base
+keeps weak references to the views made from it while autograd records; when an in-place
+op gives the base a new history, its live views get theirs regenerated from it (PyTorch
+does this lazily; here it happens at the in-place op, so reading a tensor's ``grad_fn``
+stays a plain attribute).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -129,6 +130,10 @@ def apply_inplace(
             result._output_nr,
             result._requires_grad,
         )
+        x._version[0] += 1
+        _adopt_output(result, x)
+        _refresh_views(x, x)
+        return x
     else:
         prev = STATE.enabled
         STATE.enabled = False
@@ -163,6 +168,14 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
         x._version[0] += 1
         return x
     return apply_inplace(x, name, lambda s: op(s, other), other)
+
+
+def _adopt_output(result: Tensor, x: Tensor) -> None:
+    """A rule that reads its op's result now reads ``x``, where the result was written: a
+    later in-place change of ``x`` is caught (PyTorch: "is at version 2; expected 1")."""
+    node = result.grad_fn
+    if node is not None and node.output is not None and node.output[0] is result._data:
+        node.output = [x._data, x._version, x._version[0]]
 
 
 def _fits(shape: tuple, out_shape: tuple) -> bool:
@@ -216,6 +229,7 @@ def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) 
     result = compute(old)
     _write(x, result._data, name)
     x._version[0] += 1
+    _adopt_output(result, x)
     if result._requires_grad or root._requires_grad:
         xp = array_module(root._data)
         idx = view_positions(x._data, root._data)
@@ -233,6 +247,7 @@ def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) 
         )
         x._output_nr = 0
         x._requires_grad = True
+        _refresh_views(root, x)
     x._view_version = x._version[0]
     return x
 
@@ -279,48 +294,32 @@ def view_positions(view: Any, root: Any) -> Any:
     return as_strided(positions[offset:], view.shape, strides).copy()
 
 
-class _View(Tensor):
-    """A view made while autograd records: its ``grad_fn`` and ``requires_grad`` follow
-    in-place changes of its base (regenerated when the shared version counter moved)."""
-
-    __slots__ = ()
-
-    @property  # type: ignore[override]
-    def grad_fn(self) -> Any:
-        if self._base is not None and self._version[0] != self._view_version:
-            _regenerate(self)
-        return _GRAD_FN.__get__(self, Tensor)
-
-    @grad_fn.setter
-    def grad_fn(self, node: Any) -> None:
-        _GRAD_FN.__set__(self, node)
-
-    @property  # type: ignore[override]
-    def _requires_grad(self) -> bool:
-        if self._base is not None and self._version[0] != self._view_version:
-            _regenerate(self)
-        return _REQUIRES_GRAD.__get__(self, Tensor)
-
-    @_requires_grad.setter
-    def _requires_grad(self, value: bool) -> None:
-        _REQUIRES_GRAD.__set__(self, value)
-
-
-_GRAD_FN = Tensor.__dict__["grad_fn"]
-_REQUIRES_GRAD = Tensor.__dict__["_requires_grad"]
-
-
-def _regenerate(view: _View) -> None:
+def _regenerate(view: Tensor) -> None:
     """The view's history from its base's current one (an ``AsStridedBackward0`` node)."""
     view._view_version = view._version[0]
     root = view._base
     if not root._requires_grad:
         return
     index = Tensor._make(view_positions(view._data, root._data))
-    node = Node("AsStridedBackward0", _as_strided_rule(root._data.shape), (root,), (index,))
-    _GRAD_FN.__set__(view, node)
-    _REQUIRES_GRAD.__set__(view, True)
+    view.grad_fn = Node("AsStridedBackward0", _as_strided_rule(root._data.shape), (root,), (index,))
+    view._requires_grad = True
     view._output_nr = 0
+
+
+def _refresh_views(root: Tensor, modified: Tensor) -> None:
+    """After an in-place op gave ``root`` a new history: its other live views follow it."""
+    refs = getattr(root, "_views", None)
+    if not refs:
+        return
+    alive = []
+    for ref in refs:
+        view = ref()
+        if view is None:
+            continue
+        alive.append(ref)
+        if view is not modified and view._base is root:
+            _regenerate(view)
+    root._views = alive
 
 
 def track_view(out: Tensor, root: Tensor) -> None:
@@ -330,8 +329,11 @@ def track_view(out: Tensor, root: Tensor) -> None:
     requires grad made in no_grad mode is marked, so that an in-place op on it while
     recording raises PyTorch's error."""
     if STATE.enabled:
-        if (root.grad_fn is not None or not root._requires_grad) and type(out) is Tensor:
-            out.__class__ = _View
+        if root.grad_fn is not None or not root._requires_grad:
             out._view_version = out._version[0]
+            refs = getattr(root, "_views", None)
+            if refs is None:
+                refs = root._views = []
+            refs.append(weakref.ref(out))
     elif root._requires_grad:
         out._view_version = NO_GRAD_VIEW
