@@ -340,3 +340,11 @@ def test_no_grad_updates_build_no_history() -> None:
     assert type(v) is ndgrad.Tensor
     assert w.grad_fn is None and v.grad_fn is None and not v.requires_grad
     np.testing.assert_allclose(w.tolist(), [1.5, -1.0, 5.0, 3.0, -0.5, 6.0])
+
+
+def test_a_base_does_not_keep_its_dead_views():
+    """Views made while recording are followed weakly: a long loop of slices stays small."""
+    base = ndgrad.zeros(100, 4)
+    for i in range(10_000):
+        base[i % 100 : i % 100 + 1].sum()
+    assert len(base._views) < 200

@@ -16,7 +16,7 @@ from ndgrad.autograd.grad_mode import (
     set_grad_enabled,
 )
 from ndgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from ndgrad.autograd.graph import Node, run_backward, tensor_type
+from ndgrad.autograd.graph import Node, backward_one, run_backward, tensor_type
 
 if TYPE_CHECKING:
     from ndgrad._tensor import Tensor
@@ -46,11 +46,15 @@ def _as_tuple(x: Any) -> tuple:
     return (x,) if isinstance(x, tensor_type()) else tuple(x)
 
 
-def _implicit_grad(out: Tensor) -> Tensor:
-    """The gradient of a one-element output when none is given: ones."""
-    g = array_module(out._data).empty(out._data.shape, out._data.dtype)
+def _ones(data: Any) -> Any:
+    """The gradient of a one-element output when none is given: ones like ``data``."""
+    g = array_module(data).empty(data.shape, data.dtype)
     g.fill(1)  # np.ones_like costs three times as much for one element
-    return tensor_type()._make(g)
+    return g
+
+
+def _implicit_grad(out: Tensor) -> Tensor:
+    return tensor_type()._make(_ones(out._data))
 
 
 def _make_grads(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list:
@@ -108,7 +112,7 @@ def backward(
     ):
         # loss.backward(): what _make_grads checks holds, so the implicit ones go straight in.
         retain = create_graph if retain_graph is None else retain_graph
-        run_backward((tensors,), [_implicit_grad(tensors)], retain, create_graph)
+        backward_one(tensors, _ones(tensors._data), retain, create_graph)
         return
     outputs = _as_tuple(tensors)
     grad_tensors = _as_tuple(grad_tensors) if grad_tensors is not None else ()

@@ -448,6 +448,16 @@ def _unwrap(grad: Any, name: str) -> Any:
     raise TypeError(f"{name} returned a gradient of type {type(grad).__name__}")
 
 
+def backward_one(out: Tensor, grad: Any, retain_graph: bool, create_graph: bool) -> None:
+    """``loss.backward()``: one output with its gradient array (made by the caller)."""
+    if out.grad_fn is None:
+        run_backward((out,), [_Tensor._make(grad)], retain_graph, create_graph)
+        return
+    _run_tree(
+        out.grad_fn, [_Tensor._make(grad) if create_graph else grad], retain_graph, create_graph
+    )
+
+
 def run_backward(
     outputs: Sequence[Tensor],
     grad_outputs: Sequence[Tensor | None],
@@ -555,7 +565,9 @@ def _run_tree(root: Node, root_grads: list, retain_graph: bool, create_graph: bo
             for edge, grad, meta in zip(node.edges, in_grads, node.input_meta):
                 if edge is None or grad is None:
                     continue
-                grad = _fit(grad, meta, create_graph, node._name)
+                # Most gradients fit already: skip the call (one check of _fit's three).
+                if type(grad) is not np.ndarray or grad.shape != meta[0] or grad.dtype != meta[1]:
+                    grad = _fit(grad, meta, create_graph, node._name)
                 child, nr = edge
                 if type(child) is Node:
                     if child._uses == 1:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
 from ndgrad.ops._common import (
@@ -146,6 +147,8 @@ def getitem(x: Tensor, key: Any) -> Tensor:
 
         # a NumPy scalar (x[i] of a vector) becomes a 0-d array in record's Tensor._make
         return as_view(record(name, data, (x,), rule), x)
+    if not (STATE.enabled and x._requires_grad):
+        return Tensor._make(data)  # nothing to record: the index need not be saved
     template, indices = _saved_key(key, npkey)
 
     def index_rule(xp: Any, g: Any, *indices: Any) -> tuple:

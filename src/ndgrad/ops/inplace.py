@@ -335,5 +335,8 @@ def track_view(out: Tensor, root: Tensor) -> None:
             if refs is None:
                 refs = root._views = []
             refs.append(weakref.ref(out))
+            n = len(refs)
+            if n >= 64 and not n & (n - 1):  # at each power of two: forget the dead views
+                refs[:] = [ref for ref in refs if ref() is not None]
     elif root._requires_grad:
         out._view_version = NO_GRAD_VIEW

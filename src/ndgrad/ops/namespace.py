@@ -95,7 +95,10 @@ def _array_unreduce(xp: Any) -> Any:
     def unreduce(g: Any, dims: tuple, keepdim: bool, shape: tuple) -> Any:
         """A gradient of a reduction over ``dims`` brought back to the input's ``shape``."""
         if not keepdim and dims and shape:
-            g = g.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
+            if len(dims) == len(shape):  # a full reduction (loss.sum()): one number
+                g = g.reshape((1,) * len(shape))
+            else:
+                g = g.reshape(tuple([1 if i in dims else s for i, s in enumerate(shape)]))
         if g.shape == shape:
             return g
         if math.prod(shape) <= _MATERIALIZE:
