@@ -20,7 +20,7 @@ from ndgrad.ops._common import (
     record,
     wrap_dim,
 )
-from ndgrad.ops.shape import as_view
+from ndgrad.ops.inplace import as_view
 
 
 def _index_error(exc: Exception, x: Tensor, op: str) -> IndexError:
@@ -429,8 +429,6 @@ def argwhere(x: Tensor) -> Tensor:
 @method("index_fill", inplace="index_fill_")
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """``x`` with the slices at ``index`` along ``dim`` set to ``value``."""
-    from ndgrad.ops.pointwise import masked_fill
-
     d = wrap_dim(dim, x._data.ndim, "index_fill")
     idx = as_tensor(index, "index_fill")._data.reshape(-1)
     xp = array_module(x._data)
@@ -439,20 +437,18 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     shape = [1] * x._data.ndim
     if shape:
         shape[d] = -1
-    return masked_fill(x, Tensor._make(mask.reshape(shape)), value)
+    return x.masked_fill(Tensor._make(mask.reshape(shape)), value)
 
 
 def fill_diagonal(x: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     """``x`` with its main diagonal set to ``fill_value`` (``fill_diagonal_``'s result)."""
-    from ndgrad.ops.pointwise import masked_fill
-
     shape = x._data.shape
     if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
         raise RuntimeError("all dimensions of input must be of equal length")
     xp = array_module(x._data)
     mask = xp.zeros(shape, dtype=bool)
     xp.fill_diagonal(mask, True, wrap=wrap)
-    return masked_fill(x, Tensor._make(mask), fill_value)
+    return x.masked_fill(Tensor._make(mask), fill_value)
 
 
 @method("take")

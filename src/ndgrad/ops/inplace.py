@@ -29,8 +29,7 @@ from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
-from ndgrad.autograd.graph import Node
-from ndgrad.ops._common import record
+from ndgrad.autograd.graph import Node, record
 
 LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_LEAF_MESSAGE = (
@@ -340,3 +339,15 @@ def track_view(out: Tensor, root: Tensor) -> None:
                 refs[:] = [ref for ref in refs if ref() is not None]
     elif root._requires_grad:
         out._view_version = NO_GRAD_VIEW
+
+
+def as_view(out: Tensor, base: Tensor) -> Tensor:
+    """Marks ``out`` as sharing ``base``'s storage: one version counter for both, ``_base``
+    the tensor that owns the storage (in-place ops on views: ``ops.inplace``)."""
+    xp = array_module(out._data)
+    if xp.may_share_memory(out._data, base._data):
+        root = base._base if base._base is not None else base
+        out._version = base._version
+        out._base = root
+        track_view(out, root)
+    return out

@@ -785,9 +785,7 @@ def _where_method(self: Tensor, condition: Any, other: Any) -> Tensor:
 
 def where(condition: Any, a: Any = None, b: Any = None) -> Any:
     if a is None and b is None:  # where(cond) is nonzero(cond, as_tuple=True)
-        from ndgrad.ops.indexing import nonzero
-
-        return nonzero(as_tensor(condition, "where"), as_tuple=True)
+        return as_tensor(condition, "where").nonzero(as_tuple=True)
     if a is None or b is None:
         raise TypeError("where(): expected both 'input' and 'other', or neither")
     cond = as_tensor(condition, "where")

@@ -29,19 +29,7 @@ from ndgrad.ops._common import (
     shape_arg,
     wrap_dim,
 )
-from ndgrad.ops.inplace import track_view
-
-
-def as_view(out: Tensor, base: Tensor) -> Tensor:
-    """Marks ``out`` as sharing ``base``'s storage: one version counter for both, ``_base``
-    the tensor that owns the storage (in-place ops on views: ``ops.inplace``)."""
-    xp = array_module(out._data)
-    if xp.may_share_memory(out._data, base._data):
-        root = base._base if base._base is not None else base
-        out._version = base._version
-        out._base = root
-        track_view(out, root)
-    return out
+from ndgrad.ops.inplace import as_view
 
 
 def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]:
@@ -690,8 +678,6 @@ def repeat_interleave(
 
     ``repeat_interleave(counts)`` alone gives ``arange(len(counts))`` repeated by the counts.
     """
-    from ndgrad.ops.indexing import index_select
-
     xp = array_module(x._data)
     if repeats is None:  # the one-tensor form: indices repeated by the counts in x
         counts = x._data
@@ -716,7 +702,7 @@ def repeat_interleave(
     index = Tensor._make(xp.repeat(xp.arange(n, dtype=np.int64), counts.reshape(-1)))
     if not x._data.ndim:
         x = x.reshape(1)
-    out = index_select(x, d, index)
+    out = x.index_select(d, index)  # a method: indexing sits above shape
     return out.view(-1) if dim is None else out  # PyTorch's flat result is a view
 
 

@@ -145,7 +145,7 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
 @method("msort")
 def msort(x: Tensor) -> Tensor:
     """``sort`` along the first dimension, values only."""
-    from ndgrad.ops import sort
+    from ndgrad.ops.sorting import sort
 
     return sort(x, 0).values
 
@@ -297,8 +297,8 @@ def quantile(
     interpolation: str = "linear",
 ) -> Tensor:
     """The ``q``-th quantiles (``q`` a number or a 1-D tensor, whose dim comes first)."""
-    from ndgrad.ops import sort
     from ndgrad.ops.pointwise import isnan, where
+    from ndgrad.ops.sorting import sort
 
     if x._data.dtype.kind != "f":
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
