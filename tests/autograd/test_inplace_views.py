@@ -348,3 +348,50 @@ def test_a_base_does_not_keep_its_dead_views():
     for i in range(10_000):
         base[i % 100 : i % 100 + 1].sum()
     assert len(base._views) < 200
+
+
+def _select_then_add(lib: Any) -> list:
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y[0].add_(1)  # y[0] is a 0-d view: the write reaches y
+    y.sum().backward()
+    return [y.grad_fn.name(), y.detach().tolist(), x.grad.tolist()]
+
+
+def _setitem_scalar_tensor(lib: Any) -> list:
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 1
+    v = lib.tensor(5.0, requires_grad=True)
+    h[0] = v
+    (h * h).sum().backward()
+    return [h.grad_fn.name(), v.grad.item(), x.grad.tolist()]
+
+
+def _setitem_column_of_data(lib: Any) -> list:
+    h = lib.zeros(2, 3)
+    v = lib.ones(2, requires_grad=True)
+    h[:, 0] = v * 3
+    (h * h).sum().backward()
+    return [h.grad_fn.name(), v.grad.tolist()]
+
+
+def _setitem_on_leaf(lib: Any) -> list:
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[0] = 1.0
+    return []
+
+
+@pytest.mark.parametrize(
+    "program",
+    [_select_then_add, _setitem_scalar_tensor, _setitem_column_of_data, _setitem_on_leaf],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_setitem_with_a_basic_key_is_a_copy_into_a_view_as_in_torch(program):
+    def outcome(lib):
+        try:
+            out = program(lib)
+        except RuntimeError as exc:
+            return ("raises", str(exc))
+        return [o.replace("torch::autograd::", "") if isinstance(o, str) else o for o in out]
+
+    assert outcome(ndgrad) == outcome(torch)

@@ -137,6 +137,8 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         raise _index_error(exc, x, "index") from None
     shape = x._data.shape
     if not advanced:
+        if type(data) is not type(x._data):  # a scalar copy: index again for a 0-d view
+            data = x._data[tuple(k for k in npkey if k is not Ellipsis) + (Ellipsis,)]
         if len(npkey) == 1 and isinstance(npkey[0], (int, np.integer)):  # x[i], the common case
             name = "SelectBackward0"
         else:
@@ -474,6 +476,11 @@ def take(x: Tensor, index: Tensor) -> Tensor:
 
 
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
+    if STATE.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
+        npkey, advanced = to_numpy_key(key, "index_put")
+        if not advanced:  # PyTorch: x[key].copy_(value), an in-place op on a view
+            getitem(self, key).copy_(value)
+            return
     inplace.apply_inplace(self, "index_put_", lambda s: index_put(s, key, value), value)
 
 

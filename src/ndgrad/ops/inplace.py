@@ -345,7 +345,9 @@ def as_view(out: Tensor, base: Tensor) -> Tensor:
     """Marks ``out`` as sharing ``base``'s storage: one version counter for both, ``_base``
     the tensor that owns the storage (in-place ops on views: ``ops.inplace``)."""
     xp = array_module(out._data)
-    if xp.may_share_memory(out._data, base._data):
+    data = out._data
+    # An empty view shares no memory, but it is still a view (x[0:0] = v keeps v's graph).
+    if xp.may_share_memory(data, base._data) or (data.size == 0 and data.base is not None):
         root = base._base if base._base is not None else base
         out._version = base._version
         out._base = root
