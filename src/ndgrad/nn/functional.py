@@ -190,10 +190,11 @@ def dropout(
     if not training or p == 0.0:
         return input
     dt = input._data.dtype
+    xp = input.xp
     if p == 1.0:
-        mask = np.zeros(input._data.shape, dtype=dt)
+        mask = xp.zeros(input._data.shape, dtype=dt)
     else:
-        keep = _creation._rng(None).random(input._data.shape) < (1.0 - p)
+        keep = xp.asarray(_creation._rng(None).random(input._data.shape) < (1.0 - p))
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
@@ -213,8 +214,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Class values must be non-negative.")
         if data.max() >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    out = np.zeros(data.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, data[..., None], 1, axis=-1)
+    xp = tensor.xp
+    out = xp.zeros(data.shape + (num_classes,), dtype=np.int64)
+    xp.put_along_axis(out, data[..., None], 1, axis=-1)
     return Tensor._make(out)
 
 

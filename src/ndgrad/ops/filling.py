@@ -40,7 +40,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
 
 
 def zero_(self: Tensor) -> Tensor:
-    return inplace.fill_with(self, np.zeros((), self._data.dtype), "zero_")
+    return inplace.fill_with(self, self.xp.zeros((), self._data.dtype), "zero_")
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
