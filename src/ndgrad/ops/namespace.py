@@ -22,8 +22,8 @@ import numpy as np
 from ndgrad._backend import _XP_BY_TYPE
 from ndgrad.autograd.graph import register_namespaces, sum_to
 
-# NumPy's names, same meaning in both namespaces.
-NUMPY_API = (
+# Element-wise functions of the same name and meaning in NumPy and in ``ops.pointwise``.
+ELEMENTWISE = (
     "abs",
     "cos",
     "exp",
@@ -44,6 +44,9 @@ NUMPY_API = (
     "isfinite",
     "floor_divide",
     "trunc",
+)
+# NumPy's names, same meaning in both namespaces.
+NUMPY_API = ELEMENTWISE + (
     "zeros_like",
     "ones_like",
     "broadcast_to",
@@ -301,32 +304,7 @@ def _tensor_namespace() -> SimpleNamespace:
     def triu(a: Any, k: int = 0) -> Any:
         return shape.triu(a, k)
 
-    names = {
-        name: getattr(pointwise, name)
-        for name in (
-            "abs",
-            "cos",
-            "exp",
-            "expm1",
-            "log",
-            "log1p",
-            "maximum",
-            "minimum",
-            "sign",
-            "sin",
-            "sqrt",
-            "tan",
-            "tanh",
-            "where",
-            "logical_and",
-            "logical_or",
-            "logical_not",
-            "isfinite",
-            "floor_divide",
-            "trunc",
-            "erf",
-        )
-    }
+    names = {name: getattr(pointwise, name) for name in (*ELEMENTWISE, "erf")}
     from ndgrad import _creation
 
     names.update(
