@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -252,9 +251,9 @@ def test_hanging_and_garbage_tools_become_skipped_quickly(tmp_path: Path):
     write_tool(bin_dir, "nvidia-smi", "sleep 30\n")  # a child of sh: must be killed too
     write_tool(bin_dir, "nvcc", "echo 'Segmentation fault'\n")
     write_tool(bin_dir, "conda", "echo 'usage: conda [-h]'\n")
-    start = time.perf_counter()
-    code, findings = run_doctor(env, "--timeout", "2")
-    assert time.perf_counter() - start < 10
+    # The hanging tool (30 s) is killed after 2 s: the run ends well inside the subprocess's
+    # 25 s limit, else subprocess.TimeoutExpired fails the test (a hang guard, not a timing).
+    code, findings = run_doctor(env, "--timeout", "2", timeout=25)
     assert findings["gpu"]["status"] == "skipped" and "did not answer" in findings["gpu"]["found"]
     assert findings["cuda.toolkit"]["status"] == "skipped"
     assert "could not check" in findings["cuda.toolkit"]["found"]
@@ -265,10 +264,7 @@ def test_this_machine_reports_no_gpu_as_normal():
     """The real machine, no fakes. Without a GPU: 'no NVIDIA GPU' is ok, and an nvcc on PATH
     without a driver is not a failure (a build machine is a valid set-up)."""
     env = dict(os.environ, NO_COLOR="1")
-    start = time.perf_counter()
     code, findings = run_doctor(env)
-    seconds = time.perf_counter() - start
-    assert seconds < 10
     gpu = findings["gpu"]
     if "no NVIDIA GPU" not in gpu["found"]:
         pytest.skip(f"this machine has a GPU: {gpu['found']}")

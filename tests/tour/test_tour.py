@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from typer.testing import CliRunner
@@ -125,15 +124,12 @@ def test_no_plots_writes_nothing(tmp_path):
     assert result.exit_code == 0 and not out.exists()
 
 
-def test_the_whole_tour_passes_well_under_a_minute(tmp_path):
+def test_the_whole_tour_passes(tmp_path):
     """The README's first command, in a fresh process, with figures."""
-    start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "ndgrad", "tour", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
-    elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "all 7 sections passed" in proc.stdout
-    assert elapsed < 60, f"tour took {elapsed:.1f}s"
     expected = {"gradient-descent", "bernoulli-entropy", "likelihood", "linear-regression",
                 "softmax-confusion", "softmax-predictions"}  # fmt: skip
     assert {p.stem for p in tmp_path.glob("*.png")} == expected

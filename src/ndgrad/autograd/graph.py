@@ -283,13 +283,6 @@ def record_multi(
     return outs
 
 
-def record_tensor(
-    name: str, data: Any, inputs: Sequence[Tensor], backward: Rule, saved: tuple = ()
-) -> Tensor:
-    """One output whose ``backward(g)`` is written with Tensors only (see ``record_multi``)."""
-    return record_multi(name, (data,), inputs, backward, saved)[0]
-
-
 def _topological_order(roots: list) -> list:
     """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children.
 

@@ -15,7 +15,7 @@ from ndgrad._backend import array_module
 from ndgrad._creation import shape_arg  # noqa: F401 - for ops
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
-from ndgrad.autograd.graph import record, record_multi, record_tensor  # noqa: F401 - for ops
+from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - for ops
 
 _SCALARS = (float, int, bool)
 F = TypeVar("F", bound=Callable[..., Any])
