@@ -484,9 +484,9 @@ def inverse(x: Tensor) -> Tensor:
 
 
 def _det_rule(xp: Any, g: Any, a: Any, det: Any) -> tuple:
-    # Jacobi's formula: d det(A) = det(A) tr(A^-1 dA), so the gradient is g det(A) A^-T.
-    scale = xp.expand_dims(g * det, (-2, -1))
-    return (scale * _mT(xp, xp.inv(a)),)
+    # Jacobi's formula: d det(A) = tr(adj(A) dA), so the gradient is g adj(A)^T, the cofactor
+    # matrix (det(A) A^-T where A is invertible; defined for singular A too).
+    return (xp.expand_dims(g, (-2, -1)) * xp.cofactor(a),)
 
 
 @method("det")

@@ -70,6 +70,7 @@ NUMPY_API = ELEMENTWISE + (
 # ndgrad's own helpers for rules, defined for both (below).
 EXTRA_API = (
     "inv",
+    "cofactor",
     "sum_to",
     "astype",
     "unreduce",
@@ -122,6 +123,22 @@ def _array_erf(xp: Any) -> Any:
     from scipy.special import erf  # a ufunc: NumPy arrays and their subclasses
 
     return erf
+
+
+def _array_cofactor(xp: Any) -> Any:
+    def cofactor(a: Any) -> Any:
+        """adj(A)^T, from the SVD A = U S Vh: det(U) det(Vh) U diag(prod_{j != i} s_j) Vh
+        (singular matrices included, where det(A) A^-T is undefined)."""
+        u, s, vh = xp.linalg.svd(a)
+        ones = xp.ones(s.shape[:-1] + (1,), dtype=s.dtype)
+        before = xp.cumprod(xp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+        after = xp.flip(
+            xp.cumprod(xp.concatenate([ones, xp.flip(s, -1)[..., :-1]], axis=-1), axis=-1), -1
+        )
+        sign = xp.linalg.det(u) * xp.linalg.det(vh)
+        return sign[..., None, None] * ((u * (before * after)[..., None, :]) @ vh)
+
+    return cofactor
 
 
 def _array_sigmoid(xp: Any) -> Any:
@@ -209,6 +226,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         names["sum"] = _np_sum
     names.update(
         inv=xp.linalg.inv,
+        cofactor=_array_cofactor(xp),
         sum_to=sum_to,
         astype=_astype,
         unreduce=_array_unreduce(xp),
@@ -324,6 +342,7 @@ def _tensor_namespace() -> SimpleNamespace:
         matmul=linalg.matmul,
         einsum=linalg.einsum,
         inv=linalg.inverse,
+        cofactor=lambda a: expand_dims(linalg.det(a), (-2, -1)) * linalg.inverse(a).mT,
         tril=tril,
         triu=triu,
         sum=sum_,
