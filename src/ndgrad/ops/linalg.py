@@ -395,11 +395,12 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
 
 # ----------------------------------------------------------------------------- einsum
 def _einsum_rule(specs: tuple, rhs: str, need: tuple, kept: tuple, shapes: tuple) -> Any:
-    """Each operand's gradient: the einsum of ``g`` with the other operands, to its letters.
+    """Each operand's gradient: the einsum of ``g`` with the other operands, to its subscripts.
 
     Letters of an operand that appear nowhere else were summed out: its gradient is
-    broadcast back along them. ``kept`` are the operands saved (those another one's
-    gradient reads).
+    broadcast back along them. ``...`` stays ``...`` in every term (NumPy broadcasts it; the
+    engine sums a broadcast gradient back). ``kept`` are the operands saved (those another
+    one's gradient reads).
     """
 
     def rule(xp: Any, g: Any, *saved: Any) -> tuple:
@@ -412,13 +413,32 @@ def _einsum_rule(specs: tuple, rhs: str, need: tuple, kept: tuple, shapes: tuple
                 grads.append(None)
                 continue
             others = [s for j, s in enumerate(specs) if j != i]
-            present = set(rhs).union(*others)
-            target = "".join(c for c in spec if c in present)
+            if "..." not in spec and ("..." in rhs or any("..." in o for o in others)):
+                spec = "..." + spec  # no broadcast dims of its own: the engine sums them
+            present = set(rhs.replace(".", "")).union(*[o.replace(".", "") for o in others])
+            letters = spec.replace("...", "")
+            target = spec.replace("...", "#")
+            target = "".join(c for c in target if c == "#" or c in present).replace("#", "...")
             equation = ",".join([rhs, *others]) + "->" + target
             gi = xp.einsum(equation, g, *[t for j, t in enumerate(ops) if j != i])
-            if target != spec:
-                view = tuple(n if c in present else 1 for c, n in zip(spec, shapes[i]))
-                gi = xp.broadcast_to(gi.reshape(view), shapes[i])
+            missing = [c for c in letters if c not in present]
+            if missing:  # summed-out letters: size-1 axes, broadcast to their sizes
+                lead = spec.index("...") if "..." in spec else len(spec)
+                n_ellipsis = gi.ndim - (len(letters) - len(missing))
+                own = len(shapes[i]) - len(letters)
+                axes, sizes = [], []
+                for k, c in enumerate(letters):
+                    pos = k if k < lead else k + n_ellipsis
+                    if c in missing:
+                        axes.append(pos)
+                    size_pos = k if k < lead else k + own
+                    sizes.append(shapes[i][size_pos])
+                gi = xp.expand_dims(gi, tuple(axes))
+                full = list(gi.shape)
+                for k, c in enumerate(letters):
+                    if c in missing:
+                        full[k if k < lead else k + n_ellipsis] = sizes[k]
+                gi = xp.broadcast_to(gi, tuple(full))
             grads.append(gi)
         return tuple(grads)
 
@@ -426,7 +446,7 @@ def _einsum_rule(specs: tuple, rhs: str, need: tuple, kept: tuple, shapes: tuple
 
 
 def einsum(equation: str, *operands_: Any) -> Tensor:
-    """Einstein summation (explicit or implicit output; no ellipsis)."""
+    """Einstein summation (explicit or implicit output, ``...`` for broadcast dims)."""
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = tuple(operands_[0])
     tensors = tuple(operands_)
@@ -436,15 +456,23 @@ def einsum(equation: str, *operands_: Any) -> Tensor:
         raise RuntimeError(
             f"einsum(): {len(specs)} operands in the equation but {len(tensors)} given"
         )
-    if not arrow:
-        joined = "".join(specs)
-        rhs = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    if not arrow:  # NumPy's implicit output: the broadcast dims, then letters used once
+        joined = "".join(specs).replace(".", "")
+        singles = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+        rhs = ("..." if "..." in lhs else "") + singles
     try:
         xp = array_module(tensors[0]._data)
         data = xp.einsum(f"{lhs}->{rhs}", *[t._data for t in tensors])
     except ValueError as exc:
         raise RuntimeError(f"einsum(): {exc} (shapes {[list(t.shape) for t in tensors]})") from None
     need = tuple(t._requires_grad for t in tensors)
+    for spec, needed in zip(specs, need):
+        letters = spec.replace("...", "")
+        if needed and len(set(letters)) != len(letters):
+            raise NotImplementedError(
+                f"einsum(): the derivative for an operand with a repeated subscript ('{spec}', "
+                "a diagonal) is not implemented in ndgrad; take torch.diagonal first"
+            )
     kept = tuple(j for j in range(len(tensors)) if any(need[:j] + need[j + 1 :]))
     shapes = tuple(t._data.shape for t in tensors)
     rule = _einsum_rule(specs, rhs, need, kept, shapes)
