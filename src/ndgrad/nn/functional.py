@@ -48,6 +48,12 @@ __all__ = [
     "elu",
     "silu",
     "normalize",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "unfold",
+    "fold",
 ]
 
 _DTYPE_NAMES = {
@@ -602,3 +608,392 @@ def kl_div(
         total = loss.sum()
         return total / input.shape[0] if input.dim() else total
     return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- convolution
+from ndgrad.ops import convolution as _conv  # noqa: E402
+
+
+def _size_list(shape: Any) -> str:
+    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
+
+
+def _conv_tuple(value: Any, n: int) -> tuple:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    return tuple(int(v) for v in value)
+
+
+def _conv_param(value: tuple, k: int, name: str) -> tuple:
+    """A stride/padding/dilation/output_padding as ``k`` ints (PyTorch's message otherwise)."""
+    if len(value) == 1 and k != 1:
+        value = value * k
+    if len(value) != k:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {k} values to match "
+            f"the convolution dimensions, but got {name}={list(value)}"
+        )
+    return value
+
+
+def _conv_batched(op: str, input: Tensor, n: int) -> tuple[Tensor, bool]:  # noqa: A002
+    """``input`` with a batch dim, and whether it had one."""
+    _check_tensor(op, "input", input)
+    if input.dim() == n + 1:
+        return input.unsqueeze(0), False
+    if input.dim() != n + 2:
+        raise RuntimeError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {op}, but got "
+            f"input of size: {_size_list(input.shape)}"
+        )
+    return input, True
+
+
+def _check_conv_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
+        )
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(
+            f"Input type ({_scalar_type(input).lower()}) and bias type "
+            f"({_scalar_type(bias).lower()}) should be the same"
+        )
+
+
+def _check_conv_weight(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    groups: int,
+    transposed: bool,
+) -> None:
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    w = weight.shape
+    if w[0] < groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {_size_list(w)} instead"
+        )
+    if w[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at "
+            f"dimension 0, but got weight of size [{_size_list(w)}] instead"
+        )
+    channels = w[0] if transposed else w[1] * groups
+    if input.shape[1] != channels:
+        given = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(
+            f"Given {given}, weight of size {_size_list(w)}, expected input"
+            f"{_size_list(input.shape)} to have {channels} channels, but got "
+            f"{input.shape[1]} channels instead"
+        )
+    out_channels = w[1] * groups if transposed else w[0]
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
+        given = "transposed=1, weight" if transposed else "weight"
+        raise RuntimeError(
+            f"Given {given} of size {_size_list(w)}, expected bias to be 1-dimensional with "
+            f"{out_channels} elements, but got bias of size {_size_list(bias.shape)} instead"
+        )
+
+
+def _conv_nd(
+    op: str,
+    n: int,
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+) -> Tensor:
+    x, batched = _conv_batched(op, input, n)
+    _check_tensor(op, "weight", weight)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    k = weight.dim() - 2
+    stride = _conv_param(_conv_tuple(stride, n), k, "stride")
+    dilation = _conv_param(_conv_tuple(dilation, n), k, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * k
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = []
+            for d, size in zip(dilation, weight.shape[2:]):
+                total = d * (size - 1)
+                pads.append((total // 2, total - total // 2))
+            pads = tuple(pads)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        padding = _conv_param(_conv_tuple(padding, n), k, "padding")
+        pads = tuple((p, p) for p in padding)
+    if any(p < 0 for pair in pads for p in pair):
+        raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if weight.dim() != x.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim() - 1}-dimensional input for {weight.dim()}-dimensional "
+            f"weight {_size_list(weight.shape)}, but got {x.dim()}-dimensional input of size "
+            f"{_size_list(x.shape)} instead"
+        )
+    _check_conv_weight(x, weight, bias, groups, transposed=False)
+    padded = tuple(m + lo + hi for m, (lo, hi) in zip(x.shape[2:], pads))
+    kernel = tuple(d * (s - 1) + 1 for d, s in zip(dilation, weight.shape[2:]))
+    if any(p < kk for p, kk in zip(padded, kernel)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, kernel))}). "
+            "Kernel size can't be greater than actual input size"
+        )
+    _check_conv_dtypes(x, weight, bias)
+    out = _conv.convolution(x, weight, bias, stride, pads, dilation, groups)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D convolution of ``(N, C_in, L)`` (or unbatched ``(C_in, L)``) with a
+    ``(C_out, C_in / groups, k)`` weight; ``padding`` an int, a tuple, 'valid' or 'same'."""
+    return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution of ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``) with a
+    ``(C_out, C_in / groups, kH, kW)`` weight; ``padding`` an int, a pair, 'valid' or 'same'
+    (even kernels pad one more after, as PyTorch)."""
+    return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose_nd(
+    op: str,
+    n: int,
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    groups: int,
+    dilation: Any,
+) -> Tensor:
+    x, batched = _conv_batched(op, input, n)
+    _check_tensor(op, "weight", weight)
+    if bias is not None:
+        _check_tensor(op, "bias", bias)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): argument 'padding' must be tuple of ints, not str")
+    k = weight.dim() - 2
+    stride = _conv_param(_conv_tuple(stride, n), k, "stride")
+    padding = _conv_param(_conv_tuple(padding, n), k, "padding")
+    dilation = _conv_param(_conv_tuple(dilation, n), k, "dilation")
+    output_padding = _conv_param(_conv_tuple(output_padding, n), k, "output_padding")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+    if weight.dim() != x.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim() - 1}-dimensional input for {weight.dim()}-dimensional "
+            f"weight {_size_list(weight.shape)}, but got {x.dim()}-dimensional input of size "
+            f"{_size_list(x.shape)} instead"
+        )
+    _check_conv_weight(x, weight, bias, groups, transposed=True)
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)):
+        names = ("depth", "height", "width")[3 - k :] if k <= 3 else tuple(map(str, range(k)))
+        parts = (
+            [f"output_padding_{m}: {v}" for m, v in zip(names, output_padding)]
+            + [f"stride_{m}: {v}" for m, v in zip(names, stride)]
+            + [f"dilation_{m}: {v}" for m, v in zip(names, dilation)]
+        )
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(parts)
+        )
+    out = tuple(
+        (m - 1) * s - 2 * p + d * (kk - 1) + op_ + 1
+        for m, s, p, d, kk, op_ in zip(
+            x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding
+        )
+    )
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"Given input size per channel: ({' x '.join(map(str, x.shape[2:]))}). "
+            f"Calculated output size per channel: ({' x '.join(map(str, out))}). "
+            "Output size is too small"
+        )
+    _check_conv_dtypes(x, weight, bias)
+    x_shape = (x.shape[0], weight.shape[1] * groups) + out
+    pads = tuple((p, p) for p in padding)
+    y = _conv.conv_input_grad(x, weight, bias, x_shape, stride, pads, dilation, groups)
+    return y if batched else y.squeeze(0)
+
+
+def conv_transpose1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed 1-D convolution (the input gradient of ``conv1d``); ``weight`` is
+    ``(C_in, C_out / groups, k)``."""
+    return _conv_transpose_nd(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed 2-D convolution (the input gradient of ``conv2d``); ``weight`` is
+    ``(C_in, C_out / groups, kH, kW)``."""
+    return _conv_transpose_nd(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def _identity_kernels(channels: int, kernel: tuple, dtype: Any) -> Tensor:
+    """``(channels * prod(kernel), 1, *kernel)`` one-hot kernels: convolving with them (groups
+    = channels) copies each window into the channel dim, in PyTorch's unfold order."""
+    kk = int(np.prod(kernel))
+    eye = np.zeros((channels, kk, kk), dtype=dtype.np if hasattr(dtype, "np") else dtype)
+    eye[:, np.arange(kk), np.arange(kk)] = 1
+    return _creation.tensor(eye.reshape((channels * kk, 1) + tuple(kernel)))
+
+
+def unfold(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """im2col: the sliding ``kernel_size`` blocks of ``(N, C, H, W)`` (or ``(C, H, W)``) as
+    columns ``(N, C * prod(kernel_size), L)``, PyTorch's layout."""
+    _check_tensor("unfold", "input", input)
+    if input.dim() not in (3, 4):
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [-{input.dim()}, "
+            f"{input.dim() - 1}], but got 2)"
+        )
+    kernel = _conv_tuple(kernel_size, 2)
+    dilation, padding, stride = (_conv_tuple(v, 2) for v in (dilation, padding, stride))
+    x = input if input.dim() == 4 else input.unsqueeze(0)
+    blocks = tuple(
+        (m + 2 * p - d * (kk - 1) - 1) // s + 1
+        for m, p, d, kk, s in zip(x.shape[2:], padding, dilation, kernel, stride)
+    )
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(
+            f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size={kernel}, "
+            f"dilation={dilation}, padding={padding}, calculated shape of the array of "
+            f"sliding blocks as {blocks}, but its components must be at least one."
+        )
+    n, c = x.shape[:2]
+    eye = _identity_kernels(c, kernel, x._data.dtype)
+    pads = tuple((p, p) for p in padding)
+    cols = _conv.convolution(x, eye, None, stride, pads, dilation, c)
+    out = cols.reshape(n, c * eye.shape[0] // c, blocks[0] * blocks[1])
+    out = out if input.dim() == 4 else out.squeeze(0)
+    return named(out, "Im2ColBackward0")
+
+
+def fold(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """col2im: sums columns ``(N, C * prod(kernel_size), L)`` (or unbatched) back into
+    ``(N, C, *output_size)``; overlapping blocks add up."""
+    _check_tensor("fold", "input", input)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+            f"non-zero dimensions for input, but got: {_size_list(input.shape)}"
+        )
+    size = _conv_tuple(output_size, 2)
+    kernel = _conv_tuple(kernel_size, 2)
+    dilation, padding, stride = (_conv_tuple(v, 2) for v in (dilation, padding, stride))
+    x = input if input.dim() == 3 else input.unsqueeze(0)
+    kk = kernel[0] * kernel[1]
+    if x.shape[1] % kk:
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={x.shape[1]} and kernel_size={kernel}."
+        )
+    blocks = tuple(
+        (m + 2 * p - d * (k - 1) - 1) // s + 1
+        for m, p, d, k, s in zip(size, padding, dilation, kernel, stride)
+    )
+    if any(b < 1 for b in blocks) or x.shape[2] != blocks[0] * blocks[1]:
+        raise RuntimeError(
+            f"Given output_size={size}, kernel_size={kernel}, dilation={dilation}, "
+            f"padding={padding}, stride={stride}, expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got input.size(2)={x.shape[2]}."
+        )
+    n, c = x.shape[0], x.shape[1] // kk
+    eye = _identity_kernels(c, kernel, x._data.dtype)
+    pads = tuple((p, p) for p in padding)
+    g = x.reshape((n, c * kk) + blocks)
+    out = _conv.conv_input_grad(g, eye, None, (n, c) + size, stride, pads, dilation, c)
+    out = out if input.dim() == 3 else out.squeeze(0)
+    return named(out, "Col2ImBackward0")

@@ -13,6 +13,7 @@ view for arrays and a differentiable ``getitem`` for Tensors (cat's and stack's 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -81,6 +82,9 @@ EXTRA_API = (
     "index_add_zeros",
     "take_along_axis",
     "add_along_axis_zeros",
+    "conv_forward",
+    "conv_input_grad",
+    "conv_weight_grad",
 )
 API = NUMPY_API + EXTRA_API
 
@@ -215,6 +219,118 @@ def _array_indexing(xp: Any) -> dict:
     }
 
 
+def _array_conv(xp: Any) -> dict:
+    """Convolution on arrays, any number of spatial dims (``x``: ``(N, C, *spatial)``, ``w``:
+    ``(O, C // groups, *kernel)``; ``padding``: one ``(before, after)`` pair per spatial dim).
+
+    The forward is im2col: a strided view of the padded input with the kernel offsets before the
+    output positions, copied once into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
+    batched matmul with the weight. The input gradient (a transposed convolution) is the
+    matmul with the weight's transpose followed by col2im: a loop over kernel offsets adding
+    into strided slices. The weight gradient multiplies the gradient with the same columns.
+    """
+    as_strided = xp.lib.stride_tricks.as_strided
+
+    def padded(x: Any, padding: tuple) -> Any:
+        if not any(lo or hi for lo, hi in padding):
+            return x
+        shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
+        out = xp.zeros(shape, x.dtype)
+        out[(slice(None), slice(None)) + _inner(x.shape[2:], padding)] = x
+        return out
+
+    def columns(
+        x: Any,
+        kernel: tuple,
+        out: tuple,
+        stride: tuple,
+        padding: tuple,
+        dilation: tuple,
+        groups: int,
+    ) -> Any:
+        xp_ = padded(x, padding)
+        s = xp_.strides
+        view = as_strided(
+            xp_,
+            xp_.shape[:2] + tuple(kernel) + tuple(out),
+            s[:2]
+            + tuple(st * d for st, d in zip(s[2:], dilation))
+            + tuple(st * k for st, k in zip(s[2:], stride)),
+            writeable=False,
+        )
+        n, c = x.shape[:2]
+        return view.reshape(n, groups, (c // groups) * math.prod(kernel), math.prod(out))
+
+    def conv_forward(
+        x: Any, w: Any, stride: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> Any:
+        """The convolution of ``x`` with ``w`` (no bias)."""
+        kernel = w.shape[2:]
+        out = _conv_out(x.shape[2:], kernel, stride, padding, dilation)
+        cols = columns(x, kernel, out, stride, padding, dilation, groups)
+        o = w.shape[0]
+        y = xp.matmul(w.reshape(groups, o // groups, -1), cols)
+        return y.reshape((x.shape[0], o) + out)
+
+    def conv_input_grad(
+        g: Any, w: Any, x_shape: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> Any:
+        """The gradient of ``conv_forward(x, w)`` wrt ``x`` (of ``x_shape``) for the output
+        gradient ``g``: the transposed convolution of ``g`` with ``w``."""
+        n, o = g.shape[:2]
+        out, kernel, c = g.shape[2:], w.shape[2:], x_shape[1]
+        wt = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
+        cols = xp.matmul(wt, g.reshape(n, groups, o // groups, math.prod(out)))
+        cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+        full = tuple(m + lo + hi for m, (lo, hi) in zip(x_shape[2:], padding))
+        dx = xp.zeros((n, c) + full, cols.dtype)
+        head = (slice(None), slice(None))
+        for offs in itertools.product(*(range(k) for k in kernel)):
+            key = tuple(
+                slice(i * d, i * d + s * (m - 1) + 1, s)
+                for i, d, s, m in zip(offs, dilation, stride, out)
+            )
+            dx[head + key] += cols[head + offs]
+        if not any(lo or hi for lo, hi in padding):
+            return dx
+        return dx[head + _inner(x_shape[2:], padding)]
+
+    def conv_weight_grad(
+        x: Any, g: Any, w_shape: tuple, stride: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> Any:
+        """The gradient of ``conv_forward(x, w)`` wrt ``w`` (of ``w_shape``) for the output
+        gradient ``g``: the correlation of ``x`` with ``g``."""
+        n, o = g.shape[:2]
+        cols = columns(x, w_shape[2:], g.shape[2:], stride, padding, dilation, groups)
+        gm = g.reshape(n, groups, o // groups, math.prod(g.shape[2:]))
+        if n == 1:
+            gw = xp.matmul(gm[0], cols[0].swapaxes(-1, -2))
+        else:
+            gw = xp.matmul(gm, cols.swapaxes(-1, -2)).sum(0)
+        return gw.reshape(w_shape)
+
+    return {
+        "conv_forward": conv_forward,
+        "conv_input_grad": conv_input_grad,
+        "conv_weight_grad": conv_weight_grad,
+    }
+
+
+def _inner(shape: tuple, padding: tuple) -> tuple:
+    """The slices of a padded array that hold the unpadded one."""
+    return tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, padding))
+
+
+def _conv_out(
+    spatial: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple
+) -> tuple:
+    """A convolution's output size per spatial dim."""
+    return tuple(
+        (n + lo + hi - d * (k - 1) - 1) // s + 1
+        for n, k, s, (lo, hi), d in zip(spatial, kernel, stride, padding, dilation)
+    )
+
+
 def _quiet() -> np.errstate:
     """Silences NumPy's floating-point warnings: PyTorch returns inf/nan without warning."""
     return np.errstate(all="ignore")
@@ -234,6 +350,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         sigmoid=_array_sigmoid(xp),
         quiet=_quiet if xp is np else contextlib.nullcontext,
         **_array_indexing(xp),
+        **_array_conv(xp),
         put_along_axis_zeros=_array_put_along_axis_zeros(xp),
     )
     return SimpleNamespace(**names)
@@ -265,7 +382,7 @@ array_namespace(np.empty(0))
 
 # ----------------------------------------------------------------------------- Tensors
 def _tensor_namespace() -> SimpleNamespace:
-    from ndgrad.ops import indexing, linalg, pointwise, reduction, shape
+    from ndgrad.ops import convolution, indexing, linalg, pointwise, reduction, shape
     from ndgrad.ops._common import cast
 
     def sum_(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -356,6 +473,9 @@ def _tensor_namespace() -> SimpleNamespace:
         add_along_axis_zeros=indexing._add_along_axis_zeros,
         prod=prod,
         put_along_axis_zeros=put_along_axis_zeros,
+        conv_forward=convolution.conv_forward,
+        conv_input_grad=convolution.conv_input_grad_tensor,
+        conv_weight_grad=convolution.conv_weight_grad,
     )
     return SimpleNamespace(**names)
 
