@@ -18,6 +18,14 @@ from ndgrad.nn.modules.container import (
     ParameterList,
     Sequential,
 )
+from ndgrad.nn.modules.conv import (
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConv1d,
+    LazyConv2d,
+)
 from ndgrad.nn.modules.dropout import Dropout
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
 from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
@@ -65,4 +73,10 @@ __all__ = [
     "Softplus",
     "Tanh",
     "Unflatten",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "LazyConv1d",
+    "LazyConv2d",
 ]
