@@ -781,6 +781,58 @@ def _nll_weighted(lib: Any, x: Any, t: Any, reduction: str, weight: tuple) -> An
     return lib.nn.functional.nll_loss(x, t, weight=w, reduction=reduction)
 
 
+@st.composite
+def _conv_inputs(draw: Any, n: int = 2, transposed: bool = False) -> tuple:
+    """``(x, w[, b])`` and small stride/padding/dilation/groups for conv{n}d (transposed:
+    conv_transpose{n}d with an output_padding below the stride)."""
+    groups = draw(st.sampled_from([1, 2]))
+    c, o = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    batch = draw(st.sampled_from([(1,), (2,), ()]))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    stride = draw(st.integers(1, 2))
+    dilation = draw(st.integers(1, 2))
+    padding = draw(st.integers(0, 1))
+    if transposed:
+        spatial = tuple(draw(st.integers(1, 3)) for _ in range(n))
+        padding = min([padding] + [(dilation * (k - 1)) // 2 for k in kernel])
+    else:
+        spatial = tuple(
+            draw(st.integers(max(1, dilation * (k - 1) + 1 - 2 * padding), 3 + k)) for k in kernel
+        )
+    w_shape = (c, o // groups) + kernel if transposed else (o, c // groups) + kernel
+    arrays = (draw(floats(batch + (c,) + spatial)), draw(floats(w_shape)))
+    if draw(st.booleans()):
+        arrays += (draw(floats((o,))),)
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if transposed:
+        params["output_padding"] = draw(st.integers(0, max(stride, dilation) - 1))
+    return arrays, params
+
+
+@st.composite
+def _unfold_inputs(draw: Any) -> tuple:
+    kernel = (draw(st.integers(1, 2)), draw(st.integers(1, 3)))
+    shape = draw(st.sampled_from([(1, 2), (2, 1), (2,)])) + tuple(
+        draw(st.integers(k, 4)) for k in kernel
+    )
+    params = dict(
+        kernel_size=kernel, stride=draw(st.integers(1, 2)), padding=draw(st.integers(0, 1))
+    )
+    return (draw(floats(shape)),), params
+
+
+@st.composite
+def _fold_inputs(draw: Any) -> tuple:
+    kernel = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    size = (draw(st.integers(2, 4)), draw(st.integers(2, 4)))
+    stride = draw(st.integers(1, 2))
+    blocks = [(m - k) // stride + 1 for m, k in zip(size, kernel)]
+    c = draw(st.integers(1, 2))
+    lead = draw(st.sampled_from([(1,), (2,), ()]))
+    x = draw(floats(lead + (c * kernel[0] * kernel[1], blocks[0] * blocks[1])))
+    return (x,), dict(output_size=size, kernel_size=kernel, stride=stride)
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -1148,6 +1200,20 @@ OPS: list[OpCase] = [
     OpCase(
         "addcdiv", lambda lib, x, a, b, value: lib.addcdiv(x, a, b, value=value), _addc_inputs(True)
     ),
+    OpCase("conv2d", lambda lib, *xs, **p: lib.nn.functional.conv2d(*xs, **p), _conv_inputs(2)),
+    OpCase("conv1d", lambda lib, *xs, **p: lib.nn.functional.conv1d(*xs, **p), _conv_inputs(1)),
+    OpCase(
+        "conv_transpose2d",
+        lambda lib, *xs, **p: lib.nn.functional.conv_transpose2d(*xs, **p),
+        _conv_inputs(2, transposed=True),
+    ),
+    OpCase(
+        "conv_transpose1d",
+        lambda lib, *xs, **p: lib.nn.functional.conv_transpose1d(*xs, **p),
+        _conv_inputs(1, transposed=True),
+    ),
+    OpCase("unfold", lambda lib, x, **p: lib.nn.functional.unfold(x, **p), _unfold_inputs()),
+    OpCase("fold", lambda lib, x, **p: lib.nn.functional.fold(x, **p), _fold_inputs()),
 ]
 
 OPS_BY_NAME = {op.name: op for op in OPS}

@@ -22,9 +22,21 @@ from typing import Any
 
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import record
-from ndgrad.ops.namespace import array_namespace
+from ndgrad.ops.namespace import _conv_out, array_namespace
 
 __all__: list[str] = []
+
+
+def _crop_key(
+    x_shape: tuple, w_shape: tuple, g_shape: tuple, stride: tuple, padding: tuple, dilation: tuple
+) -> tuple | None:
+    """The key cutting ``conv_forward`` of an ``x_shape`` input down to ``g_shape`` (a transposed
+    convolution's output_padding may leave room for one more position than its input has), or
+    None when they agree."""
+    out = _conv_out(tuple(x_shape[2:]), tuple(w_shape[2:]), stride, padding, dilation)
+    if out == tuple(g_shape[2:]):
+        return None
+    return (slice(None), slice(None)) + tuple(slice(0, m) for m in g_shape[2:])
 
 
 def _spatial_sum(ndim: int) -> tuple:
@@ -49,6 +61,7 @@ def convolution(
     x_shape, w_shape = x.shape, w.shape
     need_x, need_w = x._requires_grad, w._requires_grad
     sums = _spatial_sum(len(x_shape))
+    has_bias = bias is not None
 
     def rule(xp: Any, g: Any, x: Any, w: Any) -> tuple:
         gx = (
@@ -59,7 +72,7 @@ def convolution(
             if need_w
             else None
         )
-        gb = g.sum(axis=sums) if bias is not None else None
+        gb = g.sum(axis=sums) if has_bias else None
         return gx, gw, gb
 
     inputs = (x, w) if bias is None else (x, w, bias)
@@ -86,15 +99,20 @@ def conv_input_grad(
     w_shape = w.shape
     need_g, need_w = g._requires_grad, w._requires_grad
     sums = _spatial_sum(len(x_shape))
+    has_bias = bias is not None
+
+    crop = _crop_key(x_shape, w.shape, g.shape, stride, padding, dilation)
 
     def rule(xp: Any, h: Any, g: Any, w: Any) -> tuple:
         gg = xp.conv_forward(h, w, stride, padding, dilation, groups) if need_g else None
+        if gg is not None and crop is not None:
+            gg = gg[crop]
         gw = (
             xp.conv_weight_grad(h, g, w_shape, stride, padding, dilation, groups)
             if need_w
             else None
         )
-        gb = h.sum(axis=sums) if bias is not None else None
+        gb = h.sum(axis=sums) if has_bias else None
         return gg, gw, gb
 
     inputs = (g, w) if bias is None else (g, w, bias)
@@ -118,11 +136,15 @@ def conv_weight_grad(
     x_shape = x.shape
     need_x, need_g = x._requires_grad, g._requires_grad
 
+    crop = _crop_key(x_shape, w_shape, g.shape, stride, padding, dilation)
+
     def rule(xp: Any, h: Any, x: Any, g: Any) -> tuple:
         gx = (
             xp.conv_input_grad(g, h, x_shape, stride, padding, dilation, groups) if need_x else None
         )
         gg = xp.conv_forward(x, h, stride, padding, dilation, groups) if need_g else None
+        if gg is not None and crop is not None:
+            gg = gg[crop]
         return gx, gg
 
     return record("ConvolutionBackwardBackward0", data, (x, g), rule, (x, g))
