@@ -11,6 +11,14 @@ from ndgrad.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from ndgrad.nn.modules.batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+)
 from ndgrad.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -33,6 +41,7 @@ from ndgrad.nn.modules.loss import (
     SmoothL1Loss,
 )
 from ndgrad.nn.modules.module import Module
+from ndgrad.nn.modules.normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "BCELoss",
@@ -65,4 +74,12 @@ __all__ = [
     "Softplus",
     "Tanh",
     "Unflatten",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LayerNorm",
+    "GroupNorm",
 ]
