@@ -168,8 +168,14 @@ def test_batch_norm_functional_updates_running_stats_like_torch():
         torch.nn.functional.batch_norm(torch.tensor(x), *theirs, training=True, momentum=m)
         for a, b in zip(ours, theirs):
             _close(a, b, "float32")
-    # an empty batch in eval mode is allowed
+    # an empty batch is allowed; in training it leaves the statistics alone, as PyTorch
     assert F.batch_norm(ndgrad.zeros(0, 3), *ours).shape == (0, 3)
+    before = [t.numpy().copy() for t in ours]
+    x = ndgrad.zeros(0, 3, 2, requires_grad=True)
+    F.batch_norm(x, *ours, training=True).sum().backward()
+    assert x.grad.shape == (0, 3, 2)
+    for a, b in zip(ours, before):
+        np.testing.assert_array_equal(a.numpy(), b)
 
 
 # ----------------------------------------------------------------------------- layer/group norm

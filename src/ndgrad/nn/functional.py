@@ -675,7 +675,7 @@ def batch_norm(
     out, mean, var = _norm.batch_norm(
         input, weight, bias, running_mean, running_var, bool(training), eps
     )
-    if training:
+    if training and input.numel():  # PyTorch leaves the statistics alone for an empty batch
         _update_running(running_mean, mean, momentum)
         _update_running(running_var, var, momentum)
     return out

@@ -15,8 +15,11 @@ mean and rstd. Those two are recorded as functions of ``x`` (their nodes run onl
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
+
+import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
@@ -69,10 +72,7 @@ def _moments(xp: Any, v: Any, axes: tuple, spec: str, eps: float) -> tuple[Any, 
 
 
 def _quiet(xp: Any) -> Any:
-    import contextlib
-
-    import numpy as np
-
+    """NumPy's floating-point warnings off (an ``eps=0`` constant input: inf, as PyTorch)."""
     return np.errstate(all="ignore") if xp is np else contextlib.nullcontext()
 
 
@@ -105,14 +105,13 @@ def batch_norm(
     dt = d.dtype
     if training:
         mean, xc, var, rstd = _moments(xp, v, (0, 2), "ncl->c", eps)
-        count = n * length
     else:
         mean = running_mean._data.astype(dt, copy=False).reshape(cshape)
         var = running_var._data.astype(dt, copy=False).reshape(cshape)
         with _quiet(xp):
             rstd = (1 / xp.sqrt(var + dt.type(eps))).astype(dt, copy=False)
         xc = v - mean
-        count = n * length
+    count = max(n * length, 1)  # an empty batch: an empty gradient, no 0/0
     scale = rstd if weight is None else rstd * weight._data.reshape(cshape)
     out = xc * scale
     if bias is not None:
