@@ -788,4 +788,4 @@ def instance_norm(
         _update_running(running_mean, v.mean(axis=2).mean(axis=0), momentum)
         unbiased = v.var(axis=2) * (count / (count - 1)) if count > 1 else v.var(axis=2)
         _update_running(running_var, unbiased.mean(axis=0), momentum)
-    return named(out, "NativeGroupNormBackward0")
+    return out

@@ -11,34 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn import functional as F
 from ndgrad.nn import init
 from ndgrad.nn.modules.module import Module
-from ndgrad.nn.parameter import Parameter, UninitializedParameter
-
-
-class UninitializedBuffer(Tensor):
-    """A buffer whose shape is not known yet (lazy modules); ``materialize`` sets it."""
-
-    __slots__ = ()
-
-    def __init__(self, data: Tensor) -> None:
-        Tensor._init(self, data._data)
-
-    def materialize(self, shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> None:
-        from ndgrad import _dtype
-
-        np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else self._data.dtype
-        self._data = np.empty(tuple(shape), dtype=np_dtype)
-        self.__class__ = Tensor
-
-    def __repr__(self) -> str:
-        return "<UninitializedBuffer>"
+from ndgrad.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
 
 class _NormBase(Module):
