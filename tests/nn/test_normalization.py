@@ -334,3 +334,29 @@ def test_d2l_batch_norm_mlp_trains_like_torch():
     x = rng.standard_normal((5, 20)).astype(np.float32)
     _close(ours(ndgrad.tensor(x)), theirs(torch.tensor(x)), "float32")
     assert to_torch(ours[1].num_batches_tracked).item() == 3
+
+
+@pytest.mark.parametrize(
+    "cls,shape,kwargs",
+    [
+        ("InstanceNorm1d", (2, 3, 5), {}),
+        ("InstanceNorm1d", (3, 5), {"affine": True}),
+        ("InstanceNorm2d", (2, 3, 4, 4), {"affine": True, "track_running_stats": True}),
+        ("InstanceNorm2d", (3, 4, 4), {"track_running_stats": True}),
+    ],
+)
+def test_instance_norm_modules_match_torch(cls, shape, kwargs):
+    ours, theirs = getattr(nn, cls)(3, **kwargs), getattr(torch.nn, cls)(3, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _pair(ours, theirs)
+    for step in range(2):
+        _step(ours, theirs, _data(shape, "float32", step), "float32")
+    if ours.running_mean is not None:
+        _close(ours.running_mean, theirs.running_mean, "float32")
+        _close(ours.running_var, theirs.running_var, "float32")
+    ours.eval()
+    theirs.eval()
+    _step(ours, theirs, _data(shape, "float32", 5), "float32")
+    with pytest.raises(ValueError, match=r"^expected \dD or \dD input \(got 1D input\)$"):
+        ours(ndgrad.randn(4))

@@ -28,6 +28,7 @@ from ndgrad.nn.modules.container import (
 )
 from ndgrad.nn.modules.dropout import Dropout
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
+from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
 from ndgrad.nn.modules.loss import (
     BCELoss,
@@ -82,4 +83,7 @@ __all__ = [
     "LazyBatchNorm3d",
     "LayerNorm",
     "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
 ]
