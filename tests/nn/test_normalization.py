@@ -254,6 +254,13 @@ def test_layer_and_group_norm_errors():
         F.layer_norm(ndgrad.randn(2, 4), 4)
     with pytest.raises(ValueError, match="Expected more than 1 spatial element"):
         F.instance_norm(ndgrad.randn(2, 3, 1))
+    ints = ndgrad.ones(2, 3, dtype=ndgrad.int64)
+    with pytest.raises(NotImplementedError, match="^\"batch_norm\" not implemented for 'Long'$"):
+        F.batch_norm(ints, None, None, training=True)
+    with pytest.raises(NotImplementedError, match="LayerNormKernelImpl"):
+        F.layer_norm(ints, (3,))
+    with pytest.raises(NotImplementedError, match="GroupNormKernelImpl"):
+        F.group_norm(ints, 1)
 
 
 # ----------------------------------------------------------------------------- second order

@@ -610,8 +610,11 @@ def kl_div(
 
 
 # ----------------------------------------------------------------------------- normalisation
-def _check_norm_dtypes(input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
+def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
     dt = input._data.dtype
+    if dt.kind != "f":
+        name = _DTYPE_NAMES.get(dt.name, dt.name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
     for t in others:
         if t is not None and t._data.dtype != dt:
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
@@ -671,7 +674,7 @@ def batch_norm(
     if not training and (running_mean is None or running_var is None):
         which = "running_mean" if running_mean is None else "running_var"
         raise RuntimeError(f"{which} must be defined in evaluation mode")
-    _check_norm_dtypes(input, weight, bias, running_mean, running_var)
+    _check_norm_dtypes("batch_norm", input, weight, bias, running_mean, running_var)
     out, mean, var = _norm.batch_norm(
         input, weight, bias, running_mean, running_var, bool(training), eps
     )
@@ -717,7 +720,7 @@ def layer_norm(
             f"Given normalized_shape={ns}, expected input with shape [{expected}], but got "
             f"input of size{shape}"
         )
-    _check_norm_dtypes(input, weight, bias)
+    _check_norm_dtypes("LayerNormKernelImpl", input, weight, bias)
     return _norm.layer_norm(input, len(ns), weight, bias, eps)
 
 
@@ -747,7 +750,7 @@ def group_norm(
                 f"Expected {name} to be a vector of size equal to the number of channels in "
                 f"input, but got {name} of shape {_shape_list(t.shape)} and input of shape {shape}"
             )
-    _check_norm_dtypes(input, weight, bias)
+    _check_norm_dtypes("GroupNormKernelImpl", input, weight, bias)
     return _norm.group_norm(input, int(num_groups), weight, bias, eps)
 
 
