@@ -1216,4 +1216,80 @@ OPS: list[OpCase] = [
     OpCase("fold", lambda lib, x, **p: lib.nn.functional.fold(x, **p), _fold_inputs()),
 ]
 
+
+# ----------------------------------------------------------------------------- normalisation
+def _spread(shape: tuple) -> st.SearchStrategy:
+    """Small noise on a ramp: every normalised group has a clear spread (no var ~ 0)."""
+    ramp = (np.arange(int(np.prod(shape))) % 7 - 3.0).reshape(shape)
+    return floats(shape, -0.4, 0.4).map(lambda a: a + ramp)
+
+
+@st.composite
+def _batch_norm_inputs(draw: Any) -> tuple:
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    spatial = draw(st.sampled_from([(), (3,), (2, 2)]))
+    if n * int(np.prod(spatial)) < 2:
+        n = 2
+    x = draw(_spread((n, c, *spatial)))
+    arrays = (x, draw(floats((c,), 0.5, 2.0)), draw(floats((c,))))
+    return arrays, {"training": draw(st.booleans())}
+
+
+def _batch_norm(lib: Any, x: Any, w: Any, b: Any, training: bool) -> Any:
+    c = x.shape[1]
+    rm = lib.linspace(-1, 1, c, dtype=x.dtype)
+    rv = lib.linspace(0.5, 2, c, dtype=x.dtype)
+    return lib.nn.functional.batch_norm(x, rm, rv, w, b, training=training, momentum=0.3)
+
+
+@st.composite
+def _layer_norm_inputs(draw: Any) -> tuple:
+    shape = draw(st.sampled_from([(4,), (2, 3), (2, 2, 3), (1, 5)]))
+    k = draw(st.integers(1, len(shape)))
+    ns = shape[len(shape) - k :]
+    affine = draw(st.booleans())
+    arrays = (draw(_spread(shape)),)
+    if affine:
+        arrays += (draw(floats(ns, 0.5, 2.0)), draw(floats(ns)))
+    return arrays, {"ns": ns}
+
+
+@st.composite
+def _group_norm_inputs(draw: Any) -> tuple:
+    groups, per = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    spatial = draw(st.sampled_from([(), (3,), (2, 2)]))
+    if per * int(np.prod(spatial)) < 2:
+        spatial = (2,)
+    c = groups * per
+    x = draw(_spread((draw(st.integers(1, 2)), c, *spatial)))
+    arrays = (x, draw(floats((c,), 0.5, 2.0)), draw(floats((c,))))
+    return arrays, {"groups": groups}
+
+
+@st.composite
+def _instance_norm_inputs(draw: Any) -> tuple:
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    x = draw(_spread((n, c, draw(st.integers(2, 4)))))
+    return (x, draw(floats((c,), 0.5, 2.0)), draw(floats((c,)))), {}
+
+
+OPS += [
+    OpCase("batch_norm", _batch_norm, _batch_norm_inputs()),
+    OpCase(
+        "layer_norm",
+        lambda lib, x, *wb, ns: lib.nn.functional.layer_norm(x, ns, *wb),
+        _layer_norm_inputs(),
+    ),
+    OpCase(
+        "group_norm",
+        lambda lib, x, w, b, groups: lib.nn.functional.group_norm(x, groups, w, b),
+        _group_norm_inputs(),
+    ),
+    OpCase(
+        "instance_norm",
+        lambda lib, x, w, b: lib.nn.functional.instance_norm(x, weight=w, bias=b),
+        _instance_norm_inputs(),
+    ),
+]
+
 OPS_BY_NAME = {op.name: op for op in OPS}

@@ -3,13 +3,14 @@
 from ndgrad.nn import functional, init, utils
 from ndgrad.nn.modules import *  # noqa: F403
 from ndgrad.nn.modules import __all__ as _modules_all
-from ndgrad.nn.parameter import Buffer, Parameter, UninitializedParameter
+from ndgrad.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = [
     *_modules_all,
     "Buffer",
     "Parameter",
     "UninitializedParameter",
+    "UninitializedBuffer",
     "functional",
     "init",
     "utils",

@@ -17,6 +17,7 @@ from ndgrad import _creation
 from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
+from ndgrad.ops import normalization as _norm
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import reduction as _red
 from ndgrad.ops._common import as_tensor, named
@@ -54,6 +55,10 @@ __all__ = [
     "conv_transpose2d",
     "unfold",
     "fold",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "instance_norm",
 ]
 
 _DTYPE_NAMES = {
@@ -997,3 +1002,186 @@ def fold(
     out = _conv.conv_input_grad(g, eye, None, (n, c) + size, stride, pads, dilation, c)
     out = out if input.dim() == 3 else out.squeeze(0)
     return named(out, "Col2ImBackward0")
+# ----------------------------------------------------------------------------- normalisation
+def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
+    dt = input._data.dtype
+    if dt.kind != "f":
+        name = _DTYPE_NAMES.get(dt.name, dt.name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
+    for t in others:
+        if t is not None and t._data.dtype != dt:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _check_channels(name: str, t: Tensor | None, channels: int) -> None:
+    if t is not None and t.numel() != channels:
+        raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+
+
+def _update_running(running: Tensor | None, value: Any, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * value`` in place, like PyTorch's kernel
+    (which leaves the buffer's version counter alone)."""
+    if running is None:
+        return
+    data = running._data
+    dt = data.dtype.type
+    new = data * dt(1 - momentum) + value.astype(data.dtype, copy=False) * dt(momentum)
+    data[...] = new.reshape(data.shape)
+
+
+def batch_norm(
+    input: Tensor,  # noqa: A002
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-05,
+) -> Tensor:
+    """Batch normalisation over ``(N, C, *)``: batch statistics in training (updating the
+    running statistics in place with the unbiased variance), running statistics otherwise."""
+    if momentum is None:
+        raise TypeError(
+            "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
+        )
+    if training:
+        size = input.size()
+        prods = size[0] if len(size) else 1
+        for s in size[2:]:
+            prods *= s
+        if prods == 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {size!r}"
+            )
+    if input.dim() < 2:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
+            f"{max(input.dim(), 1) - 1}], but got 1)"
+        )
+    channels = input.shape[1]
+    _check_channels("running_mean", running_mean, channels)
+    _check_channels("running_var", running_var, channels)
+    _check_channels("weight", weight, channels)
+    _check_channels("bias", bias, channels)
+    if not training and (running_mean is None or running_var is None):
+        which = "running_mean" if running_mean is None else "running_var"
+        raise RuntimeError(f"{which} must be defined in evaluation mode")
+    _check_norm_dtypes("batch_norm", input, weight, bias, running_mean, running_var)
+    out, mean, var = _norm.batch_norm(
+        input, weight, bias, running_mean, running_var, bool(training), eps
+    )
+    if training and input.numel():  # PyTorch leaves the statistics alone for an empty batch
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var, momentum)
+    return out
+
+
+def _shape_list(shape: Any) -> list:
+    return [int(s) for s in shape]
+
+
+def layer_norm(
+    input: Tensor,  # noqa: A002
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-05,
+) -> Tensor:
+    """Normalises over the trailing ``normalized_shape`` dims, then ``* weight + bias``."""
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(
+            "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    ns = _shape_list(normalized_shape)
+    if not ns:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+            "one element, but got normalized_shape = []"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and _shape_list(t.shape) != ns:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {_shape_list(t.shape)} and normalized_shape = {ns}"
+            )
+    shape = _shape_list(input.shape)
+    if len(shape) < len(ns) or shape[len(shape) - len(ns) :] != ns:
+        expected = ", ".join(["*"] + [str(s) for s in ns])
+        raise RuntimeError(
+            f"Given normalized_shape={ns}, expected input with shape [{expected}], but got "
+            f"input of size{shape}"
+        )
+    _check_norm_dtypes("LayerNormKernelImpl", input, weight, bias)
+    return _norm.layer_norm(input, len(ns), weight, bias, eps)
+
+
+def group_norm(
+    input: Tensor,  # noqa: A002
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-05,
+) -> Tensor:
+    """Normalises each sample over groups of ``C / num_groups`` channels (and all spatial
+    positions), then the per-channel ``* weight + bias``."""
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    shape = _shape_list(input.shape)
+    channels = shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {shape} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {_shape_list(t.shape)} and input of shape {shape}"
+            )
+    _check_norm_dtypes("GroupNormKernelImpl", input, weight, bias)
+    return _norm.group_norm(input, int(num_groups), weight, bias, eps)
+
+
+def instance_norm(
+    input: Tensor,  # noqa: A002
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-05,
+) -> Tensor:
+    """Normalises each sample and channel over its spatial positions (group norm with one
+    channel per group); running statistics, when given, are updated with the mean over the
+    batch of each sample's statistics, as PyTorch does."""
+    if use_input_stats:
+        size = input.size()
+        prods = 1
+        for s in size[2:]:
+            prods *= s
+        if prods == 1:
+            raise ValueError(
+                f"Expected more than 1 spatial element when training, got input size {size!r}"
+            )
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    out = group_norm(input, input.shape[1], weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        d = input._data
+        n, c = d.shape[0], d.shape[1]
+        v = d.reshape(n, c, -1)
+        count = v.shape[2]
+        _update_running(running_mean, v.mean(axis=2).mean(axis=0), momentum)
+        unbiased = v.var(axis=2) * (count / (count - 1)) if count > 1 else v.var(axis=2)
+        _update_running(running_var, unbiased.mean(axis=0), momentum)
+    return out

@@ -87,5 +87,24 @@ class Buffer(Tensor):
         pass
 
 
+class UninitializedBuffer(Tensor):
+    """A buffer whose shape is not known yet (lazy modules); ``materialize`` sets it."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Tensor) -> None:
+        Tensor._init(self, data._data)
+
+    def materialize(self, shape: tuple[int, ...], device: Any = None, dtype: Any = None) -> None:
+        from ndgrad import _dtype
+
+        np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else self._data.dtype
+        self._data = np.empty(tuple(shape), dtype=np_dtype)
+        self.__class__ = Tensor
+
+    def __repr__(self) -> str:
+        return "<UninitializedBuffer>"
+
+
 def is_lazy(param: Tensor) -> bool:
-    return isinstance(param, UninitializedParameter)
+    return isinstance(param, (UninitializedParameter, UninitializedBuffer))

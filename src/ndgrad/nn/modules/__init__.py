@@ -11,6 +11,14 @@ from ndgrad.nn.modules.activation import (
     Softplus,
     Tanh,
 )
+from ndgrad.nn.modules.batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+)
 from ndgrad.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -28,6 +36,7 @@ from ndgrad.nn.modules.conv import (
 )
 from ndgrad.nn.modules.dropout import Dropout
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
+from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
 from ndgrad.nn.modules.loss import (
     BCELoss,
@@ -41,6 +50,7 @@ from ndgrad.nn.modules.loss import (
     SmoothL1Loss,
 )
 from ndgrad.nn.modules.module import Module
+from ndgrad.nn.modules.normalization import GroupNorm, LayerNorm
 
 __all__ = [
     "BCELoss",
@@ -79,4 +89,15 @@ __all__ = [
     "ConvTranspose2d",
     "LazyConv1d",
     "LazyConv2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LayerNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
 ]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from ndgrad import _dtype
 from ndgrad._tensor import RemovableHandle, Tensor
 from ndgrad.autograd.grad_mode import no_grad
-from ndgrad.nn.parameter import Buffer, Parameter, UninitializedParameter
+from ndgrad.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -453,7 +453,7 @@ class Module:
                 if param._grad is not None:
                     param._grad = Tensor._make(fn(param._grad)._data)
             for key, buf in module._buffers.items():
-                if buf is not None:
+                if buf is not None and not isinstance(buf, UninitializedBuffer):
                     module._buffers[key] = fn(buf)
         return self
 
