@@ -81,6 +81,8 @@ EXTRA_API = (
     "index_add_zeros",
     "take_along_axis",
     "add_along_axis_zeros",
+    "window_sum",
+    "window_spread",
 )
 API = NUMPY_API + EXTRA_API
 
@@ -204,8 +206,14 @@ def _array_indexing(xp: Any) -> dict:
     def add_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
         """Zeros of ``shape`` with ``values`` (``index``'s shape) added along ``axis``, repeated
         indices accumulating (``scatter_add`` into zeros): the gradient of ``take_along_axis``."""
+        key = along_axis_key(xp, index, axis)
+        if xp is np and values.dtype.kind == "f" and values.size:
+            # bincount sums repeated positions far faster than add.at (max pooling's gradient)
+            flat = np.ravel_multi_index(key, shape)
+            out = np.bincount(flat.ravel(), values.ravel(), math.prod(shape))
+            return out.astype(values.dtype, copy=False).reshape(shape)
         out = xp.zeros(shape, values.dtype)
-        xp.add.at(out, along_axis_key(xp, index, axis), values)
+        xp.add.at(out, key, values)
         return out
 
     return {
@@ -236,6 +244,9 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         **_array_indexing(xp),
         put_along_axis_zeros=_array_put_along_axis_zeros(xp),
     )
+    from ndgrad.ops.pooling import _array_window
+
+    names.update(_array_window(xp))
     return SimpleNamespace(**names)
 
 
@@ -265,7 +276,7 @@ array_namespace(np.empty(0))
 
 # ----------------------------------------------------------------------------- Tensors
 def _tensor_namespace() -> SimpleNamespace:
-    from ndgrad.ops import indexing, linalg, pointwise, reduction, shape
+    from ndgrad.ops import indexing, linalg, pointwise, pooling, reduction, shape
     from ndgrad.ops._common import cast
 
     def sum_(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -356,6 +367,8 @@ def _tensor_namespace() -> SimpleNamespace:
         add_along_axis_zeros=indexing._add_along_axis_zeros,
         prod=prod,
         put_along_axis_zeros=put_along_axis_zeros,
+        window_sum=pooling._window_sum_t,
+        window_spread=pooling._window_spread_t,
     )
     return SimpleNamespace(**names)
 
