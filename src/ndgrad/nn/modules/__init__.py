@@ -18,7 +18,7 @@ from ndgrad.nn.modules.container import (
     ParameterList,
     Sequential,
 )
-from ndgrad.nn.modules.dropout import Dropout
+from ndgrad.nn.modules.dropout import Dropout, Dropout2d
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
 from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
 from ndgrad.nn.modules.loss import (
@@ -33,6 +33,26 @@ from ndgrad.nn.modules.loss import (
     SmoothL1Loss,
 )
 from ndgrad.nn.modules.module import Module
+from ndgrad.nn.modules.padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad2d,
+)
+from ndgrad.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from ndgrad.nn.modules.upsampling import Upsample
 
 __all__ = [
     "BCELoss",
@@ -65,4 +85,21 @@ __all__ = [
     "Softplus",
     "Tanh",
     "Unflatten",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "Dropout2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "Upsample",
+    "ZeroPad2d",
 ]
