@@ -274,11 +274,11 @@ def adaptive_avg_pool2d(x: Tensor, out_hw: tuple[int, int]) -> Tensor:
     return _separable(x, mats, "AdaptiveAvgPool2DBackward0")
 
 
-def _source_scale(n: int, out: int, align_corners: bool, scale: float | None) -> float:
-    """PyTorch's ``area_pixel_compute_scale``."""
+def _source_scale(n: int, out: int, align_corners: bool, scale: float | None, ft: Any) -> Any:
+    """PyTorch's ``area_pixel_compute_scale`` (in the kernel's float type ``ft``)."""
     if align_corners:
-        return (n - 1) / (out - 1) if out > 1 else 0.0
-    return 1.0 / scale if scale is not None and scale > 0 else n / out
+        return ft((n - 1) / (out - 1)) if out > 1 else ft(0.0)
+    return ft(1.0 / scale if scale is not None and scale > 0 else n / out)
 
 
 def nearest_index(n: int, out: int, scale: float | None) -> Any:
@@ -294,17 +294,20 @@ def nearest_matrix(n: int, out: int, scale: float | None) -> Any:
     return m
 
 
-def linear_matrix(n: int, out: int, align_corners: bool, scale: float | None) -> Any:
-    """(out, n): PyTorch's linear interpolation weights along one dim."""
-    r = _source_scale(n, out, align_corners, scale)
-    dst = np.arange(out, dtype=np.float64)
-    src = r * dst if align_corners else np.maximum(r * (dst + 0.5) - 0.5, 0.0)
+def linear_matrix(
+    n: int, out: int, align_corners: bool, scale: float | None, ft: Any = np.float64
+) -> Any:
+    """(out, n): PyTorch's linear interpolation weights along one dim, computed in ``ft``
+    (float32 for float32 input, as PyTorch's kernel)."""
+    r = _source_scale(n, out, align_corners, scale, ft)
+    dst = np.arange(out, dtype=ft)
+    src = r * dst if align_corners else np.maximum(r * (dst + ft(0.5)) - ft(0.5), ft(0.0))
     i0 = np.minimum(src.astype(np.int64), n - 1)
     i1 = np.where(i0 < n - 1, i0 + 1, i0)
-    l1 = src - i0
-    m = np.zeros((out, n))
+    l1 = src - i0.astype(ft)
+    m = np.zeros((out, n), dtype=ft)
     rows = np.arange(out)
-    np.add.at(m, (rows, i0), 1.0 - l1)
+    np.add.at(m, (rows, i0), ft(1.0) - l1)
     np.add.at(m, (rows, i1), l1)
     return m
 
@@ -331,7 +334,8 @@ def interpolate(
             data = d[..., xp.asarray(nearest_index(ins[0], size[0], scales[0]))]
         name = f"UpsampleNearest{k}DBackward0"
         return _separable(x, mats, name, data)
-    mats = tuple(linear_matrix(n, o, align_corners, s) for n, o, s in zip(ins, size, scales))
+    ft = np.float32 if d.dtype == np.float32 else np.float64
+    mats = tuple(linear_matrix(n, o, align_corners, s, ft) for n, o, s in zip(ins, size, scales))
     name = "UpsampleLinear1DBackward0" if k == 1 else "UpsampleBilinear2DBackward0"
     return _separable(x, mats, name)
 
