@@ -233,8 +233,10 @@ def avg_pool2d(x: Tensor, geom: Geometry, divisor: float | Any) -> Tensor:
         data = (total / div).astype(d.dtype, copy=False)
         saved = (Tensor._make(div),)
 
+    scalar = divisor if isinstance(divisor, float) else 1.0  # an array goes through saved
+
     def rule(xp: Any, g: Any, *div: Any) -> tuple:
-        return (xp.window_spread(g / (div[0] if div else divisor), geom),)
+        return (xp.window_spread(g / (div[0] if div else scalar), geom),)
 
     return record("AvgPool2DBackward0", data.astype(d.dtype, copy=False), (x,), rule, saved)
 
