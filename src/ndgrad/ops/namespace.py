@@ -209,7 +209,12 @@ def _array_indexing(xp: Any) -> dict:
         key = along_axis_key(xp, index, axis)
         if xp is np and values.dtype.kind == "f" and values.size:
             # bincount sums repeated positions far faster than add.at (max pooling's gradient)
-            flat = np.ravel_multi_index(key, shape)
+            flat = 0
+            step = 1
+            for k, size in zip(reversed(key), reversed(shape)):
+                flat = flat + k * step if step != 1 else k + flat
+                step *= size
+            flat = np.broadcast_to(flat, values.shape)
             out = np.bincount(flat.ravel(), values.ravel(), math.prod(shape))
             return out.astype(values.dtype, copy=False).reshape(shape)
         out = xp.zeros(shape, values.dtype)

@@ -135,20 +135,28 @@ def max_pool2d(x: Tensor, geom: Geometry, name: str = "MaxPool2DWithIndicesBackw
     xp = array_module(d)
     h, w, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw = geom
     padded = _pad_planes(xp, d, geom, _lowest(d.dtype))
-    lead = d.shape[:-2]
-    if kh * kw == 1:
-        win = padded[_offset_slices(geom, 0, 0)][..., None]
-    else:
-        st = padded.strides
-        view = np.lib.stride_tricks.as_strided(
-            padded,
-            lead + (ho, wo, kh, kw),
-            st[:-2] + (st[-2] * sh, st[-1] * sw, st[-2] * dh, st[-1] * dw),
-            writeable=False,
-        )
-        win = view.reshape(lead + (ho, wo, kh * kw))
-    arg = win.argmax(axis=-1)
-    values = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    # The first maximum over the kernel offsets, one strided view each: no window copies
+    # (NumPy's reductions over a short last axis are slow). ``c > best`` keeps the first max;
+    # a NaN wins over everything before it (PyTorch's ``val > max || isnan(val)``).
+    # The offsets come in increasing order, so a later winner's offset is the larger: the
+    # running arg is max(arg, k * better), two fast ufunc calls per offset.
+    values = padded[_offset_slices(geom, 0, 0)].copy()
+    small = kh * kw <= 255
+    arg = xp.zeros(values.shape, dtype=np.uint8 if small else np.int64)
+    floating = d.dtype.kind == "f"
+    for k in range(1, kh * kw):
+        cand = padded[_offset_slices(geom, k // kw, k % kw)]
+        better = xp.greater(cand, values)
+        if floating:
+            better |= cand != cand
+        xp.maximum(values, cand, out=values)
+        if small:
+            step = better.view(np.uint8)
+            xp.multiply(step, np.uint8(k), out=step)
+        else:
+            step = better * k
+        xp.maximum(arg, step, out=arg)
+    arg = arg.astype(np.int64)
     ki, kj = xp.divmod(arg, kw) if kw > 1 else (arg, 0)
     rows = xp.arange(ho).reshape(ho, 1) * sh - ph + ki * dh
     cols = xp.arange(wo) * sw - pw + kj * dw
