@@ -1292,4 +1292,105 @@ OPS += [
     ),
 ]
 
+
+# ----------------------------------------------------------------------------- pooling, padding,
+# interpolation (issue 11): small float64 inputs; max pooling on distinct values (no ties)
+@st.composite
+def _pool_inputs(draw: Any, ties: bool = True) -> tuple:
+    lead = draw(st.sampled_from([(1, 2), (2,), (2, 1)]))
+    shape = (*lead, draw(st.integers(3, 5)), draw(st.integers(3, 5)))
+    x = draw(floats(shape) if ties else distinct(shape))
+    params = draw(
+        st.sampled_from(
+            [
+                {"kernel_size": 2},
+                {"kernel_size": 3, "stride": 2, "padding": 1},
+                {"kernel_size": 2, "stride": 1, "ceil_mode": True},
+                {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 0)},
+            ]
+        )
+    )
+    return (x,), params
+
+
+@st.composite
+def _pool1d_inputs(draw: Any, ties: bool = True) -> tuple:
+    shape = (draw(st.integers(1, 2)), 2, draw(st.integers(3, 6)))
+    x = draw(floats(shape) if ties else distinct(shape))
+    k = draw(st.integers(1, 3))
+    return (x,), {"kernel_size": k, "stride": draw(st.integers(1, 2)), "padding": k // 2}
+
+
+@st.composite
+def _adaptive_inputs(draw: Any, ties: bool = True) -> tuple:
+    shape = (draw(st.integers(1, 2)), 2, draw(st.integers(2, 5)), draw(st.integers(2, 5)))
+    x = draw(floats(shape) if ties else distinct(shape))
+    size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    return (x,), {"output_size": size}
+
+
+@st.composite
+def _pad_inputs(draw: Any) -> tuple:
+    shape = (2, draw(st.integers(3, 4)), draw(st.integers(3, 4)))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    lo, hi = (0, 2) if mode != "constant" else (-1, 2)
+    pad = tuple(draw(st.integers(lo, hi)) for _ in range(4))
+    return (draw(floats(shape)),), {"pad": pad, "mode": mode}
+
+
+@st.composite
+def _interpolate_inputs(draw: Any) -> tuple:
+    shape = (1, 2, draw(st.integers(2, 4)), draw(st.integers(2, 4)))
+    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    params: dict = {"mode": mode}
+    if draw(st.booleans()):
+        params["size"] = (draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+    else:
+        params["scale_factor"] = draw(st.sampled_from([2, 1.5, 0.7]))
+    if mode == "bilinear":
+        params["align_corners"] = draw(st.booleans())
+    return (draw(floats(shape)),), params
+
+
+OPS.extend(
+    [
+        OpCase(
+            "max_pool2d",
+            lambda lib, x, **p: lib.nn.functional.max_pool2d(x, **p),
+            _pool_inputs(ties=False),
+        ),
+        OpCase(
+            "avg_pool2d",
+            lambda lib, x, **p: lib.nn.functional.avg_pool2d(x, **p, count_include_pad=False),
+            _pool_inputs(),
+        ),
+        OpCase(
+            "max_pool1d",
+            lambda lib, x, **p: lib.nn.functional.max_pool1d(x, **p),
+            _pool1d_inputs(ties=False),
+        ),
+        OpCase(
+            "avg_pool1d",
+            lambda lib, x, **p: lib.nn.functional.avg_pool1d(x, **p),
+            _pool1d_inputs(),
+        ),
+        OpCase(
+            "adaptive_avg_pool2d",
+            lambda lib, x, **p: lib.nn.functional.adaptive_avg_pool2d(x, **p),
+            _adaptive_inputs(),
+        ),
+        OpCase(
+            "adaptive_max_pool2d",
+            lambda lib, x, **p: lib.nn.functional.adaptive_max_pool2d(x, **p),
+            _adaptive_inputs(ties=False),
+        ),
+        OpCase("pad", lambda lib, x, **p: lib.nn.functional.pad(x, **p), _pad_inputs()),
+        OpCase(
+            "interpolate",
+            lambda lib, x, **p: lib.nn.functional.interpolate(x, **p),
+            _interpolate_inputs(),
+        ),
+    ]
+)
+
 OPS_BY_NAME = {op.name: op for op in OPS}

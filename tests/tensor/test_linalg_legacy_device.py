@@ -55,8 +55,14 @@ def test_legacy_tensor_types(name):
 @pytest.mark.parametrize("lib", [ndgrad, torch], ids=["ndgrad", "torch"])
 def test_float_of_tensor_requiring_grad_warns_item_does_not(lib):
     x = lib.ones(1, requires_grad=True)
-    with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
-        float(x)
+    # torch warns once per process: another test on this worker may have used it up
+    always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with pytest.warns(UserWarning, match="requires_grad=True to a scalar"):
+            float(x)
+    finally:
+        torch.set_warn_always(always)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x.item()

@@ -19,6 +19,7 @@ from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
 from ndgrad.ops import normalization as _norm
 from ndgrad.ops import pointwise as _pw
+from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops._common import as_tensor, named
 
@@ -59,6 +60,17 @@ __all__ = [
     "layer_norm",
     "group_norm",
     "instance_norm",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "pad",
+    "dropout2d",
+    "interpolate",
 ]
 
 _DTYPE_NAMES = {
@@ -1002,6 +1014,8 @@ def fold(
     out = _conv.conv_input_grad(g, eye, None, (n, c) + size, stride, pads, dilation, c)
     out = out if input.dim() == 3 else out.squeeze(0)
     return named(out, "Col2ImBackward0")
+
+
 # ----------------------------------------------------------------------------- normalisation
 def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
     dt = input._data.dtype
@@ -1185,3 +1199,404 @@ def instance_norm(
         unbiased = v.var(axis=2) * (count / (count - 1)) if count > 1 else v.var(axis=2)
         _update_running(running_var, unbiased.mean(axis=0), momentum)
     return out
+
+
+# ----------------------------------------------------------------------------- pooling, padding,
+# dropout2d and interpolation (primitives in ndgrad.ops.pooling)
+
+
+def _ntuple(value: Any, n: int, name: str = "") -> tuple:
+    if isinstance(value, (list, tuple)):
+        value = tuple(int(v) for v in value)
+        if len(value) == 1:
+            return value * n
+        if len(value) != n:
+            raise RuntimeError(f"{name} must either be a single int, or a tuple of {n} ints")
+        return value
+    return (int(value),) * n
+
+
+def _pool_geometry(
+    op: str,
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple:
+    """PyTorch's pool2d argument and shape checks; the geometry tuple of ``ops.pooling``."""
+    kh, kw = _ntuple(kernel_size, 2, f"{op}: kernel_size")
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        sh, sw = kh, kw
+    else:
+        sh, sw = _ntuple(stride, 2, f"{op}: stride")
+    ph, pw = _ntuple(padding, 2, f"{op}: padding")
+    dh, dw = _ntuple(dilation, 2, f"{op}: dilation")
+    if sh == 0 or sw == 0:
+        raise RuntimeError("stride should not be zero")
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if sh < 0 or sw < 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+    if dh <= 0 or dw <= 0:
+        raise RuntimeError(
+            f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}"
+        )
+    shape = input.shape
+    if input.dim() not in (3, 4) or any(s == 0 for s in shape[-3:]):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if kw // 2 < pw or kh // 2 < ph:
+        k, p, d = (kw, pw, dw) if kw // 2 < pw else (kh, ph, dh)
+        raise RuntimeError(
+            "pad should be at most half of effective kernel size, but got "
+            f"pad={p}, kernel_size={k} and dilation={d}"
+        )
+    c, h, w = shape[-3:]
+    ho = _pool.pool_out_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = _pool.pool_out_size(w, kw, sw, pw, dw, ceil_mode)
+    if ho < 1 or wo < 1:
+        raise RuntimeError(
+            f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{ho}x{wo}). "
+            "Output size is too small"
+        )
+    return (h, w, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw)
+
+
+def max_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """2-D max pooling; the indices are PyTorch's flat per-plane positions (int64)."""
+    input = as_tensor(input, "max_pool2d")  # noqa: A001
+    geom = _pool_geometry("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    out, idx = _pool.max_pool2d(input, geom)
+    return (out, idx) if return_indices else out
+
+
+def _check_1d(op: str, input: Tensor) -> None:  # noqa: A002
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{op}() Expected 2D or 3D input tensor, but got {list(input.shape)}")
+
+
+def max_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """1-D max pooling: 2-D pooling of height 1, as PyTorch composes it."""
+    input = as_tensor(input, "max_pool1d")  # noqa: A001
+    _check_1d("max_pool1d", input)
+    k = _ntuple(kernel_size, 1)[0]
+    s = k if stride is None or stride == () or stride == [] else _ntuple(stride, 1)[0]
+    p, d = _ntuple(padding, 1)[0], _ntuple(dilation, 1)[0]
+    if s > 0 and k > 0 and d > 0 and k // 2 >= p:
+        lo = _pool.pool_out_size(input.shape[-1], k, s, p, d, ceil_mode)
+        if lo < 1:
+            raise RuntimeError(f"max_pool1d() Invalid computed output size: {lo}")
+    x = input.unsqueeze(-2)
+    geom = _pool_geometry("max_pool1d", x, (1, k), (1, s), (0, p), (1, d), ceil_mode)
+    out, idx = _pool.max_pool2d(x, geom)
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """2-D average pooling with PyTorch's divisor (padding counted or not, or an override)."""
+    input = as_tensor(input, "avg_pool2d")  # noqa: A001
+    if input.dim() < 3:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got -3)"
+        )
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    geom = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    divisor = _pool.avg_divisor(geom, count_include_pad, divisor_override)
+    return _pool.avg_pool2d(input, geom, divisor)
+
+
+def avg_pool1d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """1-D average pooling: 2-D pooling of height 1, as PyTorch composes it."""
+    input = as_tensor(input, "avg_pool1d")  # noqa: A001
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"avg_pool1d() Expected 2D or 3D input tensor, but got {list(input.shape)}"
+        )
+    k = _ntuple(kernel_size, 1)[0]
+    s = k if stride is None or stride == () or stride == [] else _ntuple(stride, 1)[0]
+    p = _ntuple(padding, 1)[0]
+    x = input.unsqueeze(-2)
+    geom = _pool_geometry("avg_pool1d", x, (1, k), (1, s), (0, p), 1, ceil_mode)
+    divisor = _pool.avg_divisor(geom, count_include_pad, None)
+    return _pool.avg_pool2d(x, geom, divisor).squeeze(-2)
+
+
+def _adaptive_size(op: str, input: Tensor, output_size: Any, n: int) -> tuple:  # noqa: A002
+    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * n
+    if len(sizes) != n:
+        raise RuntimeError(f"{op}: output_size must be {n}")
+    spatial = input.shape[-n:]
+    return tuple(int(spatial[i]) if s is None else int(s) for i, s in enumerate(sizes))
+
+
+def _check_adaptive(op: str, input: Tensor, lo: int, sep: str = "") -> None:  # noqa: A002
+    if input.dim() not in (lo, lo + 1):
+        raise RuntimeError(
+            f"{op}(): Expected {lo}D or {lo + 1}D tensor, but got{sep} {list(input.shape)}"
+        )
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{op}(): Expected input to have non-zero size for non-batch dimensions, "
+                f"but input has sizes {list(input.shape)} with dimension {i} being empty"
+            )
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling over PyTorch's adaptive windows; output (1, 1) is a mean."""
+    input = as_tensor(input, "adaptive_avg_pool2d")  # noqa: A001
+    _check_adaptive("adaptive_avg_pool2d", input, 3)
+    size = _adaptive_size("adaptive_avg_pool2d", input, output_size, 2)
+    if size == (1, 1):
+        return input.mean((-2, -1), keepdim=True)
+    return _pool.adaptive_avg_pool2d(input, size)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    input = as_tensor(input, "adaptive_avg_pool1d")  # noqa: A001
+    _check_adaptive("adaptive_avg_pool1d", input, 2)
+    (size,) = _adaptive_size("adaptive_avg_pool1d", input, output_size, 1)
+    x = input.unsqueeze(-2)
+    if size == 1:
+        return x.mean((-2, -1), keepdim=True).squeeze(-2)
+    return _pool.adaptive_avg_pool2d(x, (1, size)).squeeze(-2)
+
+
+def adaptive_max_pool2d(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    return_indices: bool = False,
+) -> Any:
+    """Max pooling over PyTorch's adaptive windows (indices: flat per-plane, int64)."""
+    input = as_tensor(input, "adaptive_max_pool2d")  # noqa: A001
+    _check_adaptive("adaptive_max_pool2d", input, 3, ":")
+    size = _adaptive_size("adaptive_max_pool2d", input, output_size, 2)
+    out, idx = _pool.adaptive_max_pool2d(input, size)
+    return (out, idx) if return_indices else out
+
+
+def adaptive_max_pool1d(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    return_indices: bool = False,
+) -> Any:
+    input = as_tensor(input, "adaptive_max_pool1d")  # noqa: A001
+    _check_adaptive("adaptive_max_pool1d", input, 2, ":")
+    (size,) = _adaptive_size("adaptive_max_pool1d", input, output_size, 1)
+    out, idx = _pool.adaptive_max_pool2d(input.unsqueeze(-2), (1, size))
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
+def pad(
+    input: Tensor,  # noqa: A002
+    pad: Any,
+    mode: str = "constant",
+    value: float | None = None,
+) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` = (left, right) pairs from the last dim backwards."""
+    input = as_tensor(input, "pad")  # noqa: A001
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension "
+            f"but got padding length {len(pad)} and input of dimension {input.dim()}"
+        )
+    if mode == "constant":
+        return _pool.constant_pad(input, pad, 0.0 if value is None else value)
+    if value is not None and value != 0:
+        raise ValueError(f'Padding mode "{mode}"" doesn\'t take in value argument')
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    shape = list(input.shape)
+    for i in range(k):
+        dim = input.dim() - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        n = shape[dim]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #{2 * k + 2}: Padding size should be less than the corresponding "
+                f"input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
+                f"{shape}"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if min(lo, hi) < 0 or n == 0:
+            raise NotImplementedError(f"{mode} padding with negative or empty sizes")
+    return _pool.index_pad(input, pad, mode)
+
+
+def dropout2d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Channel dropout: each (sample, channel) plane is zeroed with probability p, the others
+    scaled by 1/(1-p). 3-D input is read as (N, C, L), as PyTorch does today (it warns)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    ndim = input.dim()
+    if ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout2d "
+            "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2,
+        )
+    if ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+            "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    if not training or p == 0.0:
+        return input
+    if ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    dt = input._data.dtype
+    xp = input.xp
+    shape = tuple(input.shape[:2]) + (1,) * (ndim - 2)
+    if p == 1.0:
+        mask = xp.zeros(shape, dtype=dt)
+    else:
+        keep = xp.asarray(_creation._rng(None).random(shape) < (1.0 - p))
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+    mask_t = Tensor._make(mask)
+    return input.mul_(mask_t) if inplace else input * mask_t
+
+
+_INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Nearest and (bi)linear resizing of 3-D (N, C, L) and 4-D (N, C, H, W) input."""
+    input = as_tensor(input, "interpolate")  # noqa: A001
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    if dim < 1:
+        raise ValueError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+            f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+            f"nearest-exact (got {mode})"
+        )
+    spatial = tuple(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but "
+                    f"got input with spatial dimensions of {list(spatial)} and output size of "
+                    f"{size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                    "output size in (o1, o2, ...,oK) format."
+                )
+            out = tuple(int(s) for s in size)
+        else:
+            out = (int(size),) * dim
+        scales: tuple = (None,) * dim
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(
+                    "Input and scale_factor must have the same number of spatial dimensions, "
+                    f"but got input with spatial dimensions of {list(spatial)} and scale_factor "
+                    f"of shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, "
+                    "...,dK) format and scale_factor in (s1, s2, ...,sK) format."
+                )
+            factors = tuple(float(s) for s in scale_factor)
+        else:
+            factors = (float(scale_factor),) * dim
+        out = tuple(int(np.floor(n * f)) for n, f in zip(spatial, factors))
+        scales = (None,) * dim if recompute_scale_factor else factors
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias is not supported by ndgrad")
+    supported = {("nearest", 1), ("nearest", 2), ("linear", 1), ("bilinear", 2)}
+    if (mode, dim) not in supported:
+        wants = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
+        if mode in wants and wants[mode] != input.dim():
+            raise NotImplementedError(
+                f"Got {input.dim()}D input, but {mode} mode needs {wants[mode]}D input"
+            )
+        if mode not in _INTERP_MODES:
+            raise NotImplementedError(
+                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
+                f"trilinear | lanczos | area | nearest-exact (got {mode})"
+            )
+        raise NotImplementedError(f"interpolate: mode {mode!r} for {input.dim()}D input")
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"Input and output sizes should be greater than 0, but got input "
+            f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
+        )
+    return _pool.interpolate(input, out, scales, mode, bool(align_corners))

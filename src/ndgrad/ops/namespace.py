@@ -85,6 +85,8 @@ EXTRA_API = (
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
+    "window_sum",
+    "window_spread",
 )
 API = NUMPY_API + EXTRA_API
 
@@ -208,8 +210,19 @@ def _array_indexing(xp: Any) -> dict:
     def add_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
         """Zeros of ``shape`` with ``values`` (``index``'s shape) added along ``axis``, repeated
         indices accumulating (``scatter_add`` into zeros): the gradient of ``take_along_axis``."""
+        key = along_axis_key(xp, index, axis)
+        if xp is np and values.dtype.kind == "f" and values.size:
+            # bincount sums repeated positions far faster than add.at (max pooling's gradient)
+            flat = 0
+            step = 1
+            for k, size in zip(reversed(key), reversed(shape)):
+                flat = flat + k * step if step != 1 else k + flat
+                step *= size
+            flat = np.broadcast_to(flat, values.shape)
+            out = np.bincount(flat.ravel(), values.ravel(), math.prod(shape))
+            return out.astype(values.dtype, copy=False).reshape(shape)
         out = xp.zeros(shape, values.dtype)
-        xp.add.at(out, along_axis_key(xp, index, axis), values)
+        xp.add.at(out, key, values)
         return out
 
     return {
@@ -353,6 +366,9 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         **_array_conv(xp),
         put_along_axis_zeros=_array_put_along_axis_zeros(xp),
     )
+    from ndgrad.ops.pooling import _array_window
+
+    names.update(_array_window(xp))
     return SimpleNamespace(**names)
 
 
@@ -382,7 +398,7 @@ array_namespace(np.empty(0))
 
 # ----------------------------------------------------------------------------- Tensors
 def _tensor_namespace() -> SimpleNamespace:
-    from ndgrad.ops import convolution, indexing, linalg, pointwise, reduction, shape
+    from ndgrad.ops import convolution, indexing, linalg, pointwise, pooling, reduction, shape
     from ndgrad.ops._common import cast
 
     def sum_(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -476,6 +492,8 @@ def _tensor_namespace() -> SimpleNamespace:
         conv_forward=convolution.conv_forward,
         conv_input_grad=convolution.conv_input_grad_tensor,
         conv_weight_grad=convolution.conv_weight_grad,
+        window_sum=pooling._window_sum_t,
+        window_spread=pooling._window_spread_t,
     )
     return SimpleNamespace(**names)
 

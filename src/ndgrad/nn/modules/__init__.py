@@ -34,7 +34,7 @@ from ndgrad.nn.modules.conv import (
     LazyConv1d,
     LazyConv2d,
 )
-from ndgrad.nn.modules.dropout import Dropout
+from ndgrad.nn.modules.dropout import Dropout, Dropout2d
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
 from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
@@ -51,6 +51,26 @@ from ndgrad.nn.modules.loss import (
 )
 from ndgrad.nn.modules.module import Module
 from ndgrad.nn.modules.normalization import GroupNorm, LayerNorm
+from ndgrad.nn.modules.padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad2d,
+)
+from ndgrad.nn.modules.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from ndgrad.nn.modules.upsampling import Upsample
 
 __all__ = [
     "BCELoss",
@@ -100,4 +120,21 @@ __all__ = [
     "InstanceNorm1d",
     "InstanceNorm2d",
     "InstanceNorm3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "Dropout2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "Upsample",
+    "ZeroPad2d",
 ]
