@@ -269,9 +269,10 @@ def program(fw: Any, name: str) -> list:
     loss = (y * torch.tensor(rng.normal(size=tuple(y.shape)).astype(np.float32))).sum()
     loss.backward()
     buffers = [b for key, b in net.state_dict().items() if "running" in key]
-    # float32 sums in another order differ by ~1e-6 of a gradient's largest element: compare
-    # each gradient relative to that (a bias before batch norm has a gradient of ~0 + noise)
-    grads = [p.grad / max(1.0, float(p.grad.abs().max())) for p in net.parameters()]
+    # float32 sums in another order differ by ~1e-6 of the largest gradient element: compare
+    # gradients relative to that (a bias before batch norm has a gradient of 0 + noise)
+    scale = max(1.0, *(float(p.grad.abs().max()) for p in net.parameters()))
+    grads = [p.grad / scale for p in net.parameters()]
     return [
         y,
         grads,
