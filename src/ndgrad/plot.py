@@ -175,6 +175,26 @@ def image_predictions(
     return fig
 
 
+def convolution_kernel(image: np.ndarray, kernel: np.ndarray, output: np.ndarray) -> Any:
+    """The input image, a (learned) kernel and the output of the cross-correlation, side by side."""
+    panels = [("input X", np.asarray(image)), ("kernel K", np.asarray(kernel)),
+              ("output Y = X ⋆ K", np.asarray(output))]  # fmt: skip
+    fig, axes = new_figure(1, 3, figsize=(10.0, 3.0))
+    for ax, (title, values) in zip(axes, panels):
+        limit = max(float(np.abs(values).max()), 1e-12)
+        image = ax.imshow(values, cmap="RdBu_r" if values.min() < 0 else "gray",
+                          vmin=-limit if values.min() < 0 else 0.0, vmax=limit)  # fmt: skip
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        ax.set_title(title)
+        ax.set_xticks(range(values.shape[1]))
+        ax.set_yticks(range(values.shape[0]))
+        if values.size <= 8:  # label the kernel's weights
+            for (i, j), v in np.ndenumerate(values):
+                ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=9,
+                        color="white" if abs(v) > limit / 2 else "black")  # fmt: skip
+    return fig
+
+
 def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)

@@ -67,6 +67,18 @@ def test_image_predictions_marks_mistakes_red(tmp_path):
     _written(fig, tmp_path, "digits")
 
 
+def test_convolution_kernel_shows_input_kernel_output(tmp_path):
+    X = np.ones((6, 8))
+    X[:, 2:6] = 0
+    output = X[:, :-1] - X[:, 1:]
+    fig = plot.convolution_kernel(X, np.array([[0.98, -1.01]]), output)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["input X", "kernel K", "output Y = X ⋆ K"]
+    assert sorted(t.get_text() for t in fig.axes[titles.index("kernel K")].texts) == [
+        "-1.010", "0.980"]  # fmt: skip
+    _written(fig, tmp_path, "conv")
+
+
 def test_animator_records_without_drawing_outside_ipython():
     animator = plot.Animator(xlabel="epoch", legend=["train loss", "test acc"])
     assert animator.live is False and animator.fig is None

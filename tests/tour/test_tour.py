@@ -48,6 +48,31 @@ def test_section_values_are_the_notes_numbers(tmp_path):
     assert [c["shape"] for c in cases] == [[], [1, 3], [3, 1], [2, 3]]
 
 
+def test_convolution_section_follows_d2l_7_2(tmp_path):
+    values = run_section("convolution", TourContext(out=tmp_path, plots=False)).values
+    assert values["corr2d"] == [[19.0, 25.0], [37.0, 43.0]]
+    assert values["max_diff_vs_conv2d"] < 1e-5
+    edges = [[0.0, 1.0, 0.0, 0.0, 0.0, -1.0, 0.0]] * 6
+    assert values["edges"] == edges
+    assert len(values["losses"]) == 10 and values["losses"][-1] < values["losses"][0]
+    assert values["learned_kernel"] == pytest.approx([1.0, -1.0], abs=0.1)
+
+
+def test_convolution_section_on_the_command_line(tmp_path):
+    out = tmp_path / "conv"
+    result = runner.invoke(app, ["tour", "--section", "convolution", "--out", str(out)])
+    assert result.exit_code == 0, result.stdout
+    assert "PASS" in result.stdout and "all 1 sections passed" in result.stdout
+    assert (out / "convolution.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (out / "convolution.svg").read_bytes()[:2000]
+    result = runner.invoke(app, ["tour", "-s", "convolution", "--json", "--no-plots"])
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 0 and payload["passed"]
+    (section,) = payload["sections"]
+    assert section["name"] == "convolution" and section["figures"] == []
+    assert len(section["checks"]) == 8 and all(c["passed"] for c in section["checks"])
+
+
 def test_a_failing_check_fails_the_section():
     result = SectionResult("x", "x")
     result.check("fine", True)
@@ -129,9 +154,9 @@ def test_the_whole_tour_passes(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ndgrad", "tour", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "all 7 sections passed" in proc.stdout
+    assert "all 8 sections passed" in proc.stdout
     expected = {"gradient-descent", "bernoulli-entropy", "likelihood", "linear-regression",
-                "softmax-confusion", "softmax-predictions"}  # fmt: skip
+                "softmax-confusion", "softmax-predictions", "convolution"}  # fmt: skip
     assert {p.stem for p in tmp_path.glob("*.png")} == expected
     assert {p.stem for p in tmp_path.glob("*.svg")} == expected
 

@@ -41,7 +41,7 @@ def tour(
     """Walk through the notes: each section computes with ndgrad and checks the analytic answer.
 
     Sections: derivatives, autograd, gradient-descent, information, mle, linear-regression,
-    softmax-regression. Exit code 1 if any check fails.
+    softmax-regression, convolution. Exit code 1 if any check fails.
     """
     from ndgrad.tour import TourContext, run_section, section_title
     from ndgrad.training import single_blas_thread

@@ -87,12 +87,13 @@ def _registry() -> dict[str, tuple[str, Section]]:
         "mle": ("Bernoulli maximum likelihood", s.mle_section),
         "linear-regression": ("Linear regression with minibatch SGD", s.linear_regression),
         "softmax-regression": ("Softmax regression on handwritten digits", s.softmax_regression),
+        "convolution": ("Cross-correlation, edges and a learned kernel", s.convolution_section),
     }
 
 
 SECTION_NAMES: tuple[str, ...] = (
     "derivatives", "autograd", "gradient-descent", "information", "mle",
-    "linear-regression", "softmax-regression",
+    "linear-regression", "softmax-regression", "convolution",
 )  # fmt: skip
 
 

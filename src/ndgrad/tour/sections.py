@@ -347,3 +347,88 @@ def softmax_regression(ctx: TourContext) -> SectionResult:
         ctx.save(image_predictions(images, y_test.numpy()[:24], preds[:24], ncols=8),
                  "softmax-predictions", r)  # fmt: skip
     return r
+
+
+# ----------------------------------------------------------------------------- 8. convolution
+def corr2d(X: ndgrad.Tensor, K: ndgrad.Tensor) -> ndgrad.Tensor:
+    """Two-dimensional cross-correlation by hand, as d2l 7.2 writes it (two Python loops)."""
+    h, w = K.shape
+    Y = ndgrad.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
+    return Y
+
+
+def convolution_section(ctx: TourContext) -> SectionResult:
+    from ndgrad import nn
+    from ndgrad.nn import functional as F
+
+    r = SectionResult("convolution", "")
+
+    def conv(X: ndgrad.Tensor, K: ndgrad.Tensor) -> np.ndarray:  # F.conv2d on one channel
+        with ndgrad.no_grad():
+            return F.conv2d(X[None, None], K[None, None])[0, 0].numpy()
+
+    # (1) the cross-correlation by hand agrees with F.conv2d (d2l's 3×3 example: [[19, 25], [37, 43]])
+    X0 = ndgrad.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
+    K0 = ndgrad.tensor([[0.0, 1.0], [2.0, 3.0]])
+    by_hand = corr2d(X0, K0).numpy()
+    r.check("corr2d(X, K) = [[19, 25], [37, 43]]", _close(by_hand, [[19, 25], [37, 43]], 0.0),
+            f"got {_fmt(by_hand)}")  # fmt: skip
+    r.check("corr2d by hand = F.conv2d", _close(by_hand, conv(X0, K0), 1e-5),
+            f"F.conv2d: {_fmt(conv(X0, K0))}")  # fmt: skip
+    R = ndgrad.randn(7, 9)  # and on a random image with a random 3×2 kernel
+    KR = ndgrad.randn(3, 2)
+    diff = float(np.max(np.abs(corr2d(R, KR).numpy() - conv(R, KR))))
+    r.check("corr2d = F.conv2d on a random 7×9 image, 3×2 kernel", diff < 1e-5, f"{diff:.2e}")
+
+    # (2) edge detection: black stripe (zeros) in columns 2-5 of a white 6×8 image
+    X = ndgrad.ones((6, 8))
+    X[:, 2:6] = 0
+    K = ndgrad.tensor([[1.0, -1.0]])
+    Y = corr2d(X, K)
+    expected = np.zeros((6, 7))
+    expected[:, 1], expected[:, 5] = 1.0, -1.0  # white→black: 1; black→white: -1
+    r.check("Y = corr2d(X, [[1, -1]]): 1 at the white→black edge, -1 at black→white",
+            _close(Y.numpy(), expected, 0.0), f"Y = {_fmt(Y.numpy())}")  # fmt: skip
+    r.check("the same edges through F.conv2d", _close(conv(X, K), expected, 0.0))
+    Yt = corr2d(X.t(), K)
+    r.check("corr2d(Xᵀ, K) = 0: K only detects vertical edges", _close(Yt.numpy(), 0.0 * Yt.numpy(), 0.0)
+            and Yt.shape == (8, 5), f"{_fmt(Yt.numpy())}")  # fmt: skip
+
+    # (3) learning the kernel from X and Y (d2l: lr 3e-2, 10 epochs, squared error summed)
+    conv2d = nn.LazyConv2d(1, kernel_size=(1, 2), bias=False)
+    Xb, Yb = X.reshape((1, 1, 6, 8)), Y.reshape((1, 1, 6, 7))
+    lr, losses = 3e-2, []
+    for i in range(10):
+        Y_hat = conv2d(Xb)
+        loss = (Y_hat - Yb) ** 2
+        conv2d.zero_grad()
+        loss.sum().backward()
+        conv2d.weight.data[:] -= lr * conv2d.weight.grad
+        losses.append(loss.sum().item())
+        if (i + 1) % 2 == 0:
+            r.lines.append(f"epoch {i + 1}, loss {losses[-1]:.3f}")
+    learned = conv2d.weight.detach().reshape((1, 2)).numpy()
+    # The update is linear in the kernel's error: after 10 steps any start within the default
+    # init's bound ±1/√2 ends within 0.088 of [1, -1], so 0.1 holds for every seed.
+    r.check("the learned kernel ≈ [[1, -1]] (within 0.1)", _close(learned, [[1.0, -1.0]], 0.1),
+            f"learned {_fmt(learned)}")  # fmt: skip
+    r.check("the loss fell", losses[-1] < losses[0], f"{losses[0]:.3f} → {losses[-1]:.3f}")
+    r.lines[:0] = [
+        f"corr2d(X, K) by hand (two loops) = {_fmt(by_hand)} = F.conv2d; "
+        f"on a random 7×9 image the largest difference is {diff:.1e}",
+        "X: 6×8 ones with a black stripe in columns 2-5; K = [[1, -1]]; Y = corr2d(X, K) has 1 "
+        "in column 1 and -1 in column 5; corr2d(Xᵀ, K) is all zeros",
+    ]
+    r.lines.append(f"learned kernel {_fmt(learned)} (true [[1, -1]])")
+    r.values.update(corr2d=by_hand.tolist(), max_diff_vs_conv2d=diff, edges=Y.numpy().tolist(),
+                    losses=losses, learned_kernel=learned.reshape(-1).tolist())  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import convolution_kernel
+
+        with ndgrad.no_grad():
+            output = conv2d(Xb)[0, 0].numpy()
+        ctx.save(convolution_kernel(X.numpy(), learned, output), "convolution", r)
+    return r
