@@ -293,6 +293,8 @@ _DATASET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("linreg", "synthetic"): {"epochs": 3, "lr": 0.03, "batch_size": 10},
     ("mlp", "fashion-mnist"): {"epochs": 10, "batch_size": 256},
     ("softmax", "fashion-mnist"): {"epochs": 10, "batch_size": 256},
+    ("lenet", "fashion-mnist"): {"epochs": 10, "batch_size": 128},
+    ("resnet", "fashion-mnist"): {"epochs": 5, "batch_size": 128},
 }
 
 
