@@ -209,7 +209,7 @@ def test_fashion_mnist_from_a_data_dir(tmp_path):
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["train", "resnet", "--data", "digits"], ["unknown model 'resnet'", "linreg"]),
+        (["train", "vgg", "--data", "digits"], ["unknown model 'vgg'", "linreg"]),
         (["train", "softmax", "--data", "imagenet"], ["unknown dataset 'imagenet'", "digits"]),
         (["train", "softmax", "--data", "digits", "--lr", "-0.1"], ["--lr must be a positive"]),
         (["train", "softmax", "--data", "digits", "--lr", "0"], ["--lr must be a positive"]),

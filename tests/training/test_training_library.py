@@ -112,8 +112,8 @@ def test_regression_predictions_come_back_on_the_raw_scale(tmp_path):
 
 
 def test_bad_specs_raise_value_error_with_a_clear_message(digits):
-    with pytest.raises(ValueError, match=r"unknown model 'resnet'; choose from: linreg"):
-        ModelSpec("resnet", 64, 10)
+    with pytest.raises(ValueError, match=r"unknown model 'vgg'; choose from: linreg"):
+        ModelSpec("vgg", 64, 10)
     with pytest.raises(ValueError, match="softmax trains with cross_entropy, not 'mse'"):
         ModelSpec("softmax", 64, 10, task="regression", loss="mse")
     with pytest.raises(ValueError, match="in_features must be at least 1, got 0"):

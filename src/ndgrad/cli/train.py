@@ -125,7 +125,11 @@ def _console(as_json: bool) -> Any:
 
 
 def train(
-    model: str = typer.Argument(..., help=f"One of: {', '.join(MODELS)}."),
+    model: str = typer.Argument(
+        ...,
+        help=f"One of: {', '.join(MODELS)} (lenet and resnet are CNNs for the image sets "
+        "digits and fashion-mnist).",
+    ),
     data: str = typer.Option(..., "--data", "-d", help=f"One of: {', '.join(DATASETS)}."),
     epochs: int = typer.Option(None, "--epochs", help="Passes over the training set."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),

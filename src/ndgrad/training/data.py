@@ -133,10 +133,20 @@ class Scaling:
     target_std: float = 1.0
 
     @classmethod
-    def from_split(cls, split: Split) -> Scaling:
-        """Statistics of the training part only (the validation part must not leak in)."""
-        mean = split.X_train.mean(0)
-        std = split.X_train.std(0)
+    def from_split(cls, split: Split, per_feature: bool = True) -> Scaling:
+        """Statistics of the training part only (the validation part must not leak in).
+
+        ``per_feature=False`` (the image models) scales every pixel by the same mean and
+        standard deviation, so an image keeps its shape instead of each pixel's rare strokes
+        being blown up to unit variance.
+        """
+        if per_feature:
+            mean = split.X_train.mean(0)
+            std = split.X_train.std(0)
+        else:
+            width = split.X_train.shape[1]
+            mean = np.full(width, split.X_train.mean())
+            std = np.full(width, split.X_train.std())
         std = np.where(std > 1e-8, std, 1.0)  # constant columns (blank pixels) stay as they are
         if split.task == "regression":
             return cls(mean, std, float(split.y_train.mean()), float(split.y_train.std() or 1.0))

@@ -17,6 +17,7 @@ from ndgrad.training.data import Scaling, Split, load_split
 from ndgrad.training.metrics import Metrics, check_compatible, compute_metrics
 from ndgrad.training.models import (
     DEFAULT_HIDDEN,
+    IMAGE_MODELS,
     Hyperparameters,
     ModelSpec,
     build_model,
@@ -117,7 +118,7 @@ def fit(
 
     seed = split.seed if seed is None else seed
     callback = callback or FitCallback()
-    scaling = Scaling.from_split(split)
+    scaling = Scaling.from_split(split, per_feature=spec.model not in IMAGE_MODELS)
     X_train = scaling.features(split.X_train)
     X_val = scaling.features(split.X_val)
     target_stats = scaling.target_stats

@@ -27,10 +27,22 @@ class Predictions:
     values: np.ndarray | None = None
 
 
-def predict(model: nn.Module, spec: ModelSpec, X: np.ndarray) -> Predictions:
-    """Outputs for standardised features: class + probabilities, or the (scaled) value."""
+EVAL_BATCH = 1024  # rows per forward pass when evaluating (bounds a CNN's activations)
+
+
+def _outputs(model: nn.Module, X: np.ndarray) -> ndgrad.Tensor:
+    """The model's outputs for all rows of ``X``, computed ``EVAL_BATCH`` rows at a time."""
     with ndgrad.no_grad():
-        out = model(ndgrad.tensor(X.astype(np.float32)))
+        if len(X) <= EVAL_BATCH:
+            return model(ndgrad.tensor(X.astype(np.float32)))
+        parts = [
+            model(ndgrad.tensor(X[i : i + EVAL_BATCH].astype(np.float32))).numpy()
+            for i in range(0, len(X), EVAL_BATCH)
+        ]
+        return ndgrad.tensor(np.concatenate(parts))
+
+
+def _predictions(spec: ModelSpec, out: ndgrad.Tensor) -> Predictions:
     if spec.loss == "cross_entropy":
         probs = out.softmax(dim=1).numpy()
         return Predictions(classes=probs.argmax(1), probs=probs)
@@ -38,6 +50,11 @@ def predict(model: nn.Module, spec: ModelSpec, X: np.ndarray) -> Predictions:
         p1 = out.sigmoid().reshape(-1).numpy()
         return Predictions(classes=(p1 > 0.5).astype(np.int64), probs=np.stack([1 - p1, p1], 1))
     return Predictions(values=out.reshape(-1).numpy().astype(np.float64))
+
+
+def predict(model: nn.Module, spec: ModelSpec, X: np.ndarray) -> Predictions:
+    """Outputs for standardised features: class + probabilities, or the (scaled) value."""
+    return _predictions(spec, _outputs(model, X))
 
 
 def compute_metrics(
@@ -53,11 +70,11 @@ def compute_metrics(
     loss is on the standardised scale and MSE/R² on the raw one (``target_stats`` is the
     target's ``(mean, std)``).
     """
-    pred = predict(model, spec, X)
+    out = _outputs(model, X)
+    pred = _predictions(spec, out)
     if spec.task == "classification":
         with ndgrad.no_grad():
-            scores = model(ndgrad.tensor(X.astype(np.float32)))
-            loss = loss_function(spec)(scores, target_tensor(spec, y)).item()
+            loss = loss_function(spec)(out, target_tensor(spec, y)).item()
         return {"loss": loss, "accuracy": float(np.mean(pred.classes == y))}
     mean, std = target_stats
     values = pred.values * std + mean
