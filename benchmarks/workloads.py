@@ -1,4 +1,4 @@
-"""The workloads W1-W6, each written once for a PyTorch-like module and once in NumPy.
+"""The workloads W1-W8, each written once for a PyTorch-like module and once in NumPy.
 
 The d2l-style training code takes the framework module as its ``torch`` argument, so the
 very same source runs on ``ndgrad`` and on PyTorch (that is the promise of
@@ -188,7 +188,7 @@ def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
     dataset = torch.utils.data.TensorDataset(images, labels)
     # The data is already in random order; shuffle=False keeps the order the same everywhere.
     loader = torch.utils.data.DataLoader(dataset, d["batch_size"], shuffle=False)
-    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    linears = [m for m in net if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
 
     def run() -> float:
         with torch.no_grad():
@@ -419,17 +419,207 @@ def w5_hessian_numpy(d: dict) -> Run:
     return run
 
 
+# ============================================================================ W7
+def w7_data(quick: bool) -> dict:
+    """Fashion-MNIST-shaped data (60000 x 1 x 28 x 28) from a random linear teacher, LeNet init."""
+    rng = np.random.default_rng(3)
+    n, batch_size = (128, 64) if quick else (60000, 256)
+    d_in, classes = 28 * 28, 10
+    images = rng.standard_normal((n, 1, 28, 28), dtype=np.float32)
+    teacher = rng.standard_normal((d_in, classes), dtype=np.float32) / np.float32(math.sqrt(d_in))
+    noise = rng.gumbel(size=(n, classes)).astype(np.float32)
+    labels = np.argmax(images.reshape(n, d_in) @ teacher * 3 + noise, axis=1).astype(np.int64)
+
+    def xavier(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        # d2l's init_cnn: xavier_uniform_ weights; small uniform biases (not zero, so they count).
+        receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-bound, bound, shape).astype(np.float32)
+        return w, rng.uniform(-0.1, 0.1, shape[0]).astype(np.float32)
+
+    shapes = [(6, 1, 5, 5), (16, 6, 5, 5), (120, 400), (84, 120), (10, 84)]
+    return {
+        "images": images,
+        "labels": labels,
+        "lenet_init": [xavier(s) for s in shapes],
+        "batch_size": batch_size,
+        "lr": 0.9,  # d2l's LeNet learning rate
+    }
+
+
+def lenet(torch: Any) -> Any:
+    """d2l 7.6's LeNet, sigmoid activations and average pooling as the book has them."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def w7_framework(torch: Any, d: dict) -> Run:
+    return _concise_train(torch, d, lenet(torch), d["lenet_init"])
+
+
+def _im2col(x: np.ndarray, k: int, pad: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """(N, C, H, W) -> rows (N*OH*OW, C*k*k) of k x k patches (stride 1)."""
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))  # N C OH OW k k
+    n, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k), (oh, ow)
+
+
+def _conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, pad: int) -> tuple:
+    n, k = x.shape[0], w.shape[-1]
+    cols, (oh, ow) = _im2col(x, k, pad)
+    out = cols @ w.reshape(w.shape[0], -1).T + b  # (N*OH*OW, O)
+    return out.reshape(n, oh, ow, -1).transpose(0, 3, 1, 2), cols
+
+
+def _conv_backward(
+    g: np.ndarray, cols: np.ndarray, w: np.ndarray, x_shape: tuple | None, pad: int
+) -> tuple:
+    """Weight, bias and (unless ``x_shape`` is None) input gradients of ``_conv_forward``."""
+    o, c, k, _ = w.shape
+    n, _, oh, ow = g.shape
+    g2 = g.transpose(0, 2, 3, 1).reshape(-1, o)
+    gw = (g2.T @ cols).reshape(w.shape)
+    gb = g2.sum(axis=0)
+    if x_shape is None:
+        return gw, gb, None
+    gcols = (g2 @ w.reshape(o, -1)).reshape(n, oh, ow, c, k, k)
+    h, wd = x_shape[2] + 2 * pad, x_shape[3] + 2 * pad
+    gx = np.zeros((n, c, h, wd), dtype=g.dtype)
+    for i in range(k):  # col2im: one strided add per kernel offset
+        for j in range(k):
+            gx[:, :, i : i + oh, j : j + ow] += gcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return gw, gb, gx[:, :, pad : h - pad, pad : wd - pad] if pad else gx
+
+
+def _avgpool2(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+
+
+def _avgpool2_backward(g: np.ndarray) -> np.ndarray:
+    n, c, h, w = g.shape
+    quarter = (g * np.float32(0.25))[:, :, :, None, :, None]
+    return np.broadcast_to(quarter, (n, c, h, 2, w, 2)).reshape(n, c, 2 * h, 2 * w)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def w7_numpy(d: dict) -> Run:
+    images, labels = d["images"], d["labels"]
+    batch_size, lr, n = d["batch_size"], np.float32(d["lr"]), len(d["images"])
+
+    def run() -> float:
+        params = [a.copy() for pair in d["lenet_init"] for a in pair]
+        for i in range(0, n, batch_size):
+            X, y = images[i : i + batch_size], labels[i : i + batch_size]
+            w1, b1, w2, b2, w3, b3, w4, b4, w5, b5 = params
+            z1, cols1 = _conv_forward(X, w1, b1, 2)
+            a1 = _sigmoid(z1)
+            p1 = _avgpool2(a1)
+            z2, cols2 = _conv_forward(p1, w2, b2, 0)
+            a2 = _sigmoid(z2)
+            p2 = _avgpool2(a2)
+            f = p2.reshape(len(X), -1)
+            a3 = _sigmoid(f @ w3.T + b3)
+            a4 = _sigmoid(a3 @ w4.T + b4)
+            loss, g = _softmax_xent_grad(a4 @ w5.T + b5, y)
+            gw5, gb5 = g.T @ a4, g.sum(0)
+            g = (g @ w5) * a4 * (1 - a4)
+            gw4, gb4 = g.T @ a3, g.sum(0)
+            g = (g @ w4) * a3 * (1 - a3)
+            gw3, gb3 = g.T @ f, g.sum(0)
+            g = (g @ w3).reshape(p2.shape)
+            g = _avgpool2_backward(g) * a2 * (1 - a2)
+            gw2, gb2, g = _conv_backward(g, cols2, w2, p1.shape, 0)
+            g = _avgpool2_backward(g) * a1 * (1 - a1)
+            gw1, gb1, _ = _conv_backward(g, cols1, w1, None, 2)
+            grads = [gw1, gb1, gw2, gb2, gw3, gb3, gw4, gb4, gw5, gb5]
+            for p, gp in zip(params, grads, strict=True):
+                p -= lr * gp
+        return loss
+
+    return run
+
+
+# ============================================================================ W8
+def w8_data(quick: bool) -> dict:
+    """d2l 8.6's Residual block on a ResNet stage-2 activation: 32 x 64 x 56 x 56."""
+    rng = np.random.default_rng(4)
+    n, c, side = (4, 8, 8) if quick else (32, 64, 56)
+    bound = 1 / math.sqrt(c * 9)  # PyTorch's default Conv2d init range
+    conv = [
+        (
+            rng.uniform(-bound, bound, (c, c, 3, 3)).astype(np.float32),
+            rng.uniform(-bound, bound, c).astype(np.float32),
+        )
+        for _ in range(2)
+    ]
+    return {
+        "x": rng.standard_normal((n, c, side, side), dtype=np.float32),
+        "weights": rng.standard_normal((n, c, side, side), dtype=np.float32),
+        "channels": c,
+        "conv_init": conv,
+    }
+
+
+def w8_framework(torch: Any, d: dict) -> Run:
+    nn, F = torch.nn, torch.nn.functional
+
+    class Residual(nn.Module):  # d2l 8.6, 64 channels, no 1x1 convolution
+        def __init__(self, num_channels: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+            self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
+            self.bn1 = nn.BatchNorm2d(num_channels)
+            self.bn2 = nn.BatchNorm2d(num_channels)
+
+        def forward(self, X: Any) -> Any:
+            Y = F.relu(self.bn1(self.conv1(X)))
+            Y = self.bn2(self.conv2(Y))
+            Y += X
+            return F.relu(Y)
+
+    block = Residual(d["channels"])
+    with torch.no_grad():
+        for conv, (w, b) in zip((block.conv1, block.conv2), d["conv_init"], strict=True):
+            conv.weight.copy_(torch.from_numpy(w))
+            conv.bias.copy_(torch.from_numpy(b))
+    x, weights = torch.from_numpy(d["x"]), torch.from_numpy(d["weights"])
+
+    def run() -> float:
+        block.zero_grad()
+        loss = (block(x) * weights).mean()
+        loss.backward()
+        # The loss plus the first convolution's weight gradient: the whole backward counts.
+        return loss.item() + block.conv1.weight.grad.abs().sum().item()
+
+    return run
+
+
 # ============================================================================ registry
 def _bind(name: str, fn: Callable[[Any, dict], Run]) -> Prepare:
     return lambda d: fn(framework(name), d)
 
 
-def _engines(fw_fn: Callable[[Any, dict], Run], numpy_fn: Prepare) -> dict[str, Prepare]:
-    return {
-        "ndgrad": _bind("ndgrad", fw_fn),
-        "pytorch": _bind("pytorch", fw_fn),
-        "numpy": numpy_fn,
-    }
+def _engines(fw_fn: Callable[[Any, dict], Run], numpy_fn: Prepare | None) -> dict[str, Prepare]:
+    engines = {"ndgrad": _bind("ndgrad", fw_fn), "pytorch": _bind("pytorch", fw_fn)}
+    if numpy_fn is not None:  # no hand-written NumPy engine: the table shows "-"
+        engines["numpy"] = numpy_fn
+    return engines
 
 
 WORKLOADS: list[Workload] = [
@@ -456,6 +646,14 @@ WORKLOADS: list[Workload] = [
     Workload(
         "W5b", "functional.hessian of sum(tanh(A @ x)) + sum(x^4)/4, 100-d", "ms",
         w5_data, _engines(w5_hessian_framework, w5_hessian_numpy),
+    ),
+    Workload(
+        "W7", "d2l LeNet (sigmoid, avg-pool), 60000x1x28x28, batch 256, 1 epoch, SGD 0.9", "ms",
+        w7_data, _engines(w7_framework, w7_numpy),
+    ),
+    Workload(
+        "W8", "d2l Residual block, 32x64x56x56, forward + backward (loss + |dW1|)", "ms",
+        w8_data, _engines(w8_framework, None),
     ),
 ]  # fmt: skip
 
