@@ -292,6 +292,21 @@ def _array_conv(xp: Any) -> dict:
         gradient ``g``: the transposed convolution of ``g`` with ``w``."""
         n, o = g.shape[:2]
         out, kernel, c = g.shape[2:], w.shape[2:], x_shape[1]
+        reach = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
+        if (
+            all(st == 1 for st in stride)
+            and all(
+                lo <= r and hi <= r and m - lo - hi + r == size  # no output_padding to add
+                for (lo, hi), r, m, size in zip(padding, reach, out, x_shape[2:])
+            )
+        ):
+            # Stride 1: the convolution of g with the flipped, transposed kernel (as fast as
+            # the forward; col2im below would add a kernel-sized workspace).
+            flipped = w.reshape((groups, o // groups, c // groups) + tuple(kernel))
+            flipped = flipped.swapaxes(1, 2).reshape((c, o // groups) + tuple(kernel))
+            flipped = flipped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
+            back = tuple((r - lo, r - hi) for (lo, hi), r in zip(padding, reach))
+            return conv_forward(g, flipped, stride, back, dilation, groups)
         wt = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
         cols = xp.matmul(wt, g.reshape(n, groups, o // groups, math.prod(out)))
         cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
