@@ -299,9 +299,11 @@ def _array_conv(xp: Any) -> dict:
                 lo <= r and hi <= r and m - lo - hi + r == size  # no output_padding to add
                 for (lo, hi), r, m, size in zip(padding, reach, out, x_shape[2:])
             )
+            # its columns (o per kernel offset and input position) are no larger than col2im's
+            and o * math.prod(x_shape[2:]) <= c * math.prod(out)
         ):
             # Stride 1: the convolution of g with the flipped, transposed kernel (as fast as
-            # the forward; col2im below would add a kernel-sized workspace).
+            # the forward; col2im below adds its columns up offset by offset).
             flipped = w.reshape((groups, o // groups, c // groups) + tuple(kernel))
             flipped = flipped.swapaxes(1, 2).reshape((c, o // groups) + tuple(kernel))
             flipped = flipped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
