@@ -266,18 +266,6 @@ def _normalised(message: str) -> str:
     return re.sub(r"\btorch\.", "ndgrad.", message)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_inplace_change_of_a_saved_tensor_raises_as_in_torch(name):
-    program = CASES[name]
-    theirs = _outcome(program, torch)
-    ours = _outcome(program, ndgrad)
-    if theirs is None:
-        assert ours is None, f"ndgrad raised where torch does not: {ours}"
-    else:
-        assert ours is not None, f"torch raises, ndgrad does not: {theirs}"
-        assert _normalised(ours) == _normalised(theirs)
-
-
 def _inplace_op_then_modified(lib: Any) -> None:
     """An in-place op's result is the tensor itself: changing it again is caught."""
     x = lib.tensor([0.3, 0.6, 1.2, 2.0], requires_grad=True)
@@ -297,3 +285,59 @@ def _inplace_op_on_view_then_modified(lib: Any) -> None:
 
 CASES["sigmoid_-then-mul_"] = _inplace_op_then_modified
 CASES["view-exp_-then-mul_"] = _inplace_op_on_view_then_modified
+
+
+def _image_program(op: Callable[[Any, Any, Any], Any], modify: str) -> Callable[[Any], None]:
+    """``y = op(lib, h, w)`` on a (1, 2, 6, 6) image ``h`` and (3, 2, 3, 3) weight ``w`` (both
+    non-leaves); then ``modify`` ("input", "weight" or "output") changes in place."""
+
+    def program(lib: Any) -> None:
+        x = lib.linspace(-1.0, 1.0, 72).reshape(1, 2, 6, 6).requires_grad_()
+        k = lib.linspace(-0.5, 0.5, 54).reshape(3, 2, 3, 3).requires_grad_()
+        h, w = x * 1, k * 1
+        y = op(lib, h, w)
+        {"input": h, "weight": w, "output": y}[modify].add_(1)
+        y.sum().backward()
+
+    return program
+
+
+IMAGE_OPS = {
+    "conv2d": lambda lib, h, w: lib.nn.functional.conv2d(h, w, padding=1),
+    "conv_transpose2d": lambda lib, h, w: lib.nn.functional.conv_transpose2d(h, w.transpose(0, 1)),
+    "max_pool2d": lambda lib, h, w: lib.nn.functional.max_pool2d(h, 2),
+    "avg_pool2d": lambda lib, h, w: lib.nn.functional.avg_pool2d(h, 2),
+    "adaptive_avg_pool2d": lambda lib, h, w: lib.nn.functional.adaptive_avg_pool2d(h, 3),
+    "batch_norm": lambda lib, h, w: lib.nn.functional.batch_norm(
+        h, None, None, w[:2, 0, 0, 0], w[:2, 0, 0, 1], training=True
+    ),
+    "layer_norm": lambda lib, h, w: lib.nn.functional.layer_norm(
+        h, (6,), w.reshape(-1)[:6], w.reshape(-1)[6:12]
+    ),
+    "group_norm": lambda lib, h, w: lib.nn.functional.group_norm(h, 2, w[:2, 0, 0, 0]),
+    "interpolate": lambda lib, h, w: lib.nn.functional.interpolate(h, scale_factor=2.0),
+}
+for _name, _op in IMAGE_OPS.items():
+    for _what in ("input", "weight", "output"):
+        CASES[f"{_name}-{_what}"] = _image_program(_op, _what)
+
+
+# Where ndgrad still saves more than PyTorch (kept visible: the test fails once they agree).
+KNOWN_DIFFERENCES = {
+    "group_norm-weight": "PyTorch's group norm does not version-check its weight; ndgrad's rule "
+    "reads it through saved",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_inplace_change_of_a_saved_tensor_raises_as_in_torch(name, request):
+    if name in KNOWN_DIFFERENCES:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[name]))
+    program = CASES[name]
+    theirs = _outcome(program, torch)
+    ours = _outcome(program, ndgrad)
+    if theirs is None:
+        assert ours is None, f"ndgrad raised where torch does not: {ours}"
+    else:
+        assert ours is not None, f"torch raises, ndgrad does not: {theirs}"
+        assert _normalised(ours) == _normalised(theirs)

@@ -120,7 +120,7 @@ def _scatter_rule(in_shape: tuple, out_shape: tuple) -> Any:
     n_in = in_shape[-2] * in_shape[-1]
     n_out = out_shape[-2] * out_shape[-1]
 
-    def rule(xp: Any, g: Any, idx: Any) -> tuple:
+    def rule(xp: Any, g: Any, x: Any, idx: Any) -> tuple:
         flat = xp.add_along_axis_zeros(
             (planes, n_in), idx.reshape((planes, n_out)), g.reshape((planes, n_out)), 1
         )
@@ -166,7 +166,8 @@ def max_pool2d(x: Tensor, geom: Geometry, name: str = "MaxPool2DWithIndicesBackw
 
 def _record_max(x: Tensor, values: Any, idx: Any, name: str) -> tuple:
     idx_t = Tensor._make(idx)
-    out = record(name, values, (x,), _scatter_rule(x._data.shape, values.shape), (idx_t,))
+    # PyTorch saves the input as well as the indices (the rule reads only the indices)
+    out = record(name, values, (x,), _scatter_rule(x._data.shape, values.shape), (x, idx_t))
     return out, idx_t
 
 
@@ -243,10 +244,11 @@ def avg_pool2d(x: Tensor, geom: Geometry, divisor: float | Any) -> Tensor:
 
     scalar = divisor if isinstance(divisor, float) else 1.0  # an array goes through saved
 
-    def rule(xp: Any, g: Any, *div: Any) -> tuple:
+    def rule(xp: Any, g: Any, x: Any, *div: Any) -> tuple:
         return (xp.window_spread(g / (div[0] if div else scalar), geom),)
 
-    return record("AvgPool2DBackward0", data.astype(d.dtype, copy=False), (x,), rule, saved)
+    # PyTorch saves the input (the rule reads only the divisor)
+    return record("AvgPool2DBackward0", data.astype(d.dtype, copy=False), (x,), rule, (x, *saved))
 
 
 # ----------------------------------------------------------------------------- linear maps
@@ -270,12 +272,15 @@ def _separable(x: Tensor, mats: tuple, name: str, data: Any = None) -> Tensor:
             data = xp.matmul(ms[0]._data, data)
 
     def rule(xp: Any, g: Any, *mats: Any) -> tuple:
+        mats = mats[1:] if keeps_input else mats
         g = xp.matmul(g, mats[-1])
         if len(mats) == 2:
             g = xp.matmul(xp.transpose(mats[0], (1, 0)), g)
         return (g,)
 
-    return record(name, data, (x,), rule, ms)
+    # adaptive pooling saves its input, as PyTorch (upsampling saves nothing)
+    keeps_input = name.startswith("Adaptive")
+    return record(name, data, (x,), rule, (x, *ms) if keeps_input else ms)
 
 
 def adaptive_avg_pool2d(x: Tensor, out_hw: tuple[int, int]) -> Tensor:
