@@ -208,19 +208,20 @@ def tensor_type() -> type[Tensor]:
     return _Tensor
 
 
-def register_namespaces(array_namespace_for: Callable[[Any], Any], tensors: Any) -> None:
-    """Called by ``ndgrad.ops.namespace``: how rules get their ``xp``."""
-    global _array_namespace_for, _TENSOR_NS
+def register_namespaces(
+    array_namespace_for: Callable[[Any], Any], cache: dict, tensors: Any
+) -> None:
+    """Called by ``ndgrad.ops.namespace``: how rules get their ``xp`` (``cache`` maps array
+    types to the namespaces ``array_namespace_for`` has built)."""
+    global _array_namespace_for, _ARRAY_NS, _TENSOR_NS
     _array_namespace_for = array_namespace_for
+    _ARRAY_NS = cache
     _TENSOR_NS = tensors
 
 
 def array_namespace(data: Any) -> Any:
     """The rule namespace for an array (NumPy's, or a registered backend's)."""
-    ns = _ARRAY_NS.get(type(data))
-    if ns is None:
-        ns = _ARRAY_NS[type(data)] = _array_namespace_for(data)
-    return ns
+    return _ARRAY_NS.get(type(data)) or _array_namespace_for(data)
 
 
 def edge_of(t: Tensor) -> tuple | None:

@@ -516,4 +516,4 @@ def _tensor_namespace() -> SimpleNamespace:
 
 
 TENSOR = _tensor_namespace()
-register_namespaces(array_namespace, TENSOR)
+register_namespaces(array_namespace, ARRAY_NAMESPACES, TENSOR)
