@@ -68,7 +68,6 @@ def torchvision() -> types.ModuleType:
     package = types.ModuleType(NAME)
     package.__path__ = [str(root)]
     package.__version__ = VERSION
-    package.get_image_backend = lambda: "PIL"  # what datasets.folder.default_loader asks
     sys.modules[NAME] = package
     # datasets/__init__ imports every dataset (some with absolute ``torchvision`` imports):
     # register the subpackage without running it, then import the two modules used here.
