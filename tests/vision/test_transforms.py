@@ -188,6 +188,19 @@ def test_resize_tensor_antialias_matches_torch(h, w, oh, ow):
     assert (out_u != ref_u.numpy()).mean() < 0.01
 
 
+def test_resize_tensor_antialias_gradient_matches_torch():
+    x = np.random.default_rng(11).random((2, 3, 13, 9), dtype=np.float32)
+    weights = np.random.default_rng(12).random((2, 3, 5, 17), dtype=np.float32)
+    ours_x = nd(x).requires_grad_(True)
+    ours = F.resize(ours_x, [5, 17])
+    (ours * nd(weights)).sum().backward()
+    ref_x = th(x).requires_grad_(True)
+    ref = torch.nn.functional.interpolate(ref_x, size=(5, 17), mode="bilinear", antialias=True)
+    (ref * th(weights)).sum().backward()
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=0, atol=4e-7)
+    np.testing.assert_allclose(ours_x.grad.numpy(), ref_x.grad.numpy(), rtol=0, atol=2e-6)
+
+
 def test_resize_tensor_matches_torchvision_resize():
     tv = torchvision()
     rng = np.random.default_rng(5)

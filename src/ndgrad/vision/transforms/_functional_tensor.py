@@ -3,7 +3,8 @@
 Images are ndgrad tensors of shape (..., C, H, W). The arithmetic follows torchvision 0.28 and
 PyTorch's CPU kernels in float32 (a Python float scalar is rounded to float32 before it
 multiplies a float32 image, as PyTorch does). These functions work on the arrays (no autograd
-graph), except ``normalize`` and the non-antialiased ``resize``, which use ndgrad's ops.
+graph), except ``normalize`` and ``resize``, which use ndgrad's ops where gradients are needed
+(an antialiased resize of a tensor that requires grad runs as two matrix products).
 
 Antialiased bilinear resizing (the default of ``Resize`` on tensors) is PyTorch's
 ``interpolate(..., mode="bilinear", antialias=True)`` written in NumPy: the separable
@@ -220,6 +221,27 @@ def _resize_bilinear_aa(array: np.ndarray, size: list[int]) -> np.ndarray:
     return out
 
 
+def _aa_matrix(in_size: int, out_size: int) -> np.ndarray:
+    """The resampling as a dense float32 [out, in] matrix (rows are the weights)."""
+    idx, w = _aa_indices_weights(in_size, out_size)
+    matrix = np.zeros((out_size, in_size), np.float32)
+    np.add.at(matrix, (np.arange(out_size)[:, None], idx), w)
+    return matrix
+
+
+def _resize_bilinear_aa_graph(img: Tensor, size: list[int]) -> Tensor:
+    """The same resampling as two matrix products, so that gradients flow (float inputs).
+
+    The sums run in the matrix product's order, so values can differ from the array path in
+    the last bit."""
+    y = img
+    if size[1] != img.shape[-1]:
+        y = y @ ndgrad.from_numpy(_aa_matrix(img.shape[-1], size[1]).T.copy()).to(img.dtype)
+    if size[0] != img.shape[-2]:
+        y = ndgrad.from_numpy(_aa_matrix(img.shape[-2], size[0])).to(img.dtype) @ y
+    return y
+
+
 def resize(
     img: Tensor, size: list[int], interpolation: str = "bilinear", antialias: bool | None = True
 ) -> Tensor:
@@ -232,6 +254,8 @@ def resize(
         antialias = False
     out_dtype = img.dtype
     need_cast = out_dtype not in (ndgrad.float32, ndgrad.float64)
+    if interpolation == "bilinear" and antialias and img.requires_grad and ndgrad.is_grad_enabled():
+        return _resize_bilinear_aa_graph(img, size)
     if interpolation == "bilinear" and antialias:
         array = _array(img)
         if need_cast:
