@@ -130,6 +130,11 @@ def install_as_torch(verbose: bool = False) -> types.ModuleType:
     if not is_installed():
         sys.meta_path.insert(0, _FINDER)
     module = importlib.import_module("torch")
+    for name, loaded in list(sys.modules.items()):  # `import torch` lists torch.nn etc., as
+        if name.startswith("ndgrad.") and not name.startswith("ndgrad.cli"):  # torch's does
+            torch_mod = torch_name(name)
+            if loaded is not None and torch_mod != name:
+                sys.modules.setdefault(torch_mod, loaded)
     if verbose:
         print(f"torch -> ndgrad {ndgrad.__version__} ({ndgrad.__file__})", file=sys.stderr)
     return module

@@ -22,10 +22,11 @@ def _register_subcommands() -> None:
     from ndgrad.cli.calculus import calculus
 
     app.command("calculus", help=calculus.__doc__)(calculus)
-    from ndgrad.cli import tour, train
+    from ndgrad.cli import run, tour, train
 
     tour.register(app)
     train.register(app)
+    run.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
