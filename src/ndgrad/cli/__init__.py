@@ -19,6 +19,9 @@ def _register_subcommands() -> None:
     from ndgrad.doctor.cli import app as doctor_app
 
     app.add_typer(doctor_app, name="doctor")
+    from ndgrad.cli.kernel import app as kernel_app
+
+    app.add_typer(kernel_app, name="kernel")
     from ndgrad.cli.calculus import calculus
 
     app.command("calculus", help=calculus.__doc__)(calculus)
