@@ -92,10 +92,9 @@ def _report(exc: BaseException) -> int:
     if api is not None:
         filename, line = _user_frame(exc)
         detail = " ".join(str(exc).split())
-        what = f"{api} is not available in ndgrad {ndgrad.__version__}"
-        if isinstance(exc, NotImplementedError):
-            what = f"not implemented in ndgrad {ndgrad.__version__}"
-        print(f"{filename}:{line}: {what} ({type(exc).__name__}: {detail})", file=sys.stderr)
+        if isinstance(exc, AttributeError):
+            detail = f"{api} is not available in ndgrad {ndgrad.__version__} ({detail})"
+        print(f"{filename}:{line}: {type(exc).__name__}: {detail}", file=sys.stderr)
         return 1
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
