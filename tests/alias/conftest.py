@@ -1,0 +1,53 @@
+"""Helpers of the alias tests: every aliased program runs in a fresh interpreter, where
+``import torch`` can resolve to ndgrad although the real PyTorch is installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import ndgrad
+
+SRC = str(Path(ndgrad.__file__).resolve().parents[1])
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def env(**extra: str) -> dict[str, str]:
+    """This environment, with ndgrad's source first on the path (any cwd), one BLAS thread and
+    a non-interactive matplotlib."""
+    out = dict(os.environ)
+    out["PYTHONPATH"] = os.pathsep.join([SRC, *filter(None, [os.environ.get("PYTHONPATH")])])
+    out.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+    out.update(extra)
+    return out
+
+
+def run(args: list[str], cwd: Path | str | None = None, timeout: float = 120, **extra: str):
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env(**extra)
+    )
+
+
+def ndgrad_cli(*args: str, cwd: Path | str | None = None, timeout: float = 120):
+    return run([sys.executable, "-m", "ndgrad", *args], cwd=cwd, timeout=timeout)
+
+
+def python(code: str, cwd: Path | str | None = None, timeout: float = 120):
+    return run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def script(tmp_path):
+    """script(source, name="prog.py") -> its path, written in tmp_path."""
+
+    def write(source: str, name: str = "prog.py") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    return write
