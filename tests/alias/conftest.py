@@ -51,3 +51,24 @@ def script(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli(*args) runs ``ndgrad ARGS`` in this process (no interpreter start-up):
+    an object with returncode, stdout, stderr."""
+    from types import SimpleNamespace
+
+    from ndgrad.cli import main
+
+    def call(*args: str) -> SimpleNamespace:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return call
