@@ -72,3 +72,33 @@ def cli(capsys):
         return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
 
     return call
+
+
+_DRIVER = """
+import contextlib, io, json, sys
+from ndgrad.cli import main
+results = []
+for args in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    results.append([code, out.getvalue(), err.getvalue()])
+sys.__stdout__.write(json.dumps(results))
+"""
+
+
+def ndgrad_many(*commands: list[str], cwd: Path | str | None = None, timeout: float = 120):
+    """Runs several ``ndgrad ARGS`` one after the other in one fresh interpreter (one start-up
+    for many programs): a list of objects with returncode, stdout, stderr."""
+    import json
+    from types import SimpleNamespace
+
+    result = run([sys.executable, "-c", _DRIVER, json.dumps(commands)], cwd=cwd, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return [
+        SimpleNamespace(returncode=c, stdout=o, stderr=e) for c, o, e in json.loads(result.stdout)
+    ]

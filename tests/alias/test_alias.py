@@ -80,10 +80,12 @@ def test_a_missing_torch_module_names_torchs_api():
     assert "torch.fx" in message and "ndgrad" in message and "does not implement" in message
 
 
-def test_refuses_when_the_real_torch_is_imported():
+def test_refuses_when_the_real_torch_is_imported(tmp_path):
+    program = tmp_path / "prog.py"
+    program.write_text("import torch\nprint(torch.__name__)\n")
     result = python(
-        """
-        import sys
+        f"""
+        import contextlib, io, sys
         import torch
         real = torch
         import ndgrad
@@ -94,12 +96,23 @@ def test_refuses_when_the_real_torch_is_imported():
         import torch
         assert sys.modules["torch"] is real and torch is real  # nothing shadowed
         assert not ndgrad.alias.is_installed()
+        # `ndgrad run` in a process that already holds the real torch: one line, exit 2.
+        from ndgrad.cli import main
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            try:
+                main(["run", {str(program)!r}])
+            except SystemExit as exc:
+                print("exit", exc.code)
+        print(err.getvalue().strip())
         """,
         timeout=180,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("refused:")
-    assert "real PyTorch is already imported" in result.stdout
+    refused, code, run_message = result.stdout.strip().splitlines()
+    assert refused.startswith("refused:") and "real PyTorch is already imported" in refused
+    assert code == "exit 2"
+    assert run_message.startswith("ndgrad run: error: ") and "already imported" in run_message
 
 
 def test_uninstall_gives_the_real_torch_back():

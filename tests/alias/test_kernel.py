@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from tests.alias.conftest import env, run
+from tests.alias.conftest import env
 
 pytest.importorskip("ipykernel")
 pytest.importorskip("jupyter_client")
@@ -45,12 +45,9 @@ def test_install_takes_one_location(cli):
     )
 
 
-def test_without_ipykernel_the_error_names_the_pip_command():
-    code = (
-        "import sys\nsys.modules['ipykernel'] = None\n"
-        "from ndgrad.cli import main\nmain(['kernel', 'list'])\n"
-    )
-    result = run([sys.executable, "-c", code])
+def test_without_ipykernel_the_error_names_the_pip_command(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ipykernel", None)  # import ipykernel -> ImportError
+    result = cli("kernel", "list")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'ndgrad[notebooks]'" in lines[0], result.stderr

@@ -4,10 +4,9 @@ what ndgrad lacks is one line naming the torch API and the program's file:line."
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-from tests.alias.conftest import ndgrad_cli, run
+from tests.alias.conftest import ndgrad_cli, ndgrad_many
 
 
 def one_line(result, code: int) -> str:
@@ -42,69 +41,51 @@ def test_a_script_runs_as_main_with_its_argv(script, tmp_path):
                        torch="ndgrad", helper=7, grad=[1, 2], sinh=0.0)  # fmt: skip
 
 
-def test_verbose_says_torch_is_ndgrad(script):
-    path = script("import torch\n")
-    result = ndgrad_cli("run", "--verbose", str(path))
-    assert result.returncode == 0
-    assert one_line(result, 0).startswith("torch -> ndgrad ")
-
-
-def test_python_dash_m_ndgrad_run_and_the_exit_code(script):
+def test_verbose_says_torch_is_ndgrad_and_the_exit_code_passes_through(script):
     path = script("import sys, torch\nsys.exit(torch.tensor(3).item())\n")
-    assert ndgrad_cli("run", str(path)).returncode == 3
+    result = ndgrad_cli("run", "--verbose", str(path))
+    assert one_line(result, 3).startswith("torch -> ndgrad ")
 
 
-@pytest.mark.parametrize(
-    ("source", "line", "needles"),
-    [
-        (
-            "import torch\n\nx = torch.ones(2)\ntorch.no_such_function(x)\n",
-            4,
-            ["AttributeError", "torch.no_such_function", "not available in ndgrad"],
-        ),
-        (
-            "import torch\nx = torch.ones(2)\nx.no_such_method()\n",
-            3,
-            ["torch.Tensor.no_such_method"],
-        ),
-        ("import torch.nn.functional as F\nF.no_such_fn\n", 2, ["torch.nn.functional.no_such_fn"]),
-        ("import os\nimport torch.fx\n", 2, ["ModuleNotFoundError", "torch.fx", "ndgrad"]),
-        ("from torch import nn\n\n\nnn.GRU(2, 3)\n", 4, ["NotImplementedError", "torch.nn.GRU"]),
-    ],
-    ids=["function", "tensor-method", "functional", "module", "not-implemented"],
-)
-def test_a_missing_torch_api_is_one_line_naming_it_and_the_line(script, source, line, needles):
-    path = script(source)
-    message = one_line(ndgrad_cli("run", str(path)), 1)
-    assert message.startswith(f"{path}:{line}: "), message
-    for needle in needles:
-        assert needle in message, message
+MISSING = [
+    ("import torch\n\nx = torch.ones(2)\ntorch.no_such_function(x)\n", 4,
+     ["AttributeError", "torch.no_such_function", "not available in ndgrad"]),
+    ("import torch\nx = torch.ones(2)\nx.no_such_method()\n", 3, ["torch.Tensor.no_such_method"]),
+    ("import torch.nn.functional as F\nF.no_such_fn\n", 2, ["torch.nn.functional.no_such_fn"]),
+    ("import os\nimport torch.fx\n", 2, ["ModuleNotFoundError", "torch.fx", "ndgrad"]),
+    ("from torch import nn\n\n\nnn.GRU(2, 3)\n", 4, ["NotImplementedError", "torch.nn.GRU"]),
+]  # fmt: skip
 
 
-def test_the_missing_api_is_located_in_the_programs_own_code(script, tmp_path):
+def test_a_missing_torch_api_is_one_line_naming_it_and_the_programs_line(script, tmp_path):
+    paths = [script(source, f"missing{i}.py") for i, (source, _, _) in enumerate(MISSING)]
     (tmp_path / "lib.py").write_text("import torch\n\n\ndef f(x):\n    return torch.gone(x)\n")
-    path = script("import lib\nimport torch\nlib.f(torch.ones(1))\n")
-    message = one_line(ndgrad_cli("run", str(path), cwd=tmp_path), 1)
+    in_lib = script("import lib\nimport torch\nlib.f(torch.ones(1))\n", "uses_lib.py")
+    own = script("def f():\n    raise ValueError('mine')\n\nf()\n", "own.py")
+    users = script("class A:\n    pass\n\nA().missing\n", "users.py")
+    *results, lib_result, own_result, users_result = ndgrad_many(
+        *[["run", str(p)] for p in [*paths, in_lib, own, users]], cwd=tmp_path
+    )
+    for path, (_, line, needles), result in zip(paths, MISSING, results):
+        message = one_line(result, 1)
+        assert message.startswith(f"{path}:{line}: "), message
+        for needle in needles:
+            assert needle in message, message
+    # Located in the program's own code, wherever the call was made.
+    message = one_line(lib_result, 1)
     assert message.startswith(f"{tmp_path / 'lib.py'}:5: ") and "torch.gone" in message
+    # The program's own error: Python's traceback, without ndgrad's machinery.
+    assert own_result.returncode == 1
+    assert "Traceback" in own_result.stderr and "ValueError: mine" in own_result.stderr
+    assert "cli/run.py" not in own_result.stderr and "typer" not in own_result.stderr
+    assert f'File "{own}", line 4' in own_result.stderr
+    # A user's AttributeError is not blamed on ndgrad.
+    assert users_result.returncode == 1 and "Traceback" in users_result.stderr
+    assert "ndgrad" not in users_result.stderr.splitlines()[-1]
 
 
-def test_the_programs_own_error_is_pythons_traceback_without_ndgrads_machinery(script):
-    path = script("def f():\n    raise ValueError('mine')\n\nf()\n")
-    result = ndgrad_cli("run", str(path))
-    assert result.returncode == 1
-    assert "Traceback" in result.stderr and "ValueError: mine" in result.stderr
-    assert "cli/run.py" not in result.stderr and "typer" not in result.stderr
-    assert f'File "{path}", line 4' in result.stderr
-
-
-def test_a_users_attribute_error_is_not_blamed_on_ndgrad(script):
-    path = script("class A:\n    pass\n\nA().missing\n")
-    result = ndgrad_cli("run", str(path))
-    assert result.returncode == 1 and "Traceback" in result.stderr
-    assert "ndgrad" not in result.stderr.splitlines()[-1]
-
-
-def test_bad_input_is_one_line_exit_2(tmp_path):
+def test_bad_input_is_one_line_exit_2(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "broken.py").write_text("def f(:\n")
     (tmp_path / "broken.ipynb").write_text("{ not json")
@@ -116,20 +97,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
         ".": "not a file",
     }
     for name, needle in cases.items():
-        message = one_line(ndgrad_cli("run", name, cwd=tmp_path), 2)
+        message = one_line(cli("run", name), 2)
         assert message.startswith("ndgrad run: error: ") and needle in message, message
-    message = one_line(ndgrad_cli("run"), 2)
+    message = one_line(cli("run"), 2)
     assert "Missing argument" in message
-
-
-def test_run_refuses_over_a_real_torch(script, tmp_path):
-    # A program that imported the real torch before `ndgrad run` took over (here: run through
-    # the CLI's function in a process that imported torch first) is refused, not shadowed.
-    path = script("import torch\nprint(torch.__name__)\n")
-    code = f"import sys, torch\nfrom ndgrad.cli import main\nmain(['run', {str(path)!r}])\n"
-    result = run([sys.executable, "-c", code], timeout=180)
-    message = one_line(result, 2)
-    assert "real PyTorch is already imported" in message
 
 
 def _notebook(path, *sources):
