@@ -123,7 +123,7 @@ def _close(a, b, path=""):
             _close(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, str):  # dtypes print as ndgrad.float32 under the alias
         assert a.replace("torch.", "") == b.replace("ndgrad.", ""), path
-    elif isinstance(a, list) and any(isinstance(x, (str, dict)) for x in a):
+    elif isinstance(a, list) and any(isinstance(x, (str, dict, list)) for x in a):
         assert len(a) == len(b), path
         for i, (x, y) in enumerate(zip(a, b)):
             _close(x, y, f"{path}[{i}]")
@@ -144,3 +144,11 @@ def test_d2l_linear_regression_trains_as_under_pytorch(both_runs, model):
     for key in (f"{model}_board", f"{model}_w", f"{model}_b"):
         _close(real[key], ours[key], key)
     assert ours[f"{model}_board"]["val_loss"][-1] < ours[f"{model}_board"]["val_loss"][0] / 2
+
+
+@pytest.mark.parametrize("model", ["softmax", "mlp"])
+def test_d2l_classifier_trains_as_under_pytorch(both_runs, model):
+    # d2l.SoftmaxRegression (d2l.Classifier: cross-entropy, accuracy) with a linear net and an MLP.
+    real, ours = both_runs
+    _close(real[model], ours[model], model)
+    assert ours[model]["board"]["val_acc"][-1] > 0.8

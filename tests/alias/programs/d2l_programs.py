@@ -1,7 +1,8 @@
 # ruff: noqa: I001 - the stand-ins must come before d2l
 """d2l's module-level aliases (``d2l.sinh = torch.sinh``, ``d2l.numpy = lambda x: ...``) on
-the same inputs, and d2l's linear regression (from scratch and concise) trained by d2l.Trainer
-for a few epochs.
+the same inputs; d2l's linear regression (from scratch and concise) and its classifier
+(``d2l.SoftmaxRegression``, and the same Classifier with an MLP as its net) trained by
+d2l.Trainer for a few epochs.
 
 Run unchanged under real PyTorch (``python``) and under ndgrad (``ndgrad run``): the data and
 the initial weights are made with NumPy and batches are taken in order, so no random stream of
@@ -76,6 +77,49 @@ def aliases():
     return results
 
 
+# Three Gaussian classes in 4 dimensions for the classifiers.
+n_cls_train = 192
+centres = rng.normal(scale=1.5, size=(3, 4))
+Yc = np.repeat(np.arange(3), (n_cls_train + 96) // 3)
+Xc = (centres[Yc] + rng.normal(size=(len(Yc), 4))).astype(np.float32)
+order = rng.permutation(len(Yc))
+Xc, Yc = Xc[order], Yc[order]
+weights = {
+    "softmax": [(0.1 * rng.normal(size=(3, 4))).astype(np.float32), np.zeros(3, np.float32)],
+    "mlp": [(0.5 * rng.normal(size=(8, 4))).astype(np.float32), np.zeros(8, np.float32),
+            (0.5 * rng.normal(size=(3, 8))).astype(np.float32), np.zeros(3, np.float32)],
+}  # fmt: skip
+
+
+class Blobs(d2l.DataModule):
+    def __init__(self, batch_size=32):
+        super().__init__()
+        self.save_hyperparameters()
+        self.X, self.y = torch.tensor(Xc), torch.tensor(Yc)
+
+    def get_dataloader(self, train):
+        i = slice(0, n_cls_train) if train else slice(n_cls_train, None)
+        return self.get_tensorloader((self.X, self.y), False, i)  # in order
+
+
+def classifier(kind, epochs=4):
+    model = d2l.SoftmaxRegression(num_outputs=3, lr=0.1)
+    if kind == "softmax":
+        model.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    else:
+        model.net = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+        )
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), weights[kind]):
+            p.copy_(torch.tensor(value))
+    model.board.display = False
+    d2l.Trainer(max_epochs=epochs).fit(model, Blobs())
+    board = {k: [float(p.y) for p in v] for k, v in model.board.data.items()}
+    params = [d2l.numpy(p).ravel().tolist() for p in model.parameters()]
+    return {"board": board, "params": params}
+
+
 which = sys.argv[1] if len(sys.argv) > 1 else "all"
 out = {"torch": torch.__name__}
 if which in ("aliases", "all"):
@@ -95,4 +139,7 @@ if which in ("concise", "all"):
     w, b = model.get_w_b()
     out["concise_w"] = d2l.numpy(w).ravel().tolist()
     out["concise_b"] = d2l.numpy(b).ravel().tolist()
+for kind in ("softmax", "mlp"):
+    if which in (kind, "all"):
+        out[kind] = classifier(kind)
 print(json.dumps(out))
