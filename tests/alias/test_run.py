@@ -54,6 +54,7 @@ MISSING = [
     ("import torch.nn.functional as F\nF.no_such_fn\n", 2, ["torch.nn.functional.no_such_fn"]),
     ("import os\nimport torch.fx\n", 2, ["ModuleNotFoundError", "torch.fx", "ndgrad"]),
     ("from torch import nn\n\n\nnn.GRU(2, 3)\n", 4, ["NotImplementedError", "torch.nn.GRU"]),
+    ("import sys\nfrom torch.nn import Linear, Bilinear\n", 2, ["ImportError", "torch.nn.Bilinear"]),
 ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ so magics, rich display and plots behave as in Jupyter; the executed copy is wri
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import traceback
@@ -59,6 +60,11 @@ def missing_api(exc: BaseException) -> str | None:
         if name.split(".")[0] in ("torch", "torchvision") and "ndgrad" in str(exc):
             return name
         return None
+    if isinstance(exc, ImportError):  # `from torch import fx`: cannot import name 'fx' from ...
+        found = re.match(r"cannot import name '(\w+)'", str(exc))
+        if found and (exc.name or "").startswith("ndgrad"):
+            return f"{torch_name(exc.name)}.{found.group(1)}"
+        return None
     if isinstance(exc, AttributeError) and exc.name:
         obj = getattr(exc, "obj", None)
         if isinstance(obj, types.ModuleType):
@@ -92,7 +98,7 @@ def _report(exc: BaseException) -> int:
     if api is not None:
         filename, line = _user_frame(exc)
         detail = " ".join(str(exc).split())
-        if isinstance(exc, AttributeError):
+        if isinstance(exc, AttributeError) or type(exc) is ImportError:
             detail = f"{api} is not available in ndgrad {ndgrad.__version__} ({detail})"
         print(f"{filename}:{line}: {type(exc).__name__}: {detail}", file=sys.stderr)
         return 1
