@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -107,8 +108,10 @@ def test_what_ndgrad_lacks_raises_not_implemented_naming_torchs_api():
 def both_runs() -> tuple[dict, dict]:
     """programs/d2l_programs.py run under the real PyTorch and under ``ndgrad run``."""
     program = str(PROGRAMS / "d2l_programs.py")
-    real = run([sys.executable, program], cwd=PROGRAMS, timeout=240)
-    ours = ndgrad_cli("run", program, cwd=PROGRAMS)
+    with ThreadPoolExecutor(2) as pool:  # the two interpreters start side by side
+        real_job = pool.submit(run, [sys.executable, program], cwd=PROGRAMS, timeout=240)
+        ours = ndgrad_cli("run", program, cwd=PROGRAMS)
+        real = real_job.result()
     assert ours.returncode == 0, ours.stderr
     assert real.returncode == 0, real.stderr
     real_out, our_out = json.loads(real.stdout), json.loads(ours.stdout)
