@@ -215,9 +215,12 @@ def run(
 ) -> None:
     """Run a PyTorch script or notebook unchanged: `import torch` is ndgrad.
 
-    `ndgrad run script.py ARGS...` runs the script as __main__ with sys.argv = [script, ARGS...]
-    (everything after the script goes to it). `ndgrad run notebook.ipynb` executes every cell in
-    a kernel with the alias and writes the executed copy. `import torchvision` is ndgrad.vision.
+    `ndgrad run script.py ARGS...` runs the script as __main__, its sys.argv being the script
+    and ARGS (everything after the script goes to it; options for ndgrad come before it).
+
+    `ndgrad run notebook.ipynb` executes every cell in a kernel with the alias
+    (python -m ndgrad.kernel) and writes the executed copy. `import torchvision` is
+    ndgrad.vision.
     """
     file = Path(path)
     if not file.exists():
