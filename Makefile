@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# d2l's library for tests/alias, without its pinned dependencies (see pyproject's dev extra)
+	$(BIN)/python -m pip install --quiet --no-deps d2l==1.0.3
 	touch $(STAMP)
 
 install: $(STAMP)

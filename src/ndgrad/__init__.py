@@ -131,35 +131,15 @@ def is_nonzero(x: Tensor) -> bool:
     return x.__bool__()
 
 
-class _Cuda:
-    """``ndgrad.cuda``: reports no GPU (NumPy backs the CPU only for now)."""
-
-    @staticmethod
-    def is_available() -> bool:
-        return False
-
-    @staticmethod
-    def device_count() -> int:
-        return 0
-
-    @staticmethod
-    def manual_seed(seed_: int) -> None:
-        pass
-
-    @staticmethod
-    def manual_seed_all(seed_: int) -> None:
-        pass
-
-
-cuda = _Cuda()
-
 from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above
+    cuda,  # noqa: E402 - torch.cuda: a module, so `import torch.cuda` works
     distributions,
     information,
     nn,  # noqa: E402 - needs the tensor API above
     optim,
     utils,
 )
+from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
 
 
 def __getattr__(name: str) -> object:

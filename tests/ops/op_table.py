@@ -875,6 +875,8 @@ OPS: list[OpCase] = [
     OpCase("rsqrt", lambda lib, a: lib.rsqrt(a), unary(positive)),
     OpCase("sin", lambda lib, a: lib.sin(a), unary()),
     OpCase("cos", lambda lib, a: a.cos(), unary()),
+    OpCase("sinh", lambda lib, a: lib.sinh(a), unary()),
+    OpCase("cosh", lambda lib, a: a.cosh(), unary()),
     OpCase("tanh", lambda lib, a: lib.tanh(a), unary()),
     OpCase("sigmoid", lambda lib, a: lib.sigmoid(a), unary(lambda s: floats(s, -6, 6))),
     OpCase("relu", lambda lib, a: lib.relu(a), unary(nonzero)),

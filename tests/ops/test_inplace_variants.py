@@ -53,6 +53,8 @@ RECIPES: dict[str, Recipe] = {
     "square": _unary(),
     "reciprocal": _unary(0.5, 2.0),
     "sin": _unary(),
+    "sinh": _unary(),
+    "cosh": _unary(),
     "cos": _unary(),
     "tanh": _unary(),
     "sigmoid": _unary(),

@@ -19,13 +19,17 @@ def _register_subcommands() -> None:
     from ndgrad.doctor.cli import app as doctor_app
 
     app.add_typer(doctor_app, name="doctor")
+    from ndgrad.cli.kernel import app as kernel_app
+
+    app.add_typer(kernel_app, name="kernel")
     from ndgrad.cli.calculus import calculus
 
     app.command("calculus", help=calculus.__doc__)(calculus)
-    from ndgrad.cli import tour, train
+    from ndgrad.cli import run, tour, train
 
     tour.register(app)
     train.register(app)
+    run.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,6 +27,7 @@ from ndgrad.autograd.graph import register_namespaces, sum_to
 ELEMENTWISE = (
     "abs",
     "cos",
+    "cosh",
     "exp",
     "expm1",
     "log",
@@ -35,6 +36,7 @@ ELEMENTWISE = (
     "minimum",
     "sign",
     "sin",
+    "sinh",
     "sqrt",
     "tan",
     "tanh",

@@ -628,6 +628,16 @@ def cos(x: Tensor) -> Tensor:
     return _unary("CosBackward0", "cos", x, lambda xp, g, x: (-g * xp.sin(x),), "input")
 
 
+@method("sinh", inplace="sinh_")
+def sinh(x: Tensor) -> Tensor:
+    return _unary("SinhBackward0", "sinh", x, lambda xp, g, x: (g * xp.cosh(x),), "input")
+
+
+@method("cosh", inplace="cosh_")
+def cosh(x: Tensor) -> Tensor:
+    return _unary("CoshBackward0", "cosh", x, lambda xp, g, x: (g * xp.sinh(x),), "input")
+
+
 @method("tan")
 def tan(x: Tensor) -> Tensor:
     return _unary("TanBackward0", "tan", x, lambda xp, g, result: (g * (1 + result**2),), "result")
