@@ -53,7 +53,8 @@ MISSING = [
     ("import torch\nx = torch.ones(2)\nx.no_such_method()\n", 3, ["torch.Tensor.no_such_method"]),
     ("import torch.nn.functional as F\nF.no_such_fn\n", 2, ["torch.nn.functional.no_such_fn"]),
     ("import os\nimport torch.fx\n", 2, ["ModuleNotFoundError", "torch.fx", "ndgrad"]),
-    ("from torch import nn\n\n\nnn.GRU(2, 3)\n", 4, ["NotImplementedError", "torch.nn.GRU"]),
+    ("from torch import nn\n\n\nnn.DataParallel(nn.Linear(2, 3))\n", 4,
+     ["NotImplementedError", "torch.nn.parallel.DataParallel"]),
     ("import sys\nfrom torch.nn import Linear, Bilinear\n", 2, ["ImportError", "torch.nn.Bilinear"]),
 ]  # fmt: skip
 

@@ -20,11 +20,10 @@ __all__ = [
     "utils",
 ]
 
-# PyTorch layers that ndgrad names but does not have yet: nn.RNN etc. exist (d2l subclasses and
-# binds them at import) and raise NotImplementedError naming the torch API when constructed. A
+# PyTorch layers that ndgrad names but does not have yet: they exist (d2l subclasses and binds
+# such names at import) and raise NotImplementedError naming the torch API when constructed. A
 # real implementation in nn.modules takes precedence: this is only asked for missing names.
 _PLANNED = {name: "" for name in (
-    "RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell", "RNNBase", "Embedding",
     "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
     "TransformerEncoderLayer", "TransformerDecoderLayer",
 )}  # fmt: skip
