@@ -8,6 +8,7 @@ gradient formula), and are built from the core's stable primitives (``log_softma
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -1600,3 +1601,82 @@ def interpolate(
             f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
         )
     return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+
+
+# ----------------------------------------------------------------------------- embeddings
+def _embedding_renorm_(
+    weight: Tensor,
+    indices: Any,
+    max_norm: float,
+    norm_type: float,  # noqa: A002
+) -> None:
+    """PyTorch's ``embedding_renorm_``: the rows ``indices`` picks whose ``norm_type``-norm
+    exceeds ``max_norm`` are scaled in place to norm ``max_norm`` (outside autograd)."""
+    data = weight._data
+    xp = weight.xp
+    rows = xp.unique(indices.reshape(-1))
+    picked = data[rows].astype(np.float64)
+    if math.isinf(norm_type):
+        norms = xp.abs(picked).max(axis=1) if picked.size else xp.zeros(len(rows))
+    else:
+        norms = (xp.abs(picked) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    over = norms > max_norm
+    if over.any():
+        scale = max_norm / (norms[over] + 1e-7)
+        data[rows[over]] = (picked[over] * scale[:, None]).astype(data.dtype)
+        weight._version[0] += 1
+
+
+def embedding(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """The rows of ``weight`` that ``input`` (int64/int32 indices) picks.
+
+    The gradient adds into the picked rows, none at ``padding_idx``; ``scale_grad_by_freq``
+    divides it by how often each index occurs in the batch; ``max_norm`` renormalises the
+    picked rows of ``weight`` in place first, as PyTorch does. ``sparse`` gradients are dense.
+    """
+    from ndgrad._tensor import _TYPE_NAMES
+    from ndgrad.ops import recurrent as _rec
+
+    input = as_tensor(input, "embedding")  # noqa: A001
+    idx = input._data
+    if idx.dtype not in (np.int64, np.int32):
+        kind = _TYPE_NAMES.get(idx.dtype.name, "Tensor")
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got ndgrad.{kind} instead (while checking arguments for "
+            "embedding)"
+        )
+    if weight.dim() != 2:
+        raise RuntimeError(
+            f"'weight' must be 2-D, got {weight.dim()}-D of shape {list(weight.shape)}"
+        )
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            assert padding_idx < num, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
+            padding_idx = num + padding_idx
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    idx = idx.astype(np.int64, copy=False)
+    if max_norm is not None:
+        _embedding_renorm_(weight, idx, float(max_norm), float(norm_type))
+    scale = None
+    if scale_grad_by_freq or padding_idx is not None:
+        s = np.ones(idx.shape + (1,), dtype=weight._data.dtype)
+        if scale_grad_by_freq and idx.size:
+            counts = np.bincount(idx.reshape(-1), minlength=num)
+            s = s / counts[idx][..., None].astype(s.dtype)
+        if padding_idx is not None:
+            s = s * (idx != padding_idx)[..., None]
+        scale = Tensor._make(s.astype(weight._data.dtype, copy=False))
+    return _rec.embedding(weight, Tensor._make(idx), scale)

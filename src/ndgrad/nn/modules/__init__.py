@@ -70,9 +70,20 @@ from ndgrad.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from ndgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from ndgrad.nn.modules.sparse import Embedding
 from ndgrad.nn.modules.upsampling import Upsample
 
 __all__ = [
+    "Embedding",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",

@@ -9,6 +9,7 @@ import numpy as np
 
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
+from ndgrad.nn.utils import rnn
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
