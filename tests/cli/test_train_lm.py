@@ -19,7 +19,7 @@ from ndgrad.training import language as lm
 _register_subcommands()
 runner = CliRunner()
 TINY = ("--epochs", "6", "--hidden", "32", "--max-tokens", "3000", "--batch-size", "8",
-        "--num-steps", "12", "--lr", "2")  # fmt: skip
+        "--num-steps", "12", "--lr", "2", "--optimizer", "sgd")  # fmt: skip
 
 
 def invoke(*args):
@@ -85,7 +85,7 @@ def test_predict_continues_the_prefix(lm_run):
 @needs("gru")
 def test_random_iter_and_library_round_trip(tmp_path):
     corpus, vocab = lm.load_text_corpus("time-machine", 1500)
-    hyper = lm.language_hyperparameters("gru", epochs=2, batch_size=4, lr=1.0)
+    hyper = lm.language_hyperparameters("gru", epochs=2, batch_size=4, lr=1.0, optimizer="sgd")
     text = lm.TextSettings(num_steps=10, max_tokens=1500, use_random_iter=True)
     result = lm.fit_language_model(lm.LanguageModelSpec("gru", len(vocab), 16), corpus, vocab,
                                    hyper, text, seed=3)  # fmt: skip
