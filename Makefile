@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tour test lint format bench bench-quick clean
+.PHONY: install tour test lint format bench bench-quick clean torchvision-ref
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,8 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+
+# Optional: torchvision 0.28's wheel, whose pure-Python transforms/utils/datasets the vision
+# tests use as an extra reference (tests/vision/_reference.py); without it those tests skip.
+torchvision-ref: $(STAMP)
+	$(BIN)/python -m pip download --quiet torchvision==0.28.0 --no-deps -d $${NDGRAD_DATA:-$$HOME/.cache/ndgrad}/wheels

@@ -160,3 +160,12 @@ from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the
     optim,
     utils,
 )
+
+
+def __getattr__(name: str) -> object:
+    # ``ndgrad.vision`` loads on first use (it imports Pillow), not at ``import ndgrad``.
+    if name == "vision":
+        import importlib
+
+        return importlib.import_module("ndgrad.vision")
+    raise AttributeError(f"module 'ndgrad' has no attribute {name!r}")

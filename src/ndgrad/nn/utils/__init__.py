@@ -16,6 +16,72 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+def _vector_norm(data: np.ndarray, norm_type: float) -> float:
+    """``torch.linalg.vector_norm`` of one array (accumulated in float64)."""
+    a = np.abs(data.astype(np.float64, copy=False)).reshape(-1)
+    if norm_type == math.inf:
+        return float(a.max()) if a.size else 0.0
+    if norm_type == -math.inf:
+        return float(a.min()) if a.size else math.inf
+    if norm_type == 0:
+        return float(np.count_nonzero(a))
+    if norm_type == 1:
+        return float(a.sum())
+    if norm_type == 2:
+        return float(math.sqrt(np.dot(a, a)))
+    return float(np.sum(a**norm_type) ** (1.0 / norm_type))
+
+
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The ``norm_type``-norm of the norms of ``tensors`` (as if concatenated into one vector),
+    as PyTorch computes it: each tensor's norm in its dtype, then the norm of those."""
+    tensors = [t for t in _as_list(tensors) if t is not None]
+    norm_type = float(norm_type)
+    if not tensors:
+        return Tensor._make(np.asarray(0.0, dtype=np.float32))
+    dtype = np.result_type(*[t._data.dtype for t in tensors])
+    norms = np.array([_vector_norm(t._data, norm_type) for t in tensors], dtype=np.float64).astype(
+        dtype
+    )
+    total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
+            "by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    return Tensor._make(total)
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    total_norm: Tensor,
+    foreach: bool | None = None,
+) -> None:
+    """Scales the gradients by ``min(max_norm / (total_norm + 1e-6), 1)`` in place."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.float32(total_norm)
+    dtype = total.dtype.type
+    limit = float(max_norm._data) if isinstance(max_norm, Tensor) else float(max_norm)
+    # in the total norm's dtype, as PyTorch: clamp(max_norm / (total + 1e-6), max=1)
+    with np.errstate(all="ignore"):
+        coef = dtype(limit) / (total + dtype(1e-6))
+    if coef > 1:
+        coef = dtype(1.0)
+    with no_grad():
+        for g in grads:
+            g._data *= coef.astype(g._data.dtype)
+            g._version[0] += 1
+
+
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -23,30 +89,13 @@ def clip_grad_norm_(
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """Scales all gradients together so that their joint norm is at most ``max_norm``."""
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    if not grads:
-        return Tensor._make(np.asarray(0.0, dtype=np.float32))
-    norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        norms = [np.max(np.abs(g._data)) if g._data.size else 0.0 for g in grads]
-        total = np.max(norms)
-    else:
-        total = sum(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type) for g in grads) ** (
-            1.0 / norm_type
-        )
-    total_t = Tensor._make(np.asarray(total, dtype=grads[0]._data.dtype))
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is "
-            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
-            "by the non-finite norm anyway, set `error_if_nonfinite=False`"
-        )
-    coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
-    with no_grad():
-        for g in grads:
-            g.mul_(coef)
-    return total_t
+    """Scales all gradients together so that their joint norm is at most ``max_norm``;
+    returns the joint norm before clipping. ``foreach`` is accepted (one code path here)."""
+    params = _as_list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(params, max_norm, total, foreach)
+    return total
 
 
 def clip_grad_value_(
