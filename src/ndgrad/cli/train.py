@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ import typer
 
 from ndgrad import training
 from ndgrad.training import DATASETS, MODELS
+from ndgrad.training import language as lm
 
 
 class CLIError(Exception):
@@ -102,6 +104,18 @@ class _ProgressBars(training.FitCallback):
             self.progress.stop()
 
 
+class _LanguageBars(_ProgressBars):
+    """One bar per epoch with the running perplexity, kept with the tokens/s at its end."""
+
+    def on_batch_end(self, stats: training.BatchStats) -> None:
+        self.status = f"perplexity {math.exp(stats.loss):.2f}"
+        self.progress.update(self.task, advance=1, status=self.status)
+
+    def on_epoch_end(self, stats: training.EpochStats) -> None:
+        self.progress.update(self.task, status=f"perplexity {stats.train['perplexity']:.2f}, "
+                                               f"{stats.train['tokens/s']:,.0f} tokens/s")  # fmt: skip
+
+
 def _metrics_table(title: str, metrics: dict[str, Any], classify: bool) -> Any:
     from rich.table import Table
 
@@ -127,10 +141,13 @@ def _console(as_json: bool) -> Any:
 def train(
     model: str = typer.Argument(
         ...,
-        help=f"One of: {', '.join(MODELS)} (lenet and resnet are CNNs for the image sets "
-        "digits and fashion-mnist).",
+        help=f"One of: {', '.join(MODELS + lm.LANGUAGE_MODELS)} (lenet and resnet are CNNs for "
+        "the image sets digits and fashion-mnist; rnn, gru and lstm are character-level "
+        "language models for time-machine).",
     ),
-    data: str = typer.Option(..., "--data", "-d", help=f"One of: {', '.join(DATASETS)}."),
+    data: str = typer.Option(
+        ..., "--data", "-d", help=f"One of: {', '.join(DATASETS + lm.TEXT_DATASETS)}."
+    ),
     epochs: int = typer.Option(None, "--epochs", help="Passes over the training set."),
     lr: float = typer.Option(None, "--lr", help="Learning rate."),
     batch_size: int = typer.Option(None, "--batch-size", help="Minibatch size."),
@@ -138,7 +155,17 @@ def train(
     weight_decay: float = typer.Option(0.0, "--weight-decay", help="L2 penalty."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split, the init and shuffling."),
     val_split: float = typer.Option(0.2, "--val-split", help="Fraction held out to validate."),
-    hidden: str = typer.Option("256,128", "--hidden", help="MLP hidden layer widths."),
+    hidden: str = typer.Option(
+        None, "--hidden", help="MLP hidden layer widths (256,128); a language model's width (256)."
+    ),
+    num_steps: int = typer.Option(None, "--num-steps", help="Language models: steps per row (35)."),
+    max_tokens: int = typer.Option(
+        None, "--max-tokens", help="Language models: characters of the corpus used (10000; -1 all)."
+    ),
+    clip: float = typer.Option(None, "--clip", help="Language models: gradient-norm clip (1)."),
+    random_iter: bool = typer.Option(
+        False, "--random-iter", help="Language models: random instead of sequential minibatches."
+    ),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with Fashion-MNIST files."),
     out: Path = typer.Option(None, "--out", "-o", help="Folder for checkpoint and plots."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the figures."),
@@ -146,8 +173,17 @@ def train(
 ) -> None:
     """Train MODEL on a dataset; print metrics, write plots and a checkpoint."""
     console = _console(as_json)
+    if model in lm.LANGUAGE_MODELS or data in lm.TEXT_DATASETS:
+        _train_language(console, model, data, epochs, lr, batch_size, optimizer, weight_decay,
+                        seed, hidden, num_steps, max_tokens, clip, random_iter, out, no_plots,
+                        as_json)  # fmt: skip
+        return
     bars = _ProgressBars(console)
     try:
+        for name, value in (("--num-steps", num_steps), ("--max-tokens", max_tokens),
+                            ("--clip", clip), ("--random-iter", random_iter or None)):  # fmt: skip
+            if value is not None:
+                raise CLIError(f"{name} is for the language models (rnn, gru, lstm)")
         hyper = training.hyperparameters(
             model,
             data,
@@ -157,7 +193,7 @@ def train(
             optimizer=optimizer,
             weight_decay=weight_decay,
         )
-        hidden_sizes = _parse_hidden(hidden)
+        hidden_sizes = _parse_hidden(hidden or "256,128")
         try:
             result = training.train(model, data, hyper, seed=seed, val_split=val_split,
                                     hidden=hidden_sizes, data_dir=data_dir,
@@ -191,6 +227,79 @@ def train(
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
 
 
+def _train_language(
+    console: Any, model: str, data: str, epochs: int | None, lr: float | None,
+    batch_size: int | None, optimizer: str | None, weight_decay: float, seed: int,
+    hidden: str | None, num_steps: int | None, max_tokens: int | None, clip: float | None,
+    random_iter: bool, out: Path | None, no_plots: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """``train rnn|gru|lstm --data time-machine``: d2l's train_ch8 with a bar per epoch."""
+    bars = _LanguageBars(console)
+    try:
+        if model not in lm.LANGUAGE_MODELS:
+            raise CLIError(f"{data} is a text dataset: train one of {', '.join(lm.LANGUAGE_MODELS)} "
+                           f"on it, not {model!r}")  # fmt: skip
+        if data not in lm.TEXT_DATASETS:
+            raise CLIError(f"{model} is a character-level language model: train it on --data "
+                           f"{' or '.join(lm.TEXT_DATASETS)}, not {data!r}")  # fmt: skip
+        widths = _parse_hidden(hidden) if hidden is not None else [lm.DEFAULT_NUM_HIDDENS]
+        if len(widths) != 1:
+            raise CLIError(f"--hidden of a language model is one width like 256, got {hidden!r}")
+        hyper = lm.language_hyperparameters(model, epochs=epochs, lr=lr, batch_size=batch_size,
+                                            optimizer=optimizer,
+                                            weight_decay=weight_decay)  # fmt: skip
+        defaults = lm.TextSettings()
+        text = lm.TextSettings(
+            num_steps=defaults.num_steps if num_steps is None else num_steps,
+            max_tokens=defaults.max_tokens if max_tokens is None else max_tokens,
+            use_random_iter=random_iter,
+            clip=defaults.clip if clip is None else clip,
+        )
+        try:
+            result = lm.train_language_model(model, data, hyper, text, num_hiddens=widths[0],
+                                             seed=seed, callback=bars)  # fmt: skip
+        finally:
+            bars.stop()
+        folder = out or Path("runs") / f"{model}-{data}"
+        folder.mkdir(parents=True, exist_ok=True)
+        figures = [] if no_plots else lm.write_language_plots(result, folder)
+        path = lm.save_language_checkpoint(result.checkpoint, folder / training.CHECKPOINT_NAME)
+        sample = lm.predict_ch8("time traveller", 50, result.model, result.vocab)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        raise _fail("train", exc) from None
+    ckpt = result.checkpoint
+    from rich.table import Table
+
+    table = Table(title=f"{model} on {data}")
+    for column in ("epoch", "perplexity", "tokens/s"):
+        table.add_column(column, justify="right")
+    history = ckpt.history
+    shown = sorted({1, *range(max(history.epochs // 5, 1), history.epochs + 1,
+                              max(history.epochs // 5, 1))})  # fmt: skip
+    for epoch in shown:
+        table.add_row(str(epoch), f"{history.perplexity[epoch - 1]:.2f}",
+                      f"{history.tokens_per_second[epoch - 1]:,.0f}")  # fmt: skip
+    console.print(table)
+    console.print(f"{sample!r}  ({ckpt.seconds:.1f} s)", soft_wrap=True)
+    console.print(
+        f"checkpoint: {path}" + (f"; plots: {folder}/" if figures else ""), soft_wrap=True
+    )
+    if as_json:
+        payload = {
+            "model": model,
+            "dataset": data,
+            "checkpoint": str(path),
+            "metrics": ckpt.metrics,
+            "history": history.to_dict(),
+            "hyperparameters": ckpt.to_dict()["hyperparameters"],
+            "sample": sample,
+            "figures": [str(p) for p in figures],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
 def evaluate(
     checkpoint: Path = typer.Argument(..., help="A checkpoint written by ndgrad train."),
     data: str = typer.Option(None, "--data", "-d", help="Dataset (default: the one trained on)."),
@@ -216,11 +325,37 @@ def evaluate(
 
 def predict(
     checkpoint: Path = typer.Argument(..., help="A checkpoint written by ndgrad train."),
-    input: Path = typer.Option(..., "--input", "-i", help="CSV or .npy of raw feature rows."),
+    input: Path = typer.Option(None, "--input", "-i", help="CSV or .npy of raw feature rows."),
     output: Path = typer.Option(None, "--output", help="Write the predictions CSV here."),
+    prefix: str = typer.Option(
+        None, "--prefix", help="Language models: the text to continue, e.g. 'time traveller'."
+    ),
+    num_preds: int = typer.Option(
+        50, "--num-preds", help="Language models: characters to generate."
+    ),
 ) -> None:
-    """Predict for each row of a CSV or .npy file (raw features, standardised as in training)."""
+    """Predict for each row of a CSV or .npy file (raw features, standardised as in training),
+    or continue a --prefix with a language model (rnn, gru, lstm)."""
+    if prefix is not None:
+        try:
+            if input is not None:
+                raise CLIError("give --input (feature rows) or --prefix (text), not both")
+            lm_ckpt = lm.load_language_checkpoint(checkpoint)
+            vocab = lm_ckpt.vocab
+            unknown = sorted({c for c in prefix if vocab[c] == vocab.unk})
+            if not prefix or unknown:
+                raise CLIError(
+                    f"--prefix must be non-empty text of the training characters "
+                    f"({''.join(vocab.idx_to_token[1:])!r}); unknown: {''.join(unknown)!r}"
+                )
+            text = lm.predict_ch8(prefix, num_preds, lm_ckpt.build_model(), vocab)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail("predict", exc) from None
+        typer.echo(text)
+        return
     try:
+        if input is None:
+            raise CLIError("missing --input (or --prefix for a language model)")
         ckpt = training.load_checkpoint(checkpoint)
         model = ckpt.build_model()
         rows = training.read_features(input, ckpt.spec.in_features)

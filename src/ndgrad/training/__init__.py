@@ -13,12 +13,15 @@
 
 Modules: ``data`` (datasets, splits, scaling, feature files), ``models`` (specs, networks,
 hyper-parameter defaults), ``loop`` (``fit``, ``train`` and their callbacks), ``metrics``, ``checkpoint``
-(on-disk format), ``plots`` (figures). Bad input raises ValueError (``InvalidSetting`` for an
-impossible setting value), FileNotFoundError for a missing file.
+(on-disk format), ``plots`` (figures), ``language`` (character-level RNN/GRU/LSTM language
+models on The Time Machine: ``train_language_model``, ``predict_ch8``). Bad input raises
+ValueError (``InvalidSetting`` for an impossible setting value), FileNotFoundError for a
+missing file.
 """
 
 from __future__ import annotations
 
+from ndgrad.training import language
 from ndgrad.training.checkpoint import (
     CHECKPOINT_KIND,
     CHECKPOINT_NAME,
@@ -102,4 +105,5 @@ __all__ = [
     "target_tensor",
     "train",
     "write_plots",
+    "language",
 ]

@@ -194,6 +194,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     data = ndgrad.load(path)
+    if isinstance(data, dict) and data.get("kind") == "ndgrad.train.language-model":
+        raise ValueError(
+            f"{path} is a language-model checkpoint (rnn, gru, lstm): "
+            "generate text with ndgrad predict CHECKPOINT --prefix TEXT"
+        )
     if not isinstance(data, dict) or data.get("kind") != CHECKPOINT_KIND:
         raise ValueError(f"{path} is an ndgrad file but not a checkpoint written by ndgrad train")
     return Checkpoint.from_dict(data)
