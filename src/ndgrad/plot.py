@@ -286,3 +286,20 @@ __all__ = [
     "image_predictions", "likelihood_curve", "new_figure", "pyplot", "save_figure",
     "training_curves",
 ]  # fmt: skip
+
+
+def attention_heatmap(
+    weights: np.ndarray, xlabel: str = "keys", ylabel: str = "queries", title: str = ""
+) -> Any:
+    """A matrix of attention weights, one row per query (d2l's ``show_heatmaps``)."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.ndim != 2:
+        raise ValueError(f"attention_heatmap: expected a 2-D matrix, got shape {weights.shape}")
+    fig, ax = new_figure(figsize=(4.5, 4.0))
+    image = ax.imshow(weights, cmap="Reds", aspect="auto")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return fig

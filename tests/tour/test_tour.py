@@ -58,6 +58,15 @@ def test_convolution_section_follows_d2l_7_2(tmp_path):
     assert values["learned_kernel"] == pytest.approx([1.0, -1.0], abs=0.1)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sequences_section_holds_for_other_seeds(seed, tmp_path):
+    result = run_section("sequences", TourContext(out=tmp_path, plots=False, seed=seed))
+    assert result.passed, result.checks
+    values = result.values
+    assert values["perplexity"][-1] < values["perplexity"][0] / 2
+    assert values["nw_losses"][-1] < values["nw_losses"][0] and values["nw_w"] > 1.0
+
+
 def test_convolution_section_on_the_command_line(tmp_path):
     out = tmp_path / "conv"
     result = runner.invoke(app, ["tour", "--section", "convolution", "--out", str(out)])
@@ -154,9 +163,10 @@ def test_the_whole_tour_passes(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ndgrad", "tour", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "all 8 sections passed" in proc.stdout
+    assert f"all {len(SECTION_NAMES)} sections passed" in proc.stdout
     expected = {"gradient-descent", "bernoulli-entropy", "likelihood", "linear-regression",
-                "softmax-confusion", "softmax-predictions", "convolution"}  # fmt: skip
+                "softmax-confusion", "softmax-predictions", "convolution",
+                "sequences-perplexity", "attention-heatmap"}  # fmt: skip
     assert {p.stem for p in tmp_path.glob("*.png")} == expected
     assert {p.stem for p in tmp_path.glob("*.svg")} == expected
 

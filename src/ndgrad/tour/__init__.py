@@ -88,12 +88,13 @@ def _registry() -> dict[str, tuple[str, Section]]:
         "linear-regression": ("Linear regression with minibatch SGD", s.linear_regression),
         "softmax-regression": ("Softmax regression on handwritten digits", s.softmax_regression),
         "convolution": ("Cross-correlation, edges and a learned kernel", s.convolution_section),
+        "sequences": ("A GRU language model and attention pooling", s.sequences_section),
     }
 
 
 SECTION_NAMES: tuple[str, ...] = (
     "derivatives", "autograd", "gradient-descent", "information", "mle",
-    "linear-regression", "softmax-regression", "convolution",
+    "linear-regression", "softmax-regression", "convolution", "sequences",
 )  # fmt: skip
 
 

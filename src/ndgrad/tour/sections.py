@@ -432,3 +432,108 @@ def convolution_section(ctx: TourContext) -> SectionResult:
             output = conv2d(Xb)[0, 0].numpy()
         ctx.save(convolution_kernel(X.numpy(), learned, output), "convolution", r)
     return r
+
+
+# ------------------------------------------------------------------------ sequence models
+def _nadaraya_watson_data(n_train: int = 50) -> tuple[ndgrad.Tensor, ...]:
+    """d2l 11.2's data: y = 2 sin(x) + x^0.8 + noise at 50 sorted points in [0, 5)."""
+    x_train, _ = ndgrad.sort(ndgrad.rand(n_train) * 5)
+    f = lambda x: 2 * ndgrad.sin(x) + x**0.8  # noqa: E731
+    y_train = f(x_train) + ndgrad.normal(0.0, 0.5, (n_train,))
+    x_test = ndgrad.arange(0, 5, 0.1)
+    return x_train, y_train, x_test, f(x_test)
+
+
+def sequences_section(ctx: TourContext) -> SectionResult:
+    from ndgrad import nn
+    from ndgrad.training.language import (
+        LanguageModelSpec,
+        TextSettings,
+        fit_language_model,
+        language_hyperparameters,
+        load_text_corpus,
+        predict_ch8,
+    )
+
+    r = SectionResult("sequences", "")
+
+    # (1) a character-level GRU on The Time Machine (d2l 9.5/10.1), a few seconds of training
+    corpus, vocab = load_text_corpus("time-machine", max_tokens=10000)
+    spec = LanguageModelSpec(model="gru", vocab_size=len(vocab), num_hiddens=128)
+    hyper = language_hyperparameters("gru", epochs=8)
+    result = fit_language_model(spec, corpus, vocab, hyper, TextSettings(), seed=ctx.seed)
+    ppl = result.checkpoint.history.perplexity
+    sample = predict_ch8("time traveller", 30, result.model, vocab)
+    r.check(f"perplexity starts near the vocabulary size ({len(vocab)}): a uniform guess",
+            10 < ppl[0] < 2 * len(vocab), f"epoch 1: {ppl[0]:.2f}")  # fmt: skip
+    r.check("perplexity falls to under half of the first epoch's",
+            ppl[-1] < ppl[0] / 2, " → ".join(f"{p:.2f}" for p in ppl))  # fmt: skip
+    r.check("the model continues a prefix with characters of its vocabulary",
+            sample.startswith("time traveller") and set(sample) <= set(vocab.idx_to_token),
+            repr(sample))  # fmt: skip
+    r.lines += [
+        f"GRU (128 hidden) on {len(corpus)} characters of The Time Machine, {len(vocab)} tokens, "
+        f"Adam lr {hyper.lr}: perplexity " + " → ".join(f"{p:.1f}" for p in ppl),
+        f"'time traveller' continues as {sample!r}",
+    ]
+
+    # (2) attention pooling that learns its kernel width (d2l 11.2, Nadaraya-Watson)
+    x_train, y_train, x_test, y_truth = _nadaraya_watson_data()
+    n = len(x_train)
+    not_self = (1 - ndgrad.eye(n)).type(ndgrad.bool)  # each point attends to the others
+    keys = x_train.repeat((n, 1))[not_self].reshape((n, -1))
+    values = y_train.repeat((n, 1))[not_self].reshape((n, -1))
+
+    class NWKernelRegression(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(ndgrad.ones((1,)))
+
+        def forward(self, queries: ndgrad.Tensor, keys: ndgrad.Tensor, values: ndgrad.Tensor):
+            queries = queries.repeat_interleave(keys.shape[1]).reshape((-1, keys.shape[1]))
+            self.attention_weights = nn.functional.softmax(
+                -(((queries - keys) * self.w) ** 2) / 2, dim=1
+            )
+            return ndgrad.bmm(self.attention_weights.unsqueeze(1), values.unsqueeze(-1)).reshape(-1)
+
+    net = NWKernelRegression()
+    loss_fn = nn.MSELoss(reduction="none")
+    trainer = ndgrad.optim.SGD(net.parameters(), lr=0.5)
+    losses = []
+    for _ in range(5):
+        trainer.zero_grad()
+        loss = loss_fn(net(x_train, keys, values), y_train)
+        loss.sum().backward()
+        trainer.step()
+        losses.append(loss.sum().item())
+    with ndgrad.no_grad():
+        test_keys, test_values = x_train.repeat((len(x_test), 1)), y_train.repeat((len(x_test), 1))
+        y_hat = net(x_test, test_keys, test_values)
+        weights = net.attention_weights.numpy()
+    peaks = x_train.numpy()[weights.argmax(axis=1)]
+    distance = float(np.abs(peaks - x_test.numpy()).max())
+    row_sums = weights.sum(axis=1)
+    r.check(
+        "each query's attention weights sum to 1", _close(row_sums, np.ones_like(row_sums), 1e-5)
+    )
+    r.check("training sharpened the kernel: the loss fell", losses[-1] < losses[0],
+            f"{losses[0]:.2f} → {losses[-1]:.2f}, w = {net.w.item():.2f}")  # fmt: skip
+    r.check("each query attends most to a training input within 0.5 of it", distance < 0.5,
+            f"largest distance {distance:.3f}")  # fmt: skip
+    test_mse = float(((y_hat - y_truth) ** 2).mean().item())
+    r.lines.append(
+        f"Nadaraya-Watson attention pooling on 50 noisy points: summed loss "
+        f"{losses[0]:.1f} → {losses[-1]:.1f} in 5 SGD steps, learned w = {net.w.item():.2f}, "
+        f"test MSE against the noiseless curve {test_mse:.3f}"
+    )
+    r.values.update(perplexity=ppl, sample=sample, nw_losses=losses, nw_w=net.w.item(),
+                    nw_test_mse=test_mse)  # fmt: skip
+    if ctx.plots:
+        from ndgrad.plot import attention_heatmap, training_curves
+
+        ctx.save(training_curves({"train perplexity": ppl}, "GRU on The Time Machine"),
+                 "sequences-perplexity", r)  # fmt: skip
+        ctx.save(attention_heatmap(weights, xlabel="sorted training inputs",
+                                   ylabel="test inputs", title="Attention weights (trained)"),
+                 "attention-heatmap", r)  # fmt: skip
+    return r
