@@ -8,6 +8,7 @@ gradient formula), and are built from the core's stable primitives (``log_softma
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -71,6 +72,8 @@ __all__ = [
     "pad",
     "dropout2d",
     "interpolate",
+    "scaled_dot_product_attention",
+    "multi_head_attention_forward",
 ]
 
 _DTYPE_NAMES = {
@@ -1600,3 +1603,112 @@ def interpolate(
             f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
         )
     return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+
+
+# ----------------------------------------------------------------------------- attention
+def _dtype_name(t: Tensor) -> str:
+    return str(t.dtype).replace("ndgrad.", "")
+
+
+def _attention_mask(
+    attn_mask: Tensor | None, is_causal: bool, query: Tensor, L: int, S: int  # noqa: N803
+) -> tuple[Tensor | None, Any]:
+    """SDPA's mask as an additive float mask (or None) and, where some rows are masked
+    entirely, a boolean array of those rows (broadcastable to the scores), else None."""
+    xp = query.xp
+    dt = query._data.dtype
+    causal = None
+    if is_causal:
+        causal = xp.tril(xp.ones((L, S), dtype=bool))  # top-left aligned, as PyTorch's
+    if attn_mask is None and causal is None:
+        return None, None
+    if attn_mask is None:
+        additive = Tensor._make(xp.where(causal, dt.type(0), dt.type(-np.inf)))
+    elif attn_mask._data.dtype.kind == "b":
+        additive = Tensor._make(xp.where(attn_mask._data, dt.type(0), dt.type(-np.inf)))
+    else:
+        additive = attn_mask
+    with np.errstate(invalid="ignore"):
+        dead = xp.all(xp.isneginf(additive._data), axis=-1, keepdims=True)
+    if not dead.any():
+        return additive, None
+    # Rows with nothing to attend to: PyTorch returns zeros (and zero gradients) there. The
+    # mask is made finite on those rows so that the softmax and its derivative stay finite.
+    additive = additive.masked_fill(Tensor._make(dead), 0.0)
+    return additive, dead
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """``softmax(query keyᵀ * scale + mask) value``, PyTorch's SDPA on ``(..., L, E)``,
+    ``(..., S, E)`` and ``(..., S, Ev)``: boolean masks (True takes part) or float masks
+    (added), ``is_causal`` (top-left aligned; with ``attn_mask`` it raises, as PyTorch's
+    reference kernel does), dropout on the weights, grouped-query heads. Rows that may attend to
+    nothing give zeros, as in PyTorch."""
+    query, key, value = (as_tensor(t, "scaled_dot_product_attention") for t in (query, key, value))
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError(
+            "Expected query, key, and value to all be  at least 2 dimensional, but got "
+            f"query.dim: {query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead."
+        )
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{_dtype_name(query)} key.dtype: {_dtype_name(key)} and value.dtype: "
+            f"{_dtype_name(value)} instead."
+        )
+    if not query.is_floating_point():
+        raise RuntimeError(
+            f"scaled_dot_product_attention: expected a floating point query, got {query.dtype}"
+        )
+    if attn_mask is not None:
+        kind = attn_mask._data.dtype.kind
+        if kind != "b" and kind != "f":
+            raise RuntimeError(
+                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {_dtype_name(attn_mask)} and  query.dtype: "
+                f"{_dtype_name(query)} instead."
+            )
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    if dropout_p < 0.0 or dropout_p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if key.shape[-1] != query.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(
+            "scaled_dot_product_attention: expected key of shape (..., S, E) and value of shape "
+            f"(..., S, Ev) for query of shape (..., L, E), got query {_size_list(query.shape)}, "
+            f"key {_size_list(key.shape)} and value {_size_list(value.shape)}"
+        )
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hq % hk or hq % hv:
+            raise RuntimeError(
+                "Number of heads in key and value must divide the number of heads in query"
+            )
+        if hk != hq:
+            key = key.repeat_interleave(hq // hk, -3)
+        if hv != hq:
+            value = value.repeat_interleave(hq // hv, -3)
+    L, S = query.shape[-2], key.shape[-2]  # noqa: N806
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    scores = _la.matmul(query * factor, key.transpose(-2, -1))
+    additive, dead = _attention_mask(attn_mask, is_causal, query, L, S)
+    if additive is not None:
+        scores = scores + additive
+    weights = _red.softmax(scores, -1)
+    if dead is not None:
+        weights = weights.masked_fill(Tensor._make(dead), 0.0)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p)
+    return _la.matmul(weights, value)
