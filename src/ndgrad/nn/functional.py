@@ -23,7 +23,7 @@ from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops import shape as _shape
-from ndgrad.ops._common import as_tensor, named
+from ndgrad.ops._common import as_tensor, broadcast_error, named
 
 __all__ = [
     "relu",
@@ -1635,12 +1635,7 @@ def _attention_mask(
         additive = attn_mask
     with np.errstate(invalid="ignore"):
         dead = xp.all(xp.isneginf(additive._data), axis=-1, keepdims=True)
-    if not dead.any():
-        return additive, None
-    # Rows with nothing to attend to: PyTorch returns zeros (and zero gradients) there. The
-    # mask is made finite on those rows so that the softmax and its derivative stay finite.
-    additive = additive.masked_fill(Tensor._make(dead), 0.0)
-    return additive, dead
+    return additive, (dead if dead.any() else None)
 
 
 def scaled_dot_product_attention(
@@ -1706,17 +1701,37 @@ def scaled_dot_product_attention(
         if hv != hq:
             value = value.repeat_interleave(hq // hv, -3)
     L, S = query.shape[-2], key.shape[-2]  # noqa: N806
+    op = "scaled_dot_product_attention"
+    shapes = [tuple(t.shape[:-2]) for t in (query, key, value)]
+    for other in shapes[1:]:
+        try:
+            np.broadcast_shapes(shapes[0], other)
+        except ValueError:
+            raise broadcast_error(op, shapes[0], other) from None
+    if attn_mask is not None:
+        scores_shape = np.broadcast_shapes(*shapes) + (L, S)
+        try:
+            np.broadcast_shapes(scores_shape, tuple(attn_mask.shape))
+        except ValueError:
+            raise broadcast_error(op, scores_shape, tuple(attn_mask.shape)) from None
     factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
-    scores = _la.matmul(query * factor, key.transpose(-2, -1))
     additive, dead = _attention_mask(attn_mask, is_causal, query, L, S)
+    if dropout_p == 0.0:  # one op, one rule (ops.nn)
+        return _nn.scaled_dot_product_attention(
+            query, key, value, additive, factor, dead is not None
+        )
+    scores = _la.matmul(query * factor, key.transpose(-2, -1))
     if additive is not None:
         scores = scores + additive
-    weights = _red.softmax(scores, -1)
     if dead is not None:
-        weights = weights.masked_fill(Tensor._make(dead), 0.0)
-    if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p)
-    return _la.matmul(weights, value)
+        # Rows with nothing to attend to: PyTorch returns zeros (and zero gradients) there.
+        # The scores of those rows are made finite so that the softmax and its derivative are.
+        dead_t = Tensor._make(dead)
+        scores = scores.masked_fill(dead_t, 0.0)
+        weights = _red.softmax(scores, -1).masked_fill(dead_t, 0.0)
+    else:
+        weights = _red.softmax(scores, -1)
+    return _la.matmul(dropout(weights, dropout_p), value)
 
 
 def _mha_shape_check(
