@@ -201,6 +201,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     fused = _la._linear(input, weight, bias)  # the 2-D case as one op (addmm)
     if fused is not None:
         return fused
+    if input.dim() > 2 and weight.dim() == 2:
+        # Leading dims folded into rows, as PyTorch's matmul does: one BLAS call, not one
+        # per batch entry (NumPy's stacked matmul).
+        flat = _la._linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        if flat is not None:
+            return flat.reshape(*input.shape[:-1], weight.shape[0])
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
 
@@ -1829,20 +1835,12 @@ def _none_or_dtype(input: Tensor | None) -> Any:  # noqa: A002
 def _in_projection_packed(
     q: Tensor, k: Tensor, v: Tensor, w: Tensor, b: Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The q, k, v projections with the packed ``(3E, E)`` weight: one product for
-    self-attention (q is k is v), as PyTorch."""
-    e = q.shape[-1]
-    if k is v and q is k:
-        proj = linear(q, w, b)
-        proj = proj.unflatten(-1, (3, e)).unsqueeze(0).transpose(0, -2).squeeze(-2)
-        return proj[0], proj[1], proj[2]
-    w_q, w_kv = w.split([e, e * 2])
-    b_q, b_kv = (None, None) if b is None else b.split([e, e * 2])
-    if k is v:
-        q_proj = linear(q, w_q, b_q)
-        kv = linear(k, w_kv, b_kv).unflatten(-1, (2, e)).unsqueeze(0).transpose(0, -2)
-        kv = kv.squeeze(-2)
-        return q_proj, kv[0], kv[1]
+    """The q, k, v projections with the packed ``(3E, E)`` weight and ``(3E,)`` bias.
+
+    PyTorch projects self-attention's input with the whole weight and splits the result;
+    here the weight is split (the same numbers): each projection is a contiguous product,
+    so the heads are views, and the backward does not scatter into activation-sized zeros.
+    """
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
