@@ -259,3 +259,32 @@ def test_bad_input_raises_torchs_class(call):
 
 def test_functional_gelu_is_exported():
     assert F.gelu is nn.functional.gelu
+
+
+@pytest.mark.parametrize("left_aligned", [True, False])
+@pytest.mark.parametrize("norm", [False, True])
+def test_eval_with_padding_matches_torchs_nested_tensor_path(left_aligned, norm):
+    """In inference with a key padding mask PyTorch's encoder runs on nested tensors and
+    gives zeros at padded positions (left-aligned masks); ndgrad gives the same numbers."""
+
+    def make(lib):
+        layer = _enc_layer(lib, batch_first=True)
+        return lib.nn.TransformerEncoder(layer, 2, lib.nn.LayerNorm(8) if norm else None)
+
+    ours, theirs = _pair(make, "float32")
+    ours.eval()
+    theirs.eval()
+    x = _seq(np.random.default_rng(8), 5, 3, True, "float32")
+    kpm = np.zeros((3, 5), dtype=bool)
+    kpm[1, 3:] = True
+    if not left_aligned:
+        kpm[2, 1] = True
+    with ndgrad.no_grad(), torch.no_grad():
+        a = ours(ndgrad.tensor(x), src_key_padding_mask=ndgrad.tensor(kpm))
+        b = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+        _close(a, b, "float32")
+        a = ours.layers[0](ndgrad.tensor(x), src_key_padding_mask=ndgrad.tensor(kpm))
+        b = theirs.layers[0](torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+        _close(a, b, "float32")
+    # With gradients wanted, PyTorch keeps the ordinary path: the padded rows are not zero.
+    _step(ours, theirs, (x,), {"src_key_padding_mask": kpm}, "float32")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import is_grad_enabled
 from ndgrad.nn import functional as F
 from ndgrad.nn.init import xavier_uniform_
 from ndgrad.nn.modules.activation import GELU, MultiheadAttention, ReLU
@@ -287,9 +288,20 @@ class TransformerEncoder(Module):
         self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
-        # Accepted for PyTorch's signature: nested tensors belong to its inference fast path.
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = enable_nested_tensor
+        # PyTorch's condition for its nested-tensor inference path (see forward).
+        layer = encoder_layer
+        self.use_nested_tensor = bool(
+            enable_nested_tensor
+            and isinstance(layer, TransformerEncoderLayer)
+            and not layer.norm_first
+            and layer.self_attn.batch_first
+            and layer.self_attn._qkv_same_embed_dim
+            and layer.self_attn.in_proj_bias is not None
+            and layer.activation_relu_or_gelu
+            and layer.norm1.eps == layer.norm2.eps
+            and layer.self_attn.num_heads % 2 == 0
+        )
         self.mask_check = mask_check
 
     def forward(
@@ -313,9 +325,33 @@ class TransformerEncoder(Module):
                 is_causal=is_causal,
                 src_key_padding_mask=src_key_padding_mask,
             )
+        if self._nested_path(src, mask, src_key_padding_mask):
+            # PyTorch's inference path packs the unpadded tokens into a nested tensor and
+            # pads the result back with zeros: padded positions come out as 0.
+            padded = Tensor._make(np.isneginf(src_key_padding_mask._data)[..., None])
+            output = output.masked_fill(padded, 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_path(self, src: Tensor, mask: Tensor | None, kpm: Tensor | None) -> bool:
+        """Whether PyTorch would take its nested-tensor path: inference (eval, and no
+        gradient wanted) on batched input with a key padding mask and no attention mask."""
+        if not self.use_nested_tensor or kpm is None or mask is not None or src.dim() != 3:
+            return False
+        first = self.layers[0]
+        if first.training:
+            return False
+        if is_grad_enabled() and (
+            src.requires_grad or any(p.requires_grad for p in first.parameters())
+        ):
+            return False
+        if self.mask_check:
+            keep = ~np.isneginf(kpm._data)  # canonical: -inf where padded
+            left_aligned = (np.cumsum(~keep, axis=1) == 0) == keep
+            if not left_aligned.all():
+                return False
+        return True
 
 
 class TransformerDecoder(Module):
