@@ -128,7 +128,7 @@ def train(
     model: str = typer.Argument(
         ...,
         help=f"One of: {', '.join(MODELS)} (lenet and resnet are CNNs for the image sets "
-        "digits and fashion-mnist).",
+        "digits and fashion-mnist; transformer is for the sequence task reverse).",
     ),
     data: str = typer.Option(..., "--data", "-d", help=f"One of: {', '.join(DATASETS)}."),
     epochs: int = typer.Option(None, "--epochs", help="Passes over the training set."),
