@@ -1837,10 +1837,14 @@ def _in_projection_packed(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The q, k, v projections with the packed ``(3E, E)`` weight and ``(3E,)`` bias.
 
-    PyTorch projects self-attention's input with the whole weight and splits the result;
-    here the weight is split (the same numbers): each projection is a contiguous product,
-    so the heads are views, and the backward does not scatter into activation-sized zeros.
+    Self-attention (q is k is v) is one product whose columns are split, as PyTorch's (one
+    BLAS call each way: threaded BLAS calls are what a loaded machine makes slow); otherwise
+    the weight is split, so each projection is a contiguous product.
     """
+    if q is k and k is v:  # self-attention: one product, as PyTorch (fewer BLAS calls)
+        e = q.shape[-1]
+        proj = linear(q, w, b)
+        return proj[..., :e], proj[..., e : 2 * e], proj[..., 2 * e :]
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
