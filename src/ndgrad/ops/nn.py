@@ -1,7 +1,7 @@
 """Neural-network primitives: differentiable ops with one derivative rule each.
 
-Cross-entropy/NLL and binary cross-entropy today (convolution, pooling and normalisation
-belong here next). ``ndgrad.nn.functional`` keeps PyTorch's signatures, argument checks and
+Cross-entropy/NLL, binary cross-entropy and scaled dot-product attention (convolution,
+pooling and normalisation live in their own modules). ``ndgrad.nn.functional`` keeps PyTorch's signatures, argument checks and
 the composites built from these.
 """
 
