@@ -1,8 +1,8 @@
 """Neural-network primitives: differentiable ops with one derivative rule each.
 
 Cross-entropy/NLL, binary cross-entropy and scaled dot-product attention (convolution,
-pooling and normalisation live in their own modules). ``ndgrad.nn.functional`` keeps PyTorch's signatures, argument checks and
-the composites built from these.
+pooling and normalisation live in their own modules). ``ndgrad.nn.functional`` keeps
+PyTorch's signatures, argument checks and the composites built from these.
 """
 
 from __future__ import annotations
