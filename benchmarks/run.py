@@ -55,12 +55,15 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "W7": [("pytorch", 1.0)],
     "W8": [("pytorch", 1.2)],
     "W7m": [("pytorch", 1.5)],
+    # Issue 12's targets.
+    "W10a": [("pytorch", 0.6)],
+    "W10b": [("pytorch", 0.6)],
 }
 ENGINE_LABELS = {"ndgrad": "ndgrad", "pytorch": "PyTorch", "numpy": "NumPy"}
 SHORT = {"pytorch": "PT", "numpy": "NP"}
 LOSS_RTOL = 1e-3
 # Workloads whose time is mostly BLAS: also timed with one thread for every engine.
-BLAS_BOUND = ("W2", "W3", "W7")
+BLAS_BOUND = ("W2", "W3", "W7", "W10a", "W10b")
 SINGLE_THREAD_SUFFIX = "/1t"
 
 
@@ -287,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[dict] = []
     skipped: list[str] = []
     for workload in WORKLOADS:
-        if only is not None and workload.key not in only and workload.key[:2] not in only:
+        family = workload.key.rstrip("abcdefghijklmnopqrstuvwxyz").upper()  # W5a -> W5
+        if only is not None and workload.key.upper() not in only and family not in only:
             continue
         if workload.key.startswith("W5") and not functional_api_available():
             skipped.append(f"{workload.key} skipped: ndgrad.autograd.functional has not landed yet")

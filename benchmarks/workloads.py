@@ -1,4 +1,4 @@
-"""The workloads W1-W8, each written once for a PyTorch-like module and once in NumPy.
+"""The workloads W1-W10, each written once for a PyTorch-like module and once in NumPy.
 
 The d2l-style training code takes the framework module as its ``torch`` argument, so the
 very same source runs on ``ndgrad`` and on PyTorch (that is the promise of
@@ -610,6 +610,124 @@ def w8_framework(torch: Any, d: dict) -> Run:
     return run
 
 
+# ============================================================================ W10
+def w10_data(quick: bool) -> dict:
+    """Attention on batch 64, 4 heads, sequence 50, head size 32 (embedding 128)."""
+    rng = np.random.default_rng(10)
+    n, heads, seq, head = (4, 2, 8, 8) if quick else (64, 4, 50, 32)
+    e = heads * head
+    shape = (n, heads, seq, head)
+    bound_in = math.sqrt(6.0 / (e + 3 * e))  # PyTorch's xavier_uniform_ on in_proj_weight
+    bound_out = 1 / math.sqrt(e)
+    return {
+        "heads": heads,
+        "embed": e,
+        "q": rng.standard_normal(shape, dtype=np.float32),
+        "k": rng.standard_normal(shape, dtype=np.float32),
+        "v": rng.standard_normal(shape, dtype=np.float32),
+        "weights": rng.standard_normal(shape, dtype=np.float32),
+        "x": rng.standard_normal((n, seq, e), dtype=np.float32),
+        "x_weights": rng.standard_normal((n, seq, e), dtype=np.float32),
+        "in_proj": rng.uniform(-bound_in, bound_in, (3 * e, e)).astype(np.float32),
+        "out_proj": rng.uniform(-bound_out, bound_out, (e, e)).astype(np.float32),
+    }
+
+
+def w10_sdpa_framework(torch: Any, d: dict) -> Run:
+    F = torch.nn.functional
+    q, k, v = (torch.from_numpy(d[n]).requires_grad_() for n in ("q", "k", "v"))
+    weights = torch.from_numpy(d["weights"])
+
+    def run() -> float:
+        for t in (q, k, v):
+            t.grad = None
+        loss = (F.scaled_dot_product_attention(q, k, v) * weights).mean()
+        loss.backward()
+        return loss.item() + q.grad.abs().sum().item()
+
+    return run
+
+
+def w10_mha_framework(torch: Any, d: dict) -> Run:
+    mha = torch.nn.MultiheadAttention(d["embed"], d["heads"], batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.from_numpy(d["in_proj"]))
+        mha.out_proj.weight.copy_(torch.from_numpy(d["out_proj"]))
+    x = torch.from_numpy(d["x"]).requires_grad_()
+    weights = torch.from_numpy(d["x_weights"])
+
+    def run() -> float:
+        mha.zero_grad()
+        x.grad = None
+        out, _ = mha(x, x, x, need_weights=False)
+        loss = (out * weights).mean()
+        loss.backward()
+        return loss.item() + mha.in_proj_weight.grad.abs().sum().item()
+
+    return run
+
+
+def _np_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
+    s = np.matmul(q * np.float32(1 / math.sqrt(q.shape[-1])), k.swapaxes(-1, -2))
+    s -= s.max(-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(-1, keepdims=True)
+    return s @ v, s
+
+
+def _np_attention_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                           p: np.ndarray) -> tuple:  # fmt: skip
+    scale = np.float32(1 / math.sqrt(q.shape[-1]))
+    dv = p.swapaxes(-1, -2) @ g
+    dp = g @ v.swapaxes(-1, -2)
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    ds *= scale
+    return ds @ k, ds.swapaxes(-1, -2) @ q, dv
+
+
+def w10_sdpa_numpy(d: dict) -> Run:
+    q, k, v, weights = d["q"], d["k"], d["v"], d["weights"]
+
+    def run() -> float:
+        out, p = _np_attention(q, k, v)
+        loss = float((out * weights).mean())
+        dq, _, _ = _np_attention_backward(weights / np.float32(out.size), q, k, v, p)
+        return loss + float(np.abs(dq).sum())
+
+    return run
+
+
+def w10_mha_numpy(d: dict) -> Run:
+    x, weights, w_in, w_out = d["x"], d["x_weights"], d["in_proj"], d["out_proj"]
+    n, seq, e = x.shape
+    h = d["heads"]
+
+    def heads(t: np.ndarray) -> np.ndarray:
+        return t.reshape(n, seq, h, e // h).transpose(0, 2, 1, 3)
+
+    def run() -> float:
+        x2 = x.reshape(-1, e)
+        qkv = x2 @ w_in.T  # zero biases, as PyTorch's initialisation
+        q, k, v = (heads(qkv[:, i * e : (i + 1) * e].reshape(n, seq, e)) for i in range(3))
+        o, p = _np_attention(q, k, v)
+        o2 = o.transpose(0, 2, 1, 3).reshape(-1, e)
+        out = o2 @ w_out.T
+        loss = float((out.reshape(n, seq, e) * weights).mean())
+        g_out = (weights / np.float32(out.size)).reshape(-1, e)
+        g_o2 = g_out @ w_out
+        g_o = g_o2.reshape(n, seq, h, e // h).transpose(0, 2, 1, 3)
+        dq, dk, dv = _np_attention_backward(g_o, q, k, v, p)
+        g_qkv = np.concatenate(
+            [t.transpose(0, 2, 1, 3).reshape(-1, e) for t in (dq, dk, dv)], axis=1
+        )
+        g_w_in = g_qkv.T @ x2
+        _ = g_qkv @ w_in  # the input's gradient
+        _ = g_out.T @ o2  # out_proj's weight gradient
+        return loss + float(np.abs(g_w_in).sum())
+
+    return run
+
+
 # ============================================================================ registry
 def _bind(name: str, fn: Callable[[Any, dict], Run]) -> Prepare:
     return lambda d: fn(framework(name), d)
@@ -654,6 +772,14 @@ WORKLOADS: list[Workload] = [
     Workload(
         "W8", "d2l Residual block, 32x64x56x56, forward + backward (loss + |dW1|)", "ms",
         w8_data, _engines(w8_framework, None),
+    ),
+    Workload(
+        "W10a", "scaled_dot_product_attention, 64x4x50x32 f32, forward + backward", "ms",
+        w10_data, _engines(w10_sdpa_framework, w10_sdpa_numpy),
+    ),
+    Workload(
+        "W10b", "nn.MultiheadAttention(128, 4), 64x50x128, forward + backward", "ms",
+        w10_data, _engines(w10_mha_framework, w10_mha_numpy),
     ),
 ]  # fmt: skip
 

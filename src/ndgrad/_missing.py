@@ -3,8 +3,6 @@ NotImplementedError naming the torch API when used (never an AttributeError at i
 
 Programs (d2l's library among them) bind or subclass such names at import and use them only
 in some chapters; the stand-in lets them import, and says what is missing when it is used.
-A module lists its planned names in ``PLANNED`` and answers them from its ``__getattr__``, so
-a real implementation added later simply takes precedence.
 """
 
 from __future__ import annotations
@@ -39,18 +37,3 @@ def not_implemented_function(api: str, why: str = "") -> Any:
     function.__name__ = function.__qualname__ = api.rsplit(".", 1)[-1]
     function.__doc__ = f"Not implemented: {_message(api, why)}."
     return function
-
-
-def module_getattr(module_name: str, torch_module: str, planned: dict[str, str]) -> Any:
-    """A module ``__getattr__`` answering the ``planned`` class names (name -> why)."""
-
-    made: dict[str, type] = {}  # one class per name: nn.RNN is nn.RNN
-
-    def __getattr__(name: str) -> Any:  # noqa: N807
-        if name in planned:
-            if name not in made:
-                made[name] = not_implemented_class(f"{torch_module}.{name}", planned[name])
-            return made[name]
-        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-
-    return __getattr__

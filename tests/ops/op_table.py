@@ -162,6 +162,31 @@ def _baddbmm_inputs(draw: Any) -> tuple:
 
 
 @st.composite
+def _sdpa_inputs(draw: Any) -> tuple:
+    """Query (..., L, E), key (..., S, E), value (..., S, Ev) with broadcast batch dims, and
+    optionally a boolean or float mask (broadcast), causal masking or a scale."""
+    batch_q, batch_k = draw(broadcastable_shapes(2, min_dims=0, max_dims=2, max_side=2))
+    n_l, n_s, e, ev = (draw(st.integers(1, 3)) for _ in range(4))
+    arrays = [
+        draw(floats(batch_q + (n_l, e), -2, 2)),
+        draw(floats(batch_k + (n_s, e), -2, 2)),
+        draw(floats(batch_k + (n_s, ev), -2, 2)),
+    ]
+    kind = draw(st.sampled_from(["none", "bool", "float", "causal", "scale"]))
+    if kind == "bool":
+        arrays.append(draw(masks((n_l, n_s))))
+    elif kind == "float":
+        arrays.append(draw(floats((n_l, n_s), -2, 2)))
+    params = {"causal": kind == "causal", "scale": 0.7 if kind == "scale" else None}
+    return tuple(arrays), params
+
+
+def _sdpa(lib: Any, q: Any, k: Any, v: Any, m: Any = None, causal: bool = False, scale=None):
+    f = lib.nn.functional.scaled_dot_product_attention
+    return f(q, k, v, attn_mask=m, is_causal=causal, scale=scale)
+
+
+@st.composite
 def _linear_inputs(draw: Any) -> tuple:
     n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
     lead = draw(st.sampled_from([(n,), (), (2, n)]))
@@ -1031,6 +1056,7 @@ OPS: list[OpCase] = [
     OpCase("addmm_method", lambda lib, c, a, b, **p: c.addmm(a, b, **p), _addmm_inputs()),
     OpCase("addmv", lambda lib, c, a, v, **p: lib.addmv(c, a, v, **p), _addmv_inputs()),
     OpCase("baddbmm", lambda lib, c, a, b, **p: lib.baddbmm(c, a, b, **p), _baddbmm_inputs()),
+    OpCase("scaled_dot_product_attention", _sdpa, _sdpa_inputs()),
     OpCase("linear", lambda lib, *xs: lib.nn.functional.linear(*xs), _linear_inputs()),
     OpCase(
         "inner",

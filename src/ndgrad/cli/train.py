@@ -142,8 +142,8 @@ def train(
     model: str = typer.Argument(
         ...,
         help=f"One of: {', '.join(MODELS + lm.LANGUAGE_MODELS)} (lenet and resnet are CNNs for "
-        "the image sets digits and fashion-mnist; rnn, gru and lstm are character-level "
-        "language models for time-machine).",
+        "the image sets digits and fashion-mnist; transformer is for the sequence task reverse; "
+        "rnn, gru and lstm are character-level language models for time-machine).",
     ),
     data: str = typer.Option(
         ..., "--data", "-d", help=f"One of: {', '.join(DATASETS + lm.TEXT_DATASETS)}."

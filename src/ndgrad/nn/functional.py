@@ -22,7 +22,8 @@ from ndgrad.ops import normalization as _norm
 from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
-from ndgrad.ops._common import as_tensor, named
+from ndgrad.ops import shape as _shape
+from ndgrad.ops._common import as_tensor, broadcast_error, named
 
 __all__ = [
     "relu",
@@ -72,6 +73,8 @@ __all__ = [
     "pad",
     "dropout2d",
     "interpolate",
+    "scaled_dot_product_attention",
+    "multi_head_attention_forward",
 ]
 
 _DTYPE_NAMES = {
@@ -198,6 +201,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     fused = _la._linear(input, weight, bias)  # the 2-D case as one op (addmm)
     if fused is not None:
         return fused
+    if input.dim() > 2 and weight.dim() == 2:
+        # Leading dims folded into rows, as PyTorch's matmul does: one BLAS call, not one
+        # per batch entry (NumPy's stacked matmul).
+        flat = _la._linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        if flat is not None:
+            return flat.reshape(*input.shape[:-1], weight.shape[0])
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
 
@@ -1680,3 +1689,474 @@ def embedding(
             s = s * (idx != padding_idx)[..., None]
         scale = Tensor._make(s.astype(weight._data.dtype, copy=False))
     return _rec.embedding(weight, Tensor._make(idx), scale)
+
+
+# ----------------------------------------------------------------------------- attention
+def _dtype_name(t: Tensor) -> str:
+    return str(t.dtype).replace("ndgrad.", "")
+
+
+def _attention_mask(
+    attn_mask: Tensor | None,
+    is_causal: bool,
+    query: Tensor,
+    L: int,
+    S: int,  # noqa: N803
+) -> tuple[Tensor | None, Any]:
+    """SDPA's mask as an additive float mask (or None) and, where some rows are masked
+    entirely, a boolean array of those rows (broadcastable to the scores), else None."""
+    xp = query.xp
+    dt = query._data.dtype
+    causal = None
+    if is_causal:
+        causal = xp.tril(xp.ones((L, S), dtype=bool))  # top-left aligned, as PyTorch's
+    if attn_mask is None and causal is None:
+        return None, None
+    if attn_mask is None:
+        additive = Tensor._make(xp.where(causal, dt.type(0), dt.type(-np.inf)))
+    elif attn_mask._data.dtype.kind == "b":
+        additive = Tensor._make(xp.where(attn_mask._data, dt.type(0), dt.type(-np.inf)))
+    else:
+        additive = attn_mask
+    with np.errstate(invalid="ignore"):
+        dead = xp.all(xp.isneginf(additive._data), axis=-1, keepdims=True)
+    return additive, (dead if dead.any() else None)
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """``softmax(query keyᵀ * scale + mask) value``, PyTorch's SDPA on ``(..., L, E)``,
+    ``(..., S, E)`` and ``(..., S, Ev)``: boolean masks (True takes part) or float masks
+    (added), ``is_causal`` (top-left aligned; with ``attn_mask`` it raises, as PyTorch's
+    reference kernel does), dropout on the weights, grouped-query heads. Rows that may attend to
+    nothing give zeros, as in PyTorch."""
+    query, key, value = (as_tensor(t, "scaled_dot_product_attention") for t in (query, key, value))
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError(
+            "Expected query, key, and value to all be  at least 2 dimensional, but got "
+            f"query.dim: {query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead."
+        )
+    if not (query.dtype == key.dtype == value.dtype):
+        raise RuntimeError(
+            "Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{_dtype_name(query)} key.dtype: {_dtype_name(key)} and value.dtype: "
+            f"{_dtype_name(value)} instead."
+        )
+    if not query.is_floating_point():
+        raise RuntimeError(
+            f"scaled_dot_product_attention: expected a floating point query, got {query.dtype}"
+        )
+    if attn_mask is not None:
+        kind = attn_mask._data.dtype.kind
+        if kind != "b" and kind != "f":
+            raise RuntimeError(
+                "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                f"attn_mask.dtype: {_dtype_name(attn_mask)} and  query.dtype: "
+                f"{_dtype_name(query)} instead."
+            )
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    if dropout_p < 0.0 or dropout_p > 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if key.shape[-1] != query.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(
+            "scaled_dot_product_attention: expected key of shape (..., S, E) and value of shape "
+            f"(..., S, Ev) for query of shape (..., L, E), got query {_size_list(query.shape)}, "
+            f"key {_size_list(key.shape)} and value {_size_list(value.shape)}"
+        )
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hq % hk or hq % hv:
+            raise RuntimeError(
+                "Number of heads in key and value must divide the number of heads in query"
+            )
+        if hk != hq:
+            key = key.repeat_interleave(hq // hk, -3)
+        if hv != hq:
+            value = value.repeat_interleave(hq // hv, -3)
+    L, S = query.shape[-2], key.shape[-2]  # noqa: N806
+    op = "scaled_dot_product_attention"
+    shapes = [tuple(t.shape[:-2]) for t in (query, key, value)]
+    for other in shapes[1:]:
+        try:
+            np.broadcast_shapes(shapes[0], other)
+        except ValueError:
+            raise broadcast_error(op, shapes[0], other) from None
+    if attn_mask is not None:
+        scores_shape = np.broadcast_shapes(*shapes) + (L, S)
+        try:
+            np.broadcast_shapes(scores_shape, tuple(attn_mask.shape))
+        except ValueError:
+            raise broadcast_error(op, scores_shape, tuple(attn_mask.shape)) from None
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    additive, dead = _attention_mask(attn_mask, is_causal, query, L, S)
+    if dropout_p == 0.0:  # one op, one rule (ops.nn)
+        return _nn.scaled_dot_product_attention(
+            query, key, value, additive, factor, dead is not None
+        )
+    scores = _la.matmul(query * factor, key.transpose(-2, -1))
+    if additive is not None:
+        scores = scores + additive
+    if dead is not None:
+        # Rows with nothing to attend to: PyTorch returns zeros (and zero gradients) there.
+        # The scores of those rows are made finite so that the softmax and its derivative are.
+        dead_t = Tensor._make(dead)
+        scores = scores.masked_fill(dead_t, 0.0)
+        weights = _red.softmax(scores, -1).masked_fill(dead_t, 0.0)
+    else:
+        weights = _red.softmax(scores, -1)
+    return _la.matmul(dropout(weights, dropout_p), value)
+
+
+def _mha_shape_check(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    key_padding_mask: Tensor | None,
+    attn_mask: Tensor | None,
+    num_heads: int,
+) -> bool:
+    """PyTorch's checks of the query/key/value and mask ranks; True for batched (3-D) input."""
+    if query.dim() == 3:
+        if key.dim() != 3 or value.dim() != 3:
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `key` and `value` to be 3-D"
+                f" but found {key.dim()}-D and {value.dim()}-D tensors respectively"
+            )
+        if key_padding_mask is not None and key_padding_mask.dim() != 2:
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `key_padding_mask` to be `None` or 2-D"
+                f" but found {key_padding_mask.dim()}-D tensor instead"
+            )
+        if attn_mask is not None and attn_mask.dim() not in (2, 3):
+            raise AssertionError(
+                "For batched (3-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D"
+                f" but found {attn_mask.dim()}-D tensor instead"
+            )
+        return True
+    if query.dim() == 2:
+        if key.dim() != 2 or value.dim() != 2:
+            raise AssertionError(
+                "For unbatched (2-D) `query`, expected `key` and `value` to be 2-D"
+                f" but found {key.dim()}-D and {value.dim()}-D tensors respectively"
+            )
+        if key_padding_mask is not None and key_padding_mask.dim() != 1:
+            raise AssertionError(
+                "For unbatched (2-D) `query`, expected `key_padding_mask` to be `None` or 1-D"
+                f" but found {key_padding_mask.dim()}-D tensor instead"
+            )
+        if attn_mask is not None:
+            if attn_mask.dim() not in (2, 3):
+                raise AssertionError(
+                    "For unbatched (2-D) `query`, expected `attn_mask` to be `None`, 2-D or 3-D"
+                    f" but found {attn_mask.dim()}-D tensor instead"
+                )
+            if attn_mask.dim() == 3:
+                expected = (num_heads, query.shape[0], key.shape[0])
+                if tuple(attn_mask.shape) != expected:
+                    raise AssertionError(
+                        f"Expected `attn_mask` shape to be {expected} but got {attn_mask.shape}"
+                    )
+        return False
+    raise AssertionError(
+        "query should be unbatched 2D or batched 3D tensor but received "
+        f"{query.dim()}-D query tensor"
+    )
+
+
+def _canonical_mask(
+    mask: Tensor | None,
+    mask_name: str,
+    other_type: Any,
+    other_name: str,
+    target_type: Any,
+    check_other: bool = True,
+) -> Tensor | None:
+    """A boolean mask (True = masked out) as a float mask of ``target_type`` (-inf where
+    True, 0 elsewhere); float masks pass through. PyTorch's helper of the same name."""
+    if mask is None:
+        return None
+    kind = mask._data.dtype.kind
+    if kind != "b" and kind != "f":
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype != other_type:
+        warnings.warn(
+            f"Support for mismatched {mask_name} and {other_name} "
+            "is deprecated. Use same type for both instead.",
+            stacklevel=2,
+        )
+    if kind == "b":
+        dt = np.dtype(str(target_type).replace("ndgrad.", ""))
+        data = mask.xp.where(mask._data, dt.type(-np.inf), dt.type(0))
+        return Tensor._make(data)
+    return mask
+
+
+def _none_or_dtype(input: Tensor | None) -> Any:  # noqa: A002
+    if input is None:
+        return None
+    if isinstance(input, Tensor):
+        return input.dtype
+    raise RuntimeError("input to _none_or_dtype() must be None or torch.Tensor")
+
+
+def _in_projection_packed(
+    q: Tensor, k: Tensor, v: Tensor, w: Tensor, b: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The q, k, v projections with the packed ``(3E, E)`` weight and ``(3E,)`` bias.
+
+    Self-attention (q is k is v) is one product whose columns are split, as PyTorch's (one
+    BLAS call each way: threaded BLAS calls are what a loaded machine makes slow); otherwise
+    the weight is split, so each projection is a contiguous product.
+    """
+    if q is k and k is v:  # self-attention: one product, as PyTorch (fewer BLAS calls)
+        e = q.shape[-1]
+        proj = linear(q, w, b)
+        return proj[..., :e], proj[..., e : 2 * e], proj[..., 2 * e :]
+    w_q, w_k, w_v = w.chunk(3)
+    b_q, b_k, b_v = (None, None, None) if b is None else b.chunk(3)
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def _in_projection(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    w_q: Tensor,
+    w_k: Tensor,
+    w_v: Tensor,
+    b_q: Tensor | None = None,
+    b_k: Tensor | None = None,
+    b_v: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    eq, ek, ev = q.shape[-1], k.shape[-1], v.shape[-1]
+    for name, w, shape in (
+        ("query", w_q, (eq, eq)),
+        ("key", w_k, (eq, ek)),
+        ("value", w_v, (eq, ev)),
+    ):
+        if tuple(w.shape) != shape:
+            raise AssertionError(
+                f"expecting {name} weights shape of {shape}, but got {tuple(w.shape)}"
+            )
+    return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+) -> tuple[Tensor, Tensor | None]:
+    """PyTorch's multi-head attention on ``(L, N, E)`` (or unbatched ``(L, E)``) inputs.
+
+    Boolean masks mark what is masked out (True) and become -inf; float masks are added.
+    With ``need_weights`` the weights are computed explicitly (``baddbmm``, softmax, ``bmm``)
+    and returned, averaged over the heads if ``average_attn_weights``; otherwise the heads go
+    through ``scaled_dot_product_attention``.
+    """
+    is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not is_batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = _canonical_mask(
+        key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask", query.dtype
+    )
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. "
+            "You may use the Transformer module method "
+            "`generate_square_subsequent_mask` to create this mask."
+        )
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # the hint is trusted: SDPA's causal mask is used instead
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, False)
+        if key_padding_mask is not None:
+            is_causal = False
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
+        )
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(
+                f"key's sequence and batch dims {key.shape[:2]} do not match value's "
+                f"{value.shape[:2]}"
+            )
+    elif tuple(key.shape) != tuple(value.shape):
+        raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
+
+    if not use_separate_proj_weight:
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+    else:
+        for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
+            if w is None:
+                raise AssertionError(
+                    f"use_separate_proj_weight is True but {name}_proj_weight is None"
+                )
+        b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = _in_projection(
+            query, key, value, q_proj_weight, k_proj_weight, v_proj_weight, b_q, b_k, b_v
+        )
+
+    if attn_mask is not None:
+        if attn_mask.dim() == 2:
+            correct_2d = (tgt_len, src_len)
+            if tuple(attn_mask.shape) != correct_2d:
+                raise RuntimeError(
+                    f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                    f"{correct_2d}."
+                )
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.dim() == 3:
+            correct_3d = (bsz * num_heads, tgt_len, src_len)
+            if tuple(attn_mask.shape) != correct_3d:
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                    f"{correct_3d}."
+                )
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
+
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None:
+            raise AssertionError("bias cannot be added to static key.")
+        if static_v is not None:
+            raise AssertionError("bias cannot be added to static value.")
+        k = _shape.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = _shape.cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    elif bias_k is not None:
+        raise AssertionError("bias_k is set but bias_v is None")
+    elif bias_v is not None:
+        raise AssertionError("bias_v is set but bias_k is None")
+
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    if static_k is None:
+        k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        _check_static("static_k", static_k, bsz * num_heads, head_dim)
+        k = static_k
+    if static_v is None:
+        v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+    else:
+        _check_static("static_v", static_v, bsz * num_heads, head_dim)
+        v = static_v
+
+    if add_zero_attn:
+        zeros = _creation.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)
+        k = _shape.cat([k, zeros], 1)
+        v = _shape.cat([v, _creation.zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], 1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(
+                f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+                f"{key_padding_mask.shape[0]}"
+            )
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(
+                f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                f"{key_padding_mask.shape[1]}"
+            )
+        key_padding_mask = (
+            key_padding_mask.reshape(bsz, 1, 1, src_len)
+            .expand(-1, num_heads, -1, -1)
+            .reshape(bsz * num_heads, 1, src_len)
+        )
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+
+    if not training:
+        dropout_p = 0.0
+
+    if need_weights:
+        q_scaled = q * math.sqrt(1.0 / float(head_dim))
+        if attn_mask is not None:
+            weights = _la.baddbmm(attn_mask, q_scaled, k.transpose(-2, -1))
+        else:
+            weights = _la.bmm(q_scaled, k.transpose(-2, -1))
+        weights = _red.softmax(weights, -1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = _la.bmm(weights, v)
+        out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias)
+        out = out.reshape(tgt_len, bsz, out.shape[1])
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not is_batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+
+    if attn_mask is not None:
+        if attn_mask.shape[0] == 1 and attn_mask.dim() == 3:
+            attn_mask = attn_mask.unsqueeze(0)
+        else:
+            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    out = out.reshape(tgt_len, bsz, out.shape[1])
+    if not is_batched:
+        out = out.squeeze(1)
+    return out, None
+
+
+def _check_static(name: str, t: Tensor, rows: int, head_dim: int) -> None:
+    if t.shape[0] != rows:
+        raise AssertionError(f"expecting {name}.size(0) of {rows}, but got {t.shape[0]}")
+    if t.shape[2] != head_dim:
+        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {t.shape[2]}")

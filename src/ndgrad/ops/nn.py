@@ -1,8 +1,8 @@
 """Neural-network primitives: differentiable ops with one derivative rule each.
 
-Cross-entropy/NLL and binary cross-entropy today (convolution, pooling and normalisation
-belong here next). ``ndgrad.nn.functional`` keeps PyTorch's signatures, argument checks and
-the composites built from these.
+Cross-entropy/NLL, binary cross-entropy and scaled dot-product attention (convolution,
+pooling and normalisation live in their own modules). ``ndgrad.nn.functional`` keeps
+PyTorch's signatures, argument checks and the composites built from these.
 """
 
 from __future__ import annotations
@@ -130,3 +130,73 @@ def binary_cross_entropy(x: Tensor, t: Tensor, weight: Tensor | None) -> Tensor:
 
     saved = (x, t) + ((weight,) if weight is not None else ())
     return record("BinaryCrossEntropyBackward0", data, (x, t), rule, saved)
+
+
+def _last_axis_max(a: Any) -> Any:
+    """Maxima along the last axis (kept as size 1) by folding it in halves: NumPy's reduction
+    over a short contiguous axis is several times slower than element-wise maxima."""
+    xp = array_module(a)
+    while a.shape[-1] > 1:
+        n = a.shape[-1]
+        h = n // 2
+        b = xp.maximum(a[..., :h], a[..., h : 2 * h])
+        if n % 2:
+            b[..., :1] = xp.maximum(b[..., :1], a[..., 2 * h :])
+        a = b
+    return a
+
+
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, masked_rows: bool
+) -> Tensor:
+    """``softmax(q kᵀ scale + mask) v`` as one op; ``mask`` is additive (float, -inf where a
+    key is masked out), ``masked_rows`` says whether some row may be masked entirely (its
+    weights are then zeros, as PyTorch's).
+
+    The attention weights ``p`` are recorded as their own node (inputs q, k and the mask),
+    not run at first order: the op's rule reads them, so that under ``create_graph`` the rule
+    is differentiated through them back to q and k (as the fused cross-entropy's log_softmax).
+    """
+    qd, kd, vd = q._data, k._data, v._data
+    xp = array_module(qd)
+    dt = qd.dtype
+    with _ignore():
+        s = xp.matmul(qd * dt.type(scale), xp.swapaxes(kd, -1, -2))
+        if mask is not None:
+            md = mask._data.astype(dt, copy=False)
+            if xp.broadcast_shapes(s.shape, md.shape) == s.shape:
+                s += md
+            else:
+                s = s + md
+        m = _last_axis_max(s)
+        if masked_rows:
+            m = xp.where(xp.isfinite(m), m, dt.type(0))
+        s -= m
+        xp.exp(s, out=s)
+        total = xp.matmul(s, xp.ones((s.shape[-1], 1), dtype=dt))  # row sums, by BLAS
+        if masked_rows:
+            total[total == 0] = 1
+        s /= total
+        p = s
+        out = xp.matmul(p, vd)
+    grad_mask = mask is not None and mask._requires_grad
+    score_inputs = (q, k, mask) if grad_mask else (q, k)
+
+    def p_rule(xp: Any, g: Any, q: Any, k: Any, p: Any) -> tuple:
+        ds = p * (g - (g * p).sum(axis=-1, keepdims=True))
+        dq = xp.matmul(ds, k) * scale
+        dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale
+        return (dq, dk, ds) if grad_mask else (dq, dk)
+
+    p_t = record("SoftmaxBackward0", p, score_inputs, p_rule, (q, k), save_output=True)
+
+    def rule(xp: Any, g: Any, q: Any, k: Any, v: Any, p: Any) -> tuple:
+        dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
+        dp = xp.matmul(g, xp.swapaxes(v, -1, -2))
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+        dq = xp.matmul(ds, k) * scale
+        dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale
+        return (dq, dk, dv, ds) if grad_mask else (dq, dk, dv)
+
+    inputs = (q, k, v, mask) if grad_mask else (q, k, v)
+    return record("ScaledDotProductAttentionBackward0", out, inputs, rule, (q, k, v, p_t))

@@ -10,7 +10,18 @@ import numpy as np
 
 from ndgrad.training.errors import InvalidSetting
 
-DATASETS = ("synthetic", "digits", "iris", "wine", "breast-cancer", "diabetes", "fashion-mnist")
+DATASETS = (
+    "synthetic",
+    "digits",
+    "iris",
+    "wine",
+    "breast-cancer",
+    "diabetes",
+    "fashion-mnist",
+    "reverse",
+)
+SEQUENCE_DATASETS = ("reverse",)
+REVERSE_LENGTH, REVERSE_SIZE = 8, 5000  # digit strings of 8, 5000 of them
 TASKS = ("classification", "regression")
 
 
@@ -44,6 +55,11 @@ class Split:
     def num_classes(self) -> int:
         """Number of classes (0 for a regression set)."""
         return len(self.class_names or [])
+
+    @property
+    def is_sequence(self) -> bool:
+        """Whether each row has one target per position (``y`` is ``[n, length]``)."""
+        return self.y_train.ndim == 2
 
 
 def load_split(
@@ -81,6 +97,25 @@ def load_split(
         )
     from ndgrad.datasets.sklearn_sets import load_sklearn, split_indices
 
+    if name == "reverse":
+        # An offline sequence task: each row is a string of digits (as numbers), its
+        # targets the same digits reversed; one class per digit at every position.
+        rng = np.random.default_rng(seed)
+        X = rng.integers(0, 10, (REVERSE_SIZE, REVERSE_LENGTH))
+        y = X[:, ::-1].copy()
+        train, val = split_indices(len(X), val_split, seed)
+        return Split(
+            name,
+            "classification",
+            X[train].astype(np.float64),
+            y[train],
+            X[val].astype(np.float64),
+            y[val],
+            [str(d) for d in range(10)],
+            [f"digit{i}" for i in range(REVERSE_LENGTH)],
+            seed=seed,
+            val_split=val_split,
+        )
     if name == "synthetic":
         import ndgrad
         from ndgrad.datasets.synthetic import synthetic_data
@@ -131,6 +166,11 @@ class Scaling:
     feature_std: np.ndarray
     target_mean: float = 0.0
     target_std: float = 1.0
+
+    @classmethod
+    def identity(cls, width: int) -> Scaling:
+        """No scaling: the sequence models read their features as token ids."""
+        return cls(np.zeros(width), np.ones(width))
 
     @classmethod
     def from_split(cls, split: Split, per_feature: bool = True) -> Scaling:

@@ -18,6 +18,7 @@ from ndgrad.training.metrics import Metrics, check_compatible, compute_metrics
 from ndgrad.training.models import (
     DEFAULT_HIDDEN,
     IMAGE_MODELS,
+    SEQUENCE_MODELS,
     Hyperparameters,
     ModelSpec,
     build_model,
@@ -118,7 +119,10 @@ def fit(
 
     seed = split.seed if seed is None else seed
     callback = callback or FitCallback()
-    scaling = Scaling.from_split(split, per_feature=spec.model not in IMAGE_MODELS)
+    if spec.model in SEQUENCE_MODELS:
+        scaling = Scaling.identity(split.num_features)
+    else:
+        scaling = Scaling.from_split(split, per_feature=spec.model not in IMAGE_MODELS)
     X_train = scaling.features(split.X_train)
     X_val = scaling.features(split.X_val)
     target_stats = scaling.target_stats
@@ -143,7 +147,7 @@ def fit(
         for epoch in range(1, hyper.epochs + 1):
             callback.on_epoch_start(epoch, hyper.epochs, len(loader))
             model.train()
-            seen, total_loss, correct = 0, 0.0, 0
+            seen, total_loss, correct, predicted = 0, 0.0, 0, 0
             for batch, (X, y) in enumerate(loader, 1):
                 out = model(X)
                 loss = loss_fn(out, y)
@@ -156,9 +160,10 @@ def fit(
                 if classify:
                     pred = out.argmax(dim=1) if spec.loss == "cross_entropy" else (out > 0).long()
                     correct += int((pred.reshape(-1) == y.reshape(-1).long()).sum().item())
+                    predicted += y.numel()  # one per row, or per position of a sequence
                 callback.on_batch_end(
                     BatchStats(epoch, batch, len(loader), seen, total_loss / seen,
-                               correct / seen if classify else None)
+                               correct / predicted if classify else None)
                 )  # fmt: skip
             model.eval()
             train_m = compute_metrics(model, spec, X_train, split.y_train, target_stats)

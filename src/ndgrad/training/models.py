@@ -14,8 +14,9 @@ from ndgrad import nn, optim
 from ndgrad.training.data import TASKS, Split
 from ndgrad.training.errors import InvalidSetting
 
-MODELS = ("linreg", "logistic", "softmax", "mlp", "lenet", "resnet")
+MODELS = ("linreg", "logistic", "softmax", "mlp", "lenet", "resnet", "transformer")
 IMAGE_MODELS = ("lenet", "resnet")
+SEQUENCE_MODELS = ("transformer",)
 IMAGE_SIDE = 28  # the image models see 28x28 inputs (smaller square images are upsampled)
 LOSSES = ("mse", "bce", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam")
@@ -30,6 +31,7 @@ _MODEL_LOSSES = {
     "mlp": ("mse", "cross_entropy"),
     "lenet": ("cross_entropy",),
     "resnet": ("cross_entropy",),
+    "transformer": ("cross_entropy",),
 }
 _LOSS_TASK = {"mse": "regression", "bce": "classification", "cross_entropy": "classification"}
 
@@ -109,6 +111,15 @@ class ModelSpec:
             )
         if model in IMAGE_MODELS:
             image_side(split.num_features, split.name)
+        if model in SEQUENCE_MODELS and not split.is_sequence:
+            raise ValueError(
+                f"{model} needs a sequence dataset (reverse); {split.name!r} has one target per row"
+            )
+        if split.is_sequence and model not in SEQUENCE_MODELS:
+            raise ValueError(
+                f"{split.name!r} is a sequence task (one target per position): use "
+                f"{' or '.join(SEQUENCE_MODELS)}"
+            )
         if model == "logistic" and classes != 2:
             raise ValueError(
                 f"logistic regression needs 2 classes; {split.name!r} has {classes}: use softmax"
@@ -222,9 +233,41 @@ def resnet(in_features: int, classes: int) -> nn.Sequential:
     )  # fmt: skip
 
 
-def build_model(spec: ModelSpec) -> nn.Sequential:
+class SequenceTransformer(nn.Module):
+    """A Transformer encoder over token ids (the features, as numbers): one-hot embedding,
+    learnt positions, ``nn.TransformerEncoder``, and class scores ``[n, classes, length]``
+    for every position (what ``CrossEntropyLoss`` takes with ``[n, length]`` targets)."""
+
+    def __init__(
+        self,
+        vocab: int,
+        length: int,
+        d_model: int = 64,
+        nhead: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 128,
+    ) -> None:
+        super().__init__()
+        self.vocab = vocab
+        self.embed = nn.Linear(vocab, d_model, bias=False)
+        self.pos = nn.Parameter(ndgrad.randn(length, d_model) * 0.1)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward, dropout=0.0, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, X: ndgrad.Tensor) -> ndgrad.Tensor:  # noqa: N803
+        tokens = nn.functional.one_hot(X.round().long().clamp(0, self.vocab - 1), self.vocab)
+        h = self.embed(tokens.float()) + self.pos
+        return self.head(self.encoder(h)).transpose(1, 2)
+
+
+def build_model(spec: ModelSpec) -> nn.Module:
     """The (freshly initialised) network ``spec`` describes."""
     d, out = spec.in_features, spec.out_features
+    if spec.model == "transformer":
+        return SequenceTransformer(out, d)
     if spec.model == "lenet":
         return lenet(d, out)
     if spec.model == "resnet":
@@ -288,6 +331,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "mlp": {"epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"},
     "lenet": {"epochs": 30, "lr": 1e-3, "batch_size": 32, "optimizer": "adam"},
     "resnet": {"epochs": 10, "lr": 1e-3, "batch_size": 32, "optimizer": "adam"},
+    "transformer": {"epochs": 3, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"},
 }
 _DATASET_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("linreg", "synthetic"): {"epochs": 3, "lr": 0.03, "batch_size": 10},

@@ -5,6 +5,7 @@ from ndgrad.nn.modules.activation import (
     LeakyReLU,
     LogSigmoid,
     LogSoftmax,
+    MultiheadAttention,
     ReLU,
     Sigmoid,
     Softmax,
@@ -37,7 +38,12 @@ from ndgrad.nn.modules.conv import (
 from ndgrad.nn.modules.dropout import Dropout, Dropout2d
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
 from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
-from ndgrad.nn.modules.linear import Identity, LazyLinear, Linear
+from ndgrad.nn.modules.linear import (
+    Identity,
+    LazyLinear,
+    Linear,
+    NonDynamicallyQuantizableLinear,
+)
 from ndgrad.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -72,6 +78,13 @@ from ndgrad.nn.modules.pooling import (
 )
 from ndgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from ndgrad.nn.modules.sparse import Embedding
+from ndgrad.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from ndgrad.nn.modules.upsampling import Upsample
 
 __all__ = [
@@ -148,4 +161,11 @@ __all__ = [
     "ReplicationPad2d",
     "Upsample",
     "ZeroPad2d",
+    "MultiheadAttention",
+    "NonDynamicallyQuantizableLinear",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
 ]

@@ -113,3 +113,7 @@ class LazyLinear(Linear):
         object.__setattr__(self, "__class__", self.cls_to_become)
         self.__dict__.pop("_dtype", None)
         return Module.__call__(self, *args, **kwargs)
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """The ``Linear`` of ``MultiheadAttention.out_proj`` (PyTorch's class name, for its repr)."""
