@@ -576,6 +576,9 @@ def gather(timeout: float | None = None) -> Facts:
             jobs[f"import_{module}"] = lambda m=module: probe_import(m, python_timeout)
     if "pillow" in installed:
         jobs["import_PIL"] = lambda: probe_import("PIL.Image", python_timeout)
+    # The command line's own packages: the doctor runs without them, the rest of ndgrad not.
+    for module in ("typer", "rich"):
+        jobs[f"import_{module}"] = lambda m=module: probe_import(m, python_timeout)
 
     # A hung thread can't be killed, but every probe's subprocess has its own timeout; the
     # outer wait is a second safety net. Threads are daemon-like via shutdown(wait=False).
