@@ -198,3 +198,26 @@ def test_closed_pipe_is_no_traceback(tmp_path):
         timeout=60,
     )
     assert "Traceback" not in result.stdout and "Exception ignored" not in result.stdout
+
+
+def test_package_metadata_that_is_a_fifo_is_skipped(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    info = site / "trap-1.0.dist-info"
+    info.mkdir(parents=True)
+    os.mkfifo(info / "METADATA")
+    good = site / "fine-2.0.dist-info"
+    good.mkdir()
+    (good / "METADATA").write_text("Metadata-Version: 2.1\nName: fine\nVersion: 2.0\n")
+    monkeypatch.syspath_prepend(str(site))
+    versions = probes.probe_packages()
+    assert versions["fine"] == "2.0" and "trap" not in versions
+
+
+def test_deeply_nested_kernel_json_is_skipped(tmp_path, monkeypatch):
+    kernels = tmp_path / "jupyter" / "kernels"
+    (kernels / "deep").mkdir(parents=True)
+    (kernels / "deep" / "kernel.json").write_text("[" * 100_000 + "]" * 100_000)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setitem(sys.modules, "jupyter_client.kernelspec", None)
+    found = probes.probe_kernelspecs()
+    assert "deep" not in [s["name"] for s in found["specs"]]

@@ -232,6 +232,8 @@ def probe_packages() -> dict[str, str]:
 
     versions: dict[str, str] = {}
     for dist in metadata.distributions():
+        if not _metadata_readable(dist):
+            continue
         try:
             name = dist.metadata["Name"]
         except Exception:  # broken METADATA files exist in the wild
@@ -239,6 +241,21 @@ def probe_packages() -> dict[str, str]:
         if name and _normalise(name) not in versions:
             versions[_normalise(name)] = str(dist.version)
     return versions
+
+
+def _metadata_readable(dist: Any) -> bool:
+    """False for a distribution whose METADATA is a FIFO, a device or over the size limit
+    (importlib.metadata would block on it or read it whole)."""
+    folder = getattr(dist, "_path", None)  # PathDistribution's folder; others are trusted
+    if folder is None:
+        return True
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            st = os.stat(Path(folder) / name)
+        except OSError:
+            continue
+        return stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES
+    return True
 
 
 # --- NumPy and ndgrad's self-test (one subprocess) --------------------------------------------
@@ -522,7 +539,7 @@ def probe_kernelspecs() -> dict[str, Any]:
                 try:
                     text = read_small_file(kernel_json).decode("utf-8", errors="replace")
                     specs.append(parsers.parse_kernel_json(text, name, str(kernel_json.parent)))
-                except (OSError, parsers.ParseError):
+                except (OSError, ValueError, RecursionError, parsers.ParseError):
                     continue
         source = "kernel.json files"
     return {"source": source, "specs": [spec.__dict__ for spec in specs]}
