@@ -46,6 +46,7 @@ def test_fallback_json_keeps_the_numeric_value():
     data = json.loads(result.output)
     assert data["symbolic_form"] == "skipped" and "100 matrix elements" in data["symbolic_skipped"]
     assert data["agree"] is None and data["symbolic_value"] is None
+    assert data["max_abs_diff"] is None  # no NaN: the output stays strict JSON
     assert data["numeric_value"] == [[1.0] * 100]
 
 

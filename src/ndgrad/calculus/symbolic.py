@@ -721,7 +721,7 @@ class Comparison:
             "symbolic_value": None if self.symbolic_value is None else self.symbolic_value.tolist(),
             "numeric_value": self.numeric_value.tolist(),
             "agree": self.agree,
-            "max_abs_diff": self.max_abs_diff,
+            "max_abs_diff": None if self.symbolic_value is None else self.max_abs_diff,
         }
 
 
