@@ -5,6 +5,15 @@
 
 from __future__ import annotations
 
+from ndgrad.doctor.main import doctor_argv as _doctor_argv
+
+if _doctor_argv() is not None:
+    # `ndgrad doctor ...` runs on the standard library alone, before NumPy is imported, so
+    # that it can diagnose a broken NumPy, Typer or rich (ndgrad/doctor/main.py).
+    from ndgrad.doctor.main import main as _doctor_main
+
+    raise SystemExit(_doctor_main(_doctor_argv() or []))
+
 from ndgrad import autograd
 from ndgrad._backend import device
 from ndgrad._creation import (

@@ -8,7 +8,15 @@ foreign or hostile file can fail but cannot execute it.
 
 Writes to a path are atomic: the archive goes to a temporary file in the same folder, is
 flushed and fsynced, then ``os.replace``-d over the target, so a crash or an error while
-saving leaves any previous checkpoint intact.
+saving leaves any previous checkpoint intact. The temporary file's name carries the saving
+process's id; a later save to the same folder removes those whose process is gone (a save
+killed before it could clean up).
+
+Loading is bounded: every member's size is checked against what it declares (a ``.npy``
+header's shape and dtype; the manifest's size limit) and against a limit on how far a
+compressed member may inflate, before it is inflated; members are read in bounded chunks
+that stop one byte past the declared size. ndgrad writes members uncompressed, so a
+checkpoint that inflates a thousandfold was not written by it.
 """
 
 from __future__ import annotations
@@ -32,6 +40,13 @@ FORMAT_VERSION = 1
 _MANIFEST = "ndgrad/manifest.json"
 _DATA_DIR = "ndgrad/data/"
 _ZIP_MAGIC = b"PK\x03\x04"
+_TMP_TAG = ".ndgrad-"  # .{name}.ndgrad-{pid}-{random}.tmp
+_MAX_MANIFEST_BYTES = 64 << 20  # a manifest line per tensor: far more than any model needs
+_MAX_NPY_HEADER = 1 << 16  # NumPy itself refuses headers over 10,000 bytes by default
+_MAX_RATIO = 100  # how many times a compressed member may inflate ...
+_RATIO_FREE_BYTES = 1 << 20  # ... once it is larger than this
+_CHUNK = 1 << 20
+_MAX_DEPTH = 200  # nesting of the manifest's object tree
 
 FileLike = str | os.PathLike | IO[bytes]
 
@@ -95,6 +110,13 @@ class _Encoder:
         )
 
 
+def _frozen(value: Any) -> Any:
+    """A decoded list used as a dict key, as a tuple (nested lists too)."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 class _Decoder:
     def __init__(self, arrays: dict[int, np.ndarray], source: str) -> None:
         self.arrays = arrays
@@ -109,15 +131,35 @@ class _Decoder:
             )
         return self.arrays[index]
 
-    def decode(self, node: Any) -> Any:
+    def _bad(self, what: str) -> RuntimeError:
+        return RuntimeError(f"ndgrad.load: {self.source} is corrupt: its manifest {what}")
+
+    def _items(self, node: dict, tag: str) -> list:
+        items = node[tag]
+        if not isinstance(items, list):
+            raise self._bad(f"has a {tag} node holding {type(items).__name__}, not a list")
+        return items
+
+    def _pairs(self, node: dict, tag: str) -> list:
+        items = self._items(node, tag)
+        for item in items:
+            if not isinstance(item, list) or len(item) != 2:
+                raise self._bad(f"has a {tag} entry that is not a [key, value] pair")
+        return items
+
+    def decode(self, node: Any, depth: int = 0) -> Any:
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
+        if depth > _MAX_DEPTH:
+            raise self._bad(f"nests deeper than {_MAX_DEPTH} levels")
+        depth += 1
         if isinstance(node, list):  # only tagged nodes are expected; be lenient
-            return [self.decode(v) for v in node]
+            return [self.decode(v, depth) for v in node]
         if not isinstance(node, dict) or len(node) == 0:
             raise RuntimeError(f"ndgrad.load: {self.source} has an unreadable manifest node")
         if "__tensor__" in node:
             index = node["__tensor__"]
+            self._array(index)  # checks the index's type before it is used as a key
             if index not in self._tensors:
                 t = self._make_tensor(self._array(index), bool(node.get("parameter")))
                 t._requires_grad = bool(node.get("requires_grad", False))
@@ -128,26 +170,44 @@ class _Decoder:
         if "__npscalar__" in node:
             return self._array(node["__npscalar__"])[()]
         if "__float__" in node:
-            return float(node["__float__"])
+            text = node["__float__"]
+            if not isinstance(text, str):
+                raise self._bad(f"has a __float__ node holding {type(text).__name__}")
+            return float(text)
         if "__dtype__" in node:
-            return _dtype.to_dtype(node["__dtype__"])
+            name = node["__dtype__"]
+            if not isinstance(name, str):
+                raise self._bad(f"has a __dtype__ node holding {type(name).__name__}")
+            return _dtype.to_dtype(name)
         if "__size__" in node:
-            return Size(node["__size__"])
+            sizes = self._items(node, "__size__")
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in sizes):
+                raise self._bad("has a __size__ node with sizes that are not integers")
+            return Size(sizes)
         if "__odict__" in node:
-            return OrderedDict((self._key(k), self.decode(v)) for k, v in node["__odict__"])
+            pairs = self._pairs(node, "__odict__")
+            return OrderedDict((self._key(k, depth), self.decode(v, depth)) for k, v in pairs)
         if "__dict__" in node:
-            return {self._key(k): self.decode(v) for k, v in node["__dict__"]}
+            return {
+                self._key(k, depth): self.decode(v, depth) for k, v in self._pairs(node, "__dict__")
+            }
         if "__list__" in node:
-            return [self.decode(v) for v in node["__list__"]]
+            return [self.decode(v, depth) for v in self._items(node, "__list__")]
         if "__tuple__" in node:
-            return tuple(self.decode(v) for v in node["__tuple__"])
+            return tuple(self.decode(v, depth) for v in self._items(node, "__tuple__"))
         raise RuntimeError(
             f"ndgrad.load: {self.source} has a manifest node of unknown kind {sorted(node)}"
         )
 
-    def _key(self, node: Any) -> Any:
-        key = self.decode(node)
-        return tuple(key) if isinstance(key, list) else key
+    def _key(self, node: Any, depth: int) -> Any:
+        key = self.decode(node, depth)
+        if isinstance(key, list):
+            key = _frozen(key)
+        try:
+            hash(key)
+        except TypeError:
+            raise self._bad(f"has a dict key of type {type(key).__name__}") from None
+        return key
 
     @staticmethod
     def _make_tensor(array: np.ndarray, parameter: bool) -> Tensor:
@@ -203,7 +263,10 @@ def save(
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"ndgrad.save: folder {folder!r} does not exist (saving {path!r})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    _remove_stale_temps(folder)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}{_TMP_TAG}{os.getpid()}-", suffix=".tmp", dir=folder
+    )
     try:
         with os.fdopen(fd, "wb") as out:
             _write_archive(obj, out)
@@ -218,6 +281,41 @@ def save(
             pass
         raise
     _fsync_folder(folder)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # someone else's process, or cannot tell: leave its file alone
+    return True
+
+
+def _remove_stale_temps(folder: str) -> None:
+    """Removes temporary files left by saves into ``folder`` whose process has ended.
+
+    A save interrupted by SIGKILL or a power cut cannot remove its own temporary file; a
+    save still running (in this or another process) is left alone.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(".") and name.endswith(".tmp") and _TMP_TAG in name):
+            continue
+        pid_text = name.rsplit(_TMP_TAG, 1)[1].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
 
 
 def default_permissions(path: str) -> None:
@@ -303,9 +401,16 @@ def load(
                 f"{_MANIFEST}; a PyTorch checkpoint cannot be read because it is pickled)"
             )
         try:
-            manifest = json.loads(archive.read(_MANIFEST).decode("utf-8"))
-            arrays = _read_arrays(archive, names)
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+            text = _read_member(archive, archive.getinfo(_MANIFEST), _MAX_MANIFEST_BYTES, source)
+            try:
+                manifest = json.loads(text.decode("utf-8"))
+            except RecursionError:
+                raise RuntimeError(
+                    f"ndgrad.load: {source} is corrupt: its manifest ({_MANIFEST}) nests too "
+                    "deeply to read"
+                ) from None
+            arrays = _read_arrays(archive, names, source)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
             raise RuntimeError(
                 f"ndgrad.load: {source} is truncated or corrupt ({type(exc).__name__}: {exc})"
             ) from None
@@ -317,15 +422,100 @@ def load(
             f"ndgrad.load: {source} was written by a newer ndgrad (format version {version!r}; "
             f"this one reads up to {FORMAT_VERSION})"
         )
-    if len(arrays) != manifest.get("arrays", len(arrays)):
+    if manifest.get("arrays", len(arrays)) != len(arrays):
         raise RuntimeError(
             f"ndgrad.load: {source} is truncated or corrupt: expected {manifest.get('arrays')} "
             f"arrays, found {len(arrays)}"
         )
-    return _Decoder(arrays, source).decode(manifest.get("root"))
+    try:
+        return _Decoder(arrays, source).decode(manifest.get("root"))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: its manifest is malformed "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def _read_arrays(archive: zipfile.ZipFile, names: set[str]) -> dict[int, np.ndarray]:
+def _check_ratio(info: zipfile.ZipInfo, source: str) -> None:
+    if info.file_size > _RATIO_FREE_BYTES and info.file_size > _MAX_RATIO * max(
+        info.compress_size, 1
+    ):
+        raise RuntimeError(
+            f"ndgrad.load: {source} is not a checkpoint ndgrad wrote: member {info.filename!r} "
+            f"would inflate from {info.compress_size} to {info.file_size} bytes (more than "
+            f"{_MAX_RATIO} times; ndgrad stores members uncompressed)"
+        )
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, declared: int, source: str
+) -> bytes:
+    """Member ``info`` in bounded chunks; an error naming it if it holds more than ``declared``."""
+    if info.file_size > declared:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: member {info.filename!r} holds "
+            f"{info.file_size} bytes, more than the {declared} it may"
+        )
+    _check_ratio(info, source)
+    chunks = []
+    total = 0
+    with archive.open(info) as handle:
+        while total <= declared:
+            chunk = handle.read(min(_CHUNK, declared + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    if total > declared:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: member {info.filename!r} inflates past the "
+            f"{declared} bytes it declares"
+        )
+    return b"".join(chunks)
+
+
+def _npy_size(head: bytes, name: str, source: str) -> int:
+    """The byte size a ``.npy`` member must have, from its header's shape and dtype."""
+    fp = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(fp, max_header_size=_MAX_NPY_HEADER)
+    except (ValueError, EOFError, TypeError, SyntaxError) as exc:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: member {name!r} has no readable .npy header ({exc})"
+        ) from None
+    if dtype.hasobject:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: member {name!r} declares an object array"
+        )
+    return fp.tell() + math.prod(shape) * dtype.itemsize
+
+
+def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> np.ndarray:
+    _check_ratio(info, source)
+    with archive.open(info) as handle:
+        head = handle.read(min(info.file_size, _MAX_NPY_HEADER + 16))
+    declared = _npy_size(head, info.filename, source)
+    if info.file_size != declared:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is corrupt: member {info.filename!r} holds "
+            f"{info.file_size} bytes, but its header's shape and dtype make {declared}"
+        )
+    raw = _read_member(archive, info, declared, source)
+    if len(raw) != declared:
+        raise RuntimeError(
+            f"ndgrad.load: {source} is truncated: member {info.filename!r} holds {len(raw)} "
+            f"of the {declared} bytes its header declares"
+        )
+    return np.load(io.BytesIO(raw), allow_pickle=False)
+
+
+def _read_arrays(archive: zipfile.ZipFile, names: set[str], source: str) -> dict[int, np.ndarray]:
     arrays: dict[int, np.ndarray] = {}
     for name in names:
         if not (name.startswith(_DATA_DIR) and name.endswith(".npy")):
@@ -333,7 +523,7 @@ def _read_arrays(archive: zipfile.ZipFile, names: set[str]) -> dict[int, np.ndar
         stem = name[len(_DATA_DIR) : -len(".npy")]
         if not stem.isdigit():
             continue
-        arrays[int(stem)] = np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+        arrays[int(stem)] = _read_npy(archive, archive.getinfo(name), source)
     return arrays
 
 

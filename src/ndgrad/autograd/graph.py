@@ -287,7 +287,11 @@ def record_multi(
 def _topological_order(roots: list) -> list:
     """Vertices (Nodes and leaf Tensors) reachable from ``roots``, parents before children.
 
-    Iterative depth-first post-order, reversed: no recursion limit on long chains.
+    Iterative depth-first post-order, reversed: no recursion limit on long chains. The walk
+    allocates no container per vertex (a vertex stack and a parallel stack of edge positions,
+    small ints): per-vertex tuples and iterators kept alive on a deep stack made the garbage
+    collector rescan them again and again, so a chain of 10^6 nodes took far more than ten
+    times a chain of 10^5.
     """
     visited: set[int] = set()
     post: list = []
@@ -295,18 +299,26 @@ def _topological_order(roots: list) -> list:
         if id(root) in visited:
             continue
         visited.add(id(root))
-        stack = [(root, iter(root.edges) if isinstance(root, Node) else iter(()))]
-        while stack:
-            vertex, children = stack[-1]
-            for edge in children:
-                if edge is None or id(edge[0]) in visited:
-                    continue
-                child = edge[0]
-                visited.add(id(child))
-                stack.append((child, iter(child.edges) if isinstance(child, Node) else iter(())))
-                break
+        vertices = [root]
+        positions = [0]
+        while vertices:
+            vertex = vertices[-1]
+            edges = vertex.edges if type(vertex) is Node or isinstance(vertex, Node) else ()
+            i = positions[-1]
+            n = len(edges)
+            while i < n:
+                edge = edges[i]
+                i += 1
+                if edge is not None and id(edge[0]) not in visited:
+                    child = edge[0]
+                    visited.add(id(child))
+                    positions[-1] = i
+                    vertices.append(child)
+                    positions.append(0)
+                    break
             else:
-                stack.pop()
+                vertices.pop()
+                positions.pop()
                 post.append(vertex)
     post.reverse()
     return post

@@ -17,6 +17,11 @@ the Jacobian with :func:`ndgrad.autograd.functional.jacobian`.
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +45,86 @@ _ELEMENTWISE = {
 }
 
 
+# --------------------------------------------------------------------------- bounds
+# Numeric work grows with the sizes; symbolic work can grow exponentially with them (a 7x7
+# determinant has 5040 terms, A**16 on 3x3 nests 3^15 products, exp nested ten deep makes
+# SymPy evaluate numbers with astronomically many digits). Sizes past these are usage
+# errors; expressions past the symbolic bounds get the numeric result only, with the reason.
+MAX_ELEMENTS = 1_000_000  # per declared symbol
+MAX_JACOBIAN = 4_000_000  # entries of the numeric derivative
+SYMBOLIC_MAX_ELEMENTS = 64  # all declared symbols' elements together
+SYMBOLIC_MAX_SQUARE = 5  # det/inverse of n x n: n! terms
+SYMBOLIC_MAX_POWER = 6  # |k| of a matrix power A**k
+SYMBOLIC_MAX_NESTING = 4  # elementwise functions inside each other (exp(exp(...)))
+SYMBOLIC_MAX_NODES = 200  # operators, names and numbers in the expression
+SYMBOLIC_SECONDS = 5.0  # wall time for the symbolic side (main thread only)
+
+
+class SymbolicSkipped(Exception):
+    """The symbolic side would be too big or too slow; the message says why."""
+
+
+def _check_symbolic_budget(parsed: ParsedExpression, shapes: dict[str, Shape]) -> None:
+    """Raises :class:`SymbolicSkipped` for expressions whose symbolic work would explode."""
+    total = sum(int(np.prod(s)) if s else 1 for s in shapes.values())
+    if total > SYMBOLIC_MAX_ELEMENTS:
+        sizes = ", ".join(f"{n}: {_display_shape(s)}" for n, s in shapes.items() if s)
+        raise SymbolicSkipped(
+            f"{total} matrix elements ({sizes}); the symbolic limit is {SYMBOLIC_MAX_ELEMENTS}"
+        )
+    nodes = sum(1 for _ in ast.walk(parsed.tree.body))
+    if nodes > SYMBOLIC_MAX_NODES:
+        raise SymbolicSkipped(
+            f"the expression has {nodes} parts; the symbolic limit is {SYMBOLIC_MAX_NODES}"
+        )
+    depth = _nesting(parsed.tree.body)
+    if depth > SYMBOLIC_MAX_NESTING:
+        raise SymbolicSkipped(
+            f"functions nested {depth} deep; the symbolic limit is {SYMBOLIC_MAX_NESTING}"
+        )
+
+
+def _nesting(node: ast.AST) -> int:
+    """How deeply elementwise function calls nest in ``node`` (iterative: no recursion)."""
+    deepest = 0
+    stack = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if (
+            isinstance(current, ast.Call)
+            and isinstance(current.func, ast.Name)
+            and current.func.id in _ELEMENTWISE
+        ):
+            depth += 1
+            deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in ast.iter_child_nodes(current))
+    return deepest
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raises :class:`SymbolicSkipped` in the block after ``seconds`` (main thread, POSIX)."""
+    usable = (
+        seconds > 0
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise SymbolicSkipped(f"SymPy took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 # --------------------------------------------------------------------------- shapes and values
 def normalize_shape(name: str, spec: Any) -> Shape:
     """A declared shape: ``()``/``1``/``"scalar"``, ``n`` (column vector), ``(m, n)``/``"mxn"``."""
@@ -59,6 +144,9 @@ def normalize_shape(name: str, spec: Any) -> Shape:
     spec = tuple(int(s) for s in spec)
     if any(s < 1 for s in spec) or len(spec) > 2:
         raise ValueError(f"shape of {name!r} must be 1 or 2 positive sizes, got {spec}")
+    elements = int(np.prod(spec, dtype=object))
+    if elements > MAX_ELEMENTS:
+        raise ValueError(f"shape of {name!r} has {elements} elements; the limit is {MAX_ELEMENTS}")
     if spec in ((), (1,), (1, 1)):
         return ()
     if len(spec) == 1:
@@ -189,12 +277,26 @@ class ExplicitBackend(_ShapeRules):
         self.check_square(a, "a matrix power")
         if k != int(k):
             raise ValueError("a matrix power needs an integer exponent")
+        if abs(k) > SYMBOLIC_MAX_POWER:
+            raise SymbolicSkipped(
+                f"a matrix power **{int(k)}; the symbolic limit is **{SYMBOLIC_MAX_POWER}"
+            )
         if k < 0:
+            self._check_square_size(a, "inverse")
             return self._scalarize(a.inv(method="ADJ") ** int(-k))
         return self._scalarize(a ** int(k))
 
     def transpose(self, a: Any) -> Any:
         return a.T if isinstance(a, sp.MatrixBase) else a
+
+    @staticmethod
+    def _check_square_size(a: Any, name: str) -> None:
+        n = a.shape[0]
+        if n > SYMBOLIC_MAX_SQUARE:
+            raise SymbolicSkipped(
+                f"{name}() of a {n}x{n} matrix (n! terms); the symbolic limit is "
+                f"{SYMBOLIC_MAX_SQUARE}x{SYMBOLIC_MAX_SQUARE}"
+            )
 
     def call(self, name: str, a: Any) -> Any:
         matrix = isinstance(a, sp.MatrixBase)
@@ -212,6 +314,7 @@ class ExplicitBackend(_ShapeRules):
             return {"trace": a, "det": a, "inverse": 1 / a}[name]
         if name == "trace":
             return a.trace()
+        self._check_square_size(a, name)
         if name == "det":
             return a.det(method="berkowitz")
         return self._scalarize(a.inv(method="ADJ"))
@@ -397,8 +500,11 @@ class SymbolicDerivative:
     explicit_jacobian: Any = None  # sympy Array, shape y.shape + x.shape (math shapes)
     explicit_output: Any = None
     elements: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None  # why there is no symbolic form (too big or too slow)
 
     def text(self, layout: str = "numerator") -> str:
+        if self.skipped is not None:
+            return f"skipped: {self.skipped}"
         if self.matrix_form is not None:
             return _pretty(self.matrix_form[layout])
         return _pretty(self.element_form[layout])
@@ -503,6 +609,7 @@ def symbolic_derivative(
             raise ValueError(f"shape given for {name!r}, which is not in {parsed.text!r}")
     norm = {name: normalize_shape(name, shapes.get(name, ())) for name in parsed.symbols}
     wrt = _default_wrt(parsed, wrt)
+    _check_symbolic_budget(parsed, norm)
 
     explicit = ExplicitBackend(norm)
     y = evaluate(parsed, explicit)
@@ -531,6 +638,8 @@ def symbolic_derivative(
         d = d.doit() if hasattr(d, "doit") else d
         if not d.has(sp.Derivative) and "Derivative" not in type(d).__name__:
             result.matrix_raw = d
+    except SymbolicSkipped:
+        raise
     except Exception:  # noqa: BLE001 - SymPy cannot always do it; element form remains
         result.matrix_raw = None
     return result
@@ -571,9 +680,9 @@ class Comparison:
     layout: str
     values: dict[str, np.ndarray]
     output: np.ndarray
-    symbolic_value: np.ndarray  # in ``layout``
+    symbolic_value: np.ndarray | None  # in ``layout``; None when the symbolic side was skipped
     numeric_value: np.ndarray  # in ``layout``
-    agree: bool
+    agree: bool | None  # None when there was nothing to compare with
     max_abs_diff: float
     matrix_form_verified: bool
 
@@ -599,13 +708,20 @@ class Comparison:
             "layout": self.layout,
             "layout_shapes": {k: list(v) for k, v in s.layout_shapes.items()},
             "symbolic": {lay: s.text(lay) for lay in ("numerator", "denominator")},
-            "symbolic_form": "matrix" if s.matrix_form is not None else "element-wise",
+            "symbolic_form": (
+                "skipped"
+                if s.skipped is not None
+                else "matrix"
+                if s.matrix_form is not None
+                else "element-wise"
+            ),
+            "symbolic_skipped": s.skipped,
             "values": {k: v.tolist() for k, v in self.values.items()},
             "output": self.output.tolist(),
-            "symbolic_value": self.symbolic_value.tolist(),
+            "symbolic_value": None if self.symbolic_value is None else self.symbolic_value.tolist(),
             "numeric_value": self.numeric_value.tolist(),
             "agree": self.agree,
-            "max_abs_diff": self.max_abs_diff,
+            "max_abs_diff": None if self.symbolic_value is None else self.max_abs_diff,
         }
 
 
@@ -628,17 +744,86 @@ def compare(
     from ndgrad.autograd.functional import jacobian
 
     check_layout(layout)
-    sym = symbolic_derivative(expression, shapes, wrt)
+    parsed = (
+        expression if isinstance(expression, ParsedExpression) else parse_expression(expression)
+    )
+    shapes = dict(shapes or {})
+    for name in shapes:
+        if name not in parsed.symbols:
+            raise ValueError(f"shape given for {name!r}, which is not in {parsed.text!r}")
+    norm = {name: normalize_shape(name, shapes.get(name, ())) for name in parsed.symbols}
+    wrt = _default_wrt(parsed, wrt)
     at = dict(at or {})
     for name in at:
-        if name not in sym.shapes:
-            raise ValueError(f"value given for {name!r}, which is not in {sym.expression!r}")
+        if name not in norm:
+            raise ValueError(f"value given for {name!r}, which is not in {parsed.text!r}")
     rng = np.random.default_rng(seed)
     values = {
         name: _as_array(name, shape, at[name]) if name in at else rng.standard_normal(shape)
-        for name, shape in sym.shapes.items()
+        for name, shape in norm.items()
     }
 
+    # Numeric first: the same expression on ndgrad tensors, Jacobian by reverse-mode autograd.
+    from ndgrad.autograd.grad_mode import no_grad
+
+    consts = {name: tensor(v, dtype=float64) for name, v in values.items()}
+    backend = NumericBackend(consts)
+    with no_grad():
+        y_num = evaluate(parsed, backend)  # checks shapes before any heavy work
+    y_shape = backend.shape(y_num)
+    x_shape = norm[wrt]
+    entries = (int(np.prod(y_shape)) if y_shape else 1) * (int(np.prod(x_shape)) if x_shape else 1)
+    if entries > MAX_JACOBIAN:
+        raise ValueError(
+            f"the derivative of {parsed.text!r} by {wrt!r} has {entries} entries; the limit is "
+            f"{MAX_JACOBIAN}"
+        )
+
+    def f(x: Any) -> Any:
+        return evaluate(parsed, NumericBackend({**consts, wrt: x}))
+
+    jac_num = jacobian(f, consts[wrt])
+    numeric_value = arrange(np.asarray(jac_num._data), y_shape, x_shape, layout)
+
+    try:
+        with _time_limit(SYMBOLIC_SECONDS):
+            return _compare_symbolic(parsed, norm, wrt, values, layout, numeric_value, rtol, atol)
+    except SymbolicSkipped as exc:
+        skipped = SymbolicDerivative(
+            expression=parsed.text,
+            wrt=wrt,
+            shapes=norm,
+            y_shape=y_shape,
+            x_shape=x_shape,
+            case=case_name(y_shape, x_shape),
+            layout_shapes=layout_shapes(y_shape, x_shape),
+            element_form={},
+            skipped=str(exc),
+        )
+        return Comparison(
+            symbolic=skipped,
+            layout=layout,
+            values=values,
+            output=np.asarray(y_num._data, dtype=np.float64),
+            symbolic_value=None,
+            numeric_value=numeric_value,
+            agree=None,
+            max_abs_diff=float("nan"),
+            matrix_form_verified=False,
+        )
+
+
+def _compare_symbolic(
+    parsed: ParsedExpression,
+    norm: dict[str, Shape],
+    wrt: str,
+    values: dict[str, np.ndarray],
+    layout: str,
+    numeric_value: np.ndarray,
+    rtol: float,
+    atol: float,
+) -> Comparison:
+    sym = symbolic_derivative(parsed, norm, wrt)
     # Reference: the element-wise symbolic Jacobian at the point.
     numbers = {}
     for name, elems in sym.elements.items():
@@ -661,15 +846,6 @@ def compare(
     )
     symbolic_value = arrange(jac_value, sym.y_shape, sym.x_shape, layout)
 
-    # Numeric: the same expression on ndgrad tensors, Jacobian by reverse-mode autograd.
-    consts = {name: tensor(v, dtype=float64) for name, v in values.items()}
-
-    def f(x: Any) -> Any:
-        return evaluate(parse_expression(sym.expression), NumericBackend({**consts, sym.wrt: x}))
-
-    jac_num = jacobian(f, consts[sym.wrt])
-    numeric_value = arrange(np.asarray(jac_num._data), sym.y_shape, sym.x_shape, layout)
-
     diff = np.abs(symbolic_value - numeric_value)
     finite = np.isfinite(symbolic_value).all() and np.isfinite(numeric_value).all()
     agree = bool(finite and np.allclose(symbolic_value, numeric_value, rtol=rtol, atol=atol))
@@ -686,6 +862,8 @@ def compare(
             verified = raw_value.size == reference.size and np.allclose(
                 np.squeeze(raw_value), np.squeeze(reference), rtol=1e-9, atol=1e-12
             )
+        except SymbolicSkipped:
+            raise
         except Exception:  # noqa: BLE001 - an unevaluable form is simply not shown
             verified = False
         if verified:

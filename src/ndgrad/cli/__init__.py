@@ -33,7 +33,34 @@ def _register_subcommands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Runs the CLI; a usage error is one line on stderr and exit code 2, never a traceback."""
+    """Runs the CLI; a usage error is one line on stderr and exit code 2, never a traceback.
+
+    Output that cannot be written (stdout on a full disk, a closed pipe) is one line on
+    stderr and exit code 1. NumPy's RuntimeWarnings (overflow in a calculus value, say) are
+    not printed: a command's stderr is its one error line (NDGRAD_DEBUG=1 shows them).
+    """
+    import os
+    import warnings
+
+    from ndgrad.doctor.main import output_failed
+
+    if not os.environ.get("NDGRAD_DEBUG"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+    try:
+        _main(argv)
+    except (BrokenPipeError, OSError) as error:
+        if isinstance(error, OSError) and not _is_output_error(error):
+            raise
+        sys.exit(output_failed(error))
+
+
+def _is_output_error(error: OSError) -> bool:
+    import errno
+
+    return isinstance(error, BrokenPipeError) or error.errno in (errno.ENOSPC, errno.EPIPE)
+
+
+def _main(argv: list[str] | None) -> None:
     _register_subcommands()
     try:
         result = app(args=argv, prog_name="ndgrad", standalone_mode=False)
@@ -51,4 +78,5 @@ def main(argv: list[str] | None = None) -> None:
         where = ctx.command_path if ctx is not None else "ndgrad"
         print(f"{where}: error: {exc.format_message()}", file=sys.stderr)
         sys.exit(2)
+    sys.stdout.flush()  # inside main's guard: a full disk is reported, not a traceback
     sys.exit(result if isinstance(result, int) else 0)

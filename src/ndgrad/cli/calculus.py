@@ -119,19 +119,33 @@ def calculus(
             f"case         {data['case']}",
             f"layouts      numerator {_shape_text(data['layout_shapes']['numerator'])}, "
             f"denominator {_shape_text(data['layout_shapes']['denominator'])}",
-            f"symbolic     {data['symbolic'][layout]}   ({layout} layout, "
-            f"{data['symbolic_form']} form)",
-            f"             {data['symbolic'][other]}   ({other} layout)",
-            "at           "
-            + ", ".join(f"{k} = {_fmt(_flat_vector(v))}" for k, v in data["values"].items()),
-            f"symbolic at  {_fmt(_flat_vector(data['symbolic_value']))}",
-            f"numeric      {_fmt(_flat_vector(data['numeric_value']))}   (ndgrad autograd, "
-            f"{layout} layout {_shape_text(data['layout_shapes'][layout])})",
-            f"agree        {'yes' if data['agree'] else 'NO'} (max |difference| "
-            f"{data['max_abs_diff']:.3g})",
         ]
+        skipped = data["symbolic_skipped"]
+        if skipped is None:
+            lines += [
+                f"symbolic     {data['symbolic'][layout]}   ({layout} layout, "
+                f"{data['symbolic_form']} form)",
+                f"             {data['symbolic'][other]}   ({other} layout)",
+            ]
+        else:
+            lines.append(f"symbolic     skipped ({skipped}); the numeric result follows")
+        lines.append(
+            "at           "
+            + ", ".join(f"{k} = {_fmt(_flat_vector(v))}" for k, v in data["values"].items())
+        )
+        if skipped is None:
+            lines.append(f"symbolic at  {_fmt(_flat_vector(data['symbolic_value']))}")
+        lines.append(
+            f"numeric      {_fmt(_flat_vector(data['numeric_value']))}   (ndgrad autograd, "
+            f"{layout} layout {_shape_text(data['layout_shapes'][layout])})"
+        )
+        if skipped is None:
+            lines.append(
+                f"agree        {'yes' if data['agree'] else 'NO'} (max |difference| "
+                f"{data['max_abs_diff']:.3g})"
+            )
         typer.echo("\n".join(lines))
-    if not data["agree"]:
+    if data["agree"] is False:
         raise typer.Exit(1)
 
 

@@ -57,14 +57,75 @@ class ChecksumError(ValueError):
 
 
 # ----------------------------------------------------------------------------- IDX
+MAX_IDX_BYTES = 1 << 30  # an IDX file's declared size; Fashion-MNIST's largest is 47 MB
+
+
+def _declared_size(head: bytes, name: str) -> int | None:
+    """The byte size an IDX file's header declares (header included), once enough is read."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+        return None  # parse_idx reports what is wrong with it
+    header = 4 + 4 * head[3]
+    if len(head) < header:
+        return None
+    size = np.dtype(_IDX_TYPES[head[2]]).itemsize
+    for i in range(head[3]):
+        size *= int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big")
+    if header + size > MAX_IDX_BYTES:
+        raise IDXError(
+            f"{name}: its header declares {header + size} bytes, over the {MAX_IDX_BYTES} "
+            "bytes an IDX file may have"
+        )
+    return header + size
+
+
 def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+    """The file's IDX bytes; a gzip stream is inflated only as far as its header declares."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+        if magic != b"\x1f\x8b":
+            if os.fstat(handle.fileno()).st_size > MAX_IDX_BYTES + 1024:
+                raise IDXError(f"{path}: larger than {MAX_IDX_BYTES} bytes")
+            return magic + handle.read()
+        handle.seek(0)
+        return _inflate_bounded(handle, path)
+
+
+def _inflate_bounded(handle: Any, path: Path) -> bytes:
+    out = bytearray()
+    declared: int | None = None
+    limit = 1028  # until the header is known: enough for 255 dimensions
+    inflater = zlib.decompressobj(wbits=31)
+    past = f"{path}: the gzip stream inflates past the {{}} bytes its IDX header declares"
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:
+        while True:
+            chunk = handle.read(1 << 16)
+            if not chunk:
+                break
+            while chunk:
+                if inflater.eof:  # concatenated gzip members, as gzip.decompress accepts
+                    if not chunk.startswith(b"\x1f\x8b"):
+                        chunk = b""  # trailing bytes after the last member: ignored
+                        break
+                    inflater = zlib.decompressobj(wbits=31)
+                out += inflater.decompress(chunk, max(limit + 1 - len(out), 1))
+                chunk = inflater.unconsumed_tail or inflater.unused_data
+                if declared is None:
+                    declared = _declared_size(bytes(out[:1028]), str(path))
+                    if declared is not None:
+                        limit = declared
+                if len(out) > limit:
+                    if declared is None:
+                        return bytes(out)  # not an IDX header: parse_idx says why
+                    raise IDXError(past.format(declared))
+        if not inflater.eof:  # all input consumed: what zlib still holds is under a window
+            out += inflater.flush()
+            if declared is not None and len(out) > declared:
+                raise IDXError(past.format(declared))
+    except zlib.error as exc:
         raise IDXError(f"{path}: the gzip stream is truncated or corrupt ({exc})") from None
+    if not inflater.eof:
+        raise IDXError(f"{path}: the gzip stream is truncated or corrupt (it ends early)")
+    return bytes(out)
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -86,7 +147,9 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
         raise IDXError(f"{name}: truncated in the header ({len(raw)} of {header} bytes)")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[type_code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = dtype.itemsize
+    for d in dims:  # Python ints: 255 dimensions of 2^32 must not wrap around
+        expected *= d
     found = len(raw) - header
     if found < expected:
         raise IDXError(

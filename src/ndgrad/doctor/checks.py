@@ -660,6 +660,28 @@ def check_torch_companions(facts: Facts) -> list[Finding]:
     return findings
 
 
+def check_cli_packages(facts: Facts) -> list[Finding]:
+    """Typer and rich: ``ndgrad`` commands other than the doctor need them."""
+    findings = []
+    for name in ("typer", "rich"):
+        imported = facts.get(f"import_{name}")
+        if isinstance(imported, Unavailable):
+            if imported.reason != "not gathered":
+                findings.append(skipped(name, imported.reason))
+        elif isinstance(imported, dict) and not imported.get("ok"):
+            finding = _import_failure(name, name, imported.get("error", ""))
+            findings.append(
+                Finding(
+                    finding.id,
+                    finding.status,
+                    finding.found,
+                    why="the ndgrad command needs it (the doctor runs without it)",
+                    fix=finding.fix,
+                )
+            )
+    return findings
+
+
 def check_pillow(facts: Facts) -> list[Finding]:
     version = _pkg(facts, "pillow")
     if version is None:
@@ -923,6 +945,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_torch,
     check_torch_companions,
     check_pillow,
+    check_cli_packages,
     check_jupyter,
     check_install_recommendation,
 )

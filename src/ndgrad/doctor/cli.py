@@ -1,9 +1,9 @@
-"""`ndgrad doctor` and `ndgrad doctor explain`."""
+"""`ndgrad doctor` and `ndgrad doctor explain` as a Typer sub-app (``ndgrad --help``, and
+in-process ``ndgrad.cli.main([...])``). The ``ndgrad doctor`` command itself starts in
+``main.py``, without Typer; both call the same ``run_doctor`` / ``run_explain``."""
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 import typer
@@ -30,16 +30,14 @@ def doctor(
     Exit code 0 when nothing fails, 1 otherwise."""
     if ctx.invoked_subcommand is not None:
         return
-    from ndgrad.doctor import checks, probes, render
+    from ndgrad.doctor.main import UsageError, run_doctor
 
-    start = time.perf_counter()
-    findings = checks.run_checks(probes.gather(timeout))
-    seconds = time.perf_counter() - start
-    if as_json:
-        sys.stdout.write(render.findings_json(findings, seconds) + "\n")
-    else:
-        render.print_findings(findings, seconds)
-    raise typer.Exit(render.exit_code(findings))
+    try:
+        code = run_doctor(as_json, timeout)
+    except UsageError as error:
+        typer.echo(f"ndgrad doctor: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -52,25 +50,11 @@ def explain(
 ) -> None:
     """Explain an error message: its cause and the commands that fix it. Exit code 1 when the
     message is not recognised."""
-    from ndgrad.doctor import render
-    from ndgrad.doctor.explain import explain as diagnose
+    from ndgrad.doctor.main import UsageError, run_explain
 
-    if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8", errors="replace")
-        except OSError as error:
-            typer.echo(f"cannot read {file}: {error.strerror or error}", err=True)
-            raise typer.Exit(2) from None
-    elif message is not None and message != "-":
-        text = message
-    elif not sys.stdin.isatty():
-        text = sys.stdin.read()
-    else:
-        typer.echo("give the message as an argument, with --file LOG, or on stdin", err=True)
-        raise typer.Exit(2)
-    diagnoses = diagnose(text)
-    if as_json:
-        sys.stdout.write(render.diagnoses_json(diagnoses) + "\n")
-    else:
-        render.print_diagnoses(diagnoses)
-    raise typer.Exit(0 if diagnoses[0].known else 1)
+    try:
+        code = run_explain(message, None if file is None else str(file), as_json)
+    except UsageError as error:
+        typer.echo(f"ndgrad doctor explain: error: {error}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)

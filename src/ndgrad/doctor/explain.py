@@ -59,8 +59,13 @@ def _details(known: rules.KnownError, match: re.Match[str], text: str) -> dict[s
     """Values for the {placeholders} of a row: named groups plus what they decode to."""
     values = {key: value for key, value in match.groupdict().items() if value}
     if known.id == "torch-driver-too-old":
-        values["driver_cuda"] = parsers.decode_cuda_api_version(values["api"])
-        values["install"] = _install_for_cuda(values["driver_cuda"])
+        try:
+            values["driver_cuda"] = parsers.decode_cuda_api_version(values["api"])
+            values["install"] = _install_for_cuda(values["driver_cuda"])
+        except parsers.ParseError:
+            # "found version 0": the driver reports no CUDA at all (none loaded, or broken).
+            values["driver_cuda"] = "no version (0: no working driver)"
+            values["install"] = f"pip install torch torchvision --index-url {rules.WHEEL_INDEX}/cpu"
     if known.id == "torch-no-matching-distribution":
         values["detail"] = _no_wheel_detail(text)
     if known.id == "jupyter-kernel-not-found":

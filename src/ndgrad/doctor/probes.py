@@ -8,10 +8,13 @@ import json
 import os
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,6 +26,10 @@ from ndgrad.doctor import parsers
 
 DEFAULT_TOOL_TIMEOUT = 10.0  # nvidia-smi, nvcc: normally well under a second
 DEFAULT_PYTHON_TIMEOUT = 30.0  # a cold `import torch` can take 10 s+ on Windows
+MAX_TIMEOUT = 3600.0  # --timeout's ceiling: an hour is beyond any probe
+MAX_OUTPUT_BYTES = 1 << 20  # per stream of a probed command: nvidia-smi -q is ~20 KiB
+MAX_OUTPUT_LINES = 20_000
+MAX_FILE_BYTES = 1 << 20  # kernel.json and other small files the doctor reads
 
 
 @dataclass(frozen=True)
@@ -66,16 +73,92 @@ def run_command(
         )
     except OSError as error:
         raise ProbeFailed(f"cannot run {Path(argv[0]).name}: {error.strerror or error}") from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    name = Path(argv[0]).name
+    # Each pipe is read by a thread into a buffer capped in bytes and lines; a command that
+    # prints more (a broken tool looping, `yes`) is killed, like one that runs too long.
+    over = threading.Event()
+    buffers = (bytearray(), bytearray())
+    readers = [
+        threading.Thread(target=_drain, args=(pipe, buffer, over), daemon=True)
+        for pipe, buffer in zip((proc.stdout, proc.stderr), buffers, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and not over.is_set() and time.monotonic() < deadline:
+        over.wait(min(0.05, max(deadline - time.monotonic(), 0.0)))
+    timed_out = proc.poll() is None and not over.is_set()
+    if timed_out or over.is_set():
         _kill_tree(proc)
-        raise ProbeFailed(f"{Path(argv[0]).name} did not answer within {timeout:g} s") from None
+    for reader in readers:  # a grandchild may still hold the pipes open
+        reader.join(max(deadline - time.monotonic(), 0.0) + 0.5)
+    if any(reader.is_alive() for reader in readers):
+        _kill_tree(proc)  # the whole session: the grandchild too, which ends the reads
+        for reader in readers:
+            reader.join(2)
+    for pipe in (proc.stdout, proc.stderr):
+        try:
+            pipe.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+    if over.is_set():
+        raise ProbeFailed(
+            f"{name} printed more than {MAX_OUTPUT_BYTES} bytes or {MAX_OUTPUT_LINES} lines; "
+            "stopped it"
+        )
+    if timed_out:
+        raise ProbeFailed(f"{name} did not answer within {timeout:g} s")
     return CommandResult(
         proc.returncode,
-        out.decode("utf-8", errors="replace"),
-        err.decode("utf-8", errors="replace"),
+        bytes(buffers[0]).decode("utf-8", errors="replace"),
+        bytes(buffers[1]).decode("utf-8", errors="replace"),
     )
+
+
+def _drain(pipe: Any, buffer: bytearray, over: threading.Event) -> None:
+    """Reads ``pipe`` into ``buffer`` until EOF, or until it passes the caps (then ``over``)."""
+    fd = pipe.fileno()
+    lines = 0
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        buffer += chunk
+        lines += chunk.count(b"\n")
+        if len(buffer) > MAX_OUTPUT_BYTES or lines > MAX_OUTPUT_LINES:
+            del buffer[MAX_OUTPUT_BYTES:]
+            over.set()
+            return
+
+
+def read_small_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+    """At most ``limit`` bytes of a regular file; never blocks on a FIFO or reads a device.
+
+    Raises OSError (a FIFO, a device, a folder, a link to one, or a file over ``limit``).
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{os.fspath(path)} is not a regular file")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
+            raise OSError(f"{os.fspath(path)} is not a regular file")
+        chunks = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise OSError(f"{os.fspath(path)} is larger than {limit} bytes")
+    return b"".join(chunks)
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
@@ -87,7 +170,7 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
     except OSError:
         pass
     try:
-        proc.communicate(timeout=2)
+        proc.wait(timeout=2)
     except (subprocess.TimeoutExpired, OSError):
         pass
 
@@ -149,6 +232,8 @@ def probe_packages() -> dict[str, str]:
 
     versions: dict[str, str] = {}
     for dist in metadata.distributions():
+        if not _metadata_readable(dist):
+            continue
         try:
             name = dist.metadata["Name"]
         except Exception:  # broken METADATA files exist in the wild
@@ -156,6 +241,21 @@ def probe_packages() -> dict[str, str]:
         if name and _normalise(name) not in versions:
             versions[_normalise(name)] = str(dist.version)
     return versions
+
+
+def _metadata_readable(dist: Any) -> bool:
+    """False for a distribution whose METADATA is a FIFO, a device or over the size limit
+    (importlib.metadata would block on it or read it whole)."""
+    folder = getattr(dist, "_path", None)  # PathDistribution's folder; others are trusted
+    if folder is None:
+        return True
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            st = os.stat(Path(folder) / name)
+        except OSError:
+            continue
+        return stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES
+    return True
 
 
 # --- NumPy and ndgrad's self-test (one subprocess) --------------------------------------------
@@ -437,9 +537,9 @@ def probe_kernelspecs() -> dict[str, Any]:
                     continue  # earlier path entries win, as in jupyter_client
                 seen.add(name)
                 try:
-                    text = kernel_json.read_text(encoding="utf-8")
+                    text = read_small_file(kernel_json).decode("utf-8", errors="replace")
                     specs.append(parsers.parse_kernel_json(text, name, str(kernel_json.parent)))
-                except (OSError, parsers.ParseError):
+                except (OSError, ValueError, RecursionError, parsers.ParseError):
                     continue
         source = "kernel.json files"
     return {"source": source, "specs": [spec.__dict__ for spec in specs]}
@@ -493,6 +593,9 @@ def gather(timeout: float | None = None) -> Facts:
             jobs[f"import_{module}"] = lambda m=module: probe_import(m, python_timeout)
     if "pillow" in installed:
         jobs["import_PIL"] = lambda: probe_import("PIL.Image", python_timeout)
+    # The command line's own packages: the doctor runs without them, the rest of ndgrad not.
+    for module in ("typer", "rich"):
+        jobs[f"import_{module}"] = lambda m=module: probe_import(m, python_timeout)
 
     # A hung thread can't be killed, but every probe's subprocess has its own timeout; the
     # outer wait is a second safety net. Threads are daemon-like via shutdown(wait=False).

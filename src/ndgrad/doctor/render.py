@@ -1,4 +1,5 @@
-"""Output: a rich table for people, plain JSON for machines."""
+"""Output: a rich table for people (plain text when rich does not import), plain JSON for
+machines."""
 
 from __future__ import annotations
 
@@ -38,9 +39,13 @@ def findings_json(findings: Sequence[Finding], seconds: float) -> str:
 def print_findings(
     findings: Sequence[Finding], seconds: float, stream: TextIO | None = None
 ) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    try:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+    except Exception:  # noqa: BLE001 - a broken rich is one of the findings; still report
+        _plain_findings(findings, seconds, stream or sys.stdout)
+        return
 
     console = Console(file=stream or sys.stdout, highlight=False)
     table = Table(title="ndgrad doctor", show_lines=True)
@@ -68,12 +73,48 @@ def print_findings(
     console.print(f"Summary: {summary(findings)} ({verdict}; {seconds:.1f} s)")
 
 
+def _plain_findings(findings: Sequence[Finding], seconds: float, out: TextIO) -> None:
+    lines = ["ndgrad doctor"]
+    for finding in findings:
+        lines.append(f"[{finding.status}] {finding.id}: {finding.found}")
+        if finding.why:
+            lines.append(f"    {finding.why}")
+    with_fix = [f for f in findings if f.fix]
+    if with_fix:
+        lines.append("How to fix:")
+        for finding in with_fix:
+            lines.append(f"  [{finding.status}] {finding.id}:")
+            lines += [f"    {line}" for line in finding.fix.splitlines()]
+    verdict = "problems found" if exit_code(findings) else "nothing fails"
+    lines.append(f"Summary: {summary(findings)} ({verdict}; {seconds:.1f} s)")
+    out.write("\n".join(lines) + "\n")
+
+
+def _plain_diagnoses(diagnoses: Sequence[Diagnosis], out: TextIO) -> None:
+    lines = []
+    for d in diagnoses:
+        lines.append(d.title + (f"  ({d.id})" if d.known else ""))
+        if d.excerpt:
+            lines.append(f"  matched: {d.excerpt}")
+        lines.append(f"  cause: {d.cause}")
+        lines.append("  fix:")
+        lines += [f"    {fix}" for fix in d.fixes]
+        if d.source:
+            lines.append(f"  source: {d.source}")
+        lines.append("")
+    out.write("\n".join(lines) + "\n")
+
+
 def diagnoses_json(diagnoses: Sequence[Diagnosis]) -> str:
     return json.dumps({"diagnoses": [d.to_dict() for d in diagnoses]}, indent=2)
 
 
 def print_diagnoses(diagnoses: Sequence[Diagnosis], stream: TextIO | None = None) -> None:
-    from rich.console import Console
+    try:
+        from rich.console import Console
+    except Exception:  # noqa: BLE001 - a broken rich must not hide the diagnosis
+        _plain_diagnoses(diagnoses, stream or sys.stdout)
+        return
 
     # soft_wrap: long commands stay on one line, so they can be copied and pasted.
     console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
