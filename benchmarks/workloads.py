@@ -610,6 +610,164 @@ def w8_framework(torch: Any, d: dict) -> Run:
     return run
 
 
+# ============================================================================ W9
+W9_VOCAB, W9_STEPS, W9_BATCH, W9_HIDDEN, W9_BATCHES = 28, 35, 32, 256, 5
+
+
+def w9_data(quick: bool) -> dict:
+    """d2l 9.5/10.1: a character LSTM language model (vocabulary 28, one-hot input, hidden 256,
+    sequence 35, batch 32), a few minibatches of forward, BPTT, clipping at 1 and SGD(1)."""
+    rng = np.random.default_rng(9)
+    vocab = W9_VOCAB
+    steps, batch, hidden, batches = (
+        (5, 4, 8, 2) if quick else (W9_STEPS, W9_BATCH, W9_HIDDEN, W9_BATCHES)
+    )
+    bound = 1 / math.sqrt(hidden)  # PyTorch's LSTM init; Linear's bound is the same here
+
+    def u(*shape: int) -> np.ndarray:
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+    init = {
+        "weight_ih_l0": u(4 * hidden, vocab),
+        "weight_hh_l0": u(4 * hidden, hidden),
+        "bias_ih_l0": u(4 * hidden),
+        "bias_hh_l0": u(4 * hidden),
+        "dense.weight": u(vocab, hidden),
+        "dense.bias": u(vocab),
+    }
+    tokens = rng.integers(0, vocab, (batches, batch, steps + 1))
+    return {"init": init, "tokens": tokens, "vocab": vocab, "hidden": hidden, "lr": 1.0}
+
+
+def w9_framework(torch: Any, d: dict) -> Run:
+    nn, F = torch.nn, torch.nn.functional
+    vocab, hidden = d["vocab"], d["hidden"]
+
+    class RNNModel(nn.Module):  # d2l's concise RNN language model, with an LSTM layer
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.LSTM(vocab, hidden)
+            self.dense = nn.Linear(hidden, vocab)
+
+        def forward(self, inputs: Any, state: Any = None) -> tuple:
+            X = F.one_hot(inputs.T.long(), vocab).float()
+            Y, state = self.rnn(X, state)
+            return self.dense(Y.reshape((-1, Y.shape[-1]))), state
+
+    net = RNNModel()
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            p.copy_(torch.from_numpy(d["init"][name.removeprefix("rnn.")]))
+    loss = nn.CrossEntropyLoss()
+    updater = torch.optim.SGD(net.parameters(), lr=d["lr"])
+    batches = [
+        (torch.from_numpy(t[:, :-1].copy()), torch.from_numpy(t[:, 1:].T.reshape(-1).copy()))
+        for t in d["tokens"]
+    ]
+
+    def run() -> float:
+        total = 0.0
+        for X, y in batches:
+            y_hat, _ = net(X)  # a fresh zero state per minibatch (random sampling)
+            l = loss(y_hat, y).mean()  # noqa: E741 - d2l's name
+            updater.zero_grad()
+            l.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            updater.step()
+            total += l.item()
+        return total
+
+
+def w9_numpy(d: dict) -> Run:
+    """The same training by hand: one GEMM for the input projections of all steps, one per
+    step for the gates, BPTT with one GEMM per step, the weight gradients as single GEMMs."""
+    vocab, hidden, lr = d["vocab"], d["hidden"], d["lr"]
+    p = {k: v.copy() for k, v in d["init"].items()}
+    H = hidden
+    eye = np.eye(vocab, dtype=np.float32)
+
+    def step(tokens: np.ndarray) -> float:
+        X, Y = tokens[:, :-1].T, tokens[:, 1:].T.reshape(-1)
+        T, B = X.shape
+        w_ih, w_hh = p["weight_ih_l0"], p["weight_hh_l0"]
+        xs = (eye[X].reshape(T * B, vocab) @ w_ih.T).reshape(T, B, 4 * H)
+        xs += p["bias_ih_l0"] + p["bias_hh_l0"]
+        h = np.zeros((B, H), np.float32)
+        c = np.zeros((B, H), np.float32)
+        hs = np.empty((T + 1, B, H), np.float32)
+        cs = np.empty((T + 1, B, H), np.float32)
+        acts = np.empty((T, B, 4 * H), np.float32)
+        tcs = np.empty((T, B, H), np.float32)
+        hs[0], cs[0] = h, c
+        for t in range(T):
+            gates = xs[t] + h @ w_hh.T
+            a = acts[t]
+            a[:] = 1 / (1 + np.exp(-gates))
+            a[:, 2 * H : 3 * H] = np.tanh(gates[:, 2 * H : 3 * H])
+            c = a[:, H : 2 * H] * c + a[:, :H] * a[:, 2 * H : 3 * H]
+            tcs[t] = np.tanh(c)
+            h = a[:, 3 * H :] * tcs[t]
+            hs[t + 1], cs[t + 1] = h, c
+        flat = hs[1:].reshape(T * B, H)
+        logits = flat @ p["dense.weight"].T + p["dense.bias"]
+        z = logits - logits.max(1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(1, keepdims=True)
+        n = logits.shape[0]
+        loss = float(np.mean(np.log(s[:, 0]) - z[np.arange(n), Y]))
+        dlog = e / s
+        dlog[np.arange(n), Y] -= 1
+        dlog /= n
+        grads = {"dense.weight": dlog.T @ flat, "dense.bias": dlog.sum(0)}
+        dhs = (dlog @ p["dense.weight"]).reshape(T, B, H)
+        dgates = np.empty((T, B, 4 * H), np.float32)
+        dh = np.zeros((B, H), np.float32)
+        dc = np.zeros((B, H), np.float32)
+        for t in range(T - 1, -1, -1):
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            dh = dh + dhs[t]
+            dc = dc + dh * o * (1 - tcs[t] ** 2)
+            dg = dgates[t]
+            dg[:, :H] = dc * g * i * (1 - i)
+            dg[:, H : 2 * H] = dc * cs[t] * f * (1 - f)
+            dg[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
+            dg[:, 3 * H :] = dh * tcs[t] * o * (1 - o)
+            dh = dg @ w_hh
+            dc = dc * f
+        flat_d = dgates.reshape(T * B, 4 * H)
+        grads["weight_hh_l0"] = flat_d.T @ hs[:-1].reshape(T * B, H)
+        grads["weight_ih_l0"] = flat_d.T @ eye[X].reshape(T * B, vocab)
+        grads["bias_ih_l0"] = grads["bias_hh_l0"] = flat_d.sum(0)
+        norms = np.array([np.linalg.norm(g) for g in grads.values()], np.float32)
+        total = np.float32(np.linalg.norm(norms))
+        coef = min(np.float32(1.0) / (total + np.float32(1e-6)), np.float32(1.0))
+        for k, g in grads.items():
+            p[k] -= lr * (g * coef)
+        return loss
+
+    def run() -> float:
+        return sum(step(t) for t in d["tokens"])
+
+
+def _np_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
+    s = np.matmul(q * np.float32(1 / math.sqrt(q.shape[-1])), k.swapaxes(-1, -2))
+    s -= s.max(-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(-1, keepdims=True)
+    return s @ v, s
+
+
+def _np_attention_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                           p: np.ndarray) -> tuple:  # fmt: skip
+    scale = np.float32(1 / math.sqrt(q.shape[-1]))
+    dv = p.swapaxes(-1, -2) @ g
+    dp = g @ v.swapaxes(-1, -2)
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    ds *= scale
+    return ds @ k, ds.swapaxes(-1, -2) @ q, dv
+
+
 # ============================================================================ W10
 def w10_data(quick: bool) -> dict:
     """Attention on batch 64, 4 heads, sequence 50, head size 32 (embedding 128)."""
@@ -665,24 +823,6 @@ def w10_mha_framework(torch: Any, d: dict) -> Run:
         return loss.item() + mha.in_proj_weight.grad.abs().sum().item()
 
     return run
-
-
-def _np_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
-    s = np.matmul(q * np.float32(1 / math.sqrt(q.shape[-1])), k.swapaxes(-1, -2))
-    s -= s.max(-1, keepdims=True)
-    np.exp(s, out=s)
-    s /= s.sum(-1, keepdims=True)
-    return s @ v, s
-
-
-def _np_attention_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
-                           p: np.ndarray) -> tuple:  # fmt: skip
-    scale = np.float32(1 / math.sqrt(q.shape[-1]))
-    dv = p.swapaxes(-1, -2) @ g
-    dp = g @ v.swapaxes(-1, -2)
-    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
-    ds *= scale
-    return ds @ k, ds.swapaxes(-1, -2) @ q, dv
 
 
 def w10_sdpa_numpy(d: dict) -> Run:
@@ -772,6 +912,11 @@ WORKLOADS: list[Workload] = [
     Workload(
         "W8", "d2l Residual block, 32x64x56x56, forward + backward (loss + |dW1|)", "ms",
         w8_data, _engines(w8_framework, None),
+    ),
+    Workload(
+        "W9", "d2l LSTM language model, vocab 28 one-hot, hidden 256, seq 35, batch 32, "
+        "5 steps of forward + BPTT + clip_grad_norm_ + SGD", "ms",
+        w9_data, _engines(w9_framework, w9_numpy),
     ),
     Workload(
         "W10a", "scaled_dot_product_attention, 64x4x50x32 f32, forward + backward", "ms",

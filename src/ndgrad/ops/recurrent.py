@@ -34,9 +34,37 @@ _NAMES = {
 }
 
 
-def _sigmoid(xp: Any, x: Any) -> Any:
-    with np.errstate(all="ignore"):
-        return (1 / (1 + xp.exp(-x))).astype(x.dtype, copy=False)
+def block_sizes(mode: str, hidden: int, p: int) -> tuple[int, ...]:
+    """The per-step sizes of the blocks of ``recurrent_layer``'s result, in order: ``h``
+    (size ``p``) first, then for the LSTM ``c`` and the gate activations ``i, f, g, o``, for
+    the GRU ``r, z, n`` and ``W_hn h + b_hn`` (what backpropagation reads, kept rather than
+    recomputed)."""
+    if mode == "LSTM":
+        return (p,) + (hidden,) * 5
+    if mode == "GRU":
+        return (p,) + (hidden,) * 4
+    return (p,)
+
+
+def blocks(xp: Any, flat: Any, steps: int, batch: int, sizes: tuple) -> list:
+    """The blocks ``(T, B, size)`` of a flat result: each one contiguous (fast element-wise
+    work over all steps at once); for Tensors, views recorded as getitem + reshape."""
+    out = []
+    start = 0
+    for size in sizes:
+        n = steps * batch * size
+        out.append(xp.reshape(flat[start : start + n], (steps, batch, size)))
+        start += n
+    return out
+
+
+def _sigmoid_(x: Any, out: Any) -> Any:
+    """``out = 1 / (1 + exp(-x))``, in place in ``out`` (called under ``np.errstate``)."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    return out
 
 
 def recurrent_layer(
@@ -53,52 +81,30 @@ def recurrent_layer(
 
     ``xproj`` ``(T, B, G*H)``: the input projections with ``b_ih``; ``h0`` ``(B, P)``; ``c0``
     ``(B, H)`` (LSTM only); ``w_hh`` ``(G*H, P)``; ``b_hh`` ``(G*H,)`` or None; ``w_hr``
-    ``(P, H)`` (LSTM with ``proj_size``) or None; ``mask`` ``(T, B, 1)`` or None. Returns the
-    states after each step, ``(T, B, P)``, or ``(T, B, P + H)`` for the LSTM (``h`` then ``c``).
+    ``(P, H)`` (LSTM with ``proj_size``) or None; ``mask`` ``(T, B, 1)`` or None. Returns one
+    flat array of the blocks ``block_sizes`` names (``blocks`` splits it): ``h`` after each
+    step, the LSTM's ``c``, then the gates. The op is the function from its inputs to all of
+    them and its rule their joint derivative, so every order of differentiation is exact.
     """
-    lstm = mode == "LSTM"
+    lstm, gru = mode == "LSTM", mode == "GRU"
     xs = xproj._data
     xp = array_module(xs)
     steps, batch = xs.shape[:2]
-    hidden = w_hh._data.shape[0] // GATES[mode]
+    H = w_hh._data.shape[0] // GATES[mode]
     p = h0._data.shape[1]
     h = h0._data
     c = c0._data if lstm else None
-    out = xp.empty((steps, batch, p + hidden if lstm else p), dtype=xs.dtype)
+    sizes = block_sizes(mode, H, p)
+    flat = xp.empty(steps * batch * sum(sizes), dtype=xs.dtype)
+    parts = blocks(xp, flat, steps, batch, sizes)
     whT = w_hh._data.T
     bh = b_hh._data if b_hh is not None else None
+    if bh is not None and not gru:
+        xs = xs + bh  # the hidden bias joins the input projections once
     wrT = w_hr._data.T if w_hr is not None else None
     m = mask._data > 0 if mask is not None else None
-    H = hidden
-    for t in range(steps):
-        gh = h @ whT
-        if bh is not None:
-            gh += bh
-        if lstm:
-            gates = xs[t] + gh
-            s = _sigmoid(xp, gates)
-            g = xp.tanh(gates[:, 2 * H : 3 * H])
-            cn = s[:, H : 2 * H] * c + s[:, :H] * g
-            hn = s[:, 3 * H :] * xp.tanh(cn)
-            if wrT is not None:
-                hn = hn @ wrT
-            if m is not None:
-                cn = xp.where(m[t], cn, c)
-            c = cn
-            out[t, :, p:] = cn
-        elif mode == "GRU":
-            x = xs[t]
-            rz = _sigmoid(xp, x[:, : 2 * H] + gh[:, : 2 * H])
-            r, z = rz[:, :H], rz[:, H:]
-            n = xp.tanh(x[:, 2 * H :] + r * gh[:, 2 * H :])
-            hn = n + z * (h - n)
-        else:
-            pre = xs[t] + gh
-            hn = xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)
-        if m is not None:
-            hn = xp.where(m[t], hn, h)
-        h = hn
-        out[t, :, :p] = hn
+    with np.errstate(all="ignore"):
+        _recur(mode, xs, h, c, whT, bh, wrT, m, parts, xp)
     inputs = [xproj, h0]
     if lstm:
         inputs.append(c0)
@@ -109,52 +115,108 @@ def recurrent_layer(
         inputs.append(w_hr)
     saved = (*inputs, mask) if mask is not None else tuple(inputs)
     rule = _bptt_rule(mode, H, p, b_hh is not None, w_hr is not None, mask is not None)
-    return record(_NAMES[mode], out, tuple(inputs), rule, saved, save_output=True)
+    return record(_NAMES[mode], flat, tuple(inputs), rule, saved, save_output=True)
+
+
+def _recur(
+    mode: str, xs: Any, h: Any, c: Any, whT: Any, bh: Any, wrT: Any, m: Any, parts: list, xp: Any
+) -> None:
+    """The forward recurrence on arrays, writing every step's blocks into ``parts``."""
+    lstm, gru = mode == "LSTM", mode == "GRU"
+    H = whT.shape[1] // GATES[mode]
+    h_all = parts[0]
+    for t in range(xs.shape[0]):
+        gh = h @ whT
+        if lstm:
+            gh += xs[t]
+            c_all, i_all, f_all, g_all, o_all = parts[1:]
+            i, f, g, o = i_all[t], f_all[t], g_all[t], o_all[t]
+            _sigmoid_(gh[:, :H], i)
+            _sigmoid_(gh[:, H : 2 * H], f)
+            xp.tanh(gh[:, 2 * H : 3 * H], out=g)
+            _sigmoid_(gh[:, 3 * H :], o)
+            cn = f * c
+            cn += i * g
+            hn = xp.tanh(cn)
+            hn *= o
+            if wrT is not None:
+                hn = hn @ wrT
+            if m is not None:
+                cn = xp.where(m[t], cn, c)
+            c = cn
+            c_all[t] = cn
+        elif gru:
+            if bh is not None:
+                gh += bh
+            x = xs[t]
+            r_all, z_all, n_all, ghn_all = parts[1:]
+            r, z, n = r_all[t], z_all[t], n_all[t]
+            _sigmoid_(x[:, :H] + gh[:, :H], r)
+            _sigmoid_(x[:, H : 2 * H] + gh[:, H : 2 * H], z)
+            ghn_all[t] = gh[:, 2 * H :]
+            xp.multiply(r, gh[:, 2 * H :], out=n)
+            n += x[:, 2 * H :]
+            xp.tanh(n, out=n)
+            hn = h - n
+            hn *= z
+            hn += n
+        else:
+            gh += xs[t]
+            hn = xp.tanh(gh, out=gh) if mode == "RNN_TANH" else xp.maximum(gh, 0, out=gh)
+        if m is not None:
+            hn = xp.where(m[t], hn, h)
+        h = hn
+        h_all[t] = hn
 
 
 def _bptt_rule(mode: str, H: int, p: int, bias: bool, proj: bool, masked: bool) -> Any:
-    """Backpropagation through time for ``recurrent_layer`` (constants only in the closure)."""
-    lstm = mode == "LSTM"
+    """Backpropagation through time for ``recurrent_layer`` (constants only in the closure).
+
+    ``g`` is the gradient of the whole result: of ``h`` (and ``c``) after each step, and of
+    the stored gates (zero unless a higher-order gradient reads them).
+    """
+    lstm, gru = mode == "LSTM", mode == "GRU"
+    sizes = block_sizes(mode, H, p)
 
     def rule(xp: Any, g: Any, *saved: Any) -> tuple:
         it = iter(saved)
         xproj, h0 = next(it), next(it)
         c0 = next(it) if lstm else None
         w_hh = next(it)
-        b_hh = next(it) if bias else None
+        next(it) if bias else None
         w_hr = next(it) if proj else None
         mask = next(it) if masked else None
         out = next(it)
         steps, batch, gsize = xproj.shape
-        # the state each step started from, and the hidden-to-hidden gates of all steps
-        hprev = xp.concatenate([xp.reshape(h0, (1, batch, p)), out[:-1, :, :p]], 0)
-        flat_h = xp.reshape(hprev, (steps * batch, p))
-        gh = xp.reshape(xp.matmul(flat_h, w_hh.T), (steps, batch, gsize))
-        if b_hh is not None:
-            gh = gh + b_hh
+        parts = blocks(xp, out, steps, batch, sizes)
+        g_parts = blocks(xp, g, steps, batch, sizes)
+        h_all, g_h = parts[0], g_parts[0]
+        # the state each step started from
+        hprev = xp.concatenate([xp.reshape(h0, (1, batch, p)), h_all[:-1]], 0)
         d_x: list = []  # per step, latest first
         d_h: list = []
         d_hnew: list = []
         carry = None
+        c_carry = None
+        keep_h = keep_c = None
         if lstm:
-            c_all = out[:, :, p:]
+            c_all, i, f, gg, o = parts[1:]
+            g_c, g_i, g_f, g_g, g_o = g_parts[1:]
             cprev = xp.concatenate([xp.reshape(c0, (1, batch, H)), c_all[:-1]], 0)
-            pre = xproj + gh
-            i = xp.sigmoid(pre[:, :, :H])
-            f = xp.sigmoid(pre[:, :, H : 2 * H])
-            gg = xp.tanh(pre[:, :, 2 * H : 3 * H])
-            o = xp.sigmoid(pre[:, :, 3 * H :])
-            tc = xp.tanh(f * cprev + i * gg)
-            k_i = gg * i * (1 - i)
-            k_f = cprev * f * (1 - f)
-            k_g = i * (1 - gg * gg)
-            k_o = tc * o * (1 - o)
+            # tanh of the new cell (where a sequence has ended its value is not read)
+            tc = xp.tanh(c_all)
+            di = i * (1 - i)
+            df = f * (1 - f)
+            dg = 1 - gg * gg
+            do = o * (1 - o)
+            k_i, k_f, k_g, k_o = gg * di, cprev * df, i * dg, tc * do
             k_c = o * (1 - tc * tc)
+            # the gradient arriving at the stored gates, taken to their pre-activations
+            gp_i, gp_f, gp_g, gp_o = g_i * di, g_f * df, g_g * dg, g_o * do
             hh = o * tc if proj else None
-            c_carry = None
             for t in range(steps - 1, -1, -1):
-                dh = g[t, :, :p] if carry is None else g[t, :, :p] + carry
-                dc = g[t, :, p:] if c_carry is None else g[t, :, p:] + c_carry
+                dh = g_h[t] if carry is None else g_h[t] + carry
+                dc = g_c[t] if c_carry is None else g_c[t] + c_carry
                 if mask is not None:
                     m = mask[t]
                     dh_new, dc_new = dh * m, dc * m
@@ -167,7 +229,15 @@ def _bptt_rule(mode: str, H: int, p: int, bias: bool, proj: bool, masked: bool) 
                 else:
                     dhh = dh_new
                 dct = dc_new + dhh * k_c[t]
-                dgate = xp.concatenate([dct * k_i[t], dct * k_f[t], dct * k_g[t], dhh * k_o[t]], 1)
+                dgate = xp.concatenate(
+                    [
+                        dct * k_i[t] + gp_i[t],
+                        dct * k_f[t] + gp_f[t],
+                        dct * k_g[t] + gp_g[t],
+                        dhh * k_o[t] + gp_o[t],
+                    ],
+                    1,
+                )
                 d_x.append(dgate)
                 carry = xp.matmul(dgate, w_hh)
                 c_carry = dct * f[t]
@@ -175,40 +245,39 @@ def _bptt_rule(mode: str, H: int, p: int, bias: bool, proj: bool, masked: bool) 
                     carry = carry + keep_h
                     c_carry = c_carry + keep_c
             d_h = d_x
-        elif mode == "GRU":
-            rz = xp.sigmoid(xproj[:, :, : 2 * H] + gh[:, :, : 2 * H])
-            r, z = rz[:, :, :H], rz[:, :, H:]
-            ghn = gh[:, :, 2 * H :]
-            n = xp.tanh(xproj[:, :, 2 * H :] + r * ghn)
-            k_n = (1 - z) * (1 - n * n)
-            k_z = (hprev - n) * z * (1 - z)
-            k_r = ghn * r * (1 - r)
-            c_carry = None
+        elif gru:
+            r, z, n, ghn = parts[1:]
+            g_r, g_z, g_n, g_ghn = g_parts[1:]
+            dr_, dz_, dn_ = r * (1 - r), z * (1 - z), 1 - n * n
+            k_n = (1 - z) * dn_
+            k_z = (hprev - n) * dz_
+            k_rn = k_n * ghn * dr_
+            k_hn = k_n * r
+            # the gradient arriving at the stored gates, as far as their pre-activations
+            g_np = g_n * dn_
+            g_rp = (g_np * ghn + g_r) * dr_
+            g_zp = g_z * dz_
+            g_hn = g_np * r + g_ghn
             for t in range(steps - 1, -1, -1):
-                dh = g[t] if carry is None else g[t] + carry
+                dh = g_h[t] if carry is None else g_h[t] + carry
                 if mask is not None:
                     dh_new = dh * mask[t]
                     keep_h = dh - dh_new
                 else:
                     dh_new = dh
-                dn = dh_new * k_n[t]
-                dz = dh_new * k_z[t]
-                dr = dn * k_r[t]
+                dn = dh_new * k_n[t] + g_np[t]
+                dz = dh_new * k_z[t] + g_zp[t]
+                dr = dh_new * k_rn[t] + g_rp[t]
                 d_x.append(xp.concatenate([dr, dz, dn], 1))
-                dgh = xp.concatenate([dr, dz, dn * r[t]], 1)
+                dgh = xp.concatenate([dr, dz, dh_new * k_hn[t] + g_hn[t]], 1)
                 d_h.append(dgh)
                 carry = xp.matmul(dgh, w_hh) + dh_new * z[t]
                 if mask is not None:
                     carry = carry + keep_h
         else:
-            pre = xproj + gh
-            if mode == "RNN_TANH":
-                hn = xp.tanh(pre)
-                k = 1 - hn * hn
-            else:
-                k = pre > 0
+            k = 1 - h_all * h_all if mode == "RNN_TANH" else h_all > 0
             for t in range(steps - 1, -1, -1):
-                dh = g[t] if carry is None else g[t] + carry
+                dh = g_h[t] if carry is None else g_h[t] + carry
                 if mask is not None:
                     dh_new = dh * mask[t]
                     keep_h = dh - dh_new
@@ -220,17 +289,17 @@ def _bptt_rule(mode: str, H: int, p: int, bias: bool, proj: bool, masked: bool) 
                 if mask is not None:
                     carry = carry + keep_h
             d_h = d_x
-        d_xproj = _stack_reversed(xp, d_x)
-        d_gh = d_xproj if d_h is d_x else _stack_reversed(xp, d_h)
-        flat_d = xp.reshape(d_gh, (steps * batch, gsize))
-        grads: list = [d_xproj, carry]
+        flat_x = _stack_reversed(xp, d_x)  # (T*B, G*H)
+        flat_d = flat_x if d_h is d_x else _stack_reversed(xp, d_h)
+        flat_h = xp.reshape(hprev, (steps * batch, p))
+        grads: list = [xp.reshape(flat_x, (steps, batch, gsize)), carry]
         if lstm:
             grads.append(c_carry)
         grads.append(xp.matmul(flat_d.T, flat_h))
         if bias:
             grads.append(xp.sum(flat_d, 0))
         if proj:
-            d_hn = xp.reshape(_stack_reversed(xp, d_hnew), (steps * batch, p))
+            d_hn = _stack_reversed(xp, d_hnew)
             grads.append(xp.matmul(d_hn.T, xp.reshape(hh, (steps * batch, H))))
         return tuple(grads)
 
@@ -238,8 +307,8 @@ def _bptt_rule(mode: str, H: int, p: int, bias: bool, proj: bool, masked: bool) 
 
 
 def _stack_reversed(xp: Any, parts: list) -> Any:
-    """``parts`` (collected from the last step back) stacked along a new leading time axis."""
-    return xp.concatenate([xp.expand_dims(a, 0) for a in reversed(parts)], 0)
+    """``parts`` ``(B, n)`` each, collected from the last step back: ``(T*B, n)`` in time order."""
+    return xp.concatenate(parts[::-1], 0)
 
 
 # ----------------------------------------------------------------------------- embedding

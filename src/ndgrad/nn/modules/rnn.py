@@ -25,6 +25,7 @@ from ndgrad.nn.utils.rnn import PackedSequence
 from ndgrad.ops import indexing as _idx
 from ndgrad.ops import recurrent as _rec
 from ndgrad.ops import shape as _shape
+from ndgrad.ops.namespace import TENSOR as _TENSORS
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -285,19 +286,20 @@ class RNNBase(Module):
                 inp = layer_input
                 if direction == 1:
                     inp = inp[reverse] if packed else inp.flip(0)
+                if b_hh is not None and self.mode != "GRU":
+                    # the hidden bias joins the input projections (GRU's b_hn stays inside r*(.))
+                    b_ih, b_hh = b_ih + b_hh, None
                 xproj = F.linear(inp.reshape(steps * batch, inp.shape[2]), w_ih, b_ih)
                 xproj = xproj.reshape(steps, batch, xproj.shape[1])
                 y = _rec.recurrent_layer(
                     self.mode, xproj, h0[k], c0[k] if lstm else None, w_hh, b_hh, w_hr, mask
                 )
-                last = y[steps - 1]
+                sizes = _rec.block_sizes(self.mode, self.hidden_size, real_hidden)
+                states = _rec.blocks(_TENSORS, y, steps, batch, sizes[: 2 if lstm else 1])
+                out = states[0]
+                finals_h.append(out[steps - 1])
                 if lstm:
-                    finals_h.append(last[:, :real_hidden])
-                    finals_c.append(last[:, real_hidden:])
-                    out = y[:, :, :real_hidden]
-                else:
-                    finals_h.append(last)
-                    out = y
+                    finals_c.append(states[1][steps - 1])
                 if direction == 1:
                     out = out[reverse] if packed else out.flip(0)
                 outs.append(out)
@@ -480,9 +482,13 @@ class RNNCellBase(Module):
             )
         return h
 
-    def _step(self, mode: str, x: Tensor, h: Tensor, c: Tensor | None) -> Tensor:
+    def _step(self, mode: str, x: Tensor, h: Tensor, c: Tensor | None) -> list[Tensor]:
+        """One step: ``[h']``, or ``[h', c']`` for the LSTM."""
         xproj = F.linear(x, self.weight_ih, self.bias_ih).unsqueeze(0)
-        return _rec.recurrent_layer(mode, xproj, h, c, self.weight_hh, self.bias_hh)[0]
+        y = _rec.recurrent_layer(mode, xproj, h, c, self.weight_hh, self.bias_hh)
+        size = self.hidden_size
+        states = _rec.blocks(_TENSORS, y, 1, x.shape[0], (size, size)[: 2 if c is not None else 1])
+        return [s[0] for s in states]
 
 
 class RNNCell(RNNCellBase):
@@ -509,7 +515,7 @@ class RNNCell(RNNCellBase):
         else:
             h = self._check_hidden(x, hx, "hidden0", batched)
         mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
-        out = self._step(mode, x, h, None)
+        (out,) = self._step(mode, x, h, None)
         return out if batched else out.squeeze(0)
 
 
@@ -532,7 +538,7 @@ class GRUCell(RNNCellBase):
             h = _zeros((x.shape[0], self.hidden_size), x)
         else:
             h = self._check_hidden(x, hx, "hidden0", batched)
-        out = self._step("GRU", x, h, None)
+        (out,) = self._step("GRU", x, h, None)
         return out if batched else out.squeeze(0)
 
 
@@ -556,6 +562,5 @@ class LSTMCell(RNNCellBase):
         else:
             h = self._check_hidden(x, hx[0], "hidden0", batched)
             c = self._check_hidden(x, hx[1], "hidden1", batched)
-        out = self._step("LSTM", x, h, c)
-        hn, cn = out[:, : self.hidden_size], out[:, self.hidden_size :]
+        hn, cn = self._step("LSTM", x, h, c)
         return (hn, cn) if batched else (hn.squeeze(0), cn.squeeze(0))
