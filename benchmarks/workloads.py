@@ -677,6 +677,8 @@ def w9_framework(torch: Any, d: dict) -> Run:
             total += l.item()
         return total
 
+    return run
+
 
 def w9_numpy(d: dict) -> Run:
     """The same training by hand: one GEMM for the input projections of all steps, one per
@@ -749,23 +751,7 @@ def w9_numpy(d: dict) -> Run:
     def run() -> float:
         return sum(step(t) for t in d["tokens"])
 
-
-def _np_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
-    s = np.matmul(q * np.float32(1 / math.sqrt(q.shape[-1])), k.swapaxes(-1, -2))
-    s -= s.max(-1, keepdims=True)
-    np.exp(s, out=s)
-    s /= s.sum(-1, keepdims=True)
-    return s @ v, s
-
-
-def _np_attention_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
-                           p: np.ndarray) -> tuple:  # fmt: skip
-    scale = np.float32(1 / math.sqrt(q.shape[-1]))
-    dv = p.swapaxes(-1, -2) @ g
-    dp = g @ v.swapaxes(-1, -2)
-    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
-    ds *= scale
-    return ds @ k, ds.swapaxes(-1, -2) @ q, dv
+    return run
 
 
 # ============================================================================ W10
@@ -823,6 +809,24 @@ def w10_mha_framework(torch: Any, d: dict) -> Run:
         return loss.item() + mha.in_proj_weight.grad.abs().sum().item()
 
     return run
+
+
+def _np_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple:
+    s = np.matmul(q * np.float32(1 / math.sqrt(q.shape[-1])), k.swapaxes(-1, -2))
+    s -= s.max(-1, keepdims=True)
+    np.exp(s, out=s)
+    s /= s.sum(-1, keepdims=True)
+    return s @ v, s
+
+
+def _np_attention_backward(g: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                           p: np.ndarray) -> tuple:  # fmt: skip
+    scale = np.float32(1 / math.sqrt(q.shape[-1]))
+    dv = p.swapaxes(-1, -2) @ g
+    dp = g @ v.swapaxes(-1, -2)
+    ds = p * (dp - (dp * p).sum(-1, keepdims=True))
+    ds *= scale
+    return ds @ k, ds.swapaxes(-1, -2) @ q, dv
 
 
 def w10_sdpa_numpy(d: dict) -> Run:
