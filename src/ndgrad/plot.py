@@ -1,9 +1,12 @@
 """Plots for the notes and the training workflows, on matplotlib.
 
 Figures for files are built with matplotlib's object API on the Agg canvas, so they work
-without a display (CI, SSH) and never touch the global pyplot state. In Jupyter,
-:class:`Animator` redraws a live curve while a model trains (the role d2l's ``Animator``
-plays); outside IPython it only records the points, so training code can always call it.
+without a display (CI, SSH) and never touch the global pyplot state. Under IPython (Jupyter)
+the first figure switches the kernel to inline SVG display (:func:`use_svg_display`, as d2l
+does), so a cell that returns a figure shows it, never ``<Figure size ...>``.
+:class:`Animator` redraws a live curve in one display while a model trains (the role d2l's
+``Animator`` plays); outside IPython it only records the points, so training code can always
+call it.
 """
 
 from __future__ import annotations
@@ -34,10 +37,37 @@ def pyplot() -> Any:
     return plt
 
 
+def use_svg_display() -> bool:
+    """Shows matplotlib figures inline as SVG in this IPython kernel (d2l's ``use_svg_display``).
+
+    Registers the SVG formatter for every ``Figure`` with the running shell, so a figure a
+    cell returns or passes to ``display`` is drawn, whatever matplotlib backend is active.
+    Returns False (and does nothing) outside IPython.
+    """
+    if not _in_ipython():
+        return False
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # an IPython without matplotlib-inline: the same call, one level down
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(get_ipython(), {"svg"}, bbox_inches="tight")
+    else:
+        set_matplotlib_formats("svg")
+    return True
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.5)) -> Any:
-    """A Figure on the Agg canvas (no display needed) and its axes array (squeezed)."""
+    """A Figure on the Agg canvas (no display needed) and its axes array (squeezed).
+
+    Under IPython the figure is shown inline as SVG when a cell returns it (see
+    :func:`use_svg_display`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    use_svg_display()
 
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
@@ -239,6 +269,7 @@ class Animator:
         self.Y: list[list[float]] = []
         self.live = _in_ipython() if live is None else live
         self.fig = self.axes = None
+        self._handle: Any = None  # the one display the curve is redrawn in (IPython)
         if self.live:
             self.fig, axes = new_figure(nrows, ncols, figsize=figsize)
             self.axes = np.atleast_1d(axes).ravel()
@@ -277,12 +308,16 @@ class Animator:
         if self.legend:
             ax.legend(self.legend)
         ax.grid(True, alpha=0.3)
-        display.display(self.fig)
-        display.clear_output(wait=True)
+        # One display, updated in place: the final curve stays, and printing in the same
+        # cell (an epoch's loss) neither wipes it nor is wiped by it.
+        if self._handle is None:
+            self._handle = display.display(self.fig, display_id=True)
+        else:
+            self._handle.update(self.fig)
 
 
 __all__ = [
     "Animator", "bernoulli_entropy", "confusion_counts", "confusion_matrix",
     "image_predictions", "likelihood_curve", "new_figure", "pyplot", "save_figure",
-    "training_curves",
+    "training_curves", "use_svg_display",
 ]  # fmt: skip
