@@ -52,6 +52,7 @@ def explain(
 ) -> None:
     """Explain an error message: its cause and the commands that fix it. Exit code 1 when the
     message is not recognised."""
+    from ndgrad.cli._common import usage_error
     from ndgrad.doctor import render
     from ndgrad.doctor.explain import explain as diagnose
 
@@ -59,15 +60,17 @@ def explain(
         try:
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError as error:
-            typer.echo(f"cannot read {file}: {error.strerror or error}", err=True)
-            raise typer.Exit(2) from None
+            raise usage_error(
+                "doctor explain", f"cannot read {file}: {error.strerror or error}"
+            ) from None
     elif message is not None and message != "-":
         text = message
     elif not sys.stdin.isatty():
         text = sys.stdin.read()
     else:
-        typer.echo("give the message as an argument, with --file LOG, or on stdin", err=True)
-        raise typer.Exit(2)
+        raise usage_error(
+            "doctor explain", "give the message as an argument, with --file LOG, or on stdin"
+        )
     diagnoses = diagnose(text)
     if as_json:
         sys.stdout.write(render.diagnoses_json(diagnoses) + "\n")
