@@ -42,7 +42,8 @@ def use_svg_display() -> bool:
 
     Registers the SVG formatter for every ``Figure`` with the running shell, so a figure a
     cell returns or passes to ``display`` is drawn, whatever matplotlib backend is active.
-    Returns False (and does nothing) outside IPython.
+    Returns False (and does nothing) outside IPython. :func:`new_figure` calls it once per
+    shell, so a later ``%config InlineBackend.figure_formats = ...`` of the user's stands.
     """
     if not _in_ipython():
         return False
@@ -55,7 +56,18 @@ def use_svg_display() -> bool:
         select_figure_formats(get_ipython(), {"svg"}, bbox_inches="tight")
     else:
         set_matplotlib_formats("svg")
+    from IPython import get_ipython
+
+    get_ipython()._ndgrad_inline = True  # this shell is configured: new_figure leaves it be
     return True
+
+
+def _inline_once() -> None:
+    if _in_ipython():
+        from IPython import get_ipython
+
+        if not getattr(get_ipython(), "_ndgrad_inline", False):
+            use_svg_display()
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.5)) -> Any:
@@ -67,7 +79,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    use_svg_display()
+    _inline_once()
 
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)

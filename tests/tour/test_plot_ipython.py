@@ -79,3 +79,12 @@ def test_the_animator_publishes_a_display_id_then_updates_it(shell):
     assert all(r["transient"]["display_id"] == first_id for r in records)
     assert all("image/svg+xml" in r["data"] for r in records)
     assert len(animator.fig.axes[0].lines) == 2
+
+
+def test_a_users_figure_format_choice_stands(shell):
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    plot.bernoulli_entropy(2.0)  # the first figure selects SVG
+    set_matplotlib_formats("png")  # the user's %config InlineBackend.figure_formats = {"png"}
+    data, _ = shell.display_formatter.format(plot.bernoulli_entropy(2.0))
+    assert "image/png" in data and "image/svg+xml" not in data
