@@ -20,7 +20,7 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 # A cell that calls one of ndgrad.plot's figures (or its live Animator) must show an image.
 PLOTS = re.compile(
     r"\b(Animator|bernoulli_entropy|likelihood_curve|confusion_matrix|image_predictions|"
-    r"training_curves|convolution_kernel)\("
+    r"training_curves|convolution_kernel|descent_path|softmax_bars|information_bars)\("
 )
 IMAGES = {"image/png", "image/svg+xml"}
 
@@ -94,4 +94,4 @@ def test_every_plotting_cell_is_found():
                       if c.cell_type == "code" and PLOTS.search(c.source)] for p in NOTEBOOKS}  # fmt: skip
     assert len(cells["02-linear-regression.ipynb"]) == 1  # the Animator's training curve
     assert len(cells["03-entropy-kl-mle.ipynb"]) == 2
-    assert len(cells["04-softmax-regression.ipynb"]) == 3
+    assert len(cells["04-softmax-regression.ipynb"]) == 4
