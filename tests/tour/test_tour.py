@@ -151,14 +151,14 @@ def test_sections_by_number_or_unique_prefix():
     with pytest.raises(
         ValueError, match=r"^ambiguous section 's'; choose from: softmax-regression, sequences$"
     ):
-        resolve_sections(["s"], (*names, "sequences"))
+        resolve_sections(["s"], tuple(dict.fromkeys((*names, "sequences"))))
 
 
 def test_tour_positional_sections_and_usage_errors(monkeypatch):
     result = runner.invoke(app, ["tour", "4", "aut", "--json", "--no-plots"])
     assert result.exit_code == 0, result.stderr
     assert [s["name"] for s in json.loads(result.stdout)["sections"]] == ["information", "autograd"]
-    monkeypatch.setattr(tour, "SECTION_NAMES", (*SECTION_NAMES, "sequences"))
+    monkeypatch.setattr(tour, "SECTION_NAMES", tuple(dict.fromkeys((*SECTION_NAMES, "sequences"))))
     for args, needle in ((["s"], "ambiguous section 's'; choose from: softmax-regression, "
                                  "sequences"), (["99"], "no section number 99"),
                          (["--lr", "0"], "--lr must be a positive number"),
