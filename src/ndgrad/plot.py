@@ -1,9 +1,12 @@
 """Plots for the notes and the training workflows, on matplotlib.
 
 Figures for files are built with matplotlib's object API on the Agg canvas, so they work
-without a display (CI, SSH) and never touch the global pyplot state. In Jupyter,
-:class:`Animator` redraws a live curve while a model trains (the role d2l's ``Animator``
-plays); outside IPython it only records the points, so training code can always call it.
+without a display (CI, SSH) and never touch the global pyplot state. Under IPython (Jupyter)
+the first figure switches the kernel to inline SVG display (:func:`use_svg_display`, as d2l
+does), so a cell that returns a figure shows it, never ``<Figure size ...>``.
+:class:`Animator` redraws a live curve in one display while a model trains (the role d2l's
+``Animator`` plays); outside IPython it only records the points, so training code can always
+call it.
 """
 
 from __future__ import annotations
@@ -34,10 +37,49 @@ def pyplot() -> Any:
     return plt
 
 
+def use_svg_display() -> bool:
+    """Shows matplotlib figures inline as SVG in this IPython kernel (d2l's ``use_svg_display``).
+
+    Registers the SVG formatter for every ``Figure`` with the running shell, so a figure a
+    cell returns or passes to ``display`` is drawn, whatever matplotlib backend is active.
+    Returns False (and does nothing) outside IPython. :func:`new_figure` calls it once per
+    shell, so a later ``%config InlineBackend.figure_formats = ...`` of the user's stands.
+    """
+    if not _in_ipython():
+        return False
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # an IPython without matplotlib-inline: the same call, one level down
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(get_ipython(), {"svg"}, bbox_inches="tight")
+    else:
+        set_matplotlib_formats("svg")
+    from IPython import get_ipython
+
+    get_ipython()._ndgrad_inline = True  # this shell is configured: new_figure leaves it be
+    return True
+
+
+def _inline_once() -> None:
+    if _in_ipython():
+        from IPython import get_ipython
+
+        if not getattr(get_ipython(), "_ndgrad_inline", False):
+            use_svg_display()
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (5.0, 3.5)) -> Any:
-    """A Figure on the Agg canvas (no display needed) and its axes array (squeezed)."""
+    """A Figure on the Agg canvas (no display needed) and its axes array (squeezed).
+
+    Under IPython the figure is shown inline as SVG when a cell returns it (see
+    :func:`use_svg_display`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    _inline_once()
 
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
@@ -126,6 +168,115 @@ def bernoulli_entropy(base: float = 2.0) -> Any:
     return fig
 
 
+def descent_path(
+    loss: Any,
+    path: np.ndarray,
+    optimum: Sequence[float] | None = None,
+    losses: Sequence[float] | None = None,
+    labels: tuple[str, str] = ("θ₁", "θ₂"),
+    title: str = "Gradient descent on the loss contours",
+    loss_label: str = "loss",
+) -> Any:
+    """Gradient descent's path drawn on the contours of a two-parameter loss.
+
+    ``loss(a, b)`` evaluates the loss on NumPy grids (broadcasting); ``path`` is the ``(k, 2)``
+    sequence of iterates; ``optimum`` is marked with a star. With ``losses`` a second panel
+    shows the loss per iteration on a log scale.
+    """
+    path = np.asarray(path, dtype=float).reshape(-1, 2)
+    finite = path[np.isfinite(path).all(axis=1)]
+    points = finite if optimum is None else np.vstack([finite, np.asarray(optimum, float)[None]])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = np.maximum((hi - lo) * 0.15, 0.25)
+    a = np.linspace(lo[0] - pad[0], hi[0] + pad[0], 160)
+    b = np.linspace(lo[1] - pad[1], hi[1] + pad[1], 160)
+    A, B = np.meshgrid(a, b)
+    Z = np.asarray(loss(A, B), dtype=float)
+    panels = 2 if losses is not None else 1
+    fig, axes = new_figure(1, panels, figsize=(5.0 * panels, 4.0))
+    ax = np.atleast_1d(axes)[0]
+    levels = np.quantile(Z[np.isfinite(Z)], np.linspace(0.0, 1.0, 16) ** 2)
+    contours = ax.contour(A, B, Z, levels=np.unique(levels), cmap="viridis", linewidths=0.8)
+    ax.clabel(contours, fontsize=6, fmt="%.2g")
+    ax.plot(finite[:, 0], finite[:, 1], "-o", color="C3", ms=2.5, lw=1.0,
+            label=f"path ({len(path) - 1} steps)")  # fmt: skip
+    ax.plot(finite[:1, 0], finite[:1, 1], "s", color="C3", ms=6, label="start")
+    if optimum is not None:
+        ax.plot([optimum[0]], [optimum[1]], "*", color="k", ms=12, label="minimum")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    if losses is not None:
+        ax2 = np.atleast_1d(axes)[1]
+        ax2.semilogy(np.asarray(losses, dtype=float))
+        ax2.set_xlabel("iteration")
+        ax2.set_ylabel(loss_label)
+        ax2.set_title("Loss per iteration", fontsize=10)
+        ax2.grid(True, alpha=0.3)
+    return fig
+
+
+def softmax_bars(
+    probs: np.ndarray,
+    labels: Sequence[int],
+    class_names: Sequence[str] | None = None,
+    images: np.ndarray | None = None,
+) -> Any:
+    """Each example's softmax probabilities as bars (the prediction's bar highlighted), titled
+    ``pred P / true T``; with ``images`` the example is drawn above its bars."""
+    probs = np.asarray(probs, dtype=float)
+    n, k = probs.shape
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    rows = 2 if images is not None else 1
+    fig, axes = new_figure(rows, n, figsize=(2.2 * n, 2.0 * rows + 0.6))
+    axes = np.asarray(axes).reshape(rows, n)
+    for i in range(n):
+        pred, true = int(np.argmax(probs[i])), int(labels[i])
+        colors = ["C2" if j == pred == true else "C3" if j == pred else "C0" for j in range(k)]
+        ax = axes[-1, i]
+        ax.bar(range(k), probs[i], color=colors)
+        ax.set_ylim(0, 1)
+        ax.set_xticks(range(k), names, fontsize=6)
+        ax.set_title(f"pred {names[pred]} / true {names[true]}", fontsize=8,
+                     color="black" if pred == true else "red")  # fmt: skip
+        if i == 0:
+            ax.set_ylabel("softmax probability", fontsize=7)
+        if images is not None:
+            axes[0, i].imshow(np.asarray(images[i]), cmap="gray_r")
+            axes[0, i].axis("off")
+    return fig
+
+
+def information_bars(
+    p: Sequence[float], q: Sequence[float], entropy: float, cross_entropy: float, kl: float,
+    unit: str = "bits",
+) -> Any:  # fmt: skip
+    """Two distributions side by side, then H(p), H(p, q) and KL(p‖q) as bars, with
+    H(p, q) drawn as H(p) + KL(p‖q)."""
+    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9.0, 3.5))
+    idx = np.arange(len(p))
+    ax1.bar(idx - 0.2, p, width=0.4, label="p")
+    ax1.bar(idx + 0.2, q, width=0.4, label="q")
+    ax1.set_xticks(idx, [str(i) for i in idx])
+    ax1.set_xlabel("outcome")
+    ax1.set_ylabel("probability")
+    ax1.set_title("p and q")
+    ax1.legend()
+    ax2.bar(0, entropy, color="C0")
+    ax2.bar(1, entropy, color="C0", label="H(p)")
+    ax2.bar(1, kl, bottom=entropy, color="C3", label="KL(p‖q)")
+    ax2.bar(2, kl, color="C3")
+    ax2.set_xticks([0, 1, 2], ["H(p)", "H(p, q)", "KL(p‖q)"])
+    for x, v in ((0, entropy), (1, cross_entropy), (2, kl)):
+        ax2.text(x, v, f"{v:.3g}", ha="center", va="bottom", fontsize=8)
+    ax2.set_ylabel(unit)
+    ax2.set_title("cross-entropy = entropy + KL")
+    ax2.legend(fontsize=7)
+    return fig
+
+
 def confusion_matrix(
     matrix: np.ndarray, class_names: Sequence[str] | None = None, title: str = "Confusion matrix"
 ) -> Any:
@@ -157,12 +308,12 @@ def image_predictions(
     class_names: Sequence[str] | None = None,
     ncols: int = 8,
 ) -> Any:
-    """A grid of images titled ``pred (true)``; wrong predictions in red."""
+    """A grid of images titled ``pred P / true T``; wrong predictions in red."""
     images = np.asarray(images)
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
-    fig, axes = new_figure(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows))
+    fig, axes = new_figure(nrows, ncols, figsize=(1.5 * ncols, 1.6 * nrows))
     names = list(class_names) if class_names is not None else None
     for i, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
@@ -170,7 +321,7 @@ def image_predictions(
             continue
         ax.imshow(images[i], cmap="gray_r")
         pred, true = int(predictions[i]), int(labels[i])
-        text = f"{names[pred] if names else pred} ({names[true] if names else true})"
+        text = f"pred {names[pred] if names else pred} / true {names[true] if names else true}"
         ax.set_title(text, fontsize=7, color="black" if pred == true else "red")
     return fig
 
@@ -239,6 +390,7 @@ class Animator:
         self.Y: list[list[float]] = []
         self.live = _in_ipython() if live is None else live
         self.fig = self.axes = None
+        self._handle: Any = None  # the one display the curve is redrawn in (IPython)
         if self.live:
             self.fig, axes = new_figure(nrows, ncols, figsize=figsize)
             self.axes = np.atleast_1d(axes).ravel()
@@ -277,14 +429,18 @@ class Animator:
         if self.legend:
             ax.legend(self.legend)
         ax.grid(True, alpha=0.3)
-        display.display(self.fig)
-        display.clear_output(wait=True)
+        # One display, updated in place: the final curve stays, and printing in the same
+        # cell (an epoch's loss) neither wipes it nor is wiped by it.
+        if self._handle is None:
+            self._handle = display.display(self.fig, display_id=True)
+        else:
+            self._handle.update(self.fig)
 
 
 __all__ = [
-    "Animator", "bernoulli_entropy", "confusion_counts", "confusion_matrix",
-    "image_predictions", "likelihood_curve", "new_figure", "pyplot", "save_figure",
-    "training_curves",
+    "Animator", "bernoulli_entropy", "confusion_counts", "confusion_matrix", "descent_path",
+    "image_predictions", "information_bars", "likelihood_curve", "new_figure", "pyplot",
+    "save_figure", "softmax_bars", "training_curves", "use_svg_display",
 ]  # fmt: skip
 
 

@@ -1,7 +1,11 @@
-"""Every notebook in examples/ runs top to bottom in a real Jupyter kernel without an error."""
+"""Every notebook in examples/ runs top to bottom in a real Jupyter kernel without an error,
+and every cell that plots shows its figure (an image output, never ``<Figure size ...>``)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,12 +17,27 @@ pytest.importorskip("ipykernel")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
+# A cell that calls one of ndgrad.plot's figures (or its live Animator) must show an image.
+PLOTS = re.compile(
+    r"\b(Animator|bernoulli_entropy|likelihood_curve|confusion_matrix|image_predictions|"
+    r"training_curves|convolution_kernel|descent_path|softmax_bars|information_bars)\("
+)
+IMAGES = {"image/png", "image/svg+xml"}
 
 
 def test_the_examples_exist():
     names = {p.name for p in NOTEBOOKS}
     assert {"01-autograd-and-matrix-calculus.ipynb", "02-linear-regression.ipynb",
             "03-entropy-kl-mle.ipynb", "04-softmax-regression.ipynb"} <= names  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path):
+    # The README says how to run them (make notebooks); outputs would only go stale.
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None, path.name
 
 
 def test_the_python3_kernel_is_this_interpreter():
@@ -39,6 +58,12 @@ def test_notebook_runs_without_errors(path, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # The kernel runs in tmp_path: it must import the ndgrad under test, not another install
+    # (a relative PYTHONPATH=src, or an editable install of a different checkout).
+    import ndgrad
+
+    source = str(Path(ndgrad.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]))
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook,
@@ -55,3 +80,18 @@ def test_notebook_runs_without_errors(path, tmp_path, monkeypatch):
     assert not errors
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in code_cells), "every code cell ran"
+    plotting = [c for c in code_cells if PLOTS.search(c.source)]
+    for cell in plotting:
+        kinds = {kind for o in cell.get("outputs", []) for kind in o.get("data", {})}
+        assert kinds & IMAGES, f"{path.name}: no figure shown by\n{cell.source}\n{kinds}"
+        shown = [o for o in cell.outputs if o.get("data", {}).get("text/plain", "").startswith(
+            "<Figure") and not set(o["data"]) & IMAGES]  # fmt: skip
+        assert not shown, f"{path.name}: a figure's repr instead of the figure"
+
+
+def test_every_plotting_cell_is_found():
+    cells = {p.name: [c for c in nbformat.read(p, as_version=4).cells
+                      if c.cell_type == "code" and PLOTS.search(c.source)] for p in NOTEBOOKS}  # fmt: skip
+    assert len(cells["02-linear-regression.ipynb"]) == 1  # the Animator's training curve
+    assert len(cells["03-entropy-kl-mle.ipynb"]) == 2
+    assert len(cells["04-softmax-regression.ipynb"]) == 4

@@ -61,7 +61,7 @@ def test_image_predictions_marks_mistakes_red(tmp_path):
     images = np.random.default_rng(0).random((5, 8, 8))
     fig = plot.image_predictions(images, [1, 2, 3, 4, 5], [1, 2, 0, 4, 5], ncols=3)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles[2] == "0 (3)" and len(titles) == 5
+    assert titles[2] == "pred 0 / true 3" and len(titles) == 5
     colors = [ax.title.get_color() for ax in fig.axes if ax.get_title()]
     assert colors[2] == "red" and colors[0] == "black"
     _written(fig, tmp_path, "digits")
@@ -88,3 +88,33 @@ def test_animator_records_without_drawing_outside_ipython():
     assert animator.Y[0] == pytest.approx([1.0, 0.5, 1 / 3])
     animator.add(4, (None, 0.95))  # d2l passes None for a series with no point yet
     assert len(animator.Y[0]) == 3 and animator.Y[1][-1] == 0.95
+
+
+def test_descent_path_draws_the_iterates_on_the_contours(tmp_path):
+    path = np.array([[0.0, 0.0], [0.5, -0.4], [0.8, -0.7], [1.0, -1.0]])
+    fig = plot.descent_path(lambda a, b: (a - 1) ** 2 + (b + 1) ** 2, path, optimum=(1.0, -1.0),
+                            losses=[2.0, 0.5, 0.1, 0.0001])  # fmt: skip
+    ax = fig.axes[0]
+    assert ax.collections, "contours"
+    np.testing.assert_array_equal(ax.lines[0].get_xydata(), path)
+    assert fig.axes[-1].get_yscale() == "log"
+    _written(fig, tmp_path, "descent")
+
+
+def test_softmax_bars_highlight_the_prediction(tmp_path):
+    probs = np.array([[0.1, 0.7, 0.2], [0.6, 0.3, 0.1]])
+    fig = plot.softmax_bars(probs, [1, 2], ["a", "b", "c"], images=np.zeros((2, 4, 4)))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["pred b / true b", "pred a / true c"]
+    bars = [ax for ax in fig.axes if ax.patches]
+    np.testing.assert_allclose([p.get_height() for p in bars[0].patches], probs[0])
+    _written(fig, tmp_path, "softmax")
+
+
+def test_information_bars_stack_entropy_and_kl(tmp_path):
+    fig = plot.information_bars([0.5, 0.25, 0.125, 0.125], [0.25] * 4, 1.75, 2.0, 0.25)
+    ax = fig.axes[1]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["H(p)", "H(p, q)", "KL(p‖q)"]
+    stacked = [p for p in ax.patches if abs(p.get_x() + p.get_width() / 2 - 1) < 1e-9]
+    assert sum(p.get_height() for p in stacked) == 2.0
+    _written(fig, tmp_path, "information")

@@ -136,9 +136,64 @@ def test_comma_list_and_repeats(tmp_path):
 def test_unknown_section_exits_2_with_the_names(tmp_path):
     result = runner.invoke(app, ["tour", "--section", "autograd,backprop", "--no-plots"])
     assert result.exit_code == 2
+    choices = ", ".join(f"{i} {name}" for i, name in enumerate(SECTION_NAMES, 1))
     assert result.stderr.strip().splitlines() == [
-        "ndgrad tour: error: unknown section 'backprop'; choose from: " + ", ".join(SECTION_NAMES)
+        f"ndgrad tour: error: unknown section 'backprop'; choose from: {choices}"
     ]
+
+
+def test_sections_by_number_or_unique_prefix():
+    from ndgrad.tour import resolve_sections
+
+    names = tuple(SECTION_NAMES)
+    assert resolve_sections(["3"]) == [names[2]] == ["gradient-descent"]
+    assert resolve_sections(["soft"]) == ["softmax-regression"]
+    assert resolve_sections(["Soft,1", "derivatives", "gra"]) == [
+        "softmax-regression", "derivatives", "gradient-descent"]  # fmt: skip
+    assert resolve_sections([str(len(names))]) == [names[-1]]
+    with pytest.raises(ValueError, match=r"^no section number 0; choose from: 1 derivatives"):
+        resolve_sections(["0"])
+    with pytest.raises(ValueError, match=r"^unknown section 'zz'"):
+        resolve_sections(["zz"])
+    # a prefix two names share is ambiguous and lists just those (with a section "sequences"
+    # added, "s" would be)
+    with pytest.raises(
+        ValueError, match=r"^ambiguous section 's'; choose from: softmax-regression, sequences$"
+    ):
+        resolve_sections(["s"], tuple(dict.fromkeys((*names, "sequences"))))
+
+
+def test_tour_positional_sections_and_usage_errors(monkeypatch):
+    result = runner.invoke(app, ["tour", "4", "aut", "--json", "--no-plots"])
+    assert result.exit_code == 0, result.stderr
+    assert [s["name"] for s in json.loads(result.stdout)["sections"]] == ["information", "autograd"]
+    monkeypatch.setattr(tour, "SECTION_NAMES", tuple(dict.fromkeys((*SECTION_NAMES, "sequences"))))
+    for args, needle in ((["s"], "ambiguous section 's'; choose from: softmax-regression, "
+                                 "sequences"), (["99"], "no section number 99"),
+                         (["--lr", "0"], "--lr must be a positive number"),
+                         (["mle", "--tol", "-1"], "--tol must be a positive number")):  # fmt: skip
+        result = runner.invoke(app, ["tour", *args, "--no-plots"])
+        assert result.exit_code == 2
+        lines = result.stderr.strip().splitlines()
+        assert (
+            len(lines) == 1 and lines[0].startswith("ndgrad tour: error: ") and needle in lines[0]
+        )
+
+
+def test_lr_and_tol_reach_the_gradient_descent_section(tmp_path):
+    result = runner.invoke(
+        app, ["tour", "3", "--lr", "0.1", "--tol", "1e-8", "--json", "--no-plots"]
+    )
+    assert result.exit_code == 0, result.stderr
+    values = json.loads(result.stdout)["sections"][0]["values"]
+    assert values["lr"] == 0.1 and values["tol"] == 1e-8
+    default = run_section("gradient-descent", TourContext(plots=False)).values
+    assert values["iterations"] > default["iterations"]  # a smaller step takes longer
+    assert values["max_abs_diff"] <= values["error_bound"]
+    # above 2/λmax the steps grow: the section says so and fails, without a traceback
+    diverged = run_section("gradient-descent", TourContext(plots=False, lr=3.0))
+    assert diverged.error is None and not diverged.passed
+    assert "the steps grow" in diverged.checks[0].detail
 
 
 def test_figures_are_written_as_png_and_svg(tmp_path):
@@ -146,7 +201,7 @@ def test_figures_are_written_as_png_and_svg(tmp_path):
     result = runner.invoke(app, ["tour", "-s", "gradient-descent,information,mle",
                                  "--out", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.stdout
-    for stem in ("gradient-descent", "bernoulli-entropy", "likelihood"):
+    for stem in ("gradient-descent", "information", "bernoulli-entropy", "likelihood"):
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert b"<svg" in (out / f"{stem}.svg").read_bytes()[:2000]
     assert "PASS" in result.stdout and "all 3 sections passed" in result.stdout
@@ -164,9 +219,10 @@ def test_the_whole_tour_passes(tmp_path):
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"all {len(SECTION_NAMES)} sections passed" in proc.stdout
-    expected = {"gradient-descent", "bernoulli-entropy", "likelihood", "linear-regression",
-                "softmax-confusion", "softmax-predictions", "convolution",
-                "sequences-perplexity", "attention-heatmap"}  # fmt: skip
+    expected = {"gradient-descent", "information", "bernoulli-entropy", "likelihood",
+                "linear-regression", "softmax-confusion", "softmax-predictions",
+                "softmax-probabilities", "convolution", "sequences-perplexity",
+                "attention-heatmap"}  # fmt: skip
     assert {p.stem for p in tmp_path.glob("*.png")} == expected
     assert {p.stem for p in tmp_path.glob("*.svg")} == expected
 

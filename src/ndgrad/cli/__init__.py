@@ -6,12 +6,34 @@ import sys
 
 import typer
 
+from ndgrad.cli._common import CONTEXT_SETTINGS, error_line, hide_flag_types
+
 app = typer.Typer(
     name="ndgrad",
     help="ndgrad: deep learning from first principles on NumPy, with PyTorch's API.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings=CONTEXT_SETTINGS,  # -h and --help, on every command
 )
+hide_flag_types()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ndgrad import __version__
+
+        typer.echo(f"ndgrad {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", is_eager=True, callback=_print_version,
+        help="Print ndgrad's version and exit.",
+    ),
+) -> None:  # fmt: skip
+    """ndgrad: deep learning from first principles on NumPy, with PyTorch's API."""
 
 
 def _register_subcommands() -> None:
@@ -65,7 +87,7 @@ def _main(argv: list[str] | None) -> None:
     try:
         result = app(args=argv, prog_name="ndgrad", standalone_mode=False)
     except typer.Abort:
-        print("aborted", file=sys.stderr)
+        print(error_line("ndgrad", "aborted"), file=sys.stderr)
         sys.exit(130)
     except Exception as exc:
         # Typer's (vendored click) usage errors carry exit_code 2 and format_message().
@@ -76,7 +98,7 @@ def _main(argv: list[str] | None) -> None:
             sys.exit(0)
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "ndgrad"
-        print(f"{where}: error: {exc.format_message()}", file=sys.stderr)
+        print(error_line(where, exc.format_message()), file=sys.stderr)
         sys.exit(2)
     sys.stdout.flush()  # inside main's guard: a full disk is reported, not a traceback
     sys.exit(result if isinstance(result, int) else 0)

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ndgrad.cli._common import usage_error
+
 HELP = (
     "Differentiate a matrix EXPRESSION symbolically (SymPy) and numerically (ndgrad autograd)."
     "\n\nPrints which of the four cases it is (scalar/vector by scalar/vector, matrices too), "
@@ -103,8 +105,7 @@ def calculus(
         result = compare(expression, shapes, values, wrt=wrt, layout=layout)
     except (ValueError, TypeError, RuntimeError, ArithmeticError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2) from None
+        raise usage_error("calculus", message) from None
 
     data = result.to_dict()
     if as_json:

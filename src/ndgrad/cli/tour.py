@@ -3,59 +3,66 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
 import typer
 
+from ndgrad.cli._common import usage_error
 
-def _parse_sections(values: list[str] | None) -> list[str]:
-    from ndgrad.tour import SECTION_NAMES
+
+def _parse_sections(values: list[str]) -> list[str]:
+    from ndgrad.tour import SECTION_NAMES, resolve_sections
 
     if not values:
         return list(SECTION_NAMES)
-    names: list[str] = []
-    for value in values:
-        names += [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in SECTION_NAMES]
-    if unknown:
-        typer.echo(
-            f"ndgrad tour: error: unknown section {', '.join(map(repr, unknown))}; "
-            f"choose from: {', '.join(SECTION_NAMES)}",
-            err=True,
-        )
-        raise typer.Exit(2)
-    return list(dict.fromkeys(names))  # keep the order given, drop repeats
+    try:
+        return resolve_sections(values, tuple(SECTION_NAMES))
+    except ValueError as exc:
+        raise usage_error("tour", str(exc)) from None
 
 
 def tour(
+    sections: list[str] = typer.Argument(
+        None,
+        metavar="SECTION",
+        help="Sections to run, by name, number or unique prefix (ndgrad tour 3, ndgrad tour "
+        "soft); default: all.",
+        show_default=False,
+    ),
     section: list[str] = typer.Option(
         None, "--section", "-s", help="Run only this section (repeatable, or a comma list)."
     ),
     out: Path = typer.Option(Path("ndgrad-tour"), "--out", "-o", help="Folder for the figures."),
+    lr: float = typer.Option(
+        None, "--lr", help="Learning rate α of the gradient-descent section (default 0.5)."
+    ),
+    tol: float = typer.Option(
+        None, "--tol", help="Stopping tolerance ε of the gradient-descent section (default 1e-6)."
+    ),
     no_plots: bool = typer.Option(False, "--no-plots", help="Do not draw or write figures."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable results only."),
     seed: int = typer.Option(0, "--seed", help="Random seed for every section."),
 ) -> None:
     """Walk through the notes: each section computes with ndgrad and checks the analytic answer.
 
-    Sections: derivatives, autograd, gradient-descent, information, mle, linear-regression,
-    softmax-regression, convolution. Exit code 1 if any check fails.
+    Sections: {sections}. Exit code 1 if any check fails.
     """
     from ndgrad.tour import TourContext, run_section, section_title
     from ndgrad.training import single_blas_thread
 
-    names = _parse_sections(section)
-    ctx = TourContext(out=out, plots=not no_plots, seed=seed)
+    names = _parse_sections([*(sections or []), *(section or [])])
+    for option, value in (("--lr", lr), ("--tol", tol)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise usage_error("tour", f"{option} must be a positive number, got {value:g}")
+    ctx = TourContext(out=out, plots=not no_plots, seed=seed, lr=lr, tol=tol)
     if not no_plots:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            typer.echo(
-                f"ndgrad tour: error: cannot create the output folder {out}: {exc}", err=True
-            )
-            raise typer.Exit(2) from None
+            raise usage_error("tour", f"cannot create the output folder {out}: {exc}") from None
     start = time.perf_counter()
     results = []
     console = None
@@ -132,4 +139,7 @@ def _print_summary(console: object, results: list, total: float, out: Path | Non
 
 
 def register(app: typer.Typer) -> None:
-    app.command("tour")(tour)
+    from ndgrad.tour import SECTION_NAMES
+
+    numbered = ", ".join(f"{i} {name}" for i, name in enumerate(SECTION_NAMES, 1))
+    app.command("tour", help=(tour.__doc__ or "").replace("{sections}", numbered))(tour)

@@ -62,6 +62,8 @@ class TourContext:
     out: Path = Path("ndgrad-tour")
     plots: bool = True
     seed: int = 0
+    lr: float | None = None  # the gradient-descent section's learning rate (None: its own)
+    tol: float | None = None  # and its stopping tolerance
 
     def save(self, fig: Any, stem: str, result: SectionResult) -> None:
         """Writes a figure as PNG and SVG (when plots are on) and records the paths."""
@@ -98,6 +100,35 @@ SECTION_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def resolve_sections(tokens: list[str], names: tuple[str, ...] | None = None) -> list[str]:
+    """Section names for what a user typed: a name, its number (1-based) or a unique prefix.
+
+    Tokens may be comma lists; repeats are dropped and the order given is kept. Raises
+    ``ValueError`` naming the token and the choices when one is unknown or ambiguous.
+    """
+    names = SECTION_NAMES if names is None else names
+    choices = ", ".join(f"{i} {n}" for i, n in enumerate(names, 1))
+    picked: list[str] = []
+    for token in (t.strip() for value in tokens for t in value.split(",")):
+        if not token:
+            continue
+        key = token.lower()
+        if key in names:
+            picked.append(key)
+        elif key.isdigit():
+            if not 1 <= int(key) <= len(names):
+                raise ValueError(f"no section number {token}; choose from: {choices}")
+            picked.append(names[int(key) - 1])
+        else:
+            matches = [n for n in names if n.startswith(key)]
+            if len(matches) != 1:
+                what = "ambiguous" if matches else "unknown"
+                among = ", ".join(matches) if matches else choices
+                raise ValueError(f"{what} section {token!r}; choose from: {among}")
+            picked.append(matches[0])
+    return list(dict.fromkeys(picked))
+
+
 def section_title(name: str) -> str:
     return _registry()[name][0]
 
@@ -124,6 +155,6 @@ def run_tour(names: list[str] | None = None, ctx: TourContext | None = None) -> 
 
 
 __all__ = [
-    "Check", "SECTION_NAMES", "SectionResult", "TourContext", "run_section", "run_tour",
-    "section_title",
+    "Check", "SECTION_NAMES", "SectionResult", "TourContext", "resolve_sections", "run_section",
+    "run_tour", "section_title",
 ]  # fmt: skip

@@ -102,38 +102,65 @@ def gradient_descent_section(ctx: TourContext) -> SectionResult:
 
     X, y = ndgrad.tensor(design), ndgrad.tensor(targets)
     theta = ndgrad.zeros(3, dtype=ndgrad.float64, requires_grad=True)
-    lr, tol = 0.5, 1e-6
+    lr = 0.5 if ctx.lr is None else ctx.lr
+    tol = 1e-6 if ctx.tol is None else ctx.tol
+    path: list[np.ndarray] = []  # θ at every evaluation: the iterates, for the figure
 
     def loss() -> ndgrad.Tensor:
+        path.append(theta.detach().numpy().copy())
         residual = X @ theta - y
         return (residual * residual).sum() / (2 * m)  # J(θ) = ‖Xθ − y‖² / 2m
 
-    run = gradient_descent(loss, [theta], lr=lr, tol=tol, max_iter=10_000)
+    # J is quadratic with Hessian H = XᵀX/m: the steps shrink only for α < 2/λmax(H); above
+    # that they grow, so a few dozen iterations show the divergence.
+    eigenvalues = np.linalg.eigvalsh(design.T @ design / m)
+    stable = lr < 2 / eigenvalues[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        run = gradient_descent(loss, [theta], lr=lr, tol=tol, max_iter=10_000 if stable else 30)
     normal_eq = np.linalg.solve(design.T @ design, design.T @ targets)
     got = theta.detach().numpy()
     gap = float(np.max(np.abs(got - normal_eq)))
+    # θ − θ* = H⁻¹∇J, so once every |α ∂J/∂θⱼ| < ε, ‖θ − θ*‖ ≤ ‖∇J‖ / λmin(H) ≤ √n ε / (α λmin):
+    # the tolerance bounds the error.
+    bound = math.sqrt(len(got)) * run.steps[-1] / (lr * eigenvalues[0])
     r.check("stopped because every step < ε", run.converged,
-            f"{run.iterations} iterations, last step {run.steps[-1]:.2e}")  # fmt: skip
-    r.check("θ matches the normal equation (XᵀX)⁻¹Xᵀy", gap < 1e-4, f"max |Δθ| = {gap:.2e}")
+            f"{run.iterations} iterations, last step {run.steps[-1]:.2e}"
+            + ("" if stable else f"; α ≥ 2/λmax = {2 / eigenvalues[-1]:.3g}: the steps grow"))  # fmt: skip
+    r.check("θ is within √n·ε/(α·λmin) of the normal equation (XᵀX)⁻¹Xᵀy",
+            run.converged and gap <= bound * (1 + 1e-9) + 1e-12,
+            f"max |Δθ| = {gap:.2e}, bound {bound:.2e}")  # fmt: skip
     r.lines += [
-        f"lr α = {lr}, tolerance ε = {tol:g}: converged after {run.iterations} iterations "
-        f"(loss {run.losses[0]:.4f} → {run.losses[-1]:.6f})",
+        f"lr α = {lr:g}, tolerance ε = {tol:g}: "
+        + (f"converged after {run.iterations} iterations" if run.converged
+           else f"not converged after {run.iterations} iterations")
+        + f" (loss {run.losses[0]:.4f} → {run.losses[-1]:.6g})",
         f"θ (gradient descent) = {_fmt(got, 6)}",
         f"θ (normal equation)  = {_fmt(normal_eq, 6)}   max |Δθ| = {gap:.1e}",
-    ]
+        f"stable for α < 2/λmax(XᵀX/m) = {2 / eigenvalues[-1]:.3g}",
+    ]  # fmt: skip
     r.values.update(iterations=run.iterations, theta=got.tolist(), max_abs_diff=gap,
-                    normal_equation=normal_eq.tolist(), lr=lr, tol=tol)  # fmt: skip
+                    normal_equation=normal_eq.tolist(), lr=lr, tol=tol,
+                    error_bound=bound)  # fmt: skip
     if ctx.plots:
-        from ndgrad.plot import new_figure
+        from ndgrad.plot import descent_path
 
-        fig, ax = new_figure()
-        ax.semilogy(run.losses)
-        ax.axhline(float(np.mean((design @ normal_eq - targets) ** 2) / 2), color="C3", ls="--",
-                   label="loss at the normal-equation θ")  # fmt: skip
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("J(θ)")
-        ax.set_title(f"Gradient descent, stopped at ε = {tol:g}")
-        ax.legend()
+        theta0 = normal_eq[0]
+
+        def slice_loss(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            # J(θ₁, θ₂) with θ₀ at its optimum: the features are centred, so θ₀ barely couples.
+            pred = theta0 + a[..., None] * features[:, 0] + b[..., None] * features[:, 1]
+            return ((pred - targets) ** 2).sum(-1) / (2 * m)
+
+        iterates = np.array(path)[:, 1:]
+        far = np.flatnonzero(np.abs(iterates - normal_eq[1:]).max(1) > 20)  # diverging: the start
+        iterates = iterates[: far[0] + 1] if len(far) else iterates
+        j_star = float(np.sum((design @ normal_eq - targets) ** 2) / (2 * m))
+        with np.errstate(invalid="ignore"):
+            excess = np.maximum(np.asarray(run.losses) - j_star, 1e-16)  # J(θ) − J(θ*) > 0
+        fig = descent_path(slice_loss, iterates, optimum=normal_eq[1:], losses=excess,
+                           loss_label="J(θ) − J(θ*)",
+                           title=f"Gradient descent, α = {lr:g}, stopped at ε = {tol:g}\n"
+                                 f"contours of J(θ₁, θ₂) at θ₀ = {theta0:.3f}")  # fmt: skip
         ctx.save(fig, "gradient-descent", r)
     return r
 
@@ -174,8 +201,11 @@ def information_section(ctx: TourContext) -> SectionResult:
     r.lines.insert(0, f"p = {p_np.tolist()}, q = {q_np.tolist()} (uniform)")
     r.lines.append("KL(p‖p) = 0: minimising H(p, q) over q minimises KL(p‖q)")
     if ctx.plots:
-        from ndgrad.plot import bernoulli_entropy
+        from ndgrad.plot import bernoulli_entropy, information_bars
 
+        bits = r.values["bits"]
+        ctx.save(information_bars(p_np, q_np, bits["entropy"], bits["cross_entropy"],
+                                  bits["kl"], "bits"), "information", r)  # fmt: skip
         ctx.save(bernoulli_entropy(2.0), "bernoulli-entropy", r)
     return r
 
@@ -337,7 +367,7 @@ def softmax_regression(ctx: TourContext) -> SectionResult:
     r.values.update(test_accuracy=test_acc, train_accuracy=history["train acc"][-1],
                     history=history)  # fmt: skip
     if ctx.plots:
-        from ndgrad.plot import confusion_counts, confusion_matrix, image_predictions
+        from ndgrad.plot import confusion_counts, confusion_matrix, image_predictions, softmax_bars
 
         preds = probs.argmax(dim=1).numpy()
         matrix = confusion_counts(y_test.numpy(), preds, num_outputs)
@@ -346,6 +376,12 @@ def softmax_regression(ctx: TourContext) -> SectionResult:
         images = data.X[test_idx][:24].reshape(-1, 8, 8)
         ctx.save(image_predictions(images, y_test.numpy()[:24], preds[:24], ncols=8),
                  "softmax-predictions", r)  # fmt: skip
+        # softmax's output for a few test digits: the first mistake, if any, and the first three
+        wrong = [int(i) for i in np.flatnonzero(preds != y_test.numpy())[:1]]
+        shown = (wrong + [i for i in range(len(preds)) if i not in wrong])[:4]
+        ctx.save(softmax_bars(probs.numpy()[shown], y_test.numpy()[shown], data.class_names,
+                              data.X[test_idx][shown].reshape(-1, 8, 8)),
+                 "softmax-probabilities", r)  # fmt: skip
     return r
 
 
