@@ -14,8 +14,9 @@ On disk a checkpoint is an ``ndgrad.save`` archive (atomic, no pickle) of a plai
 
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,37 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Pat
     path = Path(path)
     ndgrad.save(checkpoint.to_dict(), path)
     return path
+
+
+HISTORY_NAME = "history.csv"
+
+
+def write_history_csv(columns: Mapping[str, Sequence[float]], path: str | os.PathLike[str]) -> Path:
+    """Writes per-epoch curves as a CSV (``epoch`` then one column per curve, full
+    precision) beside a checkpoint, atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    names = list(columns)
+    epochs = max((len(v) for v in columns.values()), default=0)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["epoch", *names])
+            for i in range(epochs):
+                writer.writerow([i + 1, *(repr(float(columns[n][i])) for n in names)])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def history_columns(history: History) -> dict[str, list[float]]:
+    """The curves of ``history`` under unambiguous names: the losses are those of a full
+    pass over each part after the epoch (not the running mean the progress bar shows)."""
+    return {
+        ("train loss (epoch end)" if k == "train loss" else k): v
+        for k, v in history.to_dict().items()
+    }
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

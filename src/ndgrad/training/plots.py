@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ndgrad import plot
+from ndgrad.training.checkpoint import history_columns
 from ndgrad.training.loop import TrainingResult
 from ndgrad.training.metrics import predict
 
@@ -15,7 +16,7 @@ def write_plots(result: TrainingResult, folder: str | os.PathLike[str]) -> list[
     for image sets) as PNG and SVG into ``folder``; returns the files written."""
     out = Path(folder)
     ckpt, split = result.checkpoint, result.split
-    history = ckpt.history.to_dict()
+    history = history_columns(ckpt.history)
     losses = {k: v for k, v in history.items() if k.endswith("loss")}
     scores = {k: v for k, v in history.items() if not k.endswith("loss")}
     title = f"{ckpt.spec.model} on {ckpt.dataset}"
