@@ -31,6 +31,7 @@ from ndgrad.training.checkpoint import (
     History,
     history_columns,
     load_checkpoint,
+    outlying_columns,
     save_checkpoint,
     write_history_csv,
 )
@@ -56,9 +57,11 @@ from ndgrad.training.loop import (
     train,
 )
 from ndgrad.training.metrics import (
+    ClassificationReport,
     Metrics,
     Predictions,
     check_compatible,
+    classification_report,
     compute_metrics,
     evaluate,
     predict,
@@ -91,6 +94,7 @@ __all__ = [
     "TASKS",
     "BatchStats",
     "Checkpoint",
+    "ClassificationReport",
     "EpochStats",
     "FeatureTable",
     "FitCallback",
@@ -106,6 +110,7 @@ __all__ = [
     "TrainingStopped",
     "build_model",
     "check_compatible",
+    "classification_report",
     "compute_metrics",
     "evaluate",
     "fit",
@@ -115,6 +120,7 @@ __all__ = [
     "load_split",
     "loss_function",
     "make_optimizer",
+    "outlying_columns",
     "predict",
     "read_feature_table",
     "read_features",

@@ -294,7 +294,7 @@ def read_feature_table(path: Path, expected: int) -> FeatureTable:
         r, c = (int(i) for i in np.argwhere(bad)[0])
         value = rows[r, c]
         why = "is not finite" if not np.isfinite(value) else "is beyond float32's range (3.4e38)"
-        raise ValueError(f"{path}: row {numbers[r]}, column {c + 1}: {value!r} {why}")
+        raise ValueError(f"{path}: row {numbers[r]}, column {c + 1}: {value:g} {why}")
     if header is not None and len(header) != rows.shape[1]:
         raise ValueError(f"{path}: the header has {len(header)} columns, the rows {rows.shape[1]}")
     return FeatureTable(rows, header, numbers)

@@ -425,12 +425,11 @@ def fit_language_model(
                 history.perplexity.append(ppl)
                 history.tokens_per_second.append(speed)
                 stats = {"loss": total / tokens, "perplexity": ppl, "tokens/s": speed}
-                callback.on_epoch_end(EpochStats(epoch, hyper.epochs, stats, {}, "validation"))
                 last = snapshot(frozen=epoch < hyper.epochs)
+                callback.on_epoch_end(EpochStats(epoch, hyper.epochs, stats, {}, "validation"))
     except KeyboardInterrupt:
-        raise TrainingStopped(
-            f"interrupted at epoch {epoch}, batch {batch}", "interrupted", last, epoch, batch
-        ) from None
+        where = f"at epoch {epoch}, batch {batch}" if batch else f"after epoch {history.epochs}"
+        raise TrainingStopped(f"interrupted {where}", "interrupted", last, epoch, batch) from None
     model.eval()
     assert last is not None
     checkpoint = last

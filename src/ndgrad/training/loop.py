@@ -166,6 +166,7 @@ def fit(
     else:
         history = History("accuracy" if classify else "r2", split.val_name)
     total_epochs = done + hyper.epochs
+    feature_range = (split.X_train.min(0), split.X_train.max(0))
     seconds_before = resume.seconds if resume is not None else 0.0
 
     def checkpoint(train_m: Metrics, val_m: Metrics, frozen: bool) -> Checkpoint:
@@ -190,6 +191,7 @@ def fit(
             history=History(history.metric, history.val_name, list(history.train_loss),
                             list(history.val_loss), list(history.train_score),
                             list(history.val_score)),
+            feature_range=feature_range,
         )  # fmt: skip
 
     last: Checkpoint | None = resume
@@ -242,10 +244,10 @@ def fit(
                 history.val_loss.append(val_m["loss"])
                 history.train_score.append(train_m[history.metric])
                 history.val_score.append(val_m[history.metric])
+                last = checkpoint(train_m, val_m, frozen=epoch < total_epochs)
                 callback.on_epoch_end(
                     EpochStats(epoch, total_epochs, train_m, val_m, split.val_name)
                 )
-                last = checkpoint(train_m, val_m, frozen=epoch < total_epochs)
     except KeyboardInterrupt:
         model.eval()
         keep = last
@@ -254,9 +256,8 @@ def fit(
             val_m = compute_metrics(model, spec, X_val, split.y_val, target_stats)
             if math.isfinite(train_m["loss"]) and math.isfinite(val_m["loss"]):
                 keep = checkpoint(train_m, val_m, frozen=False)
-        raise TrainingStopped(
-            f"interrupted at epoch {epoch}, batch {batch}", "interrupted", keep, epoch, batch
-        ) from None
+        where = f"at epoch {epoch}, batch {batch}" if batch else f"after epoch {history.epochs}"
+        raise TrainingStopped(f"interrupted {where}", "interrupted", keep, epoch, batch) from None
     assert last is not None
     return TrainingResult(model, opt, split, last)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -115,3 +116,35 @@ def evaluate(
             model, spec, scaling.features(split.X_val), split.y_val, stats
         ),
     }
+
+
+@dataclass
+class ClassificationReport:
+    """A classifier's confusion matrix (rows: true class, columns: predicted) and
+    scikit-learn's per-class report on one part of a split."""
+
+    labels: list[str]
+    confusion: np.ndarray
+    report: dict[str, Any]  # classification_report(output_dict=True)
+    text: str  # classification_report as printed
+
+
+def classification_report(
+    model: nn.Module, spec: ModelSpec, scaling: Scaling, X: np.ndarray, y: np.ndarray,
+    class_names: list[str] | None,
+) -> ClassificationReport:  # fmt: skip
+    """scikit-learn's ``confusion_matrix`` and ``classification_report`` for raw rows ``X``
+    with labels ``y`` (every class listed, even one never predicted)."""
+    from sklearn import metrics as skm
+
+    pred = predict(model, spec, scaling.features(X)).classes
+    k = len(class_names) if class_names else int(max(y.max(), pred.max())) + 1
+    names = list(class_names) if class_names else [str(i) for i in range(k)]
+    labels = list(range(k))
+    kwargs: dict[str, Any] = {"labels": labels, "target_names": names, "zero_division": 0}
+    return ClassificationReport(
+        names,
+        skm.confusion_matrix(y, pred, labels=labels),
+        skm.classification_report(y, pred, output_dict=True, **kwargs),
+        skm.classification_report(y, pred, digits=3, **kwargs),
+    )
