@@ -93,7 +93,9 @@ def test_linreg_recovers_synthetic_weights(tmp_path):
 
 def test_mlp_regression_and_iris_wine_run(tmp_path):
     # one folder per run: a folder holding a checkpoint is not overwritten without --force
-    payload = train_json(tmp_path / "mlp", "mlp", "--data", "diabetes", "--hidden", "16", "--epochs", "5")
+    payload = train_json(
+        tmp_path / "mlp", "mlp", "--data", "diabetes", "--hidden", "16", "--epochs", "5"
+    )
     assert "r2" in payload["metrics"]["validation"]
     payload = train_json(tmp_path / "iris", "softmax", "--data", "iris", "--optimizer", "adam",
                          "--lr", "0.05", "--weight-decay", "1e-4")  # fmt: skip

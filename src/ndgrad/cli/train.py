@@ -71,6 +71,11 @@ def _num(value: float) -> str:
     return f"{value:.4f}"
 
 
+def _score(value: float) -> str:
+    """An accuracy or R²: 3 decimals, or scientific notation for a diverging R²."""
+    return f"{value:.3f}" if not math.isfinite(value) or abs(value) < 1e4 else f"{value:.2e}"
+
+
 def _run_folder(out: Path | None, model: str, data: str, force: bool) -> Path:
     """The folder a run writes into, created and checked writable before training starts.
 
@@ -167,8 +172,8 @@ class _ProgressBars(training.FitCallback):
         classify = "accuracy" in val
         key, shown = ("accuracy", "acc") if classify else ("r2", "R²")
         short = "val" if stats.val_name == "validation" else stats.val_name
-        self._end(f"train loss {_num(train['loss'])} {shown} {train[key]:.3f} │ {short} loss "
-                  f"{_num(val['loss'])} {shown} {val[key]:.3f}")  # fmt: skip
+        self._end(f"train loss {_num(train['loss'])} {shown} {_score(train[key])} │ {short} "
+                  f"loss {_num(val['loss'])} {shown} {_score(val[key])}")  # fmt: skip
 
     def stop(self) -> None:
         if self.started:
@@ -261,54 +266,61 @@ def train(
         ..., "--data", "-d", help=f"One of: {', '.join(DATASETS + lm.TEXT_DATASETS)}."
     ),
     epochs: int = typer.Option(
-        None, "--epochs", help="Passes over the training set. [default: per model, see above]"
+        None, "--epochs", help="Passes over the training set. (default: per model, listed below)"
     ),
-    lr: float = typer.Option(None, "--lr", help="Learning rate. [default: per model]"),
+    lr: float = typer.Option(None, "--lr", help="Learning rate. (default: per model)"),
     batch_size: int = typer.Option(
-        None, "--batch-size", help="Minibatch size. [default: per model]"
+        None, "--batch-size", help="Minibatch size. (default: per model)"
     ),
-    optimizer: str = typer.Option(None, "--optimizer", help="sgd or adam. [default: per model]"),
+    optimizer: str = typer.Option(None, "--optimizer", help="sgd or adam. (default: per model)"),
     weight_decay: float = typer.Option(0.0, "--weight-decay", help="L2 penalty."),
     seed: int = typer.Option(0, "--seed", help="Seed for the split, the init and shuffling."),
     val_split: float = typer.Option(0.2, "--val-split", help="Fraction held out to validate."),
     hidden: str = typer.Option(
         None,
         "--hidden",
-        help="MLP hidden layer widths; a language model's width. [default: 256,128; 256]",
+        help="MLP hidden layer widths; a language model's width. (default: 256,128; 256)",
     ),
     num_steps: int = typer.Option(
-        None, "--num-steps", help="Language models: steps per row. [default: 35]"
+        None, "--num-steps", help="Language models: steps per row. (default: 35)"
     ),
     max_tokens: int = typer.Option(
         None,
         "--max-tokens",
-        help="Language models: characters of the corpus used (-1 all). [default: 10000]",
+        help="Language models: characters of the corpus used (-1 all). (default: 10000)",
     ),
     clip: float = typer.Option(
-        None, "--clip", help="Language models: gradient-norm clip. [default: 1]"
+        None, "--clip", help="Language models: gradient-norm clip. (default: 1)"
     ),
     random_iter: bool = typer.Option(
-        False, "--random-iter", help="Language models: random instead of sequential minibatches."
+        False,
+        "--random-iter",
+        metavar="",
+        help="Language models: random instead of sequential minibatches.",
     ),
     data_dir: str = typer.Option(
-        None, "--data-dir", help="Folder with Fashion-MNIST files. [default: the data folder]"
+        None, "--data-dir", help="Folder with Fashion-MNIST files. (default: the data folder)"
     ),
     out: Path = typer.Option(
         None,
         "--out",
         "-o",
         help="Folder for checkpoint, history.csv and plots; checked before training. "
-        "[default: runs/MODEL-DATA, or runs/MODEL-DATA-2, -3, ... if that one is taken]",
+        "(default: runs/MODEL-DATA, or runs/MODEL-DATA-2, -3, ... if that one is taken)",
     ),
-    force: bool = typer.Option(False, "--force", help="Overwrite the run already in --out."),
+    force: bool = typer.Option(
+        False, "--force", metavar="", help="Overwrite the run already in --out."
+    ),
     resume: Path = typer.Option(
         None,
         "--resume",
         help="Continue a checkpoint (file or run folder) for --epochs more epochs, with its "
-        "optimizer state, split and scaling. [default: a fresh model]",
+        "optimizer state, split and scaling. (default: a fresh model)",
     ),
-    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the figures."),
-    as_json: bool = typer.Option(False, "--json", help="Print the final metrics as JSON."),
+    no_plots: bool = typer.Option(False, "--no-plots", metavar="", help="Skip the figures."),
+    as_json: bool = typer.Option(
+        False, "--json", metavar="", help="Print the final metrics as JSON."
+    ),
 ) -> None:
     """Train MODEL on a dataset; print metrics, write plots, history.csv and a checkpoint.
 
@@ -556,11 +568,11 @@ def evaluate(
     checkpoint: Path = typer.Argument(
         ..., help="A checkpoint written by ndgrad train, or the run folder holding it."
     ),
-    data: str = typer.Option(None, "--data", "-d", help="Dataset. [default: the one trained on]"),
+    data: str = typer.Option(None, "--data", "-d", help="Dataset. (default: the one trained on)"),
     data_dir: str = typer.Option(
-        None, "--data-dir", help="Folder with Fashion-MNIST files. [default: the data folder]"
+        None, "--data-dir", help="Folder with Fashion-MNIST files. (default: the data folder)"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the metrics as JSON."),
 ) -> None:
     """Evaluate a checkpoint on the held-out split of a dataset (the same split as training);
     for a classifier, also its confusion matrix and per-class precision and recall."""
@@ -607,7 +619,7 @@ def predict(
     ),
     input: Path = typer.Option(None, "--input", "-i", help="CSV or .npy of raw feature rows."),
     output: Path = typer.Option(
-        None, "--output", help="Write the predictions CSV here. [default: standard output]"
+        None, "--output", help="Write the predictions CSV here. (default: standard output)"
     ),
     prefix: str = typer.Option(
         None, "--prefix", help="Language models: the text to continue, e.g. 'time traveller'."
