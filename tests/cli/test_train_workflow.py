@@ -260,13 +260,15 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_it(tmp_path):
         [sys.executable, "-m", "ndgrad", "train", "softmax", "--data", "digits", "--epochs",
          "10000", "--optimizer", "adam", "--lr", "0.01", "--out", str(out), "--no-plots"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # a pytest-xdist worker ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         for line in proc.stdout:
             if line.startswith("epoch"):
                 proc.send_signal(signal.SIGINT)
                 break
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 130, err

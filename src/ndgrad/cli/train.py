@@ -122,6 +122,15 @@ def _save(write: Any, folder: Path, name: str) -> tuple[Path, str | None]:
         raise OSError(f"{reason}, nor in {keep} ({exc.strerror or exc})") from None
 
 
+def _plots(write: Any, result: Any, folder: Path) -> list[Path]:
+    """The run's figures; a failed write (disk full) is a warning, the checkpoint is saved."""
+    try:
+        return write(result, folder)
+    except OSError as exc:
+        typer.echo(f"ndgrad train: warning: plots not written ({exc.strerror or exc})", err=True)
+        return []
+
+
 class _ProgressBars(training.FitCallback):
     """One bar per epoch: it fills with the live training loss/accuracy, then keeps the
     epoch's validation numbers as a log line. Where the output is not a terminal (a file, a
@@ -408,7 +417,7 @@ def train(
         finally:
             bars.stop()
         path, reason = save(result.checkpoint)
-        figures = [] if no_plots or reason else training.write_plots(result, folder)
+        figures = [] if no_plots or reason else _plots(training.write_plots, result, folder)
     except typer.Exit:
         raise
     except training.TrainingStopped as exc:
@@ -502,7 +511,7 @@ def _train_language(
         finally:
             bars.stop()
         path, reason = save(result.checkpoint)
-        figures = [] if no_plots or reason else lm.write_language_plots(result, folder)
+        figures = [] if no_plots or reason else _plots(lm.write_language_plots, result, folder)
         sample = lm.predict_ch8("time traveller", 50, result.model, result.vocab)
     except typer.Exit:
         raise
