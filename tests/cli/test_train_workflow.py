@@ -107,6 +107,10 @@ def test_values_beyond_float32_are_a_usage_error(diabetes_run, tmp_path):
     path.write_text(",".join(["0"] * 10) + "\n" + ",".join(["0"] * 3 + ["1e300"] + ["0"] * 6))
     line = one_line_error(invoke("predict", diabetes_run, "--input", path))
     assert "row 2, column 4" in line and "float32" in line
+    # within float32, but not once standardised (the features' std is about 0.05)
+    path.write_text(",".join(["0"] * 10) + "\n" + ",".join(["3e38"] * 10) + "\n")
+    line = one_line_error(invoke("predict", diabetes_run, "--input", path))
+    assert "row 2 gives no finite prediction" in line and "1 of 2 rows" in line
 
 
 def test_raw_rows_far_outside_the_training_range_are_flagged(diabetes_run, tmp_path):

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 
 from ndgrad import training
@@ -687,7 +688,17 @@ def predict(
                     f"(worst: {label}, {distance[worst]:.3g} training ranges beyond it); "
                     "are the features on the scale the model was trained on?"
                 )
-        pred = ckpt.predict(model, rows)
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = ckpt.predict(model, rows)
+        outputs = pred.probs if pred.probs is not None else pred.values
+        broken = ~np.isfinite(outputs.reshape(len(rows), -1)).all(axis=1)
+        if broken.any():  # finite inputs whose scaled values or outputs overflow float32
+            first = int(np.argmax(broken))
+            raise CLIError(
+                f"{input}: row {table.line_numbers[first]} gives no finite prediction (its "
+                "values, scaled as in training, overflow float32); "
+                f"{int(broken.sum())} of {len(rows)} rows do"
+            )
         if ckpt.spec.task == "classification":
             classes = ckpt.class_names or [str(i) for i in range(pred.probs.shape[1])]
             header = ["row", "class", "label", "probability"]
