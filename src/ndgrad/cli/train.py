@@ -4,7 +4,12 @@
 ``ndgrad.optim`` on minibatches from ``ndgrad.utils.data.DataLoader`` (features standardised
 with the training split's statistics), shows a live progress bar, then prints a table of
 train/validation metrics, writes loss and accuracy plots and a checkpoint (``ndgrad.save``)
-holding everything ``evaluate`` and ``predict`` need to rebuild the model.
+holding everything ``evaluate`` and ``predict`` need to rebuild the model, and
+``history.csv``. It prints its settings and split sizes first, and checks (creates) the run
+folder before training: a new ``runs/MODEL-DATA[-N]`` per run, or ``--out`` (a folder holding a
+run needs ``--force``). A loss that stops being finite ends the run with exit 1 and keeps the
+last finite checkpoint; Ctrl-C saves a checkpoint (exit 130) that ``--resume`` continues; a
+checkpoint that cannot be written goes to a temporary folder, named on stderr (exit 1).
 
 The work is done by the library, :mod:`ndgrad.training`; this module parses the arguments and
 prints. Bad input (unknown names, impossible hyper-parameters, missing or corrupt files, CSVs
@@ -77,8 +82,9 @@ def _score(value: float) -> str:
     return f"{value:.3f}" if not math.isfinite(value) or abs(value) < 1e4 else f"{value:.2e}"
 
 
-def _run_folder(out: Path | None, model: str, data: str, force: bool) -> Path:
-    """The folder a run writes into, created and checked writable before training starts.
+def _run_folder(out: Path | None, model: str, data: str, force: bool) -> tuple[Path, bool]:
+    """The folder a run writes into, created and checked writable before training starts,
+    and whether this run created it.
 
     Without ``--out``: ``runs/MODEL-DATA``, or ``runs/MODEL-DATA-2``, ``-3``, ... when that
     one already holds files, so a run never overwrites another. With ``--out``: a folder
@@ -98,6 +104,7 @@ def _run_folder(out: Path | None, model: str, data: str, force: bool) -> Path:
                 f"--out {folder} already holds a run ({training.CHECKPOINT_NAME}); choose "
                 "another folder, or add --force to overwrite it"
             )
+    made = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -106,7 +113,7 @@ def _run_folder(out: Path | None, model: str, data: str, force: bool) -> Path:
         raise CLIError(
             f"--out {folder}: cannot write there ({exc.strerror or type(exc).__name__})"
         ) from None
-    return folder
+    return folder, made
 
 
 def _save(write: Any, folder: Path, name: str) -> tuple[Path, str | None]:
@@ -244,7 +251,9 @@ def _defaults_help() -> str:
     return f"Defaults per model: {models}. Per dataset: {special}."
 
 
-def _stopped(command: str, exc: training.TrainingStopped, folder: Path, save: Any) -> typer.Exit:
+def _stopped(
+    command: str, exc: training.TrainingStopped, folder: Path, made: bool, save: Any
+) -> typer.Exit:
     """Saves what a stopped run leaves (if anything) and says where: exit 130 after Ctrl-C,
     1 after a diverged run."""
     kept = ""
@@ -261,6 +270,9 @@ def _stopped(command: str, exc: training.TrainingStopped, folder: Path, save: An
             kept += f"; continue with --resume {path}"
     else:
         kept = "; no epoch finished, nothing saved"
+        if made:  # the folder this run created stays empty: remove it again
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     typer.echo(f"ndgrad {command}: error: {exc}{kept}", err=True)
     return typer.Exit(130 if exc.reason == "interrupted" else 1)
 
@@ -344,7 +356,7 @@ def train(
                         as_json, force, resume)  # fmt: skip
         return
     bars = _ProgressBars(console)
-    folder = Path()
+    folder, made = Path(), False
 
     def save(ckpt: training.Checkpoint) -> tuple[Path, str | None]:
         path, reason = _save(lambda p: training.save_checkpoint(ckpt, p), folder,
@@ -394,7 +406,7 @@ def train(
             if previous is not None
             else training.ModelSpec.for_split(model, split, hidden_sizes)
         )
-        folder = _run_folder(out, model, data, force)
+        folder, made = _run_folder(out, model, data, force)
         done = previous.history.epochs if previous is not None else 0
         console.print(
             f"{model} on {data}: {len(split.y_train)} training / {len(split.y_val)} "
@@ -422,7 +434,7 @@ def train(
     except typer.Exit:
         raise
     except training.TrainingStopped as exc:
-        raise _stopped("train", exc, folder, save) from None
+        raise _stopped("train", exc, folder, made, save) from None
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
         raise _fail("train", exc) from None
     ckpt = result.checkpoint
@@ -460,7 +472,7 @@ def _train_language(
 ) -> None:  # fmt: skip
     """``train rnn|gru|lstm --data time-machine``: d2l's train_ch8 with a bar per epoch."""
     bars = _LanguageBars(console)
-    folder = Path()
+    folder, made = Path(), False
 
     def save(ckpt: lm.LanguageCheckpoint) -> tuple[Path, str | None]:
         path, reason = _save(lambda p: lm.save_language_checkpoint(ckpt, p), folder,
@@ -493,7 +505,7 @@ def _train_language(
             clip=defaults.clip if clip is None else clip,
         )
         lm.LanguageModelSpec(model, 2, widths[0])  # names and widths first, then the folder
-        folder = _run_folder(out, model, data, force)
+        folder, made = _run_folder(out, model, data, force)
         corpus, vocab = lm.load_text_corpus(data, text.max_tokens)
         console.print(
             f"{model} on {data}: {len(corpus):,} characters, {len(vocab)} tokens, "
@@ -517,7 +529,7 @@ def _train_language(
     except typer.Exit:
         raise
     except training.TrainingStopped as exc:
-        raise _stopped("train", exc, folder, save) from None
+        raise _stopped("train", exc, folder, made, save) from None
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
         raise _fail("train", exc) from None
     ckpt = result.checkpoint

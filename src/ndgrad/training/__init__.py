@@ -15,8 +15,10 @@ Modules: ``data`` (datasets, splits, scaling, feature files), ``models`` (specs,
 hyper-parameter defaults), ``loop`` (``fit``, ``train`` and their callbacks), ``metrics``, ``checkpoint``
 (on-disk format), ``plots`` (figures), ``language`` (character-level RNN/GRU/LSTM language
 models on The Time Machine: ``train_language_model``, ``predict_ch8``). Bad input raises
-ValueError (``InvalidSetting`` for an impossible setting value), FileNotFoundError for a
-missing file.
+ValueError (``InvalidSetting`` for an impossible setting value, a split that would leave a
+part empty), FileNotFoundError for a missing file. A run whose loss stops being finite, or
+that is interrupted (Ctrl-C), raises ``TrainingStopped`` carrying the checkpoint worth keeping;
+``fit(..., resume=checkpoint)`` continues one.
 """
 
 from __future__ import annotations
