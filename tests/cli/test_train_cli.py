@@ -92,12 +92,15 @@ def test_linreg_recovers_synthetic_weights(tmp_path):
 
 
 def test_mlp_regression_and_iris_wine_run(tmp_path):
-    payload = train_json(tmp_path, "mlp", "--data", "diabetes", "--hidden", "16", "--epochs", "5")
+    # one folder per run: a folder holding a checkpoint is not overwritten without --force
+    payload = train_json(
+        tmp_path / "mlp", "mlp", "--data", "diabetes", "--hidden", "16", "--epochs", "5"
+    )
     assert "r2" in payload["metrics"]["validation"]
-    payload = train_json(tmp_path, "softmax", "--data", "iris", "--optimizer", "adam",
+    payload = train_json(tmp_path / "iris", "softmax", "--data", "iris", "--optimizer", "adam",
                          "--lr", "0.05", "--weight-decay", "1e-4")  # fmt: skip
     assert payload["metrics"]["validation"]["accuracy"] >= 0.85
-    payload = train_json(tmp_path, "softmax", "--data", "wine", "--epochs", "10")
+    payload = train_json(tmp_path / "wine", "softmax", "--data", "wine", "--epochs", "10")
     assert payload["metrics"]["validation"]["accuracy"] >= 0.85
 
 

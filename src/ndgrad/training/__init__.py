@@ -15,8 +15,10 @@ Modules: ``data`` (datasets, splits, scaling, feature files), ``models`` (specs,
 hyper-parameter defaults), ``loop`` (``fit``, ``train`` and their callbacks), ``metrics``, ``checkpoint``
 (on-disk format), ``plots`` (figures), ``language`` (character-level RNN/GRU/LSTM language
 models on The Time Machine: ``train_language_model``, ``predict_ch8``). Bad input raises
-ValueError (``InvalidSetting`` for an impossible setting value), FileNotFoundError for a
-missing file.
+ValueError (``InvalidSetting`` for an impossible setting value, a split that would leave a
+part empty), FileNotFoundError for a missing file. A run whose loss stops being finite, or
+that is interrupted (Ctrl-C), raises ``TrainingStopped`` carrying the checkpoint worth keeping;
+``fit(..., resume=checkpoint)`` continues one.
 """
 
 from __future__ import annotations
@@ -26,13 +28,27 @@ from ndgrad.training.checkpoint import (
     CHECKPOINT_KIND,
     CHECKPOINT_NAME,
     CHECKPOINT_VERSION,
+    HISTORY_NAME,
     Checkpoint,
     History,
+    history_columns,
     load_checkpoint,
+    outlying_columns,
     save_checkpoint,
+    write_history_csv,
 )
-from ndgrad.training.data import DATASETS, TASKS, Scaling, Split, load_split, read_features
-from ndgrad.training.errors import InvalidSetting
+from ndgrad.training.data import (
+    DATASETS,
+    TASKS,
+    FeatureTable,
+    Scaling,
+    Split,
+    load_split,
+    read_feature_table,
+    read_features,
+    split_rows,
+)
+from ndgrad.training.errors import InvalidSetting, TrainingStopped
 from ndgrad.training.loop import (
     BatchStats,
     EpochStats,
@@ -43,9 +59,11 @@ from ndgrad.training.loop import (
     train,
 )
 from ndgrad.training.metrics import (
+    ClassificationReport,
     Metrics,
     Predictions,
     check_compatible,
+    classification_report,
     compute_metrics,
     evaluate,
     predict,
@@ -69,6 +87,7 @@ __all__ = [
     "CHECKPOINT_KIND",
     "CHECKPOINT_NAME",
     "CHECKPOINT_VERSION",
+    "HISTORY_NAME",
     "DATASETS",
     "DEFAULT_HIDDEN",
     "LOSSES",
@@ -77,7 +96,9 @@ __all__ = [
     "TASKS",
     "BatchStats",
     "Checkpoint",
+    "ClassificationReport",
     "EpochStats",
+    "FeatureTable",
     "FitCallback",
     "History",
     "Hyperparameters",
@@ -88,22 +109,29 @@ __all__ = [
     "Scaling",
     "Split",
     "TrainingResult",
+    "TrainingStopped",
     "build_model",
     "check_compatible",
+    "classification_report",
     "compute_metrics",
     "evaluate",
     "fit",
+    "history_columns",
     "hyperparameters",
     "load_checkpoint",
     "load_split",
     "loss_function",
     "make_optimizer",
+    "outlying_columns",
     "predict",
+    "read_feature_table",
     "read_features",
     "save_checkpoint",
     "single_blas_thread",
+    "split_rows",
     "target_tensor",
     "train",
+    "write_history_csv",
     "write_plots",
     "language",
 ]

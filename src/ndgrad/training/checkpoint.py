@@ -6,7 +6,8 @@ On disk a checkpoint is an ``ndgrad.save`` archive (atomic, no pickle) of a plai
      "optimizer": state_dict, "spec": {...}, "dataset": str,
      "hyperparameters": {epochs, lr, batch_size, optimizer, weight_decay, seed, val_split},
      "feature_mean", "feature_std", "target_mean", "target_std", "class_names",
-     "feature_names", "val_name", "metrics": {"train", <val_name>, "seconds"}, "history"}
+     "feature_names", "val_name", "metrics": {"train", <val_name>, "seconds"}, "history",
+     "feature_min", "feature_max"}  (the last two: the raw training rows' range, optional)
 
 :class:`Checkpoint` is the typed view of that dict (:meth:`Checkpoint.to_dict` /
 :meth:`Checkpoint.from_dict`).
@@ -14,8 +15,9 @@ On disk a checkpoint is an ``ndgrad.save`` archive (atomic, no pickle) of a plai
 
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,9 @@ class Checkpoint:
     val_metrics: Metrics
     seconds: float
     history: History
+    # per-feature (min, max) of the raw training rows, to spot inputs far outside them;
+    # None in checkpoints written before it was stored
+    feature_range: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -138,6 +143,11 @@ class Checkpoint:
             "val_name": self.val_name,
             "metrics": self.metrics,
             "history": self.history.to_dict(),
+            **(
+                {"feature_min": self.feature_range[0], "feature_max": self.feature_range[1]}
+                if self.feature_range is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -177,6 +187,11 @@ class Checkpoint:
             val_metrics=metrics[val_name],
             seconds=float(metrics["seconds"]),
             history=History.from_dict(data["history"], metric, val_name),
+            feature_range=(
+                (np.asarray(data["feature_min"]), np.asarray(data["feature_max"]))
+                if "feature_min" in data and "feature_max" in data
+                else None
+            ),
         )
 
 
@@ -185,6 +200,50 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Pat
     path = Path(path)
     ndgrad.save(checkpoint.to_dict(), path)
     return path
+
+
+HISTORY_NAME = "history.csv"
+
+
+def outlying_columns(
+    rows: np.ndarray, feature_range: tuple[np.ndarray, np.ndarray], factor: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows_far, distance)``: which rows lie more than ``factor`` times a column's training
+    span (at least 1e-8) beyond that column's training range, and by how many spans each
+    column does at worst (0 inside)."""
+    low, high = (np.asarray(a, np.float64) for a in feature_range)
+    span = np.maximum(high - low, 1e-8)
+    beyond = np.maximum(low - rows, 0.0) + np.maximum(rows - high, 0.0)
+    distance = beyond / span
+    return np.any(distance > factor, axis=1), distance.max(axis=0)
+
+
+def write_history_csv(columns: Mapping[str, Sequence[float]], path: str | os.PathLike[str]) -> Path:
+    """Writes per-epoch curves as a CSV (``epoch`` then one column per curve, full
+    precision) beside a checkpoint, atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    names = list(columns)
+    epochs = max((len(v) for v in columns.values()), default=0)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["epoch", *names])
+            for i in range(epochs):
+                writer.writerow([i + 1, *(repr(float(columns[n][i])) for n in names)])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def history_columns(history: History) -> dict[str, list[float]]:
+    """The curves of ``history`` under unambiguous names: the losses are those of a full
+    pass over each part after the epoch (not the running mean the progress bar shows)."""
+    return {
+        ("train loss (epoch end)" if k == "train loss" else k): v
+        for k, v in history.to_dict().items()
+    }
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:

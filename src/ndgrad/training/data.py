@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def load_split(
             seed,
             val_split,
         )
-    from ndgrad.datasets.sklearn_sets import load_sklearn, split_indices
+    from ndgrad.datasets.sklearn_sets import load_sklearn
 
     if name == "reverse":
         # An offline sequence task: each row is a string of digits (as numbers), its
@@ -103,7 +104,7 @@ def load_split(
         rng = np.random.default_rng(seed)
         X = rng.integers(0, 10, (REVERSE_SIZE, REVERSE_LENGTH))
         y = X[:, ::-1].copy()
-        train, val = split_indices(len(X), val_split, seed)
+        train, val = split_rows(len(X), val_split, seed)
         return Split(
             name,
             "classification",
@@ -124,7 +125,7 @@ def load_split(
         features, labels = synthetic_data(ndgrad.tensor([2.0, -3.4]), 4.2, 1000)
         X = features.numpy().astype(np.float64)
         y = labels.reshape(-1).numpy().astype(np.float64)
-        train, val = split_indices(len(X), val_split, seed)
+        train, val = split_rows(len(X), val_split, seed)
         return Split(
             name,
             "regression",
@@ -138,7 +139,7 @@ def load_split(
         )
     data = load_sklearn(name)
     stratify = data.y if data.task == "classification" else None
-    train, val = split_indices(len(data), val_split, seed, stratify)
+    train, val = split_rows(len(data), val_split, seed, stratify)
     return Split(
         name,
         data.task,
@@ -152,6 +153,34 @@ def load_split(
         seed=seed,
         val_split=val_split,
     )
+
+
+def split_rows(
+    n: int, val_split: float, seed: int = 0, stratify: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``(train, validation)`` row indices from scikit-learn's ``train_test_split``
+    (``random_state=seed``, stratified when ``stratify`` holds the labels).
+
+    A split that would leave either part empty, one validation row for a regression set (no
+    R²), or fewer rows than classes in a stratified part is refused up front:
+    :class:`InvalidSetting` for ``val_split``, naming the sizes.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n_val = math.ceil(n * val_split)  # train_test_split's own rounding
+    n_train = n - n_val
+    least = 2 if stratify is None else len(np.unique(stratify))
+    if n_val < least or n_train < least:
+        what = "rows" if stratify is None else "rows, one of each class"
+        raise InvalidSetting(
+            "val_split",
+            f"{val_split} splits {n} rows into {n_train} training and {n_val} validation rows;"
+            f" each part needs at least {least} {what}",
+        )
+    train, val = train_test_split(
+        np.arange(n), test_size=n_val, random_state=seed, shuffle=True, stratify=stratify
+    )
+    return np.sort(train), np.sort(val)
 
 
 @dataclass
@@ -210,16 +239,41 @@ class Scaling:
         return values * self.target_std + self.target_mean
 
 
-def read_features(path: Path, expected: int) -> np.ndarray:
-    """A ``[n, expected]`` float array from a CSV (optional header row) or a ``.npy`` file.
+@dataclass
+class FeatureTable:
+    """Feature rows read from a file: ``rows`` ``[n, width]`` float64, the CSV's ``header``
+    (None when the first row is data or the file is a ``.npy``) and, per row, its number in
+    the file (1-based, counting a header row), for messages."""
 
-    A ``.npy`` of images ``[n, 28, 28]`` is flattened to rows of pixels. FileNotFoundError for
-    a missing file; ValueError for an unreadable, ragged, non-numeric, wrong-width or
-    non-finite input.
+    rows: np.ndarray
+    header: list[str] | None = None
+    line_numbers: list[int] = field(default_factory=list)
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _parses(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def read_feature_table(path: Path, expected: int) -> FeatureTable:
+    """A ``[n, expected]`` table from a CSV (optional header row) or a ``.npy`` file.
+
+    A UTF-8 byte-order mark is dropped. The first CSV row is a header only when none of its
+    cells parses as a number; any other row with a non-number is an error. A ``.npy`` of
+    images ``[n, 28, 28]`` is flattened to rows of pixels. FileNotFoundError for a missing
+    file; ValueError for an unreadable, ragged, non-numeric, wrong-width or non-finite input,
+    or a value beyond float32's range (the model computes in float32), naming row and column.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input file not found: {path}")
+    header: list[str] | None = None
     if path.suffix == ".npy":
         try:
             array = np.load(path, allow_pickle=False)
@@ -235,19 +289,36 @@ def read_features(path: Path, expected: int) -> np.ndarray:
                 f"{path}: expected a 2-D array [rows, {expected}], got shape {list(array.shape)}"
             )
         rows = array.astype(np.float64)
+        numbers = list(range(1, len(rows) + 1))
     else:
-        with open(path, newline="") as handle:
-            lines = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                lines = [
+                    (reader.line_num, row)
+                    for reader in [csv.reader(handle)]
+                    for row in reader
+                    if any(cell.strip() for cell in row)
+                ]
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a UTF-8 text CSV file") from None
         if not lines:
             raise ValueError(f"{path}: the CSV file has no rows")
-        rows_list = []
-        for number, row in enumerate(lines, 1):
-            try:
-                rows_list.append([float(cell) for cell in row])
-            except ValueError:
-                if number == 1:
-                    continue  # a header row
-                raise ValueError(f"{path}: row {number} has a value that is not a number") from None
+        if not any(_parses(cell) for cell in lines[0][1]):  # no number at all: a header
+            header = [cell.strip() for cell in lines[0][1]]
+            lines = lines[1:]
+        rows_list, numbers = [], []
+        for number, row in lines:
+            values = []
+            for column, cell in enumerate(row, 1):
+                try:
+                    values.append(float(cell))
+                except ValueError:
+                    raise ValueError(
+                        f"{path}: row {number}, column {column}: {cell.strip()[:40]!r} is not "
+                        "a number"
+                    ) from None
+            rows_list.append(values)
+            numbers.append(number)
         if not rows_list:
             raise ValueError(f"{path}: the CSV file has a header but no data rows")
         widths = {len(r) for r in rows_list}
@@ -258,6 +329,17 @@ def read_features(path: Path, expected: int) -> np.ndarray:
         raise ValueError(
             f"{path}: the model expects {expected} columns per row, the file has {rows.shape[1]}"
         )
-    if not np.all(np.isfinite(rows)):
-        raise ValueError(f"{path}: the input contains NaN or infinite values")
-    return rows
+    bad = ~np.isfinite(rows) | (np.abs(np.nan_to_num(rows)) > FLOAT32_MAX)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        value = rows[r, c]
+        why = "is not finite" if not np.isfinite(value) else "is beyond float32's range (3.4e38)"
+        raise ValueError(f"{path}: row {numbers[r]}, column {c + 1}: {value:g} {why}")
+    if header is not None and len(header) != rows.shape[1]:
+        raise ValueError(f"{path}: the header has {len(header)} columns, the rows {rows.shape[1]}")
+    return FeatureTable(rows, header, numbers)
+
+
+def read_features(path: Path, expected: int) -> np.ndarray:
+    """The rows of :func:`read_feature_table` (``[n, expected]`` float64)."""
+    return read_feature_table(path, expected).rows

@@ -14,3 +14,20 @@ class InvalidSetting(ValueError):
         super().__init__(f"{name} {reason}")
         self.name = name
         self.reason = reason
+
+
+class TrainingStopped(RuntimeError):
+    """Training ended early: the loss stopped being finite (``reason="diverged"``) or the user
+    pressed Ctrl-C (``reason="interrupted"``).
+
+    ``checkpoint`` is what is worth keeping (the last state whose loss was finite, or the
+    state at the interruption), or None when not one epoch finished with a finite loss;
+    ``epoch`` and ``batch`` say where it stopped.
+    """
+
+    def __init__(self, message: str, reason: str, checkpoint: object, epoch: int, batch: int):
+        super().__init__(message)
+        self.reason = reason
+        self.checkpoint = checkpoint
+        self.epoch = epoch
+        self.batch = batch

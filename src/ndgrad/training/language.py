@@ -17,19 +17,22 @@ perplexity, ``exp`` of the mean per-token cross-entropy, reported every epoch.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import random
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import ndgrad
 from ndgrad import nn
 from ndgrad.datasets.text import SeqDataLoader, Vocab, load_corpus_time_machine
-from ndgrad.training.errors import InvalidSetting
+from ndgrad.training.errors import InvalidSetting, TrainingStopped
 from ndgrad.training.loop import BatchStats, EpochStats, FitCallback, single_blas_thread
 from ndgrad.training.models import OPTIMIZERS, Hyperparameters, make_optimizer
 
@@ -369,43 +372,67 @@ def fit_language_model(
     loss_fn = nn.CrossEntropyLoss()
     history = LanguageHistory()
     start = time.perf_counter()
-    with single_blas_thread():
-        for epoch in range(1, hyper.epochs + 1):
-            callback.on_epoch_start(epoch, hyper.epochs, batches)
-            model.train()
-            state: Any = None
-            total, tokens = 0.0, 0
-            tic = time.perf_counter()
-            for batch, (X, Y) in enumerate(data_iter, 1):
-                if state is None or text.use_random_iter:
-                    state = model.begin_state(batch_size=X.shape[0])
-                else:
-                    state = _detach(state)
-                y = Y.T.reshape(-1)
-                y_hat, state = model(X, state)
-                loss = loss_fn(y_hat, y)
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), text.clip)
-                opt.step()
-                n = y.numel()
-                total += loss.item() * n
-                tokens += n
-                callback.on_batch_end(BatchStats(epoch, batch, batches, tokens, total / tokens,
-                                                 None))  # fmt: skip
-            speed = tokens / max(time.perf_counter() - tic, 1e-9)
-            ppl = math.exp(total / tokens)
-            history.perplexity.append(ppl)
-            history.tokens_per_second.append(speed)
-            stats = {"loss": total / tokens, "perplexity": ppl, "tokens/s": speed}
-            callback.on_epoch_end(EpochStats(epoch, hyper.epochs, stats, {}, "validation"))
-    seconds = time.perf_counter() - start
+
+    def snapshot(frozen: bool) -> LanguageCheckpoint:
+        def copy_of(x: Any) -> Any:
+            return copy.deepcopy(x) if frozen else x
+
+        return LanguageCheckpoint(
+            spec=spec, dataset=dataset, hyperparameters=replace(hyper, epochs=history.epochs),
+            text=text, seed=seed, idx_to_token=list(vocab.idx_to_token),
+            model_state=copy_of(model.state_dict()), optimizer_state=copy_of(opt.state_dict()),
+            seconds=time.perf_counter() - start,
+            history=LanguageHistory(list(history.perplexity), list(history.tokens_per_second)),
+        )  # fmt: skip
+
+    last: LanguageCheckpoint | None = None
+    epoch = batch = 0
+    try:
+        with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(1, hyper.epochs + 1):
+                callback.on_epoch_start(epoch, hyper.epochs, batches)
+                model.train()
+                state: Any = None
+                total, tokens = 0.0, 0
+                tic = time.perf_counter()
+                for batch, (X, Y) in enumerate(data_iter, 1):
+                    if state is None or text.use_random_iter:
+                        state = model.begin_state(batch_size=X.shape[0])
+                    else:
+                        state = _detach(state)
+                    y = Y.T.reshape(-1)
+                    y_hat, state = model(X, state)
+                    loss = loss_fn(y_hat, y)
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise TrainingStopped(
+                            f"the training loss became {value} at epoch {epoch}, batch {batch}: "
+                            "the run diverged (try a smaller --lr)",
+                            "diverged", last, epoch, batch,
+                        )  # fmt: skip
+                    opt.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), text.clip)
+                    opt.step()
+                    n = y.numel()
+                    total += value * n
+                    tokens += n
+                    callback.on_batch_end(BatchStats(epoch, batch, batches, tokens,
+                                                     total / tokens, None))  # fmt: skip
+                batch = 0
+                speed = tokens / max(time.perf_counter() - tic, 1e-9)
+                ppl = math.exp(min(total / tokens, 700.0))
+                history.perplexity.append(ppl)
+                history.tokens_per_second.append(speed)
+                stats = {"loss": total / tokens, "perplexity": ppl, "tokens/s": speed}
+                last = snapshot(frozen=epoch < hyper.epochs)
+                callback.on_epoch_end(EpochStats(epoch, hyper.epochs, stats, {}, "validation"))
+    except KeyboardInterrupt:
+        where = f"at epoch {epoch}, batch {batch}" if batch else f"after epoch {history.epochs}"
+        raise TrainingStopped(f"interrupted {where}", "interrupted", last, epoch, batch) from None
     model.eval()
-    checkpoint = LanguageCheckpoint(
-        spec=spec, dataset=dataset, hyperparameters=hyper, text=text, seed=seed,
-        idx_to_token=list(vocab.idx_to_token), model_state=model.state_dict(),
-        optimizer_state=opt.state_dict(), seconds=seconds, history=history,
-    )  # fmt: skip
+    assert last is not None
+    checkpoint = last
     return LanguageResult(model, opt, vocab, checkpoint)
 
 

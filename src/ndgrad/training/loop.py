@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,7 @@ import ndgrad
 from ndgrad import nn, optim
 from ndgrad.training.checkpoint import Checkpoint, History
 from ndgrad.training.data import Scaling, Split, load_split
+from ndgrad.training.errors import TrainingStopped
 from ndgrad.training.metrics import Metrics, check_compatible, compute_metrics
 from ndgrad.training.models import (
     DEFAULT_HIDDEN,
@@ -99,6 +102,11 @@ class TrainingResult:
         return self.checkpoint.metrics
 
 
+def _frozen(state: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a state dict that later training steps do not change."""
+    return copy.deepcopy(state)
+
+
 def fit(
     spec: ModelSpec,
     split: Split,
@@ -106,31 +114,48 @@ def fit(
     *,
     seed: int | None = None,
     callback: FitCallback | None = None,
+    resume: Checkpoint | None = None,
 ) -> TrainingResult:
     """Trains a fresh model built from ``spec`` on ``split`` (features standardised with the
     training part's statistics) and measures both parts after every epoch. ValueError if the
     spec does not fit the split (features, task, classes).
 
     ``seed`` (default: the split's) seeds the initialisation and the shuffling; checkpoints
-    store it, and ``evaluate`` redraws the split with it.
+    store it, and ``evaluate`` redraws the split with it. ``resume`` continues a checkpoint
+    for ``hyper.epochs`` more epochs: its weights, optimizer state (momentum, Adam's moments),
+    scaling and history.
+
+    A loss that is not finite (NaN, inf: the run diverged) stops training, and Ctrl-C
+    (KeyboardInterrupt) too: both raise :class:`TrainingStopped` carrying the checkpoint worth
+    keeping (the last epoch with finite losses, or the state at the interruption).
     """
     check_compatible(spec, split)
     from ndgrad.utils.data import DataLoader, TensorDataset
 
     seed = split.seed if seed is None else seed
     callback = callback or FitCallback()
-    if spec.model in SEQUENCE_MODELS:
+    if resume is not None:
+        scaling = resume.scaling
+        done = resume.history.epochs
+    elif spec.model in SEQUENCE_MODELS:
         scaling = Scaling.identity(split.num_features)
+        done = 0
     else:
         scaling = Scaling.from_split(split, per_feature=spec.model not in IMAGE_MODELS)
+        done = 0
     X_train = scaling.features(split.X_train)
     X_val = scaling.features(split.X_val)
     target_stats = scaling.target_stats
     y_fit = scaling.targets(split.y_train) if split.task == "regression" else split.y_train
 
-    ndgrad.manual_seed(seed)
+    ndgrad.manual_seed(seed + done)  # a resumed run shuffles differently from its first part
     model = build_model(spec)
     opt = make_optimizer(hyper, model.parameters())
+    if resume is not None:
+        model.load_state_dict(resume.model_state)
+        opt.load_state_dict(_frozen(resume.optimizer_state))
+        for group in opt.param_groups:  # the settings of this run, the state of the last
+            group["lr"], group["weight_decay"] = hyper.lr, hyper.weight_decay
     loss_fn = loss_function(spec)
     loader = DataLoader(
         TensorDataset(ndgrad.tensor(X_train.astype(np.float32)), target_tensor(spec, y_fit)),
@@ -138,60 +163,108 @@ def fit(
         shuffle=True,
     )
     classify = split.task == "classification"
-    history = History("accuracy" if classify else "r2", split.val_name)
+    if resume is not None:
+        old = resume.history
+        history = History(old.metric, old.val_name, list(old.train_loss), list(old.val_loss),
+                          list(old.train_score), list(old.val_score))  # fmt: skip
+    else:
+        history = History("accuracy" if classify else "r2", split.val_name)
+    total_epochs = done + hyper.epochs
+    feature_range = (split.X_train.min(0), split.X_train.max(0))
+    seconds_before = resume.seconds if resume is not None else 0.0
 
+    def checkpoint(train_m: Metrics, val_m: Metrics, frozen: bool) -> Checkpoint:
+        def copy_of(x: Any) -> Any:
+            return _frozen(x) if frozen else x
+
+        return Checkpoint(
+            spec=spec,
+            dataset=split.name,
+            hyperparameters=replace(hyper, epochs=history.epochs),
+            seed=seed,
+            val_split=split.val_split,
+            model_state=copy_of(model.state_dict()),
+            optimizer_state=copy_of(opt.state_dict()),
+            scaling=scaling,
+            class_names=split.class_names,
+            feature_names=split.feature_names,
+            val_name=split.val_name,
+            train_metrics=dict(train_m),
+            val_metrics=dict(val_m),
+            seconds=seconds_before + time.perf_counter() - start,
+            history=History(history.metric, history.val_name, list(history.train_loss),
+                            list(history.val_loss), list(history.train_score),
+                            list(history.val_score)),
+            feature_range=feature_range,
+        )  # fmt: skip
+
+    last: Checkpoint | None = resume
+    epoch, batch = done, 0
     start = time.perf_counter()
     # Fashion-MNIST's 784-wide batches are big enough to gain from BLAS threads; the rest not.
     threads = contextlib.nullcontext() if split.name == "fashion-mnist" else single_blas_thread()
-    with threads:
-        for epoch in range(1, hyper.epochs + 1):
-            callback.on_epoch_start(epoch, hyper.epochs, len(loader))
-            model.train()
-            seen, total_loss, correct, predicted = 0, 0.0, 0, 0
-            for batch, (X, y) in enumerate(loader, 1):
-                out = model(X)
-                loss = loss_fn(out, y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                n = len(y)
-                seen += n
-                total_loss += loss.item() * n
-                if classify:
-                    pred = out.argmax(dim=1) if spec.loss == "cross_entropy" else (out > 0).long()
-                    correct += int((pred.reshape(-1) == y.reshape(-1).long()).sum().item())
-                    predicted += y.numel()  # one per row, or per position of a sequence
-                callback.on_batch_end(
-                    BatchStats(epoch, batch, len(loader), seen, total_loss / seen,
-                               correct / predicted if classify else None)
-                )  # fmt: skip
-            model.eval()
+    try:
+        with threads, np.errstate(over="ignore", invalid="ignore"):  # divergence is reported
+            for epoch in range(done + 1, total_epochs + 1):
+                callback.on_epoch_start(epoch, total_epochs, len(loader))
+                model.train()
+                seen, total_loss, correct, predicted = 0, 0.0, 0, 0
+                for batch, (X, y) in enumerate(loader, 1):
+                    out = model(X)
+                    loss = loss_fn(out, y)
+                    value = loss.item()
+                    if not math.isfinite(value):
+                        raise TrainingStopped(
+                            f"the training loss became {value} at epoch {epoch}, batch {batch}: "
+                            "the run diverged (try a smaller --lr)",
+                            "diverged", last, epoch, batch,
+                        )  # fmt: skip
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    n = len(y)
+                    seen += n
+                    total_loss += value * n
+                    if classify:
+                        pred = (out.argmax(dim=1) if spec.loss == "cross_entropy"
+                                else (out > 0).long())  # fmt: skip
+                        correct += int((pred.reshape(-1) == y.reshape(-1).long()).sum().item())
+                        predicted += y.numel()  # one per row, or per position of a sequence
+                    callback.on_batch_end(
+                        BatchStats(epoch, batch, len(loader), seen, total_loss / seen,
+                                   correct / predicted if classify else None)
+                    )  # fmt: skip
+                batch = 0
+                model.eval()
+                train_m = compute_metrics(model, spec, X_train, split.y_train, target_stats)
+                val_m = compute_metrics(model, spec, X_val, split.y_val, target_stats)
+                if not (math.isfinite(train_m["loss"]) and math.isfinite(val_m["loss"])):
+                    raise TrainingStopped(
+                        f"the loss after epoch {epoch} is not finite (train {train_m['loss']}, "
+                        f"{split.val_name} {val_m['loss']}): the run diverged (try a smaller "
+                        "--lr)",
+                        "diverged", last, epoch, 0,
+                    )  # fmt: skip
+                history.train_loss.append(train_m["loss"])
+                history.val_loss.append(val_m["loss"])
+                history.train_score.append(train_m[history.metric])
+                history.val_score.append(val_m[history.metric])
+                last = checkpoint(train_m, val_m, frozen=epoch < total_epochs)
+                callback.on_epoch_end(
+                    EpochStats(epoch, total_epochs, train_m, val_m, split.val_name)
+                )
+    except KeyboardInterrupt:
+        model.eval()
+        keep = last
+        if batch:  # stopped inside an epoch: keep the weights of the last step if finite
             train_m = compute_metrics(model, spec, X_train, split.y_train, target_stats)
             val_m = compute_metrics(model, spec, X_val, split.y_val, target_stats)
-            history.train_loss.append(train_m["loss"])
-            history.val_loss.append(val_m["loss"])
-            history.train_score.append(train_m[history.metric])
-            history.val_score.append(val_m[history.metric])
-            callback.on_epoch_end(EpochStats(epoch, hyper.epochs, train_m, val_m, split.val_name))
-    seconds = time.perf_counter() - start
-    checkpoint = Checkpoint(
-        spec=spec,
-        dataset=split.name,
-        hyperparameters=hyper,
-        seed=seed,
-        val_split=split.val_split,
-        model_state=model.state_dict(),
-        optimizer_state=opt.state_dict(),
-        scaling=scaling,
-        class_names=split.class_names,
-        feature_names=split.feature_names,
-        val_name=split.val_name,
-        train_metrics=train_m,
-        val_metrics=val_m,
-        seconds=seconds,
-        history=history,
-    )
-    return TrainingResult(model, opt, split, checkpoint)
+            if math.isfinite(train_m["loss"]) and math.isfinite(val_m["loss"]):
+                keep = checkpoint(train_m, val_m, frozen=False)
+        where = f"at epoch {epoch}, batch {batch}" if batch else f"after epoch {history.epochs}"
+        raise TrainingStopped(f"interrupted {where}", "interrupted", keep, epoch, batch) from None
+    assert last is not None
+    return TrainingResult(model, opt, split, last)
 
 
 def train(

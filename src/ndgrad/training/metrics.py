@@ -1,8 +1,10 @@
-"""Predictions and metrics: accuracy for classifiers, MSE and R² for regressors."""
+"""Predictions and metrics: accuracy for classifiers, MSE and R² for regressors (scikit-learn's
+accuracy_score, mean_squared_error, r2_score)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,19 +72,22 @@ def compute_metrics(
     loss is on the standardised scale and MSE/R² on the raw one (``target_stats`` is the
     target's ``(mean, std)``).
     """
+    from sklearn.metrics import accuracy_score, mean_squared_error, r2_score
+
     out = _outputs(model, X)
     pred = _predictions(spec, out)
     if spec.task == "classification":
         with ndgrad.no_grad():
             loss = loss_function(spec)(out, target_tensor(spec, y)).item()
-        return {"loss": loss, "accuracy": float(np.mean(pred.classes == y))}
+        return {"loss": loss, "accuracy": float(accuracy_score(y, pred.classes))}
     mean, std = target_stats
     values = pred.values * std + mean
-    residual = values - y
-    mse = float(np.mean(residual**2))
-    total = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(residual**2)) / total if total > 0 else float("nan")
-    return {"loss": float(np.mean((residual / std) ** 2)), "mse": mse, "r2": r2}
+    if not np.all(np.isfinite(values)):  # a diverged model: scikit-learn refuses NaN/inf
+        return {"loss": float("nan"), "mse": float("nan"), "r2": float("nan")}
+    mse = float(mean_squared_error(y, values))
+    # R² is undefined for a constant target: NaN, not scikit-learn's "force_finite" 0 or 1
+    r2 = float(r2_score(y, values, force_finite=False)) if np.ptp(y) > 0 else float("nan")
+    return {"loss": mse / std**2, "mse": mse, "r2": r2}
 
 
 def check_compatible(spec: ModelSpec, split: Split) -> None:
@@ -115,3 +120,35 @@ def evaluate(
             model, spec, scaling.features(split.X_val), split.y_val, stats
         ),
     }
+
+
+@dataclass
+class ClassificationReport:
+    """A classifier's confusion matrix (rows: true class, columns: predicted) and
+    scikit-learn's per-class report on one part of a split."""
+
+    labels: list[str]
+    confusion: np.ndarray
+    report: dict[str, Any]  # classification_report(output_dict=True)
+    text: str  # classification_report as printed
+
+
+def classification_report(
+    model: nn.Module, spec: ModelSpec, scaling: Scaling, X: np.ndarray, y: np.ndarray,
+    class_names: list[str] | None,
+) -> ClassificationReport:  # fmt: skip
+    """scikit-learn's ``confusion_matrix`` and ``classification_report`` for raw rows ``X``
+    with labels ``y`` (every class listed, even one never predicted)."""
+    from sklearn import metrics as skm
+
+    pred = predict(model, spec, scaling.features(X)).classes
+    k = len(class_names) if class_names else int(max(y.max(), pred.max())) + 1
+    names = list(class_names) if class_names else [str(i) for i in range(k)]
+    labels = list(range(k))
+    kwargs: dict[str, Any] = {"labels": labels, "target_names": names, "zero_division": 0}
+    return ClassificationReport(
+        names,
+        skm.confusion_matrix(y, pred, labels=labels),
+        skm.classification_report(y, pred, output_dict=True, **kwargs),
+        skm.classification_report(y, pred, digits=3, **kwargs),
+    )
