@@ -51,11 +51,8 @@ def test_dash_h_everywhere_and_flags_without_bool(path):
     [
         "tour",
         "train",
-        pytest.param(
-            "predict",
-            marks=pytest.mark.xfail(reason="cli/train.py (another branch) still names it "
-                                    "--output; the lead renames it to -o/--out"),
-        ),
+        "predict",
+        "run",
     ],
 )  # fmt: skip
 def test_commands_that_write_take_dash_o_and_out(name):

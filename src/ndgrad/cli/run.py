@@ -207,8 +207,9 @@ def run(
     ),
     output: Path = typer.Option(
         None,
-        "--output",
+        "--out",
         "-o",
+        "--output",
         help="Notebooks: where to write the executed copy (default NAME.ndgrad.ipynb beside it).",
     ),  # fmt: skip
     timeout: int = typer.Option(600, "--timeout", help="Notebooks: seconds allowed per cell."),

@@ -641,7 +641,7 @@ def predict(
     ),
     input: Path = typer.Option(None, "--input", "-i", help="CSV or .npy of raw feature rows."),
     output: Path = typer.Option(
-        None, "--output", help="Write the predictions CSV here. (default: standard output)"
+        None, "--out", "-o", "--output", help="Write the predictions CSV here (default: stdout)."
     ),
     prefix: str = typer.Option(
         None, "--prefix", help="Language models: the text to continue, e.g. 'time traveller'."

@@ -79,7 +79,9 @@ def compute_metrics(
     if spec.task == "classification":
         with ndgrad.no_grad():
             loss = loss_function(spec)(out, target_tensor(spec, y)).item()
-        return {"loss": loss, "accuracy": float(accuracy_score(y, pred.classes))}
+        # per token for sequence targets: both flattened (a no-op for one label per row)
+        accuracy = accuracy_score(np.ravel(y), np.ravel(pred.classes))
+        return {"loss": loss, "accuracy": float(accuracy)}
     mean, std = target_stats
     values = pred.values * std + mean
     if not np.all(np.isfinite(values)):  # a diverged model: scikit-learn refuses NaN/inf
@@ -141,7 +143,8 @@ def classification_report(
     with labels ``y`` (every class listed, even one never predicted)."""
     from sklearn import metrics as skm
 
-    pred = predict(model, spec, scaling.features(X)).classes
+    pred = np.ravel(predict(model, spec, scaling.features(X)).classes)
+    y = np.ravel(y)  # sequence targets: one label per token
     k = len(class_names) if class_names else int(max(y.max(), pred.max())) + 1
     names = list(class_names) if class_names else [str(i) for i in range(k)]
     labels = list(range(k))

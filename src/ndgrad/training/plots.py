@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from ndgrad import plot
 from ndgrad.training.checkpoint import history_columns
 from ndgrad.training.loop import TrainingResult
@@ -29,7 +31,7 @@ def write_plots(result: TrainingResult, folder: str | os.PathLike[str]) -> list[
         X_val = ckpt.scaling.features(split.X_val)
         pred = predict(result.model, ckpt.spec, X_val).classes
         names = split.class_names or []
-        cm = confusion_matrix(split.y_val, pred, labels=list(range(len(names))))
+        cm = confusion_matrix(np.ravel(split.y_val), np.ravel(pred), labels=list(range(len(names))))
         paths += plot.save_figure(plot.confusion_matrix(cm, names), out, "confusion")
         if split.image_shape:
             images = split.X_val[:24].reshape(-1, *split.image_shape)
