@@ -79,8 +79,12 @@ for name, kwargs in [("residual", {"num_channels": 3}),
         "train_out": flat(Y),
         "loss": loss.item(),
         "grads": grads(blk),
-        "running": [flat(blk.bn1.running_mean), flat(blk.bn1.running_var),
-                    flat(blk.bn2.running_mean), flat(blk.bn2.running_var)],  # fmt: skip
+        "running": [
+            flat(blk.bn1.running_mean),
+            flat(blk.bn1.running_var),
+            flat(blk.bn2.running_mean),
+            flat(blk.bn2.running_var),
+        ],  # fmt: skip
         "eval_out": flat(blk(X)),
     }
 print(json.dumps(out))
