@@ -8,6 +8,8 @@ Run unchanged under real PyTorch (``python``) and under ndgrad (``ndgrad run``):
 come from NumPy, batches in order, so no random stream enters. Prints one JSON line.
 """
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -44,9 +46,9 @@ class FashionLike(d2l.DataModule):
         return self.get_tensorloader((self.X, self.y), False, i)  # in order
 
 
-model = d2l.LeNet(lr=0.5)
+model = d2l.LeNet(lr=0.3)
 model.apply_init([d2l.zeros((1, 1, 28, 28))])  # materializes the lazy layers
-numpy_init(model, torch)
+numpy_init(model, torch, scale=0.1)
 model.board.display = False
 d2l.Trainer(max_epochs=2).fit(model, FashionLike())
 out["lenet"] = {"board": board(model), "params": params(model)}
@@ -87,4 +89,21 @@ for name, kwargs in [("residual", {"num_channels": 3}),
         ],  # fmt: skip
         "eval_out": flat(blk(X)),
     }
+
+# ResNeXtBlock (grouped convolution), train-mode forward and backward.
+blk = d2l.ResNeXtBlock(num_channels=8, groups=2, bot_mul=1, use_1x1conv=True, strides=2)
+blk(X)
+numpy_init(blk, torch)
+Y = blk(X)
+Y.square().mean().backward()
+out["resnext"] = {"shape": list(Y.shape), "out": flat(Y), "grads": grads(blk)}
+
+# d2l's initializers and layer_summary draw random numbers: they run, shapes only.
+net = d2l.LeNet()
+net.apply_init([d2l.zeros((1, 1, 28, 28))], d2l.init_cnn)
+summary = io.StringIO()
+with contextlib.redirect_stdout(summary):
+    net.layer_summary((1, 1, 28, 28))
+out["init_cnn"] = [list(p.shape) for p in net.parameters()]
+out["layer_summary"] = summary.getvalue().splitlines()
 print(json.dumps(out))

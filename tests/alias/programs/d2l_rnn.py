@@ -151,4 +151,60 @@ out["seq2seq"] = {
     "params": params(model),
     "predict": pred.tolist(),
 }
+
+# d2l.MTFraEng on a small local corpus (its _download is the only part that needs the network),
+# then chapter 10.7's loop: d2l.Seq2Seq trained by d2l.Trainer, greedy prediction and BLEU.
+TEXT = "\n".join(
+    f"{en}\t{fr}"
+    for en, fr in [
+        ("go .", "va !"),
+        ("i lost .", "j'ai perdu ."),
+        ("he's calm .", "il est calme ."),
+        ("i'm home .", "je suis chez moi ."),
+        ("go .", "va !"),
+        ("i lost .", "j'ai perdu ."),
+        ("he's calm .", "il est calme ."),
+        ("i'm home .", "je suis chez moi ."),
+        ("run !", "cours !"),
+        ("i won !", "j'ai gagné !"),
+        ("run !", "cours !"),
+        ("i won !", "j'ai gagné !"),
+    ]  # fmt: skip
+)
+
+
+class LocalFraEng(d2l.MTFraEng):
+    def _download(self):
+        return TEXT
+
+
+mt = LocalFraEng(batch_size=4, num_steps=5, num_train=8, num_val=4)
+mt.train_dataloader = lambda: mt.get_tensorloader(mt.arrays, False, slice(0, 8))  # in order
+encoder = d2l.Seq2SeqEncoder(len(mt.src_vocab), embed_size=6, num_hiddens=8, num_layers=2)
+decoder = Seq2SeqDecoder(len(mt.tgt_vocab), embed_size=6, num_hiddens=8, num_layers=2)
+model = d2l.Seq2Seq(encoder, decoder, tgt_pad=mt.tgt_vocab["<pad>"], lr=0.02)
+model(*mt.arrays[:2])  # materializes the lazy output layer
+numpy_init(model, torch)
+model.board.display = False
+d2l.Trainer(max_epochs=30, gradient_clip_val=1).fit(model, mt)
+engs, fras = (
+    ["go .", "i lost .", "he's calm .", "i'm home ."],
+    ["va !", "j'ai perdu .", "il est calme .", "je suis chez moi ."],
+)
+preds, _ = model.predict_step(mt.build(engs, fras), d2l.cpu(), mt.num_steps)
+translations = []
+for fr, p in zip(fras, preds):
+    tokens = []
+    for token in mt.tgt_vocab.to_tokens(p):
+        if token == "<eos>":
+            break
+        tokens.append(token)
+    translations.append([" ".join(tokens), d2l.bleu(" ".join(tokens), fr, k=2)])
+out["mt_seq2seq"] = {
+    "arrays": [a.tolist() for a in mt.arrays],
+    "vocab": [mt.src_vocab.idx_to_token, mt.tgt_vocab.idx_to_token],
+    "board": board(model),
+    "params": params(model),
+    "translations": translations,
+}
 print(json.dumps(out))
