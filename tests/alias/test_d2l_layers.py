@@ -88,7 +88,8 @@ def test_d2l_rnn_classes_match_pytorch(key):
 
 
 @pytest.mark.parametrize("key", ["masked_softmax", "sequence_mask", "masked_ce", "dot_product",
-                                 "additive", "multihead", "positional", "transformer_encoder"])  # fmt: skip
+                                 "additive", "multihead", "positional", "transformer_encoder",
+                                 "bahdanau", "transformer"])  # fmt: skip
 def test_d2l_attention_classes_match_pytorch(key):
     ours = check("d2l_attention", key)
     if key == "transformer_encoder":
