@@ -66,7 +66,7 @@ def check(program: str, key: str) -> dict:
 
 
 @pytest.mark.parametrize("key", ["corr2d", "lenet", "lenet_shapes", "residual", "residual_1x1", "resnext",
-                                 "init_cnn", "layer_summary"])  # fmt: skip
+                                 "init_cnn", "layer_summary", "resnet18"])  # fmt: skip
 def test_d2l_cnn_classes_match_pytorch(key):
     ours = check("d2l_cnn", key)
     if key == "residual_1x1":

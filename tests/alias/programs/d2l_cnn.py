@@ -2,7 +2,8 @@
 """d2l's convolutional classes (chapters 7-8): ``d2l.corr2d``, ``d2l.LeNet`` trained by
 ``d2l.Trainer`` on a small FashionMNIST-shaped data set made with NumPy, and ``d2l.Residual``
 (with and without its 1x1 convolution) forward in training mode (batch statistics), backward,
-an SGD step and a forward in eval mode (running statistics).
+an SGD step and a forward in eval mode (running statistics); ``d2l.ResNeXtBlock`` (grouped
+convolution), ``d2l.resnet18``, ``d2l.init_cnn`` and ``layer_summary``.
 
 Run unchanged under real PyTorch (``python``) and under ndgrad (``ndgrad run``): data and weights
 come from NumPy, batches in order, so no random stream enters. Prints one JSON line.
@@ -97,6 +98,31 @@ numpy_init(blk, torch)
 Y = blk(X)
 Y.square().mean().backward()
 out["resnext"] = {"shape": list(Y.shape), "out": flat(Y), "grads": grads(blk)}
+
+# d2l.resnet18 (built from d2l.Residual; BatchNorm2d, AdaptiveAvgPool2d): a training step's
+# loss and gradients, then eval mode on the running statistics.
+net = d2l.resnet18(num_classes=10, in_channels=1)
+x = torch.tensor(rng.standard_normal((4, 1, 16, 16)).astype(np.float32))
+net(x)  # materializes the lazy layers
+numpy_init(net, torch, scale=0.05)
+for m in net.modules():
+    if isinstance(m, torch.nn.BatchNorm2d):
+        m.reset_running_stats()
+y = net(x)
+loss = torch.nn.functional.cross_entropy(y, torch.tensor([1, 2, 3, 4]))
+loss.backward()
+net.eval()
+out["resnet18"] = {
+    "out": flat(y),
+    "loss": loss.item(),
+    "grads": [
+        flat(net[0].weight.grad),
+        flat(net.resnet_block4[1].conv2.weight.grad),
+        flat(net.fc[1].weight.grad),
+    ],  # fmt: skip
+    "running": flat([net.resnet_block4[1].bn2.running_mean, net.resnet_block4[1].bn2.running_var]),
+    "eval_out": flat(net(x)),
+}
 
 # d2l's initializers and layer_summary draw random numbers: they run, shapes only.
 net = d2l.LeNet()
