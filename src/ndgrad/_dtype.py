@@ -19,10 +19,23 @@ class dtype:  # noqa: N801 - mirrors torch.dtype
         self.itemsize = self.np.itemsize
 
     def __repr__(self) -> str:
-        return f"ndgrad.{self.name}"
+        return f"{printed_prefix()}.{self.name}"
 
     def __reduce__(self) -> str:
         return self.name
+
+
+# How printed type names start: "ndgrad.float32", or "torch.float32" while `import torch` is
+# ndgrad (ndgrad.install_as_torch), so that a PyTorch program prints what it prints on PyTorch.
+_PRINTED_PREFIX = ["ndgrad"]
+
+
+def printed_prefix() -> str:
+    return _PRINTED_PREFIX[0]
+
+
+def set_printed_prefix(prefix: str) -> None:
+    _PRINTED_PREFIX[0] = prefix
 
 
 bool_ = dtype("bool", np.bool_, 0)

@@ -40,7 +40,7 @@ class Size(tuple):
     """``tensor.shape``: a tuple that prints like PyTorch's ``torch.Size``."""
 
     def __repr__(self) -> str:
-        return f"ndgrad.Size({list(self)})"
+        return f"{_dtype.printed_prefix()}.Size({list(self)})"
 
     def numel(self) -> int:
         n = 1
@@ -184,7 +184,7 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> str | Tensor:
         if dtype is None:
-            return "ndgrad." + _TYPE_NAMES[self._data.dtype.name]
+            return f"{_dtype.printed_prefix()}.{_TYPE_NAMES[self._data.dtype.name]}"
         if isinstance(dtype, str):
             name = dtype.rsplit(".", 1)[-1]
             matches = [k for k, v in _TYPE_NAMES.items() if v == name]

@@ -20,6 +20,8 @@ import importlib.machinery
 import sys
 import types
 
+from ndgrad import _dtype
+
 # Top-level names the alias answers, and the ndgrad module each resolves to.
 ALIASES = {"torch": "ndgrad", "torchvision": "ndgrad.vision"}
 
@@ -129,6 +131,7 @@ def install_as_torch(verbose: bool = False) -> types.ModuleType:
         )
     if not is_installed():
         sys.meta_path.insert(0, _FINDER)
+    _dtype.set_printed_prefix("torch")  # torch.float32, torch.Size([2]) as PyTorch prints them
     module = importlib.import_module("torch")
     for name, loaded in list(sys.modules.items()):  # `import torch` lists torch.nn etc., as
         if name.startswith("ndgrad.") and not name.startswith("ndgrad.cli"):  # torch's does
@@ -144,6 +147,7 @@ def uninstall_as_torch() -> None:
     """Undo ``install_as_torch``: remove the finder and the ``torch``/``torchvision`` names."""
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    _dtype.set_printed_prefix("ndgrad")
     for name in [n for n in sys.modules if _target(n) is not None]:
         if getattr(sys.modules[name], "__name__", "").startswith("ndgrad"):
             del sys.modules[name]

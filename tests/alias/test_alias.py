@@ -170,3 +170,22 @@ def test_ndgrad_itself_never_imports_torch():
         """
     )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_under_the_alias_types_print_as_pytorch_prints_them():
+    result = python(
+        "import ndgrad\n"
+        "print(ndgrad.float32, ndgrad.ones(1).shape)\n"
+        "ndgrad.install_as_torch()\n"
+        "import torch\n"
+        "x = torch.ones(2, dtype=torch.int32)\n"
+        "print(repr(x), x.shape, x.float().type(), torch.float64)\n"
+        "ndgrad.alias.uninstall_as_torch()\n"
+        "print(ndgrad.float32)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "ndgrad.float32 ndgrad.Size([1])",
+        "tensor([1, 1], dtype=torch.int32) torch.Size([2]) torch.FloatTensor torch.float64",
+        "ndgrad.float32",
+    ]

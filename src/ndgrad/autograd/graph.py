@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ndgrad import _dtype
 from ndgrad.autograd.grad_mode import STATE
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ class Node:
 def _modified_error(data: Any, nr: int, creator: str | None, now: int, expected: int) -> Exception:
     from ndgrad._tensor import _TYPE_NAMES
 
-    kind = f"ndgrad.{_TYPE_NAMES.get(data.dtype.name, 'Tensor')}"
+    kind = f"{_dtype.printed_prefix()}.{_TYPE_NAMES.get(data.dtype.name, 'Tensor')}"
     # PyTorch 2.13 names the node without "Backward0": "output 0 of Sigmoid", "of Pow2".
     which = f", which is output {nr} of {_BACKWARD_SUFFIX.sub('', creator)}," if creator else ""
     return RuntimeError(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _creation
+from ndgrad import _creation, _dtype
 from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
@@ -1660,7 +1660,7 @@ def embedding(
         kind = _TYPE_NAMES.get(idx.dtype.name, "Tensor")
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got ndgrad.{kind} instead (while checking arguments for "
+            f"types: Long, Int; but got {_dtype.printed_prefix()}.{kind} instead (while checking arguments for "
             "embedding)"
         )
     if weight.dim() != 2:

@@ -264,7 +264,8 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     shp = x._data.shape
     if len(sizes) < len(shp):
         raise RuntimeError(
-            f"expand(ndgrad.{_type_name(x)}{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
+            f"expand({_dtype.printed_prefix()}.{_type_name(x)}{{{list(shp)}}}, "
+            f"size={list(sizes)}): the number of sizes "
             f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
             f"tensor ({len(shp)})"
         )

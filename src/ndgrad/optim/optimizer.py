@@ -31,7 +31,7 @@ ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tens
 
 def _typename(obj: Any) -> str:
     if isinstance(obj, Tensor):
-        return "ndgrad." + obj.type().rsplit(".", 1)[-1]
+        return obj.type()
     module = type(obj).__module__
     name = type(obj).__qualname__
     return name if module in ("builtins", None) else f"{module}.{name}"

@@ -316,7 +316,7 @@ class ParameterList(Module):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.size())
                 kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"  ({k}): {kind}: [ndgrad.{p.dtype.name} of size {size}]")
+                lines.append(f"  ({k}): {kind}: [{p.dtype!r} of size {size}]")
             else:
                 lines.append(f"  ({k}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
