@@ -620,10 +620,17 @@ class SymbolicDerivative:
     explicit_output: Any = None
     elements: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None  # why there is no symbolic form (too big or too slow)
+    # A recognised structure (softmax's Jacobian diag(s) - s*s.T): its text, both layouts, and
+    # its value from the point's values (shown only when it matches the element-wise value).
+    structure: str | None = None
+    structure_value: Any = None  # callable: values -> numerator-layout array
+    structure_verified: bool = False
 
     def text(self, layout: str = "numerator") -> str:
         if self.skipped is not None:
             return f"skipped: {self.skipped}"
+        if self.structure is not None and self.structure_verified:
+            return self.structure
         if self.matrix_form is not None:
             return _pretty(self.matrix_form[layout])
         return _pretty(self.element_form[layout])
@@ -661,6 +668,13 @@ class _Printer(StrPrinter):
 
     _print_ImmutableDenseMatrix = _print_MatrixBase
     _print_MutableDenseMatrix = _print_MatrixBase
+
+
+def _element_rows(e: Any) -> list[list[str]] | None:
+    """An element-wise symbolic matrix as rows of printed entries (None if not a matrix)."""
+    if not isinstance(e, sp.MatrixBase):
+        return None
+    return [[_pretty(v) for v in row] for row in e.tolist()]
 
 
 def _pretty(e: Any) -> str:
@@ -751,6 +765,7 @@ def symbolic_derivative(
         explicit_output=y,
         elements=explicit.elements,
     )
+    _recognise_structure(parsed, result)
     try:
         mb = MatrixBackend(norm)
         d = _matrix_diff(evaluate(parsed, mb), mb.symbols[wrt])
@@ -762,6 +777,29 @@ def symbolic_derivative(
     except Exception:  # noqa: BLE001 - SymPy cannot always do it; element form remains
         result.matrix_raw = None
     return result
+
+
+def _softmax_jacobian(x: np.ndarray) -> np.ndarray:
+    v = np.asarray(x, dtype=np.float64).reshape(-1)
+    e = np.exp(v - v.max())
+    s = e / e.sum()
+    return np.diag(s) - np.outer(s, s)
+
+
+def _recognise_structure(parsed: ParsedExpression, result: SymbolicDerivative) -> None:
+    """softmax of the variable vector: its Jacobian is diag(s) - s*s.T with s = softmax(x)."""
+    body = parsed.tree.body
+    if (
+        isinstance(body, ast.Call)
+        and isinstance(body.func, ast.Name)
+        and body.func.id == "softmax"
+        and isinstance(body.args[0], ast.Name)
+        and body.args[0].id == result.wrt
+        and kind_of(result.x_shape) == "vector"
+    ):
+        # Symmetric, so the same in both layouts.
+        result.structure = f"diag(s) - s*s.T with s = softmax({result.wrt})"
+        result.structure_value = lambda values: _softmax_jacobian(values[result.wrt])
 
 
 def _matrix_form_layouts(d: Any, y_shape: Shape, x_shape: Shape) -> dict[str, Any] | None:
@@ -846,9 +884,12 @@ class Comparison:
                 "skipped"
                 if s.skipped is not None
                 else "matrix"
-                if s.matrix_form is not None
+                if s.matrix_form is not None or s.structure_verified
                 else "element-wise"
             ),
+            "symbolic_elements": {
+                lay: _element_rows(s.element_form.get(lay)) for lay in ("numerator", "denominator")
+            },
             "symbolic_skipped": s.skipped,
             "values": {k: v.tolist() for k, v in self.values.items()},
             "output": self.output.tolist(),
@@ -987,6 +1028,15 @@ def _compare_symbolic(
     finite = np.isfinite(symbolic_value).all() and np.isfinite(numeric_value).all()
     agree = bool(finite and np.allclose(symbolic_value, numeric_value, rtol=rtol, atol=atol))
 
+    if sym.structure is not None:
+        sym.structure_verified = bool(
+            np.allclose(
+                sym.structure_value(values),
+                arrange(jac_value, sym.y_shape, sym.x_shape, "numerator"),
+                rtol=1e-9,
+                atol=1e-12,
+            )
+        )
     # The matrix form is shown only when it gives the same numbers.
     verified = False
     if sym.matrix_raw is not None:
@@ -1015,5 +1065,5 @@ def _compare_symbolic(
         numeric_value=numeric_value,
         agree=agree,
         max_abs_diff=float(diff.max()) if diff.size else 0.0,
-        matrix_form_verified=verified,
+        matrix_form_verified=verified or sym.structure_verified,
     )
