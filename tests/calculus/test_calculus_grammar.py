@@ -44,6 +44,7 @@ def _same_tree(a: str, b: str) -> bool:
         ("x.T A x", "x.T*A*x"),
         ("sin(2x)", "sin(2*x)"),
         ("x^-1", "x**-1"),
+        ("x^T A x", "x.T*A*x"),
         ("2.5e3x", "2.5e3*x"),
         ("3x^2 + 2x - 1", "3*x**2 + 2*x - 1"),
     ],

@@ -14,7 +14,8 @@ Grammar::
     function := sum exp log sin cos tanh sqrt sigmoid softmax logsumexp max
                 trace tr det inverse inv norm transpose
 
-Written mathematics is accepted too: ``x^2`` is ``x**2`` (SymPy's ``convert_xor``) and a
+Written mathematics is accepted too: ``x^2`` is ``x**2`` (SymPy's ``convert_xor``; ``x^T``
+is ``x.T``) and a
 product may be written without ``*`` (SymPy's implicit multiplication): ``2x`` is ``2*x``,
 ``2x^2`` is ``2*x**2``, ``x y`` is ``x*y``, ``2(x+1)`` and ``(x+1)(x-1)`` are products. A name
 directly followed by ``(`` stays a call, so ``x(y)`` is an (unknown) function, not ``x*y``,
@@ -159,7 +160,9 @@ def implicit_to_explicit(text: str) -> str:
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     for i, tok in enumerate(tokens):
         if tok.type == tokenize.OP and tok.string == "^":
-            edits.append((offset(tok.start), offset(tok.end), "**"))
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            transpose = nxt is not None and nxt.type == tokenize.NAME and nxt.string == "T"
+            edits.append((offset(tok.start), offset(tok.end), "." if transpose else "**"))
         if i == 0:
             continue
         prev = tokens[i - 1]
