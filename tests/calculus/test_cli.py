@@ -54,7 +54,8 @@ def test_json_output_for_matrices():
     [
         (['__import__("os")'], "names starting with '_'"),
         (["x.__class__", "-s", "x=2"], "'.__class__'"),
-        (["x*x", "-s", "x=3"], "did you mean x.T*x"),
+        (["x*y", "-s", "x=3", "-s", "y=4"], "product: shapes 3x1 and 4x1 do not match"),
+        (["log(x)", "--at", "x=-1"], "log is undefined at x = -1"),
         (["x.T*x", "-s", "x=four"], "shape of 'x'"),
         (["x.T*x", "-s", "x=2", "--at", "x=1,a"], "must be numbers"),
         (["x.T*x", "-s", "x=2", "--layout", "sideways"], "layout"),

@@ -42,7 +42,10 @@ _ELEMENTWISE = {
     "cos": sp.cos,
     "tanh": sp.tanh,
     "sqrt": sp.sqrt,
+    "sigmoid": lambda e: 1 / (1 + sp.exp(-e)),
 }
+# Functions counted by the nesting bound (each can blow up SymPy's numbers).
+_NESTED = set(_ELEMENTWISE) | {"softmax", "logsumexp"}
 
 
 # --------------------------------------------------------------------------- bounds
@@ -93,7 +96,7 @@ def _nesting(node: ast.AST) -> int:
         if (
             isinstance(current, ast.Call)
             and isinstance(current.func, ast.Name)
-            and current.func.id in _ELEMENTWISE
+            and current.func.id in _NESTED
         ):
             depth += 1
             deepest = max(deepest, depth)
@@ -177,10 +180,7 @@ def _as_array(name: str, shape: Shape, value: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------------- backends
 def _shape_error(op: str, a: Shape, b: Shape) -> ValueError:
-    return ValueError(
-        f"{op}: shapes {_display_shape(a)} and {_display_shape(b)} do not match"
-        + (" (did you mean x.T*x?)" if op == "product" and a == b and a[1:] == (1,) else "")
-    )
+    return ValueError(f"{op}: shapes {_display_shape(a)} and {_display_shape(b)} do not match")
 
 
 class _ShapeRules:
@@ -194,14 +194,34 @@ class _ShapeRules:
         if sa != sb and not (_scalar_shape(sa) or _scalar_shape(sb)):
             raise _shape_error(op, sa, sb)
 
-    def check_mul(self, a: Any, b: Any) -> bool:
-        """True for a matrix product, False for scaling by a scalar."""
+    def check_mul(self, a: Any, b: Any) -> str:
+        """``"matrix"`` for a matrix product, ``"scale"`` for scaling by a scalar and
+        ``"elementwise"`` for two operands of the same shape that cannot be matrix-multiplied
+        (``x*y`` on vectors)."""
         sa, sb = self.shape(a), self.shape(b)
         if _scalar_shape(sa) or _scalar_shape(sb):
-            return False
-        if sa[1] != sb[0]:
-            raise _shape_error("product", sa, sb)
-        return True
+            return "scale"
+        if sa[1] == sb[0]:
+            return "matrix"
+        if sa == sb:
+            return "elementwise"
+        raise _shape_error("product", sa, sb)
+
+    def check_matmul(self, a: Any, b: Any) -> str:
+        """``@``: the matrix product, or ``"inner"`` for two column vectors of one length."""
+        sa, sb = self.shape(a), self.shape(b)
+        if _scalar_shape(sa) or _scalar_shape(sb):
+            return "scale"
+        if sa[1] == sb[0]:
+            return "matrix"
+        if sa == sb and sa[1] == 1:
+            return "inner"
+        raise _shape_error("product", sa, sb)
+
+    def elementwise_power(self, a: Any) -> bool:
+        """``a**k`` is element-wise for vectors and non-square matrices."""
+        s = self.shape(a)
+        return not _scalar_shape(s) and s[0] != s[1]
 
     def check_square(self, a: Any, fn: str) -> None:
         s = self.shape(a)
@@ -260,7 +280,13 @@ class ExplicitBackend(_ShapeRules):
         return fn(a, b)
 
     def mul(self, a: Any, b: Any) -> Any:
-        self.check_mul(a, b)
+        if self.check_mul(a, b) == "elementwise":
+            return self._scalarize(a.multiply_elementwise(b))
+        return self._scalarize(a * b)
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        if self.check_matmul(a, b) == "inner":
+            return self._scalarize(a.T * b)
         return self._scalarize(a * b)
 
     def div(self, a: Any, b: Any) -> Any:
@@ -274,6 +300,8 @@ class ExplicitBackend(_ShapeRules):
     def power(self, a: Any, k: float) -> Any:
         if _scalar_shape(self.shape(a)):
             return a ** _number(k)
+        if self.elementwise_power(a):
+            return a.applyfunc(lambda e: e ** _number(k))
         self.check_square(a, "a matrix power")
         if k != int(k):
             raise ValueError("a matrix power needs an integer exponent")
@@ -305,6 +333,15 @@ class ExplicitBackend(_ShapeRules):
             return a.applyfunc(fn) if matrix else fn(a)
         if name == "sum":
             return sum(a) if matrix else a
+        if name == "softmax":
+            if not matrix:
+                return sp.Integer(1)
+            total = sum(sp.exp(e) for e in a)
+            return a.applyfunc(lambda e: sp.exp(e) / total)
+        if name == "logsumexp":
+            return sp.log(sum(sp.exp(e) for e in a)) if matrix else a
+        if name == "max":
+            return sp.Max(*a) if matrix else a
         if name == "norm":
             return sp.sqrt(sum(e**2 for e in a)) if matrix else sp.Abs(a)
         if name == "transpose":
@@ -323,8 +360,9 @@ class ExplicitBackend(_ShapeRules):
 class NumericBackend(_ShapeRules):
     """ndgrad float64 tensors; the same rules as :class:`ExplicitBackend`."""
 
-    def __init__(self, values: dict[str, Any]) -> None:
+    def __init__(self, values: dict[str, Any], domain_checks: bool = False) -> None:
         self.values = values
+        self.domain_checks = domain_checks
 
     def shape(self, a: Any) -> Shape:
         return tuple(a.shape) if a.ndim == 2 else ()
@@ -351,7 +389,13 @@ class NumericBackend(_ShapeRules):
         return a - b
 
     def mul(self, a: Any, b: Any) -> Any:
-        return self._scalarize(a @ b) if self.check_mul(a, b) else a * b
+        return self._scalarize(a @ b) if self.check_mul(a, b) == "matrix" else a * b
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        kind = self.check_matmul(a, b)
+        if kind == "inner":
+            return self._scalarize(a.T @ b)
+        return self._scalarize(a @ b) if kind == "matrix" else a * b
 
     def div(self, a: Any, b: Any) -> Any:
         if not _scalar_shape(self.shape(b)):
@@ -361,8 +405,40 @@ class NumericBackend(_ShapeRules):
     def neg(self, a: Any) -> Any:
         return -a
 
+    def check_domain(self, name: str, a: Any, source: str) -> None:
+        """Domain errors in words ("log is undefined at x = -1"), not NaN or complex numbers."""
+        if not self.domain_checks:
+            return
+        v = np.asarray(a._data, dtype=np.float64)
+        if name == "log":
+            bad, why = v <= 0, "log needs positive numbers"
+        elif name == "sqrt":
+            bad, why = v < 0, "sqrt needs non-negative numbers"
+        elif name == "/":
+            bad, why = v == 0, "division by zero"
+            if bad.any():
+                raise ValueError(f"division by zero: {source} = 0")
+        elif name.startswith("**"):
+            k = float(name[2:])
+            if v.ndim == 2 and not self.elementwise_power(a):
+                return  # a matrix power: its inverse reports a singular matrix
+            if not k.is_integer():
+                bad, why = v < 0, "a non-integer power needs a non-negative base"
+            elif k < 0:
+                bad, why = v == 0, "a negative power of 0 is a division by zero"
+            else:
+                return
+            name = f"{source}{name}" if source.isidentifier() else f"({source}){name}"
+        else:
+            return
+        if not bad.any():
+            return
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = _element_name(source, v.shape, index)
+        raise ValueError(f"{name} is undefined at {where} = {_number_text(v[index])} ({why})")
+
     def power(self, a: Any, k: float) -> Any:
-        if _scalar_shape(self.shape(a)):
+        if _scalar_shape(self.shape(a)) or self.elementwise_power(a):
             return a**k
         self.check_square(a, "a matrix power")
         if k != int(k):
@@ -385,6 +461,12 @@ class NumericBackend(_ShapeRules):
             return getattr(a, name)()
         if name == "sum":
             return a.sum()
+        if name == "softmax":
+            return a.reshape(-1).softmax(0).reshape(tuple(a.shape))
+        if name == "logsumexp":
+            return a.reshape(-1).logsumexp(0)
+        if name == "max":
+            return a.max()
         if name == "norm":
             return (a * a).sum().sqrt() if a.ndim else a.abs()
         if name == "transpose":
@@ -393,6 +475,21 @@ class NumericBackend(_ShapeRules):
         if a.ndim == 0:
             return {"trace": a, "det": a, "inverse": 1 / a}[name]
         return {"trace": a.trace, "det": a.det, "inverse": a.inverse}[name]()
+
+
+def _number_text(v: float) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
+
+
+def _element_name(source: str, shape: tuple, index: tuple) -> str:
+    """``x`` for a scalar, ``x[2]`` for a vector's element, ``A[0,1]`` for a matrix's."""
+    if not shape or int(np.prod(shape)) == 1:
+        return source
+    base = source if source.isidentifier() else f"({source})"
+    if len(shape) == 2 and 1 in shape:
+        return f"{base}[{index[0] * shape[1] + index[1]}]"
+    return f"{base}[{','.join(str(i) for i in index)}]"
 
 
 class MatrixBackend:
@@ -417,6 +514,24 @@ class MatrixBackend:
         return a - b
 
     def mul(self, a: Any, b: Any) -> Any:
+        if (
+            isinstance(a, sp.MatrixExpr)
+            and isinstance(b, sp.MatrixExpr)
+            and a.shape[1] != b.shape[0]
+            and a.shape == b.shape
+        ):
+            return sp.HadamardProduct(a, b)
+        return a * b
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        if (
+            isinstance(a, sp.MatrixExpr)
+            and isinstance(b, sp.MatrixExpr)
+            and a.shape == b.shape
+            and a.shape[1] == 1
+            and a.shape[0] != 1
+        ):
+            return a.T * b
         return a * b
 
     def div(self, a: Any, b: Any) -> Any:
@@ -428,6 +543,8 @@ class MatrixBackend:
         return -a
 
     def power(self, a: Any, k: float) -> Any:
+        if isinstance(a, sp.MatrixExpr) and a.shape[0] != a.shape[1]:
+            return sp.HadamardPower(a, _number(k))
         return a ** _number(k)
 
     def transpose(self, a: Any) -> Any:
@@ -435,6 +552,8 @@ class MatrixBackend:
 
     def call(self, name: str, a: Any) -> Any:
         matrix = isinstance(a, sp.MatrixExpr)
+        if name in ("softmax", "logsumexp", "max"):
+            raise NotImplementedError(f"{name} has no matrix form here")
         if name in _ELEMENTWISE:
             fn = _ELEMENTWISE[name]
             return a.applyfunc(fn) if matrix else fn(a)
@@ -501,10 +620,17 @@ class SymbolicDerivative:
     explicit_output: Any = None
     elements: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None  # why there is no symbolic form (too big or too slow)
+    # A recognised structure (softmax's Jacobian diag(s) - s*s.T): its text, both layouts, and
+    # its value from the point's values (shown only when it matches the element-wise value).
+    structure: str | None = None
+    structure_value: Any = None  # callable: values -> numerator-layout array
+    structure_verified: bool = False
 
     def text(self, layout: str = "numerator") -> str:
         if self.skipped is not None:
             return f"skipped: {self.skipped}"
+        if self.structure is not None and self.structure_verified:
+            return self.structure
         if self.matrix_form is not None:
             return _pretty(self.matrix_form[layout])
         return _pretty(self.element_form[layout])
@@ -542,6 +668,13 @@ class _Printer(StrPrinter):
 
     _print_ImmutableDenseMatrix = _print_MatrixBase
     _print_MutableDenseMatrix = _print_MatrixBase
+
+
+def _element_rows(e: Any) -> list[list[str]] | None:
+    """An element-wise symbolic matrix as rows of printed entries (None if not a matrix)."""
+    if not isinstance(e, sp.MatrixBase):
+        return None
+    return [[_pretty(v) for v in row] for row in e.tolist()]
 
 
 def _pretty(e: Any) -> str:
@@ -632,6 +765,7 @@ def symbolic_derivative(
         explicit_output=y,
         elements=explicit.elements,
     )
+    _recognise_structure(parsed, result)
     try:
         mb = MatrixBackend(norm)
         d = _matrix_diff(evaluate(parsed, mb), mb.symbols[wrt])
@@ -643,6 +777,29 @@ def symbolic_derivative(
     except Exception:  # noqa: BLE001 - SymPy cannot always do it; element form remains
         result.matrix_raw = None
     return result
+
+
+def _softmax_jacobian(x: np.ndarray) -> np.ndarray:
+    v = np.asarray(x, dtype=np.float64).reshape(-1)
+    e = np.exp(v - v.max())
+    s = e / e.sum()
+    return np.diag(s) - np.outer(s, s)
+
+
+def _recognise_structure(parsed: ParsedExpression, result: SymbolicDerivative) -> None:
+    """softmax of the variable vector: its Jacobian is diag(s) - s*s.T with s = softmax(x)."""
+    body = parsed.tree.body
+    if (
+        isinstance(body, ast.Call)
+        and isinstance(body.func, ast.Name)
+        and body.func.id == "softmax"
+        and isinstance(body.args[0], ast.Name)
+        and body.args[0].id == result.wrt
+        and kind_of(result.x_shape) == "vector"
+    ):
+        # Symmetric, so the same in both layouts.
+        result.structure = f"diag(s) - s*s.T with s = softmax({result.wrt})"
+        result.structure_value = lambda values: _softmax_jacobian(values[result.wrt])
 
 
 def _matrix_form_layouts(d: Any, y_shape: Shape, x_shape: Shape) -> dict[str, Any] | None:
@@ -669,6 +826,21 @@ def _to_float_array(v: Any) -> np.ndarray:
     if isinstance(v, sp.MatrixExpr):
         return np.array(v.as_explicit().tolist(), dtype=np.float64)
     return np.array(float(v))
+
+
+def _real(e: Any) -> float:
+    """A SymPy number as a float: infinities as inf, complex numbers as a clear error."""
+    try:
+        return float(e)
+    except TypeError:
+        if e in (sp.zoo, sp.oo, -sp.oo) or e.is_infinite:
+            return float("inf") if e != -sp.oo else float("-inf")
+        if e is sp.nan:
+            return float("nan")
+        raise ValueError(
+            f"the derivative is not a real number at this point ({_pretty(e)}); "
+            "choose a point inside the domain of every function"
+        ) from None
 
 
 # --------------------------------------------------------------------------- comparison
@@ -712,9 +884,12 @@ class Comparison:
                 "skipped"
                 if s.skipped is not None
                 else "matrix"
-                if s.matrix_form is not None
+                if s.matrix_form is not None or s.structure_verified
                 else "element-wise"
             ),
+            "symbolic_elements": {
+                lay: _element_rows(s.element_form.get(lay)) for lay in ("numerator", "denominator")
+            },
             "symbolic_skipped": s.skipped,
             "values": {k: v.tolist() for k, v in self.values.items()},
             "output": self.output.tolist(),
@@ -768,8 +943,10 @@ def compare(
 
     consts = {name: tensor(v, dtype=float64) for name, v in values.items()}
     backend = NumericBackend(consts)
+    backend.domain_checks = True
     with no_grad():
-        y_num = evaluate(parsed, backend)  # checks shapes before any heavy work
+        y_num = evaluate(parsed, backend)  # checks shapes and domains before any heavy work
+    backend.domain_checks = False
     y_shape = backend.shape(y_num)
     x_shape = norm[wrt]
     entries = (int(np.prod(y_shape)) if y_shape else 1) * (int(np.prod(x_shape)) if x_shape else 1)
@@ -834,22 +1011,32 @@ def _compare_symbolic(
             numbers[elems] = sp.Float(float(values[name]))
     jac = sym.explicit_jacobian
     jac_value = (
-        np.array([float(e.xreplace(numbers)) for e in sp.flatten(jac)]).reshape(jac.shape)
+        np.array([_real(e.xreplace(numbers)) for e in sp.flatten(jac)]).reshape(jac.shape)
         if isinstance(jac, sp.NDimArray)
-        else np.array(float(jac.xreplace(numbers)))
+        else np.array(_real(jac.xreplace(numbers)))
     )
     out = sym.explicit_output
     out_value = (
-        np.array(out.xreplace(numbers).tolist(), dtype=np.float64)
+        np.array([[_real(e) for e in row] for row in out.xreplace(numbers).tolist()])
         if isinstance(out, sp.MatrixBase)
-        else np.array(float(out.xreplace(numbers)))
+        else np.array(_real(out.xreplace(numbers)))
     )
     symbolic_value = arrange(jac_value, sym.y_shape, sym.x_shape, layout)
 
-    diff = np.abs(symbolic_value - numeric_value)
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(symbolic_value - numeric_value)
     finite = np.isfinite(symbolic_value).all() and np.isfinite(numeric_value).all()
     agree = bool(finite and np.allclose(symbolic_value, numeric_value, rtol=rtol, atol=atol))
 
+    if sym.structure is not None:
+        sym.structure_verified = bool(
+            np.allclose(
+                sym.structure_value(values),
+                arrange(jac_value, sym.y_shape, sym.x_shape, "numerator"),
+                rtol=1e-9,
+                atol=1e-12,
+            )
+        )
     # The matrix form is shown only when it gives the same numbers.
     verified = False
     if sym.matrix_raw is not None:
@@ -878,5 +1065,5 @@ def _compare_symbolic(
         numeric_value=numeric_value,
         agree=agree,
         max_abs_diff=float(diff.max()) if diff.size else 0.0,
-        matrix_form_verified=verified,
+        matrix_form_verified=verified or sym.structure_verified,
     )
