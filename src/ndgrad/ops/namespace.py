@@ -234,15 +234,69 @@ def _array_indexing(xp: Any) -> dict:
     }
 
 
+# Bytes of im2col columns built at a time by the stride-1 kernels: a few MiB stay in the cache
+# between the copies that build them and the GEMM that reads them (measured on W7/W8's shapes:
+# 1 MiB pays too much per-chunk overhead, 16 MiB falls out of the cache).
+_CHUNK_BYTES = 1 << 22
+
+
+class _Shifted:
+    """The geometry of a stride-1 convolution computed on the padded input's own grid.
+
+    The input is padded into a ``(C, B, *padded)`` buffer, so each channel's ``B`` images are
+    one contiguous row of ``B * P`` entries (``P`` the padded plane's size). The output at
+    flat grid position ``q`` (its top-left input corner) is then ``sum_t W_t @ X[:, q + s_t]``
+    over the kernel offsets ``t``, whose shifts ``s_t`` are constants: the im2col columns of
+    offset ``t`` are the 2-D slice ``X[:, s_t : s_t + L]`` (a contiguous copy per channel, no
+    gather), and the positions past an image's valid outputs (the last ``k - 1`` columns and
+    rows of the grid) are computed and dropped. ``L = B * P - s_max`` covers every valid output.
+    """
+
+    def __init__(self, spatial: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> None:
+        self.full = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, padding))
+        self.plane = math.prod(self.full)
+        self.plane_strides = tuple(math.prod(self.full[i + 1 :]) for i in range(len(self.full)))
+        self.shifts = [
+            sum(i * d * p for i, d, p in zip(offs, dilation, self.plane_strides))
+            for offs in itertools.product(*(range(k) for k in kernel))
+        ]
+        self.kk = len(self.shifts)
+        self.inner = (slice(None), slice(None)) + _inner(spatial, padding)
+
+    def batch(self, n: int, rows: int, itemsize: int) -> int:
+        """Images per chunk: ``rows`` column rows of ``P`` entries per image in the budget."""
+        return max(1, min(n, _CHUNK_BYTES // max(rows * self.plane * itemsize, 1)))
+
+    def length(self, b: int) -> int:
+        return b * self.plane - self.shifts[-1]
+
+
+def _shifted_ok(padding: tuple, stride: tuple, spatial: tuple, out: tuple, n: int, c: int) -> bool:
+    return (
+        all(st == 1 for st in stride)
+        and all(lo >= 0 and hi >= 0 for lo, hi in padding)
+        and all(m > 0 for m in out)
+        and all(m > 0 for m in spatial)
+        and n > 0
+        and c > 0
+    )
+
+
 def _array_conv(xp: Any) -> dict:
     """Convolution on arrays, any number of spatial dims (``x``: ``(N, C, *spatial)``, ``w``:
     ``(O, C // groups, *kernel)``; ``padding``: one ``(before, after)`` pair per spatial dim).
 
-    The forward is im2col: a strided view of the padded input with the kernel offsets before the
-    output positions, copied once into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
-    batched matmul with the weight. The input gradient (a transposed convolution) is the
-    matmul with the weight's transpose followed by col2im: a loop over kernel offsets adding
-    into strided slices. The weight gradient multiplies the gradient with the same columns.
+    Stride 1 (LeNet, ResNet's 3x3 blocks, every input gradient of a stride-1 convolution) runs
+    on the padded grid (``_Shifted``): a chunk of images at a time, its im2col columns built by
+    one 2-D slice copy per kernel offset into a workspace of a few MiB (reused across chunks,
+    freed with the call) and multiplied by the weight in one 2-D GEMM per group. The weight
+    gradient multiplies the output gradient, laid on the same grid, with the same columns; the
+    input gradient is the flipped-kernel forward (when ``O <= C``) or the GEMM with the
+    weight's transpose followed by one shifted 2-D add per kernel offset (col2im).
+
+    Other strides use im2col on a strided view: the padded input with the kernel offsets before
+    the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
+    batched matmul; the input gradient's col2im adds into strided slices offset by offset.
     """
     as_strided = xp.lib.stride_tricks.as_strided
 
@@ -276,12 +330,134 @@ def _array_conv(xp: Any) -> dict:
         n, c = x.shape[:2]
         return view.reshape(n, groups, (c // groups) * math.prod(kernel), math.prod(out))
 
+    # ------------------------------------------------------------------ stride 1, on the grid
+    class Columns:
+        """The chunked im2col workspace of ``x`` on the grid: ``fill(n0, b)`` returns the
+        ``(C * kk, L)`` columns of images ``n0 : n0 + b``."""
+
+        def __init__(self, x: Any, geo: _Shifted, batch: int) -> None:
+            self.x, self.geo, self.batch = x, geo, batch
+            c = x.shape[1]
+            self.buf = xp.zeros((c, batch) + geo.full, x.dtype)
+            self.flat = self.buf.reshape(c, batch * geo.plane)
+            self.cols = xp.empty((c, geo.kk, batch * geo.plane), x.dtype)
+
+        def fill(self, n0: int, b: int) -> tuple:
+            geo = self.geo
+            key = (slice(None), slice(0, b)) + geo.inner[2:]
+            self.buf[key] = self.x[n0 : n0 + b].swapaxes(0, 1)
+            length = geo.length(b)
+            for t, s in enumerate(geo.shifts):
+                self.cols[:, t, :length] = self.flat[:, s : s + length]
+            c = self.cols.shape[0]
+            return self.cols.reshape(c * geo.kk, -1)[:, :length], length
+
+    class Grid:
+        """An ``(O, N, *out)`` gradient laid on the grid chunk by chunk (zeros elsewhere)."""
+
+        def __init__(self, g: Any, geo: _Shifted, batch: int) -> None:
+            self.g, self.geo = g, geo
+            o = g.shape[1]
+            self.buf = xp.zeros((o, batch) + geo.full, g.dtype)
+            self.flat = self.buf.reshape(o, batch * geo.plane)
+            self.valid = tuple(slice(0, m) for m in g.shape[2:])
+
+        def fill(self, n0: int, b: int, length: int) -> Any:
+            self.buf[(slice(None), slice(0, b)) + self.valid] = self.g[n0 : n0 + b].swapaxes(0, 1)
+            return self.flat[:, :length]
+
+    def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
+        n, c = x.shape[:2]
+        o, kernel = w.shape[0], w.shape[2:]
+        geo = _Shifted(x.shape[2:], kernel, padding, dilation)
+        out = tuple(f - d * (k - 1) for f, k, d in zip(geo.full, kernel, dilation))
+        batch = geo.batch(n, c * geo.kk, x.itemsize)
+        cols = Columns(x, geo, batch)
+        wm = w.reshape(groups, o // groups, -1)
+        rows = (c // groups) * geo.kk
+        y = xp.empty((n, o) + out, x.dtype)
+        it = x.itemsize
+        for n0 in range(0, n, batch):
+            b = min(batch, n - n0)
+            cv, length = cols.fill(n0, b)
+            if groups == 1:
+                prod = wm[0] @ cv
+            else:
+                prod = xp.empty((o, length), x.dtype)
+                og = o // groups
+                for gi in range(groups):
+                    xp.matmul(
+                        wm[gi], cv[gi * rows : (gi + 1) * rows], out=prod[gi * og : (gi + 1) * og]
+                    )
+            # the valid outputs of each image, read off the grid
+            y[n0 : n0 + b] = as_strided(
+                prod,
+                (b, o) + out,
+                (geo.plane * it, length * it) + tuple(p * it for p in geo.plane_strides),
+                writeable=False,
+            )
+        return y
+
+    def weight_grad_shifted(
+        x: Any, g: Any, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> Any:
+        n, c = x.shape[:2]
+        o = w_shape[0]
+        geo = _Shifted(x.shape[2:], w_shape[2:], padding, dilation)
+        batch = geo.batch(n, c * geo.kk + o, x.itemsize)
+        cols, grid = Columns(x, geo, batch), Grid(g, geo, batch)
+        rows, og = (c // groups) * geo.kk, o // groups
+        gw = xp.zeros((o, rows), g.dtype)
+        for n0 in range(0, n, batch):
+            b = min(batch, n - n0)
+            cv, length = cols.fill(n0, b)
+            gm = grid.fill(n0, b, length)
+            for gi in range(groups):
+                gw[gi * og : (gi + 1) * og] += (
+                    gm[gi * og : (gi + 1) * og] @ cv[gi * rows : (gi + 1) * rows].T
+                )
+        return gw.reshape(w_shape)
+
+    def input_grad_col2im_shifted(
+        g: Any, w: Any, x_shape: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> Any:
+        n, o = g.shape[:2]
+        c = x_shape[1]
+        geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation)
+        batch = geo.batch(n, c * geo.kk + o, g.itemsize)
+        grid = Grid(g, geo, batch)
+        rows, og = (c // groups) * geo.kk, o // groups
+        wt = w.reshape(groups, og, rows).swapaxes(1, 2)
+        cols = xp.empty((c * geo.kk, batch * geo.plane), g.dtype)
+        cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
+        dx = xp.empty((n,) + tuple(x_shape[1:]), g.dtype)
+        buf = xp.empty((c, batch) + geo.full, g.dtype)
+        flat = buf.reshape(c, batch * geo.plane)
+        for n0 in range(0, n, batch):
+            b = min(batch, n - n0)
+            length = geo.length(b)
+            gm = grid.fill(n0, b, length)
+            for gi in range(groups):
+                xp.matmul(
+                    wt[gi],
+                    gm[gi * og : (gi + 1) * og],
+                    out=cols[gi * rows : (gi + 1) * rows, :length],
+                )
+            buf.fill(0)
+            for t, s in enumerate(geo.shifts):
+                flat[:, s : s + length] += cols3[:, t, :length]
+            dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
+        return dx
+
+    # ------------------------------------------------------------------ the three rules' ops
     def conv_forward(
         x: Any, w: Any, stride: tuple, padding: tuple, dilation: tuple, groups: int
     ) -> Any:
         """The convolution of ``x`` with ``w`` (no bias)."""
         kernel = w.shape[2:]
         out = _conv_out(x.shape[2:], kernel, stride, padding, dilation)
+        if _shifted_ok(padding, stride, x.shape[2:], out, x.shape[0], x.shape[1]):
+            return forward_shifted(x, w, padding, dilation, groups)
         cols = columns(x, kernel, out, stride, padding, dilation, groups)
         o = w.shape[0]
         y = xp.matmul(w.reshape(groups, o // groups, -1), cols)
@@ -295,22 +471,27 @@ def _array_conv(xp: Any) -> dict:
         n, o = g.shape[:2]
         out, kernel, c = g.shape[2:], w.shape[2:], x_shape[1]
         reach = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
-        if (
-            all(st == 1 for st in stride)
-            and all(
-                lo <= r and hi <= r and m - lo - hi + r == size  # no output_padding to add
-                for (lo, hi), r, m, size in zip(padding, reach, out, x_shape[2:])
-            )
-            # its columns (o per kernel offset and input position) are no larger than col2im's
-            and o * math.prod(x_shape[2:]) <= c * math.prod(out)
+        if _shifted_ok(padding, stride, x_shape[2:], out, n, c) and all(
+            m + lo + hi - r >= size
+            for m, (lo, hi), r, size in zip(x_shape[2:], padding, reach, out)
         ):
-            # Stride 1: the convolution of g with the flipped, transposed kernel (as fast as
-            # the forward; col2im below adds its columns up offset by offset).
-            flipped = w.reshape((groups, o // groups, c // groups) + tuple(kernel))
-            flipped = flipped.swapaxes(1, 2).reshape((c, o // groups) + tuple(kernel))
-            flipped = flipped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
-            back = tuple((r - lo, r - hi) for (lo, hi), r in zip(padding, reach))
-            return conv_forward(g, flipped, stride, back, dilation, groups)
+            if (
+                o <= c
+                and all(
+                    lo <= r and hi <= r and m - lo - hi + r == size  # no output_padding to add
+                    for (lo, hi), r, m, size in zip(padding, reach, out, x_shape[2:])
+                )
+            ):
+                # The convolution of g with the flipped, transposed kernel: its columns
+                # (O per kernel offset) are no larger than col2im's (C per offset).
+                flipped = w.reshape((groups, o // groups, c // groups) + tuple(kernel))
+                flipped = flipped.swapaxes(1, 2).reshape((c, o // groups) + tuple(kernel))
+                flipped = flipped[
+                    (slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)
+                ]
+                back = tuple((r - lo, r - hi) for (lo, hi), r in zip(padding, reach))
+                return forward_shifted(g, flipped, back, dilation, groups)
+            return input_grad_col2im_shifted(g, w, x_shape, padding, dilation, groups)
         wt = w.reshape(groups, o // groups, -1).swapaxes(-1, -2)
         cols = xp.matmul(wt, g.reshape(n, groups, o // groups, math.prod(out)))
         cols = cols.reshape((n, c) + tuple(kernel) + tuple(out))
@@ -333,6 +514,8 @@ def _array_conv(xp: Any) -> dict:
         """The gradient of ``conv_forward(x, w)`` wrt ``w`` (of ``w_shape``) for the output
         gradient ``g``: the correlation of ``x`` with ``g``."""
         n, o = g.shape[:2]
+        if _shifted_ok(padding, stride, x.shape[2:], g.shape[2:], n, x.shape[1]) and o > 0:
+            return weight_grad_shifted(x, g, w_shape, padding, dilation, groups)
         cols = columns(x, w_shape[2:], g.shape[2:], stride, padding, dilation, groups)
         gm = g.reshape(n, groups, o // groups, math.prod(g.shape[2:]))
         if n == 1:

@@ -658,7 +658,10 @@ def sigmoid(x: Tensor) -> Tensor:
     # (not a denormal), which is what PyTorch prints.
     with _ignore():
         xp = array_module(x._data)
-        data = (1 / (1 + xp.exp(-d))).astype(d.dtype, copy=False)
+        data = xp.negative(d, out=xp.empty_like(d))  # one buffer, each step in place
+        xp.exp(data, out=data)
+        xp.add(data, 1, out=data)
+        xp.divide(1, data, out=data)
     return record("SigmoidBackward0", data, (x,), _sigmoid_rule, save_output=True)
 
 

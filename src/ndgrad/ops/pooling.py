@@ -68,17 +68,25 @@ def window_sum(xp: Any, x: Any, geom: Geometry) -> Any:
     """Sum of each window of ``x`` (..., H, W), zero-padded: (..., Ho, Wo)."""
     kh, kw = geom[4], geom[5]
     padded = _pad_planes(xp, x, geom, 0)
-    out = None
-    for i in range(kh):
-        for j in range(kw):
-            part = padded[_offset_slices(geom, i, j)]
-            out = part.copy() if out is None else out.__iadd__(part)
+    parts = [padded[_offset_slices(geom, i, j)] for i in range(kh) for j in range(kw)]
+    if len(parts) == 1:
+        return parts[0].copy()
+    out = parts[0] + parts[1]
+    for part in parts[2:]:
+        out += part
     return out
 
 
 def window_spread(xp: Any, g: Any, geom: Geometry) -> Any:
     """The adjoint of ``window_sum``: each ``g`` (..., Ho, Wo) added over its window."""
-    h, w, _, _, kh, kw, _, _, ph, pw, _, _ = geom
+    h, w, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw = geom
+    if (sh, sw, ph, pw, dh, dw) == (kh, kw, 0, 0, 1, 1) and (h, w) == (ho * kh, wo * kw):
+        # windows tiling the plane (LeNet's 2x2, stride 2): each entry written once, no adds
+        out = xp.empty(g.shape[:-2] + (ho, kh, wo, kw), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[..., :, i, :, j] = g
+        return out.reshape(g.shape[:-2] + (h, w))
     hp, wp = _padded_extent(geom)
     out = xp.zeros(g.shape[:-2] + (hp, wp), dtype=g.dtype)
     for i in range(kh):
@@ -233,7 +241,7 @@ def avg_pool2d(x: Tensor, geom: Geometry, divisor: float | Any) -> Tensor:
     total = window_sum(xp, d, geom)
     if isinstance(divisor, float):
         if d.dtype.kind == "f":
-            data = total / d.dtype.type(divisor)
+            data = xp.true_divide(total, d.dtype.type(divisor), out=total)  # total is fresh
         else:
             data = (total // int(divisor)).astype(d.dtype)
         saved: tuple = ()
