@@ -101,6 +101,8 @@ def _plain_diagnoses(diagnoses: Sequence[Diagnosis], out: TextIO) -> None:
         lines += [f"    {fix}" for fix in d.fixes]
         if d.source:
             lines.append(f"  source: {d.source}")
+        if d.see_also:
+            lines.append(f"  see also: {', '.join(d.see_also)}")
         lines.append("")
     out.write("\n".join(lines) + "\n")
 
@@ -132,4 +134,32 @@ def print_diagnoses(diagnoses: Sequence[Diagnosis], stream: TextIO | None = None
             console.print(f"    {fix}", markup=False, style="cyan")
         if diagnosis.source:
             console.print(f"  source: {diagnosis.source}", markup=False, style="dim")
+        if diagnosis.see_also:
+            console.print(f"  see also: {', '.join(diagnosis.see_also)}", markup=False)
         console.print()
+
+
+def catalogue_json(rows: Sequence[tuple[str, str, str]]) -> str:
+    return json.dumps(
+        {"entries": [{"id": i, "matches": m, "source": s} for i, m, s in rows]}, indent=2
+    )
+
+
+def print_catalogue(rows: Sequence[tuple[str, str, str]], stream: TextIO | None = None) -> None:
+    """``ndgrad doctor explain --list``: one row per known failure (id, message, source)."""
+    out = stream or sys.stdout
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except Exception:  # noqa: BLE001 - plain text when rich is broken
+        for entry_id, matches, source in rows:
+            out.write(f"{entry_id}\n  matches: {matches}\n  source: {source}\n")
+        out.write(f"{len(rows)} entries\n")
+        return
+    table = Table(title=f"ndgrad doctor explain: {len(rows)} known failures", show_lines=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("matches")
+    table.add_column("source")
+    for entry_id, matches, source in rows:
+        table.add_row(entry_id, matches, source)
+    Console(file=out, highlight=False).print(table, markup=False)

@@ -350,6 +350,8 @@ class KnownError:
     cause: str
     fixes: tuple[str, ...]
     source: str
+    matches: str = ""  # the message it recognises, in words (``explain --list``)
+    rank: int = 0  # breaks ties: when entries match the same line, the higher rank wins
 
 
 REINSTALL_TORCH_TRIO = (
@@ -361,6 +363,7 @@ REINSTALL_TORCH_TRIO = (
 KNOWN_ERRORS: tuple[KnownError, ...] = (
     KnownError(
         id="jinja2-contextfilter",
+        matches="ImportError: cannot import name 'contextfilter' (or contextfunction) from 'jinja2'",
         pattern=r"cannot import name ['\"]?(?P<name>contextfilter|contextfunction)['\"]? "
         r"from ['\"]?jinja2",
         title="Jinja2 3.1 removed {name}",
@@ -376,6 +379,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jinja2-utils-escape",
+        matches="AttributeError: module 'jinja2.utils' has no attribute 'escape'",
         pattern=r"module ['\"]?jinja2\.utils['\"]? has no attribute ['\"]?escape",
         title="nbconvert older than 6.4.5 with Jinja2 3.1",
         cause="Jinja2 3.1 removed `jinja2.utils.escape` (it now lives in MarkupSafe); "
@@ -388,6 +392,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jinja2-markup-escape",
+        matches="ImportError: cannot import name 'Markup' (or escape) from 'jinja2'",
         pattern=r"cannot import name ['\"]?(?P<name>Markup|escape)['\"]? from ['\"]?jinja2",
         title="Jinja2 3.1 removed jinja2.{name}",
         cause="Jinja2 3.1 removed `jinja2.{name}`; import it from markupsafe instead. The "
@@ -400,6 +405,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="markupsafe-soft-unicode",
+        matches="ImportError: cannot import name 'soft_unicode' from 'markupsafe'",
         pattern=r"cannot import name ['\"]?soft_unicode['\"]? from ['\"]?markupsafe",
         title="MarkupSafe 2.1 with Jinja2 2.x",
         cause="MarkupSafe 2.1 removed `soft_unicode`, which Jinja2 2.x imports.",
@@ -411,6 +417,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="pillow-imaging-dll",
+        matches="ImportError: DLL load failed while importing _imaging (Pillow)",
         pattern=r"DLL load failed while importing _imaging|"
         r"cannot import name ['\"]?_imaging['\"]? from ['\"]?PIL",
         title="Pillow's compiled module _imaging failed to load",
@@ -424,6 +431,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torchvision-nms",
+        matches="RuntimeError: operator torchvision::nms does not exist",
         pattern=r"operator torchvision::nms does not exist",
         title="torch and torchvision do not match",
         cause="torchvision's compiled operators were built for a different torch: the pair's "
@@ -435,6 +443,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torchvision-cuda-major",
+        matches="Detected that PyTorch and torchvision were compiled with different CUDA major versions",
         pattern=r"PyTorch and torchvision were compiled with different CUDA major versions",
         title="torch and torchvision built for different CUDA majors",
         cause="pip accepts `==X.Y.Z` for any +cuXXX variant (PEP 440), so torch and torchvision "
@@ -444,6 +453,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="cuda-driver-insufficient",
+        matches="CUDA driver version is insufficient for CUDA runtime version",
         pattern=r"CUDA driver version is insufficient for CUDA runtime version",
         title="NVIDIA driver older than the CUDA runtime",
         cause="The program (or its torch wheel) bundles a CUDA runtime newer than the driver "
@@ -456,6 +466,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-driver-too-old",
+        matches="The NVIDIA driver on your system is too old (found version NNNNN)",
         pattern=r"NVIDIA driver on your system is too old \(found version (?P<api>\d+)\)",
         title="NVIDIA driver too old for this torch",
         cause="The driver supports CUDA up to {driver_cuda} (found version {api} = "
@@ -468,6 +479,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-not-compiled-cuda",
+        matches="AssertionError: Torch not compiled with CUDA enabled",
         pattern=r"Torch not compiled with CUDA enabled",
         title="CPU-only torch wheel",
         cause="This torch is a CPU-only build (e.g. the default Windows/macOS wheel from PyPI, "
@@ -478,6 +490,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-no-matching-distribution",
+        matches="ERROR: No matching distribution found for torch (from versions: none)",
         pattern=r"No matching distribution found for torch\b|"
         r"Could not find a version that satisfies the requirement torch\b.*"
         r"\(from versions: (?:none|0\.1\.2)",
@@ -496,6 +509,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="cudnn-incompatible",
+        matches="RuntimeError: cuDNN version incompatibility",
         pattern=r"cuDNN version incompatibility",
         title="cuDNN major does not match torch's",
         cause="torch loaded a cuDNN whose major differs from the one it was built with (often a "
@@ -508,6 +522,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-kernel-died",
+        matches="The kernel appears to have died. It will restart automatically.",
         pattern=r"kernel (?:appears to have )?died|DeadKernelError|Kernel died|"
         r"kernel .{0,40}restarting",
         title="The Jupyter kernel crashed",
@@ -521,6 +536,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-kernel-not-found",
+        matches="NoSuchKernel: No such kernel named <name>",
         pattern=r"No such kernel(?: named)?:? ['\"]?(?P<kernel>[\w.\-]+)?|NoSuchKernel|"
         r"Kernel ['\"]?(?P<kernel2>[\w.\-]*)['\"]? not found",
         title="Jupyter cannot find the kernel",
@@ -535,6 +551,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-server-contents",
+        matches="ModuleNotFoundError: No module named 'jupyter_server.contents'",
         pattern=r"No module named ['\"]?jupyter_server\.contents",
         title="traitlets 5.10 with notebook 6.5.5 / 6.4.12",
         cause="notebook 6.5.5 and 6.4.12 break with traitlets 5.10.",
@@ -543,6 +560,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="pkgutil-impimporter",
+        matches="AttributeError: module 'pkgutil' has no attribute 'ImpImporter'",
         pattern=r"module ['\"]?pkgutil['\"]? has no attribute ['\"]?ImpImporter",
         title="an old package being built from source on Python 3.12+",
         cause="pip is building an old release (e.g. numpy 1.23.5 pinned by d2l 1.0.3) from source; "
