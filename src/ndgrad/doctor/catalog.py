@@ -109,8 +109,8 @@ CUDA_ERRORS: tuple[KnownError, ...] = (
     KnownError(
         id="libcudart-missing",
         matches="libcudart.so.N / libcublas.so.N / libnvrtc.so.N: cannot open shared object file",
-        pattern=r"(?P<lib>lib(?:cudart|cublas\w*|cusparse|cufft|curand|nvrtc|nvJitLink|nccl)"
-        r"\.so(?:\.\d+)*): cannot open shared object file",
+        pattern=r"(?P<lib>lib(?:cudart|cublas\w*|cusparse|cufft|curand|nvrtc|nvJitLink|nccl|"
+        r"torch_cuda\w*|c10_cuda)\.so(?:\.\d+)*): cannot open shared object file",
         title="CUDA library {lib} not found",
         cause="A CUDA runtime library that the program (or its torch wheel) links against is "
         "missing: the nvidia-*-cuXX pip packages were removed or mixed, or a package built for "
@@ -219,7 +219,8 @@ CUDA_ERRORS: tuple[KnownError, ...] = (
             "move tensors to the GPU in the training loop, not in the Dataset",
             "torch.multiprocessing.set_start_method('spawn')   # if workers must use CUDA",
         ),
-        source="https://github.com/pytorch/pytorch/issues/8976",
+        source="https://github.com/facebookresearch/pycls/issues/183; "
+        "https://github.com/traveller59/spconv/issues/408",
         rank=1,
     ),
 )
@@ -342,15 +343,17 @@ NUMPY_ERRORS: tuple[KnownError, ...] = (
         id="numpy-removed-alias",
         matches="AttributeError: module 'numpy' has no attribute 'float' (or int, bool, object)",
         pattern=r"module ['\"]numpy['\"] has no attribute ['\"](?P<alias>float|int|bool|object|"
-        r"complex|str|long|unicode|NaN|Inf)['\"]",
-        title="np.{alias} was removed from NumPy",
+        r"complex|str|long|unicode|NaN|Inf)['\"]|`np\.(?P<alias2>NaN|Inf|float_|infty)` was "
+        r"removed in the NumPy 2\.0 release",
+        title="A NumPy alias (np.float, np.int, np.NaN, ...) was removed",
         cause="NumPy 1.24 removed the aliases np.float/np.int/np.bool/np.object (deprecated in "
         "1.20) and NumPy 2.0 removed np.NaN/np.Inf; the code (or an old library) still uses them.",
         fixes=(
             "write float / int / bool / object (or np.float64, np.int64, np.nan) instead",
             'pip install "numpy<1.24"   # for an old library you cannot change',
         ),
-        source="https://github.com/JuergenFleiss/atrain_core/issues/10",
+        source="https://github.com/thuml/Transfer-Learning-Library/issues/253; "
+        "https://github.com/JuergenFleiss/atrain_core/issues/10",
     ),
 )
 
@@ -626,7 +629,8 @@ AUTOGRAD_ERRORS: tuple[KnownError, ...] = (
         cause="One operand is float64 (a tensor made from a NumPy array) and the other float32 "
         "(the model's weights).",
         fixes=("X = torch.as_tensor(X, dtype=torch.float32)   # or X.float()",),
-        source="https://github.com/OUCMachineLearning/OUCML/issues/24",
+        source="https://github.com/pytorch/pytorch/issues/105243; "
+        "https://github.com/yandex-research/tabular-dl-tabr/issues/23",
     ),
     KnownError(
         id="dtype-double-float",
@@ -744,7 +748,7 @@ AUTOGRAD_ERRORS: tuple[KnownError, ...] = (
         "architecture, a `module.` prefix from nn.DataParallel, or a changed layer size.",
         fixes=(
             "model.load_state_dict(state, strict=False)   # to see/skip the differences",
-            "state = {k.removeprefix('module.'): v for k, v in state.items()}   # DataParallel",
+            "state = {{k.removeprefix('module.'): v for k, v in state.items()}}   # DataParallel",
         ),
         source="https://github.com/aks2203/deep-thinking/issues/5; "
         "https://github.com/hou-yz/MVDet/issues/7",
