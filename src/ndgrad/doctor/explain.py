@@ -46,7 +46,7 @@ UNKNOWN = Diagnosis(
 def _install_for_cuda(cuda: str) -> str:
     """The pip line for the newest torch whose CUDA build a driver supporting `cuda` runs."""
     limit = rules.parse_version(cuda)
-    for release in rules.TORCH_RELEASES:
+    for release in rules.preferred_releases():
         fitting = [c for c in release.cuda if rules.parse_version(c) <= limit]
         if fitting:
             best = max(fitting, key=rules.parse_version)

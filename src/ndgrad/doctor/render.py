@@ -60,7 +60,10 @@ def print_findings(
     console.print(table)
     # Fix commands go below the table, unwrapped, so they can be copied and pasted.
     order = {"fail": 0, "warn": 1, "ok": 2, "skipped": 3}
-    with_fix = sorted((f for f in findings if f.fix), key=lambda f: order[f.status])
+    # Items that are ok show no fix (checks give them none; this keeps the rule visible here).
+    with_fix = sorted(
+        (f for f in findings if f.fix and f.status != "ok"), key=lambda f: order[f.status]
+    )
     if with_fix:
         console.print("How to fix:", style="bold")
         for finding in with_fix:
@@ -79,7 +82,7 @@ def _plain_findings(findings: Sequence[Finding], seconds: float, out: TextIO) ->
         lines.append(f"[{finding.status}] {finding.id}: {finding.found}")
         if finding.why:
             lines.append(f"    {finding.why}")
-    with_fix = [f for f in findings if f.fix]
+    with_fix = [f for f in findings if f.fix and f.status != "ok"]
     if with_fix:
         lines.append("How to fix:")
         for finding in with_fix:

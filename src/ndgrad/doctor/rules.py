@@ -7,21 +7,34 @@ new release, this is the only file to edit.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # ---------------------------------------------------------------------------------------------
-# Version helpers (tiny on purpose: the doctor must not depend on `packaging`).
+# Version helpers: packaging.version when it imports (it may be absent or broken in the very
+# environment being diagnosed), else a minimal stdlib parser of the leading release numbers.
 # ---------------------------------------------------------------------------------------------
 
 Version = tuple[int, ...]
 
 
 def parse_version(text: str | None) -> Version | None:
-    """Leading numeric release of a version string: '2.3.0+cu121' -> (2, 3, 0); junk -> None."""
+    """Numeric release of a version string: '2.3.0+cu121' -> (2, 3, 0); junk -> None."""
     if not text:
         return None
-    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", str(text))
+    try:
+        from packaging.version import InvalidVersion
+        from packaging.version import Version as _Version
+
+        try:
+            return tuple(_Version(str(text).strip()).release)
+        except InvalidVersion:
+            pass  # e.g. '11.8 (build 31833905)' or a driver '535.104.05 ': leading numbers
+    except Exception:  # noqa: BLE001 - packaging missing or broken: the stdlib fallback
+        pass
+    match = re.match(r"\s*[vV]?(\d+(?:\.\d+)*)", str(text))
     if not match:
         return None
     return tuple(int(part) for part in match.group(1).split("."))
@@ -240,6 +253,43 @@ TORCH_RELEASES: tuple[TorchRelease, ...] = (
     TorchRelease("2.0", "0.15", ("11.7",), (3, 8), (3, 11), True,
                  f"{TORCH_MATRIX}; {VISION_README}"),
 )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def project_torch_pin() -> str | None:
+    """The torch version ndgrad itself is tested against (``torch==X`` in pyproject's dev
+    extra): read from ndgrad's installed metadata, else from pyproject.toml in a source
+    checkout. pyproject is the one place the pin lives; the doctor recommends that release."""
+    pin = re.compile(r"^\s*[\"']?torch\s*==\s*([\w.]+)")
+    try:
+        from importlib.metadata import PackageNotFoundError, requires
+
+        for requirement in requires("ndgrad") or ():
+            found = pin.match(requirement)
+            if found:
+                return found.group(1)
+    except (ImportError, PackageNotFoundError):
+        pass
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    try:
+        for line in pyproject.read_text(encoding="utf-8").splitlines():
+            found = pin.match(line)
+            if found:
+                return found.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def preferred_releases() -> tuple[TorchRelease, ...]:
+    """Releases in the order the doctor recommends them: the project's pinned one first (what
+    ndgrad is tested against), then older ones, newest first, then newer untested ones."""
+    pinned = torch_release(project_torch_pin())
+    if pinned is None:
+        return TORCH_RELEASES
+    index = TORCH_RELEASES.index(pinned)
+    return TORCH_RELEASES[index:] + TORCH_RELEASES[:index][::-1]
+
 
 # Older pairs only needed to judge an installed torchvision (pytorch/vision README).
 TORCHVISION_EXTRA: dict[str, str] = {"1.13": "0.14"}
