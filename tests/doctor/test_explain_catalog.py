@@ -77,6 +77,11 @@ MESSAGES: dict[str, tuple[str, ...]] = {
         "5090 GPU with PyTorch, please check the instructions at "
         "https://pytorch.org/get-started/locally/\n  warnings.warn(",
     ),
+    "cuda-gpu-too-old": (
+        "    Found GPU0 NVIDIA GeForce GTX 680 which is of cuda capability 3.0.\n"
+        "    PyTorch no longer supports this GPU because it is too old.\n"
+        "    The minimum cuda capability supported by this library is 3.7.\n",
+    ),
     "cuda-out-of-memory": (
         "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.69 GiB (GPU 0; "
         "14.56 GiB total capacity; 649.97 MiB already allocated; 1.31 GiB free; 1.01 GiB "

@@ -61,6 +61,22 @@ CUDA_ERRORS: tuple[KnownError, ...] = (
         "https://github.com/pytorch/pytorch/issues/150733",
     ),
     KnownError(
+        id="cuda-gpu-too-old",
+        matches="Found GPU0 <name> which is of cuda capability N.M. PyTorch no longer supports "
+        "this GPU because it is too old.",
+        pattern=r"(?:which is of cuda capability (?P<cc>\d+\.\d+)\.?\s+)?PyTorch no longer "
+        r"supports this GPU because it is too old",
+        title="GPU too old for this torch wheel",
+        cause="The GPU's compute capability ({cc}) is below the oldest one the installed wheel "
+        "was built for; PyPI wheels drop old architectures (the CUDA 13 builds start at 7.5).",
+        fixes=(
+            "ndgrad doctor   # prints the newest wheel built for this GPU (e.g. cu126, not cu130)",
+            "use the CPU: device = 'cpu'; " + NDGRAD_RUN,
+        ),
+        source="https://github.com/pytorch/pytorch/issues/16712; "
+        "https://github.com/AUTOMATIC1111/stable-diffusion-webui/issues/3003",
+    ),
+    KnownError(
         id="cuda-out-of-memory",
         matches="torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate ...",
         pattern=r"CUDA out of memory",

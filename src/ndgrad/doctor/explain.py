@@ -76,6 +76,8 @@ def _details(known: rules.KnownError, match: re.Match[str], text: str) -> dict[s
             values.get("kernel") or values.get("kernel2") or (named and named.group(1)) or "<env>"
         )
     values.setdefault("detail", "")
+    for name in match.re.groupindex:  # an optional group the message did not have
+        values.setdefault(name, "not shown")
     return values
 
 
