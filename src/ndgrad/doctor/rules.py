@@ -1,7 +1,8 @@
 """Every rule the doctor applies, as data, each row with its source.
 
 Probes (``probes.py``) gather facts, checks (``checks.py``) compare them with these tables,
-``explain.py`` matches error messages against ``KNOWN_ERRORS``. When NVIDIA or PyTorch publish a
+``explain.py`` matches error messages against ``KNOWN_ERRORS`` (set-up failures, here) and the
+larger catalogue in ``catalog.py``. When NVIDIA or PyTorch publish a
 new release, this is the only file to edit.
 """
 
