@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import ndgrad
+
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="fake tools are POSIX shell scripts")
 
 
@@ -118,7 +120,8 @@ def make_machine(tmp_path: Path) -> tuple[dict[str, str], Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONDA", "JUPYTER"))}
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        PYTHONPATH=str(site),
+        # the fake torch first, then this checkout's ndgrad (not whichever one is installed)
+        PYTHONPATH=f"{site}{os.pathsep}{Path(ndgrad.__file__).resolve().parents[1]}",
         JUPYTER_PATH=str(tmp_path / "jupyter"),
         JUPYTER_DATA_DIR=str(tmp_path / "jupyter-user"),
         JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"),
@@ -188,10 +191,13 @@ def test_cu121_torch_on_cuda_11_4_driver_fails_with_fitting_wheel(broken_machine
     torch_cuda = findings["torch.cuda"]
     assert torch_cuda["status"] == "fail"
     assert "CUDA 12.1" in torch_cuda["found"] and "11.4" in torch_cuda["found"]
-    # Driver 470 runs CUDA 11.x builds via minor-version compatibility: newest is torch 2.7 cu118.
-    assert "--index-url https://download.pytorch.org/whl/cu118" in torch_cuda["fix"]
-    assert '"torch==2.7.*"' in torch_cuda["fix"]
-    assert findings["install.torch"]["fix"] == torch_cuda["fix"].splitlines()[-1]
+    # Driver 470 runs CUDA <= 11.4 with all features: no torch wheel fits, so the advice is the
+    # CPU wheel of the pinned torch and the driver its CUDA 12.6 build needs.
+    assert "--index-url https://download.pytorch.org/whl/cpu" in torch_cuda["fix"]
+    assert '"torch==2.13.*"' in torch_cuda["fix"] and "cu118" not in torch_cuda["fix"]
+    install = findings["install.torch"]
+    assert install["fix"] == "" and torch_cuda["fix"].splitlines()[-1] in install["found"]
+    assert "560.28.03" in install["why"]
 
 
 def test_conda_env_without_ipykernel_gets_install_command(broken_machine):
@@ -237,9 +243,10 @@ def test_healthy_gpu_machine_has_no_false_alarms(tmp_path: Path):
     assert findings["cuda.toolkit"]["status"] == "ok"
     assert findings["torch.cuda"]["status"] == "ok"
     assert findings["torch.cudnn"]["status"] == "ok"
-    # Newest torch; its cu126 build runs on a 12.4 driver through minor-version compatibility.
-    assert '"torch==2.14.*"' in findings["install.torch"]["fix"]
-    assert findings["install.torch"]["fix"].endswith("/cu126")
+    # A 12.4 driver runs no CUDA 12.6 build with all features: torch 2.7's cu118 build it does.
+    assert findings["install.torch"]["status"] == "ok" and not findings["install.torch"]["fix"]
+    assert '"torch==2.7.*"' in findings["install.torch"]["found"]
+    assert findings["install.torch"]["found"].endswith("/cu118")
     failing = {key for key, f in findings.items() if f["status"] == "fail"}
     assert failing == set()
     # ndgrad's own gradient self-test runs for real in the doctor's subprocess.

@@ -93,13 +93,20 @@ def recommend_install(
     driver: str | None,
     compute_capabilities: tuple[str, ...] = (),
 ) -> Recommendation:
-    """The newest torch release for this Python, with the highest CUDA variant the driver
-    runs at full features (else via minor-version compatibility), else CPU."""
+    """The torch release to install: the one ndgrad is tested against (pyproject's pin) when it
+    supports this Python, else the nearest older one, with the highest CUDA variant the driver
+    runs with its full feature set (NVIDIA's Table 3), else the CPU wheel.
+
+    Full features, not minor-version compatibility: advice given after "driver too old" must
+    name a wheel that surely runs (no PTX JIT needed), so driver 470 (CUDA <= 11.4) gets no
+    cu118 wheel but the CPU one and the driver to install."""
     if bits != 64:
         return Recommendation(
             None, "none", "", f"no torch wheel exists for 32-bit Python ({rules.NO_32BIT_TORCH})"
         )
-    releases = [r for r in rules.TORCH_RELEASES if r.python_min <= python_version <= r.python_max]
+    releases = [
+        r for r in rules.preferred_releases() if r.python_min <= python_version <= r.python_max
+    ]
     if not releases:
         return Recommendation(
             None,
@@ -119,52 +126,45 @@ def recommend_install(
         tail = f" --index-url {rules.WHEEL_INDEX}/{index}" if index else ""
         return "pip install " + " ".join(parts) + tail
 
+    first = releases[0]
     if os_name == "darwin":
-        newest = releases[0]
         return Recommendation(
-            newest.torch,
+            first.torch,
             "default",
-            command(newest, None),
+            command(first, None),
             "macOS wheels from PyPI (CPU and Apple MPS)",
         )
     if driver is None:
-        newest = releases[0]
         return Recommendation(
-            newest.torch,
+            first.torch,
             "cpu",
-            command(newest, "cpu"),
+            command(first, "cpu"),
             "no NVIDIA driver: the CPU wheels avoid gigabytes of CUDA libraries",
         )
-
-    def fits(cuda: str, floor: Callable[[str], str | None]) -> bool:
-        if old_gpu and cuda.startswith("13."):
-            return False
-        minimum = floor(cuda)
-        return minimum is not None and rules.version_at_least(driver, minimum)
-
-    full = lambda cuda: rules.min_driver_full(cuda, windows)  # noqa: E731
-    compat = lambda cuda: rules.min_driver_minor_compat(int(cuda.split(".")[0]), windows)  # noqa: E731
-    # Newest torch first; within it, the highest CUDA the driver runs fully, else through
-    # minor-version compatibility (torch wheels bundle their runtime and rely on it).
+    driver_cuda = rules.highest_cuda_for_driver(driver, windows)
     for release in releases:
-        for floor, how in ((full, "full feature set"), (compat, "minor-version compatibility")):
-            for cuda in sorted(release.cuda, key=rules.parse_version, reverse=True):
-                if fits(cuda, floor):
-                    note = f"CUDA {cuda} build; driver {driver} runs it ({how})"
-                    if not release.has_torchaudio:
-                        note += "; no torchaudio exists for this torch (latest torchaudio: 2.11)"
-                    return Recommendation(
-                        release.torch,
-                        rules.cuda_tag(cuda),
-                        command(release, rules.cuda_tag(cuda)),
-                        note,
-                    )
-    newest = releases[0]
+        for cuda in sorted(release.cuda, key=rules.parse_version, reverse=True):
+            if old_gpu and cuda.startswith("13."):
+                continue
+            minimum = rules.min_driver_full(cuda, windows)
+            if minimum is not None and rules.version_at_least(driver, minimum):
+                note = f"CUDA {cuda} build; driver {driver} runs it with all features"
+                if not release.has_torchaudio:
+                    note += "; no torchaudio exists for this torch (latest torchaudio: 2.11)"
+                return Recommendation(
+                    release.torch,
+                    rules.cuda_tag(cuda),
+                    command(release, rules.cuda_tag(cuda)),
+                    note,
+                )
+    lowest = min(first.cuda, key=rules.parse_version)
     return Recommendation(
-        newest.torch,
+        first.torch,
         "cpu",
-        command(newest, "cpu"),
-        f"driver {driver} is too old for every CUDA build: update it, or use CPU",
+        command(first, "cpu"),
+        f"driver {driver} supports CUDA up to {driver_cuda or 'an unknown version'}, older than "
+        f"every CUDA build of torch {first.torch}: install NVIDIA driver >= "
+        f"{rules.min_driver_full(lowest, windows)} for its CUDA {lowest} wheel, or use CPU",
     )
 
 
@@ -201,10 +201,12 @@ def check_python(facts: Facts) -> list[Finding]:
             "python",
             "ok",
             f"{python['implementation']} {version} in {where}",
-            why="packages install into this interpreter's environment",
-            fix=""
-            if python["env_kind"] != "system"
-            else "python -m venv .venv   # then activate it",
+            why="packages install into this interpreter's environment"
+            + (
+                ""
+                if python["env_kind"] != "system"
+                else "; a venv keeps projects apart: python -m venv .venv"
+            ),
         )
     ]
     if python["bits"] != 64:
@@ -220,7 +222,7 @@ def check_python(facts: Facts) -> list[Finding]:
     else:
         findings.append(Finding("python.bits", "ok", "64-bit Python"))
     vi = tuple(python["version"][:2])
-    newest = rules.TORCH_RELEASES[0]
+    newest = rules.preferred_releases()[0]  # the release ndgrad is tested against
     supporting = [r for r in rules.TORCH_RELEASES if r.python_min <= vi <= r.python_max]
     if newest in supporting:
         findings.append(
@@ -925,13 +927,13 @@ def check_install_recommendation(facts: Facts) -> list[Finding]:
                 fix="install 64-bit Python 3.10-3.14 from python.org",
             )
         ]
+    # An ok row carries no fix: the command is part of what was found.
     return [
         Finding(
             "install.torch",
             "ok",
-            f"recommended: torch {rec.torch} ({rec.variant})",
+            f"recommended: torch {rec.torch} ({rec.variant}): {rec.command}",
             why=rec.note,
-            fix=rec.command,
         )
     ]
 

@@ -47,13 +47,14 @@ def explain(
         None, "--file", "-f", help="Read the message from a log file."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print diagnoses as JSON."),
+    list_all: bool = typer.Option(False, "--list", help="List every known failure."),
 ) -> None:
     """Explain an error message: its cause and the commands that fix it. Exit code 1 when the
     message is not recognised."""
     from ndgrad.doctor.main import UsageError, run_explain
 
     try:
-        code = run_explain(message, None if file is None else str(file), as_json)
+        code = run_explain(message, None if file is None else str(file), as_json, list_all)
     except UsageError as error:
         typer.echo(f"ndgrad doctor explain: error: {error}", err=True)
         raise typer.Exit(2) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ndgrad.doctor import parsers, rules
+from ndgrad.doctor import catalog, parsers, rules
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Diagnosis:
     known: bool = True
     excerpt: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    see_also: tuple[str, ...] = ()  # ids of less specific entries that matched the same line
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -28,6 +29,7 @@ class Diagnosis:
             "fixes": list(self.fixes),
             "source": self.source,
             "excerpt": self.excerpt,
+            "see_also": list(self.see_also),
         }
 
 
@@ -44,7 +46,7 @@ UNKNOWN = Diagnosis(
 def _install_for_cuda(cuda: str) -> str:
     """The pip line for the newest torch whose CUDA build a driver supporting `cuda` runs."""
     limit = rules.parse_version(cuda)
-    for release in rules.TORCH_RELEASES:
+    for release in rules.preferred_releases():
         fitting = [c for c in release.cuda if rules.parse_version(c) <= limit]
         if fitting:
             best = max(fitting, key=rules.parse_version)
@@ -74,6 +76,8 @@ def _details(known: rules.KnownError, match: re.Match[str], text: str) -> dict[s
             values.get("kernel") or values.get("kernel2") or (named and named.group(1)) or "<env>"
         )
     values.setdefault("detail", "")
+    for name in match.re.groupindex:  # an optional group the message did not have
+        values.setdefault(name, "not shown")
     return values
 
 
@@ -96,12 +100,28 @@ def _no_wheel_detail(text: str) -> str:
 
 
 def explain(text: str) -> list[Diagnosis]:
-    """Every known failure found in `text`, in the order they appear; [UNKNOWN] if none."""
-    found: list[tuple[int, Diagnosis]] = []
-    for known in rules.KNOWN_ERRORS:
+    """Every known failure found in `text`, in the order they appear; [UNKNOWN] if none.
+
+    Entries whose matches share a line compete: the most specific (highest rank, then longest
+    match) wins and the others are named in its `see_also`. Failures on different lines (a log
+    with several problems) are all reported."""
+    hits = []
+    for known in catalog.KNOWN_ERRORS:
         match = re.search(known.pattern, text, re.IGNORECASE)
-        if not match:
-            continue
+        if match:
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.end())
+            hits.append((known, match, start, len(text) if end < 0 else end))
+    hits.sort(key=lambda h: (h[0].rank, len(h[1].group(0))), reverse=True)
+    winners: list[tuple[rules.KnownError, re.Match[str], int, int, list[str]]] = []
+    for known, match, start, end in hits:
+        rival = next((w for w in winners if start < w[3] and w[2] < end), None)
+        if rival is None:
+            winners.append((known, match, start, end, []))
+        else:
+            rival[4].append(known.id)
+    found: list[tuple[int, Diagnosis]] = []
+    for known, match, _start, _end, see_also in winners:
         values = _details(known, match, text)
         fill = lambda template, v=values: template.format_map(_Blank(v))  # noqa: E731
         found.append(
@@ -115,6 +135,7 @@ def explain(text: str) -> list[Diagnosis]:
                     source=known.source,
                     excerpt=match.group(0)[:200],
                     details={k: v for k, v in values.items() if v},
+                    see_also=tuple(see_also),
                 ),
             )
         )
@@ -122,6 +143,16 @@ def explain(text: str) -> list[Diagnosis]:
     if not found:
         return [UNKNOWN]
     return [diagnosis for _, diagnosis in sorted(found, key=lambda pair: pair[0])]
+
+
+def catalogue() -> list[tuple[str, str, str]]:
+    """(id, what it matches, source) for every entry: ``ndgrad doctor explain --list``."""
+    rows = [(k.id, k.matches or k.pattern, k.source) for k in catalog.KNOWN_ERRORS]
+    rows += [
+        (v.id, "a pasted `python -m torch.utils.collect_env` report", v.source)
+        for v in rules.COLLECT_ENV_VERDICTS.values()
+    ]
+    return rows
 
 
 def _from_collect_env(text: str) -> list[Diagnosis]:

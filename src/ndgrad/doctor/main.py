@@ -95,11 +95,14 @@ def read_message(message: str | None, file: str | None) -> str:
     if message is not None and message != "-":
         return message
     if sys.stdin is None or sys.stdin.isatty():
-        raise UsageError("give the message as an argument, with --file LOG, or on stdin")
+        raise UsageError(NO_MESSAGE)
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream (tests): still bounded
         return sys.stdin.read(MAX_MESSAGE_BYTES)
     return stream.read(MAX_MESSAGE_BYTES).decode("utf-8", errors="replace")
+
+
+NO_MESSAGE = "no message given (pass it as an argument, with --file LOG, or on stdin)"
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:
@@ -114,11 +117,25 @@ def _read_at_most(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def run_explain(message: str | None, file: str | None, as_json: bool) -> int:
+def run_explain(
+    message: str | None, file: str | None, as_json: bool, list_all: bool = False
+) -> int:
     from ndgrad.doctor import render
-    from ndgrad.doctor.explain import explain
+    from ndgrad.doctor.explain import catalogue, explain
 
-    diagnoses = explain(read_message(message, file))
+    if list_all:
+        if message is not None or file is not None:
+            raise UsageError("--list takes no message")
+        rows = catalogue()
+        if as_json:
+            sys.stdout.write(render.catalogue_json(rows) + "\n")
+        else:
+            render.print_catalogue(rows)
+        return 0
+    text = read_message(message, file)
+    if not text.strip():
+        raise UsageError(NO_MESSAGE)
+    diagnoses = explain(text)
     if as_json:
         sys.stdout.write(render.diagnoses_json(diagnoses) + "\n")
     else:
@@ -154,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("message", nargs="?", default=None, help="The message (or - for stdin).")
     explain.add_argument("--file", "-f", default=None, help="Read the message from a log file.")
     explain.add_argument("--json", action="store_true", dest="explain_json")
+    explain.add_argument(
+        "--list", action="store_true", dest="list_all", help="List every known failure."
+    )
     return parser
 
 
@@ -166,7 +186,9 @@ def main(argv: list[str]) -> int:
         try:
             args = _parser().parse_args(argv)
             if args.command == "explain":
-                code = run_explain(args.message, args.file, args.explain_json or args.json)
+                code = run_explain(
+                    args.message, args.file, args.explain_json or args.json, args.list_all
+                )
             else:
                 code = run_doctor(args.json, args.timeout)
             sys.stdout.flush()

@@ -60,7 +60,10 @@ def print_findings(
     console.print(table)
     # Fix commands go below the table, unwrapped, so they can be copied and pasted.
     order = {"fail": 0, "warn": 1, "ok": 2, "skipped": 3}
-    with_fix = sorted((f for f in findings if f.fix), key=lambda f: order[f.status])
+    # Items that are ok show no fix (checks give them none; this keeps the rule visible here).
+    with_fix = sorted(
+        (f for f in findings if f.fix and f.status != "ok"), key=lambda f: order[f.status]
+    )
     if with_fix:
         console.print("How to fix:", style="bold")
         for finding in with_fix:
@@ -79,7 +82,7 @@ def _plain_findings(findings: Sequence[Finding], seconds: float, out: TextIO) ->
         lines.append(f"[{finding.status}] {finding.id}: {finding.found}")
         if finding.why:
             lines.append(f"    {finding.why}")
-    with_fix = [f for f in findings if f.fix]
+    with_fix = [f for f in findings if f.fix and f.status != "ok"]
     if with_fix:
         lines.append("How to fix:")
         for finding in with_fix:
@@ -101,6 +104,8 @@ def _plain_diagnoses(diagnoses: Sequence[Diagnosis], out: TextIO) -> None:
         lines += [f"    {fix}" for fix in d.fixes]
         if d.source:
             lines.append(f"  source: {d.source}")
+        if d.see_also:
+            lines.append(f"  see also: {', '.join(d.see_also)}")
         lines.append("")
     out.write("\n".join(lines) + "\n")
 
@@ -132,4 +137,32 @@ def print_diagnoses(diagnoses: Sequence[Diagnosis], stream: TextIO | None = None
             console.print(f"    {fix}", markup=False, style="cyan")
         if diagnosis.source:
             console.print(f"  source: {diagnosis.source}", markup=False, style="dim")
+        if diagnosis.see_also:
+            console.print(f"  see also: {', '.join(diagnosis.see_also)}", markup=False)
         console.print()
+
+
+def catalogue_json(rows: Sequence[tuple[str, str, str]]) -> str:
+    return json.dumps(
+        {"entries": [{"id": i, "matches": m, "source": s} for i, m, s in rows]}, indent=2
+    )
+
+
+def print_catalogue(rows: Sequence[tuple[str, str, str]], stream: TextIO | None = None) -> None:
+    """``ndgrad doctor explain --list``: one row per known failure (id, message, source)."""
+    out = stream or sys.stdout
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except Exception:  # noqa: BLE001 - plain text when rich is broken
+        for entry_id, matches, source in rows:
+            out.write(f"{entry_id}\n  matches: {matches}\n  source: {source}\n")
+        out.write(f"{len(rows)} entries\n")
+        return
+    table = Table(title=f"ndgrad doctor explain: {len(rows)} known failures", show_lines=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("matches")
+    table.add_column("source")
+    for entry_id, matches, source in rows:
+        table.add_row(entry_id, matches, source)
+    Console(file=out, highlight=False).print(table, markup=False)

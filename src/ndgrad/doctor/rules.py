@@ -1,27 +1,41 @@
 """Every rule the doctor applies, as data, each row with its source.
 
 Probes (``probes.py``) gather facts, checks (``checks.py``) compare them with these tables,
-``explain.py`` matches error messages against ``KNOWN_ERRORS``. When NVIDIA or PyTorch publish a
+``explain.py`` matches error messages against ``KNOWN_ERRORS`` (set-up failures, here) and the
+larger catalogue in ``catalog.py``. When NVIDIA or PyTorch publish a
 new release, this is the only file to edit.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # ---------------------------------------------------------------------------------------------
-# Version helpers (tiny on purpose: the doctor must not depend on `packaging`).
+# Version helpers: packaging.version when it imports (it may be absent or broken in the very
+# environment being diagnosed), else a minimal stdlib parser of the leading release numbers.
 # ---------------------------------------------------------------------------------------------
 
 Version = tuple[int, ...]
 
 
 def parse_version(text: str | None) -> Version | None:
-    """Leading numeric release of a version string: '2.3.0+cu121' -> (2, 3, 0); junk -> None."""
+    """Numeric release of a version string: '2.3.0+cu121' -> (2, 3, 0); junk -> None."""
     if not text:
         return None
-    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", str(text))
+    try:
+        from packaging.version import InvalidVersion
+        from packaging.version import Version as _Version
+
+        try:
+            return tuple(_Version(str(text).strip()).release)
+        except InvalidVersion:
+            pass  # e.g. '11.8 (build 31833905)' or a driver '535.104.05 ': leading numbers
+    except Exception:  # noqa: BLE001 - packaging missing or broken: the stdlib fallback
+        pass
+    match = re.match(r"\s*[vV]?(\d+(?:\.\d+)*)", str(text))
     if not match:
         return None
     return tuple(int(part) for part in match.group(1).split("."))
@@ -241,6 +255,43 @@ TORCH_RELEASES: tuple[TorchRelease, ...] = (
                  f"{TORCH_MATRIX}; {VISION_README}"),
 )  # fmt: skip
 
+
+@functools.lru_cache(maxsize=1)
+def project_torch_pin() -> str | None:
+    """The torch version ndgrad itself is tested against (``torch==X`` in pyproject's dev
+    extra): read from ndgrad's installed metadata, else from pyproject.toml in a source
+    checkout. pyproject is the one place the pin lives; the doctor recommends that release."""
+    pin = re.compile(r"^\s*[\"']?torch\s*==\s*([\w.]+)")
+    try:
+        from importlib.metadata import PackageNotFoundError, requires
+
+        for requirement in requires("ndgrad") or ():
+            found = pin.match(requirement)
+            if found:
+                return found.group(1)
+    except (ImportError, PackageNotFoundError):
+        pass
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    try:
+        for line in pyproject.read_text(encoding="utf-8").splitlines():
+            found = pin.match(line)
+            if found:
+                return found.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def preferred_releases() -> tuple[TorchRelease, ...]:
+    """Releases in the order the doctor recommends them: the project's pinned one first (what
+    ndgrad is tested against), then older ones, newest first, then newer untested ones."""
+    pinned = torch_release(project_torch_pin())
+    if pinned is None:
+        return TORCH_RELEASES
+    index = TORCH_RELEASES.index(pinned)
+    return TORCH_RELEASES[index:] + TORCH_RELEASES[:index][::-1]
+
+
 # Older pairs only needed to judge an installed torchvision (pytorch/vision README).
 TORCHVISION_EXTRA: dict[str, str] = {"1.13": "0.14"}
 
@@ -350,6 +401,8 @@ class KnownError:
     cause: str
     fixes: tuple[str, ...]
     source: str
+    matches: str = ""  # the message it recognises, in words (``explain --list``)
+    rank: int = 0  # breaks ties: when entries match the same line, the higher rank wins
 
 
 REINSTALL_TORCH_TRIO = (
@@ -361,6 +414,7 @@ REINSTALL_TORCH_TRIO = (
 KNOWN_ERRORS: tuple[KnownError, ...] = (
     KnownError(
         id="jinja2-contextfilter",
+        matches="ImportError: cannot import name 'contextfilter' (or contextfunction) from 'jinja2'",
         pattern=r"cannot import name ['\"]?(?P<name>contextfilter|contextfunction)['\"]? "
         r"from ['\"]?jinja2",
         title="Jinja2 3.1 removed {name}",
@@ -376,6 +430,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jinja2-utils-escape",
+        matches="AttributeError: module 'jinja2.utils' has no attribute 'escape'",
         pattern=r"module ['\"]?jinja2\.utils['\"]? has no attribute ['\"]?escape",
         title="nbconvert older than 6.4.5 with Jinja2 3.1",
         cause="Jinja2 3.1 removed `jinja2.utils.escape` (it now lives in MarkupSafe); "
@@ -388,6 +443,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jinja2-markup-escape",
+        matches="ImportError: cannot import name 'Markup' (or escape) from 'jinja2'",
         pattern=r"cannot import name ['\"]?(?P<name>Markup|escape)['\"]? from ['\"]?jinja2",
         title="Jinja2 3.1 removed jinja2.{name}",
         cause="Jinja2 3.1 removed `jinja2.{name}`; import it from markupsafe instead. The "
@@ -400,6 +456,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="markupsafe-soft-unicode",
+        matches="ImportError: cannot import name 'soft_unicode' from 'markupsafe'",
         pattern=r"cannot import name ['\"]?soft_unicode['\"]? from ['\"]?markupsafe",
         title="MarkupSafe 2.1 with Jinja2 2.x",
         cause="MarkupSafe 2.1 removed `soft_unicode`, which Jinja2 2.x imports.",
@@ -411,6 +468,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="pillow-imaging-dll",
+        matches="ImportError: DLL load failed while importing _imaging (Pillow)",
         pattern=r"DLL load failed while importing _imaging|"
         r"cannot import name ['\"]?_imaging['\"]? from ['\"]?PIL",
         title="Pillow's compiled module _imaging failed to load",
@@ -424,6 +482,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torchvision-nms",
+        matches="RuntimeError: operator torchvision::nms does not exist",
         pattern=r"operator torchvision::nms does not exist",
         title="torch and torchvision do not match",
         cause="torchvision's compiled operators were built for a different torch: the pair's "
@@ -435,6 +494,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torchvision-cuda-major",
+        matches="Detected that PyTorch and torchvision were compiled with different CUDA major versions",
         pattern=r"PyTorch and torchvision were compiled with different CUDA major versions",
         title="torch and torchvision built for different CUDA majors",
         cause="pip accepts `==X.Y.Z` for any +cuXXX variant (PEP 440), so torch and torchvision "
@@ -444,6 +504,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="cuda-driver-insufficient",
+        matches="CUDA driver version is insufficient for CUDA runtime version",
         pattern=r"CUDA driver version is insufficient for CUDA runtime version",
         title="NVIDIA driver older than the CUDA runtime",
         cause="The program (or its torch wheel) bundles a CUDA runtime newer than the driver "
@@ -456,6 +517,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-driver-too-old",
+        matches="The NVIDIA driver on your system is too old (found version NNNNN)",
         pattern=r"NVIDIA driver on your system is too old \(found version (?P<api>\d+)\)",
         title="NVIDIA driver too old for this torch",
         cause="The driver supports CUDA up to {driver_cuda} (found version {api} = "
@@ -468,6 +530,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-not-compiled-cuda",
+        matches="AssertionError: Torch not compiled with CUDA enabled",
         pattern=r"Torch not compiled with CUDA enabled",
         title="CPU-only torch wheel",
         cause="This torch is a CPU-only build (e.g. the default Windows/macOS wheel from PyPI, "
@@ -478,6 +541,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="torch-no-matching-distribution",
+        matches="ERROR: No matching distribution found for torch (from versions: none)",
         pattern=r"No matching distribution found for torch\b|"
         r"Could not find a version that satisfies the requirement torch\b.*"
         r"\(from versions: (?:none|0\.1\.2)",
@@ -496,6 +560,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="cudnn-incompatible",
+        matches="RuntimeError: cuDNN version incompatibility",
         pattern=r"cuDNN version incompatibility",
         title="cuDNN major does not match torch's",
         cause="torch loaded a cuDNN whose major differs from the one it was built with (often a "
@@ -508,6 +573,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-kernel-died",
+        matches="The kernel appears to have died. It will restart automatically.",
         pattern=r"kernel (?:appears to have )?died|DeadKernelError|Kernel died|"
         r"kernel .{0,40}restarting",
         title="The Jupyter kernel crashed",
@@ -521,6 +587,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-kernel-not-found",
+        matches="NoSuchKernel: No such kernel named <name>",
         pattern=r"No such kernel(?: named)?:? ['\"]?(?P<kernel>[\w.\-]+)?|NoSuchKernel|"
         r"Kernel ['\"]?(?P<kernel2>[\w.\-]*)['\"]? not found",
         title="Jupyter cannot find the kernel",
@@ -535,6 +602,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="jupyter-server-contents",
+        matches="ModuleNotFoundError: No module named 'jupyter_server.contents'",
         pattern=r"No module named ['\"]?jupyter_server\.contents",
         title="traitlets 5.10 with notebook 6.5.5 / 6.4.12",
         cause="notebook 6.5.5 and 6.4.12 break with traitlets 5.10.",
@@ -543,6 +611,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
     ),
     KnownError(
         id="pkgutil-impimporter",
+        matches="AttributeError: module 'pkgutil' has no attribute 'ImpImporter'",
         pattern=r"module ['\"]?pkgutil['\"]? has no attribute ['\"]?ImpImporter",
         title="an old package being built from source on Python 3.12+",
         cause="pip is building an old release (e.g. numpy 1.23.5 pinned by d2l 1.0.3) from source; "
