@@ -79,12 +79,13 @@ def test_recommended_torch_is_the_project_pin():
 @pytest.mark.parametrize(
     ("driver", "torch", "variant"),
     [
-        ("470.82.01", "2.13", "cpu"),  # CUDA <= 11.4: cu118 needs 520.61.05 for all features
-        ("520.61.05", "2.7", "cu118"),
-        ("535.104.05", "2.7", "cu118"),  # 12.2: no 12.6 build fits, 2.7's 11.8 does
-        ("550.54.14", "2.7", "cu118"),
-        ("560.35.03", "2.13", "cu126"),
+        ("470.82.01", "2.7", "cu118"),  # CUDA 11.4: 11.8 through minor-version compatibility
+        ("520.61.05", "2.7", "cu118"),  # below 12.x's floor 525.60.13: no 12.x build runs
+        ("535.104.05", "2.13", "cu126"),  # 12.2: the pin's 12.6 build, minor-version compat
+        ("550.54.14", "2.13", "cu126"),
+        ("560.35.03", "2.13", "cu126"),  # all features
         ("580.95.05", "2.13", "cu130"),
+        ("440.33.01", "2.13", "cpu"),  # below every floor the table's releases need
     ],
 )
 def test_driver_too_old_advice_names_a_wheel_that_fits(driver, torch, variant):
@@ -93,9 +94,12 @@ def test_driver_too_old_advice_names_a_wheel_that_fits(driver, torch, variant):
     assert rec.command.endswith(f"--index-url {rules.WHEEL_INDEX}/{variant}")
     if variant != "cpu":
         cuda = f"{variant[2:-1]}.{variant[-1]}"
-        assert rules.version_at_least(driver, rules.min_driver_full(cuda, windows=False))
+        floor = rules.min_driver_minor_compat(int(variant[2:-1]), windows=False)
+        assert rules.version_at_least(driver, floor)
+        full = rules.version_at_least(driver, rules.min_driver_full(cuda, windows=False))
+        assert ("runs it with all features" in rec.note) == full, rec.note
     else:
-        assert "560.28.03" in rec.note  # the driver that runs the pinned release's CUDA 12.6
+        assert "525.60.13" in rec.note  # the driver floor of the pinned release's CUDA 12.x
     facts = make_facts(
         gpu=gpu(driver, rules.highest_cuda_for_driver(driver, False)),
         packages={"torch": "2.13.0+cu130"},

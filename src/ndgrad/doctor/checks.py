@@ -95,11 +95,13 @@ def recommend_install(
 ) -> Recommendation:
     """The torch release to install: the one ndgrad is tested against (pyproject's pin) when it
     supports this Python, else the nearest older one, with the highest CUDA variant the driver
-    runs with its full feature set (NVIDIA's Table 3), else the CPU wheel.
+    runs, else the CPU wheel.
 
-    Full features, not minor-version compatibility: advice given after "driver too old" must
-    name a wheel that surely runs (no PTX JIT needed), so driver 470 (CUDA <= 11.4) gets no
-    cu118 wheel but the CPU one and the driver to install."""
+    "Runs" includes CUDA's minor-version compatibility (NVIDIA's CUDA compatibility guide: a
+    driver of the same major's floor runs newer minor releases, without PTX JIT): PyTorch's
+    wheels bring their own CUDA runtime and rely on it, so driver 550 (CUDA 12.4) runs the pinned
+    release's cu126 wheel and driver 470 (CUDA 11.4) torch 2.7's cu118 one; the note says when
+    a wheel runs only that way."""
     if bits != 64:
         return Recommendation(
             None, "none", "", f"no torch wheel exists for 32-bit Python ({rules.NO_32BIT_TORCH})"
@@ -146,17 +148,24 @@ def recommend_install(
         for cuda in sorted(release.cuda, key=rules.parse_version, reverse=True):
             if old_gpu and cuda.startswith("13."):
                 continue
-            minimum = rules.min_driver_full(cuda, windows)
-            if minimum is not None and rules.version_at_least(driver, minimum):
+            status, full_min, compat_min = _driver_verdict(cuda, driver, windows)
+            if status == "fail" or (full_min is None and compat_min is None):
+                continue
+            if status == "ok":
                 note = f"CUDA {cuda} build; driver {driver} runs it with all features"
-                if not release.has_torchaudio:
-                    note += "; no torchaudio exists for this torch (latest torchaudio: 2.11)"
-                return Recommendation(
-                    release.torch,
-                    rules.cuda_tag(cuda),
-                    command(release, rules.cuda_tag(cuda)),
-                    note,
+            else:
+                note = (
+                    f"CUDA {cuda} build; driver {driver} runs it through CUDA minor-version "
+                    f"compatibility (driver >= {compat_min}; >= {full_min} for all features)"
                 )
+            if not release.has_torchaudio:
+                note += "; no torchaudio exists for this torch (latest torchaudio: 2.11)"
+            return Recommendation(
+                release.torch,
+                rules.cuda_tag(cuda),
+                command(release, rules.cuda_tag(cuda)),
+                note,
+            )
     lowest = min(first.cuda, key=rules.parse_version)
     return Recommendation(
         first.torch,
@@ -164,7 +173,8 @@ def recommend_install(
         command(first, "cpu"),
         f"driver {driver} supports CUDA up to {driver_cuda or 'an unknown version'}, older than "
         f"every CUDA build of torch {first.torch}: install NVIDIA driver >= "
-        f"{rules.min_driver_full(lowest, windows)} for its CUDA {lowest} wheel, or use CPU",
+        f"{rules.min_driver_minor_compat(rules.parse_version(lowest)[0], windows)} for its CUDA "
+        f"{lowest} wheel, or use CPU",
     )
 
 
