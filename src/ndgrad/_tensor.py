@@ -68,7 +68,7 @@ class Tensor:
         "_grad",
         "grad_fn",
         "_output_nr",
-        "_version",
+        "_version_counter",  # [n], shared by a tensor, its views and .data
         "_base",
         "_view_version",  # views only (set by ops.shape.as_view; see ops.inplace)
         "_views",  # bases only: weak references to views that follow their history
@@ -98,7 +98,7 @@ class Tensor:
         self._grad = None
         self.grad_fn = None
         self._output_nr = 0
-        self._version = [0]
+        self._version_counter = [0]
         self._base = None
         self._hooks = None
         self._retains_grad = False
@@ -114,7 +114,7 @@ class Tensor:
         t._grad = None
         t.grad_fn = None
         t._output_nr = 0
-        t._version = [0]
+        t._version_counter = [0]
         t._base = None
         t._hooks = None
         t._retains_grad = False
@@ -122,9 +122,14 @@ class Tensor:
 
     # ----------------------------------------------------------------- attributes
     @property
+    def _version(self) -> int:
+        """How many times this tensor's storage was changed in place (an int, as in PyTorch)."""
+        return self._version_counter[0]
+
+    @property
     def data(self) -> Tensor:
         t = Tensor._make(self._data)
-        t._version = self._version
+        t._version_counter = self._version_counter
         return t
 
     @data.setter
@@ -293,7 +298,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)
-        t._version = self._version  # shares storage, so shares the version counter
+        t._version_counter = self._version_counter  # shares storage, so shares the version counter
         return t
 
     def detach_(self) -> Tensor:

@@ -1624,7 +1624,7 @@ def _embedding_renorm_(
     if over.any():
         scale = max_norm / (norms[over] + 1e-7)
         data[rows[over]] = (picked[over] * scale[:, None]).astype(data.dtype)
-        weight._version[0] += 1
+        weight._version_counter[0] += 1
 
 
 def embedding(

@@ -63,14 +63,14 @@ def _restriding(name: str, fn: Any, node_name: Any) -> Any:
         out = fn(self, *args, **kwargs)
         node = out.grad_fn  # read before the version moves (a view would regenerate it)
         self._data = out._data
-        self._version[0] += 1
+        self._version_counter[0] += 1
         if recording and node is not None:
             node._name = node_name(*args, **kwargs)
             self.grad_fn = node
             self._output_nr = 0
             self._requires_grad = True
         if getattr(self, "_view_version", None) is not None and self._view_version >= 0:
-            self._view_version = self._version[0]  # its own history, not regenerated
+            self._view_version = self._version_counter[0]  # its own history, not regenerated
         return self
 
     op_.__name__ = name
