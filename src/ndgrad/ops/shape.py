@@ -396,8 +396,10 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     else:
         shifts = int(shifts)
         back = -shifts
-    if isinstance(dims, list):
-        dims = tuple(dims)
+    if isinstance(dims, list | tuple):
+        dims = tuple(wrap_dim(d, x._data.ndim, "roll") for d in dims)
+    elif dims is not None:
+        dims = wrap_dim(dims, x._data.ndim, "roll")
     xp = array_module(x._data)
     data = xp.roll(x._data, shifts, dims)
 
@@ -516,7 +518,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise TypeError("cat(): argument 'tensors' must be a tuple or list of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(
