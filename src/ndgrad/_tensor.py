@@ -483,10 +483,22 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     except OverflowError:
         arr = _out_of_range_ints(data, target.np)
     except (ValueError, TypeError) as exc:
+        if _mixes_numbers_and_sequences(data):
+            raise TypeError(
+                "tensor(): not a sequence: a list holds both numbers and sequences"
+            ) from None
         raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
     if arr.dtype == object:
         raise ValueError("tensor(): expected a sequence of numbers with a regular shape")
     return arr
+
+
+def _mixes_numbers_and_sequences(data: Any) -> bool:
+    """Whether some list of ``data`` holds both numbers and sequences (PyTorch's TypeError)."""
+    if not isinstance(data, list | tuple):
+        return False
+    kinds = {isinstance(d, list | tuple | np.ndarray) for d in data}
+    return len(kinds) == 2 or any(_mixes_numbers_and_sequences(d) for d in data)
 
 
 def _int_overflow() -> ValueError:

@@ -462,18 +462,19 @@ MORE = [
     "torch.tensor([1, 2]).median()",
     "torch.tensor([1, 2]).quantile(0.5)",
     "torch.tensor([1., 2]).quantile(1.5)",
-    xfail(
+    (
         "torch.tensor([1, 2]).lerp(torch.tensor([3, 4]), 0.5)",
-        "integer lerp promotes to float instead of PyTorch's NotImplementedError",
+        r"\"lerp_kernel_scalar\" not implemented for 'Long'",
     ),
     "torch.tensor([[1, 2]]).matmul(torch.tensor([[1.], [2.]]))",
     "torch.tensor([[1, 2]]).inverse()",
     "torch.tensor([[1, 2], [3, 4]]).det()",
     "torch.ones(2, 3).det()",
     "torch.ones(2, 3).inverse()",
-    xfail(
-        "torch.zeros(2, 2).inverse()",
-        "a singular matrix raises RuntimeError; PyTorch raises its subclass torch.linalg.LinAlgError",
+    ("torch.zeros(2, 2).inverse()", r"linalg.inv: The input matrix is singular"),
+    (
+        "a = torch.zeros(2, 2); out = isinstance(torch.linalg.LinAlgError(), RuntimeError)",
+        None,
     ),
     xfail("torch.tensor([[1, 2]]).t().float().pinverse().shape", "pinverse is not implemented"),
     "F.cross_entropy(torch.ones(2, 3), torch.tensor([0, 3]))",
@@ -506,10 +507,8 @@ MORE = [
     "F.one_hot(torch.tensor([], dtype=torch.int64))",
     "F.one_hot(torch.tensor([], dtype=torch.int64), 3)",
     "torch.tensor([[1, 2], [3]])",
-    xfail(
-        "torch.tensor([[1, 2], 3])",
-        "ragged data raises ValueError (PyTorch: TypeError 'not a sequence')",
-    ),
+    "torch.tensor([[1, 2], 3])",
+    "torch.tensor([1, [2]])",
     "torch.tensor([])",
     "torch.tensor([[], []])",
     "torch.tensor([1, 2.5, True])",
@@ -561,10 +560,7 @@ MORE = [
     "[10, 20, 30][torch.tensor(1.)]",
     "range(torch.tensor(3))",
     "torch.ones(torch.tensor(3))",
-    xfail(
-        "torch.ones(3).view(torch.tensor(3))",
-        "view() with a 0-d tensor as the size is not accepted",
-    ),
+    "torch.ones(3).view(torch.tensor(3))",
     (
         "x = torch.ones(2); x.requires_grad = True; x.requires_grad = 1; out = x.requires_grad",
         "requires_grad must be a bool",

@@ -22,6 +22,10 @@ from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, 
 from ndgrad.ops.inplace import variant
 
 
+class _LinAlgError(RuntimeError):  # noqa: N818 - PyTorch's name (torch._C._LinAlgError)
+    """``torch.linalg.LinAlgError``: a singular (or otherwise failed) matrix, a RuntimeError."""
+
+
 def _shape_str(shape: tuple) -> str:
     return "x".join(str(s) for s in shape) if shape else "scalar"
 
@@ -512,7 +516,7 @@ def inverse(x: Tensor) -> Tensor:
     try:
         data = array_module(x._data).linalg.inv(x._data)
     except np.linalg.LinAlgError:
-        raise RuntimeError(
+        raise _LinAlgError(
             "linalg.inv: The input matrix is singular, the inversion could not be completed"
         ) from None
     return record("LinalgInvExBackward0", data, (x,), _inv_rule, save_output=True)

@@ -918,6 +918,9 @@ def nan_to_num(
 @method("lerp", inplace="lerp_")
 def lerp(a: Tensor, end: Any, weight: Any) -> Tensor:
     """``a + weight * (end - a)`` with PyTorch's two-sided formula (exact at both ends)."""
+    scalar_weight = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+    if scalar_weight and isinstance(a, Tensor) and a._data.dtype.kind != "f":
+        raise not_implemented("lerp_kernel_scalar", a)
     a, end = float_operands(a, end, "lerp")
     xp = array_module(a._data)
     if isinstance(weight, (int, float)) and not isinstance(weight, bool):

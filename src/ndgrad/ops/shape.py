@@ -97,7 +97,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 @method("view")
 def view(x: Tensor, *shape: Any) -> Tensor:
-    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (float, int)):
+    if len(shape) == 1 and (
+        isinstance(shape[0], _dtype.dtype) or shape[0] is float or shape[0] is int
+    ):
         raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
     target = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
     try:
