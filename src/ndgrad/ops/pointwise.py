@@ -18,6 +18,7 @@ from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
 from ndgrad.ops._common import (
+    SCALAR_NAMES,
     as_tensor,
     bind,
     broadcast_error,
@@ -426,10 +427,8 @@ def ge(a: Any, b: Any) -> Tensor:
 
 def _logical(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, op)
-    if a._data.dtype.kind == "f":
-        raise TypeError(
-            f"{op}(): bitwise/logical operators need integer or bool tensors, got {a.dtype}"
-        )
+    if a._data.dtype.kind == "f":  # bitwise ops have integer and bool kernels only
+        raise not_implemented(f"{op}_cpu", a)
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
@@ -484,6 +483,9 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 def isclose(
     a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
+        names = [SCALAR_NAMES.get(t._data.dtype.name, t._data.dtype.name) for t in (a, b)]
+        raise RuntimeError(f"isclose(): {names[0]} did not match {names[1]} (the dtypes differ)")
     a, b = operands(a, b, "isclose")
     xp = array_module(a._data)
     return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))

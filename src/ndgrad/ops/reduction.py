@@ -40,9 +40,14 @@ def _kept(a: Any, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Any:
     return a
 
 
+def _all_if_empty(dim: Any) -> Any:
+    """An empty list of dims reduces over all of them, as in PyTorch's sum/mean/amax/amin."""
+    return None if isinstance(dim, list | tuple) and not dim else dim
+
+
 @method("sum")
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
-    dims = normalize_dims(dim, x._data.ndim, "sum")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "sum")
     np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and x._data.dtype.kind in "bui":
         np_dtype = np.dtype(np.int64)
@@ -67,7 +72,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {x.dtype}"
         )
-    dims = normalize_dims(dim, x._data.ndim, "mean")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "mean")
     count = 1
     for d in dims:
         count *= x._data.shape[d]
@@ -302,7 +307,7 @@ def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
             "amax(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         )
-    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amax")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "amax")
     return _amaxmin(x, dims, keepdim, "max", "AmaxBackward0")
 
 
@@ -313,7 +318,7 @@ def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
             "amin(): Expected reduction dim to be specified for input.numel() == 0. "
             "Specify the reduction dim with the 'dim' argument."
         )
-    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amin")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "amin")
     return _amaxmin(x, dims, keepdim, "min", "AminBackward0")
 
 

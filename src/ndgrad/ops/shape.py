@@ -21,6 +21,7 @@ from ndgrad.autograd.graph import sum_to
 from ndgrad.ops._common import (
     _identity,
     bind,
+    broadcast_error,
     cast,
     method,
     named,
@@ -188,7 +189,18 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 swapdims = transpose
 bind("transpose_", _restriding("transpose_", transpose, lambda *a, **k: "TransposeBackward1"))
-bind("mT", property(lambda self: transpose(self, -2, -1)))
+
+
+def _mT(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    if x._data.ndim < 2:
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. "
+            f"Got {x._data.ndim}-D tensor."
+        )
+    return transpose(x, -2, -1)
+
+
+bind("mT", property(_mT))
 
 
 def _t_rule(xp: Any, g: Any) -> tuple:
@@ -313,7 +325,10 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
-    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        raise broadcast_error("broadcast_tensors", *(t._data.shape for t in tensors)) from None
     return tuple(expand(t, shape) for t in tensors)
 
 
@@ -336,6 +351,10 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
 @method("repeat")
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     sizes = shape_arg(sizes, "repeat")
+    if builtins.any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"repeat(): Trying to create tensor with negative dimension: {list(sizes)}"
+        )
     if len(sizes) < x._data.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
