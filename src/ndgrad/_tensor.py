@@ -481,7 +481,7 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     try:
         arr = np.array(data, dtype=target.np)
     except OverflowError:
-        arr = _out_of_range_ints(data, target.np)
+        arr = out_of_range_ints(data, target.np)
     except (ValueError, TypeError) as exc:
         if _mixes_numbers_and_sequences(data):
             raise TypeError(
@@ -508,7 +508,7 @@ def _int_overflow() -> ValueError:
     )
 
 
-def _out_of_range_ints(data: Any, np_dtype: np.dtype) -> np.ndarray:
+def out_of_range_ints(data: Any, np_dtype: np.dtype, op: str = "tensor") -> np.ndarray:
     """Python ints that do not fit ``np_dtype``: PyTorch wraps negative values into uint8 and
     refuses everything else that does not fit."""
     try:
@@ -518,9 +518,7 @@ def _out_of_range_ints(data: Any, np_dtype: np.dtype) -> np.ndarray:
     info = np.iinfo(np_dtype) if np_dtype.kind in "iu" else None
     low = np.iinfo(np.int64).min if np_dtype == np.uint8 else (info.min if info else None)
     if info is None or wide.min(initial=0) < low or wide.max(initial=0) > info.max:
-        raise RuntimeError(
-            f"tensor(): value cannot be converted to type {np_dtype} without overflow"
-        )
+        raise RuntimeError(f"{op}(): value cannot be converted to type {np_dtype} without overflow")
     return wide.astype(np_dtype)
 
 

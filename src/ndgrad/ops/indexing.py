@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._backend import array_module
-from ndgrad._tensor import Tensor
+from ndgrad._tensor import Tensor, out_of_range_ints
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
@@ -180,7 +180,10 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
     elif isinstance(value, (bool, int, float)):
         # Straight to x's dtype: a float64 target keeps every digit of a Python float.
-        v = Tensor._make(xp.array(value, dtype=x._data.dtype))
+        try:
+            v = Tensor._make(xp.array(value, dtype=x._data.dtype))
+        except OverflowError:  # an int that does not fit: wrapped into uint8, else refused
+            v = Tensor._make(out_of_range_ints(value, x._data.dtype, "index_put"))
     else:
         v = as_tensor(value, "index_put").to(x.dtype)
     data = x._data.copy()
