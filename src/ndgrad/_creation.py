@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
+import operator
 from typing import Any
 
 import numpy as np
 
 from ndgrad import _dtype
 from ndgrad._backend import check_available
+from ndgrad._dtype import not_implemented
 from ndgrad._tensor import Tensor, to_array
 
 
@@ -18,9 +21,47 @@ def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     try:
-        return tuple(map(int, args))
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}(): sizes must be integers, got {args!r}") from None
+        return tuple(map(operator.index, args))  # ints (or 0-d integer tensors), not floats
+    except TypeError:
+        bad = next(i for i, a in enumerate(args) if not _is_index(a))
+        raise TypeError(
+            f"{op}(): argument 'size' must be a tuple of ints, but got "
+            f"{type(args[bad]).__name__} at position {bad + 1} ({args!r})"
+        ) from None
+
+
+def _is_index(value: Any) -> bool:
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
+def new_shape(args: tuple, op: str) -> tuple[int, ...]:
+    """The shape of a tensor to create: integer sizes, none negative (PyTorch's RuntimeError)."""
+    shape = shape_arg(args, op)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(
+                f"{op}(): Trying to create tensor with negative dimension {s}: {list(shape)}"
+            )
+    return shape
+
+
+@contextlib.contextmanager
+def allocating(op: str, shape: tuple, dtype: np.dtype) -> Any:
+    """NumPy's MemoryError (or 'array is too big') as PyTorch's RuntimeError, naming the op."""
+    try:
+        yield
+    except (MemoryError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "too big" not in str(exc):
+            raise
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        raise RuntimeError(
+            f"{op}(): can't allocate memory: you tried to allocate {nbytes} bytes "
+            f"(a tensor of shape {list(shape)} and dtype {np.dtype(dtype).name})"
+        ) from None
 
 
 def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -59,12 +100,11 @@ def _float_or(dtype: Any) -> np.dtype:
 
 
 def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str) -> Tensor:
-    shape = shape_arg(sizes, op)
-    if builtins.any(s < 0 for s in shape):
-        raise RuntimeError(
-            f"{op}(): Trying to create tensor with negative dimension: {list(shape)}"
-        )
-    return _finish(np.full(shape, value, dtype=_float_or(dtype)), requires_grad)
+    shape = new_shape(sizes, op)
+    dt = _float_or(dtype)
+    with allocating(op, shape, dt):
+        data = np.full(shape, value, dtype=dt)
+    return _finish(data, requires_grad)
 
 
 def _check_device(device: Any) -> None:
@@ -192,7 +232,9 @@ def arange(
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = vals
-    if step == 0:
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
+    if step == 0 or math.isnan(step):
         raise RuntimeError("arange(): step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(
@@ -204,6 +246,8 @@ def arange(
         dt = _dtype.get_default_dtype().np if is_float else np.dtype(np.int64)
     else:
         dt = _dtype.to_dtype(dtype).np
+        if dt.kind == "b":
+            raise not_implemented("arange_cpu", dt)
     n = builtins.max(math.ceil((end - start) / step), 0)
     # Computed in float64 like PyTorch's start + i*step, then cast.
     data = (
@@ -313,8 +357,11 @@ def rand(
     requires_grad: bool = False,
 ) -> Tensor:
     _check_device(device)
-    shape = shape_arg(_sizes(sizes, size), "rand")
-    return _finish(_rng(generator).random(shape).astype(_float_or(dtype)), requires_grad)
+    shape = new_shape(_sizes(sizes, size), "rand")
+    dt = _random_float(dtype, "check_uniform_bounds")
+    with allocating("rand", shape, dt):
+        data = _rng(generator).random(shape).astype(dt)
+    return _finish(data, requires_grad)
 
 
 def randn(
@@ -326,8 +373,19 @@ def randn(
     requires_grad: bool = False,
 ) -> Tensor:
     _check_device(device)
-    shape = shape_arg(_sizes(sizes, size), "randn")
-    return _finish(_rng(generator).standard_normal(shape).astype(_float_or(dtype)), requires_grad)
+    shape = new_shape(_sizes(sizes, size), "randn")
+    dt = _random_float(dtype, "normal_kernel_cpu")
+    with allocating("randn", shape, dt):
+        data = _rng(generator).standard_normal(shape).astype(dt)
+    return _finish(data, requires_grad)
+
+
+def _random_float(dtype: Any, kernel: str) -> np.dtype:
+    """rand/randn draw floats only: another dtype is PyTorch's NotImplementedError."""
+    dt = _float_or(dtype)
+    if dt.kind != "f":
+        raise not_implemented(kernel, dt)
+    return dt
 
 
 def rand_like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -358,7 +416,11 @@ def randint(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
-    data = _rng(generator).integers(low, high, size=tuple(size)).astype(dt)
+    if not isinstance(size, tuple | list):
+        raise TypeError(f"randint(): argument 'size' must be a tuple of ints, not {size!r}")
+    shape = new_shape(tuple(size), "randint")
+    with allocating("randint", shape, dt):
+        data = _rng(generator).integers(low, high, size=shape).astype(dt)
     return _finish(data, requires_grad)
 
 
@@ -371,6 +433,7 @@ def randperm(
 ) -> Tensor:
     _check_device(device)
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
+    (n,) = new_shape((n,), "randperm")
     return Tensor._make(_rng(generator).permutation(n).astype(dt))
 
 

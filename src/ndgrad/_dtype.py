@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -140,3 +142,26 @@ def result_type(*operands: object) -> dtype:
             result = d if d is not int64 or result is not bool_ else int64
     assert result is not None
     return result
+
+
+# PyTorch's ScalarType names, as its kernel-dispatch errors spell them.
+SCALAR_NAMES = {
+    "float16": "Half",
+    "bfloat16": "BFloat16",
+    "float32": "Float",
+    "float64": "Double",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def not_implemented(kernel: str, t: Any) -> NotImplementedError:
+    """PyTorch's error for a dtype (of a tensor ``t``, or a NumPy dtype) its kernel ``kernel``
+    has no implementation for."""
+    dt = t._data.dtype if hasattr(t, "_data") else np.dtype(t)
+    name = SCALAR_NAMES.get(dt.name, str(dt))
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")

@@ -68,7 +68,7 @@ class Tensor:
         "_grad",
         "grad_fn",
         "_output_nr",
-        "_version",
+        "_version_counter",  # [n], shared by a tensor, its views and .data
         "_base",
         "_view_version",  # views only (set by ops.shape.as_view; see ops.inplace)
         "_views",  # bases only: weak references to views that follow their history
@@ -98,7 +98,7 @@ class Tensor:
         self._grad = None
         self.grad_fn = None
         self._output_nr = 0
-        self._version = [0]
+        self._version_counter = [0]
         self._base = None
         self._hooks = None
         self._retains_grad = False
@@ -114,7 +114,7 @@ class Tensor:
         t._grad = None
         t.grad_fn = None
         t._output_nr = 0
-        t._version = [0]
+        t._version_counter = [0]
         t._base = None
         t._hooks = None
         t._retains_grad = False
@@ -122,9 +122,14 @@ class Tensor:
 
     # ----------------------------------------------------------------- attributes
     @property
+    def _version(self) -> int:
+        """How many times this tensor's storage was changed in place (an int, as in PyTorch)."""
+        return self._version_counter[0]
+
+    @property
     def data(self) -> Tensor:
         t = Tensor._make(self._data)
-        t._version = self._version
+        t._version_counter = self._version_counter
         return t
 
     @data.setter
@@ -200,6 +205,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool | np.bool_):
+            raise RuntimeError(f"requires_grad must be a bool, got {type(value).__name__}")
         if not self.is_leaf:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use "
@@ -214,6 +221,11 @@ class Tensor:
         self._requires_grad = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not isinstance(requires_grad, bool | np.bool_):
+            raise TypeError(
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         self.requires_grad = requires_grad
         return self
 
@@ -239,6 +251,11 @@ class Tensor:
                     f"assigned grad has data of a different size: expected {list(self.shape)}, "
                     f"got {list(value.shape)}"
                 )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype {value.dtype} to a tensor of "
+                    f"dtype {self.dtype}: the gradient must match the tensor's dtype"
+                )
         self._grad = value
 
     @property
@@ -246,10 +263,10 @@ class Tensor:
         return self._retains_grad
 
     def retain_grad(self) -> None:
-        if self.is_leaf:
-            return
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf:
+            return
         if self._retains_grad:
             return
         self._retains_grad = True
@@ -293,10 +310,15 @@ class Tensor:
 
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)
-        t._version = self._version  # shares storage, so shares the version counter
+        t._version_counter = self._version_counter  # shares storage, so shares the version counter
         return t
 
     def detach_(self) -> Tensor:
+        if self._base is not None:
+            raise RuntimeError(
+                f"detach_(): Can't detach views in-place (a view of shape {list(self.shape)}). "
+                "Use detach() instead."
+            )
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -312,6 +334,15 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._data if dtype is None else self._data.astype(dtype)
+
+    def _scalar(self, kind: type) -> Any:
+        """float(t) / int(t): PyTorch's ValueError for a tensor that is not one element."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"{kind.__name__}(): only one element tensors can be converted to Python "
+                f"scalars (got a tensor of shape {list(self.shape)})"
+            )
+        return kind(self._data.reshape(()).item())
 
     def item(self) -> float | int | bool:
         if self._data.size != 1:
@@ -331,10 +362,10 @@ class Tensor:
                 UserWarning,
                 stacklevel=2,
             )
-        return float(self.item())
+        return self._scalar(float)
 
     def __int__(self) -> int:
-        return int(self.item())
+        return self._scalar(int)
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -422,15 +453,20 @@ def _nested_dtype(data: Any) -> _dtype.dtype:
             best = _dtype.int64 if best.category < 1 else best
         elif isinstance(item, float | np.floating):
             best = _dtype.get_default_dtype() if best.category < 2 else best
+        elif isinstance(item, str):
+            raise TypeError(f"tensor(): new(): invalid data type '{type(item).__name__}'")
         else:
-            raise TypeError(f"tensor(): could not infer dtype of {type(item).__name__}")
+            raise RuntimeError(f"tensor(): Could not infer dtype of {type(item).__name__}")
     return best if seen else _dtype.get_default_dtype()
 
 
 def to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Copies ``data`` into a new array of PyTorch's inferred (or the given) dtype."""
     if dtype is None and type(data) is list and data and all(type(v) is int for v in data):
-        return np.array(data, dtype=np.int64)  # flat list of ints (d2l's batch indices)
+        try:
+            return np.array(data, dtype=np.int64)  # flat list of ints (d2l's batch indices)
+        except OverflowError:
+            raise _int_overflow() from None
     target = _dtype.to_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         arr = data._data
@@ -444,11 +480,46 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
         data = _unwrap_tensors(data)
     try:
         arr = np.array(data, dtype=target.np)
+    except OverflowError:
+        arr = out_of_range_ints(data, target.np)
     except (ValueError, TypeError) as exc:
+        if _mixes_numbers_and_sequences(data):
+            raise TypeError(
+                "tensor(): not a sequence: a list holds both numbers and sequences"
+            ) from None
         raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
     if arr.dtype == object:
         raise ValueError("tensor(): expected a sequence of numbers with a regular shape")
     return arr
+
+
+def _mixes_numbers_and_sequences(data: Any) -> bool:
+    """Whether some list of ``data`` holds both numbers and sequences (PyTorch's TypeError)."""
+    if not isinstance(data, list | tuple):
+        return False
+    kinds = {isinstance(d, list | tuple | np.ndarray) for d in data}
+    return len(kinds) == 2 or any(_mixes_numbers_and_sequences(d) for d in data)
+
+
+def _int_overflow() -> ValueError:
+    return ValueError(
+        "tensor(): Overflow when unpacking long long (a Python int beyond int64's range "
+        f"[{-(2**63)}, {2**63 - 1}])"
+    )
+
+
+def out_of_range_ints(data: Any, np_dtype: np.dtype, op: str = "tensor") -> np.ndarray:
+    """Python ints that do not fit ``np_dtype``: PyTorch wraps negative values into uint8 and
+    refuses everything else that does not fit."""
+    try:
+        wide = np.array(data, dtype=np.int64)
+    except OverflowError:
+        raise _int_overflow() from None
+    info = np.iinfo(np_dtype) if np_dtype.kind in "iu" else None
+    low = np.iinfo(np.int64).min if np_dtype == np.uint8 else (info.min if info else None)
+    if info is None or wide.min(initial=0) < low or wide.max(initial=0) > info.max:
+        raise RuntimeError(f"{op}(): value cannot be converted to type {np_dtype} without overflow")
+    return wide.astype(np_dtype)
 
 
 def _unwrap_tensors(data: Any) -> Any:

@@ -9,6 +9,7 @@ from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _ops
 from ndgrad.ops import reduction as _reduction
 
+LinAlgError = _ops._LinAlgError
 inv = _ops.inverse
 det = _ops.det
 matmul = _ops.matmul

@@ -462,7 +462,7 @@ def test_iadd_keeps_identity_and_bumps_version():
     x /= 2
     assert id(x) == ident
     np.testing.assert_allclose(_np(x), [0.5, 0.5, 0.5])
-    assert x._version[0] == 4
+    assert x._version == 4
 
 
 def test_inplace_through_no_grad_on_leaf_is_allowed():

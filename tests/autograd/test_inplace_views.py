@@ -193,7 +193,7 @@ def shared_version(lib: Any) -> dict:
 
 
 def _version(lib: Any, t: Any) -> int:
-    return t._version if lib is torch else t._version[0]
+    return t._version
 
 
 PROGRAMS = {

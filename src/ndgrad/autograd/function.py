@@ -166,11 +166,11 @@ class Function(metaclass=FunctionMeta):
             o = outputs[i]
             if id(o) in input_ids or o.grad_fn is not None or o._requires_grad:
                 alias = Tensor._make(o._data)
-                alias._version = o._version
+                alias._version_counter = o._version_counter
                 fresh[i] = alias
         for i in out_positions:
             if id(outputs[i]) in ctx._dirty:
-                outputs[i]._version[0] += 1
+                outputs[i]._version_counter[0] += 1
 
         out_tensors = [fresh[i] for i in out_positions]
         differentiable = [

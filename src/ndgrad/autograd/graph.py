@@ -96,7 +96,7 @@ class Node:
         self.edges = tuple(edges)
         self.input_meta = tuple(meta)
         self.saved = saved
-        self.saved_versions = tuple([t._version[0] for t in saved]) if saved else ()
+        self.saved_versions = tuple([t._version_counter[0] for t in saved]) if saved else ()
         self.output: list | None = None
         self.num_outputs = num_outputs
         self.tensor_rule = tensor_rule
@@ -131,16 +131,18 @@ class Node:
 
     def save_output(self, out: Tensor) -> None:
         """The rule reads ``out``, the op's result: checked against in-place changes like inputs."""
-        self.output = [out._data, out._version, out._version[0]]
+        self.output = [out._data, out._version_counter, out._version_counter[0]]
 
     def check_saved(self) -> None:
         """PyTorch's errors for a freed graph or a saved tensor modified in place since."""
         if self.rule is None:
             raise RuntimeError(FREED_MESSAGE)
         for t, version in zip(self.saved, self.saved_versions):
-            if t._version[0] != version:
+            if t._version_counter[0] != version:
                 creator = t.grad_fn._name if t.grad_fn is not None else None
-                raise _modified_error(t._data, t._output_nr, creator, t._version[0], version)
+                raise _modified_error(
+                    t._data, t._output_nr, creator, t._version_counter[0], version
+                )
         out = self.output
         if out is not None and out[1][0] != out[2]:
             raise _modified_error(out[0], 0, self._name, out[1][0], out[2])
@@ -149,7 +151,7 @@ class Node:
         """The saved output as a Tensor of this node's graph (for rules run under create_graph)."""
         data, counter, _ = self.output
         t = (_Tensor or tensor_type())._make(data)
-        t._version = counter
+        t._version_counter = counter
         t.grad_fn = self
         t._requires_grad = True
         return t
@@ -257,7 +259,7 @@ def record(
         return out
     node = out.grad_fn = Node(name, rule, inputs, saved)
     if save_output:
-        node.output = [data, out._version, 0]
+        node.output = [data, out._version_counter, 0]
     out._requires_grad = True
     return out
 

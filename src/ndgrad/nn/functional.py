@@ -23,7 +23,7 @@ from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops import shape as _shape
-from ndgrad.ops._common import as_tensor, broadcast_error, named
+from ndgrad.ops._common import as_tensor, broadcast_error, named, not_implemented
 
 __all__ = [
     "relu",
@@ -336,6 +336,8 @@ def mse_loss(
     target = as_tensor(target, "mse_loss")
     _size_warning(input, target)
     reduction = _get_reduction(reduction, size_average, reduce)
+    if input._data.dtype.kind != "f" and target._data.dtype.kind != "f":
+        raise not_implemented("mse_cpu", input)
     diff = input - target
     loss = _weighted(diff * diff, weight, input, reduction, mean_by_weight=True)
     return named(loss, "MseLossBackward0")  # the name PyTorch prints, whatever the reduction
@@ -565,11 +567,22 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    if target.dtype != input.dtype:
+        raise RuntimeError(
+            f"binary_cross_entropy(): Found dtype {_scalar_type(target)} but expected "
+            f"{_scalar_type(input)} (the target must have the input's dtype)"
+        )
     if not ((input >= 0) & (input <= 1)).all():
-        raise RuntimeError("all elements of input should be between 0 and 1")
+        raise RuntimeError(
+            "binary_cross_entropy(): all elements of input should be between 0 and 1"
+        )
+    if not ((target >= 0) & (target <= 1)).all():
+        raise RuntimeError(
+            "binary_cross_entropy(): all elements of target should be between 0 and 1"
+        )
     if weight is not None and weight.shape != input.shape:
         weight = weight.expand(input.shape)  # as PyTorch, which saves the expanded view
-    t = target.to(input.dtype) if target.dtype != input.dtype else target
+    t = target
     loss = _nn.binary_cross_entropy(input, t, weight)
     return named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
@@ -590,6 +603,12 @@ def binary_cross_entropy_with_logits(
     if target.shape != input.shape:
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    if target._data.dtype.kind in "iub" and input._data.dtype.kind == "f":
+        raise RuntimeError(
+            f"binary_cross_entropy_with_logits(): result type {_scalar_type(input)} can't be "
+            f"cast to the desired output type {_scalar_type(target)} (the target must be a "
+            "floating point tensor)"
         )
     log_sig = _pw.logsigmoid(input)
     if pos_weight is not None:
@@ -1633,7 +1652,7 @@ def _embedding_renorm_(
     if over.any():
         scale = max_norm / (norms[over] + 1e-7)
         data[rows[over]] = (picked[over] * scale[:, None]).astype(data.dtype)
-        weight._version[0] += 1
+        weight._version_counter[0] += 1
 
 
 def embedding(

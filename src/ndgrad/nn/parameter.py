@@ -22,7 +22,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter(): expected data to be a Tensor, got {type(data).__name__}")
         p = object.__new__(cls)
         Tensor._init(p, data._data)
-        p._version = data._version
+        p._version_counter = data._version_counter
         if requires_grad:
             p.requires_grad_(True)
         return p
@@ -79,7 +79,7 @@ class Buffer(Tensor):
     def __new__(cls, data: Tensor, *, persistent: bool = True) -> Buffer:
         b = object.__new__(cls)
         Tensor._init(b, data._data)
-        b._version = data._version
+        b._version_counter = data._version_counter
         b.persistent = persistent
         return b
 

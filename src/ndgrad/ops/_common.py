@@ -13,6 +13,7 @@ import numpy as np
 from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._creation import shape_arg  # noqa: F401 - for ops
+from ndgrad._dtype import SCALAR_NAMES, not_implemented  # noqa: F401 - for ops
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE  # noqa: F401
 from ndgrad.autograd.graph import record, record_multi  # noqa: F401 - for ops
@@ -87,7 +88,10 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
 def scalar_like(value: Any, np_dtype: np.dtype, like: Any) -> Tensor:
     """A Python number as a 0-d tensor on ``like``'s backend (NumPy unless ``like`` is a tensor)."""
     xp = array_module(like._data) if isinstance(like, Tensor) else np
-    return Tensor._make(xp.asarray(value, dtype=np_dtype))
+    try:
+        return Tensor._make(xp.asarray(value, dtype=np_dtype))
+    except OverflowError:  # an int beyond a small integer dtype wraps, as in PyTorch
+        return Tensor._make(xp.asarray(np.int64(value)).astype(np_dtype))
 
 
 def float_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:

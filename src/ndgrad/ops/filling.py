@@ -44,6 +44,11 @@ def zero_(self: Tensor) -> Tensor:
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
+    if isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError(
+            "fill_ only supports 0-dimension value tensor but got tensor with "
+            f"{value._data.ndim} dimensions (of shape {list(value.shape)})."
+        )
     return inplace.fill_with(
         self, np.asarray(value._data if isinstance(value, Tensor) else value), "fill_"
     )

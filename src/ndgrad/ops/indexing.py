@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._backend import array_module
-from ndgrad._tensor import Tensor
+from ndgrad._tensor import Tensor, out_of_range_ints
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
@@ -180,7 +180,10 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
     elif isinstance(value, (bool, int, float)):
         # Straight to x's dtype: a float64 target keeps every digit of a Python float.
-        v = Tensor._make(xp.array(value, dtype=x._data.dtype))
+        try:
+            v = Tensor._make(xp.array(value, dtype=x._data.dtype))
+        except OverflowError:  # an int that does not fit: wrapped into uint8, else refused
+            v = Tensor._make(out_of_range_ints(value, x._data.dtype, "index_put"))
     else:
         v = as_tensor(value, "index_put").to(x.dtype)
     data = x._data.copy()
@@ -229,12 +232,12 @@ def _check_index(op: str, x: Tensor, dim: int, index: Tensor) -> np.ndarray:
             f"({op}: index shape {list(index.shape)}, input shape {list(x.shape)})"
         )
     size = x._data.shape[dim] if x._data.ndim else 1
-    if idx.size and (idx.min() < -size or idx.max() >= size):
-        bad = idx[(idx < -size) | (idx >= size)].flat[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= size):  # no negative indices, as PyTorch
+        bad = idx[(idx < 0) | (idx >= size)].flat[0]
         raise RuntimeError(
             f"{op}(): index {bad} is out of bounds for dimension {dim} with size {size}"
         )
-    return array_module(idx).where(idx < 0, idx + size, idx)
+    return idx
 
 
 @method("gather")
@@ -279,7 +282,10 @@ def _add_along_axis_zeros(shape: tuple, index: Tensor, values: Tensor, axis: int
 def _src_for(src: Tensor, idx: Any, x: Tensor) -> Tensor:
     """``src`` in ``x``'s dtype, cut to the index's shape (only that part is scattered)."""
     if src._data.dtype != x._data.dtype:
-        src = src.to(x.dtype)
+        raise RuntimeError(
+            f"scatter(): Expected self.dtype to be equal to src.dtype (got {x.dtype} and "
+            f"{src.dtype})"
+        )
     if src._data.shape != idx.shape:
         src = src[tuple(slice(0, s) for s in idx.shape)]
     return src
@@ -355,8 +361,19 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     index = as_tensor(index, "index_select")
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._data.dtype not in (np.int32, np.int64):
+        raise RuntimeError(
+            f"index_select(): Expected dtype int32 or int64 for index, got {index.dtype}"
+        )
     if index._data.ndim == 0:
         index = index.reshape(-1)
+    size = x._data.shape[d] if x._data.ndim else 1
+    bad = index._data[(index._data < 0) | (index._data >= size)]
+    if bad.size:
+        raise RuntimeError(
+            f"index_select(): index {bad.flat[0]} is out of bounds for dimension {d} with "
+            f"size {size} (INDICES element is out of DATA bounds)"
+        )
     return named(getitem(x, (slice(None),) * d + (index,)), "IndexSelectBackward0")
 
 

@@ -129,7 +129,7 @@ def apply_inplace(
             result._output_nr,
             result._requires_grad,
         )
-        x._version[0] += 1
+        x._version_counter[0] += 1
         _adopt_output(result, x)
         _refresh_views(x, x)
         return x
@@ -142,7 +142,7 @@ def apply_inplace(
             STATE.enabled = prev
         if result._data is not x._data:
             _write(x, result._data, name)
-    x._version[0] += 1
+    x._version_counter[0] += 1
     return x
 
 
@@ -164,7 +164,7 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
                 ufunc(x._data, arr, out=x._data, casting="unsafe")
         except ValueError:
             raise _output_mismatch(name, x._data.shape, getattr(arr, "shape", ())) from None
-        x._version[0] += 1
+        x._version_counter[0] += 1
         return x
     return apply_inplace(x, name, lambda s: op(s, other), other)
 
@@ -174,7 +174,7 @@ def _adopt_output(result: Tensor, x: Tensor) -> None:
     later in-place change of ``x`` is caught (PyTorch: "is at version 2; expected 1")."""
     node = result.grad_fn
     if node is not None and node.output is not None and node.output[0] is result._data:
-        node.output = [x._data, x._version, x._version[0]]
+        node.output = [x._data, x._version_counter, x._version_counter[0]]
 
 
 def _fits(shape: tuple, out_shape: tuple) -> bool:
@@ -189,7 +189,7 @@ def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     """Overwrites every element (fill_, zero_, normal_...): the old value gets zero gradient."""
     if x._data.flags.writeable and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
         x._data[...] = data
-        x._version[0] += 1
+        x._version_counter[0] += 1
         return x
     return apply_inplace(
         x,
@@ -227,7 +227,7 @@ def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) 
     old.grad_fn, old._output_nr, old._requires_grad = x.grad_fn, x._output_nr, x._requires_grad
     result = compute(old)
     _write(x, result._data, name)
-    x._version[0] += 1
+    x._version_counter[0] += 1
     _adopt_output(result, x)
     if result._requires_grad or root._requires_grad:
         xp = array_module(root._data)
@@ -247,7 +247,7 @@ def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) 
         x._output_nr = 0
         x._requires_grad = True
         _refresh_views(root, x)
-    x._view_version = x._version[0]
+    x._view_version = x._version_counter[0]
     return x
 
 
@@ -295,7 +295,7 @@ def view_positions(view: Any, root: Any) -> Any:
 
 def _regenerate(view: Tensor) -> None:
     """The view's history from its base's current one (an ``AsStridedBackward0`` node)."""
-    view._view_version = view._version[0]
+    view._view_version = view._version_counter[0]
     root = view._base
     if not root._requires_grad:
         return
@@ -329,7 +329,7 @@ def track_view(out: Tensor, root: Tensor) -> None:
     recording raises PyTorch's error."""
     if STATE.enabled:
         if root.grad_fn is not None or not root._requires_grad:
-            out._view_version = out._version[0]
+            out._view_version = out._version_counter[0]
             refs = getattr(root, "_views", None)
             if refs is None:
                 refs = root._views = []
@@ -349,7 +349,7 @@ def as_view(out: Tensor, base: Tensor) -> Tensor:
     # An empty view shares no memory, but it is still a view (x[0:0] = v keeps v's graph).
     if xp.may_share_memory(data, base._data) or (data.size == 0 and data.base is not None):
         root = base._base if base._base is not None else base
-        out._version = base._version
+        out._version_counter = base._version_counter
         out._base = root
         track_view(out, root)
     return out

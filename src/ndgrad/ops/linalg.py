@@ -18,8 +18,12 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import as_tensor, bind, method, named, operands, record
+from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, operands, record
 from ndgrad.ops.inplace import variant
+
+
+class _LinAlgError(RuntimeError):  # noqa: N818 - PyTorch's name (torch._C._LinAlgError)
+    """``torch.linalg.LinAlgError``: a singular (or otherwise failed) matrix, a RuntimeError."""
 
 
 def _shape_str(shape: tuple) -> str:
@@ -32,8 +36,15 @@ def _check_dtypes(op: str, a: Tensor, b: Tensor) -> None:
             f"{op}(): expected both arguments to have the same dtype, but got: "
             f"{a.dtype} != {b.dtype}"
         )
-    if a._data.dtype.kind == "b":
-        raise RuntimeError(f"{op}(): not implemented for 'Bool' tensors")
+    if a._data.dtype.kind == "b":  # no bool kernel: PyTorch names the one it dispatched to
+        na, nb = a._data.ndim, b._data.ndim
+        if op == "dot" or na == nb == 1:
+            kernel = "dot"
+        elif op == "bmm" or max(na, nb) > 2:
+            kernel = "bmm"
+        else:
+            kernel = "addmv_impl_cpu" if nb == 1 else "addmm_impl_cpu_"
+        raise not_implemented(kernel, a)
 
 
 # ----------------------------------------------------------------------------- rules
@@ -505,7 +516,7 @@ def inverse(x: Tensor) -> Tensor:
     try:
         data = array_module(x._data).linalg.inv(x._data)
     except np.linalg.LinAlgError:
-        raise RuntimeError(
+        raise _LinAlgError(
             "linalg.inv: The input matrix is singular, the inversion could not be completed"
         ) from None
     return record("LinalgInvExBackward0", data, (x,), _inv_rule, save_output=True)

@@ -18,12 +18,15 @@ from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
 from ndgrad.ops._common import (
+    SCALAR_NAMES,
     as_tensor,
     bind,
     broadcast_error,
+    cast,
     float_operands,
     method,
     named,
+    not_implemented,
     operands,
     record,
     reflected,
@@ -170,11 +173,12 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
         return floor_divide(a, b)
     if rounding_mode == "trunc":
         a, b = operands(a, b, "div")
+        _check_integer_divisor(a, b, "div", "div_trunc_cpu")
         with _ignore():
             xp = array_module(a._data)
             return Tensor._make(xp.trunc(_binary("div", "true_divide", a, b)).astype(a._data.dtype))
     if rounding_mode is not None:
-        raise ValueError(
+        raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
         )
     if _float_scalar(a, b):
@@ -213,18 +217,23 @@ def _div(xp: Any, g: Any, a: Any, b: Any, need_a: bool) -> tuple:
 @method("floor_divide", "__floordiv__", inplace="floor_divide_")
 def floor_divide(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "floor_divide")
-    xp = array_module(a._data)
-    if a._data.dtype.kind in "iu" and xp.any(b._data == 0):
-        raise RuntimeError("ZeroDivisionError: floor_divide(): integer division by zero")
+    _check_integer_divisor(a, b, "floor_divide", "div_floor_cpu")
     return Tensor._make(_binary("floor_divide", "floor_divide", a, b))
+
+
+def _check_integer_divisor(a: Tensor, b: Tensor, op: str, kernel: str) -> None:
+    """Integer division (of promoted operands): no bool kernel, no division by zero."""
+    kind = a._data.dtype.kind
+    if kind == "b":
+        raise not_implemented(kernel, a)
+    if kind in "iu" and array_module(a._data).any(b._data == 0):
+        raise RuntimeError(f"ZeroDivisionError: {op}(): integer division by zero")
 
 
 @method("remainder", "__mod__", inplace="remainder_")
 def remainder(a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, "remainder")
-    xp = array_module(a._data)
-    if a._data.dtype.kind in "iu" and xp.any(b._data == 0):
-        raise RuntimeError("ZeroDivisionError: remainder(): integer division by zero")
+    _check_integer_divisor(a, b, "remainder", "remainder_cpu")
     data = _binary("remainder", "remainder", a, b)
     if not b._requires_grad:
         return record("RemainderBackward0", data, (a, b), _first)
@@ -257,6 +266,8 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors torch.pow
     if isinstance(b, (int, float)) and not isinstance(b, bool):
         if a._data.dtype.kind in "iub" and isinstance(b, float):
             a = to_float(a)
+        elif a._data.dtype.kind == "b":  # bool ** int is int64, as in PyTorch
+            a = cast(a, np.dtype(np.int64))
         if a._data.dtype.kind in "iu" and b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         exponent = b
@@ -416,10 +427,8 @@ def ge(a: Any, b: Any) -> Tensor:
 
 def _logical(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     a, b = operands(a, b, op)
-    if a._data.dtype.kind == "f":
-        raise TypeError(
-            f"{op}(): bitwise/logical operators need integer or bool tensors, got {a.dtype}"
-        )
+    if a._data.dtype.kind == "f":  # bitwise ops have integer and bool kernels only
+        raise not_implemented(f"{op}_cpu", a)
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
@@ -474,6 +483,9 @@ def logical_xor(a: Any, b: Any) -> Tensor:
 def isclose(
     a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype != b._data.dtype:
+        names = [SCALAR_NAMES.get(t._data.dtype.name, t._data.dtype.name) for t in (a, b)]
+        raise RuntimeError(f"isclose(): {names[0]} did not match {names[1]} (the dtypes differ)")
     a, b = operands(a, b, "isclose")
     xp = array_module(a._data)
     return Tensor._make(xp.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
@@ -517,6 +529,8 @@ def neg(x: Tensor) -> Tensor:
 
 @method("abs", "absolute", "__abs__", inplace="abs_")
 def abs(x: Tensor) -> Tensor:  # noqa: A001
+    if x._data.dtype.kind == "b":
+        raise not_implemented("abs_cpu", x)
     xp = array_module(x._data)
     return record("AbsBackward0", xp.abs(x._data), (x,), lambda xp, g, x: (g * xp.sign(x),), (x,))
 
@@ -694,6 +708,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 @method("relu", inplace="relu_")
 def relu(x: Tensor) -> Tensor:
+    if x._data.dtype.kind == "b":
+        raise RuntimeError(f"relu(): Boolean inputs not supported for relu (got {x.dtype})")
     xp = array_module(x._data)
     data = xp.maximum(x._data, 0)
     return record("ReluBackward0", data, (x,), _relu_rule, save_output=True)
@@ -917,6 +933,9 @@ def nan_to_num(
 @method("lerp", inplace="lerp_")
 def lerp(a: Tensor, end: Any, weight: Any) -> Tensor:
     """``a + weight * (end - a)`` with PyTorch's two-sided formula (exact at both ends)."""
+    scalar_weight = isinstance(weight, (int, float)) and not isinstance(weight, bool)
+    if scalar_weight and isinstance(a, Tensor) and a._data.dtype.kind != "f":
+        raise not_implemented("lerp_kernel_scalar", a)
     a, end = float_operands(a, end, "lerp")
     xp = array_module(a._data)
     if isinstance(weight, (int, float)) and not isinstance(weight, bool):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
@@ -20,6 +21,7 @@ from ndgrad.ops._common import (
     method,
     named,
     normalize_dims,
+    not_implemented,
     record,
     return_type,
     to_float,
@@ -38,9 +40,14 @@ def _kept(a: Any, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Any:
     return a
 
 
+def _all_if_empty(dim: Any) -> Any:
+    """An empty list of dims reduces over all of them, as in PyTorch's sum/mean/amax/amin."""
+    return None if isinstance(dim, list | tuple) and not dim else dim
+
+
 @method("sum")
 def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
-    dims = normalize_dims(dim, x._data.ndim, "sum")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "sum")
     np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else None
     if np_dtype is None and x._data.dtype.kind in "bui":
         np_dtype = np.dtype(np.int64)
@@ -65,7 +72,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {x.dtype}"
         )
-    dims = normalize_dims(dim, x._data.ndim, "mean")
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "mean")
     count = 1
     for d in dims:
         count *= x._data.shape[d]
@@ -128,6 +135,13 @@ def _var_args(
     n = 1
     for d in dims:
         n *= x._data.shape[d]
+    if n - correction <= 0:
+        warnings.warn(
+            f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=4,
+        )
     return dims, n, builtins.max(n - correction, 0)
 
 
@@ -288,25 +302,46 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
 
 @method("amax")
 def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amax")
+    if dim in ((), None) and not x._data.size:
+        raise RuntimeError(
+            "amax(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "amax")
     return _amaxmin(x, dims, keepdim, "max", "AmaxBackward0")
 
 
 @method("amin")
 def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    dims = normalize_dims(dim if dim != () else None, x._data.ndim, "amin")
+    if dim in ((), None) and not x._data.size:
+        raise RuntimeError(
+            "amin(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+    dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "amin")
     return _amaxmin(x, dims, keepdim, "min", "AminBackward0")
 
 
 def _amaxmin(x: Tensor, dims: tuple, keepdim: bool, fn: str, name: str) -> Tensor:
+    for d in dims:
+        if x._data.ndim and x._data.shape[d] == 0:
+            raise IndexError(f"a{fn}(): Expected reduction dim {d} to have non-zero size.")
     data = getattr(array_module(x._data), fn)(x._data, axis=dims, keepdims=keepdim)
     rule = _spread_rule(dims, keepdim, x._data.shape)
     return record(name, data, (x,), rule, (x,), save_output=True)
 
 
+def _check_not_empty(x: Tensor, name: str) -> None:
+    if not x._data.size:
+        raise IndexError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        )
+
+
 @method("argmax")
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
+        _check_not_empty(x, "argmax")
         xp = array_module(x._data)
         return Tensor._make(xp.asarray(xp.argmax(x._data), dtype=np.int64))
     return _extreme_dim(x.detach(), dim, keepdim, "argmax", "argmax").indices
@@ -315,6 +350,7 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 @method("argmin")
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     if dim is None:
+        _check_not_empty(x, "argmin")
         xp = array_module(x._data)
         return Tensor._make(xp.asarray(xp.argmin(x._data), dtype=np.int64))
     return _extreme_dim(x.detach(), dim, keepdim, "argmin", "argmin").indices
@@ -412,6 +448,8 @@ def log_softmax_array(data: Any, axis: int) -> Any:
     the forward of ``log_softmax`` and of the fused cross-entropy (``ops.nn``)."""
     if not data.ndim:
         return data * 0
+    if not data.size:  # an empty dim (or an empty batch): an empty result, as in PyTorch
+        return data.copy()
     xp = array_module(data)
     with _ignore():
         shifted = data - xp.max(data, axis=axis, keepdims=True)
@@ -436,28 +474,33 @@ def log_softmax_rule(d: int) -> Any:
     return rule
 
 
+def _softmax_input(x: Tensor, dtype: Any, kernel: str) -> Tensor:
+    """``x`` cast to ``dtype``; without one, a floating tensor (PyTorch has no integer kernel)."""
+    if dtype is not None:
+        return to_float(x.to(dtype))
+    if x._data.dtype.kind != "f":
+        raise not_implemented(kernel, x)
+    return x
+
+
 @method("softmax", inplace="softmax_")
 def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    if dtype is not None:
-        x = x.to(dtype)
-    x = to_float(x)
+    x = _softmax_input(x, dtype, "softmax_lastdim_kernel_impl")
     d = _softmax_dim(x, dim, "softmax")
     with _ignore():
         xp = array_module(x._data)
         e = (
             xp.exp(x._data - xp.max(x._data, axis=d, keepdims=True))
-            if x._data.ndim
+            if x._data.size and x._data.ndim
             else xp.ones_like(x._data)
         )
-        data = e / xp.sum(e, axis=d, keepdims=True) if x._data.ndim else e
+        data = e / xp.sum(e, axis=d, keepdims=True) if x._data.size and x._data.ndim else e
     return record("SoftmaxBackward0", data, (x,), softmax_rule(d), save_output=True)
 
 
 @method("log_softmax", inplace="log_softmax_")
 def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    if dtype is not None:
-        x = x.to(dtype)
-    x = to_float(x)
+    x = _softmax_input(x, dtype, "log_softmax_lastdim_kernel_impl")
     d = _softmax_dim(x, dim, "log_softmax")
     data = log_softmax_array(x._data, d)
     return record("LogSoftmaxBackward0", data, (x,), log_softmax_rule(d), save_output=True)

@@ -21,6 +21,7 @@ from ndgrad.autograd.graph import sum_to
 from ndgrad.ops._common import (
     _identity,
     bind,
+    broadcast_error,
     cast,
     method,
     named,
@@ -63,14 +64,14 @@ def _restriding(name: str, fn: Any, node_name: Any) -> Any:
         out = fn(self, *args, **kwargs)
         node = out.grad_fn  # read before the version moves (a view would regenerate it)
         self._data = out._data
-        self._version[0] += 1
+        self._version_counter[0] += 1
         if recording and node is not None:
             node._name = node_name(*args, **kwargs)
             self.grad_fn = node
             self._output_nr = 0
             self._requires_grad = True
         if getattr(self, "_view_version", None) is not None and self._view_version >= 0:
-            self._view_version = self._version[0]  # its own history, not regenerated
+            self._view_version = self._version_counter[0]  # its own history, not regenerated
         return self
 
     op_.__name__ = name
@@ -97,7 +98,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 @method("view")
 def view(x: Tensor, *shape: Any) -> Tensor:
-    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype) or shape[0] in (float, int)):
+    if len(shape) == 1 and (
+        isinstance(shape[0], _dtype.dtype) or shape[0] is float or shape[0] is int
+    ):
         raise NotImplementedError("view(dtype) is not supported; use .to(dtype)")
     target = _infer_shape(shape_arg(shape, "view"), x._data.size, "view")
     try:
@@ -186,7 +189,18 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 swapdims = transpose
 bind("transpose_", _restriding("transpose_", transpose, lambda *a, **k: "TransposeBackward1"))
-bind("mT", property(lambda self: transpose(self, -2, -1)))
+
+
+def _mT(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    if x._data.ndim < 2:
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. "
+            f"Got {x._data.ndim}-D tensor."
+        )
+    return transpose(x, -2, -1)
+
+
+bind("mT", property(_mT))
 
 
 def _t_rule(xp: Any, g: Any) -> tuple:
@@ -312,7 +326,10 @@ def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
-    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        raise broadcast_error("broadcast_tensors", *(t._data.shape for t in tensors)) from None
     return tuple(expand(t, shape) for t in tensors)
 
 
@@ -335,6 +352,10 @@ def sum_to_size(x: Tensor, *shape: Any) -> Tensor:
 @method("repeat")
 def repeat(x: Tensor, *sizes: Any) -> Tensor:
     sizes = shape_arg(sizes, "repeat")
+    if builtins.any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"repeat(): Trying to create tensor with negative dimension: {list(sizes)}"
+        )
     if len(sizes) < x._data.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
@@ -397,8 +418,10 @@ def roll(x: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     else:
         shifts = int(shifts)
         back = -shifts
-    if isinstance(dims, list):
-        dims = tuple(dims)
+    if isinstance(dims, list | tuple):
+        dims = tuple(wrap_dim(d, x._data.ndim, "roll") for d in dims)
+    elif dims is not None:
+        dims = wrap_dim(dims, x._data.ndim, "roll")
     xp = array_module(x._data)
     data = xp.roll(x._data, shifts, dims)
 
@@ -517,7 +540,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise TypeError("cat(): argument 'tensors' must be a tuple or list of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(

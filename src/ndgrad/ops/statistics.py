@@ -109,8 +109,11 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value (1-based) along ``dim``, with its index."""
     _check_orderable(x, "kthvalue")
     n = x._data.shape[wrap_dim(dim, x._data.ndim, "kthvalue")] if x._data.ndim else 1
+    if n == 0:
+        d = wrap_dim(dim, x._data.ndim, "kthvalue")
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {dim}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
 
     def pick(order: np.ndarray, sorted_values: np.ndarray, d: int) -> np.ndarray:
         xp = array_module(x._data)

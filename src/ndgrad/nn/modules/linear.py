@@ -36,9 +36,7 @@ class Linear(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"Linear(): {name} must be a non-negative integer, got {value!r}")
+        # a negative or non-integer size raises empty()'s error, as in PyTorch
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(_creation.empty((out_features, in_features), dtype=dtype))

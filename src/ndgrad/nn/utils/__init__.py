@@ -79,7 +79,7 @@ def clip_grads_with_norm_(
     with no_grad():
         for g in grads:
             g._data *= coef.astype(g._data.dtype)
-            g._version[0] += 1
+            g._version_counter[0] += 1
 
 
 def clip_grad_norm_(
