@@ -329,7 +329,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "logistic": {"epochs": 30, "lr": 0.1, "batch_size": 32, "optimizer": "sgd"},
     "softmax": {"epochs": 30, "lr": 0.1, "batch_size": 32, "optimizer": "sgd"},
     "mlp": {"epochs": 20, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"},
-    "lenet": {"epochs": 30, "lr": 1e-3, "batch_size": 32, "optimizer": "adam"},
+    "lenet": {"epochs": 30, "lr": 2e-3, "batch_size": 32, "optimizer": "adam"},
     "resnet": {"epochs": 10, "lr": 1e-3, "batch_size": 32, "optimizer": "adam"},
     "transformer": {"epochs": 3, "lr": 1e-3, "batch_size": 64, "optimizer": "adam"},
 }
