@@ -214,14 +214,29 @@ def test_checksum_mismatch_on_download_leaves_nothing_in_the_cache(tmp_path, mon
     assert os.listdir(folder) == []  # neither the bad file nor a .part file remains
 
 
-def test_checksum_mismatch_with_a_file_url(tmp_path):
-    source = tmp_path / "served.gz"
+def test_download_over_http_verifies_the_checksum(tmp_path):
+    """pooch's real HTTP download, from a server on localhost serving a file the test made."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    source = served / "labels.gz"
     source.write_bytes(gzip.compress(_raw_idx(_labels(), 0x08)))
     good = "md5:" + hashlib.md5(source.read_bytes()).hexdigest()
-    dest = fm.download(source.as_uri(), tmp_path / "out" / "ok.gz", good)
-    np.testing.assert_array_equal(fm.read_idx(dest), _labels())
-    with pytest.raises(fm.ChecksumError, match="expected md5 0{32}"):
-        fm.download(source.as_uri(), tmp_path / "out" / "bad.gz", "md5:" + "0" * 32)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/labels.gz"
+    try:
+        dest = fm.download(url, tmp_path / "out" / "ok.gz", good)
+        np.testing.assert_array_equal(fm.read_idx(dest), _labels())
+        with pytest.raises(fm.ChecksumError, match="expected md5 0{32}"):
+            fm.download(url, tmp_path / "out" / "bad.gz", "md5:" + "0" * 32)
+    finally:
+        server.shutdown()
     assert sorted(os.listdir(tmp_path / "out")) == ["ok.gz"]
 
 

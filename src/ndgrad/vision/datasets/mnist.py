@@ -24,10 +24,8 @@ from ndgrad.datasets import fashion_mnist as _idx
 from ndgrad.vision._pil import image_fromarray
 from ndgrad.vision.datasets.vision import VisionDataset
 
-
-def _fetch(url: str) -> bytes:
-    """Fetches a URL (a seam: tests replace it to serve files they made)."""
-    return _idx._urlopen_fetch(url)
+# Fetches a URL: None is pooch's HTTP download (tests put a url -> bytes function here).
+_fetch: _idx.Fetch | None = None
 
 
 def _existing(path: Path) -> Path | None:
