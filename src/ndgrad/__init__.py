@@ -149,6 +149,8 @@ from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the
     utils,
 )
 from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
+from ndgrad._dynamo import compile  # noqa: E402, A004 - torch.compile
+compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> object:
