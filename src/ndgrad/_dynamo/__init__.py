@@ -45,7 +45,7 @@ def explain(fn: Callable, *args: Any, **kwargs: Any) -> str:
     """Runs ``fn(*args)`` once under the tracer and returns (and prints) its NumPy program."""
     compiled = fn if isinstance(fn, CompiledFunction) else CompiledFunction(fn, False, None)
     compiled(*args, **kwargs)
-    sources = [e.source for e in compiled.cache.values() if hasattr(e, "source")]
+    sources = [e.source for e in compiled.entries()]
     text = "\n".join(sources) if sources else "# no replayable program (graph break)\n"
     print(text)
     return text

@@ -54,9 +54,7 @@ class _Source:
             return "..."
         if isinstance(s, np.dtype):
             return f"np.dtype({s.name!r})"
-        if type(s) in (int, bool, str, type(None), slice) or (
-            type(s) is float and np.isfinite(s)
-        ):
+        if type(s) in (int, bool, str, type(None), slice) or (type(s) is float and np.isfinite(s)):
             return repr(s)
         if isinstance(s, np.generic) and np.isfinite(s):
             return repr(s)  # np.float32(0.03): NumPy 2's repr evaluates back exactly
@@ -92,9 +90,7 @@ def live_tape(tape: list, returns: list[int]) -> list:
     return kept
 
 
-def codegen(
-    trace: _tr.Trace, prealloc: set[int], returns: list[int]
-) -> tuple[str, dict[str, Any]]:
+def codegen(trace: _tr.Trace, prealloc: set[int], returns: list[int]) -> tuple[str, dict[str, Any]]:
     """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``."""
     src = _Source()
     lines = []
@@ -103,7 +99,7 @@ def codegen(
     for _, _, sargs, skw, _ in tape:
         _slots(sargs, used)
         _slots(tuple(skw.values()), used)
-    for t, a, slot in trace.externals:
+    for _t, a, slot in trace.externals:
         if slot in used:
             lines.append(f"    v{slot} = {src.bind('e', a)}  # {tuple(a.shape)} {a.dtype}")
     for fn, label, sargs, skw, outs in tape:
@@ -136,10 +132,15 @@ def codegen(
         else:
             call = f"{args[0]}.{label[1]}({', '.join(args[1:] + kw)})"
         lines.append(f"    {target} = {call}" if target != "_" else f"    {call}")
-    params = ", ".join(f"v{trace.inputs[p]}" for p in sorted(trace.inputs))
+    params = ", ".join(
+        [f"v{trace.inputs[p]}" for p in sorted(trace.inputs)]
+        + [f"v{slot}" for _, slot, _ in trace.grad_inputs]
+    )
     ret = ", ".join(f"v{r}" for r in returns)
     body = "\n".join(lines) or "    pass"
-    source = f"def replay({params}):\n{body}\n    return ({ret}{',' if len(returns) == 1 else ''})\n"
+    source = (
+        f"def replay({params}):\n{body}\n    return ({ret}{',' if len(returns) == 1 else ''})\n"
+    )
     return source, src.names
 
 
@@ -188,7 +189,19 @@ class _Entry:
         self.replay = replay
         self.source = source
         self.ext_guards = trace.ext_guards
-        self.grad_guards = [(t, g) for t, g in trace.grad_seen.values()]
+        grads = {id(owner): c for owner, _, c in trace.grad_inputs}
+        self.grad_guards = []  # (tensor, its .grad seen first, (shape, dtype) if read anew)
+        for t, g in trace.grad_seen.values():
+            meta = None
+            if g is not None and id(t) in grads:
+                d = Tensor.__dict__["_data"].__get__(g, Tensor)
+                meta = (d.shape, d.dtype)
+            self.grad_guards.append((t, g, meta))
+        self.grad_owners = [owner for owner, _, _ in trace.grad_inputs]
+        self.grad_deltas = [
+            (owner, c[0] - trace.counters_start.get(id(c), c[0]))
+            for owner, _, c in trace.grad_inputs
+        ]
         self.counters = [(c, d) for c, d in plan["deltas"] if d]
         self.grad_effects = plan["grad_effects"]
         self.result = plan["result"]
@@ -201,9 +214,17 @@ class _Entry:
         for t, a, rg, leaf in self.ext_guards:
             if get(t, Tensor) is not a or t._requires_grad != rg or (t.grad_fn is None) != leaf:
                 return False
-        for t, g in self.grad_guards:
-            if t._grad is not g:
+        for t, g, meta in self.grad_guards:
+            now = t._grad
+            if meta is None:
+                if now is not g:
+                    return False
+            elif now is None or now._requires_grad:
                 return False
+            else:
+                d = get(now, Tensor)
+                if d.shape != meta[0] or d.dtype != meta[1]:
+                    return False
         return all(_opt_sig(o) == s for o, s in self.optimizers)
 
 
@@ -251,15 +272,25 @@ class CompiledFunction:
             hash(key)
         except TypeError:
             return self.fn(*args, **kwargs)
-        entry = self.cache.get(key)
-        if entry is _EAGER:
+        entries = self.cache.get(key)
+        if entries is _EAGER:
             return self.fn(*args, **kwargs)
-        if entry is not None and entry.guards_hold():
-            return self._replay(entry, tensors)
-        if entry is None and len(self.cache) >= CACHE_LIMIT:
+        if entries is not None:
+            for entry in entries:
+                if entry.guards_hold():
+                    return self._replay(entry, tensors)
+        if self.size() >= CACHE_LIMIT:
             self._warn("cache", "ndgrad.compile: cache limit reached; running eagerly")
             return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs, tensors)
+
+    def size(self) -> int:
+        """How many programs are cached (signatures that run eagerly count one)."""
+        return sum(1 if v is _EAGER else len(v) for v in self.cache.values())
+
+    def entries(self) -> list:
+        """The cached programs."""
+        return [e for v in self.cache.values() if v is not _EAGER for e in v]
 
     def _warn(self, tag: Any, message: str, file: str | None = None, line: int = 0) -> None:
         if tag in self.warned:
@@ -272,12 +303,20 @@ class CompiledFunction:
 
     def _replay(self, entry: _Entry, tensors: list) -> Any:
         get = Tensor.__dict__["_data"].__get__
-        arrays = entry.replay(*[get(tensors[p], Tensor) for p in entry.input_positions])
+        inputs = [get(tensors[p], Tensor) for p in entry.input_positions]
+        inputs += [get(t._grad, Tensor) for t in entry.grad_owners]
+        arrays = entry.replay(*inputs)
         for c, d in entry.counters:
             c[0] += d
+        for t, d in entry.grad_deltas:
+            t._grad._version[0] += d
         for t, kind, value in entry.grad_effects:
             if kind == "none":
                 t._grad = None
+            elif kind == "const":
+                g = Tensor._make(value[0].copy())
+                g._version[0] = value[1]
+                t._grad = g
             else:
                 g = Tensor._make(arrays[value[0]])
                 g._version[0] = value[1]
@@ -307,10 +346,8 @@ class CompiledFunction:
             )
             return out
         entry = self._plan(trace, out, results)
-        if entry is None:
-            self.cache.pop(key, None)
-        else:
-            self.cache[key] = entry
+        if entry is not None:
+            self.cache.setdefault(key, []).append(entry)
         self.trace_seconds.append(time.perf_counter() - start)
         return out
 
@@ -340,11 +377,15 @@ class CompiledFunction:
                 continue
             if now is None:
                 grad_effects.append((t, "none", None))
-            elif id(now) in trace.created:
+            elif id(now) in trace.created and not now._requires_grad:
                 data = Tensor.__dict__["_data"].__get__(now, Tensor)
-                if id(data) not in trace.by_plain or now._requires_grad:
+                if id(data) in trace.by_plain:
+                    grad_effects.append((t, "new", (need(data), now._version[0])))
+                elif type(data) is np.ndarray and trace.spec(data).__class__ is _tr.Const:
+                    # a gradient that does not depend on any input: folded to a constant
+                    grad_effects.append((t, "const", (data.copy(), now._version[0])))
+                else:
                     return None
-                grad_effects.append((t, "new", (need(data), now._version[0])))
                 returned.add(id(now))
             else:
                 return None
@@ -358,7 +399,7 @@ class CompiledFunction:
                 return None  # state created in the call outlives it: trace again next time
         # Slots that leave the call get fresh arrays: they and whatever they view.
         escaping = set(returns)
-        for fn, label, sargs, skw, outs in reversed(trace.tape):
+        for _fn, label, sargs, _skw, outs in reversed(trace.tape):
             produced = outs if isinstance(outs, tuple) else (outs,)
             if label[0] != "ufunc" and any(o in escaping for o in produced):
                 _slots(sargs, escaping)
@@ -370,13 +411,6 @@ class CompiledFunction:
             and isinstance(outs, int)
             and outs not in escaping
         }
-        # A slot written twice by fresh calls cannot share one buffer.
-        seen: set = set()
-        for fn, label, sargs, skw, outs in trace.tape:
-            if outs in prealloc and "out" not in skw:
-                if outs in seen:
-                    prealloc.discard(outs)
-                seen.add(outs)
         source, names = codegen(trace, prealloc, returns)
         code = compile(source, f"<replay {self.fn.__name__}>", "exec")
         exec(code, names)

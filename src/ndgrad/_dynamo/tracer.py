@@ -204,6 +204,9 @@ class Trace:
         self.tape: list[tuple] = []
         self.breaks: list[tuple[str, str, int]] = []
         self.optimizers: dict[int, Any] = {}
+        self.grad_owner: dict[int, Tensor] = {}  # id(.grad tensor) -> the tensor it belongs to
+        self.grad_inputs: list[tuple[Tensor, int, list]] = []  # (owner, slot, counter)
+        self.counters_start: dict[int, int] = {}
 
     # ------------------------------------------------------------------ slots
     def new_slot(self, plain: Any) -> Traced:
@@ -224,8 +227,15 @@ class Trace:
         view = self.new_slot(a)
         slot = len(self.plain) - 1
         pos = self.arg_tensors.get(id(t))
+        owner = self.grad_owner.get(id(t))
         if pos is not None:
             self.inputs[pos] = slot
+        elif owner is not None and _GRAD.__get__(owner, Tensor) is t and not t._requires_grad:
+            # a .grad: read from its owner at every replay (set_to_none makes new ones)
+            self.grad_inputs.append((owner, slot, t._version))
+            self.counters_start[id(t._version)] = t._version[0]
+            self.adopted[id(t)] = t
+            return view
         else:
             self.externals.append((t, a, slot))
             self.ext_guards.append((t, a, t._requires_grad, t.grad_fn is None))
@@ -337,6 +347,8 @@ class tracing:  # noqa: N801 - a context manager
             g = _GRAD.__get__(t, Tensor)
             if id(t) not in tr.created and id(t) not in tr.grad_seen:
                 tr.grad_seen[id(t)] = (t, g)
+                if g is not None:
+                    tr.grad_owner[id(g)] = t
             return g
 
         def set_grad(t: Tensor, v: Any) -> None:
@@ -400,5 +412,10 @@ def alive(trace: Trace) -> list[Tensor]:
 
 
 def survivors(trace: Trace) -> list[Tensor]:
-    gc.collect()
-    return alive(trace)
+    """Tensors made during the call still alive after it (collecting cycles only if any)."""
+    found = alive(trace)
+    if found:
+        found = None
+        gc.collect()
+        found = alive(trace)
+    return found
