@@ -354,8 +354,12 @@ class CompiledFunction:
     def _results(self, trace: _tr.Trace, out: Any) -> list:
         found: list = []
         _flatten(out, found)
-        # Replayed results come back detached (no graph): backward() on them raises, as on
-        # any tensor that does not require grad; it never gives a wrong gradient.
+        # A result with a graph for backward() outside the call cannot be replayed (the program
+        # has no graph); one returned after the call's own backward() comes back detached.
+        for t in found:
+            if t.grad_fn is not None and not trace.backward_ran:
+                trace.unsupported("returning a tensor with a graph for backward() outside")
+                break
         return found
 
     def _plan(self, trace: _tr.Trace, out: Any, results: list) -> _Entry | None:

@@ -207,6 +207,7 @@ class Trace:
         self.grad_owner: dict[int, Tensor] = {}  # id(.grad tensor) -> the tensor it belongs to
         self.grad_inputs: list[tuple[Tensor, int, list]] = []  # (owner, slot, counter)
         self.counters_start: dict[int, int] = {}
+        self.backward_ran = False
 
     # ------------------------------------------------------------------ slots
     def new_slot(self, plain: Any) -> Traced:
@@ -378,6 +379,20 @@ class tracing:  # noqa: N801 - a context manager
 
                 self.patched.append((cls, orig))
                 cls.step = step
+        from ndgrad.autograd import graph
+
+        self.graph = graph
+        self.run_tree, self.run_graph = graph._run_tree, graph._run_graph
+
+        def run_tree(*a: Any, **k: Any) -> Any:
+            tr.backward_ran = True
+            return self.run_tree(*a, **k)
+
+        def run_graph(*a: Any, **k: Any) -> Any:
+            tr.backward_ran = True
+            return self.run_graph(*a, **k)
+
+        graph._run_tree, graph._run_graph = run_tree, run_graph
         gen = _creation.default_generator
         self.rng = gen._rng
         gen._rng = _NoRandom(self.rng)
@@ -396,6 +411,7 @@ class tracing:  # noqa: N801 - a context manager
         Tensor.numpy = self.saved_numpy  # type: ignore[method-assign]
         _backend._XP_BY_TYPE.pop(Traced, None)
         _creation.default_generator._rng = self.rng
+        self.graph._run_tree, self.graph._run_graph = self.run_tree, self.run_graph
         for cls, orig in self.patched:
             cls.step = orig
         tr = self.trace
