@@ -90,6 +90,10 @@ def live_tape(tape: list, returns: list[int]) -> list:
     return kept
 
 
+def _plain_sum(sargs: tuple, skw: dict) -> bool:
+    return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
+
+
 def codegen(trace: _tr.Trace, prealloc: set[int], returns: list[int]) -> tuple[str, dict[str, Any]]:
     """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``."""
     src = _Source()
@@ -116,9 +120,14 @@ def codegen(trace: _tr.Trace, prealloc: set[int], returns: list[int]) -> tuple[s
             name = _np_name(ufunc) or src.bind("f", ufunc)
             if method != "__call__":
                 name = f"{name}.{method}"
-            elif outs in prealloc and "out" not in skw:
+            if outs in prealloc and "out" not in skw:
                 kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
             call = f"{name}({', '.join(args + kw)})"
+        elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
+            # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
+            if outs in prealloc:
+                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+            call = f"np.add.reduce({', '.join(args + kw)})"
         elif kind == "func":
             name = _np_name(fn) or src.bind("f", fn)
             call = f"{name}({', '.join(args + kw)})"
@@ -162,24 +171,29 @@ def _sig(x: Any, tensors: list) -> Any:
     return ("O", id(x))
 
 
-def _closure_sig(fn: Any) -> tuple:
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return ()
-    out = []
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            v = cell.cell_contents
-        except ValueError:
-            continue
-        if type(v) in (int, float, bool, str):
-            out.append(v)
-    g = getattr(fn, "__globals__", {})
-    for name in code.co_names:
-        v = g.get(name)
-        if type(v) in (int, float, bool, str):
-            out.append((name, v))
-    return tuple(out)
+_SCALARS = (int, float, bool, str)
+
+
+def _closure_sig(fn: Any, spec: list) -> tuple:
+    """The Python scalars ``fn`` reads from its closure and globals (``spec``: where they are,
+    found on the first call: the cells and global names that held scalars then)."""
+    if not spec:
+        cells = getattr(fn, "__closure__", None) or ()
+        spec.append([c for c in cells if _cell(c) is not None])
+        code = getattr(fn, "__code__", None)
+        g = getattr(fn, "__globals__", {})
+        names = code.co_names if code is not None else ()
+        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS]))
+    cells, (g, names) = spec
+    return (*[_cell(c) for c in cells], *[g.get(n) for n in names])
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        v = cell.cell_contents
+    except ValueError:
+        return None
+    return (type(v), v) if type(v) in _SCALARS else None
 
 
 class _Entry:
@@ -257,10 +271,16 @@ class CompiledFunction:
         self.cache: dict[Any, Any] = {}
         self.trace_seconds: list[float] = []
         self.warned: set = set()
+        self.closure_spec: list = []
         functools.update_wrapper(self, fn)
 
     def _key(self, args: tuple, kwargs: dict, tensors: list) -> Any:
-        key = (STATE.enabled, _sig(args, tensors), _sig(kwargs, tensors), _closure_sig(self.fn))
+        key = (
+            STATE.enabled,
+            _sig(args, tensors),
+            _sig(kwargs, tensors) if kwargs else (),
+            _closure_sig(self.fn, self.closure_spec),
+        )
         if self.module is not None:
             key += (tuple(m.training for m in self.module.modules()),)
         return key
@@ -410,10 +430,13 @@ class CompiledFunction:
         prealloc = {
             outs
             for fn, label, sargs, skw, outs in trace.tape
-            if label[0] == "ufunc"
-            and label[2] == "__call__"
-            and isinstance(outs, int)
+            if isinstance(outs, int)
             and outs not in escaping
+            and isinstance(trace.plain[outs], np.ndarray)
+            and (
+                (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
+                or (fn is np.sum and _plain_sum(sargs, skw))
+            )
         }
         source, names = codegen(trace, prealloc, returns)
         code = compile(source, f"<replay {self.fn.__name__}>", "exec")
