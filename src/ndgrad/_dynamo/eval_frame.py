@@ -94,7 +94,9 @@ def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
 
-def codegen(trace: _tr.Trace, prealloc: set[int], returns: list[int]) -> tuple[str, dict[str, Any]]:
+def codegen(
+    trace: _tr.Trace, prealloc: set[int], returns: list[int], versions: tuple = ((), ())
+) -> tuple[str, dict[str, Any]]:
     """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``."""
     src = _Source()
     lines = []
@@ -145,6 +147,15 @@ def codegen(trace: _tr.Trace, prealloc: set[int], returns: list[int]) -> tuple[s
         [f"v{trace.inputs[p]}" for p in sorted(trace.inputs)]
         + [f"v{slot}" for _, slot, _ in trace.grad_inputs]
     )
+    counters, grad_deltas = versions
+    if any(d for _, d in counters) or any(d for _, d in grad_deltas):
+        lines.append("    # version counters, as eager's in-place ops bumped them")
+    for c, d in counters:
+        if d:
+            lines.append(f"    {src.bind('c', c)}[0] += {d}")
+    for owner, d in grad_deltas:
+        if d:
+            lines.append(f"    {src.bind('o', owner)}._grad._version[0] += {d}")
     ret = ", ".join(f"v{r}" for r in returns)
     body = "\n".join(lines) or "    pass"
     source = (
@@ -212,11 +223,7 @@ class _Entry:
                 meta = (d.shape, d.dtype)
             self.grad_guards.append((t, g, meta))
         self.grad_owners = [owner for owner, _, _ in trace.grad_inputs]
-        self.grad_deltas = [
-            (owner, c[0] - trace.counters_start.get(id(c), c[0]))
-            for owner, _, c in trace.grad_inputs
-        ]
-        self.counters = [(c, d) for c, d in plan["deltas"] if d]
+
         self.grad_effects = plan["grad_effects"]
         self.result = plan["result"]
         self.n_inputs = len(trace.inputs)
@@ -326,10 +333,6 @@ class CompiledFunction:
         inputs = [get(tensors[p], Tensor) for p in entry.input_positions]
         inputs += [get(t._grad, Tensor) for t in entry.grad_owners]
         arrays = entry.replay(*inputs)
-        for c, d in entry.counters:
-            c[0] += d
-        for t, d in entry.grad_deltas:
-            t._grad._version[0] += d
         for t, kind, value in entry.grad_effects:
             if kind == "none":
                 t._grad = None
@@ -438,12 +441,15 @@ class CompiledFunction:
                 or (fn is np.sum and _plain_sum(sargs, skw))
             )
         }
-        source, names = codegen(trace, prealloc, returns)
+        deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
+        grad_deltas = [
+            (owner, c[0] - trace.counters_start.get(id(c), c[0]))
+            for owner, _, c in trace.grad_inputs
+        ]
+        source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas))
         code = compile(source, f"<replay {self.fn.__name__}>", "exec")
         exec(code, names)
-        deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
         plan = {
-            "deltas": deltas,
             "grad_effects": grad_effects,
             "result": _skeleton(out, slot_of),
         }
