@@ -273,3 +273,11 @@ def test_explain_prints_forward_and_backward(capsys):
     assert text.count("np.matmul(") == 2  # X @ w forward, X.T @ g backward
     assert "np.subtract(" in text and "out=(v" in text  # the in-place sgd update
     assert "def replay(" in capsys.readouterr().out
+
+
+def test_mode_explain_prints_each_traced_program(capsys):
+    f = torch.compile(lambda x: (x * 2).exp(), mode="explain")
+    f(torch.ones(2))
+    f(torch.ones(2))
+    out = capsys.readouterr().out
+    assert out.count("def replay(") == 1 and "np.exp(" in out

@@ -371,6 +371,10 @@ class CompiledFunction:
         entry = self._plan(trace, out, results)
         if entry is not None:
             self.cache.setdefault(key, []).append(entry)
+            if self.mode == "explain":
+                seconds = time.perf_counter() - start
+                print(f"# ndgrad.compile: {self.fn.__qualname__}, traced in {1e3 * seconds:.1f} ms")
+                print(entry.source)
         self.trace_seconds.append(time.perf_counter() - start)
         return out
 
