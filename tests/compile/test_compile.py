@@ -281,3 +281,39 @@ def test_mode_explain_prints_each_traced_program(capsys):
     f(torch.ones(2))
     out = capsys.readouterr().out
     assert out.count("def replay(") == 1 and "np.exp(" in out
+
+
+def test_train_eval_of_a_captured_module_is_guarded():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    f = torch.compile(lambda x: net(x))
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32))
+    with torch.no_grad():
+        train = [f(x) for _ in range(2)]
+        net.eval()
+        ev = f(x)
+        ref = net(x)
+    _same(ev, ref)
+    assert not np.array_equal(train[1].numpy(), ev.numpy())
+
+
+def test_aliased_arguments_trace_again():
+    f = torch.compile(lambda a, b: a.mul_(2) + b)
+    x, y = torch.ones(3), torch.ones(3)
+    f(x, y)
+    f(x, y)
+    z = torch.ones(3)
+    out = f(z, z)  # the same tensor twice: a.mul_ is seen through b
+    _same(out, torch.full((3,), 4.0))
+
+
+def test_arguments_getting_a_grad_run_eagerly():
+    def step(w):
+        (w * w).sum().backward()
+
+    f = torch.compile(step)
+    with pytest.warns(UserWarning, match="arguments that get a .grad"):
+        for _ in range(2):
+            w = torch.tensor([1.0, 2.0], requires_grad=True)
+            f(w)
+            _same(w.grad, torch.tensor([2.0, 4.0]))

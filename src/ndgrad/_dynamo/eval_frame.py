@@ -169,7 +169,7 @@ def _sig(x: Any, tensors: list) -> Any:
     if isinstance(x, Tensor):
         tensors.append(x)
         d = Tensor.__dict__["_data"].__get__(x, Tensor)
-        return ("T", d.shape, d.dtype.str, x._requires_grad)
+        return ("T", d.shape, d.dtype.str, x._requires_grad, x.grad_fn is None, x._base is None)
     if type(x) in (int, float, bool, str, type(None)):
         return (type(x).__name__, x)
     if isinstance(x, (list, tuple)):
@@ -194,9 +194,9 @@ def _closure_sig(fn: Any, spec: list) -> tuple:
         code = getattr(fn, "__code__", None)
         g = getattr(fn, "__globals__", {})
         names = code.co_names if code is not None else ()
-        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS]))
+        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS or _is_module(g.get(n))]))
     cells, (g, names) = spec
-    return (*[_cell(c) for c in cells], *[g.get(n) for n in names])
+    return (*[_cell(c) for c in cells], *[_global(g, n) for n in names])
 
 
 def _cell(cell: Any) -> Any:
@@ -204,7 +204,38 @@ def _cell(cell: Any) -> Any:
         v = cell.cell_contents
     except ValueError:
         return None
-    return (type(v), v) if type(v) in _SCALARS else None
+    if type(v) in _SCALARS:
+        return (type(v), v)
+    if _is_module(v):  # train() / eval() changes which ops run
+        return ("M", id(v), tuple(m.training for m in v.modules()))
+    return None
+
+
+def _is_module(v: Any) -> bool:
+    from ndgrad.nn.modules.module import Module
+
+    return isinstance(v, Module)
+
+
+def _global(g: dict, name: str) -> Any:
+    v = g.get(name)
+    if _is_module(v):
+        return ("M", id(v), tuple(m.training for m in v.modules()))
+    return v
+
+
+def _aliasing(tensors: list) -> tuple:
+    """Which arguments are the same tensor or share memory (replay binds by position)."""
+    first: dict[int, int] = {}
+    out = []
+    get = Tensor.__dict__["_data"].__get__
+    for i, t in enumerate(tensors):
+        d = get(t, Tensor)
+        while d.base is not None and isinstance(d.base, np.ndarray):
+            d = d.base
+        out.append(first.setdefault(id(d), i))
+        out.append(first.setdefault(id(t) + 1, i))  # +1: never an array's id
+    return tuple(out)
 
 
 class _Entry:
@@ -288,6 +319,8 @@ class CompiledFunction:
             _sig(kwargs, tensors) if kwargs else (),
             _closure_sig(self.fn, self.closure_spec),
         )
+        if len(tensors) > 1:
+            key += (_aliasing(tensors),)
         if self.module is not None:
             key += (tuple(m.training for m in self.module.modules()),)
         return key
@@ -368,6 +401,14 @@ class CompiledFunction:
                 line,
             )
             return out
+        if any(
+            id(t) in positions and (t._requires_grad or g is not None)
+            for t, g in trace.grad_seen.values()
+        ):
+            # .grad of an argument: replay binds arguments' arrays, not their .grad
+            self.cache[key] = _EAGER
+            self._warn("arggrad", "ndgrad.compile: arguments that get a .grad run eagerly")
+            return out
         entry = self._plan(trace, out, results)
         if entry is not None:
             self.cache.setdefault(key, []).append(entry)
@@ -408,7 +449,7 @@ class CompiledFunction:
                 continue
             if now is None:
                 grad_effects.append((t, "none", None))
-            elif id(now) in trace.created and not now._requires_grad:
+            elif trace.is_created(now) and not now._requires_grad:
                 data = Tensor.__dict__["_data"].__get__(now, Tensor)
                 if id(data) in trace.by_plain:
                     grad_effects.append((t, "new", (need(data), now._version[0])))

@@ -209,6 +209,10 @@ class Trace:
         self.counters_start: dict[int, int] = {}
         self.backward_ran = False
 
+    def is_created(self, t: Tensor) -> bool:
+        ref = self.created.get(id(t))
+        return ref is not None and ref() is t
+
     # ------------------------------------------------------------------ slots
     def new_slot(self, plain: Any) -> Traced:
         if isinstance(plain, np.generic):
@@ -316,6 +320,10 @@ class Trace:
             raise GraphBreak(f"{reason} at {file}:{line} (fullgraph=True)")
 
     def unsupported(self, reason: str) -> None:
+        if os.environ.get("NDGRAD_TRACE_DEBUG"):
+            import traceback
+
+            traceback.print_stack(limit=9)
         self.graph_break(reason)
 
 
@@ -340,20 +348,20 @@ class tracing:  # noqa: N801 - a context manager
             if id(t) in tr.adopted:
                 if v is not _DATA.__get__(t, Tensor):
                     tr.unsupported("rebinding a tensor's data (.data = or set_)")
-            elif id(t) not in tr.created:
+            elif not tr.is_created(t):  # (ids of dead tensors are reused)
                 tr.created[id(t)] = weakref.ref(t)
             _DATA.__set__(t, v)
 
         def get_grad(t: Tensor) -> Any:
             g = _GRAD.__get__(t, Tensor)
-            if id(t) not in tr.created and id(t) not in tr.grad_seen:
+            if not tr.is_created(t) and id(t) not in tr.grad_seen:
                 tr.grad_seen[id(t)] = (t, g)
                 if g is not None:
                     tr.grad_owner[id(g)] = t
             return g
 
         def set_grad(t: Tensor, v: Any) -> None:
-            if id(t) not in tr.created and id(t) not in tr.grad_seen:
+            if not tr.is_created(t) and id(t) not in tr.grad_seen:
                 tr.grad_seen[id(t)] = (t, _GRAD.__get__(t, Tensor))
             _GRAD.__set__(t, v)
 
