@@ -432,7 +432,6 @@ class CompiledFunction:
 
     def _plan(self, trace: _tr.Trace, out: Any, results: list) -> _Entry | None:
         returned = {id(t) for t in results}
-        survivors = _tr.survivors(trace)
         grad_effects = []
         returns: list[int] = []
         slot_of: dict[int, int] = {}
@@ -466,7 +465,7 @@ class CompiledFunction:
             if id(data) not in trace.by_plain:
                 return None
             slot_of[id(t)] = need(data)
-        for t in survivors:
+        for t in _tr.survivors(trace, returned):
             if id(t) not in returned:
                 return None  # state created in the call outlives it: trace again next time
         # Slots that leave the call get fresh arrays: they and whatever they view.

@@ -435,11 +435,12 @@ def alive(trace: Trace) -> list[Tensor]:
     return [t for t in (r() for r in trace.created.values()) if t is not None]
 
 
-def survivors(trace: Trace) -> list[Tensor]:
-    """Tensors made during the call still alive after it (collecting cycles only if any)."""
-    found = alive(trace)
+def survivors(trace: Trace, expected: set[int]) -> list[Tensor]:
+    """Tensors made during the call still alive after it, besides the ``expected`` ids
+    (collecting reference cycles only if there are any)."""
+    found = [t for t in alive(trace) if id(t) not in expected]
     if found:
         found = None
         gc.collect()
-        found = alive(trace)
+        found = [t for t in alive(trace) if id(t) not in expected]
     return found
