@@ -317,3 +317,27 @@ def test_arguments_getting_a_grad_run_eagerly():
             w = torch.tensor([1.0, 2.0], requires_grad=True)
             f(w)
             _same(w.grad, torch.tensor([2.0, 4.0]))
+
+
+def test_replayed_step_allocates_no_new_arrays():
+    import tracemalloc
+
+    (w, b), step = _d2l_linreg()
+    X, y = _data(n=2000)  # a 2000x1 float32 intermediate is 8000 bytes
+    compiled = torch.compile(step)
+    for _ in range(3):
+        compiled(X, y)
+    tracemalloc.start()
+    compiled(X, y)
+    compiled(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8000 + 4000  # the returned loss only; every other buffer is reused
+
+
+def test_an_error_inside_leaves_no_trace_behind():
+    f = torch.compile(lambda x: x.reshape(5))
+    with pytest.raises(RuntimeError):
+        f(torch.ones(3))
+    _same(torch.ones(3) + 1, torch.full((3,), 2.0))
+    _same(f(torch.ones(5)), torch.ones(5))
