@@ -320,10 +320,6 @@ class Trace:
             raise GraphBreak(f"{reason} at {file}:{line} (fullgraph=True)")
 
     def unsupported(self, reason: str) -> None:
-        if os.environ.get("NDGRAD_TRACE_DEBUG"):
-            import traceback
-
-            traceback.print_stack(limit=9)
         self.graph_break(reason)
 
 
