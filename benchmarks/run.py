@@ -34,6 +34,7 @@ import numpy as np
 from benchmarks.workloads import (
     ENGINES,
     MEMORY_ENGINES,
+    TRACE_COST,
     WORKLOADS,
     Workload,
     classification_data,
@@ -50,6 +51,9 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "W2": [("numpy", 1.2)],
     "W3": [("numpy", 1.15), ("pytorch", 1.0)],
     "W4": [("numpy", 2.0)],
+    # Issue 16's targets (ndgrad.compile).
+    "W1c": [("numpy", 1.25)],
+    "W4c": [("numpy", 1.3)],
     "W6": [("numpy", 1.3)],
     # Issue 11's targets.
     "W7": [("pytorch", 1.0)],
@@ -313,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(rows))
     for row in rows:
         print(f"  {row['key']}: {row['title']}")
+    for key, seconds in TRACE_COST.items():
+        shown = ", ".join(f"{1e3 * s:.1f} ms" for s in seconds)
+        print(f"  {key}: tracing cost {shown} (each trace; replays after)")
     for line in skipped:
         print(f"  {line}")
     result = {

@@ -130,6 +130,54 @@ def w1_d2l(torch: Any, d: dict) -> Run:
     return run
 
 
+# Tracing cost of the compiled workloads (seconds, every trace of the warm-up run), by key.
+TRACE_COST: dict[str, list[float]] = {}
+
+
+def _compile(torch: Any, fn: Callable, key: str) -> Callable:
+    """ndgrad.compile(fn); PyTorch runs ``fn`` eagerly (torch.compile's own tracing would
+    dominate these tiny steps and needs a C compiler)."""
+    if torch.__name__ != "ndgrad":
+        return fn
+    compiled = torch.compile(fn)
+    TRACE_COST[key] = compiled.trace_seconds
+    return compiled
+
+
+def w1_compiled(torch: Any, d: dict) -> Run:
+    """W1 with its per-minibatch step (forward, backward, d2l's sgd) under ndgrad.compile."""
+    features = torch.from_numpy(d["features"])
+    labels = torch.from_numpy(d["labels"])
+    batch_size, lr, orders = d["batch_size"], d["lr"], d["orders"]
+    w = torch.tensor(d["w0"], requires_grad=True)
+    b = torch.tensor(d["b0"], requires_grad=True)
+
+    def step(batch: Any) -> None:
+        X, y = features[batch], labels[batch]
+        l = (torch.matmul(X, w) + b - y.reshape((-1, 1))) ** 2 / 2
+        l.sum().backward()
+        with torch.no_grad():
+            for param in (w, b):
+                param -= lr * param.grad / batch_size
+                param.grad.zero_()
+
+    compiled = _compile(torch, step, "W1c")
+
+    def run() -> float:
+        with torch.no_grad():  # the same start every run; the compiled step keeps its tensors
+            w.copy_(torch.from_numpy(d["w0"]))
+            b.copy_(torch.from_numpy(d["b0"]))
+        for order in orders:
+            indices = torch.tensor(order)
+            for i in range(0, len(features), batch_size):
+                compiled(indices[i : i + batch_size])
+        with torch.no_grad():
+            train_l = (torch.matmul(features, w) + b - labels) ** 2 / 2
+        return float(train_l.mean())
+
+    return run
+
+
 def w1_numpy(d: dict) -> Run:
     features, labels = d["features"], d["labels"]
     batch_size, lr, orders = d["batch_size"], np.float32(d["lr"]), d["orders"]
@@ -342,6 +390,27 @@ def w4_framework(torch: Any, d: dict) -> Run:
             y = (x * 2 + 1).sum()
             y.backward()
         return y.item() + x.grad[0].item() / iterations  # 3 + 2
+
+    return run
+
+
+def w4_compiled(torch: Any, d: dict) -> Run:
+    iterations = d["iterations"]
+    x = torch.tensor([1.0], requires_grad=True)
+
+    def step() -> Any:
+        y = (x * 2 + 1).sum()
+        y.backward()
+        return y
+
+    compiled = _compile(torch, step, "W4c")
+
+    def run() -> float:
+        x.grad = None
+        compiled()  # the first step creates x.grad (traced, not replayed), then replays
+        for _ in range(iterations - 1):
+            y = compiled()
+        return y.item() + x.grad[0].item() / iterations
 
     return run
 
@@ -900,6 +969,14 @@ WORKLOADS: list[Workload] = [
     Workload(
         "W4", "one step of y = (x*2+1).sum(); y.backward(), 1 element", "us",
         w4_data, _engines(w4_framework, w4_numpy), steps=lambda d: d["iterations"],
+    ),
+    Workload(
+        "W1c", "W1, its step (minibatch gather, forward, backward, sgd) under ndgrad.compile (PyTorch eager)", "ms",
+        w1_data, _engines(w1_compiled, w1_numpy),
+    ),
+    Workload(
+        "W4c", "W4's step under ndgrad.compile (PyTorch eager)", "us",
+        w4_data, _engines(w4_compiled, w4_numpy), steps=lambda d: d["iterations"],
     ),
     Workload(
         "W5a", "functional.jacobian of tanh(A @ x), 100 -> 100", "ms",

@@ -148,7 +148,10 @@ from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the
     optim,
     utils,
 )
+from ndgrad._dynamo import compile  # noqa: E402, A004 - torch.compile
 from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
+
+compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> object:

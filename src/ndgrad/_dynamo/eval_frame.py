@@ -1,0 +1,529 @@
+"""``ndgrad.compile``: trace one call, replay its NumPy program while the signature holds."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ndgrad._dynamo import tracer as _tr
+from ndgrad._tensor import Tensor
+from ndgrad.autograd.grad_mode import STATE
+
+CACHE_LIMIT = 8
+_EAGER = object()
+
+
+class Unsupported(RuntimeError):
+    """What ``fullgraph=True`` raises at a graph break (torch._dynamo.exc.Unsupported)."""
+
+
+# ---------------------------------------------------------------------------- codegen
+def _np_name(obj: Any) -> str | None:
+    name = getattr(obj, "__name__", None)
+    if name and getattr(np, name, None) is obj:
+        return f"np.{name}"
+    return None
+
+
+class _Source:
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {"np": np}
+        self.count = 0
+
+    def bind(self, prefix: str, value: Any) -> str:
+        name = f"{prefix}{self.count}"
+        self.count += 1
+        self.names[name] = value
+        return name
+
+    def arg(self, s: Any) -> str:
+        if isinstance(s, _tr.Slot):
+            return f"v{s.i}"
+        if isinstance(s, _tr.Const):
+            return self.bind("k", s.value)
+        if isinstance(s, tuple):
+            inner = ", ".join(self.arg(v) for v in s)
+            return f"({inner},)" if len(s) == 1 else f"({inner})"
+        if isinstance(s, list):
+            return "[" + ", ".join(self.arg(v) for v in s) + "]"
+        if s is Ellipsis:
+            return "..."
+        if isinstance(s, np.dtype):
+            return f"np.dtype({s.name!r})"
+        if type(s) in (int, bool, str, type(None), slice) or (type(s) is float and np.isfinite(s)):
+            return repr(s)
+        if isinstance(s, np.generic) and np.isfinite(s):
+            return repr(s)  # np.float32(0.03): NumPy 2's repr evaluates back exactly
+        if _np_name(s):
+            return _np_name(s)
+        return self.bind("k", s)
+
+
+_QUERIES = {np.may_share_memory, np.shares_memory, np.result_type, np.can_cast, np.ndim, np.shape}
+_MUTATING_METHODS = {"__setitem__", "fill"}
+
+
+def live_tape(tape: list, returns: list[int]) -> list:
+    """The tape without queries and without calls whose results nobody reads (dead code)."""
+    live = set(returns)
+    kept = []
+    for entry in reversed(tape):
+        fn, label, sargs, skw, outs = entry
+        if fn in _QUERIES:
+            continue
+        produced = outs if isinstance(outs, tuple) else (outs,)
+        mutates = (
+            "out" in skw
+            or (label[0] == "ufunc" and label[2] == "at")
+            or (label[0] == "method" and label[1] in _MUTATING_METHODS)
+            or all(o is None for o in produced)
+        )
+        if mutates or any(o in live for o in produced if o is not None):
+            kept.append(entry)
+            _slots(sargs, live)
+            _slots(tuple(skw.values()), live)
+    kept.reverse()
+    return kept
+
+
+def _plain_sum(sargs: tuple, skw: dict) -> bool:
+    return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
+
+
+def codegen(
+    trace: _tr.Trace, prealloc: set[int], returns: list[int], versions: tuple = ((), ())
+) -> tuple[str, dict[str, Any]]:
+    """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``."""
+    src = _Source()
+    lines = []
+    tape = live_tape(trace.tape, returns)
+    used = set(returns)
+    for _, _, sargs, skw, _ in tape:
+        _slots(sargs, used)
+        _slots(tuple(skw.values()), used)
+    for _t, a, slot in trace.externals:
+        if slot in used:
+            lines.append(f"    v{slot} = {src.bind('e', a)}  # {tuple(a.shape)} {a.dtype}")
+    for fn, label, sargs, skw, outs in tape:
+        args = [src.arg(a) for a in sargs]
+        kw = [f"{k}={src.arg(v)}" for k, v in skw.items()]
+        target = (
+            ", ".join(f"v{o}" if o is not None else "_" for o in outs) + ","
+            if isinstance(outs, tuple)
+            else (f"v{outs}" if outs is not None else "_")
+        )
+        kind = label[0]
+        if kind == "ufunc":
+            ufunc, method = label[1], label[2]
+            name = _np_name(ufunc) or src.bind("f", ufunc)
+            if method != "__call__":
+                name = f"{name}.{method}"
+            if outs in prealloc and "out" not in skw:
+                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+            call = f"{name}({', '.join(args + kw)})"
+        elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
+            # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
+            if outs in prealloc:
+                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+            call = f"np.add.reduce({', '.join(args + kw)})"
+        elif kind == "func":
+            name = _np_name(fn) or src.bind("f", fn)
+            call = f"{name}({', '.join(args + kw)})"
+        elif kind == "attr":
+            call = f"{args[0]}.{label[1]}"
+        elif label[1] == "__getitem__":
+            call = f"{args[0]}[{args[1]}]"
+        elif label[1] == "__setitem__":
+            lines.append(f"    {args[0]}[{args[1]}] = {args[2]}")
+            continue
+        else:
+            call = f"{args[0]}.{label[1]}({', '.join(args[1:] + kw)})"
+        lines.append(f"    {target} = {call}" if target != "_" else f"    {call}")
+    params = ", ".join(
+        [f"v{trace.inputs[p]}" for p in sorted(trace.inputs)]
+        + [f"v{slot}" for _, slot, _ in trace.grad_inputs]
+    )
+    counters, grad_deltas = versions
+    if any(d for _, d in counters) or any(d for _, d in grad_deltas):
+        lines.append("    # version counters, as eager's in-place ops bumped them")
+    for c, d in counters:
+        if d:
+            lines.append(f"    {src.bind('c', c)}[0] += {d}")
+    for owner, d in grad_deltas:
+        if d:
+            lines.append(f"    {src.bind('o', owner)}._grad._version[0] += {d}")
+    ret = ", ".join(f"v{r}" for r in returns)
+    body = "\n".join(lines) or "    pass"
+    source = (
+        f"def replay({params}):\n{body}\n    return ({ret}{',' if len(returns) == 1 else ''})\n"
+    )
+    return source, src.names
+
+
+# ---------------------------------------------------------------------------- signature
+def _sig(x: Any, tensors: list) -> Any:
+    if isinstance(x, Tensor):
+        tensors.append(x)
+        d = Tensor.__dict__["_data"].__get__(x, Tensor)
+        return ("T", d.shape, d.dtype.str, x._requires_grad, x.grad_fn is None, x._base is None)
+    if type(x) in (int, float, bool, str, type(None)):
+        return (type(x).__name__, x)
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, tuple(_sig(v, tensors) for v in x))
+    if isinstance(x, dict):
+        return ("dict", tuple((k, _sig(v, tensors)) for k, v in x.items()))
+    training = getattr(x, "training", None)
+    if training is not None and hasattr(x, "modules"):
+        return ("M", id(x), tuple(m.training for m in x.modules()))
+    return ("O", id(x))
+
+
+_SCALARS = (int, float, bool, str)
+
+
+def _closure_sig(fn: Any, spec: list) -> tuple:
+    """The Python scalars ``fn`` reads from its closure and globals (``spec``: where they are,
+    found on the first call: the cells and global names that held scalars then)."""
+    if not spec:
+        cells = getattr(fn, "__closure__", None) or ()
+        spec.append([c for c in cells if _cell(c) is not None])
+        code = getattr(fn, "__code__", None)
+        g = getattr(fn, "__globals__", {})
+        names = code.co_names if code is not None else ()
+        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS or _is_module(g.get(n))]))
+    cells, (g, names) = spec
+    return (*[_cell(c) for c in cells], *[_global(g, n) for n in names])
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        v = cell.cell_contents
+    except ValueError:
+        return None
+    if type(v) in _SCALARS:
+        return (type(v), v)
+    if _is_module(v):  # train() / eval() changes which ops run
+        return ("M", id(v), tuple(m.training for m in v.modules()))
+    return None
+
+
+def _is_module(v: Any) -> bool:
+    from ndgrad.nn.modules.module import Module
+
+    return isinstance(v, Module)
+
+
+def _global(g: dict, name: str) -> Any:
+    v = g.get(name)
+    if _is_module(v):
+        return ("M", id(v), tuple(m.training for m in v.modules()))
+    return v
+
+
+def _aliasing(tensors: list) -> tuple:
+    """Which arguments are the same tensor or share memory (replay binds by position)."""
+    first: dict[int, int] = {}
+    out = []
+    get = Tensor.__dict__["_data"].__get__
+    for i, t in enumerate(tensors):
+        d = get(t, Tensor)
+        while d.base is not None and isinstance(d.base, np.ndarray):
+            d = d.base
+        out.append(first.setdefault(id(d), i))
+        out.append(first.setdefault(id(t) + 1, i))  # +1: never an array's id
+    return tuple(out)
+
+
+class _Entry:
+    """A replayable program and its guards."""
+
+    def __init__(self, trace: _tr.Trace, replay: Any, source: str, plan: dict) -> None:
+        self.replay = replay
+        self.source = source
+        self.ext_guards = trace.ext_guards
+        grads = {id(owner): c for owner, _, c in trace.grad_inputs}
+        self.grad_guards = []  # (tensor, its .grad seen first, (shape, dtype) if read anew)
+        for t, g in trace.grad_seen.values():
+            meta = None
+            if g is not None and id(t) in grads:
+                d = Tensor.__dict__["_data"].__get__(g, Tensor)
+                meta = (d.shape, d.dtype)
+            self.grad_guards.append((t, g, meta))
+        self.grad_owners = [owner for owner, _, _ in trace.grad_inputs]
+
+        self.grad_effects = plan["grad_effects"]
+        self.result = plan["result"]
+        self.n_inputs = len(trace.inputs)
+        self.input_positions = sorted(trace.inputs)
+        self.optimizers = [(o, _opt_sig(o)) for o in trace.optimizers.values()]
+
+    def guards_hold(self) -> bool:
+        get = Tensor.__dict__["_data"].__get__
+        for t, a, rg, leaf in self.ext_guards:
+            if get(t, Tensor) is not a or t._requires_grad != rg or (t.grad_fn is None) != leaf:
+                return False
+        for t, g, meta in self.grad_guards:
+            now = t._grad
+            if meta is None:
+                if now is not g:
+                    return False
+            elif now is None or now._requires_grad:
+                return False
+            else:
+                d = get(now, Tensor)
+                if d.shape != meta[0] or d.dtype != meta[1]:
+                    return False
+        return all(_opt_sig(o) == s for o, s in self.optimizers)
+
+
+def _opt_sig(opt: Any) -> tuple:
+    return tuple(
+        tuple((k, v) for k, v in g.items() if type(v) in (int, float, bool, str, tuple))
+        for g in opt.param_groups
+    )
+
+
+def _flatten(x: Any, out: list) -> None:
+    if isinstance(x, Tensor):
+        out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            _flatten(v, out)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _flatten(v, out)
+
+
+class CompiledFunction:
+    """What ``ndgrad.compile(fn)`` returns: call it like ``fn``."""
+
+    def __init__(self, fn: Callable, fullgraph: bool, mode: str | None, module: Any = None):
+        self.fn = fn
+        self.fullgraph = fullgraph
+        self.mode = mode
+        self.module = module
+        self.cache: dict[Any, Any] = {}
+        self.trace_seconds: list[float] = []
+        self.warned: set = set()
+        self.closure_spec: list = []
+        functools.update_wrapper(self, fn)
+
+    def _key(self, args: tuple, kwargs: dict, tensors: list) -> Any:
+        key = (
+            STATE.enabled,
+            _sig(args, tensors),
+            _sig(kwargs, tensors) if kwargs else (),
+            _closure_sig(self.fn, self.closure_spec),
+        )
+        if len(tensors) > 1:
+            key += (_aliasing(tensors),)
+        if self.module is not None:
+            key += (tuple(m.training for m in self.module.modules()),)
+        return key
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tensors: list = []
+        try:
+            key = self._key(args, kwargs, tensors)
+            hash(key)
+        except TypeError:
+            return self.fn(*args, **kwargs)
+        entries = self.cache.get(key)
+        if entries is _EAGER:
+            return self.fn(*args, **kwargs)
+        if entries is not None:
+            for entry in entries:
+                if entry.guards_hold():
+                    return self._replay(entry, tensors)
+        if self.size() >= CACHE_LIMIT:
+            self._warn("cache", "ndgrad.compile: cache limit reached; running eagerly")
+            return self.fn(*args, **kwargs)
+        return self._trace(key, args, kwargs, tensors)
+
+    def size(self) -> int:
+        """How many programs are cached (signatures that run eagerly count one)."""
+        return sum(1 if v is _EAGER else len(v) for v in self.cache.values())
+
+    def entries(self) -> list:
+        """The cached programs."""
+        return [e for v in self.cache.values() if v is not _EAGER for e in v]
+
+    def _warn(self, tag: Any, message: str, file: str | None = None, line: int = 0) -> None:
+        if tag in self.warned:
+            return
+        self.warned.add(tag)
+        if file is None:
+            warnings.warn(message, UserWarning, stacklevel=3)
+        else:
+            warnings.warn_explicit(message, UserWarning, file, line)
+
+    def _replay(self, entry: _Entry, tensors: list) -> Any:
+        get = Tensor.__dict__["_data"].__get__
+        inputs = [get(tensors[p], Tensor) for p in entry.input_positions]
+        inputs += [get(t._grad, Tensor) for t in entry.grad_owners]
+        arrays = entry.replay(*inputs)
+        for t, kind, value in entry.grad_effects:
+            if kind == "none":
+                t._grad = None
+            elif kind == "const":
+                g = Tensor._make(value[0].copy())
+                g._version[0] = value[1]
+                t._grad = g
+            else:
+                g = Tensor._make(arrays[value[0]])
+                g._version[0] = value[1]
+                t._grad = g
+        return _rebuild(entry.result, arrays)
+
+    def _trace(self, key: Any, args: tuple, kwargs: dict, tensors: list) -> Any:
+        import time
+
+        start = time.perf_counter()
+        positions = {id(t): i for i, t in enumerate(tensors)}
+        trace = _tr.Trace(positions, self.fullgraph)
+        try:
+            with _tr.tracing(trace):
+                out = self.fn(*args, **kwargs)
+                results = self._results(trace, out)
+        except _tr.GraphBreak as e:
+            raise Unsupported(str(e)) from None
+        if trace.breaks:
+            reason, file, line = trace.breaks[0]
+            self.cache[key] = _EAGER
+            self._warn(
+                ("break", file, line),
+                f"ndgrad.compile: graph break ({reason}); this function runs eagerly",
+                file,
+                line,
+            )
+            return out
+        if any(
+            id(t) in positions and (t._requires_grad or g is not None)
+            for t, g in trace.grad_seen.values()
+        ):
+            # .grad of an argument: replay binds arguments' arrays, not their .grad
+            self.cache[key] = _EAGER
+            self._warn("arggrad", "ndgrad.compile: arguments that get a .grad run eagerly")
+            return out
+        entry = self._plan(trace, out, results)
+        if entry is not None:
+            self.cache.setdefault(key, []).append(entry)
+            if self.mode == "explain":
+                seconds = time.perf_counter() - start
+                print(f"# ndgrad.compile: {self.fn.__qualname__}, traced in {1e3 * seconds:.1f} ms")
+                print(entry.source)
+        self.trace_seconds.append(time.perf_counter() - start)
+        return out
+
+    def _results(self, trace: _tr.Trace, out: Any) -> list:
+        found: list = []
+        _flatten(out, found)
+        # A result with a graph for backward() outside the call cannot be replayed (the program
+        # has no graph); one returned after the call's own backward() comes back detached.
+        for t in found:
+            if t.grad_fn is not None and not trace.backward_ran:
+                trace.unsupported("returning a tensor with a graph for backward() outside")
+                break
+        return found
+
+    def _plan(self, trace: _tr.Trace, out: Any, results: list) -> _Entry | None:
+        returned = {id(t) for t in results}
+        grad_effects = []
+        returns: list[int] = []
+        slot_of: dict[int, int] = {}
+
+        def need(a: Any) -> int:
+            i = trace.by_plain.get(id(a))
+            if i not in returns:
+                returns.append(i)
+            return returns.index(i)
+
+        for t, first in trace.grad_seen.values():
+            now = Tensor.__dict__["_grad"].__get__(t, Tensor)
+            if now is first:
+                continue
+            if now is None:
+                grad_effects.append((t, "none", None))
+            elif trace.is_created(now) and not now._requires_grad:
+                data = Tensor.__dict__["_data"].__get__(now, Tensor)
+                if id(data) in trace.by_plain:
+                    grad_effects.append((t, "new", (need(data), now._version[0])))
+                elif type(data) is np.ndarray and trace.spec(data).__class__ is _tr.Const:
+                    # a gradient that does not depend on any input: folded to a constant
+                    grad_effects.append((t, "const", (data.copy(), now._version[0])))
+                else:
+                    return None
+                returned.add(id(now))
+            else:
+                return None
+        for t in results:
+            data = Tensor.__dict__["_data"].__get__(t, Tensor)
+            if id(data) not in trace.by_plain:
+                return None
+            slot_of[id(t)] = need(data)
+        for t in _tr.survivors(trace, returned):
+            if id(t) not in returned:
+                return None  # state created in the call outlives it: trace again next time
+        # Slots that leave the call get fresh arrays: they and whatever they view.
+        escaping = set(returns)
+        for _fn, label, sargs, _skw, outs in reversed(trace.tape):
+            produced = outs if isinstance(outs, tuple) else (outs,)
+            if label[0] != "ufunc" and any(o in escaping for o in produced):
+                _slots(sargs, escaping)
+        prealloc = {
+            outs
+            for fn, label, sargs, skw, outs in trace.tape
+            if isinstance(outs, int)
+            and outs not in escaping
+            and isinstance(trace.plain[outs], np.ndarray)
+            and (
+                (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
+                or (fn is np.sum and _plain_sum(sargs, skw))
+            )
+        }
+        deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
+        grad_deltas = [
+            (owner, c[0] - trace.counters_start.get(id(c), c[0]))
+            for owner, _, c in trace.grad_inputs
+        ]
+        source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas))
+        code = compile(source, f"<replay {self.fn.__name__}>", "exec")
+        exec(code, names)
+        plan = {
+            "grad_effects": grad_effects,
+            "result": _skeleton(out, slot_of),
+        }
+        return _Entry(trace, names["replay"], source, plan)
+
+
+def _slots(spec: Any, into: set) -> None:
+    if isinstance(spec, _tr.Slot):
+        into.add(spec.i)
+    elif isinstance(spec, (tuple, list)):
+        for v in spec:
+            _slots(v, into)
+
+
+def _skeleton(out: Any, slot_of: dict) -> Any:
+    if isinstance(out, Tensor):
+        return ("T", slot_of[id(out)])
+    if isinstance(out, (list, tuple)):
+        return (type(out), [_skeleton(v, slot_of) for v in out])
+    if isinstance(out, dict):
+        return (dict, {k: _skeleton(v, slot_of) for k, v in out.items()})
+    return ("C", out)
+
+
+def _rebuild(skel: Any, arrays: tuple) -> Any:
+    kind = skel[0]
+    if kind == "T":
+        return Tensor._make(arrays[skel[1]])
+    if kind == "C":
+        return skel[1]
+    if kind is dict:
+        return {k: _rebuild(v, arrays) for k, v in skel[1].items()}
+    return kind(_rebuild(v, arrays) for v in skel[1])

@@ -1,0 +1,343 @@
+"""ndgrad.compile: replayed steps give eager's numbers bit for bit; what cannot be replayed runs
+eagerly with one warning naming the line (fullgraph=True raises there)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ndgrad as torch
+from ndgrad import nn
+from ndgrad._dynamo import Unsupported
+
+
+def _same(a, b) -> None:
+    a = a.detach().numpy() if isinstance(a, torch.Tensor) else a
+    b = b.detach().numpy() if isinstance(b, torch.Tensor) else b
+    assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _data(n=60, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    y = (X @ np.array([[2.0], [-3.4]], np.float32)[:d] + 4.2).astype(np.float32)
+    return torch.from_numpy(X), torch.from_numpy(y.reshape(-1))
+
+
+def _d2l_linreg():
+    """d2l 3.2's step: forward, l.sum().backward(), sgd under no_grad with grad.zero_()."""
+    w = torch.tensor(np.array([[0.01], [-0.02]], np.float32), requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+
+    def step(X, y):
+        l = (torch.matmul(X, w) + b - y.reshape((-1, 1))) ** 2 / 2
+        l.sum().backward()
+        with torch.no_grad():
+            for p in (w, b):
+                p -= 0.03 * p.grad / 10
+                p.grad.zero_()
+        return l
+
+    return (w, b), step
+
+
+def _run_both(make, batches):
+    (params_e, step_e), (params_c, step_c) = make(), make()
+    compiled = torch.compile(step_c)
+    for args in batches:
+        out_e, out_c = step_e(*args), compiled(*args)
+        if out_e is not None:
+            _same(out_e, out_c)
+        for pe, pc in zip(params_e, params_c):
+            _same(pe, pc)
+            assert pe._version[0] == pc._version[0]
+            assert (pe.grad is None) == (pc.grad is None)
+            if pe.grad is not None:
+                _same(pe.grad, pc.grad)
+                assert pe.grad._version[0] == pc.grad._version[0]
+    return compiled
+
+
+def test_d2l_linear_regression_step_is_bit_identical_and_replays():
+    X, y = _data()
+    batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
+    compiled = _run_both(_d2l_linreg, batches)
+    assert len(compiled.trace_seconds) == 2  # grad None, then grad present; then replays
+    assert compiled.size() == 2
+
+
+def test_new_shape_traces_again():
+    X, y = _data()
+    batches = [(X[:10], y[:10]), (X[10:15], y[10:15]), (X[20:30], y[20:30]), (X[30:35], y[30:35])]
+    compiled = _run_both(_d2l_linreg, batches)
+    assert len(compiled.trace_seconds) == 3  # batch 10 (twice: .grad appears), batch 5
+
+
+def test_w4_set_to_none_between_steps():
+    def make():
+        x = torch.tensor([1.0, -2.0], requires_grad=True)
+
+        def step():
+            y = (x * 2 + 1).sum()
+            y.backward()
+            return y
+
+        return (x,), step
+
+    (params_e, step_e), (params_c, step_c) = make(), make()
+    compiled = torch.compile(step_c)
+    for _ in range(3):
+        params_e[0].grad = params_c[0].grad = None
+        for _ in range(3):
+            _same(step_e(), compiled())
+            _same(params_e[0].grad, params_c[0].grad)
+            assert params_e[0].grad._version[0] == params_c[0].grad._version[0]
+    assert len(compiled.trace_seconds) == 2
+
+
+def _softmax_regression(momentum=0.0):
+    def make():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(16, 5))
+        loss = nn.CrossEntropyLoss()
+        trainer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=momentum)
+
+        def step(X, y):
+            l = loss(net(X), y)
+            trainer.zero_grad()
+            l.backward()
+            trainer.step()
+            return l
+
+        return list(net.parameters()), step
+
+    return make
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_softmax_regression_concise_sgd(momentum):
+    rng = np.random.default_rng(1)
+    X = torch.from_numpy(rng.normal(size=(40, 1, 4, 4)).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 5, 40))
+    batches = [(X[i : i + 8], y[i : i + 8]) for i in range(0, 40, 8)]
+    compiled = _run_both(_softmax_regression(momentum), batches * 2)
+    assert compiled.size() >= 1
+    assert len(compiled.trace_seconds) <= 3  # later steps replay
+
+
+def test_mlp_adam_matches_eager():
+    def make():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 1))
+        opt = torch.optim.Adam(net.parameters(), lr=0.01)
+
+        def step(X, y):
+            opt.zero_grad()
+            l = ((net(X) - y) ** 2).mean()
+            l.backward()
+            opt.step()
+            return l
+
+        return list(net.parameters()), step
+
+    rng = np.random.default_rng(2)
+    X = torch.from_numpy(rng.normal(size=(12, 3)).astype(np.float32))
+    y = torch.from_numpy(rng.normal(size=(12, 1)).astype(np.float32))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _run_both(make, [(X, y)] * 4)
+    # Adam reads its step count with .item(): a graph break, so it runs eagerly (same numbers).
+    assert sum("graph break" in str(w.message) for w in caught) == 1
+
+
+def test_graph_break_warns_once_naming_the_line_and_gives_eager_numbers():
+    def make():
+        w = torch.tensor([1.5, -0.5], requires_grad=True)
+
+        def step(x):
+            l = (w * x).sum()
+            if l.item() > 0:  # the break
+                l = l * 2
+            l.backward()
+            with torch.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad.zero_()
+            return l
+
+        return (w,), step
+
+    x = torch.tensor([1.0, 2.0])
+    with pytest.warns(UserWarning, match=r"graph break \(item\(\)") as rec:
+        _run_both(make, [(x,)] * 3)
+    breaks = [w for w in rec if "graph break" in str(w.message)]
+    assert len(breaks) == 1
+    assert breaks[0].filename == __file__
+    import linecache
+
+    assert "l.item()" in linecache.getline(__file__, breaks[0].lineno)
+
+
+def test_fullgraph_raises_at_the_break():
+    @torch.compile(fullgraph=True)
+    def f(x):
+        return x * 2 if bool((x > 0).all()) else x
+
+    with pytest.raises(Unsupported, match=r"test_compile.py:\d+ \(fullgraph=True\)"):
+        f(torch.ones(3))
+
+
+@pytest.mark.parametrize("what", ["print", "numpy", "random"])
+def test_unreplayable_side_effects_run_eagerly(what, capsys):
+    def f(x):
+        y = x + 1
+        if what == "print":
+            print(y)
+        elif what == "numpy":
+            y.numpy()
+        else:
+            y = y + torch.rand(3)
+        return y
+
+    compiled = torch.compile(f)
+    with pytest.warns(UserWarning, match="graph break"):
+        first = compiled(torch.ones(3))
+    torch.manual_seed(3)
+    second = compiled(torch.ones(3))
+    torch.manual_seed(3)
+    _same(second, f(torch.ones(3)))
+    assert first.shape == (3,)
+    assert compiled.size() == 1 and not compiled.entries()
+
+
+def test_decorator_forms_and_module():
+    @torch.compile
+    def a(x):
+        return x * 3
+
+    @torch.compile()
+    def b(x):
+        return x * 3
+
+    @torch.compile(fullgraph=True, dynamic=False, mode="default")
+    def c(x):
+        return x * 3
+
+    x = torch.arange(4.0)
+    for f in (a, b, c):
+        for _ in range(2):
+            _same(f(x), x * 3)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    eager = [p.detach().clone() for p in net.parameters()]
+    compiled = torch.compile(net)
+    assert compiled is net
+    X = torch.ones(5, 3)
+    with torch.no_grad():
+        ref = (torch.relu(X @ eager[0].T + eager[1])) @ eager[2].T + eager[3]
+        for _ in range(3):
+            _same(net(X), ref)
+    assert len(net.forward.trace_seconds) == 1
+
+
+def test_compiled_module_forward_with_autograd_outside_runs_eagerly():
+    torch.manual_seed(0)
+    net = torch.compile(nn.Linear(3, 1))
+    X = torch.ones(4, 3)
+    with pytest.warns(UserWarning, match="graph for backward"):
+        net(X).sum().backward()
+    net(X).sum().backward()
+    _same(net.weight.grad, torch.full((1, 3), 8.0))
+
+
+def test_closure_scalar_is_guarded():
+    scale = 2.0
+
+    def f(x):
+        return x * scale
+
+    compiled = torch.compile(f)
+    x = torch.ones(2)
+    _same(compiled(x), x * 2.0)
+    scale = 5.0
+    _same(compiled(x), x * 5.0)
+
+
+def test_explain_prints_forward_and_backward(capsys):
+    _, step = _d2l_linreg()
+    X, y = _data()
+    step(X[:10], y[:10])  # .grad exists, as in steady state
+    text = torch.compile.explain(step, X[:10], y[:10])
+    assert "def replay(" in text
+    assert text.count("np.matmul(") == 2  # X @ w forward, X.T @ g backward
+    assert "np.subtract(" in text and "out=(v" in text  # the in-place sgd update
+    assert "def replay(" in capsys.readouterr().out
+
+
+def test_mode_explain_prints_each_traced_program(capsys):
+    f = torch.compile(lambda x: (x * 2).exp(), mode="explain")
+    f(torch.ones(2))
+    f(torch.ones(2))
+    out = capsys.readouterr().out
+    assert out.count("def replay(") == 1 and "np.exp(" in out
+
+
+def test_train_eval_of_a_captured_module_is_guarded():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    f = torch.compile(lambda x: net(x))
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32))
+    with torch.no_grad():
+        train = [f(x) for _ in range(2)]
+        net.eval()
+        ev = f(x)
+        ref = net(x)
+    _same(ev, ref)
+    assert not np.array_equal(train[1].numpy(), ev.numpy())
+
+
+def test_aliased_arguments_trace_again():
+    f = torch.compile(lambda a, b: a.mul_(2) + b)
+    x, y = torch.ones(3), torch.ones(3)
+    f(x, y)
+    f(x, y)
+    z = torch.ones(3)
+    out = f(z, z)  # the same tensor twice: a.mul_ is seen through b
+    _same(out, torch.full((3,), 4.0))
+
+
+def test_arguments_getting_a_grad_run_eagerly():
+    def step(w):
+        (w * w).sum().backward()
+
+    f = torch.compile(step)
+    with pytest.warns(UserWarning, match="arguments that get a .grad"):
+        for _ in range(2):
+            w = torch.tensor([1.0, 2.0], requires_grad=True)
+            f(w)
+            _same(w.grad, torch.tensor([2.0, 4.0]))
+
+
+def test_replayed_step_allocates_no_new_arrays():
+    import tracemalloc
+
+    (w, b), step = _d2l_linreg()
+    X, y = _data(n=2000)  # a 2000x1 float32 intermediate is 8000 bytes
+    compiled = torch.compile(step)
+    for _ in range(3):
+        compiled(X, y)
+    tracemalloc.start()
+    compiled(X, y)
+    compiled(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8000 + 4000  # the returned loss only; every other buffer is reused
+
+
+def test_an_error_inside_leaves_no_trace_behind():
+    f = torch.compile(lambda x: x.reshape(5))
+    with pytest.raises(RuntimeError):
+        f(torch.ones(3))
+    _same(torch.ones(3) + 1, torch.full((3,), 2.0))
+    _same(f(torch.ones(5)), torch.ones(5))
