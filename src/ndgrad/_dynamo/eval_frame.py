@@ -155,7 +155,7 @@ def codegen(
             lines.append(f"    {src.bind('c', c)}[0] += {d}")
     for owner, d in grad_deltas:
         if d:
-            lines.append(f"    {src.bind('o', owner)}._grad._version[0] += {d}")
+            lines.append(f"    {src.bind('o', owner)}._grad._version_counter[0] += {d}")
     ret = ", ".join(f"v{r}" for r in returns)
     body = "\n".join(lines) or "    pass"
     source = (
@@ -371,11 +371,11 @@ class CompiledFunction:
                 t._grad = None
             elif kind == "const":
                 g = Tensor._make(value[0].copy())
-                g._version[0] = value[1]
+                g._version_counter[0] = value[1]
                 t._grad = g
             else:
                 g = Tensor._make(arrays[value[0]])
-                g._version[0] = value[1]
+                g._version_counter[0] = value[1]
                 t._grad = g
         return _rebuild(entry.result, arrays)
 
@@ -451,10 +451,10 @@ class CompiledFunction:
             elif trace.is_created(now) and not now._requires_grad:
                 data = Tensor.__dict__["_data"].__get__(now, Tensor)
                 if id(data) in trace.by_plain:
-                    grad_effects.append((t, "new", (need(data), now._version[0])))
+                    grad_effects.append((t, "new", (need(data), now._version_counter[0])))
                 elif type(data) is np.ndarray and trace.spec(data).__class__ is _tr.Const:
                     # a gradient that does not depend on any input: folded to a constant
-                    grad_effects.append((t, "const", (data.copy(), now._version[0])))
+                    grad_effects.append((t, "const", (data.copy(), now._version_counter[0])))
                 else:
                     return None
                 returned.add(id(now))

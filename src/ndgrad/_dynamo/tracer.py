@@ -237,15 +237,15 @@ class Trace:
             self.inputs[pos] = slot
         elif owner is not None and _GRAD.__get__(owner, Tensor) is t and not t._requires_grad:
             # a .grad: read from its owner at every replay (set_to_none makes new ones)
-            self.grad_inputs.append((owner, slot, t._version))
-            self.counters_start[id(t._version)] = t._version[0]
+            self.grad_inputs.append((owner, slot, t._version_counter))
+            self.counters_start[id(t._version_counter)] = t._version_counter[0]
             self.adopted[id(t)] = t
             return view
         else:
             self.externals.append((t, a, slot))
             self.ext_guards.append((t, a, t._requires_grad, t.grad_fn is None))
         self.adopted[id(t)] = t
-        c = t._version
+        c = t._version_counter
         if id(c) not in self.counters:
             self.counters[id(c)] = (c, c[0])
         return view
