@@ -160,6 +160,15 @@ class Checkpoint:
         val_name = data["val_name"]
         metrics = data["metrics"]
         metric = "accuracy" if spec.task == "classification" else "r2"
+        names = data["class_names"]
+        if spec.task == "classification" and names is not None:
+            # as scikit-learn's classification_report(target_names=...): an error, not a guess
+            width = 2 if spec.loss == "bce" else spec.out_features
+            if len(names) != width:
+                raise ValueError(
+                    f"the checkpoint names {len(names)} classes but its model has {width} "
+                    "outputs; the checkpoint is inconsistent (retrain, or fix class_names)"
+                )
         return cls(
             spec=spec,
             dataset=data["dataset"],
