@@ -95,7 +95,10 @@ def _inputs(tmp: Path) -> dict[str, tuple[Path | str, str]]:
         "a folder": (tmp / "folder.csv", "is a folder"),
         "/dev/zero": ("/dev/zero", "not a regular file"),
         "missing": (tmp / "nope.csv", "not found"),
+        "3 GiB sparse csv": (tmp / "sparse.csv", "the limit is 256 MiB"),
     }
+    with open(tmp / "sparse.csv", "wb") as stream:  # no disk used: a hole
+        stream.truncate(3 << 30)
     if hasattr(os, "mkfifo"):
         os.mkfifo(tmp / "fifo.csv")
         cases["a FIFO"] = (tmp / "fifo.csv", "not a regular file")
@@ -106,7 +109,7 @@ CASES = [
     "empty csv", "binary garbage", "latin-1 csv", "ragged rows", "nan cell", "inf cell",
     "beyond float32", "overflowing scale", "field over 128 KiB", "header only", "wrong width",
     "object npy", "string npy", "zero-row npy", "empty npy", "garbage npy",
-    "huge declared shape", "a folder", "/dev/zero", "missing", "a FIFO",
+    "huge declared shape", "a folder", "/dev/zero", "missing", "a FIFO", "3 GiB sparse csv",
 ]  # fmt: skip
 
 
@@ -150,6 +153,9 @@ def test_object_npy_is_never_unpickled(iris_run, tmp_path, monkeypatch):
         (("softmax", "--data", "iris", "--lr", "inf"), "--lr"),
         (("softmax", "--data", "iris", "--lr", "-0.1"), "--lr"),
         (("softmax", "--data", "iris", "--val-split", "nan"), "--val-split"),
+        (("softmax", "--data", "iris", "--weight-decay", "inf"), "--weight-decay"),
+        (("softmax", "--data", "iris", "--seed", "-1"), "--seed must lie in"),
+        (("softmax", "--data", "iris", "--seed", str(2**40)), "--seed must lie in"),
         (("softmax", "--data", "iris", "--resume", "/dev/zero"), "device or pipe"),
         (("lenet", "--data", "fashion-mnist", "--data-dir", "/dev/zero"), "does not exist"),
     ],
@@ -195,6 +201,13 @@ def test_predict_out_a_folder_is_one_line(iris_run, tmp_path):
     rows = tmp_path / "rows.csv"
     rows.write_text("5.1,3.5,1.4,0.2\n")
     assert "is a folder" in one_line_error(invoke("predict", iris_run, "-i", rows, "-o", tmp_path))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_predict_out_dev_full_is_one_line(iris_run, tmp_path):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("5.1,3.5,1.4,0.2\n")
+    one_line_error(invoke("predict", iris_run, "-i", rows, "-o", "/dev/full"))
 
 
 def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:

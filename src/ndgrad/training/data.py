@@ -77,6 +77,8 @@ def load_split(
         raise ValueError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}")
     if not 0.0 < val_split < 1.0:
         raise InvalidSetting("val_split", f"must lie strictly between 0 and 1, got {val_split}")
+    if not 0 <= seed < 2**32:  # what NumPy's and scikit-learn's seeding accept
+        raise InvalidSetting("seed", f"must lie in 0 .. 2**32 - 1, got {seed}")
     if name == "fashion-mnist":
         from ndgrad.datasets.fashion_mnist import CLASSES, load_fashion_mnist
 

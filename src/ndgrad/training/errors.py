@@ -43,6 +43,6 @@ def check_model_size(parameters: int, setting: str = "hidden") -> None:
     if size > MAX_MODEL_BYTES:
         raise InvalidSetting(
             setting,
-            f"gives a model of {parameters:,} parameters ({size / (1 << 30):.1f} GiB of "
+            f"gives a model of {parameters:,} parameters ({size / (1 << 30):.3g} GiB of "
             f"float32); the limit is {MAX_MODEL_BYTES >> 30} GiB: use smaller widths",
         )

@@ -321,8 +321,10 @@ class Hyperparameters:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}; choose from: {', '.join(OPTIMIZERS)}"
             )
-        if not self.weight_decay >= 0:
-            raise InvalidSetting("weight_decay", f"must be non-negative, got {self.weight_decay}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InvalidSetting(
+                "weight_decay", f"must be a finite non-negative number, got {self.weight_decay}"
+            )
 
 
 # Defaults chosen so every model reaches its target quickly (a few seconds on 2 cores);
