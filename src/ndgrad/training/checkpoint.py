@@ -152,7 +152,9 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
-        """The typed view of a loaded checkpoint dict; ValueError if it is not one."""
+        """The typed view of a loaded checkpoint dict; ValueError if it is not one, or if its
+        ``class_names`` do not match the model's outputs (as scikit-learn's
+        ``classification_report`` refuses ``target_names`` of the wrong length: no guessing)."""
         if not isinstance(data, Mapping) or data.get("kind") != CHECKPOINT_KIND:
             raise ValueError("not a checkpoint written by ndgrad train")
         spec = ModelSpec.from_dict(data["spec"])

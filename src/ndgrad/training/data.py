@@ -351,7 +351,10 @@ def read_feature_table(path: Path, expected: int) -> FeatureTable:
     cells parses as a number; any other row with a non-number is an error. A ``.npy`` of
     images ``[n, 28, 28]`` is flattened to rows of pixels. FileNotFoundError for a missing
     file; ValueError for an unreadable, ragged, non-numeric, wrong-width or non-finite input,
-    or a value beyond float32's range (the model computes in float32), naming row and column.
+    or a value beyond float32's range (the model computes in float32), naming row and column;
+    also for a folder, a FIFO or device, a file over 256 MiB, an object-dtype ``.npy`` (never
+    unpickled) or one whose header declares more data than the file holds (checked before
+    anything is allocated).
     """
     path = Path(path)
     if not path.exists():
