@@ -197,6 +197,12 @@ def test_class_names_shorter_than_outputs_is_an_error_naming_both(iris_run, tmp_
         assert "names 2 classes" in line and "3 outputs" in line, line
 
 
+def test_predict_refuses_endless_generation(tmp_path):
+    # checked before the checkpoint is read: no language model needs training here
+    line = one_line_error(invoke("predict", tmp_path, "--prefix", "the", "--num-preds", 10**9))
+    assert "--num-preds must be at most 100,000" in line, line
+
+
 def test_predict_out_a_folder_is_one_line(iris_run, tmp_path):
     rows = tmp_path / "rows.csv"
     rows.write_text("5.1,3.5,1.4,0.2\n")

@@ -35,6 +35,8 @@ from ndgrad import training
 from ndgrad.training import DATASETS, MODELS
 from ndgrad.training import language as lm
 
+MAX_NUM_PREDS = 100_000  # characters predict --prefix generates at most
+
 
 class CLIError(Exception):
     """Bad input: reported as one line on stderr with exit code 2."""
@@ -664,6 +666,8 @@ def predict(
         try:
             if input is not None:
                 raise CLIError("give --input (feature rows) or --prefix (text), not both")
+            if num_preds > MAX_NUM_PREDS:  # one step per character: a billion never ends
+                raise CLIError(f"--num-preds must be at most {MAX_NUM_PREDS:,}, got {num_preds}")
             lm_ckpt = lm.load_language_checkpoint(checkpoint)
             vocab = lm_ckpt.vocab
             unknown = sorted({c for c in prefix if vocab[c] == vocab.unk})
