@@ -25,6 +25,7 @@ import io
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -379,6 +380,8 @@ def load(
             raise FileNotFoundError(f"ndgrad.load: no such file: {path!r}")
         if os.path.isdir(path):
             raise IsADirectoryError(f"ndgrad.load: {path!r} is a folder, not a checkpoint file")
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO blocks, /dev/zero never ends
+            raise OSError(f"ndgrad.load: {path!r} is a device or pipe, not a checkpoint file")
         with open(path, "rb") as handle:
             raw = handle.read()
     if not isinstance(raw, bytes):

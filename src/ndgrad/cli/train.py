@@ -35,6 +35,8 @@ from ndgrad import training
 from ndgrad.training import DATASETS, MODELS
 from ndgrad.training import language as lm
 
+MAX_NUM_PREDS = 100_000  # characters predict --prefix generates at most
+
 
 class CLIError(Exception):
     """Bad input: reported as one line on stderr with exit code 2."""
@@ -49,6 +51,8 @@ def _fail(command: str, exc: BaseException) -> typer.Exit:
             message = f"missing entry {exc}"
         elif isinstance(exc, training.InvalidSetting):  # a setting is named by its option
             message = f"--{exc.name.replace('_', '-')} {exc.reason}"
+    elif isinstance(exc, MemoryError):  # the machine, not the input: exit 1, still one line
+        message, code = f"out of memory ({exc or 'MemoryError'}); use a smaller model or input", 1
     else:
         message, code = (
             f"internal error: {type(exc).__name__}: {exc} (NDGRAD_DEBUG=1 shows more)",
@@ -662,6 +666,8 @@ def predict(
         try:
             if input is not None:
                 raise CLIError("give --input (feature rows) or --prefix (text), not both")
+            if num_preds > MAX_NUM_PREDS:  # one step per character: a billion never ends
+                raise CLIError(f"--num-preds must be at most {MAX_NUM_PREDS:,}, got {num_preds}")
             lm_ckpt = lm.load_language_checkpoint(checkpoint)
             vocab = lm_ckpt.vocab
             unknown = sorted({c for c in prefix if vocab[c] == vocab.unk})
@@ -690,6 +696,18 @@ def predict(
                     f"(expected {', '.join(names[:4])}, ...); reorder the columns"
                 )
             _warn_header(input, table.header, names, table.line_numbers[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            pred = ckpt.predict(model, rows)
+        outputs = pred.probs if pred.probs is not None else pred.values
+        broken = ~np.isfinite(outputs.reshape(len(rows), -1)).all(axis=1)
+        if broken.any():  # finite inputs whose scaled values or outputs overflow float32
+            # (checked before the outlier warning, so an error stays one line)
+            first = int(np.argmax(broken))
+            raise CLIError(
+                f"{input}: row {table.line_numbers[first]} gives no finite prediction (its "
+                "values, scaled as in training, overflow float32); "
+                f"{int(broken.sum())} of {len(rows)} rows do"
+            )
         if ckpt.feature_range is not None:
             far, distance = training.outlying_columns(rows, ckpt.feature_range)
             if far.any():
@@ -700,17 +718,6 @@ def predict(
                     f"(worst: {label}, {distance[worst]:.3g} training ranges beyond it); "
                     "are the features on the scale the model was trained on?"
                 )
-        with np.errstate(over="ignore", invalid="ignore"):
-            pred = ckpt.predict(model, rows)
-        outputs = pred.probs if pred.probs is not None else pred.values
-        broken = ~np.isfinite(outputs.reshape(len(rows), -1)).all(axis=1)
-        if broken.any():  # finite inputs whose scaled values or outputs overflow float32
-            first = int(np.argmax(broken))
-            raise CLIError(
-                f"{input}: row {table.line_numbers[first]} gives no finite prediction (its "
-                "values, scaled as in training, overflow float32); "
-                f"{int(broken.sum())} of {len(rows)} rows do"
-            )
         if ckpt.spec.task == "classification":
             classes = ckpt.class_names or [str(i) for i in range(pred.probs.shape[1])]
             header = ["row", "class", "label", "probability"]
@@ -723,6 +730,8 @@ def predict(
                 ["row", "prediction"],
                 [[i, f"{v:.6g}"] for i, v in enumerate(pred.values)],
             )
+        if output and output.is_dir():
+            raise CLIError(f"--out {output} is a folder; give a file name for the predictions")
         handle = open(output, "w", newline="") if output else sys.stdout  # noqa: SIM115
         try:
             writer = csv.writer(handle)

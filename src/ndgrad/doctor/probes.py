@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ndgrad._files import MAX_FILE_BYTES, read_small_file  # noqa: F401 - re-exported
 from ndgrad.doctor import parsers
 
 DEFAULT_TOOL_TIMEOUT = 10.0  # nvidia-smi, nvcc: normally well under a second
@@ -29,7 +30,6 @@ DEFAULT_PYTHON_TIMEOUT = 30.0  # a cold `import torch` can take 10 s+ on Windows
 MAX_TIMEOUT = 3600.0  # --timeout's ceiling: an hour is beyond any probe
 MAX_OUTPUT_BYTES = 1 << 20  # per stream of a probed command: nvidia-smi -q is ~20 KiB
 MAX_OUTPUT_LINES = 20_000
-MAX_FILE_BYTES = 1 << 20  # kernel.json and other small files the doctor reads
 
 
 @dataclass(frozen=True)
@@ -132,33 +132,6 @@ def _drain(pipe: Any, buffer: bytearray, over: threading.Event) -> None:
             del buffer[MAX_OUTPUT_BYTES:]
             over.set()
             return
-
-
-def read_small_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
-    """At most ``limit`` bytes of a regular file; never blocks on a FIFO or reads a device.
-
-    Raises OSError (a FIFO, a device, a folder, a link to one, or a file over ``limit``).
-    """
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise OSError(f"{os.fspath(path)} is not a regular file")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
-            raise OSError(f"{os.fspath(path)} is not a regular file")
-        chunks = []
-        total = 0
-        while total <= limit:
-            chunk = os.read(fd, min(65536, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    finally:
-        os.close(fd)
-    if total > limit:
-        raise OSError(f"{os.fspath(path)} is larger than {limit} bytes")
-    return b"".join(chunks)
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:

@@ -152,7 +152,9 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
-        """The typed view of a loaded checkpoint dict; ValueError if it is not one."""
+        """The typed view of a loaded checkpoint dict; ValueError if it is not one, or if its
+        ``class_names`` do not match the model's outputs (as scikit-learn's
+        ``classification_report`` refuses ``target_names`` of the wrong length: no guessing)."""
         if not isinstance(data, Mapping) or data.get("kind") != CHECKPOINT_KIND:
             raise ValueError("not a checkpoint written by ndgrad train")
         spec = ModelSpec.from_dict(data["spec"])
@@ -160,6 +162,15 @@ class Checkpoint:
         val_name = data["val_name"]
         metrics = data["metrics"]
         metric = "accuracy" if spec.task == "classification" else "r2"
+        names = data["class_names"]
+        if spec.task == "classification" and names is not None:
+            # as scikit-learn's classification_report(target_names=...): an error, not a guess
+            width = 2 if spec.loss == "bce" else spec.out_features
+            if len(names) != width:
+                raise ValueError(
+                    f"the checkpoint names {len(names)} classes but its model has {width} "
+                    "outputs; the checkpoint is inconsistent (retrain, or fix class_names)"
+                )
         return cls(
             spec=spec,
             dataset=data["dataset"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ def load_split(
         raise ValueError(f"unknown dataset {name!r}; choose from: {', '.join(DATASETS)}")
     if not 0.0 < val_split < 1.0:
         raise InvalidSetting("val_split", f"must lie strictly between 0 and 1, got {val_split}")
+    if not 0 <= seed < 2**32:  # what NumPy's and scikit-learn's seeding accept
+        raise InvalidSetting("seed", f"must lie in 0 .. 2**32 - 1, got {seed}")
     if name == "fashion-mnist":
         from ndgrad.datasets.fashion_mnist import CLASSES, load_fashion_mnist
 
@@ -261,6 +264,86 @@ def _parses(cell: str) -> bool:
     return True
 
 
+MAX_INPUT_BYTES = 256 << 20  # the largest CSV or .npy file predict reads (256 MiB)
+
+
+def _read_input(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_INPUT_BYTES`; ValueError otherwise
+    (a folder, a FIFO, a device such as /dev/zero, or a file too large)."""
+    from ndgrad._files import read_small_file
+
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a CSV or .npy file")
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file (a device or pipe); give a CSV or .npy file")
+    if path.stat().st_size > MAX_INPUT_BYTES:
+        raise ValueError(
+            f"{path}: the file has {path.stat().st_size} bytes; the limit is "
+            f"{MAX_INPUT_BYTES >> 20} MiB (split it into smaller files)"
+        )
+    try:
+        return read_small_file(path, MAX_INPUT_BYTES)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _npy_array(path: Path, raw: bytes) -> np.ndarray:
+    """The array of a ``.npy`` file's bytes, its header checked first: an object dtype is
+    refused without unpickling, and a shape declaring more bytes than the file holds is
+    refused before anything is allocated."""
+    from numpy.lib import format as npy_format
+
+    stream = io.BytesIO(raw)
+    try:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise ValueError(f"{path}: expected a numeric array, got dtype object (not unpickled)")
+    count = math.prod(shape)
+    declared, held = count * dtype.itemsize, len(raw) - stream.tell()
+    if declared > held:
+        raise ValueError(
+            f"{path}: the header declares shape {list(shape)} ({declared} bytes of "
+            f"{dtype}) but the file holds {held} bytes of data"
+        )
+    try:
+        array = np.frombuffer(raw, dtype=dtype, count=count, offset=stream.tell())
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """``(line number, cells)`` of each non-blank CSV row; ValueError naming the row (and the
+    column, for a field over the csv module's limit) of a malformed one."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = []
+    try:
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                lines.append((reader.line_num, row))
+    except csv.Error as exc:
+        number = reader.line_num
+        limit = csv.field_size_limit()
+        if "field larger than field limit" in str(exc):
+            physical = text.splitlines()[number - 1] if number else ""
+            cells = physical.split(",")
+            column = next((i for i, c in enumerate(cells, 1) if len(c) > limit), len(cells))
+            raise ValueError(
+                f"{path}: row {number}, column {column}: a field longer than "
+                f"{limit // 1024} KiB is not a number"
+            ) from None
+        raise ValueError(f"{path}: row {number}: not a readable CSV row ({exc})") from None
+    return lines
+
+
 def read_feature_table(path: Path, expected: int) -> FeatureTable:
     """A ``[n, expected]`` table from a CSV (optional header row) or a ``.npy`` file.
 
@@ -268,19 +351,22 @@ def read_feature_table(path: Path, expected: int) -> FeatureTable:
     cells parses as a number; any other row with a non-number is an error. A ``.npy`` of
     images ``[n, 28, 28]`` is flattened to rows of pixels. FileNotFoundError for a missing
     file; ValueError for an unreadable, ragged, non-numeric, wrong-width or non-finite input,
-    or a value beyond float32's range (the model computes in float32), naming row and column.
+    or a value beyond float32's range (the model computes in float32), naming row and column;
+    also for a folder, a FIFO or device, a file over 256 MiB, an object-dtype ``.npy`` (never
+    unpickled) or one whose header declares more data than the file holds (checked before
+    anything is allocated).
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input file not found: {path}")
+    raw = _read_input(path)
     header: list[str] | None = None
     if path.suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
+        array = _npy_array(path, raw)
         if array.dtype.kind not in "biuf":
             raise ValueError(f"{path}: expected a numeric array, got dtype {array.dtype}")
+        if array.ndim >= 2 and array.shape[0] == 0:
+            raise ValueError(f"{path}: the array has no rows (shape {list(array.shape)})")
         array = array.reshape(1, -1) if array.ndim == 1 else array
         if array.ndim > 2:  # images [n, 28, 28] -> rows of pixels, as the model was trained
             array = array.reshape(len(array), -1)
@@ -292,15 +378,10 @@ def read_feature_table(path: Path, expected: int) -> FeatureTable:
         numbers = list(range(1, len(rows) + 1))
     else:
         try:
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                lines = [
-                    (reader.line_num, row)
-                    for reader in [csv.reader(handle)]
-                    for row in reader
-                    if any(cell.strip() for cell in row)
-                ]
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValueError(f"{path}: not a UTF-8 text CSV file") from None
+        lines = _csv_rows(path, text)
         if not lines:
             raise ValueError(f"{path}: the CSV file has no rows")
         if not any(_parses(cell) for cell in lines[0][1]):  # no number at all: a header

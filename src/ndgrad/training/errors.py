@@ -31,3 +31,18 @@ class TrainingStopped(RuntimeError):
         self.checkpoint = checkpoint
         self.epoch = epoch
         self.batch = batch
+
+
+MAX_MODEL_BYTES = 2 << 30  # the largest model the trainer builds: 2 GiB of float32 parameters
+
+
+def check_model_size(parameters: int, setting: str = "hidden") -> None:
+    """InvalidSetting naming the size when ``parameters`` float32 numbers exceed
+    :data:`MAX_MODEL_BYTES` (checked before any weight is allocated)."""
+    size = parameters * 4
+    if size > MAX_MODEL_BYTES:
+        raise InvalidSetting(
+            setting,
+            f"gives a model of {parameters:,} parameters ({size / (1 << 30):.3g} GiB of "
+            f"float32); the limit is {MAX_MODEL_BYTES >> 30} GiB: use smaller widths",
+        )

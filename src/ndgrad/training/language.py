@@ -32,7 +32,7 @@ import numpy as np
 import ndgrad
 from ndgrad import nn
 from ndgrad.datasets.text import SeqDataLoader, Vocab, load_corpus_time_machine
-from ndgrad.training.errors import InvalidSetting, TrainingStopped
+from ndgrad.training.errors import InvalidSetting, TrainingStopped, check_model_size
 from ndgrad.training.loop import BatchStats, EpochStats, FitCallback, single_blas_thread
 from ndgrad.training.models import OPTIMIZERS, Hyperparameters, make_optimizer
 
@@ -64,6 +64,10 @@ class LanguageModelSpec:
             raise InvalidSetting("hidden", f"must be a positive width, got {self.num_hiddens}")
         if self.num_layers < 1:
             raise InvalidSetting("num_layers", f"must be at least 1, got {self.num_layers}")
+        gates = {"gru": 3, "lstm": 4}.get(self.model, 1)  # weights and biases, before building
+        h, v = self.num_hiddens, self.vocab_size
+        layers = sum(gates * h * ((v if i == 0 else h) + h + 2) for i in range(self.num_layers))
+        check_model_size(layers + h * v + v)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,7 +12,7 @@ import numpy as np
 import ndgrad
 from ndgrad import nn, optim
 from ndgrad.training.data import TASKS, Split
-from ndgrad.training.errors import InvalidSetting
+from ndgrad.training.errors import InvalidSetting, check_model_size
 
 MODELS = ("linreg", "logistic", "softmax", "mlp", "lenet", "resnet", "transformer")
 IMAGE_MODELS = ("lenet", "resnet")
@@ -85,6 +85,9 @@ class ModelSpec:
             raise InvalidSetting(
                 "hidden", f"must list positive layer widths, got {list(self.hidden)}"
             )
+        if self.model == "mlp":  # (in + 1) * out per Linear, before any weight is allocated
+            widths = [self.in_features, *self.hidden, self.out_features]
+            check_model_size(sum((a + 1) * b for a, b in zip(widths, widths[1:])))
 
     @classmethod
     def for_split(
@@ -318,8 +321,10 @@ class Hyperparameters:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}; choose from: {', '.join(OPTIMIZERS)}"
             )
-        if not self.weight_decay >= 0:
-            raise InvalidSetting("weight_decay", f"must be non-negative, got {self.weight_decay}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise InvalidSetting(
+                "weight_decay", f"must be a finite non-negative number, got {self.weight_decay}"
+            )
 
 
 # Defaults chosen so every model reaches its target quickly (a few seconds on 2 cores);
