@@ -77,21 +77,9 @@ __all__ = [
     "multi_head_attention_forward",
 ]
 
-_DTYPE_NAMES = {
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
 
 def _scalar_type(t: Tensor) -> str:
-    return _DTYPE_NAMES[t._data.dtype.name]
+    return _dtype.SCALAR_NAMES[t._data.dtype.name]
 
 
 # ----------------------------------------------------------------------------- activations
@@ -1049,7 +1037,7 @@ def fold(
 def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
     dt = input._data.dtype
     if dt.kind != "f":
-        name = _DTYPE_NAMES.get(dt.name, dt.name)
+        name = _dtype.SCALAR_NAMES.get(dt.name, dt.name)
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
     for t in others:
         if t is not None and t._data.dtype != dt:

@@ -69,23 +69,9 @@ def _check_castable(x: Tensor, result_dtype: np.dtype, name: str) -> None:
     ):
         res = _dtype.from_numpy_dtype(result_dtype)
         raise RuntimeError(
-            f"{name}: result type {_SCALAR_NAMES[res.name]} can't be cast to the desired output "
-            f"type {_SCALAR_NAMES[x.dtype.name]}"
+            f"{name}: result type {_dtype.SCALAR_NAMES[res.name]} can't be cast to the desired output "
+            f"type {_dtype.SCALAR_NAMES[x.dtype.name]}"
         )
-
-
-# PyTorch's ScalarType names, as its casting errors spell them.
-_SCALAR_NAMES = {
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
 
 
 def _output_mismatch(name: str, out_shape: tuple, other_shape: tuple) -> RuntimeError:
