@@ -353,16 +353,29 @@ def fit_language_model(
     seed: int = 0,
     dataset: str = "time-machine",
     callback: FitCallback | None = None,
+    resume: LanguageCheckpoint | None = None,
 ) -> LanguageResult:
     """Trains a fresh network on ``corpus`` (d2l's ``train_ch8``); ``seed`` seeds the
     initialisation and the minibatch offsets. ``callback`` gets ``on_epoch_start``,
     ``on_batch_end`` (running perplexity is ``exp(stats.loss)``) and ``on_epoch_end`` (with
-    ``train = {"loss", "perplexity", "tokens/s"}`` and no validation part)."""
+    ``train = {"loss", "perplexity", "tokens/s"}`` and no validation part).
+
+    ``resume`` continues a checkpoint for ``hyper.epochs`` more epochs: its weights, optimizer
+    state (Adam's moments and step count) and perplexity history. Checkpoints are taken at the
+    end of an epoch, and every epoch starts with a fresh state (d2l's ``train_ch8``, sequential
+    or random minibatches alike), so nothing of the hidden state is lost; the minibatch offsets
+    come from one ``random.Random(seed)`` stream, which a resumed run replays past the
+    finished epochs' draws. A run of k epochs resumed to N therefore equals a run of N epochs
+    bit for bit (same seed, settings and corpus).
+    """
     text = text or TextSettings()
     if len(vocab) != spec.vocab_size:
         raise ValueError(f"the spec has {spec.vocab_size} tokens but the vocab {len(vocab)}")
+    if resume is not None:
+        check_resumable(resume, spec, dataset, hyper, list(vocab.idx_to_token))
+    rng = random.Random(seed)
     data_iter = SeqDataLoader(hyper.batch_size, text.num_steps, text.use_random_iter,
-                              corpus=corpus, vocab=vocab, rng=random.Random(seed))  # fmt: skip
+                              corpus=corpus, vocab=vocab, rng=rng)  # fmt: skip
     batches = len(data_iter)
     if batches < 1:
         raise ValueError(
@@ -373,8 +386,22 @@ def fit_language_model(
     ndgrad.manual_seed(seed)
     model = build_language_model(spec)
     opt = make_optimizer(hyper, model.parameters())
-    loss_fn = nn.CrossEntropyLoss()
+    done = 0
     history = LanguageHistory()
+    seconds_before = 0.0
+    if resume is not None:
+        model.load_state_dict(resume.model_state)
+        opt.load_state_dict(copy.deepcopy(resume.optimizer_state))
+        for group in opt.param_groups:  # the settings of this run, the state of the last
+            group["lr"], group["weight_decay"] = hyper.lr, hyper.weight_decay
+        done = resume.history.epochs
+        history = LanguageHistory(list(resume.history.perplexity),
+                                  list(resume.history.tokens_per_second))  # fmt: skip
+        seconds_before = resume.seconds
+        for _ in range(done):  # each pass draws its offsets at its first minibatch
+            next(iter(data_iter), None)
+    total_epochs = done + hyper.epochs
+    loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
 
     def snapshot(frozen: bool) -> LanguageCheckpoint:
@@ -385,16 +412,16 @@ def fit_language_model(
             spec=spec, dataset=dataset, hyperparameters=replace(hyper, epochs=history.epochs),
             text=text, seed=seed, idx_to_token=list(vocab.idx_to_token),
             model_state=copy_of(model.state_dict()), optimizer_state=copy_of(opt.state_dict()),
-            seconds=time.perf_counter() - start,
+            seconds=seconds_before + time.perf_counter() - start,
             history=LanguageHistory(list(history.perplexity), list(history.tokens_per_second)),
         )  # fmt: skip
 
-    last: LanguageCheckpoint | None = None
-    epoch = batch = 0
+    last: LanguageCheckpoint | None = resume
+    epoch, batch = done, 0
     try:
         with single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(1, hyper.epochs + 1):
-                callback.on_epoch_start(epoch, hyper.epochs, batches)
+            for epoch in range(done + 1, total_epochs + 1):
+                callback.on_epoch_start(epoch, total_epochs, batches)
                 model.train()
                 state: Any = None
                 total, tokens = 0.0, 0
@@ -429,8 +456,8 @@ def fit_language_model(
                 history.perplexity.append(ppl)
                 history.tokens_per_second.append(speed)
                 stats = {"loss": total / tokens, "perplexity": ppl, "tokens/s": speed}
-                last = snapshot(frozen=epoch < hyper.epochs)
-                callback.on_epoch_end(EpochStats(epoch, hyper.epochs, stats, {}, "validation"))
+                last = snapshot(frozen=epoch < total_epochs)
+                callback.on_epoch_end(EpochStats(epoch, total_epochs, stats, {}, "validation"))
     except KeyboardInterrupt:
         where = f"at epoch {epoch}, batch {batch}" if batch else f"after epoch {history.epochs}"
         raise TrainingStopped(f"interrupted {where}", "interrupted", last, epoch, batch) from None
@@ -438,6 +465,68 @@ def fit_language_model(
     assert last is not None
     checkpoint = last
     return LanguageResult(model, opt, vocab, checkpoint)
+
+
+def check_resumable(
+    checkpoint: LanguageCheckpoint,
+    spec: LanguageModelSpec,
+    dataset: str,
+    hyper: Hyperparameters,
+    idx_to_token: list[str],
+) -> None:
+    """ValueError unless ``checkpoint`` can continue as ``spec`` on ``dataset`` with ``hyper``:
+    the same network, dataset, vocabulary and optimizer (its state fits no other)."""
+    if (spec.model, dataset) != (checkpoint.spec.model, checkpoint.dataset):
+        raise ValueError(f"the checkpoint holds {checkpoint.spec.model} on {checkpoint.dataset}, "
+                         f"not {spec.model} on {dataset}")  # fmt: skip
+    if spec != checkpoint.spec:
+        raise ValueError(f"the checkpoint's network is {checkpoint.spec}, not {spec}")
+    if list(idx_to_token) != list(checkpoint.idx_to_token):
+        raise ValueError("the corpus gives another vocabulary than the checkpoint's "
+                         "(the same --max-tokens is needed)")  # fmt: skip
+    if hyper.optimizer != checkpoint.hyperparameters.optimizer:
+        raise ValueError(f"the checkpoint trained with {checkpoint.hyperparameters.optimizer}: "
+                         f"its state does not fit {hyper.optimizer}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LanguageEvaluation:
+    """Perplexity of a language model over a corpus: ``exp(loss)``, ``loss`` the mean
+    cross-entropy per predicted token (nats), over ``tokens`` predictions."""
+
+    perplexity: float
+    loss: float
+    tokens: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"perplexity": self.perplexity, "loss": self.loss, "tokens": self.tokens}
+
+
+def evaluate_language_model(
+    model: RNNModel, corpus: list[int], batch_size: int, num_steps: int
+) -> LanguageEvaluation:
+    """The perplexity of ``model`` over ``corpus``, read as training reads it with sequential
+    minibatches (d2l 8.3.2.2), but from offset 0 and without gradients: the corpus is cut into
+    ``batch_size`` rows read ``num_steps`` columns at a time, the hidden state carried from one
+    minibatch to the next (it starts at zeros). Every token after the first of each row is
+    predicted once, except the few at the end that do not fill a row."""
+    num_tokens = ((len(corpus) - 1) // batch_size) * batch_size
+    if num_tokens < batch_size or batch_size < 1 or num_steps < 1:
+        raise ValueError(f"{len(corpus)} tokens make no row of {batch_size} x {num_steps}")
+    X = np.asarray(corpus[:num_tokens], dtype=np.int64).reshape(batch_size, -1)
+    Y = np.asarray(corpus[1 : 1 + num_tokens], dtype=np.int64).reshape(batch_size, -1)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    model.eval()
+    state, total, count = model.begin_state(batch_size=batch_size), 0.0, 0
+    with ndgrad.no_grad(), single_blas_thread(), np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, X.shape[1], num_steps):  # the last minibatch may be shorter
+            x = ndgrad.tensor(X[:, i : i + num_steps], dtype=ndgrad.int64)
+            y = ndgrad.tensor(Y[:, i : i + num_steps], dtype=ndgrad.int64).T.reshape(-1)
+            y_hat, state = model(x, state)
+            total += float(loss_fn(y_hat, y).item())
+            count += y.numel()
+    loss = total / count
+    return LanguageEvaluation(math.exp(min(loss, 700.0)), loss, count)
 
 
 def load_text_corpus(dataset: str, max_tokens: int = 10000) -> tuple[list[int], Vocab]:
@@ -511,8 +600,9 @@ def write_language_plots(result: LanguageResult, folder: str | os.PathLike[str])
 
 __all__ = [
     "DEFAULT_NUM_HIDDENS", "LANGUAGE_CHECKPOINT_KIND", "LANGUAGE_DEFAULTS", "LANGUAGE_MODELS",
-    "TEXT_DATASETS", "LanguageCheckpoint", "LanguageHistory", "LanguageModelSpec",
-    "LanguageResult", "RNNModel", "TextSettings", "build_language_model", "fit_language_model",
+    "TEXT_DATASETS", "LanguageCheckpoint", "LanguageEvaluation", "LanguageHistory", "LanguageModelSpec",
+    "LanguageResult", "RNNModel", "TextSettings", "build_language_model", "check_resumable",
+    "evaluate_language_model", "fit_language_model",
     "language_hyperparameters", "load_language_checkpoint", "load_text_corpus", "predict_ch8",
     "recurrent_layer", "save_language_checkpoint", "train_language_model", "vocab_from_tokens",
     "write_language_plots",
