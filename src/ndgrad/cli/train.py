@@ -341,7 +341,8 @@ def train(
         None,
         "--resume",
         help="Continue a checkpoint (file or run folder) for --epochs more epochs, with its "
-        "optimizer state, split and scaling. (default: a fresh model)",
+        "optimizer state, split and scaling (a language model: its text settings and "
+        "minibatch offsets). (default: a fresh model)",
     ),
     no_plots: bool = typer.Option(False, "--no-plots", metavar="", help="Skip the figures."),
     as_json: bool = typer.Option(
@@ -487,8 +488,6 @@ def _train_language(
         return path, reason
 
     try:
-        if resume is not None:
-            raise CLIError("--resume is for the feature models, not rnn, gru or lstm (yet)")
         if model not in lm.LANGUAGE_MODELS:
             raise CLIError(f"{data} is a text dataset: train one of {', '.join(lm.LANGUAGE_MODELS)} "
                            f"on it, not {model!r}")  # fmt: skip
@@ -498,10 +497,34 @@ def _train_language(
         widths = _parse_hidden(hidden) if hidden is not None else [lm.DEFAULT_NUM_HIDDENS]
         if len(widths) != 1:
             raise CLIError(f"--hidden of a language model is one width like 256, got {hidden!r}")
+        previous = None
+        defaults = lm.TextSettings()
+        if resume is not None:  # the checkpoint's settings, unless given (and allowed) here
+            previous = lm.load_language_checkpoint(_checkpoint_path(resume))
+            if (model, data) != (previous.spec.model, previous.dataset):
+                raise CLIError(f"--resume {resume} holds {previous.spec.model} on "
+                               f"{previous.dataset}, not {model} on {data}")  # fmt: skip
+            old = previous.hyperparameters
+            optimizer = optimizer or old.optimizer
+            if optimizer != old.optimizer:
+                raise CLIError(f"--resume {resume} trained with {old.optimizer}: its state does "
+                               f"not fit --optimizer {optimizer}")  # fmt: skip
+            if hidden is not None:
+                raise CLIError("--hidden cannot change when resuming (the checkpoint's width)")
+            if max_tokens is not None and max_tokens != previous.text.max_tokens:
+                raise CLIError(f"--max-tokens cannot change when resuming (the checkpoint read "
+                               f"{previous.text.max_tokens})")  # fmt: skip
+            if random_iter and not previous.text.use_random_iter:
+                raise CLIError("--random-iter cannot change when resuming (the checkpoint used "
+                               "sequential minibatches)")  # fmt: skip
+            lr = old.lr if lr is None else lr
+            batch_size = old.batch_size if batch_size is None else batch_size
+            weight_decay = weight_decay or old.weight_decay
+            widths, seed, defaults = [previous.spec.num_hiddens], previous.seed, previous.text
+            random_iter = previous.text.use_random_iter
         hyper = lm.language_hyperparameters(model, epochs=epochs, lr=lr, batch_size=batch_size,
                                             optimizer=optimizer,
                                             weight_decay=weight_decay)  # fmt: skip
-        defaults = lm.TextSettings()
         text = lm.TextSettings(
             num_steps=defaults.num_steps if num_steps is None else num_steps,
             max_tokens=defaults.max_tokens if max_tokens is None else max_tokens,
@@ -511,9 +534,11 @@ def _train_language(
         lm.LanguageModelSpec(model, 2, widths[0])  # names and widths first, then the folder
         folder, made = _run_folder(out, model, data, force)
         corpus, vocab = lm.load_text_corpus(data, text.max_tokens)
+        done = previous.history.epochs if previous is not None else 0
         console.print(
             f"{model} on {data}: {len(corpus):,} characters, {len(vocab)} tokens, "
-            f"{widths[0]} hidden units, {text.num_steps} steps per row, seed {seed}",
+            f"{widths[0]} hidden units, {text.num_steps} steps per row, seed {seed}"
+            + (f"; resuming {resume} after epoch {done}" if previous is not None else ""),
             soft_wrap=True,
         )
         console.print(
@@ -524,7 +549,8 @@ def _train_language(
         spec = lm.LanguageModelSpec(model, len(vocab), widths[0])
         try:
             result = lm.fit_language_model(spec, corpus, vocab, hyper, text, seed=seed,
-                                           dataset=data, callback=bars)  # fmt: skip
+                                           dataset=data, callback=bars,
+                                           resume=previous)  # fmt: skip
         finally:
             bars.stop()
         path, reason = save(result.checkpoint)
@@ -605,6 +631,9 @@ def evaluate(
     console = _console(as_json)
     try:
         path = _checkpoint_path(checkpoint)
+        if lm.is_language_checkpoint(path):
+            _evaluate_language(console, path, data, as_json)
+            return
         ckpt = training.load_checkpoint(path)
         model = ckpt.build_model()
         dataset = data or ckpt.dataset
@@ -618,6 +647,8 @@ def evaluate(
             if classify
             else None
         )
+    except typer.Exit:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise _fail("evaluate", exc) from None
     console.print(f"checkpoint: {path}", soft_wrap=True)
@@ -632,6 +663,38 @@ def evaluate(
             payload["confusion_matrix"] = report.confusion.tolist()
             payload["labels"] = report.labels
             payload["classification_report"] = report.report
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+def _evaluate_language(console: Any, path: Path, data: str | None, as_json: bool) -> None:
+    """``evaluate`` of a language model: its perplexity over the corpus it read (the first
+    --max-tokens characters), sequential minibatches of its batch size and steps, the hidden
+    state carried from one to the next."""
+    try:
+        ckpt = lm.load_language_checkpoint(path)
+        dataset = data or ckpt.dataset
+        if dataset not in lm.TEXT_DATASETS:
+            raise CLIError(f"{path} holds a language model ({ckpt.spec.model}): evaluate it on "
+                           f"--data {' or '.join(lm.TEXT_DATASETS)}, not {dataset!r}")  # fmt: skip
+        corpus, vocab = lm.load_text_corpus(dataset, ckpt.text.max_tokens)
+        if vocab.idx_to_token != ckpt.idx_to_token:
+            raise CLIError(f"{dataset} gives another vocabulary than the checkpoint's")
+        batch_size, num_steps = ckpt.hyperparameters.batch_size, ckpt.text.num_steps
+        result = lm.evaluate_language_model(ckpt.build_model(), corpus, batch_size, num_steps)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail("evaluate", exc) from None
+    console.print(f"checkpoint: {path}", soft_wrap=True)
+    console.print(
+        f"{ckpt.spec.model} on {dataset}: perplexity {result.perplexity:.4f} (cross-entropy "
+        f"{result.loss:.4f} nats per character) over {result.tokens:,} characters of the "
+        f"{len(corpus):,} it trained on; sequential minibatches of {batch_size} x {num_steps}, "
+        "the state carried",
+        soft_wrap=True,
+    )
+    if as_json:
+        payload = {"dataset": dataset, "checkpoint": str(path), "model": ckpt.spec.model,
+                   "metrics": result.to_dict(), "batch_size": batch_size,
+                   "num_steps": num_steps}  # fmt: skip
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
 
 

@@ -569,6 +569,16 @@ def save_language_checkpoint(checkpoint: LanguageCheckpoint, path: str | os.Path
     return path
 
 
+def is_language_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an ndgrad file holding a language-model checkpoint (False for a
+    missing file or any other content)."""
+    try:
+        data = ndgrad.load(path)
+    except Exception:  # noqa: BLE001 - not one; the caller's own loader says what is wrong
+        return False
+    return isinstance(data, dict) and data.get("kind") == LANGUAGE_CHECKPOINT_KIND
+
+
 def load_language_checkpoint(path: str | os.PathLike[str]) -> LanguageCheckpoint:
     """The language-model checkpoint at ``path``; FileNotFoundError if absent, ValueError if
     the file is not one."""
@@ -602,7 +612,7 @@ __all__ = [
     "DEFAULT_NUM_HIDDENS", "LANGUAGE_CHECKPOINT_KIND", "LANGUAGE_DEFAULTS", "LANGUAGE_MODELS",
     "TEXT_DATASETS", "LanguageCheckpoint", "LanguageEvaluation", "LanguageHistory", "LanguageModelSpec",
     "LanguageResult", "RNNModel", "TextSettings", "build_language_model", "check_resumable",
-    "evaluate_language_model", "fit_language_model",
+    "evaluate_language_model", "fit_language_model", "is_language_checkpoint",
     "language_hyperparameters", "load_language_checkpoint", "load_text_corpus", "predict_ch8",
     "recurrent_layer", "save_language_checkpoint", "train_language_model", "vocab_from_tokens",
     "write_language_plots",
