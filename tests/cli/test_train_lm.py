@@ -1,10 +1,16 @@
 """``ndgrad train rnn|gru|lstm --data time-machine`` and ``ndgrad predict CKPT --prefix``: a tiny
 run trains (perplexity falls), checkpoints, plots and generates; d2l's predict_ch8 on a net
-whose answers are known; the usage errors."""
+whose answers are known; ``--resume`` (k epochs resumed to N equal N epochs, bit for bit),
+Ctrl-C, ``evaluate``; the usage errors."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -193,6 +199,119 @@ def test_predict_errors_of_a_language_checkpoint(tmp_path):
                           "unknown: '!T'")  # fmt: skip
     assert_one_line_error(invoke("predict", ckpt, "--input", ckpt), "predict",
                           "language-model checkpoint", "--prefix")  # fmt: skip
-    assert_one_line_error(invoke("evaluate", ckpt), "evaluate", "language-model checkpoint")
+    assert_one_line_error(invoke("evaluate", ckpt, "--data", "digits"), "evaluate",
+                          "holds a language model (rnn)", "--data time-machine")  # fmt: skip
     assert_one_line_error(invoke("predict", ckpt, "--prefix", "a", "--num-preds", "-1"),
                           "predict", "--num-preds must be non-negative")  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- resume, evaluate
+SMALL = ("--hidden", "12", "--max-tokens", "1500", "--batch-size", "6", "--num-steps", "8",
+         "--no-plots")  # fmt: skip
+
+
+def history_rows(folder: Path) -> list[list[str]]:
+    with open(folder / "history.csv", newline="") as handle:
+        return [row[:2] for row in csv.reader(handle)]  # epoch, perplexity (not the speed)
+
+
+@needs("gru")
+@pytest.mark.parametrize("random_iter", [False, True])
+def test_resume_continues_bit_for_bit(tmp_path, random_iter):
+    flags = (*SMALL, "--optimizer", "adam", "--lr", "0.01", "--seed", "4",
+             *(("--random-iter",) if random_iter else ()))  # fmt: skip
+    full, first, more = tmp_path / "full", tmp_path / "first", tmp_path / "more"
+    for epochs, out in (("3", full), ("1", first)):
+        result = invoke("train", "gru", "--data", "time-machine", "--epochs", epochs, *flags,
+                        "--out", out)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    # the checkpoint's settings (seed, steps, batch size, lr, random iteration) carry over
+    result = invoke("train", "gru", "--data", "time-machine", "--epochs", "2", "--resume", first,
+                    "--out", more, "--no-plots", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert f"resuming {first} after epoch 1" in result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["hyperparameters"]["epochs"] == 3
+    assert payload["hyperparameters"]["use_random_iter"] is random_iter
+    assert history_rows(more) == history_rows(full)  # every perplexity, to the last digit
+    a = lm.load_language_checkpoint(full / "checkpoint.ndgrad")
+    b = lm.load_language_checkpoint(more / "checkpoint.ndgrad")
+    assert all((a.model_state[k].numpy() == b.model_state[k].numpy()).all() for k in a.model_state)
+    assert b.history.perplexity == a.history.perplexity and b.seconds > 0
+
+
+@needs("rnn")
+def test_resume_errors(tmp_path):
+    result = invoke("train", "rnn", "--data", "time-machine", "--epochs", "1", *SMALL,
+                    "--out", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    run = tmp_path / "run"
+    cases = [
+        (("gru",), "holds rnn on time-machine, not gru on time-machine"),
+        (("rnn", "--optimizer", "adam"), "trained with sgd"),
+        (("rnn", "--hidden", "16"), "--hidden cannot change"),
+        (("rnn", "--max-tokens", "900"), "--max-tokens cannot change"),
+        (("rnn", "--random-iter"), "--random-iter cannot change"),
+    ]
+    for args, message in cases:
+        line = invoke("train", args[0], "--data", "time-machine", *args[1:], "--resume", run,
+                      "--out", tmp_path / "x")  # fmt: skip
+        assert_one_line_error(line, "train", message)
+    assert_one_line_error(invoke("train", "rnn", "--data", "time-machine", "--resume",
+                                 tmp_path / "none.ndgrad"), "train", "not found")  # fmt: skip
+
+
+@needs("lstm")
+def test_evaluate_reports_the_perplexity_over_the_corpus(tmp_path):
+    result = invoke("train", "lstm", "--data", "time-machine", "--epochs", "2", *SMALL,
+                    "--optimizer", "adam", "--lr", "0.01", "--out", tmp_path)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    result = invoke("evaluate", tmp_path, "--data", "time-machine", "--json")
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["dataset"] == "time-machine" and payload["model"] == "lstm"
+    assert (payload["batch_size"], payload["num_steps"]) == (6, 8)
+    ckpt = lm.load_language_checkpoint(tmp_path / "checkpoint.ndgrad")
+    corpus, _ = lm.load_text_corpus("time-machine", 1500)
+    expected = lm.evaluate_language_model(ckpt.build_model(), corpus, 6, 8)
+    assert payload["metrics"] == expected.to_dict()
+    assert payload["metrics"]["tokens"] == (1500 - 1) // 6 * 6
+    # trained two epochs: better than uniform, near the last training perplexity
+    assert 1 < payload["metrics"]["perplexity"] < 28
+    assert payload["metrics"]["perplexity"] < 1.5 * ckpt.history.perplexity[-1]
+    text = invoke("evaluate", tmp_path)  # the dataset it trained on by default
+    assert text.exit_code == 0, text.stderr
+    assert f"perplexity {expected.perplexity:.4f}" in text.stdout
+
+
+@needs("rnn")
+def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ndgrad", "train", "rnn", "--data", "time-machine", "--epochs",
+         "100000", *SMALL, "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # a pytest-xdist worker ignores SIGINT, and a child would inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch"):
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and f"--resume {out / 'checkpoint.ndgrad'}" in err
+    first = lm.load_language_checkpoint(out / "checkpoint.ndgrad")
+    done = first.history.epochs
+    assert done >= 1 and len((out / "history.csv").read_text().splitlines()) == 1 + done
+    result = invoke("train", "rnn", "--data", "time-machine", "--epochs", "1", "--resume",
+                    out / "checkpoint.ndgrad", "--out", tmp_path / "more", "--no-plots")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    again = lm.load_language_checkpoint(tmp_path / "more" / "checkpoint.ndgrad")
+    assert again.history.epochs == done + 1
+    assert again.history.perplexity[:done] == first.history.perplexity
