@@ -8,8 +8,10 @@ holding everything ``evaluate`` and ``predict`` need to rebuild the model, and
 ``history.csv``. It prints its settings and split sizes first, and checks (creates) the run
 folder before training: a new ``runs/MODEL-DATA[-N]`` per run, or ``--out`` (a folder holding a
 run needs ``--force``). A loss that stops being finite ends the run with exit 1 and keeps the
-last finite checkpoint; Ctrl-C saves a checkpoint (exit 130) that ``--resume`` continues; a
-checkpoint that cannot be written goes to a temporary folder, named on stderr (exit 1).
+last finite checkpoint; Ctrl-C saves a checkpoint (exit 130) that ``--resume`` continues (the
+language models too: :func:`ndgrad.training.language.fit_language_model` says how the minibatch
+offsets are replayed); a checkpoint that cannot be written goes to a temporary folder, named on
+stderr (exit 1). ``evaluate`` of a language model reports its perplexity over its corpus.
 
 The work is done by the library, :mod:`ndgrad.training`; this module parses the arguments and
 prints. Bad input (unknown names, impossible hyper-parameters, missing or corrupt files, CSVs
@@ -627,7 +629,8 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print the metrics as JSON."),
 ) -> None:
     """Evaluate a checkpoint on the held-out split of a dataset (the same split as training);
-    for a classifier, also its confusion matrix and per-class precision and recall."""
+    for a classifier, also its confusion matrix and per-class precision and recall; for a
+    language model (rnn, gru, lstm), its perplexity over the corpus it trained on."""
     console = _console(as_json)
     try:
         path = _checkpoint_path(checkpoint)
