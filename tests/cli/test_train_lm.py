@@ -261,6 +261,12 @@ def test_resume_errors(tmp_path):
                                  tmp_path / "none.ndgrad"), "train", "not found")  # fmt: skip
 
 
+def test_resume_of_a_feature_model_checkpoint_is_refused(table_checkpoint):
+    assert_one_line_error(invoke("train", "gru", "--data", "time-machine", "--resume",
+                                 table_checkpoint), "train",
+                          "not a language-model checkpoint")  # fmt: skip
+
+
 @needs("lstm")
 def test_evaluate_reports_the_perplexity_over_the_corpus(tmp_path):
     result = invoke("train", "lstm", "--data", "time-machine", "--epochs", "2", *SMALL,

@@ -502,7 +502,11 @@ def _train_language(
         previous = None
         defaults = lm.TextSettings()
         if resume is not None:  # the checkpoint's settings, unless given (and allowed) here
-            previous = lm.load_language_checkpoint(_checkpoint_path(resume))
+            where = _checkpoint_path(resume)
+            if where.is_file() and not lm.is_language_checkpoint(where):
+                raise CLIError(f"--resume {resume} is not a language-model checkpoint (rnn, "
+                               "gru, lstm): resume it with the model it holds")  # fmt: skip
+            previous = lm.load_language_checkpoint(where)
             if (model, data) != (previous.spec.model, previous.dataset):
                 raise CLIError(f"--resume {resume} holds {previous.spec.model} on "
                                f"{previous.dataset}, not {model} on {data}")  # fmt: skip
