@@ -341,3 +341,68 @@ def test_an_error_inside_leaves_no_trace_behind():
         f(torch.ones(3))
     _same(torch.ones(3) + 1, torch.full((3,), 2.0))
     _same(f(torch.ones(5)), torch.ones(5))
+
+
+GLOBAL_SCALE = 2.0
+GLOBAL_NET = nn.Linear(2, 2)
+
+
+def _uses_globals(x):
+    return GLOBAL_NET(x) * GLOBAL_SCALE
+
+
+def test_global_scalar_and_module_are_guarded():
+    global GLOBAL_SCALE
+    compiled = torch.compile(_uses_globals)
+    x = torch.ones(3, 2)
+    try:
+        with torch.no_grad():
+            _same(compiled(x), GLOBAL_NET(x) * 2.0)
+            GLOBAL_SCALE = 5.0
+            _same(compiled(x), GLOBAL_NET(x) * 5.0)
+            GLOBAL_NET.eval()
+            _same(compiled(x), GLOBAL_NET(x) * 5.0)
+        assert compiled.size() == 3
+    finally:
+        GLOBAL_SCALE = 2.0
+        GLOBAL_NET.train()
+
+
+def test_the_program_that_replayed_is_tried_first():
+    X, y = _data()
+    batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
+    compiled = _run_both(_d2l_linreg, batches)
+    (entries,) = [v for v in compiled.cache.values()]
+    # traced first with .grad None, then with .grad: the second one replays and moves first
+    assert len(entries) == 2 and entries[0] is compiled.entries()[0]
+    assert len(entries[0].grad_owners) == 2 and not entries[1].grad_owners
+    assert len(compiled.trace_seconds) == 2
+
+
+def test_a_plain_view_reads_its_source_and_stays_bit_identical():
+    def make():
+        w = torch.tensor(np.array([[0.5], [-1.5]], np.float32), requires_grad=True)
+
+        def step(X, y):
+            y2 = y.reshape((-1, 1))  # already (n, 1): a plain view, read in place by replay
+            l = ((X @ w - y2) ** 2).mean()
+            l.backward()
+            with torch.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad.zero_()
+            return l.detach(), y.reshape((-1, 1))  # a returned view stays a view
+
+        return (w,), step
+
+    X, y = _data()
+    y = y.reshape((-1, 1))
+    batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
+    (_, step_e), (_, step_c) = make(), make()
+    compiled = torch.compile(step_c)
+    for args in batches:
+        (le, ve), (lc, vc) = step_e(*args), compiled(*args)
+        _same(le, lc)
+        _same(ve, vc)
+        assert vc.numpy().base is not None and np.shares_memory(vc.numpy(), args[1].numpy())
+    entry = compiled.entries()[0]
+    assert entry.source.count(".view()") == 1, entry.source

@@ -135,6 +135,10 @@ def codegen(
             call = f"{name}({', '.join(args + kw)})"
         elif kind == "attr":
             call = f"{args[0]}.{label[1]}"
+        elif label[1] == "view" and len(args) == 1 and not kw and outs not in returns:
+            # a.view() of a slot that does not leave the call: the same data, so the program
+            # reads ``a`` itself (in-place writes through either reach the same memory)
+            call = args[0]
         elif label[1] == "__getitem__":
             call = f"{args[0]}[{args[1]}]"
         elif label[1] == "__setitem__":
@@ -173,7 +177,7 @@ def _sig(x: Any, tensors: list) -> Any:
     if type(x) in (int, float, bool, str, type(None)):
         return (type(x).__name__, x)
     if isinstance(x, (list, tuple)):
-        return (type(x).__name__, tuple(_sig(v, tensors) for v in x))
+        return (type(x).__name__, tuple([_sig(v, tensors) for v in x]))
     if isinstance(x, dict):
         return ("dict", tuple((k, _sig(v, tensors)) for k, v in x.items()))
     training = getattr(x, "training", None)
@@ -187,16 +191,23 @@ _SCALARS = (int, float, bool, str)
 
 def _closure_sig(fn: Any, spec: list) -> tuple:
     """The Python scalars ``fn`` reads from its closure and globals (``spec``: where they are,
-    found on the first call: the cells and global names that held scalars then)."""
+    found on the first call: the cells and global names that held scalars or modules then)."""
     if not spec:
         cells = getattr(fn, "__closure__", None) or ()
-        spec.append([c for c in cells if _cell(c) is not None])
+        spec.append(tuple(c for c in cells if _cell(c) is not None))
         code = getattr(fn, "__code__", None)
         g = getattr(fn, "__globals__", {})
         names = code.co_names if code is not None else ()
-        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS or _is_module(g.get(n))]))
-    cells, (g, names) = spec
-    return (*[_cell(c) for c in cells], *[_global(g, n) for n in names])
+        spec.append(g)
+        spec.append(tuple(n for n in names if type(g.get(n)) in _SCALARS))
+        spec.append(tuple(n for n in names if _is_module(g.get(n))))
+    cells, g, scalars, modules = spec
+    get = g.get
+    return (
+        *[_cell(c) for c in cells],
+        *[get(n) for n in scalars],
+        *[_global(g, n) for n in modules],
+    )
 
 
 def _cell(cell: Any) -> Any:
@@ -211,10 +222,15 @@ def _cell(cell: Any) -> Any:
     return None
 
 
-def _is_module(v: Any) -> bool:
-    from ndgrad.nn.modules.module import Module
+_MODULE: list = []
 
-    return isinstance(v, Module)
+
+def _is_module(v: Any) -> bool:
+    if not _MODULE:
+        from ndgrad.nn.modules.module import Module
+
+        _MODULE.append(Module)
+    return isinstance(v, _MODULE[0])
 
 
 def _global(g: dict, name: str) -> Any:
@@ -329,15 +345,16 @@ class CompiledFunction:
         tensors: list = []
         try:
             key = self._key(args, kwargs, tensors)
-            hash(key)
+            entries = self.cache.get(key)  # hashes the key once; TypeError if it cannot
         except TypeError:
             return self.fn(*args, **kwargs)
-        entries = self.cache.get(key)
         if entries is _EAGER:
             return self.fn(*args, **kwargs)
         if entries is not None:
-            for entry in entries:
+            for i, entry in enumerate(entries):
                 if entry.guards_hold():
+                    if i:  # the program that last replayed is tried first next time
+                        entries.insert(0, entries.pop(i))
                     return self._replay(entry, tensors)
         if self.size() >= CACHE_LIMIT:
             self._warn("cache", "ndgrad.compile: cache limit reached; running eagerly")
