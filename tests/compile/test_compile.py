@@ -3,6 +3,7 @@ eagerly with one warning naming the line (fullgraph=True raises there)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -271,7 +272,9 @@ def test_explain_prints_forward_and_backward(capsys):
     text = torch.compile.explain(step, X[:10], y[:10])
     assert "def replay(" in text
     assert text.count("np.matmul(") == 2  # X @ w forward, X.T @ g backward
-    assert "np.subtract(" in text and "out=(v" in text  # the in-place sgd update
+    # the in-place sgd update, its output positional; the step's float32 scalars built once
+    assert re.search(r"(v\d+) = np\.subtract\(\1, v\d+, \1, casting='unsafe'\)", text)
+    assert "k" in text.split("def replay(")[0] and "np.float32(" not in text.split("def replay(")[1]
     assert "def replay(" in capsys.readouterr().out
 
 

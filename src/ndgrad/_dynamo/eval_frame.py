@@ -33,6 +33,14 @@ class _Source:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {"np": np}
         self.count = 0
+        self.header: list[str] = []  # constants built once, above ``def replay``
+
+    def const(self, text: str) -> str:
+        """A NumPy scalar or dtype spelled ``text``: built once when the program is made."""
+        name = f"k{self.count}"
+        self.count += 1
+        self.header.append(f"{name} = {text}")
+        return name
 
     def bind(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{self.count}"
@@ -53,11 +61,11 @@ class _Source:
         if s is Ellipsis:
             return "..."
         if isinstance(s, np.dtype):
-            return f"np.dtype({s.name!r})"
+            return self.const(f"np.dtype({s.name!r})")
         if type(s) in (int, bool, str, type(None), slice) or (type(s) is float and np.isfinite(s)):
             return repr(s)
         if isinstance(s, np.generic) and np.isfinite(s):
-            return repr(s)  # np.float32(0.03): NumPy 2's repr evaluates back exactly
+            return self.const(repr(s))  # np.float32(0.03): NumPy 2's repr evaluates back exactly
         if _np_name(s):
             return _np_name(s)
         return self.bind("k", s)
@@ -88,6 +96,11 @@ def live_tape(tape: list, returns: list[int]) -> list:
             _slots(tuple(skw.values()), live)
     kept.reverse()
     return kept
+
+
+def _single_out(skw: dict) -> bool:
+    out = skw.get("out")
+    return type(out) is tuple and len(out) == 1 and isinstance(out[0], _tr.Slot)
 
 
 def _plain_sum(sargs: tuple, skw: dict) -> bool:
@@ -122,8 +135,20 @@ def codegen(
             name = _np_name(ufunc) or src.bind("f", ufunc)
             if method != "__call__":
                 name = f"{name}.{method}"
+            out = None
             if outs in prealloc and "out" not in skw:
-                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+                out = src.bind("b", np.empty_like(trace.plain[outs]))
+            elif _single_out(skw):
+                out = src.arg(skw["out"][0])
+                kw = [f"{k}={src.arg(v)}" for k, v in skw.items() if k != "out"]
+            if (
+                out is not None
+                and method == "__call__"
+                and ufunc.nout == 1 == len(sargs) - ufunc.nin + 1
+            ):
+                args.append(out)  # ufunc(a, b, out): the output positionally parses fastest
+            elif out is not None:
+                kw.append(f"out={out}")
             call = f"{name}({', '.join(args + kw)})"
         elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
             # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
@@ -162,8 +187,10 @@ def codegen(
             lines.append(f"    {src.bind('o', owner)}._grad._version_counter[0] += {d}")
     ret = ", ".join(f"v{r}" for r in returns)
     body = "\n".join(lines) or "    pass"
+    header = "".join(f"{h}\n" for h in src.header)
     source = (
-        f"def replay({params}):\n{body}\n    return ({ret}{',' if len(returns) == 1 else ''})\n"
+        f"{header}def replay({params}):\n{body}\n"
+        f"    return ({ret}{',' if len(returns) == 1 else ''})\n"
     )
     return source, src.names
 
