@@ -409,3 +409,44 @@ def test_a_plain_view_reads_its_source_and_stays_bit_identical():
         assert vc.numpy().base is not None and np.shares_memory(vc.numpy(), args[1].numpy())
     entry = compiled.entries()[0]
     assert entry.source.count(".view()") == 1, entry.source
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_minibatch_gather_replays_as_take_bit_identically(dtype):
+    features, labels = _data()
+    labels = labels.reshape((-1, 1))
+
+    def make():
+        (w, b), _ = _d2l_linreg()
+
+        def step(batch):
+            X, y = features[batch], labels[batch]
+            l = (torch.matmul(X, w) + b - y.reshape((-1, 1))) ** 2 / 2
+            l.sum().backward()
+            with torch.no_grad():
+                for p in (w, b):
+                    p -= 0.03 * p.grad / 10
+                    p.grad.zero_()
+            return X.sum()
+
+        return (w, b), step
+
+    order = np.random.default_rng(1).permutation(60).astype(dtype)
+    order[:3] = [-1, -60, 59]  # negative indices wrap as in eager
+    batches = [(torch.from_numpy(order[i : i + 10]),) for i in range(0, 60, 10)]
+    compiled = _run_both(make, batches)
+    assert all(".take(" in e.source for e in compiled.entries())
+    with pytest.raises(IndexError):  # out of range raises as eager's a[i] does
+        compiled(torch.from_numpy(np.full(10, 60, dtype)))
+
+
+def test_boolean_mask_index_is_not_a_take():
+    def f(x, m):
+        return x[m] * 2
+
+    compiled = torch.compile(f)
+    x = torch.arange(6.0)
+    m = torch.from_numpy(np.array([1, 0, 1, 1, 0, 0], bool))
+    for _ in range(3):
+        _same(compiled(x, m), f(x, m))
+    assert all(".take(" not in e.source for e in compiled.entries())

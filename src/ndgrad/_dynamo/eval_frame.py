@@ -103,6 +103,25 @@ def _single_out(skw: dict) -> bool:
     return type(out) is tuple and len(out) == 1 and isinstance(out[0], _tr.Slot)
 
 
+def _gather_index(sargs: tuple) -> Any:
+    """The index slot of ``a[i]`` / ``a[(i,)]``."""
+    key = sargs[1]
+    return key[0] if type(key) is tuple else key
+
+
+def _is_gather(trace: _tr.Trace, label: tuple, sargs: tuple) -> bool:
+    """``a[i]`` of an ndarray by one integer index array (NumPy's take along axis 0)."""
+    if label != ("method", "__getitem__") or len(sargs) != 2:
+        return False
+    key = sargs[1]
+    if type(key) is tuple and len(key) == 1:
+        key = key[0]
+    if not (isinstance(sargs[0], _tr.Slot) and isinstance(key, _tr.Slot)):
+        return False
+    a, i = trace.plain[sargs[0].i], trace.plain[key.i]
+    return type(a) is np.ndarray and type(i) is np.ndarray and a.ndim >= 1 and i.dtype.kind in "iu"
+
+
 def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
@@ -164,6 +183,11 @@ def codegen(
             # a.view() of a slot that does not leave the call: the same data, so the program
             # reads ``a`` itself (in-place writes through either reach the same memory)
             call = args[0]
+        elif label[1] == "__getitem__" and outs in prealloc:
+            # a[i] with an integer index array is a.take(i, 0): the same gather, into a buffer
+            index = src.arg(_gather_index(sargs))
+            out = src.bind("b", np.empty_like(trace.plain[outs]))
+            call = f"{args[0]}.take({index}, 0, {out})"
         elif label[1] == "__getitem__":
             call = f"{args[0]}[{args[1]}]"
         elif label[1] == "__setitem__":
@@ -527,6 +551,7 @@ class CompiledFunction:
             and (
                 (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
                 or (fn is np.sum and _plain_sum(sargs, skw))
+                or (not skw and _is_gather(trace, label, sargs))
             )
         }
         deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
