@@ -450,3 +450,18 @@ def test_boolean_mask_index_is_not_a_take():
     for _ in range(3):
         _same(compiled(x, m), f(x, m))
     assert all(".take(" not in e.source for e in compiled.entries())
+
+
+def test_a_zero_d_index_then_written_in_place_matches_eager():
+    def make():
+        a = torch.zeros(4, 3)
+
+        def step(i):
+            with torch.no_grad():
+                row = a[i]
+                row += 1
+            return a * 1
+
+        return (a,), step
+
+    _run_both(make, [(torch.tensor(k % 4),) for k in range(6)])

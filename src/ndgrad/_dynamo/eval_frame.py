@@ -119,7 +119,14 @@ def _is_gather(trace: _tr.Trace, label: tuple, sargs: tuple) -> bool:
     if not (isinstance(sargs[0], _tr.Slot) and isinstance(key, _tr.Slot)):
         return False
     a, i = trace.plain[sargs[0].i], trace.plain[key.i]
-    return type(a) is np.ndarray and type(i) is np.ndarray and a.ndim >= 1 and i.dtype.kind in "iu"
+    # a 0-d index is an integer (a[i] a view, not a copy): only an index array of ndim >= 1
+    return (
+        type(a) is np.ndarray
+        and type(i) is np.ndarray
+        and a.ndim >= 1
+        and i.ndim >= 1
+        and i.dtype.kind in "iu"
+    )
 
 
 def _plain_sum(sargs: tuple, skw: dict) -> bool:
