@@ -3,6 +3,7 @@ eagerly with one warning naming the line (fullgraph=True raises there)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -271,7 +272,9 @@ def test_explain_prints_forward_and_backward(capsys):
     text = torch.compile.explain(step, X[:10], y[:10])
     assert "def replay(" in text
     assert text.count("np.matmul(") == 2  # X @ w forward, X.T @ g backward
-    assert "np.subtract(" in text and "out=(v" in text  # the in-place sgd update
+    # the in-place sgd update, its output positional; the step's float32 scalars built once
+    assert re.search(r"(v\d+) = np\.subtract\(\1, v\d+, \1, casting='unsafe'\)", text)
+    assert "k" in text.split("def replay(")[0] and "np.float32(" not in text.split("def replay(")[1]
     assert "def replay(" in capsys.readouterr().out
 
 
@@ -341,3 +344,124 @@ def test_an_error_inside_leaves_no_trace_behind():
         f(torch.ones(3))
     _same(torch.ones(3) + 1, torch.full((3,), 2.0))
     _same(f(torch.ones(5)), torch.ones(5))
+
+
+GLOBAL_SCALE = 2.0
+GLOBAL_NET = nn.Linear(2, 2)
+
+
+def _uses_globals(x):
+    return GLOBAL_NET(x) * GLOBAL_SCALE
+
+
+def test_global_scalar_and_module_are_guarded():
+    global GLOBAL_SCALE
+    compiled = torch.compile(_uses_globals)
+    x = torch.ones(3, 2)
+    try:
+        with torch.no_grad():
+            _same(compiled(x), GLOBAL_NET(x) * 2.0)
+            GLOBAL_SCALE = 5.0
+            _same(compiled(x), GLOBAL_NET(x) * 5.0)
+            GLOBAL_NET.eval()
+            _same(compiled(x), GLOBAL_NET(x) * 5.0)
+        assert compiled.size() == 3
+    finally:
+        GLOBAL_SCALE = 2.0
+        GLOBAL_NET.train()
+
+
+def test_the_program_that_replayed_is_tried_first():
+    X, y = _data()
+    batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
+    compiled = _run_both(_d2l_linreg, batches)
+    (entries,) = [v for v in compiled.cache.values()]
+    # traced first with .grad None, then with .grad: the second one replays and moves first
+    assert len(entries) == 2 and entries[0] is compiled.entries()[0]
+    assert len(entries[0].grad_owners) == 2 and not entries[1].grad_owners
+    assert len(compiled.trace_seconds) == 2
+
+
+def test_a_plain_view_reads_its_source_and_stays_bit_identical():
+    def make():
+        w = torch.tensor(np.array([[0.5], [-1.5]], np.float32), requires_grad=True)
+
+        def step(X, y):
+            y2 = y.reshape((-1, 1))  # already (n, 1): a plain view, read in place by replay
+            l = ((X @ w - y2) ** 2).mean()
+            l.backward()
+            with torch.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad.zero_()
+            return l.detach(), y.reshape((-1, 1))  # a returned view stays a view
+
+        return (w,), step
+
+    X, y = _data()
+    y = y.reshape((-1, 1))
+    batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
+    (_, step_e), (_, step_c) = make(), make()
+    compiled = torch.compile(step_c)
+    for args in batches:
+        (le, ve), (lc, vc) = step_e(*args), compiled(*args)
+        _same(le, lc)
+        _same(ve, vc)
+        assert vc.numpy().base is not None and np.shares_memory(vc.numpy(), args[1].numpy())
+    entry = compiled.entries()[0]
+    assert entry.source.count(".view()") == 1, entry.source
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_minibatch_gather_replays_as_take_bit_identically(dtype):
+    features, labels = _data()
+    labels = labels.reshape((-1, 1))
+
+    def make():
+        (w, b), _ = _d2l_linreg()
+
+        def step(batch):
+            X, y = features[batch], labels[batch]
+            l = (torch.matmul(X, w) + b - y.reshape((-1, 1))) ** 2 / 2
+            l.sum().backward()
+            with torch.no_grad():
+                for p in (w, b):
+                    p -= 0.03 * p.grad / 10
+                    p.grad.zero_()
+            return X.sum()
+
+        return (w, b), step
+
+    order = np.random.default_rng(1).permutation(60).astype(dtype)
+    order[:3] = [-1, -60, 59]  # negative indices wrap as in eager
+    batches = [(torch.from_numpy(order[i : i + 10]),) for i in range(0, 60, 10)]
+    compiled = _run_both(make, batches)
+    assert all(".take(" in e.source for e in compiled.entries())
+    with pytest.raises(IndexError):  # out of range raises as eager's a[i] does
+        compiled(torch.from_numpy(np.full(10, 60, dtype)))
+
+
+def test_boolean_mask_index_is_not_a_take():
+    def f(x, m):
+        return x[m] * 2
+
+    compiled = torch.compile(f)
+    x = torch.arange(6.0)
+    m = torch.from_numpy(np.array([1, 0, 1, 1, 0, 0], bool))
+    for _ in range(3):
+        _same(compiled(x, m), f(x, m))
+    assert all(".take(" not in e.source for e in compiled.entries())
+
+
+def test_a_zero_d_index_then_written_in_place_matches_eager():
+    def make():
+        a = torch.zeros(4, 3)
+
+        def step(i):
+            with torch.no_grad():
+                row = a[i]
+                row += 1
+            return a * 1
+
+        return (a,), step
+
+    _run_both(make, [(torch.tensor(k % 4),) for k in range(6)])

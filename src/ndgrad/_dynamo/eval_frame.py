@@ -33,6 +33,14 @@ class _Source:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {"np": np}
         self.count = 0
+        self.header: list[str] = []  # constants built once, above ``def replay``
+
+    def const(self, text: str) -> str:
+        """A NumPy scalar or dtype spelled ``text``: built once when the program is made."""
+        name = f"k{self.count}"
+        self.count += 1
+        self.header.append(f"{name} = {text}")
+        return name
 
     def bind(self, prefix: str, value: Any) -> str:
         name = f"{prefix}{self.count}"
@@ -53,11 +61,11 @@ class _Source:
         if s is Ellipsis:
             return "..."
         if isinstance(s, np.dtype):
-            return f"np.dtype({s.name!r})"
+            return self.const(f"np.dtype({s.name!r})")
         if type(s) in (int, bool, str, type(None), slice) or (type(s) is float and np.isfinite(s)):
             return repr(s)
         if isinstance(s, np.generic) and np.isfinite(s):
-            return repr(s)  # np.float32(0.03): NumPy 2's repr evaluates back exactly
+            return self.const(repr(s))  # np.float32(0.03): NumPy 2's repr evaluates back exactly
         if _np_name(s):
             return _np_name(s)
         return self.bind("k", s)
@@ -88,6 +96,37 @@ def live_tape(tape: list, returns: list[int]) -> list:
             _slots(tuple(skw.values()), live)
     kept.reverse()
     return kept
+
+
+def _single_out(skw: dict) -> bool:
+    out = skw.get("out")
+    return type(out) is tuple and len(out) == 1 and isinstance(out[0], _tr.Slot)
+
+
+def _gather_index(sargs: tuple) -> Any:
+    """The index slot of ``a[i]`` / ``a[(i,)]``."""
+    key = sargs[1]
+    return key[0] if type(key) is tuple else key
+
+
+def _is_gather(trace: _tr.Trace, label: tuple, sargs: tuple) -> bool:
+    """``a[i]`` of an ndarray by one integer index array (NumPy's take along axis 0)."""
+    if label != ("method", "__getitem__") or len(sargs) != 2:
+        return False
+    key = sargs[1]
+    if type(key) is tuple and len(key) == 1:
+        key = key[0]
+    if not (isinstance(sargs[0], _tr.Slot) and isinstance(key, _tr.Slot)):
+        return False
+    a, i = trace.plain[sargs[0].i], trace.plain[key.i]
+    # a 0-d index is an integer (a[i] a view, not a copy): only an index array of ndim >= 1
+    return (
+        type(a) is np.ndarray
+        and type(i) is np.ndarray
+        and a.ndim >= 1
+        and i.ndim >= 1
+        and i.dtype.kind in "iu"
+    )
 
 
 def _plain_sum(sargs: tuple, skw: dict) -> bool:
@@ -122,8 +161,20 @@ def codegen(
             name = _np_name(ufunc) or src.bind("f", ufunc)
             if method != "__call__":
                 name = f"{name}.{method}"
+            out = None
             if outs in prealloc and "out" not in skw:
-                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+                out = src.bind("b", np.empty_like(trace.plain[outs]))
+            elif _single_out(skw):
+                out = src.arg(skw["out"][0])
+                kw = [f"{k}={src.arg(v)}" for k, v in skw.items() if k != "out"]
+            if (
+                out is not None
+                and method == "__call__"
+                and ufunc.nout == 1 == len(sargs) - ufunc.nin + 1
+            ):
+                args.append(out)  # ufunc(a, b, out): the output positionally parses fastest
+            elif out is not None:
+                kw.append(f"out={out}")
             call = f"{name}({', '.join(args + kw)})"
         elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
             # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
@@ -135,6 +186,15 @@ def codegen(
             call = f"{name}({', '.join(args + kw)})"
         elif kind == "attr":
             call = f"{args[0]}.{label[1]}"
+        elif label[1] == "view" and len(args) == 1 and not kw and outs not in returns:
+            # a.view() of a slot that does not leave the call: the same data, so the program
+            # reads ``a`` itself (in-place writes through either reach the same memory)
+            call = args[0]
+        elif label[1] == "__getitem__" and outs in prealloc:
+            # a[i] with an integer index array is a.take(i, 0): the same gather, into a buffer
+            index = src.arg(_gather_index(sargs))
+            out = src.bind("b", np.empty_like(trace.plain[outs]))
+            call = f"{args[0]}.take({index}, 0, {out})"
         elif label[1] == "__getitem__":
             call = f"{args[0]}[{args[1]}]"
         elif label[1] == "__setitem__":
@@ -158,8 +218,10 @@ def codegen(
             lines.append(f"    {src.bind('o', owner)}._grad._version_counter[0] += {d}")
     ret = ", ".join(f"v{r}" for r in returns)
     body = "\n".join(lines) or "    pass"
+    header = "".join(f"{h}\n" for h in src.header)
     source = (
-        f"def replay({params}):\n{body}\n    return ({ret}{',' if len(returns) == 1 else ''})\n"
+        f"{header}def replay({params}):\n{body}\n"
+        f"    return ({ret}{',' if len(returns) == 1 else ''})\n"
     )
     return source, src.names
 
@@ -173,7 +235,7 @@ def _sig(x: Any, tensors: list) -> Any:
     if type(x) in (int, float, bool, str, type(None)):
         return (type(x).__name__, x)
     if isinstance(x, (list, tuple)):
-        return (type(x).__name__, tuple(_sig(v, tensors) for v in x))
+        return (type(x).__name__, tuple([_sig(v, tensors) for v in x]))
     if isinstance(x, dict):
         return ("dict", tuple((k, _sig(v, tensors)) for k, v in x.items()))
     training = getattr(x, "training", None)
@@ -187,16 +249,23 @@ _SCALARS = (int, float, bool, str)
 
 def _closure_sig(fn: Any, spec: list) -> tuple:
     """The Python scalars ``fn`` reads from its closure and globals (``spec``: where they are,
-    found on the first call: the cells and global names that held scalars then)."""
+    found on the first call: the cells and global names that held scalars or modules then)."""
     if not spec:
         cells = getattr(fn, "__closure__", None) or ()
-        spec.append([c for c in cells if _cell(c) is not None])
+        spec.append(tuple(c for c in cells if _cell(c) is not None))
         code = getattr(fn, "__code__", None)
         g = getattr(fn, "__globals__", {})
         names = code.co_names if code is not None else ()
-        spec.append((g, [n for n in names if type(g.get(n)) in _SCALARS or _is_module(g.get(n))]))
-    cells, (g, names) = spec
-    return (*[_cell(c) for c in cells], *[_global(g, n) for n in names])
+        spec.append(g)
+        spec.append(tuple(n for n in names if type(g.get(n)) in _SCALARS))
+        spec.append(tuple(n for n in names if _is_module(g.get(n))))
+    cells, g, scalars, modules = spec
+    get = g.get
+    return (
+        *[_cell(c) for c in cells],
+        *[get(n) for n in scalars],
+        *[_global(g, n) for n in modules],
+    )
 
 
 def _cell(cell: Any) -> Any:
@@ -211,10 +280,15 @@ def _cell(cell: Any) -> Any:
     return None
 
 
-def _is_module(v: Any) -> bool:
-    from ndgrad.nn.modules.module import Module
+_MODULE: list = []
 
-    return isinstance(v, Module)
+
+def _is_module(v: Any) -> bool:
+    if not _MODULE:
+        from ndgrad.nn.modules.module import Module
+
+        _MODULE.append(Module)
+    return isinstance(v, _MODULE[0])
 
 
 def _global(g: dict, name: str) -> Any:
@@ -329,15 +403,16 @@ class CompiledFunction:
         tensors: list = []
         try:
             key = self._key(args, kwargs, tensors)
-            hash(key)
+            entries = self.cache.get(key)  # hashes the key once; TypeError if it cannot
         except TypeError:
             return self.fn(*args, **kwargs)
-        entries = self.cache.get(key)
         if entries is _EAGER:
             return self.fn(*args, **kwargs)
         if entries is not None:
-            for entry in entries:
+            for i, entry in enumerate(entries):
                 if entry.guards_hold():
+                    if i:  # the program that last replayed is tried first next time
+                        entries.insert(0, entries.pop(i))
                     return self._replay(entry, tensors)
         if self.size() >= CACHE_LIMIT:
             self._warn("cache", "ndgrad.compile: cache limit reached; running eagerly")
@@ -483,6 +558,7 @@ class CompiledFunction:
             and (
                 (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
                 or (fn is np.sum and _plain_sum(sargs, skw))
+                or (not skw and _is_gather(trace, label, sargs))
             )
         }
         deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
