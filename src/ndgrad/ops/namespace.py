@@ -445,7 +445,7 @@ def _array_conv(xp: Any) -> dict:
     ) -> Any:
         n, o = g.shape[:2]
         c = x_shape[1]
-        geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation, band=False)
+        geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, g.itemsize)
         grid = Grid(g, geo, batch)
         rows, og = (c // groups) * geo.kk, o // groups
@@ -454,7 +454,11 @@ def _array_conv(xp: Any) -> dict:
         cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
         dx = xp.empty((n,) + tuple(x_shape[1:]), g.dtype)
         buf = xp.empty((c, batch) + geo.full, g.dtype)
-        flat = buf.reshape(c, batch * geo.plane)
+        flat = buf.reshape(c, batch * math.prod(geo.full))
+        if geo.band:
+            bandbuf = xp.empty((c, batch) + geo.grid, g.dtype)
+            bandflat = bandbuf.reshape(c, batch * geo.plane)
+        per = len(geo.shifts)
         for n0 in range(0, n, batch):
             b = min(batch, n - n0)
             length = geo.length(b)
@@ -466,8 +470,15 @@ def _array_conv(xp: Any) -> dict:
                     out=cols[gi * rows : (gi + 1) * rows, :length],
                 )
             buf.fill(0)
-            for t, s in enumerate(geo.shifts):
-                flat[:, s : s + length] += cols3[:, t, :length]
+            for i, r in enumerate(geo.band_starts):
+                if geo.band:
+                    bandbuf.fill(0)
+                for t, s in enumerate(geo.shifts):
+                    (bandflat if geo.band else flat)[:, s : s + length] += cols3[
+                        :, i * per + t, :length
+                    ]
+                if geo.band:
+                    buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
             dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
 
