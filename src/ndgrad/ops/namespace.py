@@ -304,7 +304,9 @@ def _array_conv(xp: Any) -> dict:
     freed with the call) and multiplied by the weight in one 2-D GEMM per group. The weight
     gradient multiplies the output gradient, laid on the same grid, with the same columns; the
     input gradient is the flipped-kernel forward (when ``O <= C``) or the GEMM with the
-    weight's transpose followed by one shifted 2-D add per kernel offset (col2im).
+    weight's transpose followed by one shifted 2-D add per kernel offset (col2im). When most of
+    the grid's first-dim rows hold no output (``_Shifted.band``), all three work on a band of
+    ``rows0`` rows per first-dim kernel offset instead of the whole grid.
 
     Other strides use im2col on a strided view: the padded input with the kernel offsets before
     the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
