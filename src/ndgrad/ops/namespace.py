@@ -252,15 +252,27 @@ class _Shifted:
     rows of the grid) are computed and dropped. ``L = B * P - s_max`` covers every valid output.
     """
 
-    def __init__(self, spatial: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> None:
+    def __init__(
+        self, spatial: tuple, kernel: tuple, padding: tuple, dilation: tuple, band: bool = True
+    ) -> None:
         self.full = tuple(m + lo + hi for m, (lo, hi) in zip(spatial, padding))
-        self.plane = math.prod(self.full)
         self.plane_strides = tuple(math.prod(self.full[i + 1 :]) for i in range(len(self.full)))
+        reach0 = dilation[0] * (kernel[0] - 1)
+        rows0 = self.full[0] - reach0
+        # Banded: when the grid's first dim holds many rows that no output uses (LeNet's conv2,
+        # 10 of 14), the columns of first-dim offset i are taken from a band of the ``rows0``
+        # input rows it reads (one strided copy per i), so the GEMM skips those rows.
+        self.band = band and len(kernel) > 1 and kernel[0] > 1 and 5 * rows0 <= 4 * self.full[0]
+        self.grid = ((rows0,) + self.full[1:]) if self.band else self.full
+        self.plane = math.prod(self.grid)
+        self.rows0 = rows0
+        self.band_starts = [i * dilation[0] for i in range(kernel[0])] if self.band else [0]
+        dims = range(1, len(kernel)) if self.band else range(len(kernel))
         self.shifts = [
-            sum(i * d * p for i, d, p in zip(offs, dilation, self.plane_strides))
-            for offs in itertools.product(*(range(k) for k in kernel))
+            sum(offs[j] * dilation[i] * self.plane_strides[i] for j, i in enumerate(dims))
+            for offs in itertools.product(*(range(kernel[i]) for i in dims))
         ]
-        self.kk = len(self.shifts)
+        self.kk = math.prod(kernel)
         self.inner = (slice(None), slice(None)) + _inner(spatial, padding)
 
     def batch(self, n: int, rows: int, itemsize: int) -> int:
@@ -292,7 +304,9 @@ def _array_conv(xp: Any) -> dict:
     freed with the call) and multiplied by the weight in one 2-D GEMM per group. The weight
     gradient multiplies the output gradient, laid on the same grid, with the same columns; the
     input gradient is the flipped-kernel forward (when ``O <= C``) or the GEMM with the
-    weight's transpose followed by one shifted 2-D add per kernel offset (col2im).
+    weight's transpose followed by one shifted 2-D add per kernel offset (col2im). When most of
+    the grid's first-dim rows hold no output (``_Shifted.band``), all three work on a band of
+    ``rows0`` rows per first-dim kernel offset instead of the whole grid.
 
     Other strides use im2col on a strided view: the padded input with the kernel offsets before
     the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
@@ -339,7 +353,10 @@ def _array_conv(xp: Any) -> dict:
             self.x, self.geo, self.batch = x, geo, batch
             c = x.shape[1]
             self.buf = xp.zeros((c, batch) + geo.full, x.dtype)
-            self.flat = self.buf.reshape(c, batch * geo.plane)
+            self.flat = self.buf.reshape(c, batch * math.prod(geo.full))
+            if geo.band:
+                self.bandbuf = xp.empty((c, batch) + geo.grid, x.dtype)
+                self.bandflat = self.bandbuf.reshape(c, batch * geo.plane)
             self.cols = xp.empty((c, geo.kk, batch * geo.plane), x.dtype)
 
         def fill(self, n0: int, b: int) -> tuple:
@@ -347,8 +364,15 @@ def _array_conv(xp: Any) -> dict:
             key = (slice(None), slice(0, b)) + geo.inner[2:]
             self.buf[key] = self.x[n0 : n0 + b].swapaxes(0, 1)
             length = geo.length(b)
-            for t, s in enumerate(geo.shifts):
-                self.cols[:, t, :length] = self.flat[:, s : s + length]
+            per = len(geo.shifts)
+            for i, r in enumerate(geo.band_starts):
+                if geo.band:
+                    self.bandbuf[:, :b] = self.buf[:, :b, r : r + geo.rows0]
+                    src = self.bandflat
+                else:
+                    src = self.flat
+                for t, s in enumerate(geo.shifts):
+                    self.cols[:, i * per + t, :length] = src[:, s : s + length]
             c = self.cols.shape[0]
             return self.cols.reshape(c * geo.kk, -1)[:, :length], length
 
@@ -358,7 +382,7 @@ def _array_conv(xp: Any) -> dict:
         def __init__(self, g: Any, geo: _Shifted, batch: int) -> None:
             self.g, self.geo = g, geo
             o = g.shape[1]
-            self.buf = xp.zeros((o, batch) + geo.full, g.dtype)
+            self.buf = xp.zeros((o, batch) + geo.grid, g.dtype)
             self.flat = self.buf.reshape(o, batch * geo.plane)
             self.valid = tuple(slice(0, m) for m in g.shape[2:])
 
@@ -432,7 +456,11 @@ def _array_conv(xp: Any) -> dict:
         cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
         dx = xp.empty((n,) + tuple(x_shape[1:]), g.dtype)
         buf = xp.empty((c, batch) + geo.full, g.dtype)
-        flat = buf.reshape(c, batch * geo.plane)
+        flat = buf.reshape(c, batch * math.prod(geo.full))
+        if geo.band:
+            bandbuf = xp.empty((c, batch) + geo.grid, g.dtype)
+            bandflat = bandbuf.reshape(c, batch * geo.plane)
+        per = len(geo.shifts)
         for n0 in range(0, n, batch):
             b = min(batch, n - n0)
             length = geo.length(b)
@@ -444,8 +472,15 @@ def _array_conv(xp: Any) -> dict:
                     out=cols[gi * rows : (gi + 1) * rows, :length],
                 )
             buf.fill(0)
-            for t, s in enumerate(geo.shifts):
-                flat[:, s : s + length] += cols3[:, t, :length]
+            for i, r in enumerate(geo.band_starts):
+                if geo.band:
+                    bandbuf.fill(0)
+                for t, s in enumerate(geo.shifts):
+                    (bandflat if geo.band else flat)[:, s : s + length] += cols3[
+                        :, i * per + t, :length
+                    ]
+                if geo.band:
+                    buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
             dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
 
