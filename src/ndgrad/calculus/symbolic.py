@@ -729,10 +729,11 @@ def _arrange_sympy(jac: Any, y_shape: Shape, x_shape: Shape, layout: str) -> Any
     return sp.Array(arranged.tolist()) if arranged.ndim else arranged.item()
 
 
-def symbolic_derivative(
-    expression: str | ParsedExpression, shapes: dict[str, Any] | None = None, wrt: str | None = None
-) -> SymbolicDerivative:
-    """Differentiates a parsed matrix expression symbolically; undeclared symbols are scalars."""
+def _prepare(
+    expression: str | ParsedExpression, shapes: dict[str, Any] | None, wrt: str | None
+) -> tuple[ParsedExpression, dict[str, Shape], str]:
+    """The parsed expression, every symbol's normalised shape and the variable to differentiate
+    by (shared by the symbolic and the numeric derivative)."""
     parsed = (
         expression if isinstance(expression, ParsedExpression) else parse_expression(expression)
     )
@@ -742,6 +743,14 @@ def symbolic_derivative(
             raise ValueError(f"shape given for {name!r}, which is not in {parsed.text!r}")
     norm = {name: normalize_shape(name, shapes.get(name, ())) for name in parsed.symbols}
     wrt = _default_wrt(parsed, wrt)
+    return parsed, norm, wrt
+
+
+def symbolic_derivative(
+    expression: str | ParsedExpression, shapes: dict[str, Any] | None = None, wrt: str | None = None
+) -> SymbolicDerivative:
+    """Differentiates a parsed matrix expression symbolically; undeclared symbols are scalars."""
+    parsed, norm, wrt = _prepare(expression, shapes, wrt)
     _check_symbolic_budget(parsed, norm)
 
     explicit = ExplicitBackend(norm)
@@ -919,15 +928,7 @@ def compare(
     from ndgrad.autograd.functional import jacobian
 
     check_layout(layout)
-    parsed = (
-        expression if isinstance(expression, ParsedExpression) else parse_expression(expression)
-    )
-    shapes = dict(shapes or {})
-    for name in shapes:
-        if name not in parsed.symbols:
-            raise ValueError(f"shape given for {name!r}, which is not in {parsed.text!r}")
-    norm = {name: normalize_shape(name, shapes.get(name, ())) for name in parsed.symbols}
-    wrt = _default_wrt(parsed, wrt)
+    parsed, norm, wrt = _prepare(expression, shapes, wrt)
     at = dict(at or {})
     for name in at:
         if name not in norm:
