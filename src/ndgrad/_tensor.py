@@ -487,6 +487,9 @@ def to_array(data: Any, dtype: Any = None) -> np.ndarray:
             raise TypeError(
                 "tensor(): not a sequence: a list holds both numbers and sequences"
             ) from None
+        ragged = _ragged_sequence(data)
+        if ragged:
+            raise ValueError(f"tensor(): {ragged}") from None
         raise ValueError(f"tensor(): could not build a tensor from the data: {exc}") from None
     if arr.dtype == object:
         raise ValueError("tensor(): expected a sequence of numbers with a regular shape")
@@ -499,6 +502,25 @@ def _mixes_numbers_and_sequences(data: Any) -> bool:
         return False
     kinds = {isinstance(d, list | tuple | np.ndarray) for d in data}
     return len(kinds) == 2 or any(_mixes_numbers_and_sequences(d) for d in data)
+
+
+def _ragged_sequence(data: Any, dim: int = 0) -> str | None:
+    """PyTorch's words for nested lists of uneven lengths: the shape comes from the first
+    element at each depth and the first list that differs is named."""
+    shape = []
+    probe = data
+    while isinstance(probe, list | tuple):
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+
+    def walk(seq: Any, d: int) -> str | None:
+        if d >= len(shape) or not isinstance(seq, list | tuple):
+            return None
+        if len(seq) != shape[d]:
+            return f"expected sequence of length {shape[d]} at dim {d} (got {len(seq)})"
+        return next((m for m in (walk(x, d + 1) for x in seq) if m), None)
+
+    return walk(data, dim)
 
 
 def _int_overflow() -> ValueError:

@@ -282,7 +282,7 @@ CASES: list[tuple[Callable[[Any], None], type[Exception], str]] = [
         r"shape \[2, 3\]",
     ),
     (_numpy_requires_grad, RuntimeError, r"Can't call numpy\(\) on Tensor that requires grad"),
-    (_matmul_dtype, RuntimeError, r"same dtype.*float32.*float64"),
+    (_matmul_dtype, RuntimeError, r"expected m1 and m2 to have the same dtype.*float != double"),
     (_where_cond, RuntimeError, r"where expected condition to be a boolean tensor.*float32"),
     (_permute_rank, RuntimeError, r"number of dimensions in the tensor input does not match"),
     (_split_sizes, RuntimeError, r"split_with_sizes expects split_sizes to sum exactly to 5"),
@@ -328,3 +328,40 @@ def test_no_numpy_traceback_leaks_for_bad_shapes():
         with pytest.raises((RuntimeError, IndexError)) as info:
             f()
         assert "numpy" not in type(info.value).__module__
+
+
+# The messages people paste into forums: ndgrad's contains torch's, word for word.
+FORUM_MESSAGES = {
+    "linear_dtype": lambda lib: lib.nn.Linear(3, 2)(lib.ones(2, 3, dtype=lib.float64)),
+    "linear_bias_dtype": lambda lib: lib.nn.functional.linear(
+        lib.ones(2, 3), lib.ones(2, 3), lib.ones(2, dtype=lib.float64)
+    ),
+    "linear_no_bias_dtype": lambda lib: lib.nn.functional.linear(
+        lib.ones(2, 3, dtype=lib.float64), lib.ones(2, 3)
+    ),
+    "conv_dtype": lambda lib: lib.nn.Conv2d(1, 1, 3)(lib.ones(1, 1, 5, 5, dtype=lib.float64)),
+    "conv_dtype_no_bias": lambda lib: lib.nn.Conv2d(1, 1, 3, bias=False)(
+        lib.ones(1, 1, 5, 5, dtype=lib.float64)
+    ),
+    "multi_target": lambda lib: lib.nn.functional.cross_entropy(
+        lib.ones(4, 10), lib.zeros(4, 2, dtype=lib.long)
+    ),
+    "ragged": lambda lib: lib.tensor([[1, 2], [3, 4], [5]]),
+    "ragged_deep": lambda lib: lib.tensor([[[1, 2], [3, 4]], [[1, 2], [3]]]),
+    "bmm_batch": lambda lib: lib.bmm(lib.ones(2, 3, 4), lib.ones(3, 4, 5)),
+    "bmm_inner": lambda lib: lib.bmm(lib.ones(2, 3, 4), lib.ones(2, 5, 5)),
+    "matmul_3d_dtype": lambda lib: lib.matmul(lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(3, 2)),
+    "batched_dtype": lambda lib: lib.matmul(
+        lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(4, 3, 2)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FORUM_MESSAGES)
+def test_forum_messages_contain_torchs_words(name):
+    with pytest.raises(Exception) as theirs:
+        FORUM_MESSAGES[name](torch)
+    with pytest.raises(type(theirs.value)) as ours:
+        FORUM_MESSAGES[name](ndgrad)
+    assert type(ours.value) is type(theirs.value)
+    assert str(theirs.value) in str(ours.value)

@@ -180,6 +180,13 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 # ----------------------------------------------------------------------------- layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``."""
+    if bias is not None and (input.dtype != weight.dtype or bias.dtype != weight.dtype):
+        # addmm's checks, in its order and words
+        first, second = ("mat1", input) if input.dtype != weight.dtype else ("self", bias)
+        raise RuntimeError(
+            f"{first} and mat2 must have the same dtype, but got {_scalar_type(second)} and "
+            f"{_scalar_type(weight)}"
+        )
     if weight.dim() == 2 and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:
         rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
         raise RuntimeError(
@@ -409,6 +416,8 @@ def _check_class_target(input: Tensor, target: Tensor) -> None:  # noqa: A002
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
             f"({target.shape[0] if target.dim() else 0})."
         )
+    if input.dim() == 2 and target.dim() != 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     expected = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expected:
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
@@ -684,14 +693,15 @@ def _conv_batched(op: str, input: Tensor, n: int) -> tuple[Tensor, bool]:  # noq
 
 
 def _check_conv_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
-    if input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
-        )
+    # PyTorch checks the bias first, then the weight
     if bias is not None and bias.dtype != input.dtype:
         raise RuntimeError(
             f"Input type ({_scalar_type(input).lower()}) and bias type "
             f"({_scalar_type(bias).lower()}) should be the same"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
         )
 
 

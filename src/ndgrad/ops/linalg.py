@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad import _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, operands, record
@@ -32,10 +33,17 @@ def _shape_str(shape: tuple) -> str:
 
 def _check_dtypes(op: str, a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(
-            f"{op}(): expected both arguments to have the same dtype, but got: "
-            f"{a.dtype} != {b.dtype}"
-        )
+        # PyTorch's text (what people paste into forums), led by the op's name
+        names = [_dtype.SCALAR_NAMES[t._data.dtype.name] for t in (a, b)]
+        if (
+            op == "bmm"
+            or max(a._data.ndim, b._data.ndim) > 2
+            and min(a._data.ndim, b._data.ndim) > 2
+        ):
+            detail = f"expected scalar type {names[0]} but found {names[1]}"
+        else:
+            detail = f"expected m1 and m2 to have the same dtype, but got: {names[0].lower()} != {names[1].lower()}"
+        raise RuntimeError(f"{op}(): {detail}")
     if a._data.dtype.kind == "b":  # no bool kernel: PyTorch names the one it dispatched to
         na, nb = a._data.ndim, b._data.ndim
         if op == "dot" or na == nb == 1:
@@ -280,10 +288,11 @@ def inner(a: Tensor, b: Tensor) -> Tensor:
 def _check_bmm(op: str, a: Tensor, b: Tensor) -> None:
     _require_dims(op, a, 3, "batch1")
     _require_dims(op, b, 3, "batch2")
-    if a._data.shape[0] != b._data.shape[0]:
+    expected = [a._data.shape[0], a._data.shape[2]]
+    if list(b._data.shape[:2]) != expected:
         raise RuntimeError(
-            f"{op}(): batch1 and batch2 must have the same batch size, got {a._data.shape[0]} "
-            f"and {b._data.shape[0]}"
+            f"{op}(): Expected size for first two dimensions of batch2 tensor to be: {expected} "
+            f"but got: {list(b._data.shape[:2])}."
         )
 
 
