@@ -215,7 +215,7 @@ class Tensor:
             )
         if value and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                "only Tensors of floating point and complex dtype can require gradients "
+                "Only Tensors of floating point and complex dtype can require gradients "
                 f"(got {self.dtype})"
             )
         self._requires_grad = bool(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -351,6 +352,12 @@ FORUM_MESSAGES = {
     "bmm_batch": lambda lib: lib.bmm(lib.ones(2, 3, 4), lib.ones(3, 4, 5)),
     "bmm_inner": lambda lib: lib.bmm(lib.ones(2, 3, 4), lib.ones(2, 5, 5)),
     "matmul_3d_dtype": lambda lib: lib.matmul(lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(3, 2)),
+    "linear_numpy": lambda lib: lib.nn.Linear(2, 2)(np.ones((3, 2), np.float32)),
+    "relu_numpy": lambda lib: lib.nn.functional.relu(np.ones(3)),
+    "softmax_list": lambda lib: lib.nn.functional.softmax([1.0, 2.0], dim=0),
+    "add_list": lambda lib: lib.add(lib.ones(2), [1, 2]),
+    "maximum_list": lambda lib: lib.maximum(lib.ones(2), [1, 2]),
+    "requires_grad_int": lambda lib: lib.tensor([1, 2], requires_grad=True),
     "batched_dtype": lambda lib: lib.matmul(
         lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(4, 3, 2)
     ),

@@ -84,6 +84,7 @@ def _scalar_type(t: Tensor) -> str:
 
 # ----------------------------------------------------------------------------- activations
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("relu", "input", input)
     return input.relu_() if inplace else _pw.relu(input)
 
 
@@ -108,10 +109,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    _check_tensor("sigmoid", "input", input)
     return _pw.sigmoid(input)
 
 
 def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    _check_tensor("tanh", "input", input)
     return _pw.tanh(input)
 
 
@@ -145,6 +148,7 @@ def softmax(
     _stacklevel: int = 3,  # noqa: A002
     dtype: Any = None,
 ) -> Tensor:
+    _check_tensor("softmax", "input", input)
     if dim is None:
         _implicit_dim_warning("softmax", _stacklevel)
     return _red.softmax(input, dim, dtype)
@@ -167,6 +171,7 @@ def log_softmax(
     _stacklevel: int = 3,  # noqa: A002
     dtype: Any = None,
 ) -> Tensor:
+    _check_tensor("log_softmax", "input", input)
     if dim is None:
         _implicit_dim_warning("log_softmax", _stacklevel)
     return _red.log_softmax(input, dim, dtype)
@@ -180,6 +185,8 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
 # ----------------------------------------------------------------------------- layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``."""
+    _check_tensor("linear", "input", input)
+    _check_tensor("linear", "weight", weight)
     if bias is not None and (input.dtype != weight.dtype or bias.dtype != weight.dtype):
         # addmm's checks, in its order and words
         first, second = ("mat1", input) if input.dtype != weight.dtype else ("self", bias)
@@ -294,9 +301,22 @@ def _size_warning(input: Tensor, target: Tensor) -> None:  # noqa: A002
         )
 
 
+_POSITIONS = {"input": 1, "target": 2, "weight": 2, "bias": 3}
+
+
 def _check_tensor(op: str, name: str, value: Any) -> Tensor:
+    """PyTorch's TypeError for a non-tensor argument (a NumPy array fed to a layer, say)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(value).__name__}")
+        kind = type(value)
+        kind_name = (
+            kind.__name__
+            if kind.__module__ == "builtins"
+            else f"{kind.__module__}.{kind.__qualname__}"
+        )
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {_POSITIONS.get(name, 1)}) must be Tensor, "
+            f"not {kind_name}"
+        )
     return value
 
 

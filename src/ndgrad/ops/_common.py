@@ -75,14 +75,24 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
         return scalar_like(a, b._data.dtype, b), b
     if not ta:
         if not isinstance(a, _SCALARS):
-            a = as_tensor(a, op)
+            a = as_tensor(_not_a_sequence(a, op, "input", 1), op)
     if not tb:
         if not isinstance(b, _SCALARS):
-            b = as_tensor(b, op)
+            b = as_tensor(_not_a_sequence(b, op, "other", 2), op)
     dt = _dtype.result_type(a, b).np
     a = cast(a, dt) if isinstance(a, Tensor) else scalar_like(a, dt, b)
     b = cast(b, dt) if isinstance(b, Tensor) else scalar_like(b, dt, a)
     return a, b
+
+
+def _not_a_sequence(value: Any, op: str, name: str, position: int) -> Any:
+    """PyTorch takes tensors, arrays and numbers as operands, never Python lists."""
+    if isinstance(value, list | tuple):
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+            f"{type(value).__name__}"
+        )
+    return value
 
 
 def scalar_like(value: Any, np_dtype: np.dtype, like: Any) -> Tensor:
