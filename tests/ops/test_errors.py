@@ -354,7 +354,6 @@ FORUM_MESSAGES = {
     "matmul_3d_dtype": lambda lib: lib.matmul(lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(3, 2)),
     "linear_numpy": lambda lib: lib.nn.Linear(2, 2)(np.ones((3, 2), np.float32)),
     "relu_numpy": lambda lib: lib.nn.functional.relu(np.ones(3)),
-    "softmax_list": lambda lib: lib.nn.functional.softmax([1.0, 2.0], dim=0),
     "add_list": lambda lib: lib.add(lib.ones(2), [1, 2]),
     "maximum_list": lambda lib: lib.maximum(lib.ones(2), [1, 2]),
     "requires_grad_int": lambda lib: lib.tensor([1, 2], requires_grad=True),

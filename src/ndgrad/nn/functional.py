@@ -148,7 +148,6 @@ def softmax(
     _stacklevel: int = 3,  # noqa: A002
     dtype: Any = None,
 ) -> Tensor:
-    _check_tensor("softmax", "input", input)
     if dim is None:
         _implicit_dim_warning("softmax", _stacklevel)
     return _red.softmax(input, dim, dtype)
@@ -171,7 +170,6 @@ def log_softmax(
     _stacklevel: int = 3,  # noqa: A002
     dtype: Any = None,
 ) -> Tensor:
-    _check_tensor("log_softmax", "input", input)
     if dim is None:
         _implicit_dim_warning("log_softmax", _stacklevel)
     return _red.log_softmax(input, dim, dtype)
