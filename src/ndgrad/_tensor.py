@@ -74,6 +74,7 @@ class Tensor:
         "_views",  # bases only: weak references to views that follow their history
         "_hooks",
         "_retains_grad",
+        "_pinned",  # pin_memory() results only
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
@@ -330,10 +331,21 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
+        if type(self._data) is not np.ndarray:
+            self._host_only("numpy")
         return self._data
 
+    def _host_only(self, op: str) -> None:
+        """torch's TypeError for a device tensor where host memory is needed."""
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"{op}(): can't convert {self.device} device type tensor to numpy. Use "
+                "Tensor.cpu() to copy the tensor to host memory first."
+            )
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
+        data = self.numpy(force=True)
+        return data if dtype is None else data.astype(dtype)
 
     def _scalar(self, kind: type) -> Any:
         """float(t) / int(t): PyTorch's ValueError for a tensor that is not one element."""
