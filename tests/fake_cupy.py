@@ -120,7 +120,11 @@ class ndarray:  # noqa: N801 - CuPy's name
     __hash__ = None  # type: ignore[assignment]
 
     def __getitem__(self, key: Any) -> Any:
-        return _wrap(self._a[_unwrap_index(key)])
+        key = _unwrap_index(key)
+        out = self._a[key]
+        if isinstance(out, _np.generic):  # CuPy: a 0-d view, never a scalar copy
+            out = self._a[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+        return _wrap(out)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._a[_unwrap_index(key)] = value._a if isinstance(value, ndarray) else value

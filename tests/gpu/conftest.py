@@ -16,7 +16,7 @@ from ndgrad import _backend
 REAL = os.environ.get("NDGRAD_TEST_CUDA") == "real"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cuda() -> Any:
     """The array library behind ``device="cuda"`` for the duration of a test."""
     if REAL:

@@ -941,13 +941,13 @@ def conv_transpose2d(
     )
 
 
-def _identity_kernels(channels: int, kernel: tuple, dtype: Any) -> Tensor:
+def _identity_kernels(channels: int, kernel: tuple, dtype: Any, device: Any = None) -> Tensor:
     """``(channels * prod(kernel), 1, *kernel)`` one-hot kernels: convolving with them (groups
     = channels) copies each window into the channel dim, in PyTorch's unfold order."""
     kk = int(np.prod(kernel))
     eye = np.zeros((channels, kk, kk), dtype=dtype.np if hasattr(dtype, "np") else dtype)
     eye[:, np.arange(kk), np.arange(kk)] = 1
-    return _creation.tensor(eye.reshape((channels * kk, 1) + tuple(kernel)))
+    return _creation.tensor(eye.reshape((channels * kk, 1) + tuple(kernel)), device=device)
 
 
 def unfold(
@@ -979,7 +979,7 @@ def unfold(
             f"sliding blocks as {blocks}, but its components must be at least one."
         )
     n, c = x.shape[:2]
-    eye = _identity_kernels(c, kernel, x._data.dtype)
+    eye = _identity_kernels(c, kernel, x._data.dtype, x.device)
     pads = tuple((p, p) for p in padding)
     cols = _conv.convolution(x, eye, None, stride, pads, dilation, c)
     out = cols.reshape(n, c * eye.shape[0] // c, blocks[0] * blocks[1])
@@ -1025,7 +1025,7 @@ def fold(
             f"{blocks[0] * blocks[1]}, but got input.size(2)={x.shape[2]}."
         )
     n, c = x.shape[0], x.shape[1] // kk
-    eye = _identity_kernels(c, kernel, x._data.dtype)
+    eye = _identity_kernels(c, kernel, x._data.dtype, x.device)
     pads = tuple((p, p) for p in padding)
     g = x.reshape((n, c * kk) + blocks)
     out = _conv.conv_input_grad(g, eye, None, (n, c) + size, stride, pads, dilation, c)

@@ -323,7 +323,7 @@ def _add_product(
             f"{op}(): expected self and mat2 to have the same dtype, but got: {input.dtype} != "
             f"{mat2.dtype}"
         )
-    shape = np.shape(data)
+    shape = data.shape
     try:
         full = np.broadcast_shapes(input._data.shape, shape)
     except ValueError:
