@@ -458,28 +458,39 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Moves (and casts) the parameters and buffers in place: the same Parameter objects,
+        their data on the new device or floating dtype, as ``torch.nn.Module.to``."""
         from ndgrad._backend import check_available
         from ndgrad._backend import device as device_cls
 
         dtype = kwargs.get("dtype")
+        dev = kwargs.get("device")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, dev = a.dtype, a.device
             elif isinstance(a, (str, device_cls)):
-                check_available(a)
-            elif a is not None:
+                dev = a
+            elif a is not None and not isinstance(a, bool):  # non_blocking
                 dtype = a
-        if "device" in kwargs and kwargs["device"] is not None:
-            check_available(kwargs["device"])
-        if dtype is None:
+        if dev is not None:
+            dev = check_available(dev)
+        target = None
+        if dtype is not None:
+            target = _dtype.to_dtype(dtype)
+            if not target.is_floating_point:
+                raise TypeError(
+                    "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                    f"dtype={target}"
+                )
+        if target is None and dev is None:
             return self
-        target = _dtype.to_dtype(dtype)
-        if not target.is_floating_point:
-            raise TypeError(
-                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                f"dtype={target}"
-            )
-        return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
+
+        def convert(t: Tensor) -> Tensor:
+            if dev is not None:
+                t = t.to(dev)
+            return t.to(target) if target is not None and t.is_floating_point() else t
+
+        return self._apply(convert)
 
     def _float_cast(self, target: _dtype.dtype) -> Module:
         return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
@@ -497,10 +508,12 @@ class Module:
         return self._apply(lambda t: t.to(dst_type))
 
     def cpu(self) -> Module:
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> Module:
-        raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device if device is not None else "cuda")
 
     # ------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
