@@ -202,8 +202,10 @@ def _wrap(value: Any) -> Any:
     if isinstance(value, _np.generic):
         return _wrap(_np.asarray(value))  # CuPy gives 0-d arrays, never host scalars
     if isinstance(value, tuple):
-        return type(value)(*map(_wrap, value)) if hasattr(value, "_fields") else tuple(
-            map(_wrap, value)
+        return (
+            type(value)(*map(_wrap, value))
+            if hasattr(value, "_fields")
+            else tuple(map(_wrap, value))
         )
     if isinstance(value, list):
         return [_wrap(v) for v in value]
@@ -272,8 +274,10 @@ def _function(fn: Any, name: str) -> Any:
         args = tuple(_unwrap(a, host_ok) for a in args)
         kwargs = {k: _unwrap(v, host_ok and k == "a") for k, v in kwargs.items()}
         out = fn(*args, **kwargs)
-        if name in _HOST_OK and isinstance(out, _np.ndarray) and any(
-            isinstance(a, _np.ndarray) for a in args
+        if (
+            name in _HOST_OK
+            and isinstance(out, _np.ndarray)
+            and any(isinstance(a, _np.ndarray) for a in args)
         ):
             out = out.copy() if name != "asarray" or out is args[0] else out
         return _wrap(out)
@@ -371,7 +375,7 @@ random.get_random_state = lambda: _GLOBAL_RS[0]  # type: ignore[attr-defined]
 
 
 # --- cuda: one fake device
-class _OutOfMemoryError(MemoryError):
+class OutOfMemoryError(MemoryError):
     def __init__(self, size: int, total: int, limit: int = 0) -> None:
         self._size, self._total, self._limit = size, total, limit
         super().__init__(
@@ -488,7 +492,7 @@ cuda.Device = _Device  # type: ignore[attr-defined]
 cuda.Event = _Event  # type: ignore[attr-defined]
 cuda.get_elapsed_time = _get_elapsed_time  # type: ignore[attr-defined]
 cuda.runtime = _runtime  # type: ignore[attr-defined]
-cuda.memory = types.SimpleNamespace(OutOfMemoryError=_OutOfMemoryError)  # type: ignore[attr-defined]
+cuda.memory = types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError)  # type: ignore[attr-defined]
 cuda.Stream = types.SimpleNamespace(null=None)  # type: ignore[attr-defined]
 cuda.get_current_stream = lambda: None  # type: ignore[attr-defined]
 cuda.is_available = lambda: True  # type: ignore[attr-defined]

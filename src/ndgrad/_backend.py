@@ -215,6 +215,16 @@ def device_random(dev: device, seed: int) -> Any:
     return _DeviceRandom(backend(dev), seed)
 
 
+def out_of_memory(exc: BaseException) -> BaseException:
+    """CuPy's OutOfMemoryError as torch.cuda.OutOfMemoryError (a RuntimeError) with the
+    sizes; any other MemoryError (NumPy's, on the host) stays as it is."""
+    if type(exc).__name__ != "OutOfMemoryError" or "cuda" not in _BACKENDS:
+        return exc
+    from ndgrad import cuda
+
+    return cuda.out_of_memory(exc)
+
+
 # ----------------------------------------------------------------------------- CuPy
 def register_cupy() -> bool:
     """Registers CuPy as the ``cuda`` backend when it imports and sees a GPU."""

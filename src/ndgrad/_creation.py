@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _dtype
-from ndgrad import _backend
+from ndgrad import _backend, _dtype
 from ndgrad._backend import check_available, to_device
 from ndgrad._dtype import not_implemented
 from ndgrad._tensor import Tensor, to_array
@@ -58,6 +57,8 @@ def allocating(op: str, shape: tuple, dtype: np.dtype) -> Any:
     except (MemoryError, ValueError) as exc:
         if isinstance(exc, ValueError) and "too big" not in str(exc):
             raise
+        if type(exc).__name__ == "OutOfMemoryError":  # CuPy's: the GPU is full
+            raise _backend.out_of_memory(exc) from exc
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         raise RuntimeError(
             f"{op}(): can't allocate memory: you tried to allocate {nbytes} bytes "

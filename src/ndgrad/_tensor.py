@@ -307,7 +307,15 @@ class Tensor:
         create_graph: bool = False,
         inputs: Sequence[Tensor] | Tensor | None = None,
     ) -> None:
-        _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
+        try:
+            _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
+        except MemoryError as exc:  # CuPy's OutOfMemoryError is one
+            from ndgrad._backend import out_of_memory
+
+            err = out_of_memory(exc)
+            if err is exc:
+                raise
+            raise err from exc
 
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)

@@ -53,7 +53,9 @@ class Attention(nn.Module):
 
 
 def mlp() -> nn.Module:
-    return nn.Sequential(nn.Flatten(), nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.0), nn.Linear(16, 3))
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.0), nn.Linear(16, 3)
+    )
 
 
 def lenet() -> nn.Module:
@@ -96,7 +98,10 @@ def _pair(name: str) -> tuple[nn.Module, nn.Module, list]:
     ndgrad.manual_seed(0)
     ndgrad.set_default_dtype(ndgrad.float64)  # the conftest restores float32
     net = make()
-    batches = [(RNG.normal(size=shape), RNG.integers(0, 3, size=shape[1] if name == "lstm" else shape[0])) for _ in range(2)]
+    batches = [
+        (RNG.normal(size=shape), RNG.integers(0, 3, size=shape[1] if name == "lstm" else shape[0]))
+        for _ in range(2)
+    ]
     net(ndgrad.tensor(batches[0][0]))  # materialise lazy layers on the CPU first
     moved = copy.deepcopy(net)
     params = list(moved.parameters())
@@ -130,9 +135,7 @@ OPTIMIZERS = [
     (ndgrad.optim.AdamW, {"lr": 0.01}),
 ]
 _OPTIMIZER_NAMES = ("Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam")
-OPTIMIZERS += [
-    (getattr(ndgrad.optim, n), {}) for n in _OPTIMIZER_NAMES if hasattr(ndgrad.optim, n)
-]
+OPTIMIZERS += [(getattr(ndgrad.optim, n), {}) for n in _OPTIMIZER_NAMES if hasattr(ndgrad.optim, n)]
 
 
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=lambda o: f"{o[0].__name__}{sorted(o[1])}")

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import ndgrad
 from tests.ops.helpers import all_outputs, float_outputs, weights_for
 from tests.ops.op_table import OPS
 
+import ndgrad
 
 CREATION = {"tensor", "linspace", "arange", "zeros", "ones", "full", "eye", "rand", "randn"}
 

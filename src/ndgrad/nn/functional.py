@@ -23,7 +23,7 @@ from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops import shape as _shape
-from ndgrad.ops._common import as_tensor, broadcast_error, named, not_implemented
+from ndgrad.ops._common import all_on_one_device, as_tensor, broadcast_error, named, not_implemented
 
 __all__ = [
     "relu",
@@ -684,6 +684,7 @@ def _conv_batched(op: str, input: Tensor, n: int) -> tuple[Tensor, bool]:  # noq
 
 
 def _check_conv_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    all_on_one_device("convolution", [input, weight] if bias is None else [input, weight, bias])
     if input.dtype != weight.dtype:
         raise RuntimeError(
             f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"

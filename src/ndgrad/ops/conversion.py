@@ -94,7 +94,9 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False, **kwargs
 def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
     """Page-locked host memory in torch; NumPy's memory serves as it is (a copy, as torch's)."""
     if self.device.type != "cpu":
-        raise RuntimeError(f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned")
+        raise RuntimeError(
+            f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned"
+        )
     out = self.clone()
     out._pinned = True
     return out

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad._backend import array_module
+from ndgrad._backend import array_module, same_device
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, operands, record
 from ndgrad.ops.inplace import variant
@@ -31,6 +31,8 @@ def _shape_str(shape: tuple) -> str:
 
 
 def _check_dtypes(op: str, a: Tensor, b: Tensor) -> None:
+    if type(a._data) is not type(b._data):
+        same_device(op, a._data, b._data)
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(
             f"{op}(): expected both arguments to have the same dtype, but got: "

@@ -27,6 +27,7 @@ from ndgrad.ops._common import (
     method,
     named,
     not_implemented,
+    one_device,
     operands,
     record,
     reflected,
@@ -823,6 +824,8 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
             f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}"
         )
     a, b = operands(a, b, "where")
+    if type(cond._data) is not type(a._data):
+        cond, a = one_device(cond, a, "where")
     try:
         xp = array_module(cond._data)
         data = xp.where(cond._data, a._data, b._data)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from ndgrad import _dtype
+from ndgrad import _backend, _dtype
 from ndgrad._tensor import RemovableHandle, Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
@@ -84,7 +84,13 @@ class Module:
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_hooks or self._forward_pre_hooks):
-            return self.forward(*args, **kwargs)
+            try:
+                return self.forward(*args, **kwargs)
+            except MemoryError as exc:  # CuPy's OutOfMemoryError is one
+                err = _backend.out_of_memory(exc)
+                if err is exc:
+                    raise
+                raise err from exc
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if self._forward_pre_hooks_with_kwargs.get(hook_id):
                 result = hook(self, args, kwargs)
@@ -445,7 +451,7 @@ class Module:
         """Replaces every parameter's and buffer's data by ``fn(data)``, keeping the objects."""
         for module in self.modules():
             for param in module._parameters.values():
-                if param is None or isinstance(param, UninitializedParameter):
+                if param is None:
                     continue
                 with no_grad():
                     new = fn(param)
@@ -453,7 +459,10 @@ class Module:
                 if param._grad is not None:
                     param._grad = Tensor._make(fn(param._grad)._data)
             for key, buf in module._buffers.items():
-                if buf is not None and not isinstance(buf, UninitializedBuffer):
+                if isinstance(buf, UninitializedBuffer):
+                    with no_grad():  # the placeholder keeps its class, on the new device
+                        buf._data = fn(buf)._data
+                elif buf is not None:
                     module._buffers[key] = fn(buf)
         return self
 
