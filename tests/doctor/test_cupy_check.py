@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ndgrad.doctor import checks
-
 from tests.doctor.test_checks import gpu, make_facts
+
+from ndgrad.doctor import checks
 
 
 def cupy_finding(**values: Any) -> checks.Finding:
