@@ -6,14 +6,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
+from tests.gpu._device import REAL
 
 from ndgrad import _backend
-
-REAL = os.environ.get("NDGRAD_TEST_CUDA") == "real"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.gpu._device import TOL
 
 import ndgrad
 from ndgrad import nn
@@ -25,7 +26,7 @@ def host(t: ndgrad.Tensor) -> np.ndarray:
 
 
 def close(a: ndgrad.Tensor, b: ndgrad.Tensor, what: str) -> None:
-    np.testing.assert_allclose(host(a), host(b), rtol=1e-9, atol=1e-11, err_msg=what)
+    np.testing.assert_allclose(host(a), host(b), **TOL, err_msg=what)
 
 
 class LSTMStep(nn.Module):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.gpu._device import TOL
 from tests.ops.helpers import all_outputs, float_outputs, weights_for
 from tests.ops.op_table import OPS
 
@@ -75,9 +76,9 @@ def test_op_on_cuda_equals_cpu(cuda: Any, op: Any, data: Any) -> None:
     want_out, want_grad = run(op, arrays, params, "cpu")
     got_out, got_grad = run(op, arrays, params, "cuda")
     for got, want in zip(got_out, want_out, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=op.name)
+        np.testing.assert_allclose(got, want, **TOL, err_msg=op.name)
     for got, want in zip(got_grad, want_grad, strict=True):
         if want is None:
             assert got is None
         else:
-            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=op.name)
+            np.testing.assert_allclose(got, want, **TOL, err_msg=op.name)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _creation, _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
@@ -1682,16 +1683,19 @@ def embedding(
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
+    if type(idx) is not type(weight._data):
+        all_on_one_device("embedding", [weight, input])
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError("index out of range in self")
     idx = idx.astype(np.int64, copy=False)
+    xp = array_module(idx)
     if max_norm is not None:
         _embedding_renorm_(weight, idx, float(max_norm), float(norm_type))
     scale = None
     if scale_grad_by_freq or padding_idx is not None:
-        s = np.ones(idx.shape + (1,), dtype=weight._data.dtype)
+        s = xp.ones(idx.shape + (1,), dtype=weight._data.dtype)
         if scale_grad_by_freq and idx.size:
-            counts = np.bincount(idx.reshape(-1), minlength=num)
+            counts = xp.bincount(idx.reshape(-1), minlength=num)
             s = s / counts[idx][..., None].astype(s.dtype)
         if padding_idx is not None:
             s = s * (idx != padding_idx)[..., None]

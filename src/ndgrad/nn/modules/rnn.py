@@ -38,7 +38,7 @@ def _zeros(shape: tuple, like: Tensor) -> Tensor:
 def _packed_layout(batch_sizes: Tensor) -> tuple:
     """For a packed batch: the lengths, the (step, batch) positions of its data rows, the
     index ``(T, B)`` of each padded position's data row, and the mask ``(T, B, 1)``."""
-    bs = np.asarray(batch_sizes._data, dtype=np.int64)
+    bs = to_device(batch_sizes._data, "cpu").astype(np.int64)
     steps, batch = bs.size, int(bs[0])
     valid = np.arange(batch)[None, :] < bs[:, None]  # (T, B)
     lengths = valid.sum(0)
