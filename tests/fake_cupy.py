@@ -19,6 +19,7 @@ import weakref
 from typing import Any
 
 import numpy as _np
+import scipy.special as _scipy_special
 
 __version__ = "13.6.0"
 _IMPLICIT = (
@@ -332,6 +333,7 @@ class _Sub(types.ModuleType):
 
 
 linalg = _Sub("linalg", _np.linalg)
+special = _Sub("special", _scipy_special)  # cupyx.scipy.special on real CuPy
 fft = _Sub("fft", _np.fft)
 lib = types.ModuleType("cupy.lib")
 lib.stride_tricks = _Sub("lib.stride_tricks", _np.lib.stride_tricks)  # type: ignore[attr-defined]

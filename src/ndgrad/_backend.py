@@ -179,6 +179,20 @@ def mixed_devices(op: str, a: device, b: device) -> RuntimeError:
     )
 
 
+def special(xp: ModuleType) -> ModuleType:
+    """SciPy's special functions for an array library: ``scipy.special`` for NumPy (and its
+    subclasses), ``cupyx.scipy.special`` for CuPy, else the backend's own ``special``."""
+    if xp is numpy or getattr(xp, "special", None) is None and xp.__name__ != "cupy":
+        import scipy.special  # scikit-learn's dependency
+
+        return scipy.special
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special  # type: ignore[import-not-found]
+
+        return cupyx.scipy.special
+    return xp.special
+
+
 # ----------------------------------------------------------------------------- random
 class _DeviceRandom:
     """NumPy's ``Generator`` methods ndgrad draws with, on a CuPy ``RandomState``."""

@@ -124,13 +124,9 @@ def _array_unreduce(xp: Any) -> Any:
 
 def _array_erf(xp: Any) -> Any:
     """The error function from SciPy (scikit-learn's dependency), or CuPy's on the GPU."""
-    if getattr(xp, "__name__", "") == "cupy":
-        from cupyx.scipy.special import erf
+    from ndgrad._backend import special
 
-        return erf
-    from scipy.special import erf  # a ufunc: NumPy arrays and their subclasses
-
-    return erf
+    return special(xp).erf
 
 
 def _array_cofactor(xp: Any) -> Any:
