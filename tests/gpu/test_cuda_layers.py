@@ -145,3 +145,28 @@ def test_initialisers_fill_cuda_parameters(cuda: Any) -> None:
         init(w)
         assert w.is_cuda and type(w._data) is cuda.ndarray
     np.testing.assert_array_equal(host(w), np.full((4, 5), 0.5))
+
+
+def test_distributions_sample_and_score_on_cuda(cuda: Any) -> None:
+    D = ndgrad.distributions
+    loc = ndgrad.zeros(3, device="cuda", requires_grad=True)
+    scale = ndgrad.ones(3, device="cuda")
+    probs = ndgrad.tensor([0.2, 0.3, 0.5], device="cuda")
+    dists = [
+        D.Normal(loc, scale),
+        D.Bernoulli(probs=probs),
+        D.Categorical(probs=probs),
+        D.Multinomial(4, probs=probs),
+    ]
+    for dist in dists:
+        sample = dist.sample((2,))
+        assert sample.is_cuda, type(dist).__name__
+        assert dist.log_prob(sample).is_cuda and dist.entropy().is_cuda
+    rs = D.Normal(loc, scale).rsample()
+    rs.sum().backward()
+    assert loc.grad.is_cuda
+    assert D.Normal(loc, scale).icdf(ndgrad.full((3,), 0.5, device="cuda")).is_cuda
+    assert D.Categorical(probs=probs).enumerate_support().is_cuda
+    want = D.Multinomial(4, probs=probs.cpu()).log_prob(ndgrad.tensor([1.0, 1, 2]))
+    got = D.Multinomial(4, probs=probs).log_prob(ndgrad.tensor([1.0, 1, 2], device="cuda"))
+    np.testing.assert_allclose(host(got), host(want), rtol=1e-6)

@@ -216,7 +216,7 @@ def dropout(
     if p == 1.0:
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None).random(input._data.shape) < (1.0 - p))
+        keep = xp.asarray(_creation._rng(None, input.device).random(input._data.shape) < (1.0 - p))
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
@@ -1530,7 +1530,7 @@ def dropout2d(
     if p == 1.0:
         mask = xp.zeros(shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None).random(shape) < (1.0 - p))
+        keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
