@@ -190,7 +190,8 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> str | Tensor:
         if dtype is None:
-            return f"{_dtype.printed_prefix()}.{_TYPE_NAMES[self._data.dtype.name]}"
+            cuda = ".cuda" if self.is_cuda else ""  # torch.cuda.FloatTensor
+            return f"{_dtype.printed_prefix()}{cuda}.{_TYPE_NAMES[self._data.dtype.name]}"
         if isinstance(dtype, str):
             name = dtype.rsplit(".", 1)[-1]
             matches = [k for k, v in _TYPE_NAMES.items() if v == name]

@@ -8,7 +8,7 @@ and the calls that need a device raise torch's error with the install command.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ndgrad import _backend
 
@@ -66,6 +66,26 @@ def get_device_name(device: Any = None) -> str:
     xp = _need("get_device_name")
     name = xp.cuda.runtime.getDeviceProperties(_index(device))["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+class _DeviceProperties(NamedTuple):
+    name: str
+    major: int
+    minor: int
+    total_memory: int
+    multi_processor_count: int
+
+
+def get_device_properties(device: Any = None) -> _DeviceProperties:
+    props = _need("get_device_properties").cuda.runtime.getDeviceProperties(_index(device))
+    name = props["name"]
+    return _DeviceProperties(
+        name.decode() if isinstance(name, bytes) else str(name),
+        int(props.get("major", 0)),
+        int(props.get("minor", 0)),
+        int(props.get("totalGlobalMem", 0)),
+        int(props.get("multiProcessorCount", 0)),
+    )
 
 
 def get_device_capability(device: Any = None) -> tuple[int, int]:

@@ -97,6 +97,18 @@ def test_mixing_devices_is_torchs_error(cuda: Any) -> None:
     assert c.is_cuda and c.sum().item() == 6.0
 
 
+def test_copy_across_devices_and_type_names(cuda: Any) -> None:
+    src = ndgrad.tensor([1.0, 2.0], requires_grad=True)
+    dst = ndgrad.zeros(2, device="cuda")
+    out = dst.clone().copy_(src)  # torch's copy_ takes a source on another device
+    assert out.is_cuda
+    (out * 3).sum().backward()
+    assert src.grad.device.type == "cpu" and src.grad.tolist() == [3.0, 3.0]
+    host_copy = ndgrad.zeros(2).copy_(out.detach())
+    assert not host_copy.is_cuda and host_copy.tolist() == [1.0, 2.0]
+    assert dst.type() == "ndgrad.cuda.FloatTensor" and src.type() == "ndgrad.FloatTensor"
+
+
 def test_printing_names_the_device(cuda: Any) -> None:
     assert repr(ndgrad.tensor([1.0, 2.0], device="cuda")) == "tensor([1., 2.], device='cuda:0')"
     t = ndgrad.tensor([1, 2], dtype=ndgrad.int32, device="cuda")
@@ -179,6 +191,9 @@ def test_cuda_module_reports_the_device(cuda: Any) -> None:
     tc = ndgrad.cuda
     assert tc.is_available() and tc.device_count() >= 1 and tc.current_device() == 0
     assert isinstance(tc.get_device_name(), str) and tc.get_device_name(0)
+    props = tc.get_device_properties(0)
+    assert props.name == tc.get_device_name() and props.total_memory > 0
+    assert tc.get_device_capability() == (props.major, props.minor)
     tc.set_device(0)
     tc.synchronize()
     tc.empty_cache()
