@@ -12,10 +12,12 @@ Register it with ``install()`` (the ``fake_cuda`` fixture in tests/gpu/conftest.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import types
 import weakref
+from pathlib import Path
 from typing import Any
 
 import numpy as _np
@@ -30,6 +32,26 @@ _IMPLICIT = (
 _MISSING = {"add_docstring", "lib", "ma", "char", "rec", "ctypeslib", "polynomial", "testing"}
 # Functions that copy host data to the device (NumPy arrays allowed as their argument).
 _HOST_OK = {"asarray", "array", "asanyarray", "ascontiguousarray"}
+
+
+# CuPy 14.2's own signatures (tests/cupy_signatures.json, read from its wheel): a call with an
+# argument CuPy's function lacks (NumPy's ``writeable=``, ``initial=``...) fails here as there.
+_SIGNATURES: dict = json.loads((Path(__file__).with_name("cupy_signatures.json")).read_text())
+
+
+def _check_signature(key: str, args: tuple, kwargs: dict) -> None:
+    sig = _SIGNATURES.get(key)
+    if sig is None:
+        return
+    positional, keyword_only, varargs, varkw = sig
+    if len(args) > len(positional) and not varargs:
+        raise TypeError(
+            f"cupy.{key}() takes at most {len(positional)} positional arguments ({len(args)} given)"
+        )
+    if not varkw:
+        for name in kwargs:
+            if name not in positional and name not in keyword_only:
+                raise TypeError(f"cupy.{key}() got an unexpected keyword argument '{name}'")
 
 
 def _unsupported(value: Any) -> TypeError:
@@ -61,12 +83,24 @@ class ndarray:  # noqa: N801 - CuPy's name
     itemsize = property(lambda self: self._a.itemsize)
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
-    flags = property(lambda self: self._a.flags)
+    # CuPy's Flags has these three only (no writeable, no aligned)
+    flags = property(
+        lambda self: types.SimpleNamespace(
+            c_contiguous=self._a.flags.c_contiguous,
+            f_contiguous=self._a.flags.f_contiguous,
+            owndata=self._a.flags.owndata,
+        )
+    )
     T = property(lambda self: _wrap(self._a.T))
     mT = property(lambda self: _wrap(_np.swapaxes(self._a, -1, -2)))
     real = property(lambda self: _wrap(self._a.real))
     imag = property(lambda self: _wrap(self._a.imag))
     device = property(lambda self: cuda.Device(0))
+
+    @property
+    def data(self) -> Any:
+        """CuPy's MemoryPointer: the device address is ``.ptr``."""
+        return types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0])
 
     @property
     def base(self) -> Any:
@@ -76,12 +110,15 @@ class ndarray:  # noqa: N801 - CuPy's name
         return _np.array(self._a, order=order)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "_a":
+        # never NumPy's protocols (__array_interface__, __array_struct__...): NumPy would read
+        # the buffer through them, which no device array allows
+        if name == "_a" or name.startswith("__"):
             raise AttributeError(name)
         attr = getattr(self._a, name)
         if callable(attr):
 
             def method(*args: Any, **kwargs: Any) -> Any:
+                _check_signature("ndarray." + name, args, kwargs)
                 return _wrap(attr(*_unwrap_all(args), **_unwrap_all(kwargs)))
 
             return method
@@ -255,6 +292,8 @@ class ufunc:  # noqa: N801 - CuPy's name
     def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
         if not isinstance(a, ndarray):
             raise _unsupported(a)
+        if self.__name__ not in _SCATTER_UFUNCS:  # CuPy's ufunc.at needs a scatter kernel
+            raise NotImplementedError(f"cupy.{self.__name__}.at is not supported")
         args = () if b is None else (_unwrap(b),)
         self._fn.at(a._a, _unwrap_index(indices), *args)
 
@@ -268,10 +307,16 @@ class ufunc:  # noqa: N801 - CuPy's name
         return _wrap(self._fn.outer(_unwrap(a), _unwrap(b), **_unwrap_all(kwargs)))
 
 
-def _function(fn: Any, name: str) -> Any:
+# The ufuncs whose ``.at`` CuPy implements (a scatter kernel: cupy/_math/misc.py, _core).
+_SCATTER_UFUNCS = {"add", "subtract", "maximum", "minimum"}
+
+
+def _function(fn: Any, name: str, key: str | None = None) -> Any:
     host_ok = name in _HOST_OK
+    key = key or name
 
     def call(*args: Any, **kwargs: Any) -> Any:
+        _check_signature(key, args, kwargs)
         args = tuple(_unwrap(a, host_ok) for a in args)
         kwargs = {k: _unwrap(v, host_ok and k == "a") for k, v in kwargs.items()}
         out = fn(*args, **kwargs)
@@ -287,7 +332,7 @@ def _function(fn: Any, name: str) -> Any:
     return call
 
 
-def _namespace(module: types.ModuleType, name: str, cache: dict) -> Any:
+def _namespace(module: types.ModuleType, name: str, cache: dict, prefix: str = "") -> Any:
     if name in cache:
         return cache[name]
     if name.startswith("__") or name in _MISSING:
@@ -298,7 +343,7 @@ def _namespace(module: types.ModuleType, name: str, cache: dict) -> Any:
     elif isinstance(attr, type) or not callable(attr):
         out = attr  # dtypes, constants (pi, inf, newaxis), exception classes
     else:
-        out = _function(attr, name)
+        out = _function(attr, name, prefix + name)
     cache[name] = out
     return out
 
@@ -325,11 +370,12 @@ class _Sub(types.ModuleType):
         super().__init__(f"cupy.{name}")
         self._module = module
         self._cache: dict = {}
+        self._prefix = name + "."
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        return _namespace(self._module, name, self._cache)
+        return _namespace(self._module, name, self._cache, self._prefix)
 
 
 linalg = _Sub("linalg", _np.linalg)
@@ -337,6 +383,14 @@ special = _Sub("special", _scipy_special)  # cupyx.scipy.special on real CuPy
 fft = _Sub("fft", _np.fft)
 lib = types.ModuleType("cupy.lib")
 lib.stride_tricks = _Sub("lib.stride_tricks", _np.lib.stride_tricks)  # type: ignore[attr-defined]
+
+
+def _as_strided(x: ndarray, shape: Any = None, strides: Any = None) -> ndarray:
+    """CuPy's signature: no ``writeable`` or ``subok``."""
+    return _wrap(_np.lib.stride_tricks.as_strided(_unwrap(x), shape, strides))
+
+
+lib.stride_tricks._cache["as_strided"] = _as_strided  # type: ignore[attr-defined]
 
 
 # --- random: CuPy's legacy RandomState API (what ndgrad's device generator uses)

@@ -179,6 +179,46 @@ def mixed_devices(op: str, a: device, b: device) -> RuntimeError:
     )
 
 
+def as_strided(xp: ModuleType) -> Any:
+    """``xp.lib.stride_tricks.as_strided``; CuPy's takes no ``writeable`` (its views are all
+    writeable), so the keyword is dropped there."""
+    fn = xp.lib.stride_tricks.as_strided
+    if xp is numpy:
+        return fn
+
+    def strided(x: Any, shape: Any = None, strides: Any = None, **_: Any) -> Any:
+        return fn(x, shape, strides)
+
+    return strided
+
+
+def address(a: Any) -> int:
+    """The address of an array's first element (CuPy's arrays: their MemoryPointer's)."""
+    iface = getattr(a, "__array_interface__", None)
+    return iface["data"][0] if iface is not None else a.data.ptr
+
+
+def writeable(data: Any) -> bool:
+    """Whether an array may be written in place (CuPy's flags have no ``writeable``)."""
+    return getattr(data.flags, "writeable", True)
+
+
+def ufunc_at(xp: ModuleType, name: str, data: Any, key: Any, values: Any) -> None:
+    """``xp.<name>.at(data, key, values)``; CuPy's ``at`` exists only for the ufuncs with a
+    scatter kernel (add, subtract, maximum, minimum): the others run on a host copy."""
+    try:
+        getattr(xp, name).at(data, key, values)
+        return
+    except NotImplementedError:
+        if xp is numpy:
+            raise
+    host = to_device(data, "cpu")
+    move = lambda a: to_device(a, "cpu") if type(a) in _XP_BY_TYPE else a  # noqa: E731
+    keys = tuple(map(move, key)) if isinstance(key, tuple) else move(key)
+    getattr(numpy, name).at(host, keys, move(values))
+    data[...] = to_device(host, array_device(data))
+
+
 def special(xp: ModuleType) -> ModuleType:
     """SciPy's special functions for an array library: ``scipy.special`` for NumPy (and its
     subclasses), ``cupyx.scipy.special`` for CuPy, else the backend's own ``special``."""

@@ -67,7 +67,8 @@ def normalised(value: Any) -> Any:
     if isinstance(value, BaseException):
         return ("raised", type(value).__name__)
     if isinstance(value, str):
-        return value.replace(", device='cuda:0'", "").replace("device='cuda:0', ", "")
+        value = value.replace(", device='cuda:0'", "").replace("device='cuda:0', ", "")
+        return value.replace("ndgrad.cuda.", "ndgrad.")  # type(): torch.cuda.FloatTensor
     return value
 
 

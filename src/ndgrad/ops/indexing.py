@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad._backend import array_module
+from ndgrad._backend import array_module, ufunc_at
 from ndgrad._tensor import Tensor, out_of_range_ints
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
@@ -339,7 +339,7 @@ def scatter(
     if reduce == "add":
         xp.add.at(data, key, vals)
     elif reduce == "multiply":
-        xp.multiply.at(data, key, vals)
+        ufunc_at(xp, "multiply", data, key, vals)
     else:
         data[key] = vals
     tensor_src = isinstance(src, Tensor)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import array_module
+from ndgrad._backend import address, array_module, writeable
+from ndgrad._backend import as_strided as _as_strided
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import Node, record
@@ -173,7 +174,7 @@ def _fits(shape: tuple, out_shape: tuple) -> bool:
 
 def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     """Overwrites every element (fill_, zero_, normal_...): the old value gets zero gradient."""
-    if x._data.flags.writeable and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
+    if writeable(x._data) and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
         x._data[...] = data
         x._version_counter[0] += 1
         return x
@@ -252,9 +253,7 @@ def _as_strided_rule(shape: tuple) -> Callable[..., tuple]:
     return rule
 
 
-def _address(a: Any) -> int:
-    iface = getattr(a, "__array_interface__", None)
-    return iface["data"][0] if iface is not None else a.data.ptr  # CuPy
+_address = address
 
 
 def view_positions(view: Any, root: Any) -> Any:
@@ -262,7 +261,7 @@ def view_positions(view: Any, root: Any) -> Any:
     position in ``root``: the view as PyTorch's ``as_strided`` of its base, however made."""
     xp = array_module(root)
     item = root.itemsize
-    as_strided = xp.lib.stride_tricks.as_strided
+    as_strided = _as_strided(xp)
     if root.flags.c_contiguous:
         positions = xp.arange(root.size, dtype=np.int64)
         start = 0
