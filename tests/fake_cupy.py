@@ -280,6 +280,9 @@ class ufunc:  # noqa: N801 - CuPy's name
         self.nin, self.nout = fn.nin, fn.nout
 
     def __call__(self, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        for a in args:
+            if isinstance(a, (list, tuple)):  # CuPy's ufuncs take arrays and scalars only
+                raise _unsupported(a)
         args = _unwrap_all(args)
         if out is not None:
             raw = out if isinstance(out, tuple) else (out,)
