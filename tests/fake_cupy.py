@@ -183,7 +183,7 @@ def _binary(name: str) -> Any:
     def method(self: ndarray, other: Any) -> Any:
         if isinstance(other, ndarray):
             other = other._a
-        elif isinstance(other, _np.ndarray) and other.ndim:
+        elif isinstance(other, _np.ndarray):  # CuPy refuses host arrays, 0-d ones too
             raise _unsupported(other)
         elif not isinstance(other, (int, float, complex, bool, _np.generic, _np.ndarray)):
             return NotImplemented
@@ -253,7 +253,7 @@ def _wrap(value: Any) -> Any:
 def _unwrap(value: Any, host_ok: bool = False) -> Any:
     if isinstance(value, ndarray):
         return value._a
-    if isinstance(value, _np.ndarray) and value.ndim and not host_ok:
+    if isinstance(value, _np.ndarray) and not host_ok:
         raise _unsupported(value)
     if isinstance(value, (list, tuple)):
         return type(value)(_unwrap(v, host_ok) for v in value)

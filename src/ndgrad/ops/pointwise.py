@@ -824,8 +824,9 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
             f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}"
         )
     a, b = operands(a, b, "where")
-    if type(cond._data) is not type(a._data):
+    if type(cond._data) is not type(a._data) or type(cond._data) is not type(b._data):
         cond, a = one_device(cond, a, "where")
+        cond, b = one_device(cond, b, "where")
     try:
         xp = array_module(cond._data)
         data = xp.where(cond._data, a._data, b._data)
