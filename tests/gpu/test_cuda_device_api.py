@@ -281,3 +281,39 @@ def test_without_a_gpu_cuda_is_torchs_assertion() -> None:
     buf.seek(0)
     with pytest.raises(RuntimeError, match="deserialize object on a CUDA device"):
         ndgrad.load(buf, map_location="cuda")
+
+
+_AUTO = """
+import sys
+sys.path.insert(0, {tests!r})
+import fake_cupy
+fake_cupy.cuda.runtime.getDeviceCount = lambda: {count}
+sys.modules["cupy"] = fake_cupy  # what `import cupy` finds
+import ndgrad
+print(ndgrad.cuda.is_available(), ndgrad.cuda.device_count())
+if ndgrad.cuda.is_available():
+    print(ndgrad.ones(2, device="cuda").sum().item())
+"""
+
+
+@pytest.mark.parametrize("count", [1, 0])
+def test_import_registers_cupy_when_it_finds_a_device(count: int) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).resolve().parents[1])
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    out = subprocess.run(
+        [sys.executable, "-c", _AUTO.format(tests=tests, count=count)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": src},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.split()
+    assert lines[:2] == (["True", "1"] if count else ["False", "0"])
+    if count:
+        assert lines[2] == "2.0"
