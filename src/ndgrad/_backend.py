@@ -279,6 +279,22 @@ def out_of_memory(exc: BaseException) -> BaseException:
     return cuda.out_of_memory(exc)
 
 
+def device_mismatch(op: str, exc: BaseException, args: Any, module: Any) -> Any:
+    """torch's mixed-device RuntimeError for a module call that failed with ``exc`` (CuPy's
+    TypeError for a host array) when its tensor arguments and parameters span two devices;
+    None when they do not (``exc`` was about something else)."""
+    if len(_BACKENDS) == 1:
+        return None
+    tensors = [a for a in args if hasattr(a, "_data")]
+    tensors += [p for p in module.parameters() if p is not None]
+    tensors += [b for b in module.buffers() if b is not None]
+    devices = {array_device(t._data) for t in tensors}
+    if len(devices) < 2:
+        return None
+    a, b = sorted(devices, key=lambda d: d.type == "cpu")[:2]
+    return mixed_devices(op, a, b)
+
+
 # ----------------------------------------------------------------------------- CuPy
 def register_cupy() -> bool:
     """Registers CuPy as the ``cuda`` backend when it imports and sees a GPU."""

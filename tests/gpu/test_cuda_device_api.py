@@ -89,6 +89,14 @@ def test_mixing_devices_is_torchs_error(cuda: Any) -> None:
         lambda: ndgrad.where(b > 0, a, a),
         lambda: nn.Linear(2, 2)(a),
         lambda: nn.Conv1d(1, 1, 1)(a.reshape(1, 1, 2)),
+        lambda: nn.LSTM(2, 3)(a.reshape(1, 1, 2)),  # a module's parameters on the CPU
+        lambda: nn.functional.cross_entropy(a.reshape(1, 2), ndgrad.tensor([1])),
+        lambda: nn.functional.layer_norm(a, (2,), b),
+        lambda: nn.functional.batch_norm(a.reshape(1, 2), b, b, training=True),
+        lambda: ndgrad.stack([a, b]),
+        lambda: a.masked_fill(b > 0, 0.0),
+        lambda: a.clone().add_(b),
+        lambda: nn.functional.embedding(ndgrad.tensor([0], device="cuda"), ndgrad.ones(2, 2)),
     ):
         with pytest.raises(RuntimeError, match=msg):
             fn()

@@ -178,9 +178,15 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / denom
 
 
+def _one_device(op: str, *tensors: Any) -> None:
+    """torch's RuntimeError when the tensors given (None skipped) span two devices."""
+    all_on_one_device(op, [t for t in tensors if isinstance(t, Tensor)])
+
+
 # ----------------------------------------------------------------------------- layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``."""
+    _one_device("linear", input, weight, bias)
     if weight.dim() == 2 and input.dim() >= 1 and input.shape[-1] != weight.shape[1]:
         rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
         raise RuntimeError(
@@ -448,6 +454,7 @@ def nll_loss(
     """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``."""
     _check_tensor("nll_loss", "input", input)
     _check_tensor("nll_loss", "target", target)
+    _one_device("nll_loss", input, target, weight)
     reduction = _get_reduction(reduction, size_average, reduce)
     _check_class_target(input, target)
     weight = _class_weight(weight, input.shape[0 if input.dim() == 1 else 1])
@@ -468,6 +475,7 @@ def cross_entropy(
     """Cross-entropy of logits ``input`` against class indices or class probabilities."""
     _check_tensor("cross_entropy", "input", input)
     _check_tensor("cross_entropy", "target", target)
+    _one_device("cross_entropy", input, target, weight)
     reduction = _get_reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -1078,6 +1086,7 @@ def batch_norm(
         raise TypeError(
             "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
         )
+    _one_device("batch_norm", input, running_mean, running_var, weight, bias)
     if training:
         size = input.size()
         prods = size[0] if len(size) else 1
@@ -1122,6 +1131,7 @@ def layer_norm(
     eps: float = 1e-05,
 ) -> Tensor:
     """Normalises over the trailing ``normalized_shape`` dims, then ``* weight + bias``."""
+    _one_device("layer_norm", input, weight, bias)
     if isinstance(normalized_shape, (int, np.integer)):
         raise TypeError(
             "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
@@ -1159,6 +1169,7 @@ def group_norm(
 ) -> Tensor:
     """Normalises each sample over groups of ``C / num_groups`` channels (and all spatial
     positions), then the per-channel ``* weight + bias``."""
+    _one_device("group_norm", input, weight, bias)
     if input.dim() < 2:
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.dim()}"

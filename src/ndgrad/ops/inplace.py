@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import address, array_module, writeable
+from ndgrad._backend import address, array_module, mixed_devices, to_device, writeable
 from ndgrad._backend import as_strided as _as_strided
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
@@ -137,6 +137,8 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
     """``x op= other``; a direct ufunc write when nothing is recorded (optimizer updates)."""
     if not _recording(x, (other,)):
         arr = other._data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor) and type(arr) is not type(x._data):
+            arr = _on_device_of(x, other, name)
         if isinstance(other, Tensor) and other._data.dtype != x._data.dtype:  # same: castable
             _check_castable(x, np.result_type(x._data.dtype, other._data.dtype), name)
         elif isinstance(other, float) and x._data.dtype.kind in "iub":
@@ -154,6 +156,16 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
         x._version_counter[0] += 1
         return x
     return apply_inplace(x, name, lambda s: op(s, other), other)
+
+
+def _on_device_of(x: Tensor, other: Tensor, name: str) -> Any:
+    """``other``'s data on ``x``'s device: a 0-d CPU tensor moves (as a scalar would); any
+    other tensor on another device is torch's RuntimeError."""
+    if other.device == x.device:
+        return other._data
+    if other.device.type == "cpu" and other._data.ndim == 0:
+        return to_device(other._data, x.device)
+    raise mixed_devices(name, x.device, other.device)
 
 
 def _adopt_output(result: Tensor, x: Tensor) -> None:

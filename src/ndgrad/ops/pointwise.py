@@ -842,6 +842,8 @@ def _where_rule(xp: Any, g: Any, cond: Any) -> tuple:
 @method("masked_fill", inplace="masked_fill_")
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     mask = as_tensor(mask, "masked_fill")
+    if type(mask._data) is not type(x._data):
+        mask, x = one_device(mask, x, "masked_fill")
     if mask._data.dtype.kind != "b":
         raise RuntimeError(
             f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"

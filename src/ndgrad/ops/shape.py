@@ -602,6 +602,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"and {list(t._data.shape)} at entry {i}"
             )
     d = wrap_dim(dim, len(ref) + 1, "stack")
+    all_on_one_device("stack", tensors)
     np_dtype = _cat_dtype(tensors)
     tensors = [cast(t, np_dtype) for t in tensors]
     xp = array_module(tensors[0]._data)

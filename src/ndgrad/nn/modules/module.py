@@ -91,6 +91,11 @@ class Module:
                 if err is exc:
                     raise
                 raise err from exc
+            except TypeError as exc:  # CuPy refusing a host array: name the devices, as torch
+                err = _backend.device_mismatch(type(self).__name__, exc, args, self)
+                if err is None:
+                    raise
+                raise err from exc
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if self._forward_pre_hooks_with_kwargs.get(hook_id):
                 result = hook(self, args, kwargs)
