@@ -170,3 +170,25 @@ def test_distributions_sample_and_score_on_cuda(cuda: Any) -> None:
     want = D.Multinomial(4, probs=probs.cpu()).log_prob(ndgrad.tensor([1.0, 1, 2]))
     got = D.Multinomial(4, probs=probs).log_prob(ndgrad.tensor([1.0, 1, 2], device="cuda"))
     np.testing.assert_allclose(host(got), host(want), rtol=1e-6)
+
+
+def test_compiled_training_step_on_cuda_equals_cpu(cuda: Any) -> None:
+    results = {}
+    for dev in ("cpu", "cuda"):
+        w = ndgrad.ones(3, 1, device=dev, requires_grad=True)
+        X = ndgrad.arange(12.0).reshape(4, 3).to(dev)
+        y = ndgrad.ones(4, 1, device=dev)
+
+        @ndgrad.compile
+        def step(X: Any, y: Any, w: Any = w) -> Any:
+            loss = ((X @ w - y) ** 2).mean()
+            loss.backward()
+            with ndgrad.no_grad():
+                w.sub_(0.001 * w.grad)
+                w.grad.zero_()
+            return loss.detach()
+
+        losses = [step(X, y) for _ in range(4)]
+        assert all(loss.device.type == dev for loss in losses) and w.device.type == dev
+        results[dev] = [float(loss) for loss in losses] + host(w).ravel().tolist()
+    np.testing.assert_allclose(results["cuda"], results["cpu"], **TOL)
