@@ -112,7 +112,11 @@ def scalar_like(value: Any, np_dtype: np.dtype, like: Any) -> Tensor:
     """A Python number as a 0-d tensor on ``like``'s backend (NumPy unless ``like`` is a tensor)."""
     xp = array_module(like._data) if isinstance(like, Tensor) else np
     try:
-        return Tensor._make(xp.asarray(value, dtype=np_dtype))
+        if xp is np:
+            return Tensor._make(np.asarray(value, dtype=np_dtype))
+        # on a GPU: a fill kernel taking the number as an argument, not a host-to-device copy
+        # (a synchronous one for pageable memory: it would stall the stream at every x * 2)
+        return Tensor._make(xp.full((), value, dtype=np_dtype))
     except OverflowError:  # an int beyond a small integer dtype wraps, as in PyTorch
         return Tensor._make(xp.asarray(np.int64(value)).astype(np_dtype))
 
