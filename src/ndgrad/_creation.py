@@ -78,17 +78,18 @@ def _finish(data: Any, requires_grad: bool, dev: Any = None) -> Tensor:
 def tensor(
     data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    dev = _check_device(device)
+    # the device named, the CPU included (a GPU tensor given as data stays there otherwise)
+    dev = None if device is None else check_available(device)
     return _finish(to_array(data, dtype), requires_grad, dev)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    dev = _check_device(device)
+    dev = None if device is None else check_available(device)
     if isinstance(data, Tensor):
         out = data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
         return out if dev is None else out.to(dev)
     if isinstance(data, np.ndarray) and (dtype is None or _dtype.to_dtype(dtype).np == data.dtype):
-        return from_numpy(data) if dev is None else _finish(data, False, dev)
+        return from_numpy(data) if dev is None or dev.type == "cpu" else _finish(data, False, dev)
     return tensor(data, dtype=dtype, device=dev)
 
 

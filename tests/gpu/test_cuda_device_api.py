@@ -67,6 +67,15 @@ def test_to_cuda_and_back_is_differentiable(cuda: Any) -> None:
     np.testing.assert_allclose(x.grad.numpy(), [2 + 6.0, 4 + 12.0, 6 + 18.0])
 
 
+def test_tensor_from_a_device_tensor_goes_where_named(cuda: Any) -> None:
+    g = ndgrad.arange(3.0, device="cuda")
+    assert ndgrad.tensor(g).is_cuda and not ndgrad.tensor(g, device="cpu").is_cuda
+    assert not ndgrad.as_tensor(g, device="cpu").is_cuda and ndgrad.as_tensor(g) is g
+    host = np.arange(3.0)
+    assert ndgrad.as_tensor(host, device="cpu").numpy() is host  # shares memory, as torch
+    assert ndgrad.as_tensor(host, device="cuda").is_cuda
+
+
 def test_to_with_dtype_and_tensor_arguments(cuda: Any) -> None:
     x = ndgrad.arange(3)
     y = x.to("cuda", ndgrad.float64)
