@@ -12,7 +12,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 NOTEBOOKS_STAMP := $(VENV)/.installed-notebooks
 
-.PHONY: install install-dev tour test lint format bench bench-quick clean torchvision-ref notebooks
+.PHONY: install install-dev tour test test-gpu lint format bench bench-quick bench-gpu clean torchvision-ref notebooks
 
 $(PIP_STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,18 @@ format: $(DEV_STAMP)
 test: lint
 	# One BLAS thread per worker: two xdist workers already fill the two cores.
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+
+# On a machine with an NVIDIA GPU (after `pip install -e ".[cuda12]"`, or [cuda13] for a CUDA 13
+# driver; `ndgrad doctor` says which): the device tests (tests/gpu: the op table, the d2l
+# networks, optimizers, losses, the device API) on the GPU against the CPU's results, and the
+# GPU benchmark (W3, W7, W9 on ndgrad+CuPy vs PyTorch CUDA; PyTorch must be a CUDA build).
+# Without CuPy or a GPU the tests skip and the benchmark says why. `make test` runs the same
+# tests on a fake CuPy.
+test-gpu: $(DEV_STAMP)
+	NDGRAD_TEST_CUDA=real $(BIN)/python -m pytest tests/gpu -rs
+
+bench-gpu: $(DEV_STAMP)
+	$(BIN)/python -m benchmarks.run --device cuda --out benchmarks/results_gpu.json
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -105,10 +105,28 @@ def _time_once(run: Any) -> tuple[float, float]:
     return time.perf_counter() - start, loss
 
 
-def time_workload(workload: Workload, quick: bool, repeats: int, form: str) -> dict:
+# ``--device cuda``: the GPU workloads of issue 17 (ndgrad+CuPy against PyTorch CUDA eager).
+GPU_WORKLOADS = ("W3", "W7", "W9")
+GPU_TARGETS: dict[str, list[tuple[str, float]]] = {
+    "W3": [("pytorch", 1.5)],
+    "W7": [("pytorch", 1.5)],
+}
+
+
+def time_workload(
+    workload: Workload,
+    quick: bool,
+    repeats: int,
+    form: str,
+    device: str = "cpu",
+    engines: Sequence[str] | None = None,
+) -> dict:
     data = workload.make_data(quick)
     data["form"] = form
-    runs = {name: prepare(data) for name, prepare in workload.engines.items()}
+    data["device"] = device
+    if engines is None:  # NumPy has no GPU engine
+        engines = ENGINES if device == "cpu" else ("ndgrad", "pytorch")
+    runs = {name: prepare(data) for name, prepare in workload.engines.items() if name in engines}
     scale = (1e3 if workload.unit == "ms" else 1e6) / workload.steps(data)
     if not quick:
         for run in runs.values():
@@ -188,7 +206,8 @@ def measure_step_memory(quick: bool) -> dict:
 
 
 def target_status(row: dict) -> str:
-    targets = TARGETS.get(row["key"].removesuffix(SINGLE_THREAD_SUFFIX))
+    key = row["key"].removesuffix(SINGLE_THREAD_SUFFIX)
+    targets = GPU_TARGETS.get(key) if row.get("device", "cpu") != "cpu" else TARGETS.get(key)
     if not targets:
         return ""
     parts = []
@@ -272,8 +291,63 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help=f"skip the second, one-thread run of {', '.join(BLAS_BOUND)}",
     )
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default="cpu",
+        help=f"cuda: {', '.join(GPU_WORKLOADS)} on ndgrad+CuPy against PyTorch CUDA (skipped "
+        "with a message without a GPU for both)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     return parser.parse_args(argv)
+
+
+def gpu_unavailable() -> str | None:
+    """Why ``--device cuda`` cannot run here (None when ndgrad and PyTorch both see a GPU)."""
+    import torch
+
+    import ndgrad
+
+    if not ndgrad.cuda.is_available():
+        return 'ndgrad has no cuda device (install CuPy: pip install "ndgrad[cuda12]")'
+    if not torch.cuda.is_available():
+        return f"PyTorch {torch.__version__} has no CUDA device (a CPU build, or no GPU)"
+    return None
+
+
+def main_gpu(args: argparse.Namespace, repeats: int, form: str) -> int:
+    """The GPU table: ndgrad+CuPy against PyTorch CUDA eager on W3, W7, W9."""
+    reason = gpu_unavailable()
+    if reason is not None:
+        print(f"--device cuda skipped: {reason}")
+        return 0
+    import torch
+
+    import ndgrad
+
+    env = environment()
+    env["device"] = torch.cuda.get_device_name(0)
+    env["cupy"] = ndgrad.cuda._xp().__version__
+    print(f"GPU {env['device']} | ndgrad {env['ndgrad']} + CuPy {env['cupy']} | "
+          f"PyTorch {env['torch']} (CUDA {torch.version.cuda}) | {repeats} timed repeat(s)\n")  # fmt: skip
+    only = {k.strip().upper() for k in args.only.split(",")} if args.only else None
+    rows = []
+    for workload in WORKLOADS:
+        if workload.key not in GPU_WORKLOADS or (only is not None and workload.key not in only):
+            continue
+        row = time_workload(workload, args.quick, repeats, form, device="cuda")
+        row["device"] = env["device"]
+        rows.append(row)
+        print(f"  {workload.key} done", file=sys.stderr, flush=True)
+    print(format_table(rows))
+    for row in rows:
+        print(f"  {row['key']}: {row['title']} (on {row['device']})")
+    result = {"environment": env, "quick": args.quick, "repeats": repeats, "form": form,
+              "device": "cuda", "workloads": rows}  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nresults written to {args.out}")
+    return 0 if all(row["losses_agree"] for row in rows) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     form = args.form
     if form == "auto":
         form = "concise" if concise_api_available() else "scratch"
+    if args.device == "cuda":
+        return main_gpu(args, repeats, form)
     env = environment()
     print(
         f"ndgrad {env['ndgrad']} | PyTorch {env['torch']} CPU, {env['torch_threads']} threads "

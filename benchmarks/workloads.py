@@ -230,22 +230,34 @@ def classification_data(quick: bool) -> dict:
     }
 
 
+def device_of(d: dict) -> str:
+    """The device a workload computes on: ``benchmarks.run --device`` (the CPU by default)."""
+    return d.get("device", "cpu")
+
+
 def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
-    """d2l's concise training loop: DataLoader, nn.CrossEntropyLoss, optim.SGD."""
+    """d2l's concise training loop: DataLoader, nn.CrossEntropyLoss, optim.SGD (on a GPU as
+    d2l's trainer does it: the model moved once, each batch moved as it comes)."""
     images, labels = torch.from_numpy(d["images"]), torch.from_numpy(d["labels"])
     dataset = torch.utils.data.TensorDataset(images, labels)
+    device = device_of(d)
+    gpu = device != "cpu"
     # The data is already in random order; shuffle=False keeps the order the same everywhere.
-    loader = torch.utils.data.DataLoader(dataset, d["batch_size"], shuffle=False)
+    loader = torch.utils.data.DataLoader(dataset, d["batch_size"], shuffle=False, pin_memory=gpu)
     linears = [m for m in net if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    if gpu:
+        net.to(device)
 
     def run() -> float:
         with torch.no_grad():
             for layer, (w, b) in zip(linears, params, strict=True):
-                layer.weight.copy_(torch.from_numpy(w))
-                layer.bias.copy_(torch.from_numpy(b))
+                layer.weight.copy_(torch.from_numpy(w).to(device))
+                layer.bias.copy_(torch.from_numpy(b).to(device))
         loss = torch.nn.CrossEntropyLoss()
         trainer = torch.optim.SGD(net.parameters(), lr=d["lr"])
         for X, y in loader:
+            if gpu:
+                X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
             l = loss(net(X), y)
             trainer.zero_grad()
             l.backward()
@@ -257,7 +269,9 @@ def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
 
 def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple) -> Run:
     """d2l's from-scratch loop (chapter 3.6 / 4.2): raw tensors, hand-written sgd."""
-    images, labels = torch.from_numpy(d["images"]), torch.from_numpy(d["labels"])
+    device = device_of(d)
+    images = torch.from_numpy(d["images"]).to(device)
+    labels = torch.from_numpy(d["labels"]).to(device)
     batch_size, lr = d["batch_size"], d["lr"]
 
     def softmax(X: Any) -> Any:
@@ -278,7 +292,8 @@ def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple) -> Run:
         # Weights stored (in, out) as d2l's from-scratch code does: X @ W + b.
         params = []
         for i, a in enumerate(init):
-            params.append(torch.tensor(a.T.copy() if i % 2 == 0 else a, requires_grad=True))
+            value = a.T.copy() if i % 2 == 0 else a
+            params.append(torch.tensor(value, device=device, requires_grad=True))
         for i in range(0, len(images), batch_size):
             X, y = images[i : i + batch_size], labels[i : i + batch_size]
             l = cross_entropy(softmax(net_fn(torch, X, params)), y)
@@ -723,14 +738,18 @@ def w9_framework(torch: Any, d: dict) -> Run:
             Y, state = self.rnn(X, state)
             return self.dense(Y.reshape((-1, Y.shape[-1]))), state
 
-    net = RNNModel()
+    device = device_of(d)
+    net = RNNModel().to(device)
     with torch.no_grad():
         for name, p in net.named_parameters():
-            p.copy_(torch.from_numpy(d["init"][name.removeprefix("rnn.")]))
+            p.copy_(torch.from_numpy(d["init"][name.removeprefix("rnn.")]).to(device))
     loss = nn.CrossEntropyLoss()
     updater = torch.optim.SGD(net.parameters(), lr=d["lr"])
     batches = [
-        (torch.from_numpy(t[:, :-1].copy()), torch.from_numpy(t[:, 1:].T.reshape(-1).copy()))
+        (
+            torch.from_numpy(t[:, :-1].copy()).to(device),
+            torch.from_numpy(t[:, 1:].T.reshape(-1).copy()).to(device),
+        )
         for t in d["tokens"]
     ]
 

@@ -15,7 +15,7 @@ if _doctor_argv() is not None:
     raise SystemExit(_doctor_main(_doctor_argv() or []))
 
 from ndgrad import autograd
-from ndgrad._backend import device
+from ndgrad._backend import device, register_cupy
 from ndgrad._creation import (
     Generator,
     arange,
@@ -152,6 +152,8 @@ from ndgrad._dynamo import compile  # noqa: E402, A004 - torch.compile
 from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
 
 compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
+
+register_cupy()  # device="cuda" when CuPy imports and finds a GPU; nothing changes otherwise
 
 
 def __getattr__(name: str) -> object:

@@ -1,7 +1,8 @@
 """The array-library seam: ops ask a tensor's backend for array functions.
 
-NumPy backs the ``cpu`` device today; a library with NumPy's API (CuPy) can back
-``cuda`` later through :func:`register_backend`.
+NumPy backs the ``cpu`` device; CuPy backs ``cuda`` when it imports and finds a GPU
+(:func:`register_cupy`, called by ``import ndgrad``). Everything device-specific lives here:
+copies between devices, the device random generator, the mixed-device error.
 """
 
 from __future__ import annotations
@@ -57,14 +58,36 @@ _BACKENDS: dict[str, ModuleType] = {"cpu": numpy}
 CPU = device("cpu")
 
 
+INSTALL_CUDA = 'pip install "ndgrad[cuda12]"'
+NO_CUDA = (
+    "Torch not compiled with CUDA enabled (ndgrad computes on the CPU with NumPy: CuPy is not "
+    f"installed or finds no GPU; with an NVIDIA driver, {INSTALL_CUDA} - or ndgrad[cuda13] "
+    "for a CUDA 13 driver - and check with `ndgrad doctor`)"
+)
+
+
 def check_available(dev: str | device) -> device:
     """The device, if tensors can live there; torch's error for one this build lacks."""
     dev = device(dev)
     if dev.type not in _BACKENDS:
         if dev.type == "cuda":
-            raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+            raise AssertionError(NO_CUDA)
         raise RuntimeError(f"ndgrad has no backend for device type '{dev.type}' on this machine")
+    if dev.index is not None and dev.type == "cuda":
+        count = device_count()
+        if not 0 <= dev.index < count:
+            raise RuntimeError(
+                f"CUDA error: invalid device ordinal (cuda:{dev.index}; {count} device(s) found)"
+            )
     return dev
+
+
+def device_count() -> int:
+    """How many CUDA devices the registered backend sees (0 without one)."""
+    xp = _BACKENDS.get("cuda")
+    if xp is None:
+        return 0
+    return int(xp.cuda.runtime.getDeviceCount())
 
 
 # Array type -> (array module, device). One dict lookup on an array's exact type answers
@@ -74,11 +97,17 @@ _DEVICE_BY_TYPE: dict[type, device] = {numpy.ndarray: CPU}
 
 
 def register_backend(device_type: str, xp: ModuleType, array_type: type | None = None) -> None:
-    """Backs ``device_type`` with ``xp``; its arrays are instances of ``array_type``."""
+    """Backs ``device_type`` with ``xp``; its arrays are instances of ``array_type``.
+
+    ``xp`` has NumPy's API plus ``asnumpy`` (device to host) when it backs a device other
+    than the CPU; a ``cuda`` backend also has CuPy's ``cuda`` and ``random`` modules.
+    """
     _BACKENDS[device_type] = xp
     if array_type is not None:
         _XP_BY_TYPE[array_type] = xp
-        _DEVICE_BY_TYPE[array_type] = device(device_type)
+        # torch names the current CUDA device: tensor.device is cuda:0
+        _DEVICE_BY_TYPE[array_type] = device(device_type, 0 if device_type == "cuda" else None)
+    _GENERATORS.pop(device_type, None)
 
 
 def unregister_backend(device_type: str) -> None:
@@ -86,6 +115,7 @@ def unregister_backend(device_type: str) -> None:
     if device_type == "cpu":
         raise ValueError("the cpu backend cannot be unregistered")
     _BACKENDS.pop(device_type, None)
+    _GENERATORS.pop(device_type, None)
     for array_type, dev in list(_DEVICE_BY_TYPE.items()):
         if dev.type == device_type:
             del _DEVICE_BY_TYPE[array_type]
@@ -110,3 +140,170 @@ def array_device(data: Any) -> device:
     """The device an array lives on, from its type."""
     dev = _DEVICE_BY_TYPE.get(type(data))
     return dev if dev is not None else _lookup(_DEVICE_BY_TYPE, data, CPU)
+
+
+def backend(dev: str | device) -> ModuleType:
+    """The array library of a device (torch's error when this build cannot use it)."""
+    return _BACKENDS[check_available(dev).type]
+
+
+def to_device(data: Any, dev: str | device) -> Any:
+    """``data`` (an array on any device) on ``dev``: the same array when already there."""
+    dev = device(dev)
+    src = array_device(data)
+    if src.type == dev.type:
+        return data
+    if src.type != "cpu":
+        data = array_module(data).asnumpy(data)  # device to host
+    if dev.type == "cpu":
+        return data
+    return backend(dev).asarray(data)  # host to device
+
+
+def same_device(op: str, *arrays: Any) -> device:
+    """The one device of ``arrays``; torch's RuntimeError when they span two."""
+    first = array_device(arrays[0])
+    for a in arrays[1:]:
+        other = array_device(a)
+        if other != first:
+            raise mixed_devices(op, first, other)
+    return first
+
+
+def mixed_devices(op: str, a: device, b: device) -> RuntimeError:
+    # torch names the non-CPU device first
+    names = sorted((str(a), str(b)), key=lambda n: n == "cpu")
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{names[0]} and {names[1]}! (in {op})"
+    )
+
+
+def as_strided(xp: ModuleType) -> Any:
+    """``xp.lib.stride_tricks.as_strided``; CuPy's takes no ``writeable`` (its views are all
+    writeable), so the keyword is dropped there."""
+    fn = xp.lib.stride_tricks.as_strided
+    if xp is numpy:
+        return fn
+
+    def strided(x: Any, shape: Any = None, strides: Any = None, **_: Any) -> Any:
+        return fn(x, shape, strides)
+
+    return strided
+
+
+def address(a: Any) -> int:
+    """The address of an array's first element (CuPy's arrays: their MemoryPointer's)."""
+    iface = getattr(a, "__array_interface__", None)
+    return iface["data"][0] if iface is not None else a.data.ptr
+
+
+def writeable(data: Any) -> bool:
+    """Whether an array may be written in place (CuPy's flags have no ``writeable``)."""
+    return getattr(data.flags, "writeable", True)
+
+
+def ufunc_at(xp: ModuleType, name: str, data: Any, key: Any, values: Any) -> None:
+    """``xp.<name>.at(data, key, values)``; CuPy's ``at`` exists only for the ufuncs with a
+    scatter kernel (add, subtract, maximum, minimum): the others run on a host copy."""
+    try:
+        getattr(xp, name).at(data, key, values)
+        return
+    except NotImplementedError:
+        if xp is numpy:
+            raise
+    host = to_device(data, "cpu")
+    move = lambda a: to_device(a, "cpu") if type(a) in _XP_BY_TYPE else a  # noqa: E731
+    keys = tuple(map(move, key)) if isinstance(key, tuple) else move(key)
+    getattr(numpy, name).at(host, keys, move(values))
+    data[...] = to_device(host, array_device(data))
+
+
+def special(xp: ModuleType) -> ModuleType:
+    """SciPy's special functions for an array library: ``scipy.special`` for NumPy (and its
+    subclasses), ``cupyx.scipy.special`` for CuPy, else the backend's own ``special``."""
+    if xp is numpy or getattr(xp, "special", None) is None and xp.__name__ != "cupy":
+        import scipy.special  # scikit-learn's dependency
+
+        return scipy.special
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special  # type: ignore[import-not-found]
+
+        return cupyx.scipy.special
+    return xp.special
+
+
+# ----------------------------------------------------------------------------- random
+class _DeviceRandom:
+    """NumPy's ``Generator`` methods ndgrad draws with, on a CuPy ``RandomState``."""
+
+    def __init__(self, xp: ModuleType, seed: int) -> None:
+        self._state = xp.random.RandomState(seed)
+
+    def random(self, size: Any = None, dtype: Any = numpy.float64) -> Any:
+        return self._state.random_sample(size, dtype=dtype)
+
+    def standard_normal(self, size: Any = None, dtype: Any = numpy.float64) -> Any:
+        return self._state.standard_normal(size, dtype=dtype)
+
+    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None) -> Any:
+        return self._state.uniform(low, high, size)
+
+    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> Any:
+        return self._state.normal(loc, scale, size)
+
+    def integers(self, low: int, high: Any = None, size: Any = None) -> Any:
+        return self._state.randint(low, high, size, dtype=numpy.int64)
+
+    def permutation(self, n: int) -> Any:
+        return self._state.permutation(n)
+
+
+_GENERATORS: dict[str, Any] = {}
+
+
+def device_random(dev: device, seed: int) -> Any:
+    """A random generator whose draws land on ``dev`` (NumPy's PCG64 on the CPU)."""
+    if dev.type == "cpu":
+        return numpy.random.default_rng(seed)
+    return _DeviceRandom(backend(dev), seed)
+
+
+def out_of_memory(exc: BaseException) -> BaseException:
+    """CuPy's OutOfMemoryError as torch.cuda.OutOfMemoryError (a RuntimeError) with the
+    sizes; any other MemoryError (NumPy's, on the host) stays as it is."""
+    if type(exc).__name__ != "OutOfMemoryError" or "cuda" not in _BACKENDS:
+        return exc
+    from ndgrad import cuda
+
+    return cuda.out_of_memory(exc)
+
+
+def device_mismatch(op: str, exc: BaseException, args: Any, module: Any) -> Any:
+    """torch's mixed-device RuntimeError for a module call that failed with ``exc`` (CuPy's
+    TypeError for a host array) when its tensor arguments and parameters span two devices;
+    None when they do not (``exc`` was about something else)."""
+    if len(_BACKENDS) == 1:
+        return None
+    tensors = [a for a in args if hasattr(a, "_data")]
+    tensors += [p for p in module.parameters() if p is not None]
+    tensors += [b for b in module.buffers() if b is not None]
+    devices = {array_device(t._data) for t in tensors}
+    if len(devices) < 2:
+        return None
+    a, b = sorted(devices, key=lambda d: d.type == "cpu")[:2]
+    return mixed_devices(op, a, b)
+
+
+# ----------------------------------------------------------------------------- CuPy
+def register_cupy() -> bool:
+    """Registers CuPy as the ``cuda`` backend when it imports and sees a GPU."""
+    try:
+        import cupy  # type: ignore[import-not-found]
+
+        if cupy.cuda.runtime.getDeviceCount() <= 0:
+            return False
+    except Exception:  # noqa: BLE001 - no CuPy, no driver, no device: stay on the CPU
+        return False
+    register_backend("cuda", cupy, cupy.ndarray)
+    return True

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _dtype
-from ndgrad._backend import check_available
+from ndgrad import _backend, _dtype
+from ndgrad._backend import check_available, to_device
 from ndgrad._dtype import not_implemented
 from ndgrad._tensor import Tensor, to_array
 
@@ -57,6 +57,8 @@ def allocating(op: str, shape: tuple, dtype: np.dtype) -> Any:
     except (MemoryError, ValueError) as exc:
         if isinstance(exc, ValueError) and "too big" not in str(exc):
             raise
+        if type(exc).__name__ == "OutOfMemoryError":  # CuPy's: the GPU is full
+            raise _backend.out_of_memory(exc) from exc
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         raise RuntimeError(
             f"{op}(): can't allocate memory: you tried to allocate {nbytes} bytes "
@@ -64,7 +66,9 @@ def allocating(op: str, shape: tuple, dtype: np.dtype) -> Any:
         ) from None
 
 
-def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
+def _finish(data: Any, requires_grad: bool, dev: Any = None) -> Tensor:
+    if dev is not None:
+        data = to_device(data, dev)
     t = Tensor._make(data)
     if requires_grad:
         t.requires_grad_(True)
@@ -74,17 +78,19 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
 def tensor(
     data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _check_device(device)
-    return _finish(to_array(data, dtype), requires_grad)
+    # the device named, the CPU included (a GPU tensor given as data stays there otherwise)
+    dev = None if device is None else check_available(device)
+    return _finish(to_array(data, dtype), requires_grad, dev)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    _check_device(device)
+    dev = None if device is None else check_available(device)
     if isinstance(data, Tensor):
-        return data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
+        out = data if dtype is None or data.dtype is _dtype.to_dtype(dtype) else data.to(dtype)
+        return out if dev is None else out.to(dev)
     if isinstance(data, np.ndarray) and (dtype is None or _dtype.to_dtype(dtype).np == data.dtype):
-        return from_numpy(data)
-    return tensor(data, dtype=dtype)
+        return from_numpy(data) if dev is None or dev.type == "cpu" else _finish(data, False, dev)
+    return tensor(data, dtype=dtype, device=dev)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -99,18 +105,23 @@ def _float_or(dtype: Any) -> np.dtype:
     return (_dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()).np
 
 
-def _filled(sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str) -> Tensor:
+def _filled(
+    sizes: tuple, value: Any, dtype: Any, requires_grad: bool, op: str, dev: Any = None
+) -> Tensor:
     shape = new_shape(sizes, op)
     dt = _float_or(dtype)
+    xp = np if dev is None else _backend.backend(dev)
     with allocating(op, shape, dt):
-        data = np.full(shape, value, dtype=dt)
+        data = xp.full(shape, value, dtype=dt)
     return _finish(data, requires_grad)
 
 
-def _check_device(device: Any) -> None:
-    """Tensors live on the CPU: naming another device raises torch's error for it."""
-    if device is not None:
-        check_available(device)
+def _check_device(device: Any) -> _backend.device | None:
+    """The device named (None: the CPU); torch's error for one this machine lacks."""
+    if device is None:
+        return None
+    dev = check_available(device)
+    return None if dev.type == "cpu" else dev
 
 
 def _sizes(sizes: tuple, size: Any) -> tuple:
@@ -125,8 +136,8 @@ def zeros(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
-    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "zeros")
+    dev = _check_device(device)
+    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "zeros", dev)
 
 
 def ones(
@@ -136,8 +147,8 @@ def ones(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
-    return _filled(_sizes(sizes, size), 1, dtype, requires_grad, "ones")
+    dev = _check_device(device)
+    return _filled(_sizes(sizes, size), 1, dtype, requires_grad, "ones", dev)
 
 
 def empty(
@@ -147,8 +158,8 @@ def empty(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
-    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty")
+    dev = _check_device(device)
+    return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty", dev)
 
 
 def full(
@@ -159,37 +170,40 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _filled(
-        (size,) if isinstance(size, int) else tuple(size), fill_value, dtype, requires_grad, "full"
-    )
+    size = (size,) if isinstance(size, int) else tuple(size)
+    return _filled(size, fill_value, dtype, requires_grad, "full", dev)
 
 
 def _like(x: Tensor, dtype: Any) -> np.dtype:
     return _dtype.to_dtype(dtype).np if dtype is not None else x._data.dtype
 
 
+def _xp_like(x: Tensor, device: Any) -> Any:
+    """The array library of ``device``, or of ``x``'s device when none is named (as torch)."""
+    return x.xp if device is None else _backend.backend(device)
+
+
 def zeros_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _check_device(device)
-    return _finish(np.zeros(x._data.shape, dtype=_like(x, dtype)), requires_grad)
+    xp = _xp_like(x, device)
+    return _finish(xp.zeros(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def ones_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _check_device(device)
-    return _finish(np.ones(x._data.shape, dtype=_like(x, dtype)), requires_grad)
+    xp = _xp_like(x, device)
+    return _finish(xp.ones(x._data.shape, dtype=_like(x, dtype)), requires_grad)
 
 
 def empty_like(
     x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
-    _check_device(device)
-    return zeros_like(x, dtype=dtype, requires_grad=requires_grad)
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full_like(
@@ -200,8 +214,8 @@ def full_like(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
-    return _finish(np.full(x._data.shape, fill_value, dtype=_like(x, dtype)), requires_grad)
+    xp = _xp_like(x, device)
+    return _finish(xp.full(x._data.shape, fill_value, dtype=_like(x, dtype)), requires_grad)
 
 
 def eye(
@@ -212,10 +226,10 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"eye(): n and m must be non-negative, got n={n}, m={m}")
-    return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad)
+    return _finish(np.eye(n, m, dtype=_float_or(dtype)), requires_grad, dev)
 
 
 def arange(
@@ -227,7 +241,7 @@ def arange(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -255,7 +269,7 @@ def arange(
         if dt.kind == "f"
         else (np.arange(start, end, step).astype(dt))
     )
-    return _finish(data, requires_grad)
+    return _finish(data, requires_grad, dev)
 
 
 def linspace(
@@ -267,10 +281,10 @@ def linspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
-    return _finish(np.linspace(start, end, steps).astype(_float_or(dtype)), requires_grad)
+    return _finish(np.linspace(start, end, steps).astype(_float_or(dtype)), requires_grad, dev)
 
 
 def logspace(
@@ -280,24 +294,27 @@ def logspace(
     base: float = 10.0,
     *,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _finish(
-        np.logspace(start, end, steps, base=base).astype(_float_or(dtype)), requires_grad
-    )
+    dev = _check_device(device)
+    data = np.logspace(start, end, steps, base=base).astype(_float_or(dtype))
+    return _finish(data, requires_grad, dev)
 
 
 # ----------------------------------------------------------------------------- random
 class Generator:
-    """A random-number generator with PyTorch's seeding API, on NumPy's PCG64."""
+    """A random-number generator with PyTorch's seeding API: NumPy's PCG64 on the CPU, the
+    device library's generator (CuPy's) on a GPU, so draws land where the tensor lives."""
 
     def __init__(self, device: Any = "cpu") -> None:
+        self.device = check_available(device)
         self._seed = 67280421310721
-        self._rng = np.random.default_rng(self._seed)
+        self._rng = _backend.device_random(self.device, self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
         self._seed = int(seed)
-        self._rng = np.random.default_rng(self._seed)
+        self._rng = _backend.device_random(self.device, self._seed)
         return self
 
     def seed(self) -> int:
@@ -311,6 +328,11 @@ class Generator:
     def get_state(self) -> Tensor:
         import json
 
+        if self.device.type != "cpu":
+            raise NotImplementedError(
+                f"Generator.get_state(): only the CPU generator's state can be saved, not "
+                f"{self.device}'s (reseed it with manual_seed)"
+            )
         state = json.dumps(self._rng.bit_generator.state).encode()
         return Tensor._make(np.frombuffer(state, dtype=np.uint8).copy())
 
@@ -324,7 +346,20 @@ class Generator:
 default_generator = Generator()
 
 
+def device_generator(dev: _backend.device) -> Generator:
+    """The default generator of a non-CPU device (created on first use, like torch's)."""
+    gen = _backend._GENERATORS.get(dev.type)
+    if gen is None:
+        gen = _backend._GENERATORS[dev.type] = Generator(dev.type)
+        gen.manual_seed(default_generator.initial_seed())
+    return gen
+
+
 def manual_seed(seed: int) -> Generator:
+    """Seeds the CPU generator and every device's, as torch.manual_seed does."""
+    for dev_type in _backend._BACKENDS:
+        if dev_type != "cpu":
+            device_generator(_backend.device(dev_type)).manual_seed(seed)
     return default_generator.manual_seed(seed)
 
 
@@ -344,8 +379,13 @@ def set_rng_state(state: Tensor) -> None:
     default_generator.set_state(state)
 
 
-def _rng(generator: Generator | None) -> np.random.Generator:
-    return (generator or default_generator)._rng
+def _rng(generator: Generator | None, dev: Any = None) -> Any:
+    """The generator to draw with: the given one, else ``dev``'s default (the CPU's)."""
+    if generator is not None:
+        return generator._rng
+    if dev is None or dev.type == "cpu":
+        return default_generator._rng
+    return device_generator(dev)._rng
 
 
 def rand(
@@ -356,12 +396,12 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     shape = new_shape(_sizes(sizes, size), "rand")
     dt = _random_float(dtype, "check_uniform_bounds")
     with allocating("rand", shape, dt):
-        data = _rng(generator).random(shape).astype(dt)
-    return _finish(data, requires_grad)
+        data = _rng(generator, dev).random(shape).astype(dt)
+    return _finish(data, requires_grad, dev)
 
 
 def randn(
@@ -372,12 +412,12 @@ def randn(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     shape = new_shape(_sizes(sizes, size), "randn")
     dt = _random_float(dtype, "normal_kernel_cpu")
     with allocating("randn", shape, dt):
-        data = _rng(generator).standard_normal(shape).astype(dt)
-    return _finish(data, requires_grad)
+        data = _rng(generator, dev).standard_normal(shape).astype(dt)
+    return _finish(data, requires_grad, dev)
 
 
 def _random_float(dtype: Any, kernel: str) -> np.dtype:
@@ -388,12 +428,18 @@ def _random_float(dtype: Any, kernel: str) -> np.dtype:
     return dt
 
 
-def rand_like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def rand_like(
+    x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dev = device or x.device
+    return rand(x.shape, dtype=dtype or x.dtype, device=dev, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def randn_like(
+    x: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    dev = device or x.device
+    return randn(x.shape, dtype=dtype or x.dtype, device=dev, requires_grad=requires_grad)
 
 
 def randint(
@@ -406,7 +452,7 @@ def randint(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     if size is None:
         low, high, size = 0, low, high
     if size is None:
@@ -420,21 +466,21 @@ def randint(
         raise TypeError(f"randint(): argument 'size' must be a tuple of ints, not {size!r}")
     shape = new_shape(tuple(size), "randint")
     with allocating("randint", shape, dt):
-        data = _rng(generator).integers(low, high, size=shape).astype(dt)
-    return _finish(data, requires_grad)
+        data = _rng(generator, dev).integers(low, high, size=shape).astype(dt)
+    return _finish(data, requires_grad, dev)
 
 
-def randint_like(x: Tensor, low: int, high: Any = None) -> Tensor:
-    return randint(low, high, x.shape, dtype=x.dtype)
+def randint_like(x: Tensor, low: int, high: Any = None, *, device: Any = None) -> Tensor:
+    return randint(low, high, x.shape, dtype=x.dtype, device=device or x.device)
 
 
 def randperm(
     n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None
 ) -> Tensor:
-    _check_device(device)
+    dev = _check_device(device)
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     (n,) = new_shape((n,), "randperm")
-    return Tensor._make(_rng(generator).permutation(n).astype(dt))
+    return _finish(_rng(generator, dev).permutation(n).astype(dt), False, dev)
 
 
 def normal(
@@ -444,29 +490,33 @@ def normal(
     *,
     generator: Generator | None = None,
     dtype: Any = None,
+    device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     """``normal(mean, std, size)`` with floats, or elementwise with tensors of means/stds."""
+    ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
+    dev = _check_device(device) if ref is None else _check_device(ref.device)
+    xp = np if dev is None else _backend.backend(dev)
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
-    if np.any(np.asarray(s) < 0):
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(s)}")
+    if bool(xp.any(xp.asarray(s) < 0)):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(xp.min(s))}")
     if size is None:
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        shape = np.broadcast_shapes(getattr(m, "shape", ()), getattr(s, "shape", ()))
     else:
         shape = tuple(size)
-    ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
     dt = (
         _dtype.to_dtype(dtype).np
         if dtype
         else (ref._data.dtype if ref is not None else _float_or(None))
     )
-    data = (_rng(generator).standard_normal(shape) * s + m).astype(dt)
-    return _finish(data, requires_grad)
+    data = (_rng(generator, dev).standard_normal(shape) * s + m).astype(dt)
+    return _finish(data, requires_grad, dev)
 
 
 def bernoulli(p: Tensor, *, generator: Generator | None = None) -> Tensor:
-    return Tensor._make((_rng(generator).random(p._data.shape) < p._data).astype(p._data.dtype))
+    draws = _rng(generator, p.device).random(p._data.shape)
+    return Tensor._make((draws < p._data).astype(p._data.dtype))
 
 
 def multinomial(
@@ -476,7 +526,8 @@ def multinomial(
     *,
     generator: Generator | None = None,
 ) -> Tensor:
-    p = np.asarray(probs._data, dtype=np.float64)
+    # drawn on the host, one row at a time (NumPy's choice); the samples go back to the device
+    p = to_device(probs._data, "cpu").astype(np.float64)
     if np.any(p < 0) or not np.all(np.isfinite(p)):
         raise RuntimeError(
             "multinomial(): probability tensor contains either `inf`, `nan` or element < 0"
@@ -496,4 +547,4 @@ def multinomial(
             )
         out.append(rng.choice(len(row), size=num_samples, replace=replacement, p=row / total))
     data = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
-    return Tensor._make(data)
+    return Tensor._make(to_device(data, probs.device))

@@ -184,11 +184,16 @@ def _add_suffixes(body: str, suffixes: list[str], indent: int) -> str:
 
 
 def tensor_repr(t: Tensor) -> str:
+    from ndgrad._backend import to_device
+
     data = t._data
     prefix = "tensor("
     indent = len(prefix)
     dt = t.dtype
     suffixes = []
+    if type(data) is not np.ndarray and t.device.type != "cpu":
+        suffixes.append(f"device='{t.device}'")  # torch names a device other than the CPU
+        data = to_device(data, "cpu")
     if data.size == 0:
         if data.ndim != 1:
             suffixes.append(f"size={tuple(data.shape)}")

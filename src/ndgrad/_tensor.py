@@ -74,6 +74,7 @@ class Tensor:
         "_views",  # bases only: weak references to views that follow their history
         "_hooks",
         "_retains_grad",
+        "_pinned",  # pin_memory() results only
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
@@ -189,7 +190,8 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> str | Tensor:
         if dtype is None:
-            return f"{_dtype.printed_prefix()}.{_TYPE_NAMES[self._data.dtype.name]}"
+            cuda = ".cuda" if self.is_cuda else ""  # torch.cuda.FloatTensor
+            return f"{_dtype.printed_prefix()}{cuda}.{_TYPE_NAMES[self._data.dtype.name]}"
         if isinstance(dtype, str):
             name = dtype.rsplit(".", 1)[-1]
             matches = [k for k, v in _TYPE_NAMES.items() if v == name]
@@ -306,7 +308,15 @@ class Tensor:
         create_graph: bool = False,
         inputs: Sequence[Tensor] | Tensor | None = None,
     ) -> None:
-        _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
+        try:
+            _autograd_backward()(self, gradient, retain_graph, create_graph, inputs=inputs)
+        except MemoryError as exc:  # CuPy's OutOfMemoryError is one
+            from ndgrad._backend import out_of_memory
+
+            err = out_of_memory(exc)
+            if err is exc:
+                raise
+            raise err from exc
 
     def detach(self) -> Tensor:
         t = Tensor._make(self._data)
@@ -330,10 +340,21 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
+        if type(self._data) is not np.ndarray:
+            self._host_only("numpy")
         return self._data
 
+    def _host_only(self, op: str) -> None:
+        """torch's TypeError for a device tensor where host memory is needed."""
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"{op}(): can't convert {self.device} device type tensor to numpy. Use "
+                "Tensor.cpu() to copy the tensor to host memory first."
+            )
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
+        data = self.numpy(force=True)
+        return data if dtype is None else data.astype(dtype)
 
     def _scalar(self, kind: type) -> Any:
         """float(t) / int(t): PyTorch's ValueError for a tensor that is not one element."""

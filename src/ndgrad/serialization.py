@@ -33,7 +33,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from ndgrad import _dtype
+from ndgrad import _backend, _dtype
 from ndgrad._tensor import Size, Tensor
 
 FORMAT_NAME = "ndgrad.save"
@@ -74,9 +74,11 @@ class _Encoder:
             return obj if math.isfinite(obj) else {"__float__": repr(obj)}
         if isinstance(obj, Tensor):
             key = id(obj)
-            if key not in self._tensor_ids:
-                self._tensor_ids[key] = self._add_array(obj._data)
+            if key not in self._tensor_ids:  # saved as host data, its device named
+                self._tensor_ids[key] = self._add_array(_backend.to_device(obj._data, "cpu"))
             node = {"__tensor__": self._tensor_ids[key], "requires_grad": obj._requires_grad}
+            if obj.device.type != "cpu":
+                node["device"] = str(obj.device)
             if type(obj).__name__ == "Parameter":
                 node["parameter"] = True
             return node
@@ -119,9 +121,12 @@ def _frozen(value: Any) -> Any:
 
 
 class _Decoder:
-    def __init__(self, arrays: dict[int, np.ndarray], source: str) -> None:
+    def __init__(
+        self, arrays: dict[int, np.ndarray], source: str, map_location: Any = None
+    ) -> None:
         self.arrays = arrays
         self.source = source
+        self.map_location = map_location
         self._tensors: dict[int, Tensor] = {}
 
     def _array(self, index: Any) -> np.ndarray:
@@ -164,6 +169,10 @@ class _Decoder:
             if index not in self._tensors:
                 t = self._make_tensor(self._array(index), bool(node.get("parameter")))
                 t._requires_grad = bool(node.get("requires_grad", False))
+                saved = node.get("device", "cpu")
+                dev = _mapped_device(saved if isinstance(saved, str) else "cpu", self.map_location)
+                if dev.type != "cpu":
+                    t._data = _backend.to_device(t._data, dev)
                 self._tensors[index] = t
             return self._tensors[index]
         if "__ndarray__" in node:
@@ -365,8 +374,9 @@ def load(
 ) -> Any:
     """Loads what :func:`save` wrote. Raises RuntimeError naming the file if it is not one.
 
-    ``map_location`` and ``weights_only`` are accepted for compatibility with ``torch.load``;
-    ndgrad runs on the CPU and never unpickles, so loading is always weights-only.
+    ``map_location`` places tensors as torch.load's does (tensors saved from a GPU load back
+    there without it); ``weights_only`` is accepted for compatibility with ``torch.load``:
+    ndgrad never unpickles, so loading is always weights-only.
     """
     if pickle_module is not None:
         raise ValueError("ndgrad.load never unpickles; pickle_module is not supported")
@@ -431,12 +441,33 @@ def load(
             f"arrays, found {len(arrays)}"
         )
     try:
-        return _Decoder(arrays, source).decode(manifest.get("root"))
+        return _Decoder(arrays, source, map_location).decode(manifest.get("root"))
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         raise RuntimeError(
             f"ndgrad.load: {source} is corrupt: its manifest is malformed "
             f"({type(exc).__name__}: {exc})"
         ) from None
+
+
+def _mapped_device(saved: str, map_location: Any) -> _backend.device:
+    """Where a tensor saved on ``saved`` loads: torch.load's ``map_location`` (a device, a
+    {saved: target} dict, or a function of (tensor, saved) returning a tensor or None)."""
+    target: Any = saved
+    if isinstance(map_location, (str, _backend.device)):
+        target = map_location
+    elif isinstance(map_location, dict):
+        target = map_location.get(saved, saved)
+    elif callable(map_location):
+        out = map_location(Tensor._make(np.zeros(0)), saved)
+        target = out.device if isinstance(out, Tensor) else saved
+    dev = _backend.device(target)
+    if dev.type == "cuda" and "cuda" not in _backend._BACKENDS:
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "
+            "False. If you are running on a CPU-only machine, please use torch.load with "
+            "map_location=torch.device('cpu') to map your storages to the CPU."
+        )
+    return _backend.check_available(dev)
 
 
 def _check_ratio(info: zipfile.ZipInfo, source: str) -> None:

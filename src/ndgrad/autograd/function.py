@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad.autograd.grad_mode import STATE, no_grad
 from ndgrad.autograd.graph import FREED_MESSAGE, Node, record_multi
 
@@ -184,14 +185,14 @@ class Function(metaclass=FunctionMeta):
         if ctx._to_save is not None:
             ctx._to_save = tuple(None if t is None else remap.get(id(t), t) for t in to_save)
 
-        out_meta = [(t._data.shape, t._data.dtype) for t in out_tensors]
+        out_meta = [(t._data.shape, t._data.dtype, array_module(t._data)) for t in out_tensors]
         n_args = len(args)
 
         def backward(*grads: Any) -> tuple:
             if ctx.materialize_grads:
                 grads = tuple(
-                    Tensor._make(np.zeros(shape, dtype)) if g is None else g
-                    for g, (shape, dtype) in zip(grads, out_meta, strict=False)
+                    Tensor._make(xp.zeros(shape, dtype)) if g is None else g
+                    for g, (shape, dtype, xp) in zip(grads, out_meta, strict=False)
                 )
             # Non-tensor outputs receive None, as in PyTorch.
             full_grads: list = [None] * len(outputs)

@@ -70,8 +70,8 @@ class Bernoulli(Distribution):
     def sample(self, sample_shape: Any = Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         with no_grad():
-            p = np.broadcast_to(self.probs._data, shape)
-            u = _creation._rng(None).random(shape)
+            p = self.probs.xp.broadcast_to(self.probs._data, shape)
+            u = _creation._rng(None, self.probs.device).random(shape)
             return Tensor._make((u < p).astype(p.dtype))
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -84,7 +84,7 @@ class Bernoulli(Distribution):
         return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        values = Tensor._make(np.arange(2, dtype=self._param._data.dtype))
+        values = Tensor._make(self._param.xp.arange(2, dtype=self._param._data.dtype))
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))

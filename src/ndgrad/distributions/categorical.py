@@ -77,14 +77,15 @@ class Categorical(Distribution):
         sample_shape = Size(
             tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
         )
+        xp = self.probs.xp
         probs = self.probs._data.astype(np.float64)
         rows = probs.reshape(-1, self._num_events)
-        cdf = np.cumsum(rows, axis=-1)
+        cdf = xp.cumsum(rows, axis=-1)
         cdf /= cdf[:, -1:]
         n = int(np.prod(sample_shape)) if len(sample_shape) else 1
-        u = _creation._rng(None).random((n, rows.shape[0]))
+        u = _creation._rng(None, self.probs.device).random((n, rows.shape[0]))
         idx = (u[..., None] >= cdf).sum(-1)
-        idx = np.minimum(idx, self._num_events - 1)
+        idx = xp.minimum(idx, self._num_events - 1)
         return Tensor._make(idx.reshape(self._extended_shape(sample_shape)).astype(np.int64))
 
     def log_prob(self, value: Tensor) -> Tensor:
@@ -101,7 +102,7 @@ class Categorical(Distribution):
         return -(logits * self.probs).sum(-1)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
-        values = Tensor._make(np.arange(self._num_events, dtype=np.int64))
+        values = Tensor._make(self.probs.xp.arange(self._num_events, dtype=np.int64))
         values = values.reshape((-1,) + (1,) * len(self._batch_shape))
         if expand:
             values = values.expand((-1,) + tuple(self._batch_shape))
@@ -109,4 +110,4 @@ class Categorical(Distribution):
 
 
 def _nan(shape: Any, like: Tensor) -> Tensor:
-    return Tensor._make(np.full(tuple(shape), np.nan, dtype=like._data.dtype))
+    return Tensor._make(like.xp.full(tuple(shape), np.nan, dtype=like._data.dtype))

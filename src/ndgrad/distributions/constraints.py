@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 
 
 def _bool(data: np.ndarray) -> Tensor:
-    return Tensor._make(np.asarray(data, dtype=bool))
+    return Tensor._make(array_module(data).asarray(data, dtype=bool))
 
 
 class Constraint:
@@ -142,7 +143,8 @@ class _Simplex(Constraint):
 
     def check(self, value: Tensor) -> Tensor:
         d = value._data
-        return _bool(np.all(d >= 0, axis=-1) & (np.abs(d.sum(-1) - 1) < 1e-6))
+        xp = array_module(d)
+        return _bool(xp.all(d >= 0, axis=-1) & (xp.abs(d.sum(-1) - 1) < 1e-6))
 
     def __repr__(self) -> str:
         return "Simplex()"
@@ -159,7 +161,7 @@ class _Multinomial(Constraint):
 
     def check(self, value: Tensor) -> Tensor:
         d = value._data
-        return _bool(np.all(d >= 0, axis=-1) & (d.sum(-1) <= self.upper_bound))
+        return _bool(array_module(d).all(d >= 0, axis=-1) & (d.sum(-1) <= self.upper_bound))
 
     def __repr__(self) -> str:
         return "Multinomial()"

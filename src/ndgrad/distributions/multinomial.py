@@ -62,7 +62,8 @@ class Multinomial(Distribution):
         )
         draws = self._categorical.sample(Size((self.total_count,)) + sample_shape)._data
         k = self._categorical._num_events
-        counts = np.zeros(tuple(self._extended_shape(sample_shape)), dtype=self.probs._data.dtype)
+        shape = tuple(self._extended_shape(sample_shape))
+        counts = self.probs.xp.zeros(shape, dtype=self.probs._data.dtype)
         for c in range(k):  # one pass per class: no (draws x classes) one-hot array
             counts[..., c] = (draws == c).sum(0)
         return Tensor._make(counts)
@@ -87,7 +88,7 @@ class Multinomial(Distribution):
         dt = self.probs._data.dtype
         cat_entropy = self._categorical.entropy()
         term1 = n * cat_entropy - float(gammaln(n + 1))
-        k = np.arange(1, n + 1, dtype=dt).reshape((-1,) + (1,) * self.probs.dim())
+        k = self.probs.xp.arange(1, n + 1, dtype=dt).reshape((-1,) + (1,) * self.probs.dim())
         log_choose = Tensor._make((gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)).astype(dt))
         k_t = Tensor._make(k)
         logits = self.logits

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ndgrad import _creation
+from ndgrad._backend import special
 from ndgrad._tensor import Size, Tensor
 from ndgrad.autograd.graph import record
 from ndgrad.distributions import constraints
@@ -43,7 +44,8 @@ class Normal(Distribution):
 
     def rsample(self, sample_shape: Any = Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        eps = _creation._rng(None).standard_normal(tuple(shape)).astype(self.loc._data.dtype)
+        rng = _creation._rng(None, self.loc.device)  # drawn where the parameters live
+        eps = rng.standard_normal(tuple(shape)).astype(self.loc._data.dtype)
         return self.loc + Tensor._make(eps) * self.scale
 
     def log_prob(self, value: Any) -> Tensor:
@@ -66,9 +68,7 @@ class Normal(Distribution):
 
 
 def _erfinv(x: Tensor) -> Tensor:
-    from scipy.special import erfinv  # scipy comes with scikit-learn
-
-    data = erfinv(x._data).astype(x._data.dtype)
+    data = special(x.xp).erfinv(x._data).astype(x._data.dtype)
     # PyTorch saves the input and recomputes erfinv; the result saved here is the same value.
     return record("ErfinvBackward0", data, (x,), _erfinv_rule, save_output=True)
 

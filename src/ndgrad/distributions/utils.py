@@ -67,6 +67,6 @@ class lazy_property:  # noqa: N801 - PyTorch's name
 
 def gammaln(x: np.ndarray) -> np.ndarray:
     """log Γ(x) elementwise (for constants such as counts; not differentiated)."""
-    from scipy.special import gammaln as _gammaln  # scipy comes with scikit-learn
+    from ndgrad._backend import array_module, special
 
-    return _gammaln(x)
+    return special(array_module(x)).gammaln(x)

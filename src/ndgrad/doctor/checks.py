@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ndgrad.doctor import rules
-from ndgrad.doctor.probes import Facts, Unavailable
+from ndgrad.doctor.probes import CUPY_PACKAGES, Facts, Unavailable
 
 STATUSES = ("ok", "warn", "fail", "skipped")
 
@@ -623,6 +623,121 @@ def _import_failure(check_id: str, what: str, error: str) -> Finding:
     )
 
 
+def _api_cuda(value: Any) -> str | None:
+    """A CUDA API version integer as X.Y: major*1000 + minor*10, so 12080 is 12.8
+    (environment-facts.md section 1, pytorch/pytorch#162531)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None
+    return f"{value // 1000}.{value % 1000 // 10}"
+
+
+def _cupy_extra(driver_cuda: str | None) -> str | None:
+    """ndgrad's extra for a driver: CuPy's CUDA 13 wheel needs a CUDA 13 driver (>= 580), its
+    CUDA 12 wheel a CUDA 12 one (>= 525); older drivers run neither (environment-facts.md
+    section 2, NVIDIA's minor-version compatibility table)."""
+    version = rules.parse_version(driver_cuda)
+    if version is None or version[0] < 12:
+        return None
+    return "cuda13" if version[0] >= 13 else "cuda12"
+
+
+def check_cupy(facts: Facts) -> list[Finding]:
+    """CuPy, the array library behind ndgrad's ``device="cuda"``: installed, importable, built
+    for a CUDA the driver runs, and finding the GPU."""
+    installed = [name for name in CUPY_PACKAGES if _pkg(facts, name)]
+    gpu = _driver(facts)
+    windows = _is_windows(facts)
+    driver_cuda = _driver_cuda(gpu, windows) if gpu else None
+    extra = _cupy_extra(driver_cuda)
+    install = f'pip install "ndgrad[{extra}]"' if extra else ""
+    if not installed:
+        if gpu is None:
+            return [Finding("cupy", "ok", "no CuPy and no NVIDIA GPU: ndgrad computes on the CPU")]
+        found = (
+            f"NVIDIA driver {gpu['driver_version']} (CUDA up to {driver_cuda or 'unknown'}) "
+            "but no CuPy: device='cuda' is not available to ndgrad"
+        )
+        if extra is None:
+            return [
+                Finding(
+                    "cupy",
+                    "warn",
+                    found,
+                    why="CuPy's wheels need a driver for CUDA 12 (>= 525) or 13 (>= 580)",
+                    fix='update the NVIDIA driver, then pip install "ndgrad[cuda12]"',
+                )
+            ]
+        return [
+            Finding(
+                "cupy",
+                "warn",
+                found,
+                why="ndgrad computes on the GPU through CuPy; its wheel brings the CUDA "
+                "libraries, so the driver is all it needs",
+                fix=install,
+            )
+        ]
+    package = installed[0]
+    version = _pkg(facts, package)
+    cupy = facts.get("cupy")
+    if isinstance(cupy, Unavailable):
+        return [skipped("cupy", cupy.reason)]
+    if cupy.get("import_error"):
+        return [_import_failure("cupy", package, cupy["import_error"])]
+    runtime = _api_cuda(cupy.get("runtime"))
+    wheel_major = {"cupy-cuda12x": 12, "cupy-cuda13x": 13, "cupy-cuda11x": 11}.get(package)
+    driver_major = (rules.parse_version(driver_cuda) or (0,))[0] if driver_cuda else None
+    if wheel_major and driver_major is not None and driver_major < wheel_major:
+        return [
+            Finding(
+                "cupy",
+                "fail",
+                f"{package} {version} is built for CUDA {wheel_major}, but driver "
+                f"{gpu['driver_version']} runs CUDA up to {driver_cuda}",
+                why=f"a CUDA {wheel_major} program needs a driver >= "
+                f"{rules.min_driver_minor_compat(wheel_major, windows) or '?'} (NVIDIA's "
+                "minor-version compatibility table)",
+                fix=f"pip uninstall -y {package} && {install}"
+                if install
+                else "update the NVIDIA driver",
+            )
+        ]
+    count = cupy.get("device_count")
+    if not isinstance(count, int) or count < 1:
+        error = count.get("error") if isinstance(count, dict) else "no device"
+        return [
+            Finding(
+                "cupy",
+                "warn",
+                f"CuPy {version} (CUDA runtime {runtime or '?'}) imports but finds no GPU: {error}",
+                why="ndgrad registers device='cuda' only when CuPy sees a GPU",
+                fix="check `nvidia-smi`; in Docker run with --gpus all",
+            )
+        ]
+    compute = cupy.get("compute")
+    name = cupy.get("device_name")
+    name = name if isinstance(name, str) else "GPU 0"
+    if compute != 4.0:
+        error = compute.get("error") if isinstance(compute, dict) else repr(compute)
+        return [
+            Finding(
+                "cupy",
+                "fail",
+                f"CuPy {version} sees {name} but cannot compute on it: {error}",
+                why="the CUDA libraries CuPy loads do not run with this driver",
+                fix=install or "update the NVIDIA driver",
+            )
+        ]
+    return [
+        Finding(
+            "cupy",
+            "ok",
+            f"CuPy {version} (CUDA runtime {runtime or '?'}, driver CUDA "
+            f"{_api_cuda(cupy.get('driver')) or '?'}) on {name}: device='cuda' works",
+        )
+    ]
+
+
 def check_torch_companions(facts: Facts) -> list[Finding]:
     torch_version = _pkg(facts, "torch")
     findings = []
@@ -954,6 +1069,7 @@ CHECKS: tuple[Callable[[Facts], list[Finding]], ...] = (
     check_selftest,
     check_gpu,
     check_cuda_toolkit,
+    check_cupy,
     check_torch,
     check_torch_companions,
     check_pillow,

@@ -435,6 +435,43 @@ print(json.dumps({"version": str(getattr(module, "__version__", "")),
 """
 
 
+_CUPY_CODE = r"""
+import json
+out = {}
+def safe(call):
+    try:
+        return call()
+    except BaseException as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+try:
+    import cupy
+except BaseException as error:
+    import traceback
+    print(json.dumps({"import_error": traceback.format_exc()[-3000:]}))
+    raise SystemExit(0)
+rt = cupy.cuda.runtime
+out["version"] = str(cupy.__version__)
+out["runtime"] = safe(lambda: int(rt.runtimeGetVersion()))
+out["driver"] = safe(lambda: int(rt.driverGetVersion()))
+out["device_count"] = safe(lambda: int(rt.getDeviceCount()))
+out["device_name"] = safe(lambda: rt.getDeviceProperties(0)["name"].decode())
+out["compute"] = safe(lambda: float(cupy.ones(4).sum()))
+print(json.dumps(out))
+"""
+CUPY_PACKAGES = ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy")
+
+
+def probe_cupy(timeout: float) -> dict[str, Any]:
+    """CuPy (ndgrad's ``cuda`` backend) in a fresh interpreter: version, the CUDA runtime it
+    loads, the driver's CUDA API version, the devices it sees and one computation."""
+    result = run_python(_CUPY_CODE, timeout)
+    try:
+        return last_json_line(result.stdout)
+    except ProbeFailed:
+        tail = (result.stderr.strip() or f"exit code {result.returncode}")[-2000:]
+        return {"import_error": f"the cupy import crashed: {tail}"}
+
+
 def probe_torch(timeout: float) -> dict[str, Any]:
     result = run_python(_TORCH_CODE, timeout)
     try:
@@ -561,6 +598,8 @@ def gather(timeout: float | None = None) -> Facts:
     }
     if "torch" in installed:
         jobs["torch"] = lambda: probe_torch(python_timeout)
+    if any(name in installed for name in CUPY_PACKAGES):
+        jobs["cupy"] = lambda: probe_cupy(python_timeout)
     for module, dist in (("torchvision", "torchvision"), ("torchaudio", "torchaudio")):
         if dist in installed:
             jobs[f"import_{module}"] = lambda m=module: probe_import(m, python_timeout)

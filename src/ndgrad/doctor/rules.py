@@ -534,8 +534,12 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         pattern=r"Torch not compiled with CUDA enabled",
         title="CPU-only torch wheel",
         cause="This torch is a CPU-only build (e.g. the default Windows/macOS wheel from PyPI, "
-        "or the /cpu index), so it cannot use the GPU.",
-        fixes=REINSTALL_TORCH_TRIO,
+        "or the /cpu index), so it cannot use the GPU. Under ndgrad (`import torch` -> ndgrad) "
+        "the same error means CuPy is missing or finds no GPU.",
+        fixes=REINSTALL_TORCH_TRIO
+        + (
+            'pip install "ndgrad[cuda12]"   # ndgrad on the GPU (CuPy); [cuda13] for a CUDA 13 driver',
+        ),
         source="pip install --dry-run --report of torch on win_amd64 (CPU-only); "
         "pytorch/pytorch#122924",
     ),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _creation, _dtype
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
@@ -23,7 +24,7 @@ from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops import shape as _shape
-from ndgrad.ops._common import as_tensor, broadcast_error, named, not_implemented
+from ndgrad.ops._common import all_on_one_device, as_tensor, broadcast_error, named, not_implemented
 
 __all__ = [
     "relu",
@@ -180,11 +181,17 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     return input / denom
 
 
+def _one_device(op: str, *tensors: Any) -> None:
+    """torch's RuntimeError when the tensors given (None skipped) span two devices."""
+    all_on_one_device(op, [t for t in tensors if isinstance(t, Tensor)])
+
+
 # ----------------------------------------------------------------------------- layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``."""
     _check_tensor("linear", "input", input)
     _check_tensor("linear", "weight", weight)
+    _one_device("linear", input, weight, bias)
     if bias is not None and (input.dtype != weight.dtype or bias.dtype != weight.dtype):
         # addmm's checks, in its order and words
         first, second = ("mat1", input) if input.dtype != weight.dtype else ("self", bias)
@@ -227,7 +234,7 @@ def dropout(
     if p == 1.0:
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None).random(input._data.shape) < (1.0 - p))
+        keep = xp.asarray(_creation._rng(None, input.device).random(input._data.shape) < (1.0 - p))
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
@@ -474,6 +481,7 @@ def nll_loss(
     """Negative log-likelihood of log-probabilities ``input`` at class indices ``target``."""
     _check_tensor("nll_loss", "input", input)
     _check_tensor("nll_loss", "target", target)
+    _one_device("nll_loss", input, target, weight)
     reduction = _get_reduction(reduction, size_average, reduce)
     _check_class_target(input, target)
     weight = _class_weight(weight, input.shape[0 if input.dim() == 1 else 1])
@@ -494,6 +502,7 @@ def cross_entropy(
     """Cross-entropy of logits ``input`` against class indices or class probabilities."""
     _check_tensor("cross_entropy", "input", input)
     _check_tensor("cross_entropy", "target", target)
+    _one_device("cross_entropy", input, target, weight)
     reduction = _get_reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -711,6 +720,7 @@ def _conv_batched(op: str, input: Tensor, n: int) -> tuple[Tensor, bool]:  # noq
 
 
 def _check_conv_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    all_on_one_device("convolution", [input, weight] if bias is None else [input, weight, bias])
     # PyTorch checks the bias first, then the weight
     if bias is not None and bias.dtype != input.dtype:
         raise RuntimeError(
@@ -969,13 +979,13 @@ def conv_transpose2d(
     )
 
 
-def _identity_kernels(channels: int, kernel: tuple, dtype: Any) -> Tensor:
+def _identity_kernels(channels: int, kernel: tuple, dtype: Any, device: Any = None) -> Tensor:
     """``(channels * prod(kernel), 1, *kernel)`` one-hot kernels: convolving with them (groups
     = channels) copies each window into the channel dim, in PyTorch's unfold order."""
     kk = int(np.prod(kernel))
     eye = np.zeros((channels, kk, kk), dtype=dtype.np if hasattr(dtype, "np") else dtype)
     eye[:, np.arange(kk), np.arange(kk)] = 1
-    return _creation.tensor(eye.reshape((channels * kk, 1) + tuple(kernel)))
+    return _creation.tensor(eye.reshape((channels * kk, 1) + tuple(kernel)), device=device)
 
 
 def unfold(
@@ -1007,7 +1017,7 @@ def unfold(
             f"sliding blocks as {blocks}, but its components must be at least one."
         )
     n, c = x.shape[:2]
-    eye = _identity_kernels(c, kernel, x._data.dtype)
+    eye = _identity_kernels(c, kernel, x._data.dtype, x.device)
     pads = tuple((p, p) for p in padding)
     cols = _conv.convolution(x, eye, None, stride, pads, dilation, c)
     out = cols.reshape(n, c * eye.shape[0] // c, blocks[0] * blocks[1])
@@ -1053,7 +1063,7 @@ def fold(
             f"{blocks[0] * blocks[1]}, but got input.size(2)={x.shape[2]}."
         )
     n, c = x.shape[0], x.shape[1] // kk
-    eye = _identity_kernels(c, kernel, x._data.dtype)
+    eye = _identity_kernels(c, kernel, x._data.dtype, x.device)
     pads = tuple((p, p) for p in padding)
     g = x.reshape((n, c * kk) + blocks)
     out = _conv.conv_input_grad(g, eye, None, (n, c) + size, stride, pads, dilation, c)
@@ -1104,6 +1114,7 @@ def batch_norm(
         raise TypeError(
             "batch_norm(): argument 'momentum' (position 7) must be float, not NoneType"
         )
+    _one_device("batch_norm", input, running_mean, running_var, weight, bias)
     if training:
         size = input.size()
         prods = size[0] if len(size) else 1
@@ -1148,6 +1159,7 @@ def layer_norm(
     eps: float = 1e-05,
 ) -> Tensor:
     """Normalises over the trailing ``normalized_shape`` dims, then ``* weight + bias``."""
+    _one_device("layer_norm", input, weight, bias)
     if isinstance(normalized_shape, (int, np.integer)):
         raise TypeError(
             "layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
@@ -1185,6 +1197,7 @@ def group_norm(
 ) -> Tensor:
     """Normalises each sample over groups of ``C / num_groups`` channels (and all spatial
     positions), then the per-channel ``* weight + bias``."""
+    _one_device("group_norm", input, weight, bias)
     if input.dim() < 2:
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
@@ -1556,7 +1569,7 @@ def dropout2d(
     if p == 1.0:
         mask = xp.zeros(shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None).random(shape) < (1.0 - p))
+        keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
         mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
@@ -1709,16 +1722,19 @@ def embedding(
         elif padding_idx < 0:
             assert padding_idx >= -num, "Padding_idx must be within num_embeddings"
             padding_idx = num + padding_idx
+    if type(idx) is not type(weight._data):
+        all_on_one_device("embedding", [weight, input])
     if idx.size and (idx.min() < 0 or idx.max() >= num):
         raise IndexError("index out of range in self")
     idx = idx.astype(np.int64, copy=False)
+    xp = array_module(idx)
     if max_norm is not None:
         _embedding_renorm_(weight, idx, float(max_norm), float(norm_type))
     scale = None
     if scale_grad_by_freq or padding_idx is not None:
-        s = np.ones(idx.shape + (1,), dtype=weight._data.dtype)
+        s = xp.ones(idx.shape + (1,), dtype=weight._data.dtype)
         if scale_grad_by_freq and idx.size:
-            counts = np.bincount(idx.reshape(-1), minlength=num)
+            counts = xp.bincount(idx.reshape(-1), minlength=num)
             s = s / counts[idx][..., None].astype(s.dtype)
         if padding_idx is not None:
             s = s * (idx != padding_idx)[..., None]

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _creation
+from ndgrad._backend import to_device
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.ops.inplace import fill_with
@@ -66,21 +67,25 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _rng(generator: Any) -> np.random.Generator:
-    return _creation._rng(generator)
+def _rng(generator: Any, tensor: Tensor | None = None) -> np.random.Generator:
+    """The generator given, else the default one of ``tensor``'s device (the CPU's)."""
+    return _creation._rng(generator, None if tensor is None else tensor.device)
 
 
 def _fill(tensor: Tensor, data: np.ndarray, name: str) -> Tensor:
+    data = to_device(data.astype(tensor._data.dtype, copy=False), tensor.device)
     with no_grad():
-        return fill_with(tensor, data.astype(tensor._data.dtype, copy=False), name)
+        return fill_with(tensor, data, name)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor._data.shape), "uniform_")
+    draws = _rng(generator, tensor).uniform(a, b, tensor._data.shape)
+    return _fill(tensor, draws, "uniform_")
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor._data.shape), "normal_")
+    draws = _rng(generator, tensor).normal(mean, std, tensor._data.shape)
+    return _fill(tensor, draws, "normal_")
 
 
 def trunc_normal_(

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._backend import array_module, backend
 from ndgrad._tensor import Tensor
 
 
@@ -57,7 +58,9 @@ class UninitializedParameter(Parameter):
         from ndgrad import _dtype
 
         np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else self._data.dtype
-        self._data = np.empty(tuple(shape), dtype=np_dtype)
+        # on the device the placeholder was moved to (Module.to before the first forward)
+        xp = array_module(self._data) if device is None else backend(device)
+        self._data = xp.empty(tuple(shape), dtype=np_dtype)
         self.__class__ = Parameter
 
     def __repr__(self) -> str:
@@ -99,7 +102,9 @@ class UninitializedBuffer(Tensor):
         from ndgrad import _dtype
 
         np_dtype = _dtype.to_dtype(dtype).np if dtype is not None else self._data.dtype
-        self._data = np.empty(tuple(shape), dtype=np_dtype)
+        # on the device the placeholder was moved to (Module.to before the first forward)
+        xp = array_module(self._data) if device is None else backend(device)
+        self._data = xp.empty(tuple(shape), dtype=np_dtype)
         self.__class__ = Tensor
 
     def __repr__(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import array_module
+from ndgrad._backend import array_module, mixed_devices, same_device
 from ndgrad._creation import shape_arg  # noqa: F401 - for ops
 from ndgrad._dtype import SCALAR_NAMES, not_implemented  # noqa: F401 - for ops
 from ndgrad._tensor import Tensor
@@ -65,6 +65,8 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     ta = isinstance(a, Tensor)
     tb = isinstance(b, Tensor)
     if ta and tb:
+        if type(a._data) is not type(b._data):
+            a, b = one_device(a, b, op)
         if a._data.dtype == b._data.dtype:
             return a, b
     elif ta and type(b) is float and a._data.dtype.kind == "f":
@@ -95,11 +97,36 @@ def _not_a_sequence(value: Any, op: str, name: str, position: int) -> Any:
     return value
 
 
+def one_device(a: Tensor, b: Tensor, op: str) -> tuple[Tensor, Tensor]:
+    """Two tensors on one device, by torch's rule: a 0-d CPU tensor joins the other's device
+    (as a scalar would); any other pair on two devices is torch's RuntimeError."""
+    da, db = a.device, b.device
+    if da == db:
+        return a, b
+    if da.type == "cpu" and a._data.ndim == 0:
+        return a.to(db), b
+    if db.type == "cpu" and b._data.ndim == 0:
+        return a, b.to(da)
+    raise mixed_devices(op, da, db)
+
+
+def all_on_one_device(op: str, tensors: Any) -> None:
+    """torch's RuntimeError when ``tensors`` span two devices (one type check when not)."""
+    first = type(tensors[0]._data)
+    for t in tensors:
+        if type(t._data) is not first:
+            same_device(op, *[t._data for t in tensors])
+
+
 def scalar_like(value: Any, np_dtype: np.dtype, like: Any) -> Tensor:
     """A Python number as a 0-d tensor on ``like``'s backend (NumPy unless ``like`` is a tensor)."""
     xp = array_module(like._data) if isinstance(like, Tensor) else np
     try:
-        return Tensor._make(xp.asarray(value, dtype=np_dtype))
+        if xp is np:
+            return Tensor._make(np.asarray(value, dtype=np_dtype))
+        # on a GPU: a fill kernel taking the number as an argument, not a host-to-device copy
+        # (a synchronous one for pageable memory: it would stall the stream at every x * 2)
+        return Tensor._make(xp.full((), value, dtype=np_dtype))
     except OverflowError:  # an int beyond a small integer dtype wraps, as in PyTorch
         return Tensor._make(xp.asarray(np.int64(value)).astype(np_dtype))
 

@@ -6,32 +6,46 @@ from __future__ import annotations
 from typing import Any
 
 from ndgrad import _dtype
+from ndgrad._backend import array_device, check_available, device, to_device
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import bind, cast, method
+from ndgrad.ops._common import bind, cast, method, record
 
 
 @method("to")
 def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other)``, ``x.to("cpu", dtype)``."""
-    from ndgrad._backend import check_available, device
-
+    """``x.to(dtype)``, ``x.to("cuda")``, ``x.to(other)``, ``x.to("cuda", dtype)``:
+    differentiable, the gradient goes back to ``x``'s device and dtype."""
     dtype = kwargs.get("dtype")
+    dev = kwargs.get("device")
     copy = kwargs.get("copy", False)
     for a in args:
         if isinstance(a, Tensor):
-            dtype = a.dtype
+            dtype, dev = a.dtype, a.device
         elif isinstance(a, (str, device)):
-            check_available(a)
-        elif a is not None:
+            dev = a
+        elif a is not None and not isinstance(a, bool):  # non_blocking
             dtype = a
-    if "device" in kwargs and kwargs["device"] is not None:
-        check_available(kwargs["device"])
+    out = x
+    if dev is not None:
+        dev = check_available(dev)
+        if dev.type != array_device(x._data).type:
+            out, copy = to_device_op(x, dev), False
     if dtype is None:
-        return x.clone() if copy else x
+        return out.clone() if copy else out
     np_dtype = _dtype.to_dtype(dtype).np
-    if np_dtype == x._data.dtype:
-        return x.clone() if copy else x
-    return cast(x, np_dtype)
+    if np_dtype == out._data.dtype:
+        return out.clone() if copy else out
+    return cast(out, np_dtype)
+
+
+def to_device_op(x: Tensor, dev: device) -> Tensor:
+    """``x`` copied to ``dev``, its gradient copied back (torch's ToCopyBackward0)."""
+    source = array_device(x._data)
+
+    def back(xp: Any, g: Any) -> tuple:
+        return (g.to(source) if isinstance(g, Tensor) else to_device(g, source),)
+
+    return record("ToCopyBackward0", to_device(x._data, dev), (x,), back)
 
 
 def _converter(name: str, dtype: Any) -> Any:
@@ -67,36 +81,59 @@ def _stride(self: Tensor, dim: int | None = None) -> Any:
     return data.strides[dim] // data.itemsize
 
 
-def _cpu(self: Tensor) -> Tensor:
-    return self
+def _cpu(self: Tensor, memory_format: Any = None) -> Tensor:
+    return to(self, "cpu")
 
 
-def _cuda(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False, **kwargs: Any) -> Tensor:
+    if isinstance(device, int):
+        device = f"cuda:{device}"
+    return to(self, device if device is not None else "cuda")
+
+
+def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """Page-locked host memory in torch; NumPy's memory serves as it is (a copy, as torch's)."""
+    if self.device.type != "cpu":
+        raise RuntimeError(
+            f"cannot pin '{self.device}' memory: only dense CPU tensors can be pinned"
+        )
+    out = self.clone()
+    out._pinned = True
+    return out
+
+
+def _is_pinned(self: Tensor, device: Any = None) -> bool:
+    return getattr(self, "_pinned", False)
+
+
+def _on(self: Tensor, kwargs: dict) -> Any:
+    """The device a ``new_*`` factory creates on: the one named, else ``self``'s."""
+    return kwargs.get("device") or self.device
 
 
 def _new_tensor(self: Tensor, data: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
     from ndgrad import _creation
 
-    return _creation.tensor(data, dtype=dtype or self.dtype)
+    return _creation.tensor(data, dtype=dtype or self.dtype, device=_on(self, kwargs))
 
 
 def _new_zeros(self: Tensor, *size: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
     from ndgrad import _creation
 
-    return _creation.zeros(*size, dtype=dtype or self.dtype)
+    return _creation.zeros(*size, dtype=dtype or self.dtype, device=_on(self, kwargs))
 
 
 def _new_ones(self: Tensor, *size: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
     from ndgrad import _creation
 
-    return _creation.ones(*size, dtype=dtype or self.dtype)
+    return _creation.ones(*size, dtype=dtype or self.dtype, device=_on(self, kwargs))
 
 
 def _new_full(self: Tensor, size: Any, fill_value: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
     from ndgrad import _creation
 
-    return _creation.full(size, fill_value, dtype=dtype or self.dtype)
+    dev = _on(self, kwargs)
+    return _creation.full(size, fill_value, dtype=dtype or self.dtype, device=dev)
 
 
 for _name, _fn in (
@@ -104,6 +141,8 @@ for _name, _fn in (
     ("stride", _stride),
     ("cpu", _cpu),
     ("cuda", _cuda),
+    ("pin_memory", _pin_memory),
+    ("is_pinned", _is_pinned),
     ("new_tensor", _new_tensor),
     ("new_zeros", _new_zeros),
     ("new_ones", _new_ones),

@@ -19,6 +19,8 @@ def _copy_rule(xp: Any, g: Any) -> tuple:
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Writes ``src`` (broadcast, converted to this tensor's dtype) into the tensor."""
     src = as_tensor(src, "copy_")
+    if type(src._data) is not type(self._data):  # across devices, as torch's copy_ (differentiable)
+        src = src.to(self.device)
 
     def compute(s: Tensor) -> Tensor:
         if src._data.dtype == s._data.dtype:

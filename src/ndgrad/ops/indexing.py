@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad._backend import array_module
+from ndgrad._backend import array_module, ufunc_at
 from ndgrad._tensor import Tensor, out_of_range_ints
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
@@ -71,6 +71,23 @@ def to_numpy_key(key: Any, op: str = "index") -> tuple[Any, bool]:
     return tuple(out), advanced
 
 
+def on_device_key(key: Any, x: Tensor) -> Any:
+    """An advanced key for a tensor off the CPU: host index tensors, lists and arrays copied
+    to its device (torch accepts CPU indices for a GPU tensor; CuPy wants its own arrays)."""
+    from ndgrad._backend import to_device
+
+    dev = x.device
+
+    def move(k: Any) -> Any:
+        if isinstance(k, Tensor):
+            return k if type(k._data) is type(x._data) else Tensor._make(to_device(k._data, dev))
+        if isinstance(k, (list, np.ndarray, range)):
+            return Tensor._make(to_device(np.asarray(k), dev))
+        return k
+
+    return tuple(map(move, key)) if isinstance(key, tuple) else move(key)
+
+
 def _basic_index_name(npkey: tuple) -> str:
     """PyTorch names basic indexing after its last step that does something (``:`` does not)."""
     for k in reversed(npkey):
@@ -131,6 +148,9 @@ def _saved_key(key: Any, npkey: tuple) -> tuple[tuple, tuple]:
 # ----------------------------------------------------------------------------- x[key]
 def getitem(x: Tensor, key: Any) -> Tensor:
     npkey, advanced = to_numpy_key(key)
+    if advanced and type(x._data) is not np.ndarray:
+        key = on_device_key(key, x)
+        npkey, advanced = to_numpy_key(key)
     try:
         data = x._data[npkey]
     except IndexError as exc:
@@ -175,6 +195,9 @@ def _index_add_zeros(shape: tuple, key: tuple, values: Tensor) -> Tensor:
 def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
     """Out-of-place ``x[key] = value``; ``__setitem__`` applies it in place."""
     npkey, advanced = to_numpy_key(key, "index_put")
+    if advanced and type(x._data) is not np.ndarray:
+        key = on_device_key(key, x)
+        npkey, advanced = to_numpy_key(key, "index_put")
     xp = array_module(x._data)
     if isinstance(value, Tensor):
         v = value if value._data.dtype == x._data.dtype else value.to(x.dtype)
@@ -316,7 +339,7 @@ def scatter(
     if reduce == "add":
         xp.add.at(data, key, vals)
     elif reduce == "multiply":
-        xp.multiply.at(data, key, vals)
+        ufunc_at(xp, "multiply", data, key, vals)
     else:
         data[key] = vals
     tensor_src = isinstance(src, Tensor)

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import array_module
+from ndgrad._backend import address, array_module, mixed_devices, to_device, writeable
+from ndgrad._backend import as_strided as _as_strided
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import Node, record
@@ -136,6 +137,8 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
     """``x op= other``; a direct ufunc write when nothing is recorded (optimizer updates)."""
     if not _recording(x, (other,)):
         arr = other._data if isinstance(other, Tensor) else other
+        if isinstance(other, Tensor) and type(arr) is not type(x._data):
+            arr = _on_device_of(x, other, name)
         if isinstance(other, Tensor) and other._data.dtype != x._data.dtype:  # same: castable
             _check_castable(x, np.result_type(x._data.dtype, other._data.dtype), name)
         elif isinstance(other, float) and x._data.dtype.kind in "iub":
@@ -153,6 +156,16 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
         x._version_counter[0] += 1
         return x
     return apply_inplace(x, name, lambda s: op(s, other), other)
+
+
+def _on_device_of(x: Tensor, other: Tensor, name: str) -> Any:
+    """``other``'s data on ``x``'s device: a 0-d CPU tensor moves (as a scalar would); any
+    other tensor on another device is torch's RuntimeError."""
+    if other.device == x.device:
+        return other._data
+    if other.device.type == "cpu" and other._data.ndim == 0:
+        return to_device(other._data, x.device)
+    raise mixed_devices(name, x.device, other.device)
 
 
 def _adopt_output(result: Tensor, x: Tensor) -> None:
@@ -173,7 +186,7 @@ def _fits(shape: tuple, out_shape: tuple) -> bool:
 
 def fill_with(x: Tensor, data: np.ndarray, name: str) -> Tensor:
     """Overwrites every element (fill_, zero_, normal_...): the old value gets zero gradient."""
-    if x._data.flags.writeable and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
+    if writeable(x._data) and not _recording(x, ()):  # e.g. an optimizer's grad.zero_()
         x._data[...] = data
         x._version_counter[0] += 1
         return x
@@ -252,9 +265,7 @@ def _as_strided_rule(shape: tuple) -> Callable[..., tuple]:
     return rule
 
 
-def _address(a: Any) -> int:
-    iface = getattr(a, "__array_interface__", None)
-    return iface["data"][0] if iface is not None else a.data.ptr  # CuPy
+_address = address
 
 
 def view_positions(view: Any, root: Any) -> Any:
@@ -262,7 +273,7 @@ def view_positions(view: Any, root: Any) -> Any:
     position in ``root``: the view as PyTorch's ``as_strided`` of its base, however made."""
     xp = array_module(root)
     item = root.itemsize
-    as_strided = xp.lib.stride_tricks.as_strided
+    as_strided = _as_strided(xp)
     if root.flags.c_contiguous:
         positions = xp.arange(root.size, dtype=np.int64)
         start = 0

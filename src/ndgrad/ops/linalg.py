@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _dtype
-from ndgrad._backend import array_module
+from ndgrad._backend import array_module, same_device
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, operands, record
 from ndgrad.ops.inplace import variant
@@ -32,6 +32,8 @@ def _shape_str(shape: tuple) -> str:
 
 
 def _check_dtypes(op: str, a: Tensor, b: Tensor) -> None:
+    if type(a._data) is not type(b._data):
+        same_device(op, a._data, b._data)
     if a._data.dtype != b._data.dtype:
         # PyTorch's text (what people paste into forums), led by the op's name
         names = [_dtype.SCALAR_NAMES[t._data.dtype.name] for t in (a, b)]
@@ -332,7 +334,7 @@ def _add_product(
             f"{op}(): expected self and mat2 to have the same dtype, but got: {input.dtype} != "
             f"{mat2.dtype}"
         )
-    shape = np.shape(data)
+    shape = data.shape
     try:
         full = np.broadcast_shapes(input._data.shape, shape)
     except ValueError:

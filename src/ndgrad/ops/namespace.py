@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad._backend import _XP_BY_TYPE
+from ndgrad._backend import as_strided as _as_strided
 from ndgrad.autograd.graph import register_namespaces, sum_to
 
 # Element-wise functions of the same name and meaning in NumPy and in ``ops.pointwise``.
@@ -124,13 +125,9 @@ def _array_unreduce(xp: Any) -> Any:
 
 def _array_erf(xp: Any) -> Any:
     """The error function from SciPy (scikit-learn's dependency), or CuPy's on the GPU."""
-    if getattr(xp, "__name__", "") == "cupy":
-        from cupyx.scipy.special import erf
+    from ndgrad._backend import special
 
-        return erf
-    from scipy.special import erf  # a ufunc: NumPy arrays and their subclasses
-
-    return erf
+    return special(xp).erf
 
 
 def _array_cofactor(xp: Any) -> Any:
@@ -312,7 +309,7 @@ def _array_conv(xp: Any) -> dict:
     the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
     batched matmul; the input gradient's col2im adds into strided slices offset by offset.
     """
-    as_strided = xp.lib.stride_tricks.as_strided
+    as_strided = _as_strided(xp)
 
     def padded(x: Any, padding: tuple) -> Any:
         if not any(lo or hi for lo, hi in padding):

@@ -27,6 +27,7 @@ from ndgrad.ops._common import (
     method,
     named,
     not_implemented,
+    one_device,
     operands,
     record,
     reflected,
@@ -823,6 +824,9 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
             f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}"
         )
     a, b = operands(a, b, "where")
+    if type(cond._data) is not type(a._data) or type(cond._data) is not type(b._data):
+        cond, a = one_device(cond, a, "where")
+        cond, b = one_device(cond, b, "where")
     try:
         xp = array_module(cond._data)
         data = xp.where(cond._data, a._data, b._data)
@@ -838,6 +842,8 @@ def _where_rule(xp: Any, g: Any, cond: Any) -> tuple:
 @method("masked_fill", inplace="masked_fill_")
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     mask = as_tensor(mask, "masked_fill")
+    if type(mask._data) is not type(x._data):
+        mask, x = one_device(mask, x, "masked_fill")
     if mask._data.dtype.kind != "b":
         raise RuntimeError(
             f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}"

@@ -60,10 +60,11 @@ def blocks(xp: Any, flat: Any, steps: int, batch: int, sizes: tuple) -> list:
 
 def _sigmoid_(x: Any, out: Any) -> Any:
     """``out = 1 / (1 + exp(-x))``, in place in ``out`` (called under ``np.errstate``)."""
-    np.negative(x, out=out)
-    np.exp(out, out=out)
+    xp = array_module(out)
+    xp.negative(x, out=out)
+    xp.exp(out, out=out)
     out += 1
-    np.reciprocal(out, out=out)
+    xp.reciprocal(out, out=out)
     return out
 
 

@@ -20,6 +20,7 @@ from ndgrad._tensor import Size, Tensor
 from ndgrad.autograd.graph import sum_to
 from ndgrad.ops._common import (
     _identity,
+    all_on_one_device,
     bind,
     broadcast_error,
     cast,
@@ -565,6 +566,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                     f"Sizes of tensors must match except in dimension {d}. Expected size "
                     f"{ref[k]} but got size {shp[k]} for tensor number {i} in the list."
                 )
+    all_on_one_device("cat", kept)
     np_dtype = _cat_dtype(kept)
     kept = [cast(t, np_dtype) for t in kept]
     xp = array_module(kept[0]._data)
@@ -600,6 +602,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"and {list(t._data.shape)} at entry {i}"
             )
     d = wrap_dim(dim, len(ref) + 1, "stack")
+    all_on_one_device("stack", tensors)
     np_dtype = _cat_dtype(tensors)
     tensors = [cast(t, np_dtype) for t in tensors]
     xp = array_module(tensors[0]._data)

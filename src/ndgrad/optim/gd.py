@@ -108,7 +108,7 @@ def gradient_descent(
             )
         loss.backward()
         grads = [p.grad if p.grad is not None else _creation.zeros_like(p) for p in params]
-        step = max(float(np.max(np.abs(g._data), initial=0.0)) * lr for g in grads)
+        step = max(float(abs(g).max()) * lr if g.numel() else 0.0 for g in grads)
         if result._log(loss.item(), step, tol, max_iter):
             break
         with no_grad():

@@ -49,7 +49,7 @@ def _mode_pad(x: Tensor, pads: tuple, mode: str) -> Tensor:
             i = np.clip(i, 0, n - 1)
         else:
             i = i % n
-        x = index_select(x, axis, _creation.tensor(i.astype(np.int64)))
+        x = index_select(x, axis, _creation.tensor(i.astype(np.int64), device=x.device))
     return x
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from ndgrad import _dtype
+from ndgrad import _backend, _dtype
 from ndgrad._tensor import RemovableHandle, Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn.parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
@@ -84,7 +84,18 @@ class Module:
     # ------------------------------------------------------------------ calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_hooks or self._forward_pre_hooks):
-            return self.forward(*args, **kwargs)
+            try:
+                return self.forward(*args, **kwargs)
+            except MemoryError as exc:  # CuPy's OutOfMemoryError is one
+                err = _backend.out_of_memory(exc)
+                if err is exc:
+                    raise
+                raise err from exc
+            except TypeError as exc:  # CuPy refusing a host array: name the devices, as torch
+                err = _backend.device_mismatch(type(self).__name__, exc, args, self)
+                if err is None:
+                    raise
+                raise err from exc
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if self._forward_pre_hooks_with_kwargs.get(hook_id):
                 result = hook(self, args, kwargs)
@@ -445,7 +456,7 @@ class Module:
         """Replaces every parameter's and buffer's data by ``fn(data)``, keeping the objects."""
         for module in self.modules():
             for param in module._parameters.values():
-                if param is None or isinstance(param, UninitializedParameter):
+                if param is None:
                     continue
                 with no_grad():
                     new = fn(param)
@@ -453,33 +464,47 @@ class Module:
                 if param._grad is not None:
                     param._grad = Tensor._make(fn(param._grad)._data)
             for key, buf in module._buffers.items():
-                if buf is not None and not isinstance(buf, UninitializedBuffer):
+                if isinstance(buf, UninitializedBuffer):
+                    with no_grad():  # the placeholder keeps its class, on the new device
+                        buf._data = fn(buf)._data
+                elif buf is not None:
                     module._buffers[key] = fn(buf)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Moves (and casts) the parameters and buffers in place: the same Parameter objects,
+        their data on the new device or floating dtype, as ``torch.nn.Module.to``."""
         from ndgrad._backend import check_available
         from ndgrad._backend import device as device_cls
 
         dtype = kwargs.get("dtype")
+        dev = kwargs.get("device")
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
+                dtype, dev = a.dtype, a.device
             elif isinstance(a, (str, device_cls)):
-                check_available(a)
-            elif a is not None:
+                dev = a
+            elif a is not None and not isinstance(a, bool):  # non_blocking
                 dtype = a
-        if "device" in kwargs and kwargs["device"] is not None:
-            check_available(kwargs["device"])
-        if dtype is None:
+        if dev is not None:
+            dev = check_available(dev)
+        target = None
+        if dtype is not None:
+            target = _dtype.to_dtype(dtype)
+            if not target.is_floating_point:
+                raise TypeError(
+                    "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                    f"dtype={target}"
+                )
+        if target is None and dev is None:
             return self
-        target = _dtype.to_dtype(dtype)
-        if not target.is_floating_point:
-            raise TypeError(
-                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
-                f"dtype={target}"
-            )
-        return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
+
+        def convert(t: Tensor) -> Tensor:
+            if dev is not None:
+                t = t.to(dev)
+            return t.to(target) if target is not None and t.is_floating_point() else t
+
+        return self._apply(convert)
 
     def _float_cast(self, target: _dtype.dtype) -> Module:
         return self._apply(lambda t: t.to(target) if t.is_floating_point() else t)
@@ -497,10 +522,12 @@ class Module:
         return self._apply(lambda t: t.to(dst_type))
 
     def cpu(self) -> Module:
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> Module:
-        raise AssertionError("Torch not compiled with CUDA enabled (ndgrad runs on the CPU)")
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device if device is not None else "cuda")
 
     # ------------------------------------------------------------------ state dict
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:

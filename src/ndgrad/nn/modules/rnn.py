@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _creation
+from ndgrad._backend import to_device
 from ndgrad._tensor import Tensor
 from ndgrad.nn import functional as F
 from ndgrad.nn import init
@@ -31,13 +32,13 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 
 
 def _zeros(shape: tuple, like: Tensor) -> Tensor:
-    return _creation.zeros(shape, dtype=like.dtype)
+    return _creation.zeros(shape, dtype=like.dtype, device=like.device)
 
 
 def _packed_layout(batch_sizes: Tensor) -> tuple:
     """For a packed batch: the lengths, the (step, batch) positions of its data rows, the
     index ``(T, B)`` of each padded position's data row, and the mask ``(T, B, 1)``."""
-    bs = np.asarray(batch_sizes._data, dtype=np.int64)
+    bs = to_device(batch_sizes._data, "cpu").astype(np.int64)
     steps, batch = bs.size, int(bs[0])
     valid = np.arange(batch)[None, :] < bs[:, None]  # (T, B)
     lengths = valid.sum(0)
@@ -233,7 +234,8 @@ class RNNBase(Module):
             lengths, t_idx, b_idx, rows, valid = _packed_layout(batch_sizes)
             steps, batch = rows.shape
             x = data[Tensor._make(rows)]
-            mask = Tensor._make(valid[:, :, None].astype(data._data.dtype))
+            # the layout is computed on the host (torch keeps batch_sizes on the CPU)
+            mask = Tensor._make(to_device(valid[:, :, None].astype(data._data.dtype), data.device))
             if hx is not None and sorted_indices is not None:
                 if lstm:
                     hx = tuple(_idx.index_select(h, 1, sorted_indices) for h in hx)

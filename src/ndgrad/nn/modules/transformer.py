@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _creation
+from ndgrad._backend import array_module, to_device
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import is_grad_enabled
 from ndgrad.nn import functional as F
@@ -54,7 +55,7 @@ def _detect_is_causal_mask(
         sz = size if size is not None else mask.shape[-2]
         causal = _generate_square_subsequent_mask(sz, dtype=mask.dtype)
         if tuple(mask.shape) == tuple(causal.shape):
-            make_causal = bool(np.array_equal(mask._data, causal._data))
+            make_causal = bool(np.array_equal(to_device(mask._data, "cpu"), causal._data))
         else:
             make_causal = False
     return make_causal
@@ -328,7 +329,8 @@ class TransformerEncoder(Module):
         if self._nested_path(src, mask, src_key_padding_mask):
             # PyTorch's inference path packs the unpadded tokens into a nested tensor and
             # pads the result back with zeros: padded positions come out as 0.
-            padded = Tensor._make(np.isneginf(src_key_padding_mask._data)[..., None])
+            kpm = src_key_padding_mask._data
+            padded = Tensor._make(array_module(kpm).isneginf(kpm)[..., None])
             output = output.masked_fill(padded, 0.0)
         if self.norm is not None:
             output = self.norm(output)
@@ -347,8 +349,9 @@ class TransformerEncoder(Module):
         ):
             return False
         if self.mask_check:
-            keep = ~np.isneginf(kpm._data)  # canonical: -inf where padded
-            left_aligned = (np.cumsum(~keep, axis=1) == 0) == keep
+            xp = array_module(kpm._data)
+            keep = ~xp.isneginf(kpm._data)  # canonical: -inf where padded
+            left_aligned = (xp.cumsum(~keep, axis=1) == 0) == keep
             if not left_aligned.all():
                 return False
         return True

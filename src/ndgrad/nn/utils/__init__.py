@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn.utils import rnn
@@ -16,20 +17,22 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
-def _vector_norm(data: np.ndarray, norm_type: float) -> float:
-    """``torch.linalg.vector_norm`` of one array (accumulated in float64)."""
-    a = np.abs(data.astype(np.float64, copy=False)).reshape(-1)
+def _vector_norm(data: np.ndarray, norm_type: float) -> np.ndarray:
+    """``torch.linalg.vector_norm`` of one array, accumulated in float64: a 0-d array on the
+    array's device (no host round trip per tensor)."""
+    xp = array_module(data)
+    a = xp.abs(data.astype(np.float64, copy=False)).reshape(-1)
     if norm_type == math.inf:
-        return float(a.max()) if a.size else 0.0
+        return xp.asarray(a.max() if a.size else 0.0)
     if norm_type == -math.inf:
-        return float(a.min()) if a.size else math.inf
+        return xp.asarray(a.min() if a.size else math.inf)
     if norm_type == 0:
-        return float(np.count_nonzero(a))
+        return xp.asarray(xp.count_nonzero(a), dtype=np.float64)
     if norm_type == 1:
-        return float(a.sum())
+        return xp.asarray(a.sum())
     if norm_type == 2:
-        return float(math.sqrt(np.dot(a, a)))
-    return float(np.sum(a**norm_type) ** (1.0 / norm_type))
+        return xp.sqrt(xp.dot(a, a))
+    return xp.asarray(xp.sum(a**norm_type) ** (1.0 / norm_type))
 
 
 def get_total_norm(
@@ -45,11 +48,10 @@ def get_total_norm(
     if not tensors:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*[t._data.dtype for t in tensors])
-    norms = np.array([_vector_norm(t._data, norm_type) for t in tensors], dtype=np.float64).astype(
-        dtype
-    )
-    total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
-    if error_if_nonfinite and not np.isfinite(total):
+    xp = array_module(tensors[0]._data)
+    norms = xp.stack([_vector_norm(t._data, norm_type) for t in tensors]).astype(dtype)
+    total = _vector_norm(norms, norm_type).astype(dtype)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
@@ -74,8 +76,8 @@ def clip_grads_with_norm_(
     # in the total norm's dtype, as PyTorch: clamp(max_norm / (total + 1e-6), max=1)
     with np.errstate(all="ignore"):
         coef = dtype(limit) / (total + dtype(1e-6))
-    if coef > 1:
-        coef = dtype(1.0)
+    # clamped where it lives: no host round trip for a GPU's total norm
+    coef = array_module(coef).minimum(coef, dtype(1.0))
     with no_grad():
         for g in grads:
             g._data *= coef.astype(g._data.dtype)

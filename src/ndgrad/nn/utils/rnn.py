@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ndgrad import _creation
+from ndgrad._backend import to_device
 from ndgrad._tensor import Tensor
 from ndgrad.ops import indexing as _idx
 from ndgrad.ops import shape as _shape
@@ -39,10 +40,23 @@ class PackedSequence(NamedTuple):
     unsorted_indices: Tensor | None = None
 
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
-        return self._replace(data=self.data.to(*args, **kwargs))
+        """``data`` and the indices moved/cast; ``batch_sizes`` stays on the CPU (as torch's)."""
+        data = self.data.to(*args, **kwargs)
+        if data.device == self.data.device:
+            return self._replace(data=data)
+        dev = data.device
+        move = lambda t: None if t is None else t.to(dev)  # noqa: E731
+        return self._replace(
+            data=data,
+            sorted_indices=move(self.sorted_indices),
+            unsorted_indices=move(self.unsorted_indices),
+        )
 
     def cpu(self) -> PackedSequence:
-        return self
+        return self.to("cpu")
+
+    def cuda(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        return self.to(self.data.cuda(*args, **kwargs).device)
 
     def double(self) -> PackedSequence:
         return self._replace(data=self.data.double())
@@ -52,7 +66,7 @@ class PackedSequence(NamedTuple):
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return self.data.is_cuda
 
     def is_pinned(self) -> bool:
         return False
@@ -61,15 +75,15 @@ class PackedSequence(NamedTuple):
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     if permutation is None:
         return None
-    perm = np.asarray(permutation._data)
+    perm = to_device(permutation._data, "cpu")  # a small host computation, then back
     out = np.empty_like(perm)
     out[perm] = np.arange(perm.size, dtype=perm.dtype)
-    return Tensor._make(out)
+    return Tensor._make(to_device(out, permutation.device))
 
 
 def _lengths_array(lengths: Any) -> np.ndarray:
     if isinstance(lengths, Tensor):
-        return np.asarray(lengths._data, dtype=np.int64).reshape(-1)
+        return to_device(lengths._data, "cpu").astype(np.int64).reshape(-1)
     return np.asarray(list(lengths), dtype=np.int64).reshape(-1)
 
 
@@ -99,7 +113,7 @@ def pack_padded_sequence(
         sorted_indices = None
     else:
         order = np.argsort(-lens, kind="stable").astype(np.int64)
-        sorted_indices = Tensor._make(order)
+        sorted_indices = Tensor._make(to_device(order, input.device))
         lens = lens[order]
         input = _idx.index_select(input, 0 if batch_first else 1, sorted_indices)  # noqa: A001
     if lens.size and lens.min() <= 0:
@@ -138,7 +152,7 @@ def pad_packed_sequence(
 ) -> tuple[Tensor, Tensor]:
     """The padded batch and the lengths (int64, in the original order) of a packed one."""
     data, batch_sizes, _, unsorted = sequence
-    bs = np.asarray(batch_sizes._data, dtype=np.int64)
+    bs = to_device(batch_sizes._data, "cpu").astype(np.int64)
     max_len = bs.size
     if total_length is not None:
         if total_length < max_len:
@@ -152,7 +166,7 @@ def pad_packed_sequence(
     t_idx, b_idx = _packed_positions(bs)
     rest = tuple(data.shape[1:])
     shape = (batch, max_len, *rest) if batch_first else (max_len, batch, *rest)
-    base = _creation.full(shape, padding_value, dtype=data.dtype)
+    base = _creation.full(shape, padding_value, dtype=data.dtype, device=data.device)
     key = (
         (Tensor._make(b_idx), Tensor._make(t_idx))
         if batch_first
@@ -165,7 +179,7 @@ def pad_packed_sequence(
     lengths = (bs[None, :] > np.arange(batch)[:, None]).sum(1).astype(np.int64)
     if unsorted is not None:
         padded = _idx.index_select(padded, 0 if batch_first else 1, unsorted)
-        lengths = lengths[np.asarray(unsorted._data)]
+        lengths = lengths[to_device(unsorted._data, "cpu")]
     return padded, Tensor._make(lengths)
 
 
@@ -190,7 +204,9 @@ def pad_sequence(
     for s in sequences:
         missing = max_len - s.shape[0]
         if missing:
-            pad = _creation.full((missing, *s.shape[1:]), padding_value, dtype=s.dtype)
+            pad = _creation.full(
+                (missing, *s.shape[1:]), padding_value, dtype=s.dtype, device=s.device
+            )
             s = _shape.cat([s, pad] if padding_side == "right" else [pad, s], 0)
         padded.append(s)
     return _shape.stack(padded, 0 if batch_first else 1)
