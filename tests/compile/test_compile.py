@@ -376,9 +376,16 @@ def test_the_program_that_replayed_is_tried_first():
     batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
     compiled = _run_both(_d2l_linreg, batches)
     (entries,) = [v for v in compiled.cache.values()]
-    # traced first with .grad None, then with .grad: the second one replays and moves first
-    assert len(entries) == 2 and entries[0] is compiled.entries()[0]
-    assert len(entries[0].grad_owners) == 2 and not entries[1].grad_owners
+    # traced first with .grad None, then with .grad: the second one replays, checked first
+    assert len(entries) == 2 and len(compiled.trace_seconds) == 2
+    assert compiled.fast[1] is entries[1] and len(entries[1].grad_owners) == 2
+    assert not entries[0].grad_owners
+    steady = entries[1]
+    # the general path (a guard the fast check does not hold) also tries it first
+    compiled.fast = None
+    X2, y2 = _data(seed=3)
+    compiled(X2[:10], y2[:10])
+    assert entries[0] is steady and compiled.fast[1] is steady
     assert len(compiled.trace_seconds) == 2
 
 

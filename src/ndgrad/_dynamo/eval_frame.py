@@ -29,11 +29,21 @@ def _np_name(obj: Any) -> str | None:
     return None
 
 
+class _Made:
+    """An operand made above ``def replay``: by ``text``, or already bound as ``name``."""
+
+    __slots__ = ("name", "text")
+
+    def __init__(self, name: str | None, text: str = "") -> None:
+        self.name, self.text = name, text
+
+
 class _Source:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {"np": np}
         self.count = 0
         self.header: list[str] = []  # constants built once, above ``def replay``
+        self.alias: dict[int, str] = {}  # slot -> a name made above ``def replay``
 
     def const(self, text: str) -> str:
         """A NumPy scalar or dtype spelled ``text``: built once when the program is made."""
@@ -50,9 +60,11 @@ class _Source:
 
     def arg(self, s: Any) -> str:
         if isinstance(s, _tr.Slot):
-            return f"v{s.i}"
+            return self.alias.get(s.i, f"v{s.i}")
         if isinstance(s, _tr.Const):
             return self.bind("k", s.value)
+        if isinstance(s, _Made):
+            return s.name if s.name is not None else self.const(s.text)
         if isinstance(s, tuple):
             inner = ", ".join(self.arg(v) for v in s)
             return f"({inner},)" if len(s) == 1 else f"({inner})"
@@ -133,10 +145,47 @@ def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
 
+_VIEW_METHODS = {"reshape", "transpose", "view", "swapaxes", "squeeze", "__getitem__", "ravel"}
+
+
+def _root(a: Any) -> Any:
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def _scalar_as_array(ufunc: Any, sargs: tuple, trace: _tr.Trace) -> tuple | None:
+    """For a binary ufunc of an array and a scalar: (position, dtype) where the scalar can be a
+    0-d array of the array's dtype: NumPy casts the scalar to that dtype and runs the same
+    loop, but a 0-d array skips the per-call scalar conversion (about 2x faster on small arrays)."""
+    if ufunc.nin != 2 or len(sargs) < 2:
+        return None
+    for pos in (0, 1):
+        s, other = sargs[pos], sargs[1 - pos]
+        if not isinstance(other, _tr.Slot):
+            continue
+        a = trace.plain[other.i]
+        if type(a) is not np.ndarray or a.ndim == 0:
+            continue
+        dt = a.dtype
+        if type(s) in (int, float, bool):  # weak: takes the array's dtype if it fits
+            if not np.isfinite(s) or np.result_type(dt, s) != dt:
+                return None
+        elif not (isinstance(s, np.generic) and s.dtype == dt and np.isfinite(s)):
+            return None
+        if not any(t.startswith(dt.char * 2 + "->") for t in ufunc.types):
+            return None
+        return pos, dt
+    return None
+
+
 def codegen(
     trace: _tr.Trace, prealloc: set[int], returns: list[int], versions: tuple = ((), ())
 ) -> tuple[str, dict[str, Any]]:
-    """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``."""
+    """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``.
+
+    Arrays whose identity is fixed across replays (guarded externals, preallocated buffers)
+    are *stable*: views of them are made once, above ``def replay``, and the body reads them."""
     src = _Source()
     lines = []
     tape = live_tape(trace.tape, returns)
@@ -144,10 +193,30 @@ def codegen(
     for _, _, sargs, skw, _ in tape:
         _slots(sargs, used)
         _slots(tuple(skw.values()), used)
+    stable: dict[int, tuple[str, np.ndarray]] = {}  # slot -> (bound name, its array)
     for _t, a, slot in trace.externals:
         if slot in used:
-            lines.append(f"    v{slot} = {src.bind('e', a)}  # {tuple(a.shape)} {a.dtype}")
+            name = src.bind("e", a)
+            stable[slot] = (name, a)
+            lines.append(f"    v{slot} = {name}  # {tuple(a.shape)} {a.dtype}")
+
+    def buffer(slot: int) -> str:
+        b = np.empty_like(trace.plain[slot])
+        name = src.bind("b", b)
+        stable[slot] = (name, b)
+        return name
+
     for fn, label, sargs, skw, outs in tape:
+        kind = label[0]
+        view = _hoistable_view(trace, label, sargs, skw, outs, stable, returns)
+        if view is not None:
+            name = src.bind("h", view[1])
+            src.alias[outs] = name
+            stable[outs] = (name, view[1])
+            src.header.append(f"{name} = {view[0]}  # v{outs}, a view made once")
+            continue
+        if kind == "ufunc" and label[2] == "__call__":
+            sargs = _broadcast_free(label[1], sargs, outs, stable, trace, src)
         args = [src.arg(a) for a in sargs]
         kw = [f"{k}={src.arg(v)}" for k, v in skw.items()]
         target = (
@@ -155,7 +224,6 @@ def codegen(
             if isinstance(outs, tuple)
             else (f"v{outs}" if outs is not None else "_")
         )
-        kind = label[0]
         if kind == "ufunc":
             ufunc, method = label[1], label[2]
             name = _np_name(ufunc) or src.bind("f", ufunc)
@@ -163,7 +231,7 @@ def codegen(
                 name = f"{name}.{method}"
             out = None
             if outs in prealloc and "out" not in skw:
-                out = src.bind("b", np.empty_like(trace.plain[outs]))
+                out = buffer(outs)
             elif _single_out(skw):
                 out = src.arg(skw["out"][0])
                 kw = [f"{k}={src.arg(v)}" for k, v in skw.items() if k != "out"]
@@ -179,7 +247,7 @@ def codegen(
         elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
             # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
             if outs in prealloc:
-                kw.append(f"out={src.bind('b', np.empty_like(trace.plain[outs]))}")
+                kw.append(f"out={buffer(outs)}")
             call = f"np.add.reduce({', '.join(args + kw)})"
         elif kind == "func":
             name = _np_name(fn) or src.bind("f", fn)
@@ -193,8 +261,7 @@ def codegen(
         elif label[1] == "__getitem__" and outs in prealloc:
             # a[i] with an integer index array is a.take(i, 0): the same gather, into a buffer
             index = src.arg(_gather_index(sargs))
-            out = src.bind("b", np.empty_like(trace.plain[outs]))
-            call = f"{args[0]}.take({index}, 0, {out})"
+            call = f"{args[0]}.take({index}, 0, {buffer(outs)})"
         elif label[1] == "__getitem__":
             call = f"{args[0]}[{args[1]}]"
         elif label[1] == "__setitem__":
@@ -216,7 +283,7 @@ def codegen(
     for owner, d in grad_deltas:
         if d:
             lines.append(f"    {src.bind('o', owner)}._grad._version_counter[0] += {d}")
-    ret = ", ".join(f"v{r}" for r in returns)
+    ret = ", ".join(src.arg(_tr.Slot(r)) for r in returns)
     body = "\n".join(lines) or "    pass"
     header = "".join(f"{h}\n" for h in src.header)
     source = (
@@ -224,6 +291,84 @@ def codegen(
         f"    return ({ret}{',' if len(returns) == 1 else ''})\n"
     )
     return source, src.names
+
+
+def _hoistable_view(
+    trace: _tr.Trace, label: tuple, sargs: tuple, skw: dict, outs: Any, stable: dict, returns: list
+) -> tuple[str, np.ndarray] | None:
+    """(source, array) when this op is a view of a stable array with constant arguments: the
+    view is the same memory at every replay, so it is made once."""
+    if not isinstance(outs, int) or outs in returns or skw:
+        return None
+    if not (sargs and isinstance(sargs[0], _tr.Slot) and sargs[0].i in stable):
+        return None
+    if label == ("attr", "T"):
+        rest: tuple = ()
+    elif label[0] == "method" and label[1] in _VIEW_METHODS:
+        rest = sargs[1:]
+        if any(isinstance(s, (_tr.Slot, _tr.Const)) for s in _flat(rest)):
+            return None  # an index array is a gather, not a view
+    else:
+        return None
+    name, a = stable[sargs[0].i]
+    r = trace.plain[outs]
+    if type(r) is not np.ndarray or r is trace.plain[sargs[0].i]:
+        return None
+    if _root(r) is not _root(trace.plain[sargs[0].i]):
+        return None  # a copy (ravel of a non-contiguous array), not a view
+    if label[0] == "attr":
+        return f"{name}.T", a.T
+    if any(type(v) not in (int, tuple, slice, type(None)) and v is not Ellipsis for v in rest):
+        return None
+    made = getattr(a, label[1])(*rest)
+    if not (isinstance(made, np.ndarray) and _root(made) is _root(a) and made.shape == r.shape):
+        return None
+    text = ", ".join(repr(v) if v is not Ellipsis else "..." for v in rest)
+    if label[1] == "__getitem__":
+        return f"{name}[{text}]", made
+    return f"{name}.{label[1]}({text})", made
+
+
+def _flat(x: Any) -> list:
+    if isinstance(x, (tuple, list)):
+        return [w for v in x for w in _flat(v)]
+    return [x]
+
+
+def _broadcast_free(
+    ufunc: Any, sargs: tuple, outs: Any, stable: dict, trace: _tr.Trace, src: _Source
+) -> tuple:
+    """An elementwise call's operands as the fastest equal ones: a scalar as a 0-d array of the
+    loop's dtype (made once), a one-element stable array broadcast against a bigger one as its
+    0-d view (NumPy's broadcasting setup costs more than the loop on small arrays)."""
+    sargs = list(sargs)
+    conv = _scalar_as_array(ufunc, tuple(sargs), trace)
+    if conv is not None:
+        pos, dt = conv
+        v = sargs[pos]
+        text = repr(v)  # NumPy 2 spells a NumPy scalar np.float32(0.03): exact
+        sargs[pos] = _Made(None, f"np.asarray({text}, np.{dt.name})")
+    if ufunc.nin == 2 and isinstance(outs, int) and len(sargs) >= 2:
+        shape = trace.plain[outs].shape if isinstance(trace.plain[outs], np.ndarray) else None
+        for pos in (0, 1):
+            s, other = sargs[pos], sargs[1 - pos]
+            if not (isinstance(s, _tr.Slot) and s.i in stable and isinstance(other, _tr.Slot)):
+                continue
+            a, b = trace.plain[s.i], trace.plain[other.i]
+            if (
+                isinstance(a, np.ndarray)
+                and isinstance(b, np.ndarray)
+                and a.size == 1
+                and a.shape != shape
+                and b.shape == shape
+                and a.ndim <= len(shape)
+            ):
+                name, arr = stable[s.i]
+                zero = arr.reshape(())
+                h = src.bind("h", zero)
+                src.header.append(f"{h} = {name}.reshape(())  # v{s.i}'s one element, 0-d")
+                sargs[pos] = _Made(h)
+    return tuple(sargs)
 
 
 # ---------------------------------------------------------------------------- signature
@@ -263,7 +408,7 @@ def _closure_sig(fn: Any, spec: list) -> tuple:
     get = g.get
     return (
         *[_cell(c) for c in cells],
-        *[get(n) for n in scalars],
+        *[(type(v), v) for v in [get(n) for n in scalars]],  # 1, 1.0 and True are equal
         *[_global(g, n) for n in modules],
     )
 
@@ -334,6 +479,7 @@ class _Entry:
         self.n_inputs = len(trace.inputs)
         self.input_positions = sorted(trace.inputs)
         self.optimizers = [(o, _opt_sig(o)) for o in trace.optimizers.values()]
+        self.check: Callable | None = None  # made by _make_check
 
     def guards_hold(self) -> bool:
         get = Tensor.__dict__["_data"].__get__
@@ -384,6 +530,7 @@ class CompiledFunction:
         self.trace_seconds: list[float] = []
         self.warned: set = set()
         self.closure_spec: list = []
+        self.fast: tuple | None = None  # (check, entry) of the program that last ran
         functools.update_wrapper(self, fn)
 
     def _key(self, args: tuple, kwargs: dict, tensors: list) -> Any:
@@ -400,6 +547,11 @@ class CompiledFunction:
         return key
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = self.fast
+        if fast is not None:
+            inputs = fast[0](args, kwargs)
+            if inputs is not None:
+                return _run(fast[1], inputs)
         tensors: list = []
         try:
             key = self._key(args, kwargs, tensors)
@@ -413,6 +565,8 @@ class CompiledFunction:
                 if entry.guards_hold():
                     if i:  # the program that last replayed is tried first next time
                         entries.insert(0, entries.pop(i))
+                    if entry.check is not None:
+                        self.fast = (entry.check, entry)
                     return self._replay(entry, tensors)
         if self.size() >= CACHE_LIMIT:
             self._warn("cache", "ndgrad.compile: cache limit reached; running eagerly")
@@ -440,19 +594,7 @@ class CompiledFunction:
         get = Tensor.__dict__["_data"].__get__
         inputs = [get(tensors[p], Tensor) for p in entry.input_positions]
         inputs += [get(t._grad, Tensor) for t in entry.grad_owners]
-        arrays = entry.replay(*inputs)
-        for t, kind, value in entry.grad_effects:
-            if kind == "none":
-                t._grad = None
-            elif kind == "const":
-                g = Tensor._make(value[0].copy())
-                g._version_counter[0] = value[1]
-                t._grad = g
-            else:
-                g = Tensor._make(arrays[value[0]])
-                g._version_counter[0] = value[1]
-                t._grad = g
-        return _rebuild(entry.result, arrays)
+        return _run(entry, inputs)
 
     def _trace(self, key: Any, args: tuple, kwargs: dict, tensors: list) -> Any:
         import time
@@ -487,6 +629,8 @@ class CompiledFunction:
         entry = self._plan(trace, out, results)
         if entry is not None:
             self.cache.setdefault(key, []).append(entry)
+            entry.check = _make_check(self, key, args, kwargs, entry)
+            self.fast = (entry.check, entry) if entry.check is not None else None
             if self.mode == "explain":
                 seconds = time.perf_counter() - start
                 print(f"# ndgrad.compile: {self.fn.__qualname__}, traced in {1e3 * seconds:.1f} ms")
@@ -574,6 +718,118 @@ class CompiledFunction:
             "result": _skeleton(out, slot_of),
         }
         return _Entry(trace, names["replay"], source, plan)
+
+
+def _run(entry: _Entry, inputs: Any) -> Any:
+    arrays = entry.replay(*inputs)
+    for t, kind, value in entry.grad_effects:
+        if kind == "none":
+            t._grad = None
+        elif kind == "const":
+            g = Tensor._make(value[0].copy())
+            g._version_counter[0] = value[1]
+            t._grad = g
+        else:
+            g = Tensor._make(arrays[value[0]])
+            g._version_counter[0] = value[1]
+            t._grad = g
+    result = entry.result
+    if result[0] == "C":
+        return result[1]
+    return _rebuild(result, arrays)
+
+
+def _make_check(
+    compiled: CompiledFunction, key: tuple, args: tuple, kwargs: dict, entry: _Entry
+) -> Callable | None:
+    """One straight-line Python function for the common case of a call that replays the
+    program it replayed last: ``check(args, kwargs)`` returns the replay's input arrays when
+    the call has ``key`` (argument shapes, dtypes, flags, closure and global scalars, module
+    train/eval, aliasing) and ``entry``'s guards hold, else None (then the general path, which
+    builds the key, decides). Arguments nested in lists or dicts only take the general path."""
+    if kwargs:
+        return None
+    names: dict[str, Any] = {"STATE": STATE, "ndarray": np.ndarray}
+    lines = [f"    if kwargs or len(args) != {len(args)} or STATE.enabled is not {key[0]}:"]
+    lines.append("        return None")
+
+    def const(prefix: str, value: Any) -> str:
+        name = f"{prefix}{len(names)}"
+        names[name] = value
+        return name
+
+    def fail(cond: str) -> None:
+        lines.append(f"    if {cond}:\n        return None")
+
+    tensors = []
+    for i, (a, sig) in enumerate(zip(args, key[1][1], strict=True)):
+        lines.append(f"    a{i} = args[{i}]")
+        if sig[0] == "T":
+            _, shape, _, rg, leaf, base_none = sig
+            d = Tensor.__dict__["_data"].__get__(a, Tensor)
+            tensors.append(f"a{i}")
+            fail(f"type(a{i}) is not {const('t', type(a))}")
+            lines.append(f"    d{i} = a{i}._data")
+            dt = const("dt", d.dtype)
+            same = (
+                f"d{i}.dtype is not {dt}"
+                if np.dtype(d.dtype.str) is d.dtype
+                else (f"d{i}.dtype != {dt}")
+            )
+            fail(f"type(d{i}) is not ndarray or d{i}.shape != {shape!r} or {same}")
+            fail(f"a{i}._requires_grad is not {rg} or (a{i}.grad_fn is None) is not {leaf}")
+            fail(f"(a{i}._base is None) is not {base_none}")
+        elif sig[0] in ("int", "float", "bool", "str", "NoneType"):
+            fail(f"type(a{i}) is not {const('t', type(a))} or a{i} != {const('k', sig[1])}")
+        elif sig[0] == "M":
+            names["_module_sig"] = _module_sig
+            fail(f"_module_sig(a{i}) != {const('k', (sig[1], sig[2]))}")
+        elif sig[0] == "O":
+            fail(f"id(a{i}) != {sig[1]}")
+        else:
+            return None
+    if key[3]:
+        names["_closure_sig"], names["fn"], names["spec"] = (
+            _closure_sig,
+            compiled.fn,
+            compiled.closure_spec,
+        )
+        fail(f"_closure_sig(fn, spec) != {const('k', key[3])}")
+    rest = 4
+    if len(tensors) > 1:
+        names["_aliasing"] = _aliasing
+        fail(f"_aliasing([{', '.join(tensors)}]) != {const('k', key[rest])}")
+        rest += 1
+    if compiled.module is not None:
+        names["_module_sig"] = _module_sig
+        fail(f"_module_sig({const('m', compiled.module)})[1] != {const('k', key[rest])}")
+    for t, a, rg, leaf in entry.ext_guards:
+        n = const("e", t)
+        fail(f"{n}._data is not {const('a', a)} or {n}._requires_grad is not {rg}")
+        fail(f"({n}.grad_fn is None) is not {leaf}")
+    for t, g, meta in entry.grad_guards:
+        n = const("g", t)
+        if meta is None:
+            fail(f"{n}._grad is not {const('k', g)}")
+        else:
+            lines.append(f"    gr = {n}._grad")
+            fail("gr is None or gr._requires_grad")
+            dt = const("dt", meta[1])
+            fail(f"gr._data.shape != {meta[0]!r} or gr._data.dtype != {dt}")
+    if entry.optimizers:
+        names["_opt_sig"] = _opt_sig
+        for o, sig in entry.optimizers:
+            fail(f"_opt_sig({const('o', o)}) != {const('k', sig)}")
+    inputs = [f"d{tensors[p][1:]}" for p in entry.input_positions]
+    inputs += [f"{const('g', t)}._grad._data" for t in entry.grad_owners]
+    lines.append(f"    return ({', '.join(inputs)}{',' if len(inputs) == 1 else ''})")
+    source = "def check(args, kwargs):\n" + "\n".join(lines) + "\n"
+    exec(compile(source, f"<guard {compiled.fn.__name__}>", "exec"), names)
+    return names["check"]
+
+
+def _module_sig(m: Any) -> tuple:
+    return (id(m), tuple(x.training for x in m.modules()))
 
 
 def _slots(spec: Any, into: set) -> None:
