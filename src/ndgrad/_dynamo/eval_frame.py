@@ -235,6 +235,8 @@ def codegen(
             elif _single_out(skw):
                 out = src.arg(skw["out"][0])
                 kw = [f"{k}={src.arg(v)}" for k, v in skw.items() if k != "out"]
+            if kw == ["casting='unsafe'"] and _one_dtype(sargs, skw, trace):
+                kw = []  # every operand already has the loop's dtype: casting changes nothing
             if (
                 out is not None
                 and method == "__call__"
@@ -245,10 +247,13 @@ def codegen(
                 kw.append(f"out={out}")
             call = f"{name}({', '.join(args + kw)})"
         elif kind == "func" and fn is np.sum and _plain_sum(sargs, skw):
-            # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch
-            if outs in prealloc:
-                kw.append(f"out={buffer(outs)}")
-            call = f"np.add.reduce({', '.join(args + kw)})"
+            # np.sum of an ndarray is np.add.reduce (the same loop) without the dispatch;
+            # arguments by position (axis, dtype, out) parse fastest
+            out = buffer(outs) if outs in prealloc else None
+            pos = [src.arg(skw.get("axis")), src.arg(skw.get("dtype")), out or "None"]
+            while pos and pos[-1] == "None":
+                pos.pop()
+            call = f"np.add.reduce({', '.join(args + pos)})"
         elif kind == "func":
             name = _np_name(fn) or src.bind("f", fn)
             call = f"{name}({', '.join(args + kw)})"
@@ -327,6 +332,21 @@ def _hoistable_view(
     if label[1] == "__getitem__":
         return f"{name}[{text}]", made
     return f"{name}.{label[1]}({text})", made
+
+
+def _one_dtype(sargs: tuple, skw: dict, trace: _tr.Trace) -> bool:
+    """Whether every operand and the output are arrays of one dtype (scalars made 0-d arrays
+    of the loop's dtype count as such)."""
+    out = skw.get("out")
+    ops = [*sargs, *(out if type(out) is tuple else (out,))]
+    dtypes = set()
+    for s in ops:
+        if isinstance(s, _Made):
+            continue
+        if not isinstance(s, _tr.Slot) or not isinstance(trace.plain[s.i], np.ndarray):
+            return False
+        dtypes.add(trace.plain[s.i].dtype)
+    return len(dtypes) == 1
 
 
 def _flat(x: Any) -> list:
@@ -480,6 +500,7 @@ class _Entry:
         self.input_positions = sorted(trace.inputs)
         self.optimizers = [(o, _opt_sig(o)) for o in trace.optimizers.values()]
         self.check: Callable | None = None  # made by _make_check
+        self.simple = not self.grad_effects and self.result[0] == "C"
 
     def guards_hold(self) -> bool:
         get = Tensor.__dict__["_data"].__get__
@@ -551,7 +572,11 @@ class CompiledFunction:
         if fast is not None:
             inputs = fast[0](args, kwargs)
             if inputs is not None:
-                return _run(fast[1], inputs)
+                entry = fast[1]
+                if entry.simple:  # no .grad rebound, no tensor returned
+                    entry.replay(*inputs)
+                    return entry.result[1]
+                return _run(entry, inputs)
         tensors: list = []
         try:
             key = self._key(args, kwargs, tensors)
@@ -771,14 +796,14 @@ def _make_check(
             fail(f"type(a{i}) is not {const('t', type(a))}")
             lines.append(f"    d{i} = a{i}._data")
             dt = const("dt", d.dtype)
-            same = (
-                f"d{i}.dtype is not {dt}"
-                if np.dtype(d.dtype.str) is d.dtype
-                else (f"d{i}.dtype != {dt}")
+            same = f"is not {dt}" if np.dtype(d.dtype.str) is d.dtype else f"!= {dt}"
+            fail(
+                f"type(d{i}) is not ndarray"
+                f" or d{i}.shape != {shape!r} or d{i}.dtype {same}"
+                f" or a{i}._requires_grad is not {rg}"
+                f" or a{i}.grad_fn is {'not ' if leaf else ''}None"
+                f" or a{i}._base is {'not ' if base_none else ''}None"
             )
-            fail(f"type(d{i}) is not ndarray or d{i}.shape != {shape!r} or {same}")
-            fail(f"a{i}._requires_grad is not {rg} or (a{i}.grad_fn is None) is not {leaf}")
-            fail(f"(a{i}._base is None) is not {base_none}")
         elif sig[0] in ("int", "float", "bool", "str", "NoneType"):
             fail(f"type(a{i}) is not {const('t', type(a))} or a{i} != {const('k', sig[1])}")
         elif sig[0] == "M":
@@ -788,7 +813,23 @@ def _make_check(
             fail(f"id(a{i}) != {sig[1]}")
         else:
             return None
-    if key[3]:
+    cells, g, scalars, modules = compiled.closure_spec
+    sigs = iter(key[3])
+    for c in cells:  # a cell that became empty raises ValueError: the general path decides
+        lines.append(f"    x = {const('c', c)}.cell_contents")
+        sig = next(sigs)
+        if sig is not None and sig[0] == "M":
+            names["_module_sig"] = _module_sig
+            fail(f"_module_sig(x) != {const('k', sig[1:])}")
+        elif sig is not None:
+            fail(f"type(x) is not {const('t', sig[0])} or x != {const('k', sig[1])}")
+        else:
+            return None
+    for n in scalars:
+        lines.append(f"    x = {const('G', g)}.get({n!r})")
+        sig = next(sigs)
+        fail(f"type(x) is not {const('t', sig[0])} or x != {const('k', sig[1])}")
+    if modules:
         names["_closure_sig"], names["fn"], names["spec"] = (
             _closure_sig,
             compiled.fn,
@@ -805,17 +846,19 @@ def _make_check(
         fail(f"_module_sig({const('m', compiled.module)})[1] != {const('k', key[rest])}")
     for t, a, rg, leaf in entry.ext_guards:
         n = const("e", t)
-        fail(f"{n}._data is not {const('a', a)} or {n}._requires_grad is not {rg}")
-        fail(f"({n}.grad_fn is None) is not {leaf}")
+        fail(
+            f"{n}._data is not {const('a', a)} or {n}._requires_grad is not {rg}"
+            f" or {n}.grad_fn is {'not ' if leaf else ''}None"
+        )
     for t, g, meta in entry.grad_guards:
         n = const("g", t)
         if meta is None:
             fail(f"{n}._grad is not {const('k', g)}")
         else:
-            lines.append(f"    gr = {n}._grad")
-            fail("gr is None or gr._requires_grad")
-            dt = const("dt", meta[1])
-            fail(f"gr._data.shape != {meta[0]!r} or gr._data.dtype != {dt}")
+            lines.append(f"    x = {n}._grad")
+            fail("x is None or x._requires_grad")
+            lines.append("    x = x._data")
+            fail(f"x.shape != {meta[0]!r} or x.dtype != {const('dt', meta[1])}")
     if entry.optimizers:
         names["_opt_sig"] = _opt_sig
         for o, sig in entry.optimizers:
@@ -823,7 +866,10 @@ def _make_check(
     inputs = [f"d{tensors[p][1:]}" for p in entry.input_positions]
     inputs += [f"{const('g', t)}._grad._data" for t in entry.grad_owners]
     lines.append(f"    return ({', '.join(inputs)}{',' if len(inputs) == 1 else ''})")
-    source = "def check(args, kwargs):\n" + "\n".join(lines) + "\n"
+    body = "\n".join("    " + line for line in "\n".join(lines).splitlines())
+    source = (
+        f"def check(args, kwargs):\n    try:\n{body}\n    except ValueError:\n        return None\n"
+    )
     exec(compile(source, f"<guard {compiled.fn.__name__}>", "exec"), names)
     return names["check"]
 
