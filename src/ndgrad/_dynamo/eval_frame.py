@@ -241,6 +241,7 @@ def codegen(
                 out is not None
                 and method == "__call__"
                 and ufunc.nout == 1 == len(sargs) - ufunc.nin + 1
+                and ufunc not in (np.maximum, np.minimum)  # (a deprecated third argument)
             ):
                 args.append(out)  # ufunc(a, b, out): the output positionally parses fastest
             elif out is not None:
@@ -488,7 +489,9 @@ class _Entry:
         self.grad_guards = []  # (tensor, its .grad seen first, (shape, dtype) if read anew)
         for t, g in trace.grad_seen.values():
             meta = None
-            if g is not None and id(t) in grads:
+            # a .grad read from its owner at replay, or never read as an array (only tested
+            # for None, as zero_grad does): any .grad of that shape and dtype will do
+            if g is not None and (id(t) in grads or id(g) not in trace.adopted):
                 d = Tensor.__dict__["_data"].__get__(g, Tensor)
                 meta = (d.shape, d.dtype)
             self.grad_guards.append((t, g, meta))
@@ -500,10 +503,15 @@ class _Entry:
         self.input_positions = sorted(trace.inputs)
         self.optimizers = [(o, _opt_sig(o)) for o in trace.optimizers.values()]
         self.check: Callable | None = None  # made by _make_check
+        self.value_checks = plan["value_checks"]  # (fn, [("in", i) | ("k", value)], decision)
         self.simple = not self.grad_effects and self.result[0] == "C"
 
-    def guards_hold(self) -> bool:
+    def guards_hold(self, tensors: list) -> bool:
         get = Tensor.__dict__["_data"].__get__
+        for fn, args, decision in self.value_checks:
+            values = [get(tensors[v], Tensor) if k == "in" else v for k, v in args]
+            if fn(*values) != decision:
+                return False
         for t, a, rg, leaf in self.ext_guards:
             if get(t, Tensor) is not a or t._requires_grad != rg or (t.grad_fn is None) != leaf:
                 return False
@@ -587,7 +595,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         if entries is not None:
             for i, entry in enumerate(entries):
-                if entry.guards_hold():
+                if entry.guards_hold(tensors):
                     if i:  # the program that last replayed is tried first next time
                         entries.insert(0, entries.pop(i))
                     if entry.check is not None:
@@ -635,7 +643,8 @@ class CompiledFunction:
             raise Unsupported(str(e)) from None
         if trace.breaks:
             reason, file, line = trace.breaks[0]
-            self.cache[key] = _EAGER
+            if not self.cache.get(key):  # (programs for other values of a checked argument stay)
+                self.cache[key] = _EAGER
             self._warn(
                 ("break", file, line),
                 f"ndgrad.compile: graph break ({reason}); this function runs eagerly",
@@ -735,14 +744,53 @@ class CompiledFunction:
             (owner, c[0] - trace.counters_start.get(id(c), c[0]))
             for owner, _, c in trace.grad_inputs
         ]
+        value_checks = _value_checks(trace)
+        if value_checks is None:
+            return None
         source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas))
+        for fn, args, decision in value_checks:
+            shown = ", ".join(f"arg{v}" if k == "in" else repr(v) for k, v in args)
+            name = getattr(fn, "__qualname__", repr(fn))
+            source = f"# guard: {name}({shown}) == {decision!r}\n" + source
         code = compile(source, f"<replay {self.fn.__name__}>", "exec")
         exec(code, names)
         plan = {
+            "value_checks": value_checks,
             "grad_effects": grad_effects,
             "result": _skeleton(out, slot_of),
         }
         return _Entry(trace, names["replay"], source, plan)
+
+
+def _value_checks(trace: _tr.Trace) -> list | None:
+    """The trace's value checks as guards on the arguments, or None when one reads an array
+    computed in the call or written before it was read (such a decision cannot be guarded
+    before the replay starts)."""
+    position = {slot: p for p, slot in trace.inputs.items()}
+    external = {slot: a for _t, a, slot in trace.externals}
+    out = []
+    for fn, sargs, decision, at in trace.value_checks:
+        read: set[int] = set()
+        _slots(sargs, read)
+        for _fn, label, _sargs, skw, _outs in trace.tape[:at]:
+            written: set[int] = set()
+            _slots(skw.get("out", ()), written)
+            if label[0] == "method" and label[1] in _MUTATING_METHODS:
+                _slots(_sargs[:1], written)
+            if written & read:
+                return None
+        args = []
+        for s in sargs:
+            if isinstance(s, _tr.Slot) and s.i in position:
+                args.append(("in", position[s.i]))
+            elif isinstance(s, _tr.Slot) and s.i in external:
+                args.append(("k", external[s.i]))
+            elif isinstance(s, (_tr.Slot, tuple, list)):
+                return None
+            else:
+                args.append(("k", s.value if isinstance(s, _tr.Const) else s))
+        out.append((fn, args, decision))
+    return out
 
 
 def _run(entry: _Entry, inputs: Any) -> Any:
@@ -859,6 +907,9 @@ def _make_check(
             fail("x is None or x._requires_grad")
             lines.append("    x = x._data")
             fail(f"x.shape != {meta[0]!r} or x.dtype != {const('dt', meta[1])}")
+    for fn, vargs, decision in entry.value_checks:
+        shown = [f"d{tensors[v][1:]}" if k == "in" else const("k", v) for k, v in vargs]
+        fail(f"{const('f', fn)}({', '.join(shown)}) != {const('k', decision)}")
     if entry.optimizers:
         names["_opt_sig"] = _opt_sig
         for o, sig in entry.optimizers:

@@ -184,6 +184,28 @@ class _NoRandom:
         object.__setattr__(self, "_rng", rng)
 
 
+def host_call(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: a small computation on the host (Python numbers from 0-d arrays, say)
+    that returns arrays. Traced, it is one call on the tape that the replay makes again, so
+    values that change every step (Adam's bias corrections) stay out of the constants."""
+    if _ACTIVE is None:
+        return fn(*args)
+    return _ACTIVE.call(fn, ("func", fn), args, {})
+
+
+def value_check(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: a decision on argument values (a loss's target validation) that picks
+    which ops run. Traced, it becomes a guard: every replay calls ``fn`` on that call's
+    arrays first and replays only if it decides the same (it may raise, as eagerly)."""
+    if _ACTIVE is None:
+        return fn(*args)
+    return _ACTIVE.check(fn, args)
+
+
+# NumPy functions that write into their first argument
+_WRITES_FIRST = {np.copyto, np.put, np.put_along_axis, np.place, np.putmask, np.fill_diagonal}
+
+
 class Trace:
     """One traced call: the tape and what replaying it needs."""
 
@@ -208,6 +230,7 @@ class Trace:
         self.grad_inputs: list[tuple[Tensor, int, list]] = []  # (owner, slot, counter)
         self.counters_start: dict[int, int] = {}
         self.backward_ran = False
+        self.value_checks: list[tuple] = []  # (fn, arg specs, decision, tape length then)
 
     def is_created(self, t: Tensor) -> bool:
         ref = self.created.get(id(t))
@@ -229,6 +252,9 @@ class Trace:
         """A tensor's array from before the call: an input slot or a guarded external."""
         if id(a) in self.by_plain:
             return self.views[self.by_plain[id(a)]]
+        alias = self._alias(a)
+        if alias is not None:
+            return alias
         view = self.new_slot(a)
         slot = len(self.plain) - 1
         pos = self.arg_tensors.get(id(t))
@@ -249,6 +275,29 @@ class Trace:
         if id(c) not in self.counters:
             self.counters[id(c)] = (c, c[0])
         return view
+
+    def _alias(self, a: np.ndarray) -> Traced | None:
+        """``a`` made from a traced array outside the tracer (``np.asarray(traced, dtype)``
+        gives a plain view of it): the same slot when it is the whole array, else a break
+        (the replay would read the memory of the traced call)."""
+        base = a.base
+        while base is not None:
+            i = self.by_view.get(id(base)) if isinstance(base, Traced) else None
+            if i is None:
+                i = self.by_plain.get(id(base))
+            if i is not None:
+                p = self.plain[i]
+                if (
+                    a.shape == p.shape
+                    and a.dtype == p.dtype
+                    and a.strides == p.strides
+                    and a.ctypes.data == p.ctypes.data
+                ):
+                    return self.views[i]
+                self.unsupported("a view of a traced array made outside the tracer")
+                return None
+            base = base.base if isinstance(base, np.ndarray) else None
+        return None
 
     def spec(self, x: Any) -> Any:
         if isinstance(x, Traced):
@@ -287,7 +336,8 @@ class Trace:
     def call(self, fn: Any, label: tuple, args: tuple, kwargs: dict) -> Any:
         sargs = self.spec(tuple(args))
         skw = {k: self.spec(v) for k, v in kwargs.items()}
-        for s in (skw.get("out"), sargs[0] if label[-1] == "at" else None):
+        written = label[-1] == "at" or (label[0] == "func" and fn in _WRITES_FIRST)
+        for s in (skw.get("out"), sargs[0] if written else None):
             for o in s if isinstance(s, tuple) else (s,):
                 if isinstance(o, Const):
                     self.unsupported("a write into an array the tracer does not own")
@@ -302,6 +352,12 @@ class Trace:
             outs = self.by_view[id(ret)] if isinstance(ret, Traced) else None
         self.tape.append((fn, label, sargs, skw, outs))
         return ret
+
+    def check(self, fn: Any, args: tuple) -> Any:
+        sargs = self.spec(tuple(args))
+        decision = fn(*self.value(sargs))
+        self.value_checks.append((fn, sargs, decision, len(self.tape)))
+        return decision
 
     def _out(self, r: Any) -> Any:
         if isinstance(r, (np.ndarray, np.generic)):

@@ -161,7 +161,9 @@ def _array_put_along_axis_zeros(xp: Any) -> Any:
     def put_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
         """Zeros of ``shape`` with ``values`` (broadcast to ``index``'s shape) placed at
         ``index`` along ``axis``, NumPy's ``put_along_axis`` into a new array."""
-        out = xp.zeros(shape, dtype=values.dtype)
+        # zeros_like of the index (not zeros): ndgrad.compile records an array made from the
+        # index, and the writes into it, where a fresh array would be a constant
+        out = xp.zeros_like(index, dtype=values.dtype, shape=shape)
         if axis == 1 and len(shape) == 2 and index.shape[1] == 1:  # one per row (losses)
             rows = xp.arange(shape[0])
             out[rows, index[:, 0]] = values[:, 0] if getattr(values, "ndim", 0) == 2 else values
