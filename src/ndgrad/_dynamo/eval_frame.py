@@ -200,6 +200,20 @@ def codegen(
             stable[slot] = (name, a)
             lines.append(f"    v{slot} = {name}  # {tuple(a.shape)} {a.dtype}")
 
+    written: set[int] = set()
+    for _fn, label, sargs, skw, _outs in tape:
+        _slots(skw.get("out", ()), written)
+        if (label[0] == "method" and label[1] in _MUTATING_METHODS) or label[-1] == "at":
+            _slots(sargs[:1], written)
+    for slot, value in trace.created_consts.items():
+        if slot in used:
+            name = src.bind("k", value)
+            if slot in written:  # a fresh copy each replay: the call writes into it
+                lines.append(f"    v{slot} = {name}.copy()  # made in the call")
+            else:
+                stable[slot] = (name, value)
+                lines.append(f"    v{slot} = {name}  # made in the call, never written")
+
     def buffer(slot: int) -> str:
         b = np.empty_like(trace.plain[slot])
         name = src.bind("b", b)
@@ -503,13 +517,21 @@ class _Entry:
         self.input_positions = sorted(trace.inputs)
         self.optimizers = [(o, _opt_sig(o)) for o in trace.optimizers.values()]
         self.check: Callable | None = None  # made by _make_check
-        self.value_checks = plan["value_checks"]  # (fn, [("in", i) | ("k", value)], decision)
+        # (fn, [("in", argument) | ("p", prelude result) | ("k", value)], decision)
+        self.value_checks = plan["value_checks"]
+        self.prelude = plan["prelude"]
         self.simple = not self.grad_effects and self.result[0] == "C"
 
     def guards_hold(self, tensors: list) -> bool:
         get = Tensor.__dict__["_data"].__get__
+        made: Any = ()
+        if self.prelude is not None:
+            made = self.prelude(*[get(tensors[p], Tensor) for p in self.input_positions])
         for fn, args, decision in self.value_checks:
-            values = [get(tensors[v], Tensor) if k == "in" else v for k, v in args]
+            values = [
+                get(tensors[v], Tensor) if k == "in" else made[v] if k == "p" else v
+                for k, v in args
+            ]
             if fn(*values) != decision:
                 return False
         for t, a, rg, leaf in self.ext_guards:
@@ -744,53 +766,109 @@ class CompiledFunction:
             (owner, c[0] - trace.counters_start.get(id(c), c[0]))
             for owner, _, c in trace.grad_inputs
         ]
-        value_checks = _value_checks(trace)
-        if value_checks is None:
+        checked = _value_checks(trace)
+        if checked is None:
             return None
+        value_checks, prelude = checked
         source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas))
         for fn, args, decision in value_checks:
-            shown = ", ".join(f"arg{v}" if k == "in" else repr(v) for k, v in args)
+            shown = ", ".join(
+                f"arg{v}" if k == "in" else f"prelude[{v}]" if k == "p" else repr(v)
+                for k, v in args
+            )
             name = getattr(fn, "__qualname__", repr(fn))
             source = f"# guard: {name}({shown}) == {decision!r}\n" + source
         code = compile(source, f"<replay {self.fn.__name__}>", "exec")
         exec(code, names)
         plan = {
             "value_checks": value_checks,
+            "prelude": prelude,
             "grad_effects": grad_effects,
             "result": _skeleton(out, slot_of),
         }
         return _Entry(trace, names["replay"], source, plan)
 
 
-def _value_checks(trace: _tr.Trace) -> list | None:
-    """The trace's value checks as guards on the arguments, or None when one reads an array
-    computed in the call or written before it was read (such a decision cannot be guarded
-    before the replay starts)."""
+def _value_checks(trace: _tr.Trace) -> tuple[list, Callable | None] | None:
+    """The trace's value checks as guards: (checks, prelude). A check reads arguments,
+    guarded arrays and constants, or arrays the call computed from those alone by ops that
+    write nothing (``y.T``, ``X.reshape(-1)``): ``prelude(*inputs)`` recomputes those before
+    the replay. None when a check reads anything else or an array written before the check."""
     position = {slot: p for p, slot in trace.inputs.items()}
     external = {slot: a for _t, a, slot in trace.externals}
+    needed: list[int] = []
+    sub: set[int] = set()  # tape entries the prelude makes again
     out = []
     for fn, sargs, decision, at in trace.value_checks:
-        read: set[int] = set()
-        _slots(sargs, read)
-        for _fn, label, _sargs, skw, _outs in trace.tape[:at]:
-            written: set[int] = set()
+        producer: dict[int, int] = {}
+        written: set[int] = set()
+        for k, (_fn, label, _sargs, skw, outs) in enumerate(trace.tape[:at]):
             _slots(skw.get("out", ()), written)
-            if label[0] == "method" and label[1] in _MUTATING_METHODS:
+            if label[0] == "method" and label[1] in _MUTATING_METHODS or label[-1] == "at":
                 _slots(_sargs[:1], written)
-            if written & read:
-                return None
+            for o in outs if isinstance(outs, tuple) else (outs,):
+                if o is not None:
+                    producer[o] = k
         args = []
         for s in sargs:
             if isinstance(s, _tr.Slot) and s.i in position:
                 args.append(("in", position[s.i]))
             elif isinstance(s, _tr.Slot) and s.i in external:
                 args.append(("k", external[s.i]))
-            elif isinstance(s, (_tr.Slot, tuple, list)):
+            elif isinstance(s, _tr.Slot):
+                if not _pure_slice(trace, s.i, producer, position, external, sub):
+                    return None
+                if s.i not in needed:
+                    needed.append(s.i)
+                args.append(("p", needed.index(s.i)))
+            elif isinstance(s, (tuple, list)):
                 return None
             else:
                 args.append(("k", s.value if isinstance(s, _tr.Const) else s))
+        read: set[int] = set(needed)
+        for k in sub:
+            _slots(trace.tape[k][2], read)
+        if written & read:
+            return None
         out.append((fn, args, decision))
-    return out
+    if not needed:
+        return out, None
+    proxy = _Proxy(trace, [trace.tape[k] for k in sorted(sub)])
+    source, names = codegen(proxy, set(), needed)  # type: ignore[arg-type]
+    exec(compile(source, "<guard prelude>", "exec"), names)
+    return out, names["replay"]
+
+
+class _Proxy:
+    """A trace seen through part of its tape (a value check's prelude)."""
+
+    def __init__(self, trace: _tr.Trace, tape: list) -> None:
+        self.tape = tape
+        self.plain, self.inputs, self.externals = trace.plain, trace.inputs, trace.externals
+        self.created_consts = trace.created_consts
+        self.grad_inputs: list = []
+
+
+def _pure_slice(
+    trace: _tr.Trace, slot: int, producer: dict, position: dict, external: dict, sub: set
+) -> bool:
+    """Adds to ``sub`` the tape entries that make ``slot`` from arguments, guarded arrays and
+    constants by calls that write nothing; False if it is made otherwise."""
+    if slot in position or slot in external or slot in trace.created_consts:
+        return True
+    k = producer.get(slot)
+    if k is None:
+        return False
+    fn, label, sargs, skw, _outs = trace.tape[k]
+    if "out" in skw or label[-1] == "at" or (label[0] == "func" and fn in _tr._WRITES_FIRST):
+        return False
+    if label[0] == "method" and label[1] in _MUTATING_METHODS:
+        return False
+    sub.add(k)
+    inner: set[int] = set()
+    _slots(sargs, inner)
+    _slots(tuple(skw.values()), inner)
+    return all(_pure_slice(trace, i, producer, position, external, sub) for i in inner)
 
 
 def _run(entry: _Entry, inputs: Any) -> Any:
@@ -907,8 +985,14 @@ def _make_check(
             fail("x is None or x._requires_grad")
             lines.append("    x = x._data")
             fail(f"x.shape != {meta[0]!r} or x.dtype != {const('dt', meta[1])}")
+    if entry.prelude is not None:
+        made = ", ".join(f"d{tensors[p][1:]}" for p in entry.input_positions)
+        lines.append(f"    made = {const('f', entry.prelude)}({made})")
     for fn, vargs, decision in entry.value_checks:
-        shown = [f"d{tensors[v][1:]}" if k == "in" else const("k", v) for k, v in vargs]
+        shown = [
+            f"d{tensors[v][1:]}" if k == "in" else f"made[{v}]" if k == "p" else const("k", v)
+            for k, v in vargs
+        ]
         fail(f"{const('f', fn)}({', '.join(shown)}) != {const('k', decision)}")
     if entry.optimizers:
         names["_opt_sig"] = _opt_sig

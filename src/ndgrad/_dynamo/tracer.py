@@ -230,6 +230,7 @@ class Trace:
         self.grad_inputs: list[tuple[Tensor, int, list]] = []  # (owner, slot, counter)
         self.counters_start: dict[int, int] = {}
         self.backward_ran = False
+        self.created_consts: dict[int, np.ndarray] = {}  # slot -> value when first read
         self.value_checks: list[tuple] = []  # (fn, arg specs, decision, tape length then)
 
     def is_created(self, t: Tensor) -> bool:
@@ -257,6 +258,11 @@ class Trace:
             return alias
         view = self.new_slot(a)
         slot = len(self.plain) - 1
+        if self.is_created(t):
+            # made in the call outside the tracer (torch.zeros, say): its value then is a
+            # constant of the program (copied at each replay if the call writes into it)
+            self.created_consts[slot] = a.copy()
+            return view
         pos = self.arg_tensors.get(id(t))
         owner = self.grad_owner.get(id(t))
         if pos is not None:

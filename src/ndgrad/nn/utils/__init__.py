@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn.utils import rnn
@@ -32,6 +33,19 @@ def _vector_norm(data: np.ndarray, norm_type: float) -> float:
     return float(np.sum(a**norm_type) ** (1.0 / norm_type))
 
 
+def _total_norm(norm_type: float, dtype: np.dtype, *arrays: np.ndarray) -> np.ndarray:
+    norms = np.array([_vector_norm(a, norm_type) for a in arrays], dtype=np.float64)
+    return np.asarray(_vector_norm(norms.astype(dtype), norm_type), dtype=dtype)
+
+
+def _clip_coef(limit: float, total: np.ndarray) -> np.ndarray:
+    """min(max_norm / (total + 1e-6), 1) in the total norm's dtype, as PyTorch clamps it."""
+    dtype = total.dtype.type
+    with np.errstate(all="ignore"):
+        coef = dtype(limit) / (total + dtype(1e-6))
+    return np.asarray(dtype(1.0) if coef > 1 else coef)
+
+
 def get_total_norm(
     tensors: Tensor | Iterable[Tensor],
     norm_type: float = 2.0,
@@ -45,10 +59,8 @@ def get_total_norm(
     if not tensors:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*[t._data.dtype for t in tensors])
-    norms = np.array([_vector_norm(t._data, norm_type) for t in tensors], dtype=np.float64).astype(
-        dtype
-    )
-    total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
+    # one host computation (Python floats): ndgrad.compile replays it rather than breaking
+    total = _tracer.host_call(_total_norm, norm_type, dtype, *[t._data for t in tensors])
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
@@ -69,13 +81,8 @@ def clip_grads_with_norm_(
     if not grads:
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else np.float32(total_norm)
-    dtype = total.dtype.type
     limit = float(max_norm._data) if isinstance(max_norm, Tensor) else float(max_norm)
-    # in the total norm's dtype, as PyTorch: clamp(max_norm / (total + 1e-6), max=1)
-    with np.errstate(all="ignore"):
-        coef = dtype(limit) / (total + dtype(1e-6))
-    if coef > 1:
-        coef = dtype(1.0)
+    coef = _tracer.host_call(_clip_coef, limit, total)
     with no_grad():
         for g in grads:
             g._data *= coef.astype(g._data.dtype)
