@@ -145,6 +145,7 @@ def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
 
+_FILLS = {np.empty: None, np.zeros: 0, np.ones: 1}
 _VIEW_METHODS = {"reshape", "transpose", "view", "swapaxes", "squeeze", "__getitem__", "ravel"}
 
 
@@ -200,19 +201,16 @@ def codegen(
             stable[slot] = (name, a)
             lines.append(f"    v{slot} = {name}  # {tuple(a.shape)} {a.dtype}")
 
-    written: set[int] = set()
-    for _fn, label, sargs, skw, _outs in tape:
-        _slots(skw.get("out", ()), written)
-        if (label[0] == "method" and label[1] in _MUTATING_METHODS) or label[-1] == "at":
-            _slots(sargs[:1], written)
-    for slot, value in trace.created_consts.items():
-        if slot in used:
-            name = src.bind("k", value)
-            if slot in written:  # a fresh copy each replay: the call writes into it
-                lines.append(f"    v{slot} = {name}.copy()  # made in the call")
-            else:
-                stable[slot] = (name, value)
-                lines.append(f"    v{slot} = {name}  # made in the call, never written")
+    fold = _Folding(trace, tape)
+
+    def materialize(slot: int, copy: bool) -> None:
+        value = fold.values.pop(slot)
+        name = src.bind("k", value)
+        if copy:  # a fresh copy each replay: the call writes into it, or it leaves the call
+            lines.append(f"    v{slot} = {name}.copy()  # {tuple(value.shape)}, a constant")
+        else:
+            src.alias[slot] = name
+            stable[slot] = (name, value)
 
     def buffer(slot: int) -> str:
         b = np.empty_like(trace.plain[slot])
@@ -220,7 +218,12 @@ def codegen(
         stable[slot] = (name, b)
         return name
 
-    for fn, label, sargs, skw, outs in tape:
+    for k, (fn, label, sargs, skw, outs) in enumerate(tape):
+        if fold.fold(k):
+            continue
+        for slot in fold.reads(k):
+            if slot in fold.values:
+                materialize(slot, fold.written_from(slot, k))
         kind = label[0]
         view = _hoistable_view(trace, label, sargs, skw, outs, stable, returns)
         if view is not None:
@@ -269,6 +272,15 @@ def codegen(
             while pos and pos[-1] == "None":
                 pos.pop()
             call = f"np.add.reduce({', '.join(args + pos)})"
+        elif kind == "func" and outs in prealloc and fn in _FILLS:
+            # a new array the call does not let out: one buffer, filled again (np.empty: not)
+            b = buffer(outs)
+            fill = _FILLS[fn]
+            lines.append(f"    {target} = {b}")
+            call = f"{b}.fill({fill})" if fill is not None else ""
+            if call:
+                lines.append(f"    {call}")
+            continue
         elif kind == "func":
             name = _np_name(fn) or src.bind("f", fn)
             call = f"{name}({', '.join(args + kw)})"
@@ -290,6 +302,9 @@ def codegen(
         else:
             call = f"{args[0]}.{label[1]}({', '.join(args[1:] + kw)})"
         lines.append(f"    {target} = {call}" if target != "_" else f"    {call}")
+    for slot in returns:
+        if slot in fold.values:
+            materialize(slot, True)
     params = ", ".join(
         [f"v{trace.inputs[p]}" for p in sorted(trace.inputs)]
         + [f"v{slot}" for _, slot, _ in trace.grad_inputs]
@@ -311,6 +326,77 @@ def codegen(
         f"    return ({ret}{',' if len(returns) == 1 else ''})\n"
     )
     return source, src.names
+
+
+class _Folding:
+    """Constant folding: calls that read only constants (arrays the call created with
+    np.zeros/ones/full, made outside the tracer, or computed from such) run once when the
+    program is made. A constant a replayed call reads is bound as is when nothing writes into
+    it afterwards, else copied fresh at each replay (so is one that leaves the call)."""
+
+    def __init__(self, trace: Any, tape: list) -> None:
+        self.tape = tape
+        self.values: dict[int, np.ndarray] = {s: v.copy() for s, v in trace.created_consts.items()}
+        self.writes: dict[int, list[int]] = {}
+        for k, entry in enumerate(tape):
+            for slot in _written(entry):
+                self.writes.setdefault(slot, []).append(k)
+        self.shared: set[int] = set()
+
+    def reads(self, k: int) -> set[int]:
+        _fn, _label, sargs, skw, _outs = self.tape[k]
+        read: set[int] = set()
+        _slots(sargs, read)
+        _slots(tuple(skw.values()), read)
+        return read
+
+    def written_from(self, slot: int, k: int) -> bool:
+        return any(w >= k for w in self.writes.get(slot, ()))
+
+    def fold(self, k: int) -> bool:
+        fn, label, sargs, skw, outs = self.tape[k]
+        values = self.values
+        read = self.reads(k)
+        if not all(s in values for s in read):
+            return False
+        if label[0] == "attr" or (label[0] == "method" and label[1] in _VIEW_METHODS):
+            # a view, folded to a copy: only if neither it nor its source is written later
+            produced = outs if isinstance(outs, tuple) else (outs,)
+            if any(self.written_from(s, k) for s in (*read, *produced) if s is not None):
+                return False
+
+        def value(x: Any) -> Any:
+            if isinstance(x, _tr.Slot):
+                return values[x.i]
+            if isinstance(x, _tr.Const):
+                return x.value
+            if isinstance(x, tuple):
+                return tuple(value(v) for v in x)
+            if isinstance(x, list):
+                return [value(v) for v in x]
+            return x
+
+        with np.errstate(all="ignore"):
+            result = fn(*value(sargs), **{n: value(v) for n, v in skw.items()})
+        produced = outs if isinstance(outs, tuple) else (outs,)
+        results = result if isinstance(outs, tuple) else (result,)
+        for o, r in zip(produced, results, strict=True):
+            if o is not None and not (isinstance(r, np.ndarray) and o in values and r is values[o]):
+                values[o] = np.array(r)  # (its own memory: no view of another constant)
+        return True
+
+
+def _written(entry: tuple) -> set[int]:
+    fn, label, sargs, skw, _outs = entry
+    out: set[int] = set()
+    _slots(skw.get("out", ()), out)
+    if (
+        (label[0] == "method" and label[1] in _MUTATING_METHODS)
+        or label[-1] == "at"
+        or (label[0] == "func" and fn in _tr._WRITES_FIRST)
+    ):
+        _slots(sargs[:1], out)
+    return out
 
 
 def _hoistable_view(
@@ -759,6 +845,7 @@ class CompiledFunction:
                 (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
                 or (fn is np.sum and _plain_sum(sargs, skw))
                 or (not skw and _is_gather(trace, label, sargs))
+                or (fn in _FILLS and isinstance(trace.plain[outs], np.ndarray))
             )
         }
         deltas = [(c, c[0] - v) for c, v in trace.counters.values()]

@@ -231,6 +231,7 @@ class Trace:
         self.counters_start: dict[int, int] = {}
         self.backward_ran = False
         self.created_consts: dict[int, np.ndarray] = {}  # slot -> value when first read
+        self.depth = 0  # > 0 inside a recorded call (its own array creations are not calls)
         self.value_checks: list[tuple] = []  # (fn, arg specs, decision, tape length then)
 
     def is_created(self, t: Tensor) -> bool:
@@ -347,7 +348,11 @@ class Trace:
             for o in s if isinstance(s, tuple) else (s,):
                 if isinstance(o, Const):
                     self.unsupported("a write into an array the tracer does not own")
-        result = fn(*self.value(sargs), **{k: self.value(v) for k, v in skw.items()})
+        self.depth += 1
+        try:
+            result = fn(*self.value(sargs), **{k: self.value(v) for k, v in skw.items()})
+        finally:
+            self.depth -= 1
         outs: Any
         if isinstance(result, tuple):
             views = tuple(self._out(r) for r in result)
@@ -383,6 +388,19 @@ class Trace:
 
     def unsupported(self, reason: str) -> None:
         self.graph_break(reason)
+
+
+_CREATORS = ("empty", "zeros", "ones", "full")
+
+
+def _creator(tr: Trace, fn: Any) -> Any:
+    def created(*args: Any, **kwargs: Any) -> Any:
+        if tr.depth or _ACTIVE is not tr:
+            return fn(*args, **kwargs)
+        return tr.call(fn, ("func", fn), args, kwargs)
+
+    created.__name__ = fn.__name__
+    return created
 
 
 class tracing:  # noqa: N801 - a context manager
@@ -462,6 +480,11 @@ class tracing:  # noqa: N801 - a context manager
         gen = _creation.default_generator
         self.rng = gen._rng
         gen._rng = _NoRandom(self.rng)
+        # New arrays are recorded: writes into them (``out = np.empty(shape); out[...] = g``)
+        # are then seen, where an unrecorded array would be a constant of the program.
+        self.creators = {name: getattr(np, name) for name in _CREATORS}
+        for name, fn in self.creators.items():
+            setattr(np, name, _creator(tr, fn))
         Tensor._data = property(get_data, set_data)  # type: ignore[assignment]
         Tensor._grad = property(get_grad, set_grad)  # type: ignore[assignment]
         Tensor.numpy = numpy  # type: ignore[method-assign]
@@ -477,6 +500,8 @@ class tracing:  # noqa: N801 - a context manager
         Tensor.numpy = self.saved_numpy  # type: ignore[method-assign]
         _backend._XP_BY_TYPE.pop(Traced, None)
         _creation.default_generator._rng = self.rng
+        for name, fn in self.creators.items():
+            setattr(np, name, fn)
         self.graph._run_tree, self.graph._run_graph = self.run_tree, self.run_graph
         for cls, orig in self.patched:
             cls.step = orig
