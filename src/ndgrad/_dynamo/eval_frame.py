@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -145,7 +146,8 @@ def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
 
-_FILLS = {np.empty: None, np.zeros: 0, np.ones: 1}
+_FILLS = {np.empty: None, np.zeros: 0, np.ones: 1, np.zeros_like: 0, np.ones_like: 1}
+_COPY = ("method", "copy")
 _VIEW_METHODS = {"reshape", "transpose", "view", "swapaxes", "squeeze", "__getitem__", "ravel"}
 
 
@@ -181,7 +183,11 @@ def _scalar_as_array(ufunc: Any, sargs: tuple, trace: _tr.Trace) -> tuple | None
 
 
 def codegen(
-    trace: _tr.Trace, prealloc: set[int], returns: list[int], versions: tuple = ((), ())
+    trace: _tr.Trace,
+    prealloc: set[int],
+    returns: list[int],
+    versions: tuple = ((), ()),
+    pooled: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> tuple[str, dict[str, Any]]:
     """The tape as a Python function ``replay(a0, a1, ...)`` returning the slots in ``returns``.
 
@@ -212,7 +218,15 @@ def codegen(
             src.alias[slot] = name
             stable[slot] = (name, value)
 
+    prealloc = prealloc | pooled
+
     def buffer(slot: int) -> str:
+        if slot in pooled:
+            a, b = (src.bind("p", np.empty_like(trace.plain[slot])) for _ in range(2))
+            src.names["refs"] = sys.getrefcount
+            lines.append(f"    q{slot} = {a} if refs({a}) == 2 else {b} if refs({b}) == 2 else")
+            lines[-1] += f" np.empty_like({a})  # a buffer nobody holds"
+            return f"q{slot}"
         b = np.empty_like(trace.plain[slot])
         name = src.bind("b", b)
         stable[slot] = (name, b)
@@ -273,7 +287,7 @@ def codegen(
                 pos.pop()
             call = f"np.add.reduce({', '.join(args + pos)})"
         elif kind == "func" and outs in prealloc and fn in _FILLS:
-            # a new array the call does not let out: one buffer, filled again (np.empty: not)
+            # a new array: a buffer, filled again at each replay (np.empty: not)
             b = buffer(outs)
             fill = _FILLS[fn]
             lines.append(f"    {target} = {b}")
@@ -290,6 +304,10 @@ def codegen(
             # a.view() of a slot that does not leave the call: the same data, so the program
             # reads ``a`` itself (in-place writes through either reach the same memory)
             call = args[0]
+        elif label == _COPY and outs in prealloc and len(args) == 1 and not kw:
+            b = buffer(outs)
+            lines.append(f"    np.copyto({b}, {args[0]})")
+            call = b
         elif label[1] == "__getitem__" and outs in prealloc:
             # a[i] with an integer index array is a.take(i, 0): the same gather, into a buffer
             index = src.arg(_gather_index(sargs))
@@ -833,21 +851,25 @@ class CompiledFunction:
         escaping = set(returns)
         for _fn, label, sargs, _skw, outs in reversed(trace.tape):
             produced = outs if isinstance(outs, tuple) else (outs,)
-            if label[0] != "ufunc" and any(o in escaping for o in produced):
+            if label[0] != "ufunc" and label != _COPY and any(o in escaping for o in produced):
                 _slots(sargs, escaping)
-        prealloc = {
+        made = {
             outs
             for fn, label, sargs, skw, outs in trace.tape
             if isinstance(outs, int)
-            and outs not in escaping
             and isinstance(trace.plain[outs], np.ndarray)
             and (
                 (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
                 or (fn is np.sum and _plain_sum(sargs, skw))
                 or (not skw and _is_gather(trace, label, sargs))
-                or (fn in _FILLS and isinstance(trace.plain[outs], np.ndarray))
+                or fn in _FILLS
+                or (label == _COPY and len(sargs) == 1 and not skw)
             )
         }
+        prealloc = made - escaping
+        # What leaves the call (a new .grad, the loss) gets one of two buffers, the one its
+        # last holder has let go of (a new array only while the caller keeps both)
+        pooled = (made & escaping) - set(trace.inputs.values())
         deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
         grad_deltas = [
             (owner, c[0] - trace.counters_start.get(id(c), c[0]))
@@ -857,7 +879,7 @@ class CompiledFunction:
         if checked is None:
             return None
         value_checks, prelude = checked
-        source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas))
+        source, names = codegen(trace, prealloc, returns, (deltas, grad_deltas), pooled)
         for fn, args, decision in value_checks:
             shown = ", ".join(
                 f"arg{v}" if k == "in" else f"prelude[{v}]" if k == "p" else repr(v)
