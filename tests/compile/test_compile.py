@@ -241,14 +241,52 @@ def test_decorator_forms_and_module():
     assert len(net.forward.trace_seconds) == 1
 
 
-def test_compiled_module_forward_with_autograd_outside_runs_eagerly():
+def test_compiled_module_forward_with_backward_outside_replays_both():
+    """model = compile(model); loss(model(x)).backward(): the forward replays, its result is
+    one autograd node whose rule replays the traced backward; same numbers as eager."""
+
+    def make():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4))
+        return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    (ne, oe), (nc, oc) = make(), make()
+    nc = torch.compile(nc)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(4):
+            X = torch.from_numpy(rng.normal(size=(6, 3)).astype(np.float32))
+            y = torch.from_numpy(rng.integers(0, 4, 6))
+            outs = []
+            for net, opt in ((ne, oe), (nc, oc)):
+                opt.zero_grad()
+                out = net(X)
+                torch.nn.functional.cross_entropy(out, y).backward()
+                opt.step()
+                outs.append(out)
+            _same(outs[0], outs[1])
+            if i:  # the first call is traced (eager's graph), later ones replay
+                assert outs[1].grad_fn.name() == "CompiledFunctionBackward"
+            for p, q in zip(ne.parameters(), nc.parameters(), strict=True):
+                _same(p, q)
+                _same(p.grad, q.grad)
+                assert p._version == q._version and p.grad._version == q.grad._version
+    assert len(nc.forward.trace_seconds) == 1
+    with pytest.raises(RuntimeError, match="not differentiable again"):
+        out = nc(X)
+        (g,) = torch.autograd.grad(out.sum(), nc[0].weight, create_graph=True)
+
+
+def test_compiled_module_with_an_input_that_requires_grad_runs_eagerly():
     torch.manual_seed(0)
     net = torch.compile(nn.Linear(3, 1))
-    X = torch.ones(4, 3)
-    with pytest.warns(UserWarning, match="graph for backward"):
+    X = torch.ones(4, 3, requires_grad=True)
+    with pytest.warns(UserWarning, match="requires grad"):
         net(X).sum().backward()
     net(X).sum().backward()
     _same(net.weight.grad, torch.full((1, 3), 8.0))
+    _same(X.grad, net.weight.detach().expand(4, 3) * 2)
 
 
 def test_closure_scalar_is_guarded():

@@ -786,7 +786,10 @@ class CompiledFunction:
             self.cache[key] = _EAGER
             self._warn("arggrad", "ndgrad.compile: arguments that get a .grad run eagerly")
             return out
-        entry = self._plan(trace, out, results)
+        if trace.split is not None:
+            entry = self._plan_split(trace, out)
+        else:
+            entry = self._plan(trace, out, results)
         if entry is not None:
             self.cache.setdefault(key, []).append(entry)
             entry.check = _make_check(self, key, args, kwargs, entry)
@@ -803,11 +806,57 @@ class CompiledFunction:
         _flatten(out, found)
         # A result with a graph for backward() outside the call cannot be replayed (the program
         # has no graph); one returned after the call's own backward() comes back detached.
-        for t in found:
-            if t.grad_fn is not None and not trace.backward_ran:
-                trace.unsupported("returning a tensor with a graph for backward() outside")
-                break
+        graphed = [t for t in found if t.grad_fn is not None and not trace.backward_ran]
+        if graphed and found == [out] and not trace.breaks:
+            trace.split = _trace_backward(trace, out)
+        elif graphed:
+            trace.unsupported("returning tensors with a graph for backward() outside")
         return found
+
+    def _plan_split(self, trace: _tr.Trace, out: Tensor) -> _Entry | None:
+        """A result with a graph: the forward program, and a backward program (the rules of
+        the traced graph, recorded through autograd.grad) run as one autograd node's rule."""
+        split, g_slot, leaves, grad_slots = trace.split
+        if trace.grad_inputs or trace.grad_seen or not leaves:
+            return None
+        inputs = set(trace.inputs.values())
+        externals = {slot for _t, _a, slot in trace.externals}
+        fwd_tape, bwd_tape = trace.tape[:split], trace.tape[split:]
+        if any(_written(e) & (inputs | externals) for e in bwd_tape):
+            return None  # the backward writes state
+        bwd_live = live_tape(bwd_tape, grad_slots)
+        produced: set[int] = set()
+        read: set[int] = set(grad_slots)
+        for _fn, _label, sargs, skw, outs in bwd_live:
+            _slots(sargs, read)
+            _slots(tuple(skw.values()), read)
+            produced.update(o for o in (outs if isinstance(outs, tuple) else (outs,)) if o)
+        keep = externals | set(trace.created_consts) | {g_slot}
+        saved = sorted(read - produced - keep)
+        out_slot = trace.by_plain.get(id(Tensor.__dict__["_data"].__get__(out, Tensor)))
+        if out_slot is None or any(s is None for s in grad_slots):
+            return None
+        returns = [out_slot] + [s for s in saved if s != out_slot]
+        fwd = _Proxy(trace, fwd_tape)
+        fwd.inputs = trace.inputs
+        deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
+        source_f, names_f = codegen(fwd, _buffers(fwd, returns)[0], returns, (deltas, ()))
+        bwd = _Proxy(trace, bwd_tape)
+        bwd.inputs = {i: s for i, s in enumerate([g_slot, *returns])}
+        source_b, names_b = codegen(bwd, _buffers(bwd, grad_slots)[0], grad_slots)
+        exec(compile(source_f, f"<replay {self.fn.__name__}>", "exec"), names_f)
+        exec(compile(source_b, f"<replay {self.fn.__name__} backward>", "exec"), names_b)
+        checked = _value_checks(trace)
+        if checked is None:
+            return None
+        plan = {
+            "value_checks": checked[0],
+            "prelude": checked[1],
+            "grad_effects": [],
+            "result": ("G", names_b["replay"], leaves, self.fn.__name__),
+        }
+        text = source_f + "\n# the backward (one autograd node's rule: g, then the forward's)\n"
+        return _Entry(trace, names_f["replay"], text + source_b, plan)
 
     def _plan(self, trace: _tr.Trace, out: Any, results: list) -> _Entry | None:
         returned = {id(t) for t in results}
@@ -847,29 +896,7 @@ class CompiledFunction:
         for t in _tr.survivors(trace, returned):
             if id(t) not in returned:
                 return None  # state created in the call outlives it: trace again next time
-        # Slots that leave the call get fresh arrays: they and whatever they view.
-        escaping = set(returns)
-        for _fn, label, sargs, _skw, outs in reversed(trace.tape):
-            produced = outs if isinstance(outs, tuple) else (outs,)
-            if label[0] != "ufunc" and label != _COPY and any(o in escaping for o in produced):
-                _slots(sargs, escaping)
-        made = {
-            outs
-            for fn, label, sargs, skw, outs in trace.tape
-            if isinstance(outs, int)
-            and isinstance(trace.plain[outs], np.ndarray)
-            and (
-                (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
-                or (fn is np.sum and _plain_sum(sargs, skw))
-                or (not skw and _is_gather(trace, label, sargs))
-                or fn in _FILLS
-                or (label == _COPY and len(sargs) == 1 and not skw)
-            )
-        }
-        prealloc = made - escaping
-        # What leaves the call (a new .grad, the loss) gets one of two buffers, the one its
-        # last holder has let go of (a new array only while the caller keeps both)
-        pooled = (made & escaping) - set(trace.inputs.values())
+        prealloc, pooled = _buffers(trace, returns)
         deltas = [(c, c[0] - v) for c, v in trace.counters.values()]
         grad_deltas = [
             (owner, c[0] - trace.counters_start.get(id(c), c[0]))
@@ -896,6 +923,34 @@ class CompiledFunction:
             "result": _skeleton(out, slot_of),
         }
         return _Entry(trace, names["replay"], source, plan)
+
+
+def _buffers(trace: Any, returns: list[int]) -> tuple[set[int], set[int]]:
+    """(preallocated, pooled): the slots made into buffers at each replay."""
+    # Slots that leave the call get fresh arrays: they and whatever they view.
+    escaping = set(returns)
+    for _fn, label, sargs, _skw, outs in reversed(trace.tape):
+        produced = outs if isinstance(outs, tuple) else (outs,)
+        if label[0] != "ufunc" and label != _COPY and any(o in escaping for o in produced):
+            _slots(sargs, escaping)
+    made = {
+        outs
+        for fn, label, sargs, skw, outs in trace.tape
+        if isinstance(outs, int)
+        and isinstance(trace.plain[outs], np.ndarray)
+        and (
+            (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
+            or (fn is np.sum and _plain_sum(sargs, skw))
+            or (not skw and _is_gather(trace, label, sargs))
+            or fn in _FILLS
+            or (label == _COPY and len(sargs) == 1 and not skw)
+        )
+    }
+    prealloc = made - escaping
+    # What leaves the call (a new .grad, the loss) gets one of two buffers, the one its
+    # last holder has let go of (a new array only while the caller keeps both)
+    pooled = (made & escaping) - set(trace.inputs.values())
+    return prealloc, pooled
 
 
 def _value_checks(trace: _tr.Trace) -> tuple[list, Callable | None] | None:
@@ -996,7 +1051,49 @@ def _run(entry: _Entry, inputs: Any) -> Any:
     result = entry.result
     if result[0] == "C":
         return result[1]
+    if result[0] == "G":
+        return _with_backward(result, arrays)
     return _rebuild(result, arrays)
+
+
+def _with_backward(result: tuple, arrays: tuple) -> Tensor:
+    """The forward's result as the output of one node whose rule replays the backward."""
+    from ndgrad.autograd.graph import record
+
+    _, backward, leaves, name = result
+
+    def rule(xp: Any, g: Any) -> tuple:
+        if isinstance(g, Tensor):
+            raise RuntimeError(
+                f"ndgrad.compile: {name}'s compiled forward has a replayed backward that is not "
+                "differentiable again (create_graph=True); call the uncompiled forward"
+            )
+        return backward(g, *arrays)
+
+    return record("CompiledFunctionBackward", arrays[0], leaves, rule)
+
+
+def _trace_backward(trace: _tr.Trace, out: Tensor) -> tuple | None:
+    """Records the backward of ``out``'s graph (autograd.grad with a gradient that is an
+    input of the program) after the forward: (tape length before it, the gradient's slot,
+    the leaves, their gradients' slots). None (a break) when an argument is a leaf."""
+    from ndgrad.autograd import grad as autograd_grad
+    from ndgrad.autograd.graph import _topological_order
+
+    leaves = [v for v in _topological_order([out.grad_fn]) if isinstance(v, Tensor)]
+    if any(id(t) in trace.arg_tensors for t in leaves):
+        trace.unsupported("an argument that requires grad, with backward() outside")
+        return None
+    split = len(trace.tape)
+    data = Tensor.__dict__["_data"].__get__(out, Tensor)
+    g0 = np.ndarray.copy(trace.plain[trace.by_view[id(data)]])
+    g0.fill(1)
+    g = Tensor._make(trace.new_slot(g0))
+    g_slot = len(trace.plain) - 1
+    grads = autograd_grad(out, leaves, grad_outputs=g, retain_graph=True, allow_unused=True)
+    used = [(t, gr) for t, gr in zip(leaves, grads, strict=True) if gr is not None]
+    slots = [trace.by_view.get(id(Tensor.__dict__["_data"].__get__(gr, Tensor))) for _, gr in used]
+    return split, g_slot, [t for t, _ in used], slots
 
 
 def _make_check(

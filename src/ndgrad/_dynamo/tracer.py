@@ -232,6 +232,7 @@ class Trace:
         self.backward_ran = False
         self.created_consts: dict[int, np.ndarray] = {}  # slot -> value when first read
         self.depth = 0  # > 0 inside a recorded call (its own array creations are not calls)
+        self.split: tuple | None = None  # a backward recorded after the forward (see eval_frame)
         self.value_checks: list[tuple] = []  # (fn, arg specs, decision, tape length then)
 
     def is_created(self, t: Tensor) -> bool:
