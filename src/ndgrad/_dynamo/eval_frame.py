@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -222,12 +223,12 @@ def codegen(
 
     def buffer(slot: int) -> str:
         if slot in pooled:
-            a, b = (src.bind("p", np.empty_like(trace.plain[slot])) for _ in range(2))
+            a, b = (src.bind("p", np.zeros_like(trace.plain[slot])) for _ in range(2))
             src.names["refs"] = sys.getrefcount
             lines.append(f"    q{slot} = {a} if refs({a}) == 2 else {b} if refs({b}) == 2 else")
             lines[-1] += f" np.empty_like({a})  # a buffer nobody holds"
             return f"q{slot}"
-        b = np.empty_like(trace.plain[slot])
+        b = np.zeros_like(trace.plain[slot])
         name = src.bind("b", b)
         stable[slot] = (name, b)
         return name
@@ -535,21 +536,54 @@ def _closure_sig(fn: Any, spec: list) -> tuple:
     """The Python scalars ``fn`` reads from its closure and globals (``spec``: where they are,
     found on the first call: the cells and global names that held scalars or modules then)."""
     if not spec:
-        cells = getattr(fn, "__closure__", None) or ()
-        spec.append(tuple(c for c in cells if _cell(c) is not None))
-        code = getattr(fn, "__code__", None)
+        cells: list = []
+        scalars: list = []  # (globals dict, name)
+        for f in _functions(fn):  # fn and the Python functions it reaches by name
+            cells += [c for c in (getattr(f, "__closure__", None) or ()) if _cell(c) is not None]
+            g = getattr(f, "__globals__", {})
+            code = getattr(f, "__code__", None)
+            for n in code.co_names if code is not None else ():
+                if type(g.get(n)) in _SCALARS and (g, n) not in scalars:
+                    scalars.append((g, n))
         g = getattr(fn, "__globals__", {})
+        code = getattr(fn, "__code__", None)
         names = code.co_names if code is not None else ()
+        spec.append(tuple({id(c): c for c in cells}.values()))  # (cells are unhashable)
         spec.append(g)
-        spec.append(tuple(n for n in names if type(g.get(n)) in _SCALARS))
+        spec.append(tuple(scalars))
         spec.append(tuple(n for n in names if _is_module(g.get(n))))
     cells, g, scalars, modules = spec
-    get = g.get
     return (
         *[_cell(c) for c in cells],
-        *[(type(v), v) for v in [get(n) for n in scalars]],  # 1, 1.0 and True are equal
+        *[(type(v), v) for v in [d.get(n) for d, n in scalars]],  # 1, 1.0 and True are equal
         *[_global(g, n) for n in modules],
     )
+
+
+def _functions(fn: Any, depth: int = 3) -> list:
+    """``fn`` and the Python functions it names (globals, closure cells), ``depth`` calls
+    deep: where a global learning rate read by a helper is found."""
+    found = [fn]
+    todo = [(fn, 0)]
+    while todo:
+        f, d = todo.pop()
+        if d >= depth:
+            continue
+        code, g = getattr(f, "__code__", None), getattr(f, "__globals__", {})
+        named = [g.get(n) for n in (code.co_names if code is not None else ())]
+        named += [_cell_value(c) for c in getattr(f, "__closure__", None) or ()]
+        for v in named:
+            if type(v) is types.FunctionType and v not in found:
+                found.append(v)
+                todo.append((v, d + 1))
+    return found
+
+
+def _cell_value(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
 
 
 def _cell(cell: Any) -> Any:
@@ -949,7 +983,12 @@ def _buffers(trace: Any, returns: list[int]) -> tuple[set[int], set[int]]:
     prealloc = made - escaping
     # What leaves the call (a new .grad, the loss) gets one of two buffers, the one its
     # last holder has let go of (a new array only while the caller keeps both)
-    pooled = (made & escaping) - set(trace.inputs.values())
+    # (not one written again after it is made: clip_grad_norm_'s in-place scaling of a new
+    # .grad from a pooled buffer gave wrong numbers now and then, cause not yet found)
+    rewritten: set[int] = set()
+    for entry in trace.tape:
+        rewritten |= _written(entry)
+    pooled = (made & escaping) - set(trace.inputs.values()) - rewritten
     return prealloc, pooled
 
 
@@ -1157,8 +1196,8 @@ def _make_check(
             fail(f"type(x) is not {const('t', sig[0])} or x != {const('k', sig[1])}")
         else:
             return None
-    for n in scalars:
-        lines.append(f"    x = {const('G', g)}.get({n!r})")
+    for d, n in scalars:
+        lines.append(f"    x = {const('G', d)}.get({n!r})")
         sig = next(sigs)
         fail(f"type(x) is not {const('t', sig[0])} or x != {const('k', sig[1])}")
     if modules:
