@@ -409,6 +409,76 @@ def test_global_scalar_and_module_are_guarded():
         GLOBAL_NET.train()
 
 
+LR = 0.1
+
+
+def _sgd(params):  # reads the global LR: a helper of the compiled step
+    with torch.no_grad():
+        for p in params:
+            p -= LR * p.grad
+            p.grad.zero_()
+
+
+def test_a_changed_global_learning_rate_read_by_a_helper_traces_again():
+    global LR
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    w_eager = torch.tensor([1.0, -2.0], requires_grad=True)
+
+    def step(w):
+        (w * w).sum().backward()
+        _sgd([w])
+
+    def outer():  # the compiled function reads w from its closure (not an argument)
+        step(w)
+
+    compiled = torch.compile(outer)
+    try:
+        for lr in (0.1, 0.1, 0.5, 0.5, 1, 1):  # a float, then another, then an int
+            LR = lr
+            compiled()
+            step(w_eager)
+            _same(w, w_eager)
+        assert compiled.size() == 4  # 0.1 (no .grad, then .grad), 0.5, the int 1
+    finally:
+        LR = 0.1
+
+
+def test_a_global_int_then_float_traces_again():
+    global GLOBAL_SCALE
+    f = torch.compile(lambda x: x * GLOBAL_SCALE)
+    x = torch.arange(3)
+    try:
+        GLOBAL_SCALE = 2
+        _same(f(x), torch.tensor([0, 2, 4]))  # int64
+        GLOBAL_SCALE = 2.0  # equal to 2, but a float: float32 results
+        _same(f(x), torch.tensor([0.0, 2.0, 4.0]))
+    finally:
+        GLOBAL_SCALE = 2.0
+
+
+def test_dynamic_true_traces_each_batch_size_and_stays_bit_identical():
+    """dynamic=True does not generalise shapes: each batch size is its own program (as
+    PyTorch before automatic dynamic shapes), bounded by the cache; past it, eager."""
+    (w, b), step = _d2l_linreg()
+    (w2, b2), step2 = _d2l_linreg()
+    compiled = torch.compile(step, dynamic=True)
+    X, y = _data(n=200)
+    sizes = [10, 7, 10, 7, 3, 5, 6, 8, 9, 11, 12]
+    start = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in sizes:
+            _same(
+                compiled(X[start : start + n], y[start : start + n]),
+                step2(X[start : start + n], y[start : start + n]),
+            )
+            _same(w, w2)
+            _same(b, b2)
+            start += n
+    assert compiled.size() == torch._dynamo.eval_frame.CACHE_LIMIT
+    assert sum("cache limit" in str(m.message) for m in caught) == 1
+
+
 def test_the_program_that_replayed_is_tried_first():
     X, y = _data()
     batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
