@@ -147,7 +147,14 @@ def _plain_sum(sargs: tuple, skw: dict) -> bool:
     return len(sargs) == 1 and isinstance(sargs[0], _tr.Slot) and set(skw) <= {"axis", "dtype"}
 
 
-_FILLS = {np.empty: None, np.zeros: 0, np.ones: 1, np.zeros_like: 0, np.ones_like: 1}
+_FILLS = {
+    np.empty: None,
+    np.zeros: 0,
+    np.ones: 1,
+    np.empty_like: None,
+    np.zeros_like: 0,
+    np.ones_like: 1,
+}
 _COPY = ("method", "copy")
 _VIEW_METHODS = {"reshape", "transpose", "view", "swapaxes", "squeeze", "__getitem__", "ravel"}
 
@@ -309,7 +316,7 @@ def codegen(
             b = buffer(outs)
             lines.append(f"    np.copyto({b}, {args[0]})")
             call = b
-        elif label[1] == "__getitem__" and outs in prealloc:
+        elif label[1] == "__getitem__" and outs in prealloc and _is_gather(trace, label, sargs):
             # a[i] with an integer index array is a.take(i, 0): the same gather, into a buffer
             index = src.arg(_gather_index(sargs))
             call = f"{args[0]}.take({index}, 0, {buffer(outs)})"
@@ -973,7 +980,8 @@ def _buffers(trace: Any, returns: list[int]) -> tuple[set[int], set[int]]:
         if isinstance(outs, int)
         and isinstance(trace.plain[outs], np.ndarray)
         and (
-            (label[0] == "ufunc" and label[2] in ("__call__", "reduce"))
+            # ops that make their result (one given ``out=`` writes into another slot)
+            (label[0] == "ufunc" and label[2] in ("__call__", "reduce") and "out" not in skw)
             or (fn is np.sum and _plain_sum(sargs, skw))
             or (not skw and _is_gather(trace, label, sargs))
             or fn in _FILLS
@@ -983,12 +991,7 @@ def _buffers(trace: Any, returns: list[int]) -> tuple[set[int], set[int]]:
     prealloc = made - escaping
     # What leaves the call (a new .grad, the loss) gets one of two buffers, the one its
     # last holder has let go of (a new array only while the caller keeps both)
-    # (not one written again after it is made: clip_grad_norm_'s in-place scaling of a new
-    # .grad from a pooled buffer gave wrong numbers now and then, cause not yet found)
-    rewritten: set[int] = set()
-    for entry in trace.tape:
-        rewritten |= _written(entry)
-    pooled = (made & escaping) - set(trace.inputs.values()) - rewritten
+    pooled = (made & escaping) - set(trace.inputs.values())
     return prealloc, pooled
 
 
