@@ -580,3 +580,20 @@ def test_a_zero_d_index_then_written_in_place_matches_eager():
         return (a,), step
 
     _run_both(make, [(torch.tensor(k % 4),) for k in range(6)])
+
+
+def test_folded_constants_returned_or_written_are_fresh_each_call():
+    def f(x):
+        z = torch.zeros(3)  # a constant of the program (folded)
+        acc = torch.zeros(3)
+        acc += x  # written in the call: a fresh copy each replay
+        return acc * 2, z * 1  # the second result is a constant too
+
+    compiled = torch.compile(f)
+    x = torch.ones(3)
+    for _ in range(3):
+        a, b = compiled(x)
+        _same(a, torch.full((3,), 2.0))
+        _same(b, torch.zeros(3))
+        b.add_(5)  # the caller's writes do not reach the program
+    assert len(compiled.trace_seconds) == 1

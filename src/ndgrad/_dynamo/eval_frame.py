@@ -245,7 +245,7 @@ def codegen(
             continue
         for slot in fold.reads(k):
             if slot in fold.values:
-                materialize(slot, fold.written_from(slot, k))
+                materialize(slot, fold.written_from(slot, k) or slot in returns)
         kind = label[0]
         view = _hoistable_view(trace, label, sargs, skw, outs, stable, returns)
         if view is not None:
