@@ -727,6 +727,7 @@ class CompiledFunction:
         self.warned: set = set()
         self.closure_spec: list = []
         self.fast: tuple | None = None  # (check, entry) of the program that last ran
+        self.broken: set = set()  # keys whose trace broke once
         functools.update_wrapper(self, fn)
 
     def _key(self, args: tuple, kwargs: dict, tensors: list) -> Any:
@@ -810,6 +811,12 @@ class CompiledFunction:
             raise Unsupported(str(e)) from None
         if trace.breaks:
             reason, file, line = trace.breaks[0]
+            # A first call may set things up once (a lazy module's parameters): the next call
+            # traces again; a break twice runs this signature eagerly from then on.
+            first = key not in self.broken
+            self.broken.add(key)
+            if first and reason.startswith("rebinding"):
+                return out
             if not self.cache.get(key):  # (programs for other values of a checked argument stay)
                 self.cache[key] = _EAGER
             self._warn(
