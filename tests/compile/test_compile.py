@@ -597,3 +597,20 @@ def test_folded_constants_returned_or_written_are_fresh_each_call():
         _same(b, torch.zeros(3))
         b.add_(5)  # the caller's writes do not reach the program
     assert len(compiled.trace_seconds) == 1
+
+
+def test_new_dtype_requires_grad_or_grad_mode_traces_again():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        return (x * w).detach() * 2
+
+    compiled = torch.compile(f)
+    x32 = torch.tensor([1.0, 3.0])
+    x64 = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    xrg = torch.tensor([1.0, 3.0], requires_grad=True)
+    for x in (x32, x32, x64, x64, xrg, xrg):
+        _same(compiled(x), f(x))
+    with torch.no_grad():
+        _same(compiled(x32), f(x32))
+    assert compiled.size() == 4  # float32, float64, requires_grad, no_grad
