@@ -54,6 +54,8 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     # Issue 16's targets (ndgrad.compile).
     "W1c": [("numpy", 1.25)],
     "W4c": [("numpy", 1.3)],
+    "W2c": [("eager", 1.0)],  # compiled no slower than eager ndgrad
+    "W3c": [("eager", 1.0)],
     "W6": [("numpy", 1.3)],
     # Issue 11's targets.
     "W7": [("pytorch", 1.0)],
@@ -65,7 +67,7 @@ TARGETS: dict[str, list[tuple[str, float]]] = {
     "W10b": [("pytorch", 0.6)],
 }
 ENGINE_LABELS = {"ndgrad": "ndgrad", "pytorch": "PyTorch", "numpy": "NumPy"}
-SHORT = {"pytorch": "PT", "numpy": "NP"}
+SHORT = {"pytorch": "PT", "numpy": "NP", "eager": " eager ndgrad"}
 LOSS_RTOL = 1e-3
 # Workloads whose time is mostly BLAS: also timed with one thread for every engine.
 BLAS_BOUND = ("W2", "W3", "W7", "W9", "W10a", "W10b")
@@ -146,7 +148,9 @@ def time_workload(
         "unit": workload.unit if workload.unit == "ms" else "us/step",
         "medians": medians,
         "samples": samples,
-        "ratios": {o: medians["ndgrad"] / medians[o] for o in ("pytorch", "numpy") if o in medians},
+        "ratios": {
+            o: medians["ndgrad"] / medians[o] for o in ("pytorch", "numpy", "eager") if o in medians
+        },
         "losses": losses,
         "losses_agree": losses_agree(losses),
     }
@@ -393,6 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(rows))
     for row in rows:
         print(f"  {row['key']}: {row['title']}")
+    for row in rows:
+        if "eager" in row["medians"]:
+            eager, ratio = row["medians"]["eager"], row["ratios"]["eager"]
+            print(f"  {row['key']}: eager ndgrad {_fmt_value(eager, row['unit'])}, compiled/eager"
+                  f" {ratio:.2f}")  # fmt: skip
     for key, seconds in TRACE_COST.items():
         shown = ", ".join(f"{1e3 * s:.1f} ms" for s in seconds)
         print(f"  {key}: tracing cost {shown} (each trace; replays after)")

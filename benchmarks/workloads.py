@@ -168,9 +168,11 @@ def w1_compiled(torch: Any, d: dict) -> Run:
             w.copy_(torch.from_numpy(d["w0"]))
             b.copy_(torch.from_numpy(d["b0"]))
         for order in orders:
-            indices = torch.tensor(order)
+            # the batch's indices sliced in NumPy, as the hand-written loop does (slicing a
+            # tensor is an eager op, about 2 us, the cost of the whole NumPy step's slice + 3 ops)
+            indices = np.asarray(order)
             for i in range(0, len(features), batch_size):
-                compiled(indices[i : i + batch_size])
+                compiled(torch.from_numpy(indices[i : i + batch_size]))
         with torch.no_grad():
             train_l = (torch.matmul(features, w) + b - labels) ** 2 / 2
         return float(train_l.mean())
@@ -235,9 +237,10 @@ def device_of(d: dict) -> str:
     return d.get("device", "cpu")
 
 
-def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
+def _concise_train(torch: Any, d: dict, net: Any, params: list, key: str = "") -> Run:
     """d2l's concise training loop: DataLoader, nn.CrossEntropyLoss, optim.SGD (on a GPU as
-    d2l's trainer does it: the model moved once, each batch moved as it comes)."""
+    d2l's trainer does it: the model moved once, each batch moved as it comes; with ``key``,
+    its step under ndgrad.compile)."""
     images, labels = torch.from_numpy(d["images"]), torch.from_numpy(d["labels"])
     dataset = torch.utils.data.TensorDataset(images, labels)
     device = device_of(d)
@@ -247,28 +250,38 @@ def _concise_train(torch: Any, d: dict, net: Any, params: list) -> Run:
     linears = [m for m in net if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
     if gpu:
         net.to(device)
+    loss = torch.nn.CrossEntropyLoss()
+    trainer = torch.optim.SGD(net.parameters(), lr=d["lr"])  # (plain SGD keeps no state)
+
+    def step(X: Any, y: Any) -> Any:
+        l = loss(net(X), y)
+        trainer.zero_grad()
+        l.backward()
+        trainer.step()
+        return l
+
+    if key:
+        step = _compile(torch, step, key)
 
     def run() -> float:
         with torch.no_grad():
             for layer, (w, b) in zip(linears, params, strict=True):
                 layer.weight.copy_(torch.from_numpy(w).to(device))
                 layer.bias.copy_(torch.from_numpy(b).to(device))
-        loss = torch.nn.CrossEntropyLoss()
-        trainer = torch.optim.SGD(net.parameters(), lr=d["lr"])
+        for p in net.parameters():
+            p.grad = None
         for X, y in loader:
             if gpu:
                 X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            l = loss(net(X), y)
-            trainer.zero_grad()
-            l.backward()
-            trainer.step()
+            l = step(X, y)
         return l.item()
 
     return run
 
 
-def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple) -> Run:
-    """d2l's from-scratch loop (chapter 3.6 / 4.2): raw tensors, hand-written sgd."""
+def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple, key: str = "") -> Run:
+    """d2l's from-scratch loop (chapter 3.6 / 4.2): raw tensors, hand-written sgd (with
+    ``key``, its step under ndgrad.compile)."""
     device = device_of(d)
     images = torch.from_numpy(d["images"]).to(device)
     labels = torch.from_numpy(d["labels"]).to(device)
@@ -288,36 +301,48 @@ def _scratch_train(torch: Any, d: dict, net_fn: Callable, init: tuple) -> Run:
                 param -= lr * param.grad / batch_size
                 param.grad.zero_()
 
+    # Weights stored (in, out) as d2l's from-scratch code does: X @ W + b.
+    params = []
+    for i, a in enumerate(init):
+        params.append(
+            torch.tensor(a.T.copy() if i % 2 == 0 else a, device=device, requires_grad=True)
+        )
+
+    def step(X: Any, y: Any) -> Any:
+        l = cross_entropy(softmax(net_fn(torch, X, params)), y)
+        l.sum().backward()
+        sgd(params, lr, X.shape[0])
+        return l
+
+    if key:
+        step = _compile(torch, step, key)
+
     def run() -> float:
-        # Weights stored (in, out) as d2l's from-scratch code does: X @ W + b.
-        params = []
-        for i, a in enumerate(init):
-            value = a.T.copy() if i % 2 == 0 else a
-            params.append(torch.tensor(value, device=device, requires_grad=True))
+        with torch.no_grad():  # the same start every run
+            for p, a in zip(params, init, strict=True):
+                p.copy_(torch.from_numpy(a.T.copy() if a.ndim == 2 else a).to(device))
+                p.grad = None
         for i in range(0, len(images), batch_size):
-            X, y = images[i : i + batch_size], labels[i : i + batch_size]
-            l = cross_entropy(softmax(net_fn(torch, X, params)), y)
-            l.sum().backward()
-            sgd(params, lr, X.shape[0])
+            l = step(images[i : i + batch_size], labels[i : i + batch_size])
         return l.mean().item()
 
     return run
 
 
-def w2_framework(torch: Any, d: dict) -> Run:
+def w2_framework(torch: Any, d: dict, key: str = "") -> Run:
     if d["form"] == "concise":
         nn = torch.nn
         net = nn.Sequential(nn.Flatten(), nn.Linear(d["d_in"], d["classes"]))
-        return _concise_train(torch, d, net, [d["softmax_init"]])
+        return _concise_train(torch, d, net, [d["softmax_init"]], key)
 
     def net(torch: Any, X: Any, params: list) -> Any:
         W, b = params
         return torch.matmul(X.reshape((-1, W.shape[0])), W) + b
 
-    return _scratch_train(torch, d, net, d["softmax_init"])
+    return _scratch_train(torch, d, net, d["softmax_init"], key)
 
 
-def w3_framework(torch: Any, d: dict) -> Run:
+def w3_framework(torch: Any, d: dict, key: str = "") -> Run:
     w1, b1, w2, b2 = d["mlp_init"]
     if d["form"] == "concise":
         nn = torch.nn
@@ -325,7 +350,7 @@ def w3_framework(torch: Any, d: dict) -> Run:
             nn.Flatten(), nn.Linear(d["d_in"], d["hidden"]), nn.ReLU(),
             nn.Linear(d["hidden"], d["classes"]),
         )  # fmt: skip
-        return _concise_train(torch, d, net, [(w1, b1), (w2, b2)])
+        return _concise_train(torch, d, net, [(w1, b1), (w2, b2)], key)
 
     def net(torch: Any, X: Any, params: list) -> Any:
         W1, b1, W2, b2 = params
@@ -333,7 +358,15 @@ def w3_framework(torch: Any, d: dict) -> Run:
         H = torch.relu(X @ W1 + b1)
         return H @ W2 + b2
 
-    return _scratch_train(torch, d, net, d["mlp_init"])
+    return _scratch_train(torch, d, net, d["mlp_init"], key)
+
+
+def w2_compiled(torch: Any, d: dict) -> Run:
+    return w2_framework(torch, d, "W2c")
+
+
+def w3_compiled(torch: Any, d: dict) -> Run:
+    return w3_framework(torch, d, "W3c")
 
 
 def _softmax_xent_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -972,6 +1005,15 @@ def _engines(fw_fn: Callable[[Any, dict], Run], numpy_fn: Prepare | None) -> dic
     return engines
 
 
+def _compiled_engines(
+    compiled_fn: Callable[[Any, dict], Run], eager_fn: Callable[[Any, dict], Run], numpy_fn: Prepare
+) -> dict[str, Prepare]:
+    """A compiled workload's engines, and eager ndgrad beside them (target: no slower)."""
+    engines = _engines(compiled_fn, numpy_fn)
+    engines["eager"] = _bind("ndgrad", eager_fn)
+    return engines
+
+
 WORKLOADS: list[Workload] = [
     Workload(
         "W1", "d2l linear regression from scratch (1000x2, batch 10, 3 epochs)", "ms",
@@ -992,6 +1034,14 @@ WORKLOADS: list[Workload] = [
     Workload(
         "W1c", "W1, its step (minibatch gather, forward, backward, sgd) under ndgrad.compile (PyTorch eager)", "ms",
         w1_data, _engines(w1_compiled, w1_numpy),
+    ),
+    Workload(
+        "W2c", "W2, its step (forward, backward, SGD) under ndgrad.compile (PyTorch eager)", "ms",
+        classification_data, _compiled_engines(w2_compiled, w2_framework, w2_numpy),
+    ),
+    Workload(
+        "W3c", "W3, its step (forward, backward, SGD) under ndgrad.compile (PyTorch eager)", "ms",
+        classification_data, _compiled_engines(w3_compiled, w3_framework, w3_numpy),
     ),
     Workload(
         "W4c", "W4's step under ndgrad.compile (PyTorch eager)", "us",

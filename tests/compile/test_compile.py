@@ -146,11 +146,10 @@ def test_mlp_adam_matches_eager():
     rng = np.random.default_rng(2)
     X = torch.from_numpy(rng.normal(size=(12, 3)).astype(np.float32))
     y = torch.from_numpy(rng.normal(size=(12, 1)).astype(np.float32))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _run_both(make, [(X, y)] * 4)
-    # Adam reads its step count with .item(): a graph break, so it runs eagerly (same numbers).
-    assert sum("graph break" in str(w.message) for w in caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no graph break: Adam's bias corrections replay
+        compiled = _run_both(make, [(X, y)] * 5)
+    assert len(compiled.trace_seconds) == 2  # no state, then state: later steps replay
 
 
 def test_graph_break_warns_once_naming_the_line_and_gives_eager_numbers():
@@ -242,14 +241,52 @@ def test_decorator_forms_and_module():
     assert len(net.forward.trace_seconds) == 1
 
 
-def test_compiled_module_forward_with_autograd_outside_runs_eagerly():
+def test_compiled_module_forward_with_backward_outside_replays_both():
+    """model = compile(model); loss(model(x)).backward(): the forward replays, its result is
+    one autograd node whose rule replays the traced backward; same numbers as eager."""
+
+    def make():
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4))
+        return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    (ne, oe), (nc, oc) = make(), make()
+    nc = torch.compile(nc)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(4):
+            X = torch.from_numpy(rng.normal(size=(6, 3)).astype(np.float32))
+            y = torch.from_numpy(rng.integers(0, 4, 6))
+            outs = []
+            for net, opt in ((ne, oe), (nc, oc)):
+                opt.zero_grad()
+                out = net(X)
+                torch.nn.functional.cross_entropy(out, y).backward()
+                opt.step()
+                outs.append(out)
+            _same(outs[0], outs[1])
+            if i:  # the first call is traced (eager's graph), later ones replay
+                assert outs[1].grad_fn.name() == "CompiledFunctionBackward"
+            for p, q in zip(ne.parameters(), nc.parameters(), strict=True):
+                _same(p, q)
+                _same(p.grad, q.grad)
+                assert p._version == q._version and p.grad._version == q.grad._version
+    assert len(nc.forward.trace_seconds) == 1
+    with pytest.raises(RuntimeError, match="not differentiable again"):
+        out = nc(X)
+        (g,) = torch.autograd.grad(out.sum(), nc[0].weight, create_graph=True)
+
+
+def test_compiled_module_with_an_input_that_requires_grad_runs_eagerly():
     torch.manual_seed(0)
     net = torch.compile(nn.Linear(3, 1))
-    X = torch.ones(4, 3)
-    with pytest.warns(UserWarning, match="graph for backward"):
+    X = torch.ones(4, 3, requires_grad=True)
+    with pytest.warns(UserWarning, match="requires grad"):
         net(X).sum().backward()
     net(X).sum().backward()
     _same(net.weight.grad, torch.full((1, 3), 8.0))
+    _same(X.grad, net.weight.detach().expand(4, 3) * 2)
 
 
 def test_closure_scalar_is_guarded():
@@ -272,8 +309,9 @@ def test_explain_prints_forward_and_backward(capsys):
     text = torch.compile.explain(step, X[:10], y[:10])
     assert "def replay(" in text
     assert text.count("np.matmul(") == 2  # X @ w forward, X.T @ g backward
-    # the in-place sgd update, its output positional; the step's float32 scalars built once
-    assert re.search(r"(v\d+) = np\.subtract\(\1, v\d+, \1, casting='unsafe'\)", text)
+    # the in-place sgd update, its output positional (one dtype: no casting); the step's
+    # float32 scalars built once, as 0-d arrays
+    assert re.search(r"(v\d+) = np\.subtract\(\1, v\d+, \1\)", text)
     assert "k" in text.split("def replay(")[0] and "np.float32(" not in text.split("def replay(")[1]
     assert "def replay(" in capsys.readouterr().out
 
@@ -371,14 +409,91 @@ def test_global_scalar_and_module_are_guarded():
         GLOBAL_NET.train()
 
 
+LR = 0.1
+
+
+def _sgd(params):  # reads the global LR: a helper of the compiled step
+    with torch.no_grad():
+        for p in params:
+            p -= LR * p.grad
+            p.grad.zero_()
+
+
+def test_a_changed_global_learning_rate_read_by_a_helper_traces_again():
+    global LR
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    w_eager = torch.tensor([1.0, -2.0], requires_grad=True)
+
+    def step(w):
+        (w * w).sum().backward()
+        _sgd([w])
+
+    def outer():  # the compiled function reads w from its closure (not an argument)
+        step(w)
+
+    compiled = torch.compile(outer)
+    try:
+        for lr in (0.1, 0.1, 0.5, 0.5, 1, 1):  # a float, then another, then an int
+            LR = lr
+            compiled()
+            step(w_eager)
+            _same(w, w_eager)
+        assert compiled.size() == 4  # 0.1 (no .grad, then .grad), 0.5, the int 1
+    finally:
+        LR = 0.1
+
+
+def test_a_global_int_then_float_traces_again():
+    global GLOBAL_SCALE
+    f = torch.compile(lambda x: x * GLOBAL_SCALE)
+    x = torch.arange(3)
+    try:
+        GLOBAL_SCALE = 2
+        _same(f(x), torch.tensor([0, 2, 4]))  # int64
+        GLOBAL_SCALE = 2.0  # equal to 2, but a float: float32 results
+        _same(f(x), torch.tensor([0.0, 2.0, 4.0]))
+    finally:
+        GLOBAL_SCALE = 2.0
+
+
+def test_dynamic_true_traces_each_batch_size_and_stays_bit_identical():
+    """dynamic=True does not generalise shapes: each batch size is its own program (as
+    PyTorch before automatic dynamic shapes), bounded by the cache; past it, eager."""
+    (w, b), step = _d2l_linreg()
+    (w2, b2), step2 = _d2l_linreg()
+    compiled = torch.compile(step, dynamic=True)
+    X, y = _data(n=200)
+    sizes = [10, 7, 10, 7, 3, 5, 6, 8, 9, 11, 12]
+    start = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in sizes:
+            _same(
+                compiled(X[start : start + n], y[start : start + n]),
+                step2(X[start : start + n], y[start : start + n]),
+            )
+            _same(w, w2)
+            _same(b, b2)
+            start += n
+    assert compiled.size() == torch._dynamo.eval_frame.CACHE_LIMIT
+    assert sum("cache limit" in str(m.message) for m in caught) == 1
+
+
 def test_the_program_that_replayed_is_tried_first():
     X, y = _data()
     batches = [(X[i : i + 10], y[i : i + 10]) for i in range(0, 60, 10)]
     compiled = _run_both(_d2l_linreg, batches)
     (entries,) = [v for v in compiled.cache.values()]
-    # traced first with .grad None, then with .grad: the second one replays and moves first
-    assert len(entries) == 2 and entries[0] is compiled.entries()[0]
-    assert len(entries[0].grad_owners) == 2 and not entries[1].grad_owners
+    # traced first with .grad None, then with .grad: the second one replays, checked first
+    assert len(entries) == 2 and len(compiled.trace_seconds) == 2
+    assert compiled.fast[1] is entries[1] and len(entries[1].grad_owners) == 2
+    assert not entries[0].grad_owners
+    steady = entries[1]
+    # the general path (a guard the fast check does not hold) also tries it first
+    compiled.fast = None
+    X2, y2 = _data(seed=3)
+    compiled(X2[:10], y2[:10])
+    assert entries[0] is steady and compiled.fast[1] is steady
     assert len(compiled.trace_seconds) == 2
 
 
@@ -465,3 +580,37 @@ def test_a_zero_d_index_then_written_in_place_matches_eager():
         return (a,), step
 
     _run_both(make, [(torch.tensor(k % 4),) for k in range(6)])
+
+
+def test_folded_constants_returned_or_written_are_fresh_each_call():
+    def f(x):
+        z = torch.zeros(3)  # a constant of the program (folded)
+        acc = torch.zeros(3)
+        acc += x  # written in the call: a fresh copy each replay
+        return acc * 2, z * 1  # the second result is a constant too
+
+    compiled = torch.compile(f)
+    x = torch.ones(3)
+    for _ in range(3):
+        a, b = compiled(x)
+        _same(a, torch.full((3,), 2.0))
+        _same(b, torch.zeros(3))
+        b.add_(5)  # the caller's writes do not reach the program
+    assert len(compiled.trace_seconds) == 1
+
+
+def test_new_dtype_requires_grad_or_grad_mode_traces_again():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(x):
+        return (x * w).detach() * 2
+
+    compiled = torch.compile(f)
+    x32 = torch.tensor([1.0, 3.0])
+    x64 = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    xrg = torch.tensor([1.0, 3.0], requires_grad=True)
+    for x in (x32, x32, x64, x64, xrg, xrg):
+        _same(compiled(x), f(x))
+    with torch.no_grad():
+        _same(compiled(x32), f(x32))
+    assert compiled.size() == 4  # float32, float64, requires_grad, no_grad

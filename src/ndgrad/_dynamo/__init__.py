@@ -24,7 +24,11 @@ def compile(  # noqa: A001 - torch.compile's name
     disable: bool = False,
 ) -> Any:
     """Compiles ``model`` (a function or an ``nn.Module``); also a decorator, with or without
-    arguments. ``mode="explain"`` prints each traced program as NumPy source."""
+    arguments. ``mode="explain"`` prints each traced program as NumPy source.
+
+    ``dynamic`` is accepted and does not generalise shapes: every new signature (shapes,
+    dtypes, requires_grad, grad mode, train/eval, Python scalars read) traces its own program,
+    up to ``CACHE_LIMIT`` per function, after which calls run eagerly (one warning)."""
     if model is None:
         return lambda fn: compile(
             fn, fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, disable=disable

@@ -184,6 +184,28 @@ class _NoRandom:
         object.__setattr__(self, "_rng", rng)
 
 
+def host_call(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: a small computation on the host (Python numbers from 0-d arrays, say)
+    that returns arrays. Traced, it is one call on the tape that the replay makes again, so
+    values that change every step (Adam's bias corrections) stay out of the constants."""
+    if _ACTIVE is None:
+        return fn(*args)
+    return _ACTIVE.call(fn, ("func", fn), args, {})
+
+
+def value_check(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``: a decision on argument values (a loss's target validation) that picks
+    which ops run. Traced, it becomes a guard: every replay calls ``fn`` on that call's
+    arrays first and replays only if it decides the same (it may raise, as eagerly)."""
+    if _ACTIVE is None:
+        return fn(*args)
+    return _ACTIVE.check(fn, args)
+
+
+# NumPy functions that write into their first argument
+_WRITES_FIRST = {np.copyto, np.put, np.put_along_axis, np.place, np.putmask, np.fill_diagonal}
+
+
 class Trace:
     """One traced call: the tape and what replaying it needs."""
 
@@ -208,6 +230,10 @@ class Trace:
         self.grad_inputs: list[tuple[Tensor, int, list]] = []  # (owner, slot, counter)
         self.counters_start: dict[int, int] = {}
         self.backward_ran = False
+        self.created_consts: dict[int, np.ndarray] = {}  # slot -> value when first read
+        self.depth = 0  # > 0 inside a recorded call (its own array creations are not calls)
+        self.split: tuple | None = None  # a backward recorded after the forward (see eval_frame)
+        self.value_checks: list[tuple] = []  # (fn, arg specs, decision, tape length then)
 
     def is_created(self, t: Tensor) -> bool:
         ref = self.created.get(id(t))
@@ -229,8 +255,16 @@ class Trace:
         """A tensor's array from before the call: an input slot or a guarded external."""
         if id(a) in self.by_plain:
             return self.views[self.by_plain[id(a)]]
+        alias = self._alias(a)
+        if alias is not None:
+            return alias
         view = self.new_slot(a)
         slot = len(self.plain) - 1
+        if self.is_created(t):
+            # made in the call outside the tracer (torch.zeros, say): its value then is a
+            # constant of the program (copied at each replay if the call writes into it)
+            self.created_consts[slot] = a.copy()
+            return view
         pos = self.arg_tensors.get(id(t))
         owner = self.grad_owner.get(id(t))
         if pos is not None:
@@ -249,6 +283,29 @@ class Trace:
         if id(c) not in self.counters:
             self.counters[id(c)] = (c, c[0])
         return view
+
+    def _alias(self, a: np.ndarray) -> Traced | None:
+        """``a`` made from a traced array outside the tracer (``np.asarray(traced, dtype)``
+        gives a plain view of it): the same slot when it is the whole array, else a break
+        (the replay would read the memory of the traced call)."""
+        base = a.base
+        while base is not None:
+            i = self.by_view.get(id(base)) if isinstance(base, Traced) else None
+            if i is None:
+                i = self.by_plain.get(id(base))
+            if i is not None:
+                p = self.plain[i]
+                if (
+                    a.shape == p.shape
+                    and a.dtype == p.dtype
+                    and a.strides == p.strides
+                    and a.ctypes.data == p.ctypes.data
+                ):
+                    return self.views[i]
+                self.unsupported("a view of a traced array made outside the tracer")
+                return None
+            base = base.base if isinstance(base, np.ndarray) else None
+        return None
 
     def spec(self, x: Any) -> Any:
         if isinstance(x, Traced):
@@ -287,11 +344,16 @@ class Trace:
     def call(self, fn: Any, label: tuple, args: tuple, kwargs: dict) -> Any:
         sargs = self.spec(tuple(args))
         skw = {k: self.spec(v) for k, v in kwargs.items()}
-        for s in (skw.get("out"), sargs[0] if label[-1] == "at" else None):
+        written = label[-1] == "at" or (label[0] == "func" and fn in _WRITES_FIRST)
+        for s in (skw.get("out"), sargs[0] if written else None):
             for o in s if isinstance(s, tuple) else (s,):
                 if isinstance(o, Const):
                     self.unsupported("a write into an array the tracer does not own")
-        result = fn(*self.value(sargs), **{k: self.value(v) for k, v in skw.items()})
+        self.depth += 1
+        try:
+            result = fn(*self.value(sargs), **{k: self.value(v) for k, v in skw.items()})
+        finally:
+            self.depth -= 1
         outs: Any
         if isinstance(result, tuple):
             views = tuple(self._out(r) for r in result)
@@ -302,6 +364,12 @@ class Trace:
             outs = self.by_view[id(ret)] if isinstance(ret, Traced) else None
         self.tape.append((fn, label, sargs, skw, outs))
         return ret
+
+    def check(self, fn: Any, args: tuple) -> Any:
+        sargs = self.spec(tuple(args))
+        decision = fn(*self.value(sargs))
+        self.value_checks.append((fn, sargs, decision, len(self.tape)))
+        return decision
 
     def _out(self, r: Any) -> Any:
         if isinstance(r, (np.ndarray, np.generic)):
@@ -321,6 +389,19 @@ class Trace:
 
     def unsupported(self, reason: str) -> None:
         self.graph_break(reason)
+
+
+_CREATORS = ("empty", "zeros", "ones", "full")
+
+
+def _creator(tr: Trace, fn: Any) -> Any:
+    def created(*args: Any, **kwargs: Any) -> Any:
+        if tr.depth or _ACTIVE is not tr:
+            return fn(*args, **kwargs)
+        return tr.call(fn, ("func", fn), args, kwargs)
+
+    created.__name__ = fn.__name__
+    return created
 
 
 class tracing:  # noqa: N801 - a context manager
@@ -400,6 +481,11 @@ class tracing:  # noqa: N801 - a context manager
         gen = _creation.default_generator
         self.rng = gen._rng
         gen._rng = _NoRandom(self.rng)
+        # New arrays are recorded: writes into them (``out = np.empty(shape); out[...] = g``)
+        # are then seen, where an unrecorded array would be a constant of the program.
+        self.creators = {name: getattr(np, name) for name in _CREATORS}
+        for name, fn in self.creators.items():
+            setattr(np, name, _creator(tr, fn))
         Tensor._data = property(get_data, set_data)  # type: ignore[assignment]
         Tensor._grad = property(get_grad, set_grad)  # type: ignore[assignment]
         Tensor.numpy = numpy  # type: ignore[method-assign]
@@ -415,6 +501,8 @@ class tracing:  # noqa: N801 - a context manager
         Tensor.numpy = self.saved_numpy  # type: ignore[method-assign]
         _backend._XP_BY_TYPE.pop(Traced, None)
         _creation.default_generator._rng = self.rng
+        for name, fn in self.creators.items():
+            setattr(np, name, fn)
         self.graph._run_tree, self.graph._run_graph = self.run_tree, self.run_graph
         for cls, orig in self.patched:
             cls.step = orig

@@ -240,6 +240,15 @@ def dropout(
     return input.mul_(mask_t) if inplace else input * mask_t
 
 
+def _check_classes(data: Any, num_classes: int) -> None:
+    """one_hot's check of the class values (a value guard under ndgrad.compile)."""
+    if data.size:
+        if data.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if data.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Rows of the identity: int64 of shape ``tensor.shape + (num_classes,)``."""
     if tensor._data.dtype != np.int64:
@@ -249,13 +258,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if data.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(data.max()) + 1
-    if data.size:
-        if data.min() < 0:
-            raise RuntimeError("Class values must be non-negative.")
-        if data.max() >= num_classes:
-            raise RuntimeError("Class values must be smaller than num_classes.")
+    _nn._tracer.value_check(_check_classes, data, num_classes)
     xp = tensor.xp
-    out = xp.zeros(data.shape + (num_classes,), dtype=np.int64)
+    out = xp.zeros_like(data, order="C", shape=data.shape + (num_classes,))  # (compile sees it)
     xp.put_along_axis(out, data[..., None], 1, axis=-1)
     return Tensor._make(out)
 

@@ -158,7 +158,9 @@ def _array_put_along_axis_zeros(xp: Any) -> Any:
     def put_along_axis_zeros(shape: tuple, index: Any, values: Any, axis: int) -> Any:
         """Zeros of ``shape`` with ``values`` (broadcast to ``index``'s shape) placed at
         ``index`` along ``axis``, NumPy's ``put_along_axis`` into a new array."""
-        out = xp.zeros(shape, dtype=values.dtype)
+        # zeros_like of the index (not zeros): ndgrad.compile records an array made from the
+        # index, and the writes into it, where a fresh array would be a constant
+        out = xp.zeros_like(index, values.dtype, "C", shape=shape)
         if axis == 1 and len(shape) == 2 and index.shape[1] == 1:  # one per row (losses)
             rows = xp.arange(shape[0])
             out[rows, index[:, 0]] = values[:, 0] if getattr(values, "ndim", 0) == 2 else values
@@ -194,7 +196,7 @@ def _array_indexing(xp: Any) -> dict:
     def index_add_zeros(shape: tuple, key: tuple, values: Any) -> Any:
         """Zeros of ``shape`` with ``values`` added at ``key`` (repeated indices accumulate):
         the gradient of ``a[key]``."""
-        out = xp.zeros(shape, values.dtype)
+        out = xp.zeros_like(values, order="C", shape=shape)  # (ndgrad.compile sees it)
         if _is_integer_key(key):
             xp.add.at(out, key, values)
         else:
@@ -315,7 +317,7 @@ def _array_conv(xp: Any) -> dict:
         if not any(lo or hi for lo, hi in padding):
             return x
         shape = x.shape[:2] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding))
-        out = xp.zeros(shape, x.dtype)
+        out = xp.zeros_like(x, order="C", shape=shape)  # (ndgrad.compile sees the write)
         out[(slice(None), slice(None)) + _inner(x.shape[2:], padding)] = x
         return out
 

@@ -12,10 +12,23 @@ from typing import Any
 import numpy as np
 
 from ndgrad._backend import array_module
+from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import record
 from ndgrad.ops.pointwise import _ignore
 from ndgrad.ops.reduction import log_softmax_array, log_softmax_rule
+
+
+def _targets_in_range(t: Any, classes: int, ignore_index: int) -> bool:
+    """True when every target is a class index; False when some are ``ignore_index`` (the
+    general path masks those rows); IndexError for any other target. (A decision on values:
+    ``ndgrad.compile`` guards on it instead of breaking the graph.)"""
+    outside = (t < 0) | (t >= classes)
+    if outside.any():
+        if (t == ignore_index).any():
+            return False
+        raise IndexError(f"Target {int(t[outside][0])} is out of bounds.")
+    return True
 
 
 def cross_entropy_indices(
@@ -33,11 +46,8 @@ def cross_entropy_indices(
     n, classes = d.shape
     if t.shape[0] != n or n == 0 or reduction not in ("mean", "sum", "none"):
         return None
-    outside = (t < 0) | (t >= classes)
-    if outside.any():
-        if (t == ignore_index).any():
-            return None  # the general path masks the ignored rows
-        raise IndexError(f"Target {int(t[outside][0])} is out of bounds.")
+    if not _tracer.value_check(_targets_in_range, t, classes, ignore_index):
+        return None  # the general path masks the ignored rows
     xp = array_module(d)
     logp = log_softmax_array(d, 1)
     losses = -logp[xp.arange(n), t]

@@ -96,7 +96,8 @@ def recurrent_layer(
     h = h0._data
     c = c0._data if lstm else None
     sizes = block_sizes(mode, H, p)
-    flat = xp.empty(steps * batch * sum(sizes), dtype=xs.dtype)
+    # empty_like of the input (not empty): ndgrad.compile records the buffer and its writes
+    flat = xp.empty_like(xs, order="C", shape=(steps * batch * sum(sizes),))
     parts = blocks(xp, flat, steps, batch, sizes)
     whT = w_hh._data.T
     bh = b_hh._data if b_hh is not None else None

@@ -5,10 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ndgrad import _creation, _dtype
+from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.ops import maximum
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _bias_corrections(step: Any, lr: float, beta1: float, beta2: float, dtype: Any) -> tuple:
+    """PyTorch's non-capturable Adam scalars in Python floats: (step size, sqrt of the second
+    bias correction); with ``dtype``, as 0-d arrays (-step size, sqrt) of that dtype."""
+    step = float(step)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    bias_correction2_sqrt = bias_correction2**0.5
+    if dtype is None:
+        return step_size, bias_correction2_sqrt
+    return np.asarray(-step_size, dtype), np.asarray(bias_correction2_sqrt, dtype)
 
 
 def _step_dtype() -> Any:
@@ -111,11 +127,19 @@ class Adam(Optimizer):
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
 
-            step = step_t.item()
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
-            step_size = lr / bias_correction1
-            bias_correction2_sqrt = bias_correction2**0.5
+            dtype = p._data.dtype
+            if dtype not in (np.float32, np.float64):  # (half types: PyTorch's opmath order)
+                step_size, bias_correction2_sqrt = _bias_corrections(
+                    step_t.item(), lr, beta1, beta2, None
+                )
+            else:
+                # The same Python float arithmetic, on the step count's array: a compiled
+                # step replays it (no .item() graph break); cast to the parameter's dtype as
+                # the scalar operands below would be.
+                neg, root = _tracer.host_call(
+                    _bias_corrections, step_t._data, lr, beta1, beta2, dtype
+                )
+                step_size, bias_correction2_sqrt = Tensor._make(neg), Tensor._make(root)
 
             if amsgrad:
                 max_exp_avg_sq = state["max_exp_avg_sq"]
@@ -123,4 +147,7 @@ class Adam(Optimizer):
                 denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
             else:
                 denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-            p.addcdiv_(exp_avg, denom, value=-step_size)
+            if isinstance(step_size, float):
+                p.addcdiv_(exp_avg, denom, value=-step_size)
+            else:  # addcdiv_'s order: value * exp_avg, then / denom, then added in place
+                p.add_(exp_avg.mul(step_size).div(denom))

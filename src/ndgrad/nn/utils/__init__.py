@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ndgrad._backend import array_module
+from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.nn.utils import rnn
@@ -35,6 +36,22 @@ def _vector_norm(data: np.ndarray, norm_type: float) -> np.ndarray:
     return xp.asarray(xp.sum(a**norm_type) ** (1.0 / norm_type))
 
 
+def _total_norm(norm_type: float, dtype: np.dtype, *arrays: np.ndarray) -> np.ndarray:
+    xp = array_module(arrays[0])
+    norms = xp.stack([_vector_norm(a, norm_type) for a in arrays]).astype(dtype)
+    return xp.asarray(_vector_norm(norms, norm_type).astype(dtype))
+
+
+def _clip_coef(limit: float, total: np.ndarray) -> np.ndarray:
+    """min(max_norm / (total + 1e-6), 1) in the total norm's dtype, as PyTorch clamps it,
+    where the norm lives (no host round trip for a GPU's total norm)."""
+    dtype = total.dtype.type
+    with np.errstate(all="ignore"):
+        coef = dtype(limit) / (total + dtype(1e-6))
+    xp = array_module(total)
+    return xp.asarray(xp.minimum(coef, dtype(1.0)), dtype=dtype)
+
+
 def get_total_norm(
     tensors: Tensor | Iterable[Tensor],
     norm_type: float = 2.0,
@@ -48,10 +65,9 @@ def get_total_norm(
     if not tensors:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     dtype = np.result_type(*[t._data.dtype for t in tensors])
-    xp = array_module(tensors[0]._data)
-    norms = xp.stack([_vector_norm(t._data, norm_type) for t in tensors]).astype(dtype)
-    total = _vector_norm(norms, norm_type).astype(dtype)
-    if error_if_nonfinite and not bool(xp.isfinite(total)):
+    # one recorded call: ndgrad.compile replays it rather than breaking the graph
+    total = _tracer.host_call(_total_norm, norm_type, dtype, *[t._data for t in tensors])
+    if error_if_nonfinite and not bool(array_module(total).isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
@@ -71,13 +87,8 @@ def clip_grads_with_norm_(
     if not grads:
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else np.float32(total_norm)
-    dtype = total.dtype.type
     limit = float(max_norm._data) if isinstance(max_norm, Tensor) else float(max_norm)
-    # in the total norm's dtype, as PyTorch: clamp(max_norm / (total + 1e-6), max=1)
-    with np.errstate(all="ignore"):
-        coef = dtype(limit) / (total + dtype(1e-6))
-    # clamped where it lives: no host round trip for a GPU's total norm
-    coef = array_module(coef).minimum(coef, dtype(1.0))
+    coef = _tracer.host_call(_clip_coef, limit, total)
     with no_grad():
         for g in grads:
             g._data *= coef.astype(g._data.dtype)
