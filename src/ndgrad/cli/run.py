@@ -137,11 +137,24 @@ def run_script(path: Path, args: list[str], verbose: bool = False) -> int:
     sys.path.insert(0, str(path.resolve().parent))  # as `python script.py` does
     try:
         exec(code, main.__dict__)  # noqa: S102 - running the user's program is the point
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            _stop_other_ranks(1 if not isinstance(exc.code, int) else exc.code)
         raise
     except Exception as exc:  # the program's own error: reported as Python would, or one line
-        return _report(exc)
+        status = _report(exc)
+        _stop_other_ranks(status)
+        return status
     return 0
+
+
+def _stop_other_ranks(status: int) -> None:
+    """A failed rank of `ndgrad run --nproc-per-node` ends the job, as under torchrun (the
+    others would otherwise wait for it until their timeout)."""
+    import os
+
+    if "NDGRAD_LAUNCHED" in os.environ and "ndgrad.distributed.distributed_c10d" in sys.modules:
+        sys.modules["ndgrad.distributed.distributed_c10d"].abort_job(status)
 
 
 def run_notebook(path: Path, output: Path | None, verbose: bool = False, timeout: int = 600) -> int:

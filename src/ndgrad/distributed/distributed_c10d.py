@@ -122,11 +122,19 @@ def _mpi() -> Any:
 def _abort_if_broken() -> None:
     # A peer that stopped answering would also stall MPI_Finalize: end the whole job instead.
     if _State.broken:
-        import sys
+        abort_job(1)
 
-        sys.stdout.flush()
-        sys.stderr.flush()
-        _State.mpi.COMM_WORLD.Abort(1)
+
+def abort_job(code: int) -> None:
+    """Ends every rank of the job (MPI_Abort), as torchrun stops the others when one fails;
+    nothing when MPI was not started in this process."""
+    if _State.mpi is None:
+        return
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _State.mpi.COMM_WORLD.Abort(code or 1)
 
 
 def is_available() -> bool:
@@ -772,3 +780,50 @@ def recv(
     """Receives into ``tensor``; returns the sender's rank."""
     work = irecv(tensor, src, group, tag, group_src)
     return -1 if work is None else work.result()
+
+
+# ----------------------------------------------------------------------- Python objects
+
+
+def _gather_bytes(pg: ProcessGroup, data: bytes, op: str) -> list[bytes]:
+    """Every rank's ``data``, in rank order (two collectives: the lengths, then the bytes)."""
+    size = pg.size()
+    lengths = np.zeros(size, np.int64)
+    mine = np.array([len(data)], np.int64)
+    Work([pg.comm.Iallgather(mine, lengths)], op, pg).wait()
+    out = np.empty(int(lengths.sum()), np.uint8)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    send = np.frombuffer(data, np.uint8)
+    spec = [out, lengths.tolist(), starts.tolist(), _State.mpi.BYTE]
+    Work([pg.comm.Iallgatherv(send, spec)], op, pg).wait()
+    return [out[s : s + n].tobytes() for s, n in zip(starts.tolist(), lengths.tolist())]
+
+
+def all_gather_object(object_list: list, obj: Any, group: ProcessGroup | None = None) -> None:
+    """Every rank's picklable ``obj`` into ``object_list`` (one per rank)."""
+    import pickle
+
+    pg = _group(group)
+    if pg is None:
+        return
+    if not isinstance(object_list, list) or len(object_list) != pg.size():
+        raise ValueError(
+            f"all_gather_object: object_list must be a list of world size ({pg.size()}) items"
+        )
+    for i, data in enumerate(_gather_bytes(pg, pickle.dumps(obj), "all_gather_object")):
+        object_list[i] = pickle.loads(data)  # noqa: S301 - from this job's own ranks
+
+
+def broadcast_object_list(
+    object_list: list, src: int | None = None, group: ProcessGroup | None = None, device: Any = None
+) -> None:
+    """Rank ``src``'s ``object_list`` items into ``object_list`` on every rank."""
+    import pickle
+
+    pg = _group(group)
+    if pg is None:
+        return
+    root = _group_rank(pg, src, None, "broadcast_object_list", "src")
+    mine = pickle.dumps(object_list) if pg.rank() == root else b""
+    objects = pickle.loads(_gather_bytes(pg, mine, "broadcast_object_list")[root])  # noqa: S301
+    object_list[:] = objects[: len(object_list)]
