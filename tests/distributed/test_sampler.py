@@ -49,7 +49,9 @@ def test_epochs_differ_and_ranks_partition() -> None:
 
 def test_bad_rank_and_no_group() -> None:
     for lib in (ndgrad, torch):
-        with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
+        with pytest.raises(
+            ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"
+        ):
             lib.utils.data.distributed.DistributedSampler(range(4), num_replicas=2, rank=2)
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         DistributedSampler(range(4))

@@ -229,7 +229,9 @@ def run(
     ),  # fmt: skip
     timeout: int = typer.Option(600, "--timeout", help="Notebooks: seconds allowed per cell."),
     nproc_per_node: str = typer.Option(
-        None, "--nproc-per-node", "--nproc_per_node",
+        None,
+        "--nproc-per-node",
+        "--nproc_per_node",
         help="Start N ranks of the script on this machine (torchrun's flag; 'auto': one per "
         "core), through MPI's mpiexec, each with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_* set.",
     ),
@@ -241,12 +243,16 @@ def run(
         None, "--master-addr", "--master_addr", help="Node 0's address (several machines)."
     ),
     master_port: int = typer.Option(
-        None, "--master-port", "--master_port", help="Node 0's rendezvous port (default 29500; "
-        "one machine: a free port)."
+        None,
+        "--master-port",
+        "--master_port",
+        help="Node 0's rendezvous port (default 29500; one machine: a free port).",
     ),
     hostfile: str = typer.Option(
-        None, "--hostfile", help="Start every rank from here on the hosts listed (host[:slots] "
-        "per line), over ssh, --nproc-per-node on each."
+        None,
+        "--hostfile",
+        help="Start every rank from here on the hosts listed (host[:slots] "
+        "per line), over ssh, --nproc-per-node on each.",
     ),
 ) -> None:
     """Run a PyTorch script or notebook unchanged: `import torch` is ndgrad.
@@ -284,8 +290,13 @@ def run(
         try:
             raise typer.Exit(
                 launch(
-                    path, list(ctx.args), parse_nproc(nproc_per_node), nnodes=nnodes,
-                    node_rank=node_rank, master_addr=master_addr, master_port=master_port,
+                    path,
+                    list(ctx.args),
+                    parse_nproc(nproc_per_node),
+                    nnodes=nnodes,
+                    node_rank=node_rank,
+                    master_addr=master_addr,
+                    master_port=master_port,
                     hostfile=hostfile,
                 )  # fmt: skip
             )

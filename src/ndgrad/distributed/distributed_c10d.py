@@ -187,7 +187,9 @@ def _env_int(*names: str) -> int | None:
             try:
                 return int(value)
             except ValueError:
-                raise ValueError(f"init_process_group: {name}={value!r} is not an integer") from None
+                raise ValueError(
+                    f"init_process_group: {name}={value!r} is not an integer"
+                ) from None
     return None
 
 
@@ -198,7 +200,9 @@ def _timeout_seconds(timeout: timedelta | float | None) -> float:
             try:
                 return float(env)
             except ValueError:
-                raise ValueError(f"NDGRAD_DIST_TIMEOUT={env!r} is not a number of seconds") from None
+                raise ValueError(
+                    f"NDGRAD_DIST_TIMEOUT={env!r} is not a number of seconds"
+                ) from None
         return default_pg_timeout.total_seconds()
     seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else float(timeout)
     if not seconds > 0:
@@ -530,7 +534,9 @@ def _reduced(buf: np.ndarray, op: Any, size: int, back: Callable[[], None] | Non
     return finish
 
 
-def _group_rank(pg: ProcessGroup, rank: int | None, group_rank: int | None, op: str, role: str) -> int:
+def _group_rank(
+    pg: ProcessGroup, rank: int | None, group_rank: int | None, op: str, role: str
+) -> int:
     if rank is not None and group_rank is not None:
         raise ValueError(f"{op}: give {role} or group_{role}, not both")
     if group_rank is None:
@@ -547,7 +553,9 @@ def _group_rank(pg: ProcessGroup, rank: int | None, group_rank: int | None, op: 
 # ----------------------------------------------------------------------- collectives
 
 
-def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None) -> Any:
+def barrier(
+    group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None
+) -> Any:
     pg = _group(group)
     if pg is None:
         return None
@@ -555,7 +563,10 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_id
 
 
 def all_reduce(
-    tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+    tensor: Tensor,
+    op: Any = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
 ) -> Any:
     """Reduces ``tensor`` over the group, in place on every rank."""
     _check_tensor(tensor, "tensor", "all_reduce")
@@ -595,7 +606,10 @@ def _into_list(out: np.ndarray, tensors: list[Tensor]) -> Callable[[], None]:
 
 
 def all_gather(
-    tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | None = None, async_op: bool = False
+    tensor_list: list[Tensor],
+    tensor: Tensor,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
 ) -> Any:
     """Every rank's ``tensor`` into ``tensor_list`` (one per rank), on every rank."""
     _check_tensor(tensor, "tensor", "all_gather")
@@ -612,7 +626,10 @@ def all_gather(
 
 
 def all_gather_into_tensor(
-    output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None, async_op: bool = False
+    output_tensor: Tensor,
+    input_tensor: Tensor,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
 ) -> Any:
     """Every rank's input, concatenated along dim 0 (or stacked) into ``output_tensor``."""
     _check_tensor(output_tensor, "output_tensor", "all_gather_into_tensor")

@@ -75,7 +75,9 @@ def read_hostfile(path: str) -> list[tuple[str, int | None]]:
             continue
         host, _, slots = line.partition(":")
         if not host or (slots and not slots.isdigit()):
-            raise LaunchError(f"hostfile {path}, line {number}: expected host[:slots], got {line!r}")
+            raise LaunchError(
+                f"hostfile {path}, line {number}: expected host[:slots], got {line!r}"
+            )
         hosts.append((host, int(slots) if slots else None))
     if not hosts:
         raise LaunchError(f"hostfile {path} names no host")
@@ -96,7 +98,9 @@ def launch_command(
     if nnodes < 1:
         raise LaunchError(f"--nnodes must be at least 1, got {nnodes}")
     if not 0 <= node_rank < nnodes:
-        raise LaunchError(f"--node-rank must be in [0, {nnodes}) for --nnodes {nnodes}, got {node_rank}")
+        raise LaunchError(
+            f"--node-rank must be in [0, {nnodes}) for --nnodes {nnodes}, got {node_rank}"
+        )
     if master_port is not None and not 0 < master_port < 65536:
         raise LaunchError(f"--master-port must be a port number (1-65535), got {master_port}")
     mpiexec = find_mpiexec()
@@ -152,9 +156,13 @@ def launch(script: str, args: list[str], nproc_per_node: int, **options: object)
     """Runs the job; the exit status is mpiexec's (non-zero when a rank failed)."""
     command, env = launch_command(script, args, nproc_per_node, **options)  # type: ignore[arg-type]
     try:
-        return subprocess.call(command, env=env)
+        status = subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 130
+    if status != 0:
+        print(f"ndgrad run: a rank exited with status {status}; mpiexec stopped the job",
+              file=sys.stderr)  # fmt: skip
+    return status
 
 
 def worker_environment(environ: dict | None = None) -> None:

@@ -144,7 +144,9 @@ class DistributedDataParallel(Module):
     def _sync_from_rank0(self, tensors: list[Tensor]) -> None:
         """Rank 0's values into every rank's parameters and buffers (all in flight at once)."""
         works = [
-            dist.broadcast(t.detach(), src=self._pg.ranks[0], group=self.process_group, async_op=True)
+            dist.broadcast(
+                t.detach(), src=self._pg.ranks[0], group=self.process_group, async_op=True
+            )
             for t in tensors
         ]
         for work in works:
@@ -252,7 +254,9 @@ class DistributedDataParallel(Module):
                 if used is not None and used[i] == 0:
                     continue  # unused on every rank: .grad stays as it was
                 p = self._params[i]
-                avg = bucket.buffer[bucket.offsets[k] : bucket.offsets[k + 1]].reshape(p._data.shape)
+                avg = bucket.buffer[bucket.offsets[k] : bucket.offsets[k + 1]].reshape(
+                    p._data.shape
+                )
                 if p._grad is None:
                     p._grad = Tensor._make(avg.copy())
                 else:

@@ -1,0 +1,82 @@
+"""``ndgrad.distributed`` and DDP on 2 ranks over loopback, started by ``ndgrad run``."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from tests.distributed.conftest import PROGRAMS, finish, launch, needs_mpi, start
+
+pytestmark = needs_mpi
+
+
+def test_every_collective_gives_the_expected_values() -> None:
+    code, out, err = launch("collectives.py", NDGRAD_DIST_TIMEOUT="30")
+    assert code == 0, err
+    assert "rank 0/2: 18 checks passed" in out and "rank 1/2: 16 checks passed" in out
+
+
+def test_ddp_on_two_ranks_equals_one_process_with_the_double_batch() -> None:
+    # the MLP, a CNN and an LSTM; no_sync; buckets; find_unused_parameters; state_dict
+    code, out, err = launch("ddp_equivalence.py", NDGRAD_DIST_TIMEOUT="30", timeout=120)
+    assert code == 0, out + err
+    for name in ("mlp", "cnn", "lstm"):
+        assert f"rank 0: {name} accumulate=1 matches" in out
+    assert "rank 1: all DDP checks passed" in out
+
+
+def test_errors_are_pytorchs() -> None:
+    code, out, err = launch("errors.py", NDGRAD_DIST_TIMEOUT="30")
+    assert code == 0, out + err
+    assert out.count("errors as PyTorch's") == 2
+
+
+def test_a_rank_that_never_joins_dies_or_stalls_fails_the_others_within_the_timeout() -> None:
+    begin = time.monotonic()
+    program = str(PROGRAMS / "dies.py")
+    jobs = [
+        start("run", "--nproc-per-node", "2", str(PROGRAMS / "never_joins.py"),
+              TIMEOUT="2", LATE="4"),
+        start("run", "--nproc-per-node", "2", program, TIMEOUT="2", MODE="stall"),
+        start("run", "--nproc-per-node", "2", program, TIMEOUT="2", MODE="exit"),
+    ]  # fmt: skip
+    (late, late_err), (stall, stall_err), (died, died_err) = [
+        (code, err) for code, _, err in (finish(job, 40) for job in jobs)
+    ]
+    assert time.monotonic() - begin < 30
+    assert late != 0
+    assert (
+        "DistStoreError: Timed out after 2 seconds waiting for clients. 1/2 clients joined"
+        in late_err
+    )
+    assert "ranks [1] never reached init_process_group" in late_err
+    assert stall != 0
+    assert "DistBackendError: all_reduce on rank 0" in stall_err
+    assert "timed out after 2 seconds: another rank died or never called it" in stall_err
+    # a rank that ends without MPI's goodbye: mpiexec stops the others at once
+    assert died == 3
+    assert "ndgrad run: a rank exited with status 3; mpiexec stopped the job" in died_err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--nproc-per-node", "0"], "--nproc-per-node must be a positive number"),
+        (["--nproc-per-node", "2", "--nnodes", "2"], "--nnodes > 1 needs --master-addr"),
+        (["--nnodes", "2"], "need --nproc-per-node"),
+        (["--nproc-per-node", "1", "--nnodes", "2", "--node-rank", "2", "--master-addr", "a"],
+         "--node-rank must be in [0, 2)"),
+        (["--nproc-per-node", "1", "--master-port", "70000"], "--master-port must be a port"),
+        (["--nproc-per-node", "1", "--hostfile", "/no/such/hostfile"], "cannot read hostfile"),
+    ],
+)  # fmt: skip
+def test_launcher_usage_errors(args, message, capsys, tmp_path) -> None:
+    from ndgrad.cli import main
+
+    program = tmp_path / "p.py"
+    program.write_text("print('ran')\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", *args, str(program)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("ndgrad run: error: ") and message in err
