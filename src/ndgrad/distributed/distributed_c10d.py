@@ -132,6 +132,8 @@ def abort_job(code: int) -> None:
         return
     import sys
 
+    if _State.mpi.COMM_WORLD.Get_rank() != 0:
+        time.sleep(1.0)  # rank 0, failing alike, says why before the job ends
     sys.stdout.flush()
     sys.stderr.flush()
     _State.mpi.COMM_WORLD.Abort(code or 1)

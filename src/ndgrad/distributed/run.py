@@ -93,8 +93,10 @@ def launch_command(
     master_addr: str | None = None,
     master_port: int | None = None,
     hostfile: str | None = None,
+    worker: list[str] | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """The mpiexec command line and its environment."""
+    """The mpiexec command line and its environment. Each rank runs ``worker + [script,
+    *args]`` (by default ``python -m ndgrad run script ARGS``)."""
     if nnodes < 1:
         raise LaunchError(f"--nnodes must be at least 1, got {nnodes}")
     if not 0 <= node_rank < nnodes:
@@ -105,7 +107,7 @@ def launch_command(
         raise LaunchError(f"--master-port must be a port number (1-65535), got {master_port}")
     mpiexec = find_mpiexec()
     env = dict(os.environ)
-    worker = [sys.executable, "-m", "ndgrad", "run", script, *args]
+    worker = [*(worker or [sys.executable, "-m", "ndgrad", "run"]), script, *args]
     if hostfile is not None:
         if node_rank:
             raise LaunchError("--hostfile starts every node from one launcher: no --node-rank")
@@ -152,7 +154,9 @@ def launch_command(
     return [*command, *worker], env
 
 
-def launch(script: str, args: list[str], nproc_per_node: int, **options: object) -> int:
+def launch(
+    script: str, args: list[str], nproc_per_node: int, name: str = "run", **options: object
+) -> int:
     """Runs the job; the exit status is mpiexec's (non-zero when a rank failed)."""
     command, env = launch_command(script, args, nproc_per_node, **options)  # type: ignore[arg-type]
     try:
@@ -160,7 +164,7 @@ def launch(script: str, args: list[str], nproc_per_node: int, **options: object)
     except KeyboardInterrupt:
         return 130
     if status != 0:
-        print(f"ndgrad run: a rank exited with status {status}; mpiexec stopped the job",
+        print(f"ndgrad {name}: a rank exited with status {status}; mpiexec stopped the job",
               file=sys.stderr)  # fmt: skip
     return status
 
