@@ -80,3 +80,41 @@ def test_launcher_usage_errors(args, message, capsys, tmp_path) -> None:
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert err.count("\n") == 1 and err.startswith("ndgrad run: error: ") and message in err
+
+
+def test_ndgrad_train_nproc(tmp_path) -> None:
+    """mlp and lstm on 2 ranks; the LSTM's rows shared by the ranks give one process's run."""
+    import json
+
+    common = ["--epochs", "1", "--no-plots", "--json"]
+    jobs = [
+        start("train", "mlp", "--data", "iris", "--nproc", "2", "--out", str(tmp_path / "m"),
+              *common, NDGRAD_DIST_TIMEOUT="60"),
+        start("train", "lstm", "--data", "time-machine", "--max-tokens", "3000", "--nproc", "2",
+              "--out", str(tmp_path / "s2"), *common, NDGRAD_DIST_TIMEOUT="60"),
+        start("train", "lstm", "--data", "time-machine", "--max-tokens", "3000",
+              "--out", str(tmp_path / "s1"), *common),
+    ]  # fmt: skip
+    results = [finish(job, 120) for job in jobs]
+    for code, out, err in results:
+        assert code == 0, out + err
+    mlp, lstm2, lstm1 = (json.loads(out[out.index("{") :]) for _, out, _ in results)
+    assert mlp["metrics"]["train"]["accuracy"] > 0.5
+    assert (tmp_path / "m" / "checkpoint.ndgrad").exists()
+    assert not list(tmp_path.glob("ndgrad-rank-*"))
+    ppl2, ppl1 = (run["history"]["train perplexity"] for run in (lstm2, lstm1))
+    assert abs(ppl2[0] - ppl1[0]) < 1e-3 * ppl1[0], (ppl2, ppl1)
+
+
+def test_ndgrad_train_nproc_usage_errors(capsys) -> None:
+    from ndgrad.cli import main
+
+    for args, message in [
+        (["--nproc", "0"], "--nproc must be at least 1"),
+        (["--nproc", "3"], "--batch-size 64 must be a multiple of --nproc 3"),
+        (["--nproc", "2", "--data", "nope"], "unknown dataset 'nope'"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "mlp", "--data", "digits", *args])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1 and message in err, err
