@@ -4,9 +4,12 @@
 
 Every rank runs benchmarks/distributed_worker.py with one BLAS thread; 2 processes share the
 global batch of 256 (128 rows each, DistributedDataParallel, DistributedSampler). The epoch
-time is the median over ``--repeats`` epochs after a warm-up, rank 0's, between barriers; for
-ndgrad the communication share is the part of the epoch spent in DDP's bucket all-reduces
-(copy in, start, wait, copy out). PyTorch runs the same script under its own launcher.
+time is the median over ``--repeats`` epochs after a warm-up, rank 0's, between barriers. The
+communication share is measured two ways: for ndgrad, the part of the epoch spent in DDP's
+bucket all-reduces (copy in, start, wait, copy out; the wait includes waiting for the slower
+rank); for both engines, one all-reduce of the whole gradient between barriers (median of 30)
+times the steps of the epoch, over the epoch. PyTorch runs the same script under its own
+launcher (gloo).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-torch", action="store_true", help="ndgrad only")
+    parser.add_argument("--procs", default="1,2", help="process counts to run, e.g. 2")
     parser.add_argument("--out", default=None, help="write the rows as JSON here")
     args = parser.parse_args()
     extra = ["--quick"] if args.quick else []
@@ -57,13 +61,19 @@ def main() -> None:
                 2: [py, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                     WORKER, *job],
             }  # fmt: skip
+        procs = {int(n) for n in args.procs.split(",")}
         for engine, commands in engines.items():
             for world, command in commands.items():
+                if world not in procs:
+                    continue
                 row = {"engine": engine, **_run(command)}
                 rows.append(row)
-                share = row["comm_share"]
+                share, reduce_ms = row["comm_share"], row["allreduce_ms"]
                 print(f"{key} {engine:7s} {world} process(es): {row['ms']:9.1f} ms/epoch"
-                      + (f", communication {100 * share:.1f}% of it" if share is not None else "")
+                      + (f", in DDP's all-reduces {100 * share:.1f}%" if share is not None else "")
+                      + (f", one gradient all-reduce {reduce_ms:.2f} ms x {row['steps']} steps"
+                         f" = {100 * reduce_ms * row['steps'] / row['ms']:.1f}%"
+                         if reduce_ms is not None else "")
                       + f"  (epochs {row['times_ms']}, last loss {row['loss']:.4f})",
                       flush=True)  # fmt: skip
     if args.out:

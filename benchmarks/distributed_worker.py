@@ -89,10 +89,25 @@ for _ in range(repeats):
     elapsed = time.perf_counter() - start
     times.append(elapsed)
     shares.append(comm[0] / elapsed)
+# One all-reduce of the whole gradient, between barriers: the transfer alone, without the
+# wait for a slower rank that the share above includes.
+reduce_ms = None
+if parallel:
+    flat = torch.zeros(sum(p.numel() for p in net.parameters()))
+    spans = []
+    for _ in range(30):
+        dist.barrier()
+        t = time.perf_counter()
+        dist.all_reduce(flat)
+        spans.append(time.perf_counter() - t)
+    reduce_ms = 1000 * statistics.median(spans)
 if rank == 0:
     print(json.dumps({
+        "allreduce_ms": reduce_ms, "steps": len(loader),
         "workload": workload, "world": world, "ms": 1000 * statistics.median(times),
         "times_ms": [round(1000 * t, 1) for t in times],
         "comm_share": statistics.median(shares) if parallel and hasattr(model, "_launch") else None,
         "loss": loss,
     }), flush=True)  # fmt: skip
+if parallel:
+    dist.destroy_process_group()

@@ -113,6 +113,7 @@ class DistributedDataParallel(Module):
         self._ready = [False] * len(self._params)
         self._ready_count = 0
         self._used: np.ndarray | None = None
+        self._local_used: np.ndarray | None = None  # this rank's forward reached the parameter
         self._used_work: Any = None
         self._grad_hooks = [
             p.register_post_accumulate_grad_hook(self._make_hook(i))
@@ -202,7 +203,8 @@ class DistributedDataParallel(Module):
         # and which parameters some rank used is itself all-reduced.
         reached = _reachable_leaves(output)
         used = np.array([id(p) in reached for p in self._params], np.int32)
-        self._used = used.copy()
+        self._local_used = used
+        self._used = used.copy()  # summed over the ranks in flight
         self._used_work = dist.all_reduce(
             Tensor._make(self._used), group=self.process_group, async_op=True
         )
@@ -232,7 +234,7 @@ class DistributedDataParallel(Module):
         for k, i in enumerate(bucket.indices):
             grad = self._params[i]._grad
             piece = buf[bucket.offsets[k] : bucket.offsets[k + 1]]
-            if grad is None:
+            if grad is None or (self._local_used is not None and not self._local_used[i]):
                 piece[...] = 0
             else:
                 piece[...] = grad._data.reshape(-1)
