@@ -61,9 +61,13 @@ class Rendezvous:
                     continue
                 conn.settimeout(max(deadline - time.monotonic(), 0.01))
                 try:
-                    peer = int(_read_line(conn))
+                    peer_text, _, job = _read_line(conn).partition(" ")
+                    peer = int(peer_text)
                 except (OSError, ValueError):
                     conn.close()  # not one of ours (a port scan, a stale process)
+                    continue
+                if job != _job():
+                    conn.close()  # a rank of another job that was handed the same port
                     continue
                 if peer in joined or not 0 < peer < self.world_size:
                     conn.close()
@@ -97,7 +101,7 @@ class Rendezvous:
                 time.sleep(0.05)
         self.peers = [conn]
         try:
-            conn.sendall(f"{self.rank}\n".encode())
+            conn.sendall(f"{self.rank} {_job()}\n".encode())
             conn.settimeout(max(deadline - time.monotonic(), 0.01))
             if _read_line(conn) != "go":
                 raise OSError
@@ -127,6 +131,13 @@ class Rendezvous:
         for conn in self.peers:
             conn.close()
         self.peers = []
+
+
+def _job() -> str:
+    """The launch this rank belongs to (``ndgrad run`` sets it; empty otherwise)."""
+    import os
+
+    return os.environ.get("NDGRAD_JOB_ID", "")
 
 
 def _read_line(conn: socket.socket) -> str:

@@ -134,6 +134,8 @@ def launch_command(
         env["NDGRAD_NNODES"] = "1"
     env.update(
         NDGRAD_LAUNCHED="1",
+        # the rendezvous turns away other jobs' ranks (nodes started apart cannot share one)
+        NDGRAD_JOB_ID=os.urandom(6).hex() if hostfile is not None or nnodes == 1 else "",
         NDGRAD_NODE_RANK=str(node_rank),
         WORLD_SIZE=str(world),
         LOCAL_WORLD_SIZE=str(nproc_per_node),
@@ -145,7 +147,7 @@ def launch_command(
         env.setdefault("OMP_NUM_THREADS", "1")  # as torchrun: the ranks share the cores
         env.setdefault("OPENBLAS_NUM_THREADS", env["OMP_NUM_THREADS"])
     if hostfile is not None:
-        names = ("NDGRAD_LAUNCHED", "NDGRAD_NNODES", "NDGRAD_NODE_RANK", "WORLD_SIZE",
+        names = ("NDGRAD_LAUNCHED", "NDGRAD_JOB_ID", "NDGRAD_NNODES", "NDGRAD_NODE_RANK", "WORLD_SIZE",
                  "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "OMP_NUM_THREADS",
                  "OPENBLAS_NUM_THREADS", "PYTHONPATH")  # fmt: skip
         for name in names:
