@@ -263,6 +263,11 @@ def run(
     `ndgrad run notebook.ipynb` executes every cell in a kernel with the alias
     (python -m ndgrad.kernel) and writes the executed copy. `import torchvision` is
     ndgrad.vision.
+
+    `ndgrad run --nproc-per-node N script.py` starts N ranks of the script, as torchrun
+    does, through the MPI wheel's mpiexec (pip install 'ndgrad[distributed]'); the script
+    calls torch.distributed.init_process_group() and wraps its model in
+    DistributedDataParallel. A failed rank ends the job.
     """
     file = Path(path)
     if not file.exists():
