@@ -142,6 +142,7 @@ def is_nonzero(x: Tensor) -> bool:
 
 from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above
     cuda,  # noqa: E402 - torch.cuda: a module, so `import torch.cuda` works
+    distributed,  # torch.distributed on MPI: mpi4py is imported by init_process_group only
     distributions,
     information,
     nn,  # noqa: E402 - needs the tensor API above

@@ -73,6 +73,7 @@ class Tensor:
         "_view_version",  # views only (set by ops.shape.as_view; see ops.inplace)
         "_views",  # bases only: weak references to views that follow their history
         "_hooks",
+        "_post_accumulate_grad_hooks",  # leaves only: run after .grad is updated
         "_retains_grad",
         "_pinned",  # pin_memory() results only
         "__weakref__",
@@ -102,6 +103,7 @@ class Tensor:
         self._version_counter = [0]
         self._base = None
         self._hooks = None
+        self._post_accumulate_grad_hooks = None
         self._retains_grad = False
 
     @classmethod
@@ -118,6 +120,7 @@ class Tensor:
         t._version_counter = [0]
         t._base = None
         t._hooks = None
+        t._post_accumulate_grad_hooks = None
         t._retains_grad = False
         return t
 
@@ -298,6 +301,20 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         hooks = self._hooks
+        hooks.append(hook)
+        return RemovableHandle(lambda: hooks.remove(hook) if hook in hooks else None)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """``hook(tensor)`` runs after a backward has accumulated into this leaf's ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = []
+        hooks = self._post_accumulate_grad_hooks
         hooks.append(hook)
         return RemovableHandle(lambda: hooks.remove(hook) if hook in hooks else None)
 

@@ -747,8 +747,7 @@ def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, may_steal: bool = F
     make = _Tensor._make
     if create_graph:
         leaf._grad = grad if leaf._grad is None else leaf._grad + grad
-        return
-    if leaf._grad is None:
+    elif leaf._grad is None:
         if may_steal and _sole_owner(grad):
             leaf._grad = make(grad)
         else:
@@ -757,3 +756,6 @@ def _accumulate(leaf: Tensor, grad: Any, create_graph: bool, may_steal: bool = F
         leaf._grad = leaf._grad + make(grad)
     else:
         leaf._grad._data += grad
+    if leaf._post_accumulate_grad_hooks:  # register_post_accumulate_grad_hook (DDP's buckets)
+        for hook in tuple(leaf._post_accumulate_grad_hooks):
+            hook(leaf)

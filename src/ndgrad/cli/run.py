@@ -122,7 +122,9 @@ def run_script(path: Path, args: list[str], verbose: bool = False) -> int:
         raise _usage(f"{where}: not a Python script ({msg})") from None
 
     from ndgrad.alias import install_as_torch
+    from ndgrad.distributed.run import worker_environment
 
+    worker_environment()  # a rank of `ndgrad run --nproc-per-node N`: RANK, LOCAL_RANK
     try:
         install_as_torch(verbose=verbose)
     except RuntimeError as exc:
@@ -135,11 +137,24 @@ def run_script(path: Path, args: list[str], verbose: bool = False) -> int:
     sys.path.insert(0, str(path.resolve().parent))  # as `python script.py` does
     try:
         exec(code, main.__dict__)  # noqa: S102 - running the user's program is the point
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            _stop_other_ranks(1 if not isinstance(exc.code, int) else exc.code)
         raise
     except Exception as exc:  # the program's own error: reported as Python would, or one line
-        return _report(exc)
+        status = _report(exc)
+        _stop_other_ranks(status)
+        return status
     return 0
+
+
+def _stop_other_ranks(status: int) -> None:
+    """A failed rank of `ndgrad run --nproc-per-node` ends the job, as under torchrun (the
+    others would otherwise wait for it until their timeout)."""
+    import os
+
+    if "NDGRAD_LAUNCHED" in os.environ and "ndgrad.distributed.distributed_c10d" in sys.modules:
+        sys.modules["ndgrad.distributed.distributed_c10d"].abort_job(status)
 
 
 def run_notebook(path: Path, output: Path | None, verbose: bool = False, timeout: int = 600) -> int:
@@ -213,6 +228,32 @@ def run(
         help="Notebooks: where to write the executed copy (default NAME.ndgrad.ipynb beside it).",
     ),  # fmt: skip
     timeout: int = typer.Option(600, "--timeout", help="Notebooks: seconds allowed per cell."),
+    nproc_per_node: str = typer.Option(
+        None,
+        "--nproc-per-node",
+        "--nproc_per_node",
+        help="Start N ranks of the script on this machine (torchrun's flag; 'auto': one per "
+        "core), through MPI's mpiexec, each with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_* set.",
+    ),
+    nnodes: int = typer.Option(
+        1, "--nnodes", help="Machines in the job; run the same command on each (--node-rank)."
+    ),
+    node_rank: int = typer.Option(0, "--node-rank", "--node_rank", help="This machine's rank."),
+    master_addr: str = typer.Option(
+        None, "--master-addr", "--master_addr", help="Node 0's address (several machines)."
+    ),
+    master_port: int = typer.Option(
+        None,
+        "--master-port",
+        "--master_port",
+        help="Node 0's rendezvous port (default 29500; one machine: a free port).",
+    ),
+    hostfile: str = typer.Option(
+        None,
+        "--hostfile",
+        help="Start every rank from here on the hosts listed (host[:slots] "
+        "per line), over ssh, --nproc-per-node on each.",
+    ),
 ) -> None:
     """Run a PyTorch script or notebook unchanged: `import torch` is ndgrad.
 
@@ -222,6 +263,11 @@ def run(
     `ndgrad run notebook.ipynb` executes every cell in a kernel with the alias
     (python -m ndgrad.kernel) and writes the executed copy. `import torchvision` is
     ndgrad.vision.
+
+    `ndgrad run --nproc-per-node N script.py` starts N ranks of the script, as torchrun
+    does, through the MPI wheel's mpiexec (pip install 'ndgrad[distributed]'); the script
+    calls torch.distributed.init_process_group() and wraps its model in
+    DistributedDataParallel. A failed rank ends the job.
     """
     file = Path(path)
     if not file.exists():
@@ -229,6 +275,8 @@ def run(
     if not file.is_file():
         raise _usage(f"not a file: {path}")
     if file.suffix == ".ipynb":
+        if nproc_per_node is not None:
+            raise _usage("--nproc-per-node runs a script, not a notebook")
         if ctx.args:
             raise _usage(
                 f"a notebook takes no arguments (got {' '.join(ctx.args)}); "
@@ -237,6 +285,28 @@ def run(
         raise typer.Exit(run_notebook(file, output, verbose, timeout))
     if file.suffix not in (".py", ".pyw", ""):
         raise _usage(f"{path} is neither a Python script (.py) nor a notebook (.ipynb)")
+    several = nnodes != 1 or node_rank or master_addr or master_port is not None or hostfile
+    if nproc_per_node is None and several:
+        raise _usage("--nnodes, --node-rank, --master-addr, --master-port and --hostfile "
+                     "need --nproc-per-node")  # fmt: skip
+    if nproc_per_node is not None:
+        from ndgrad.distributed.run import LaunchError, launch, parse_nproc
+
+        try:
+            raise typer.Exit(
+                launch(
+                    path,
+                    list(ctx.args),
+                    parse_nproc(nproc_per_node),
+                    nnodes=nnodes,
+                    node_rank=node_rank,
+                    master_addr=master_addr,
+                    master_port=master_port,
+                    hostfile=hostfile,
+                )  # fmt: skip
+            )
+        except LaunchError as exc:
+            raise _usage(str(exc)) from None
     raise typer.Exit(run_script(file, list(ctx.args), verbose))
 
 

@@ -284,6 +284,7 @@ def _stopped(
 
 
 def train(
+    ctx: typer.Context,
     model: str = typer.Argument(
         ...,
         help=f"One of: {', '.join(MODELS + lm.LANGUAGE_MODELS)} (lenet and resnet are CNNs for "
@@ -350,12 +351,102 @@ def train(
     as_json: bool = typer.Option(
         False, "--json", metavar="", help="Print the final metrics as JSON."
     ),
+    nproc: int = typer.Option(
+        1,
+        "--nproc",
+        help="Train on N processes of this machine (DistributedDataParallel over "
+        "MPI, `pip install 'ndgrad[distributed]'`): each takes --batch-size/N rows of every "
+        "minibatch. (default: 1)",
+    ),  # fmt: skip
 ) -> None:
     """Train MODEL on a dataset; print metrics, write plots, history.csv and a checkpoint.
 
     A loss that turns NaN or infinite stops the run (exit 1) and keeps the last finite
     checkpoint; Ctrl-C saves a checkpoint to --resume from (exit 130).
     """
+    if nproc < 1:
+        raise _fail("train", CLIError(f"--nproc must be at least 1, got {nproc}"))
+    if nproc > 1 and "NDGRAD_LAUNCHED" not in os.environ:
+        try:  # the names and the batch's share checked here, before any rank starts
+            if data not in DATASETS and data not in lm.TEXT_DATASETS:
+                raise CLIError(f"unknown dataset {data!r}; choose from: "
+                               f"{', '.join(DATASETS + lm.TEXT_DATASETS)}")  # fmt: skip
+            language = model in lm.LANGUAGE_MODELS or data in lm.TEXT_DATASETS
+            hyper = (lm.language_hyperparameters(model, batch_size=batch_size) if language
+                     else training.hyperparameters(model, data, batch_size=batch_size))  # fmt: skip
+            if hyper.batch_size % nproc:
+                raise CLIError(f"--batch-size {hyper.batch_size} must be a multiple of --nproc "
+                               f"{nproc} (each process takes an equal share of a minibatch)")  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+            raise _fail("train", exc) from None
+        raise typer.Exit(_launch_ranks(ctx, nproc))
+    rank = _join_ranks()
+    scratch = None
+    if rank > 0:  # rank 0 reports and saves; the others train alongside, quietly
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the process
+        scratch = tempfile.mkdtemp(prefix="ndgrad-rank-")
+        out, force, no_plots = Path(scratch), True, True
+    try:
+        _train(model, data, epochs, lr, batch_size, optimizer, weight_decay, seed, val_split,
+               hidden, num_steps, max_tokens, clip, random_iter, data_dir, out, force, resume,
+               no_plots, as_json)  # fmt: skip
+    except typer.Exit as exc:
+        if exc.exit_code and rank >= 0:  # a failed rank stops the job (the others would wait)
+            from ndgrad.distributed.distributed_c10d import abort_job
+
+            abort_job(exc.exit_code)
+        raise
+    finally:
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _launch_ranks(ctx: typer.Context, nproc: int) -> int:
+    """``ndgrad train ... --nproc N``: this same command on N ranks, through mpiexec."""
+    from ndgrad.distributed.run import LaunchError, launch
+
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name == "nproc" or value is None or value is False:
+            continue
+        if param.param_type_name == "argument":
+            args.insert(0, str(value))
+        elif getattr(param, "is_flag", False):
+            args.append(param.opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    try:
+        worker = [sys.executable, "-m", "ndgrad", "train"]
+        return launch(args[0], args[1:], nproc, name="train", worker=worker)
+    except LaunchError as exc:
+        raise _fail("train", CLIError(str(exc))) from None
+
+
+def _join_ranks() -> int:
+    """In a rank started by ``--nproc``: joins the others and returns this rank; else -1."""
+    if "NDGRAD_LAUNCHED" not in os.environ:
+        return -1
+    from ndgrad import distributed as dist
+    from ndgrad.distributed.run import worker_environment
+
+    worker_environment()
+    try:
+        dist.init_process_group()
+    except (RuntimeError, ValueError) as exc:
+        raise _fail("train", exc) from None
+    return dist.get_rank()
+
+
+def _train(
+    model: str, data: str, epochs: int | None, lr: float | None, batch_size: int | None,
+    optimizer: str | None, weight_decay: float, seed: int, val_split: float,
+    hidden: str | None, num_steps: int | None, max_tokens: int | None, clip: float | None,
+    random_iter: bool, data_dir: str | None, out: Path | None, force: bool,
+    resume: Path | None, no_plots: bool, as_json: bool,
+) -> None:  # fmt: skip
     console = _console(as_json)
     if model in lm.LANGUAGE_MODELS or data in lm.TEXT_DATASETS:
         _train_language(console, model, data, epochs, lr, batch_size, optimizer, weight_decay,

@@ -33,7 +33,13 @@ import ndgrad
 from ndgrad import nn
 from ndgrad.datasets.text import SeqDataLoader, Vocab, load_corpus_time_machine
 from ndgrad.training.errors import InvalidSetting, TrainingStopped, check_model_size
-from ndgrad.training.loop import BatchStats, EpochStats, FitCallback, single_blas_thread
+from ndgrad.training.loop import (
+    BatchStats,
+    EpochStats,
+    FitCallback,
+    data_parallel,
+    single_blas_thread,
+)
 from ndgrad.training.models import OPTIMIZERS, Hyperparameters, make_optimizer
 
 LANGUAGE_MODELS = ("rnn", "gru", "lstm")
@@ -402,6 +408,8 @@ def fit_language_model(
             next(iter(data_iter), None)
     total_epochs = done + hyper.epochs
     loss_fn = nn.CrossEntropyLoss()
+    net, rank, world = data_parallel(model, hyper.batch_size)
+    share = hyper.batch_size // world  # rows of each minibatch this rank trains on
     start = time.perf_counter()
 
     def snapshot(frozen: bool) -> LanguageCheckpoint:
@@ -427,15 +435,20 @@ def fit_language_model(
                 total, tokens = 0.0, 0
                 tic = time.perf_counter()
                 for batch, (X, Y) in enumerate(data_iter, 1):
+                    if world > 1:  # this rank's rows: each keeps its rows' hidden state
+                        X, Y = (
+                            X[rank * share : (rank + 1) * share],
+                            Y[rank * share : (rank + 1) * share],
+                        )
                     if state is None or text.use_random_iter:
                         state = model.begin_state(batch_size=X.shape[0])
                     else:
                         state = _detach(state)
                     y = Y.T.reshape(-1)
-                    y_hat, state = model(X, state)
+                    y_hat, state = net(X, state)
                     loss = loss_fn(y_hat, y)
                     value = loss.item()
-                    if not math.isfinite(value):
+                    if world == 1 and not math.isfinite(value):  # see training.loop.fit
                         raise TrainingStopped(
                             f"the training loss became {value} at epoch {epoch}, batch {batch}: "
                             "the run diverged (try a smaller --lr)",
@@ -451,6 +464,12 @@ def fit_language_model(
                     callback.on_batch_end(BatchStats(epoch, batch, batches, tokens,
                                                      total / tokens, None))  # fmt: skip
                 batch = 0
+                if world > 1:  # the perplexity of the whole minibatches, over every rank
+                    from ndgrad import distributed as dist
+
+                    sums = ndgrad.tensor([total, float(tokens)], dtype=ndgrad.float64)
+                    dist.all_reduce(sums)
+                    total, tokens = sums[0].item(), int(sums[1].item())
                 speed = tokens / max(time.perf_counter() - tic, 1e-9)
                 ppl = math.exp(min(total / tokens, 700.0))
                 history.perplexity.append(ppl)

@@ -42,6 +42,23 @@ def single_blas_thread() -> contextlib.AbstractContextManager[Any]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def data_parallel(model: nn.Module, batch_size: int) -> tuple[nn.Module, int, int]:
+    """``(net, rank, world size)``: ``net`` is ``model`` wrapped in DistributedDataParallel when
+    this process is one of several ranks (``ndgrad train --nproc N``), else ``model`` itself.
+    The ``batch_size`` rows of a step are shared evenly by the ranks: ValueError otherwise."""
+    from ndgrad import distributed as dist
+
+    if not dist.is_initialized() or dist.get_world_size() == 1:
+        return model, 0, 1
+    world = dist.get_world_size()
+    if batch_size % world:
+        raise ValueError(
+            f"--batch-size {batch_size} must be a multiple of --nproc {world} (each rank "
+            "takes an equal share of every minibatch)"
+        )
+    return nn.parallel.DistributedDataParallel(model), dist.get_rank(), world
+
+
 @dataclass
 class BatchStats:
     """Running figures of the current epoch after a minibatch step."""
@@ -157,11 +174,16 @@ def fit(
         for group in opt.param_groups:  # the settings of this run, the state of the last
             group["lr"], group["weight_decay"] = hyper.lr, hyper.weight_decay
     loss_fn = loss_function(spec)
-    loader = DataLoader(
-        TensorDataset(ndgrad.tensor(X_train.astype(np.float32)), target_tensor(spec, y_fit)),
-        batch_size=hyper.batch_size,
-        shuffle=True,
-    )
+    dataset = TensorDataset(ndgrad.tensor(X_train.astype(np.float32)), target_tensor(spec, y_fit))
+    net, rank, world = data_parallel(model, hyper.batch_size)
+    sampler = None
+    if world > 1:  # each rank its share of every epoch's shuffle (seeded alike on every rank)
+        from ndgrad.utils.data.distributed import DistributedSampler
+
+        sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=seed + done)
+        loader = DataLoader(dataset, batch_size=hyper.batch_size // world, sampler=sampler)
+    else:
+        loader = DataLoader(dataset, batch_size=hyper.batch_size, shuffle=True)
     classify = split.task == "classification"
     if resume is not None:
         old = resume.history
@@ -208,12 +230,16 @@ def fit(
             for epoch in range(done + 1, total_epochs + 1):
                 callback.on_epoch_start(epoch, total_epochs, len(loader))
                 model.train()
+                if sampler is not None:
+                    sampler.set_epoch(epoch)
                 seen, total_loss, correct, predicted = 0, 0.0, 0, 0
                 for batch, (X, y) in enumerate(loader, 1):
-                    out = model(X)
+                    out = net(X)
                     loss = loss_fn(out, y)
                     value = loss.item()
-                    if not math.isfinite(value):
+                    # One rank alone must not stop (the others would wait for it): with
+                    # several, a divergence shows in the epoch's metrics, the same on all.
+                    if world == 1 and not math.isfinite(value):
                         raise TrainingStopped(
                             f"the training loss became {value} at epoch {epoch}, batch {batch}: "
                             "the run diverged (try a smaller --lr)",

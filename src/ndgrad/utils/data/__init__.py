@@ -11,6 +11,7 @@ from ndgrad.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from ndgrad.utils.data.distributed import DistributedSampler
 from ndgrad.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -25,6 +26,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
