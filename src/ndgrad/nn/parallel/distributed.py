@@ -10,8 +10,9 @@ nonblocking all-reduce. Where the engine delivers leaf gradients during backward
 path) later buckets' gradients are computed while earlier ones travel; its fast path for
 graphs whose nodes have one consumer (an MLP, LeNet) delivers the leaves at the end, so there
 the buckets overlap with each other only. When the last parameter is ready the reductions
-are waited for and the averages written back into ``.grad``: after ``loss.backward()`` every rank holds the same gradients, those of
-the whole (global) batch, and its optimizer steps identically.
+are waited for and the averages written back into ``.grad``: after ``loss.backward()`` every
+rank holds the same gradients, those of the whole (global) batch, and its optimizer steps
+identically.
 """
 
 from __future__ import annotations
