@@ -66,6 +66,12 @@ from ndgrad._dtype import (
     uint8,
 )
 from ndgrad._format import set_printoptions
+from ndgrad._parallel import (
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
 from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403

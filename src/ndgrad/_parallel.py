@@ -149,7 +149,7 @@ def chunks_for(n: int, cost: float) -> int:
     threads = _num_threads
     if threads <= 1 or n <= 1 or getattr(_local, "busy", False):
         return 1
-    return max(1, min(threads, n, int(n * cost // GRAIN_NS)))
+    return max(1, min(threads, n, int(n * cost // max(GRAIN_NS, 1e-9))))
 
 
 def parallel_for(n: int, cost: float, fn: Callable[[int, int], Any]) -> None:
@@ -203,8 +203,7 @@ def split_batches(fn: Callable[..., tuple], arrays: tuple, core: int, cost: floa
     if chunks_for(length, item) == 1:
         return fn(*arrays)
     views = [
-        None if a is None else np.broadcast_to(a, batch + a.shape[a.ndim - core :])
-        for a in arrays
+        None if a is None else np.broadcast_to(a, batch + a.shape[a.ndim - core :]) for a in arrays
     ]
     outs: list = []
     lock = threading.Lock()
