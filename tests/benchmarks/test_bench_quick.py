@@ -18,9 +18,8 @@ if REPO not in sys.path:  # `pytest` (not `python -m pytest`) leaves the repo ro
 
 from benchmarks.workloads import WORKLOADS, functional_api_available  # noqa: E402
 
-from benchmarks import run as bench  # noqa: E402
-
 import ndgrad  # noqa: E402
+from benchmarks import run as bench  # noqa: E402
 
 
 @pytest.fixture(scope="module")
