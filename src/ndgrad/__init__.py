@@ -65,6 +65,7 @@ from ndgrad._dtype import (
     set_default_dtype,
     uint8,
 )
+from ndgrad import _allocator  # noqa: F401 - glibc malloc settings, on import
 from ndgrad._format import set_printoptions
 from ndgrad._parallel import (
     get_num_interop_threads,
