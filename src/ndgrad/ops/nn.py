@@ -182,11 +182,12 @@ def _attention_forward(scale: float, masked_rows: bool) -> Any:
 
 
 def _score_grads(xp: Any, g: Any, q: Any, k: Any, p: Any, scale: float, grad_mask: bool) -> tuple:
-    """The gradients of q, k (and of the additive mask) from ``g``, the gradient of ``p``."""
+    """The gradients of q, k (and of the additive mask) from ``g``, the gradient of ``p``
+    (without a mask gradient, ``g`` comes times ``scale``: folded into the smaller operand)."""
     ds = xp.softmax_grad(g, p, -1)
-    dq = xp.matmul(ds, k) * scale
-    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale
-    return (dq, dk, ds) if grad_mask else (dq, dk)
+    if grad_mask:
+        return xp.matmul(ds, k) * scale, xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale, ds
+    return xp.matmul(ds, k), xp.matmul(xp.swapaxes(ds, -1, -2), q)
 
 
 def scaled_dot_product_attention(
@@ -215,13 +216,13 @@ def scaled_dot_product_attention(
     score_inputs = (q, k, mask) if grad_mask else (q, k)
 
     def p_rule(xp: Any, g: Any, q: Any, k: Any, p: Any) -> tuple:
-        return _score_grads(xp, g, q, k, p, scale, grad_mask)
+        return _score_grads(xp, g if grad_mask else g * scale, q, k, p, scale, grad_mask)
 
     p_t = record("SoftmaxBackward0", p, score_inputs, p_rule, (q, k), save_output=True)
 
     def grads(xp: Any, g: Any, q: Any, k: Any, v: Any, p: Any) -> tuple:
         dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
-        dp = xp.matmul(g, xp.swapaxes(v, -1, -2))
+        dp = xp.matmul(g if grad_mask else g * scale, xp.swapaxes(v, -1, -2))
         dq, dk, *ds = _score_grads(xp, dp, q, k, p, scale, grad_mask)
         return (dq, dk, dv, *ds)
 
