@@ -35,3 +35,12 @@ def test_repeated_temporaries_do_not_fault() -> None:
 def test_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NDGRAD_MALLOC_TUNING", "0")
     assert _allocator.tune() is False
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("MALLOC_MMAP_THRESHOLD_", "65536"), ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")],
+)
+def test_environment_settings_win(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    assert _allocator.tune() is False
