@@ -489,12 +489,12 @@ def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     d = _softmax_dim(x, dim, "softmax")
     with _ignore():
         xp = array_module(x._data)
-        e = (
-            xp.exp(x._data - xp.max(x._data, axis=d, keepdims=True))
-            if x._data.size and x._data.ndim
-            else xp.ones_like(x._data)
-        )
-        data = e / xp.sum(e, axis=d, keepdims=True) if x._data.size and x._data.ndim else e
+        if x._data.size and x._data.ndim:  # one buffer: shifted, exponentiated, normalised
+            data = x._data - xp.max(x._data, axis=d, keepdims=True)
+            xp.exp(data, out=data)
+            data /= xp.sum(data, axis=d, keepdims=True)
+        else:
+            data = xp.ones_like(x._data)
     return record("SoftmaxBackward0", data, (x,), softmax_rule(d), save_output=True)
 
 
