@@ -14,7 +14,10 @@ if _doctor_argv() is not None:
 
     raise SystemExit(_doctor_main(_doctor_argv() or []))
 
-from ndgrad import autograd
+from ndgrad import (
+    _allocator,  # noqa: F401 - glibc malloc settings, on import
+    autograd,
+)
 from ndgrad._backend import device
 from ndgrad._creation import (
     Generator,
@@ -65,7 +68,6 @@ from ndgrad._dtype import (
     set_default_dtype,
     uint8,
 )
-from ndgrad import _allocator  # noqa: F401 - glibc malloc settings, on import
 from ndgrad._format import set_printoptions
 from ndgrad._parallel import (
     get_num_interop_threads,
