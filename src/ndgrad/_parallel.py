@@ -193,11 +193,19 @@ def _batch_shape(arrays: tuple, core: int) -> tuple | None:
         return None
 
 
-def split_batches(fn: Callable[..., tuple], arrays: tuple, core: int, cost: float) -> tuple:
+def split_batches(
+    fn: Callable[..., tuple],
+    arrays: tuple,
+    core: int,
+    cost: float,
+    outputs: tuple | None = None,
+) -> tuple:
     """``fn(*arrays)``, computed on slices of the arrays' broadcast batch dims (all but the
     last ``core`` dims of each; None passes through) in parallel. ``fn`` returns a tuple of
     arrays (or None) led by those batch dims; ``cost`` is the rough time of one batch item
-    in nanoseconds. The first slice to finish allocates the outputs; each writes its part."""
+    in nanoseconds. The first slice to finish allocates the outputs; each writes its part.
+    With ``outputs`` (``(trailing shape, dtype)`` per result) the outputs are allocated
+    first and ``fn`` is called with ``out=``, its slices of them, to fill (no copies)."""
     batch = _batch_shape(arrays, core)
     if not batch:
         return fn(*arrays)
@@ -210,6 +218,8 @@ def split_batches(fn: Callable[..., tuple], arrays: tuple, core: int, cost: floa
         None if a is None else np.broadcast_to(a, batch + a.shape[a.ndim - core :]) for a in arrays
     ]
     outs: list = []
+    if outputs is not None:
+        outs = [np.empty(batch + tuple(shape), dtype) for shape, dtype in outputs]
     lock = threading.Lock()
 
     block = max(1, int(BLOCK_NS // max(item, 1e-9)))
@@ -217,7 +227,11 @@ def split_batches(fn: Callable[..., tuple], arrays: tuple, core: int, cost: floa
     def part(begin: int, end: int) -> None:
         for start in range(begin, end, block):  # blocks whose temporaries stay in cache
             key = (slice(None),) * ax + (slice(start, min(end, start + block)),)
-            results = fn(*(None if a is None else a[key] for a in views))
+            args = (None if a is None else a[key] for a in views)
+            if outputs is not None:
+                fn(*args, out=tuple(o[key] for o in outs))
+                continue
+            results = fn(*args)
             with lock:
                 if not outs:
                     outs.extend(

@@ -154,13 +154,14 @@ def _attention_cost(q: Any, k: Any, v: Any) -> float:
 
 
 def _attention_forward(scale: float, masked_rows: bool) -> Any:
-    """The forward on arrays (one batch slice at a time): ``(out, p)``."""
+    """The forward on arrays (one batch slice at a time): ``(out, p)``; given ``out``
+    (arrays for both), it writes into them."""
 
-    def forward(q: Any, k: Any, v: Any, mask: Any) -> tuple:
+    def forward(q: Any, k: Any, v: Any, mask: Any, out: tuple = (None, None)) -> tuple:
         xp = array_module(q)
         dt = q.dtype
         with _ignore():
-            s = xp.matmul(q * dt.type(scale), xp.swapaxes(k, -1, -2))
+            s = xp.matmul(q * dt.type(scale), xp.swapaxes(k, -1, -2), out=out[1])
             if mask is not None:
                 md = mask.astype(dt, copy=False)
                 if xp.broadcast_shapes(s.shape, md.shape) == s.shape:
@@ -176,7 +177,7 @@ def _attention_forward(scale: float, masked_rows: bool) -> Any:
             if masked_rows:
                 total[total == 0] = 1
             s /= total
-            return xp.matmul(s, v), s
+            return xp.matmul(s, v, out=out[0]), s
 
     return forward
 
@@ -209,7 +210,9 @@ def scaled_dot_product_attention(
     cost = _attention_cost(qd, kd, vd)
     arrays = (qd, kd, vd, md)
     if all(type(a) is np.ndarray for a in arrays if a is not None):
-        out, p = _parallel.split_batches(forward, arrays, 2, cost)
+        shapes = ((qd.shape[-2], vd.shape[-1]), (qd.shape[-2], kd.shape[-2]))
+        outputs = tuple((shape, qd.dtype) for shape in shapes)
+        out, p = _parallel.split_batches(forward, arrays, 2, cost, outputs)
     else:
         out, p = forward(*arrays)
     grad_mask = mask is not None and mask._requires_grad
