@@ -214,3 +214,19 @@ def test_default_count_respects_omp_num_threads(monkeypatch: pytest.MonkeyPatch,
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     expected = cores if env is None else min(int(env), cores)
     assert _parallel._default_threads() == expected
+
+
+@pytest.mark.parametrize("dtype", [ndgrad.float32, ndgrad.float64])
+def test_softmax_matches_serial(threads: None, dtype: ndgrad.dtype) -> None:
+    gen = ndgrad.Generator().manual_seed(2)
+    x = ndgrad.randn(7, 3, 9, generator=gen, dtype=dtype, requires_grad=True)
+    w = ndgrad.randn(7, 3, 9, generator=gen, dtype=dtype)
+
+    def run() -> tuple:
+        x.grad = None
+        y = ndgrad.softmax(x, -1)
+        (y * w).sum().backward()
+        return y.detach().numpy().copy(), x.grad.numpy().copy()
+
+    for got, expected in zip(run(), _serial(run), strict=True):
+        np.testing.assert_array_equal(got, expected)
