@@ -18,10 +18,8 @@ from ndgrad.nn import functional as F
 
 @pytest.fixture
 def threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Three threads, and no minimum work: even tiny ops are split (and split_batches
-    calls its function one batch item at a time)."""
+    """Three threads, and no minimum work: even tiny ops are split."""
     monkeypatch.setattr(_parallel, "GRAIN_NS", 0)
-    monkeypatch.setattr(_parallel, "BLOCK_NS", 0)
     monkeypatch.setattr(_parallel, "_num_threads", 3)
     yield
 
