@@ -12,6 +12,7 @@ With one thread (``set_num_threads(1)``, or ``OMP_NUM_THREADS=1``) the pool is n
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -107,13 +108,7 @@ class _Pool:
             task = self.tasks.get()
             if task is None:
                 return
-            fn, begin, end, done = task
-            try:
-                fn(begin, end)
-            except BaseException as e:  # handed to the caller, which raises it
-                done.put(e)
-            else:
-                done.put(None)
+            task.work()
 
     def stop(self) -> None:
         for _ in range(self.workers):
@@ -152,28 +147,72 @@ def chunks_for(n: int, cost: float) -> int:
     return max(1, min(threads, n, int(n * cost // max(GRAIN_NS, 1e-9))))
 
 
+class _Task:
+    """One parallel_for call: pieces claimed in turn by the caller and the woken workers.
+
+    Claiming (not a fixed piece per thread) keeps a thread that the OS runs late, on a busy
+    machine or beside BLAS's spinning threads, from holding everyone up: whoever is free
+    takes the next piece, and the caller waits only for pieces others have claimed.
+    """
+
+    def __init__(self, fn: Callable[[int, int], Any], bounds: list) -> None:
+        self.fn, self.bounds = fn, bounds
+        self.pieces = len(bounds) - 1
+        self.claim = itertools.count()  # next() is atomic under the GIL
+        self.done: SimpleQueue = SimpleQueue()  # one entry per piece a worker claimed
+        self.failed = False  # the caller failed: the rest is skipped
+
+    def work(self) -> None:
+        """A worker's part: each claimed piece is reported (None, or its exception)."""
+        while (i := next(self.claim)) < self.pieces:
+            if self.failed:
+                self.done.put(None)
+                continue
+            try:
+                self.fn(self.bounds[i], self.bounds[i + 1])
+            except BaseException as e:  # the caller raises it
+                self.done.put(e)
+            else:
+                self.done.put(None)
+
+    def join(self) -> None:
+        """The caller's part: run pieces, then wait for those the workers claimed."""
+        ran = 0
+        try:
+            while (i := next(self.claim)) < self.pieces:
+                self.fn(self.bounds[i], self.bounds[i + 1])
+                ran += 1
+        except BaseException:
+            self.failed = True
+            claimed = min(next(self.claim), self.pieces) - ran - 1
+            for _ in range(claimed):
+                self.done.get()
+            raise
+        errors = [self.done.get() for _ in range(self.pieces - ran)]
+        for e in errors:
+            if e is not None:
+                raise e
+
+
 def parallel_for(n: int, cost: float, fn: Callable[[int, int], Any]) -> None:
     """Calls ``fn(begin, end)`` on consecutive slices covering ``range(n)``, on up to
-    ``get_num_threads()`` threads (the caller runs the first slice); ``cost`` is the rough
-    time of one item in nanoseconds. Slices must write disjoint parts of their output."""
+    ``get_num_threads()`` threads (the caller takes part); ``cost`` is the rough time of one
+    item in nanoseconds. Slices must write disjoint parts of their output."""
     parts = chunks_for(n, cost)
     if parts == 1:
         fn(0, n)
         return
-    bounds = [n * i // parts for i in range(parts + 1)]
+    pieces = min(n, 2 * parts)  # two a thread: a late thread's share is taken by others
+    bounds = [n * i // pieces for i in range(pieces + 1)]
     pool = _get_pool(parts - 1)
-    done: SimpleQueue = SimpleQueue()
-    for i in range(1, parts):
-        pool.tasks.put((fn, bounds[i], bounds[i + 1], done))
+    task = _Task(fn, bounds)
+    for _ in range(parts - 1):
+        pool.tasks.put(task)
     _local.busy = True
     try:
-        fn(0, bounds[1])
+        task.join()
     finally:
         _local.busy = False
-        errors = [done.get() for _ in range(1, parts)]
-    for e in errors:
-        if e is not None:
-            raise e
 
 
 def batch_axis(shape: tuple) -> int:

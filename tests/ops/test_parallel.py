@@ -128,8 +128,26 @@ def test_worker_errors_reach_the_caller(threads: None) -> None:
     with pytest.raises(ValueError, match="slice"):
         _parallel.parallel_for(6, 1.0, fail)
     done = []
-    _parallel.parallel_for(6, 1.0, lambda b, e: done.append((b, e)))  # the pool still works
-    assert sorted(done) == [(0, 2), (2, 4), (4, 6)]
+    _parallel.parallel_for(9, 1.0, lambda b, e: done.append((b, e)))  # the pool still works
+    # two pieces a thread, consecutive, covering the range once
+    assert sorted(done) == [(0, 1), (1, 3), (3, 4), (4, 6), (6, 7), (7, 9)]
+
+
+def test_a_late_worker_does_not_hold_up_the_caller(threads: None) -> None:
+    import threading
+    import time
+
+    ran: list = []
+
+    def piece(begin: int, end: int) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        if not main:
+            time.sleep(0.2)  # a worker the OS runs late: the caller takes the other pieces
+        ran.append((begin, end, main))
+
+    _parallel.parallel_for(12, 1.0, piece)
+    assert sorted((b, e) for b, e, _ in ran) == [(2 * i, 2 * i + 2) for i in range(6)]
+    assert sum(main for _, _, main in ran) >= 4  # each worker claimed at most one piece
 
 
 def test_nested_calls_run_inline(threads: None) -> None:
