@@ -25,6 +25,9 @@ import numpy as np
 # Below this much work per slice (in nanoseconds, roughly) a slice is not worth handing to
 # another thread: waking one and getting the result back costs 10-40 us.
 GRAIN_NS = 60_000
+# Pieces of a parallel_for per thread, claimed in turn: more let the others take over a late
+# thread's share, but each costs a call and GIL handoffs.
+PIECES_PER_THREAD = 2
 
 
 def _cores() -> int:
@@ -202,7 +205,7 @@ def parallel_for(n: int, cost: float, fn: Callable[[int, int], Any]) -> None:
     if parts == 1:
         fn(0, n)
         return
-    pieces = min(n, 2 * parts)  # two a thread: a late thread's share is taken by others
+    pieces = min(n, PIECES_PER_THREAD * parts)
     bounds = [n * i // pieces for i in range(pieces + 1)]
     pool = _get_pool(parts - 1)
     task = _Task(fn, bounds)
