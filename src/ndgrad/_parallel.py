@@ -16,6 +16,7 @@ import itertools
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any
@@ -141,11 +142,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
+# After a threaded call OpenBLAS's threads spin for more work for about 2**28 cycles (its
+# THREAD_TIMEOUT, ~0.1 s) on the other cores; a slice handed to a thread there runs at half
+# speed beside them and holds up the op (W10b: 12.4 ms on one thread, 13.4 on two).
+BLAS_SPIN_S = 0.1
+_blas_spins_until = 0.0
+
+
+def blas_threaded() -> None:
+    """Notes a BLAS call large enough for BLAS's own threads (ndgrad's 2-D products)."""
+    global _blas_spins_until
+    _blas_spins_until = time.perf_counter() + BLAS_SPIN_S
+
+
 def chunks_for(n: int, cost: float) -> int:
     """How many slices ``n`` items of ``cost`` nanoseconds each are worth: 1 when one
-    thread is set, when nested in a slice, or when the work is too small to share."""
+    thread is set, when nested in a slice, when the work is too small to share, or while
+    BLAS's threads are spinning after a threaded product."""
     threads = _num_threads
     if threads <= 1 or n <= 1 or getattr(_local, "busy", False):
+        return 1
+    if _blas_spins_until and time.perf_counter() < _blas_spins_until:
         return 1
     return max(1, min(threads, n, int(n * cost // max(GRAIN_NS, 1e-9))))
 
@@ -293,7 +310,10 @@ _NS_PER_MAC = {("f", 4): 0.025, ("f", 8): 0.05, ("c", 8): 0.1, ("c", 16): 0.2}
 def matmul(a: Any, b: Any, out: Any = None) -> Any:
     """``np.matmul(a, b)``; a stack of small products is split along its batch dims across
     the intra-op threads (the same per-matrix products: bit-identical results)."""
-    if a.ndim > 2 or b.ndim > 2:
+    if a.ndim == 2 and b.ndim == 2:
+        if a.shape[0] * a.shape[1] * b.shape[1] > _BLAS_ONE_THREAD:
+            blas_threaded()
+    elif a.ndim > 2 or b.ndim > 2:
         if a.ndim >= 2 and b.ndim >= 2 and type(a) is np.ndarray and type(b) is np.ndarray:
             m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
             if m * k * n <= _BLAS_ONE_THREAD and k == b.shape[-2]:

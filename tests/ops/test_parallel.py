@@ -20,6 +20,7 @@ from ndgrad.nn import functional as F
 def threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Three threads, and no minimum work: even tiny ops are split."""
     monkeypatch.setattr(_parallel, "GRAIN_NS", 0)
+    monkeypatch.setattr(_parallel, "_blas_spins_until", 0.0)
     monkeypatch.setattr(_parallel, "_num_threads", 3)
     yield
 
@@ -148,6 +149,17 @@ def test_a_late_worker_does_not_hold_up_the_caller(threads: None) -> None:
     _parallel.parallel_for(12, 1.0, piece)
     assert sorted((b, e) for b, e, _ in ran) == [(2 * i, 2 * i + 2) for i in range(6)]
     assert sum(main for _, _, main in ran) >= 4  # each worker claimed at most one piece
+
+
+def test_no_split_while_blas_threads_spin(threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_parallel, "BLAS_SPIN_S", 60.0)
+    assert _parallel.chunks_for(9, 1e9) == 3
+    a = np.ones((300, 40), np.float32)
+    _parallel.matmul(a, np.ones((40, 300), np.float32))  # 3.6e6 multiply-adds: BLAS threads
+    assert _parallel.chunks_for(9, 1e9) == 1
+    monkeypatch.setattr(_parallel, "_blas_spins_until", 0.0)
+    _parallel.matmul(a[:10], np.ones((40, 10), np.float32))  # small: BLAS runs one thread
+    assert _parallel.chunks_for(9, 1e9) == 3
 
 
 def test_nested_calls_run_inline(threads: None) -> None:

@@ -400,7 +400,7 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
         return None
     if bias is not None and (bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype):
         return None
-    data = x @ w.T
+    data = _parallel.matmul(x, w.T) if type(x) is np.ndarray else x @ w.T
     if bias is None:
         return _record_product("MmBackward0", data, None, input, weight, transposed=True)
     data += bias._data
