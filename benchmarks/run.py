@@ -82,8 +82,11 @@ def losses_agree(losses: dict[str, float]) -> bool:
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    """One thread for PyTorch and for every BLAS/OpenMP pool in the process (threadpoolctl)."""
+    """One thread for PyTorch, for ndgrad's intra-op pool and for every BLAS/OpenMP pool in
+    the process (threadpoolctl)."""
     import torch
+
+    import ndgrad
 
     try:
         from threadpoolctl import threadpool_limits
@@ -92,10 +95,15 @@ def single_thread() -> Iterator[None]:
     else:
         limiter = threadpool_limits(limits=1)
     previous = torch.get_num_threads()
+    previous_nd = ndgrad.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with limiter:
-            yield
+        with limiter:  # restores BLAS's own thread counts on leaving
+            ndgrad.set_num_threads(1)
+            try:
+                yield
+            finally:
+                ndgrad.set_num_threads(previous_nd)
     finally:
         torch.set_num_threads(previous)
 

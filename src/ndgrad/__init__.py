@@ -14,7 +14,10 @@ if _doctor_argv() is not None:
 
     raise SystemExit(_doctor_main(_doctor_argv() or []))
 
-from ndgrad import autograd
+from ndgrad import (
+    _allocator,  # noqa: F401 - glibc malloc settings, on import
+    autograd,
+)
 from ndgrad._backend import device, register_cupy
 from ndgrad._creation import (
     Generator,
@@ -66,6 +69,12 @@ from ndgrad._dtype import (
     uint8,
 )
 from ndgrad._format import set_printoptions
+from ndgrad._parallel import (
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
 from ndgrad._tensor import Size, Tensor, is_tensor
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403

@@ -18,6 +18,7 @@ if REPO not in sys.path:  # `pytest` (not `python -m pytest`) leaves the repo ro
 
 from benchmarks.workloads import WORKLOADS, functional_api_available  # noqa: E402
 
+import ndgrad  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
 
 
@@ -84,7 +85,9 @@ def test_blas_bound_workloads_also_run_single_threaded(quick_run: tuple[int, str
         assert any(line.startswith(key + "/1t ") for line in printed.splitlines())
     row = {"key": "W3/1t", "ratios": {"numpy": 1.1, "pytorch": 0.9}}
     assert bench.target_status(row) == "<=1.15xNP met, <=1xPT met"
-    before = torch.get_num_threads()
+    before, before_nd = torch.get_num_threads(), ndgrad.get_num_threads()
     with bench.single_thread():
         assert torch.get_num_threads() == 1
+        assert ndgrad.get_num_threads() == 1
     assert torch.get_num_threads() == before
+    assert ndgrad.get_num_threads() == before_nd

@@ -2131,6 +2131,16 @@ def multi_head_attention_forward(
     elif bias_v is not None:
         raise AssertionError("bias_v is set but bias_k is None")
 
+    if not need_weights and static_k is None and static_v is None and not add_zero_attn:
+        # Heads as views (N, H, L, D) of the projections: no copies (PyTorch copies here);
+        # the batched products read the strided matrices directly.
+        q, k, v = (
+            t.reshape(t.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3) for t in (q, k, v)
+        )
+        return _mha_sdpa(
+            q, k, v, attn_mask, key_padding_mask, dropout_p if training else 0.0, is_causal,
+            out_proj_weight, out_proj_bias, is_batched,
+        )  # fmt: skip
     q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
     if static_k is None:
         k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
@@ -2194,16 +2204,51 @@ def multi_head_attention_forward(
             out, weights = out.squeeze(1), weights.squeeze(0)
         return out, weights
 
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    return _mha_sdpa(
+        q, k, v, attn_mask, None, dropout_p, is_causal, out_proj_weight, out_proj_bias,
+        is_batched,
+    )  # fmt: skip
+
+
+def _mha_sdpa(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Tensor | None,
+    key_padding_mask: Tensor | None,
+    dropout_p: float,
+    is_causal: bool,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    is_batched: bool,
+) -> tuple[Tensor, None]:
+    """multi_head_attention_forward without weights: heads ``(N, H, L, D)`` through
+    scaled_dot_product_attention, then the output projection (``(L, N, E)`` result)."""
+    bsz, num_heads, tgt_len, head_dim = q.shape
+    src_len = k.shape[2]
     if attn_mask is not None:
         if attn_mask.shape[0] == 1 and attn_mask.dim() == 3:
             attn_mask = attn_mask.unsqueeze(0)
         else:
             attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
-    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
-    k = k.reshape(bsz, num_heads, src_len, head_dim)
-    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    if key_padding_mask is not None:
+        if key_padding_mask.shape[0] != bsz:
+            raise AssertionError(
+                f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+                f"{key_padding_mask.shape[0]}"
+            )
+        if key_padding_mask.shape[1] != src_len:
+            raise AssertionError(
+                f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                f"{key_padding_mask.shape[1]}"
+            )
+        key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len)
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
-    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, num_heads * head_dim)
     out = linear(out, out_proj_weight, out_proj_bias)
     out = out.reshape(tgt_len, bsz, out.shape[1])
     if not is_batched:

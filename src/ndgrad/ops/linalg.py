@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _dtype
+from ndgrad import _dtype, _parallel
 from ndgrad._backend import array_module, same_device
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import as_tensor, bind, method, named, not_implemented, operands, record
@@ -73,8 +73,8 @@ def _mat2_grad(xp: Any, g: Any, mat1: Any, column_major: bool) -> Any:
     us), and the few rows of the weight's gradient make its layout cheap.
     """
     if column_major and g.shape[-1] >= 32:
-        return _mT(xp, _mT(xp, g) @ mat1)
-    return _mT(xp, mat1) @ g
+        return _mT(xp, xp.matmul(_mT(xp, g), mat1))
+    return xp.matmul(_mT(xp, mat1), g)
 
 
 def _matmul_grads(
@@ -96,7 +96,7 @@ def _matmul_grads(
         g = xp.expand_dims(g, -1)
         if b is not None:
             b = xp.expand_dims(b, -1)
-    ga = None if b is None else g @ _mT(xp, b)  # mm_mat1_backward
+    ga = None if b is None else xp.matmul(g, _mT(xp, b))  # mm_mat1_backward
     gb = None if a is None else _mat2_grad(xp, g, a, b_column_major)
     if vec_a and ga is not None:
         ga = xp.squeeze(ga, -2)
@@ -192,6 +192,8 @@ def _product(op: str, a: Tensor, b: Tensor) -> Any:
         sb = _shape_str(b._data.shape[-2:] if nb > 1 else (kb, 1))
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
     try:
+        if type(a._data) is np.ndarray:  # stacks of small products use the intra-op threads
+            return _parallel.matmul(a._data, b._data)
         return array_module(a._data).matmul(a._data, b._data)
     except ValueError:
         raise RuntimeError(
@@ -408,7 +410,7 @@ def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
         return None
     if bias is not None and (bias._data.shape != (w.shape[0],) or bias._data.dtype != x.dtype):
         return None
-    data = x @ w.T
+    data = _parallel.matmul(x, w.T) if type(x) is np.ndarray else x @ w.T
     if bias is None:
         return _record_product("MmBackward0", data, None, input, weight, transposed=True)
     data += bias._data

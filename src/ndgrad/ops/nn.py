@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad import _parallel
 from ndgrad._backend import array_module
 from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
@@ -156,6 +157,50 @@ def _last_axis_max(a: Any) -> Any:
     return a
 
 
+def _attention_cost(q: Any, k: Any, v: Any) -> float:
+    """Rough nanoseconds of one batch item of attention: its products, the softmax."""
+    length, size, source = q.shape[-2], q.shape[-1], k.shape[-2]
+    return 0.03 * length * source * (size + v.shape[-1]) + 2.0 * length * source
+
+
+def _attention_forward(scale: float, masked_rows: bool) -> Any:
+    """The forward on arrays (one batch slice at a time): ``(out, p)``; given ``out``
+    (arrays for both), it writes into them."""
+
+    def forward(q: Any, k: Any, v: Any, mask: Any, out: tuple = (None, None)) -> tuple:
+        xp = array_module(q)
+        dt = q.dtype
+        with _ignore():
+            s = xp.matmul(q * dt.type(scale), xp.swapaxes(k, -1, -2), out=out[1])
+            if mask is not None:
+                md = mask.astype(dt, copy=False)
+                if xp.broadcast_shapes(s.shape, md.shape) == s.shape:
+                    s += md
+                else:
+                    s = s + md
+            m = _last_axis_max(s)
+            if masked_rows:
+                m = xp.where(xp.isfinite(m), m, dt.type(0))
+            s -= m
+            xp.exp(s, out=s)
+            total = xp.matmul(s, xp.ones((s.shape[-1], 1), dtype=dt))  # row sums, by BLAS
+            if masked_rows:
+                total[total == 0] = 1
+            s /= total
+            return xp.matmul(s, v, out=out[0]), s
+
+    return forward
+
+
+def _score_grads(xp: Any, g: Any, q: Any, k: Any, p: Any, scale: float, grad_mask: bool) -> tuple:
+    """The gradients of q, k (and of the additive mask) from ``g``, the gradient of ``p``
+    (without a mask gradient, ``g`` comes times ``scale``: folded into the smaller operand)."""
+    ds = xp.softmax_grad(g, p, -1)
+    if grad_mask:
+        return xp.matmul(ds, k) * scale, xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale, ds
+    return xp.matmul(ds, k), xp.matmul(xp.swapaxes(ds, -1, -2), q)
+
+
 def scaled_dot_product_attention(
     q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, masked_rows: bool
 ) -> Tensor:
@@ -166,47 +211,36 @@ def scaled_dot_product_attention(
     The attention weights ``p`` are recorded as their own node (inputs q, k and the mask),
     not run at first order: the op's rule reads them, so that under ``create_graph`` the rule
     is differentiated through them back to q and k (as the fused cross-entropy's log_softmax).
+    On NumPy arrays the forward and the rule run on slices of the batch dims across the
+    intra-op threads (``xp.over_batches``): each slice's scores stay in cache.
     """
     qd, kd, vd = q._data, k._data, v._data
-    xp = array_module(qd)
-    dt = qd.dtype
-    with _ignore():
-        s = xp.matmul(qd * dt.type(scale), xp.swapaxes(kd, -1, -2))
-        if mask is not None:
-            md = mask._data.astype(dt, copy=False)
-            if xp.broadcast_shapes(s.shape, md.shape) == s.shape:
-                s += md
-            else:
-                s = s + md
-        m = _last_axis_max(s)
-        if masked_rows:
-            m = xp.where(xp.isfinite(m), m, dt.type(0))
-        s -= m
-        xp.exp(s, out=s)
-        total = xp.matmul(s, xp.ones((s.shape[-1], 1), dtype=dt))  # row sums, by BLAS
-        if masked_rows:
-            total[total == 0] = 1
-        s /= total
-        p = s
-        out = xp.matmul(p, vd)
+    md = None if mask is None else mask._data
+    forward = _attention_forward(scale, masked_rows)
+    cost = _attention_cost(qd, kd, vd)
+    arrays = (qd, kd, vd, md)
+    if all(type(a) is np.ndarray for a in arrays if a is not None):
+        shapes = ((qd.shape[-2], vd.shape[-1]), (qd.shape[-2], kd.shape[-2]))
+        outputs = tuple((shape, qd.dtype) for shape in shapes)
+        out, p = _parallel.split_batches(forward, arrays, 2, cost, outputs)
+    else:
+        out, p = forward(*arrays)
     grad_mask = mask is not None and mask._requires_grad
     score_inputs = (q, k, mask) if grad_mask else (q, k)
 
     def p_rule(xp: Any, g: Any, q: Any, k: Any, p: Any) -> tuple:
-        ds = p * (g - (g * p).sum(axis=-1, keepdims=True))
-        dq = xp.matmul(ds, k) * scale
-        dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale
-        return (dq, dk, ds) if grad_mask else (dq, dk)
+        return _score_grads(xp, g if grad_mask else g * scale, q, k, p, scale, grad_mask)
 
     p_t = record("SoftmaxBackward0", p, score_inputs, p_rule, (q, k), save_output=True)
 
-    def rule(xp: Any, g: Any, q: Any, k: Any, v: Any, p: Any) -> tuple:
+    def grads(xp: Any, g: Any, q: Any, k: Any, v: Any, p: Any) -> tuple:
         dv = xp.matmul(xp.swapaxes(p, -1, -2), g)
-        dp = xp.matmul(g, xp.swapaxes(v, -1, -2))
-        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
-        dq = xp.matmul(ds, k) * scale
-        dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale
-        return (dq, dk, dv, ds) if grad_mask else (dq, dk, dv)
+        dp = xp.matmul(g if grad_mask else g * scale, xp.swapaxes(v, -1, -2))
+        dq, dk, *ds = _score_grads(xp, dp, q, k, p, scale, grad_mask)
+        return (dq, dk, dv, *ds)
+
+    def rule(xp: Any, g: Any, q: Any, k: Any, v: Any, p: Any) -> tuple:
+        return xp.over_batches(grads, (g, q, k, v, p), 2, 1.5 * cost)
 
     inputs = (q, k, v, mask) if grad_mask else (q, k, v)
     return record("ScaledDotProductAttentionBackward0", out, inputs, rule, (q, k, v, p_t))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _dtype
+from ndgrad import _dtype, _parallel
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.ops._common import (
@@ -460,7 +460,7 @@ def softmax_rule(d: int) -> Any:
     def rule(xp: Any, g: Any, result: Any) -> tuple:
         if not result.ndim:
             return (g * 0,)
-        return (result * (g - (g * result).sum(axis=d, keepdims=True)),)
+        return (xp.softmax_grad(g, result, d),)
 
     return rule
 
@@ -487,15 +487,30 @@ def _softmax_input(x: Tensor, dtype: Any, kernel: str) -> Tensor:
 def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     x = _softmax_input(x, dtype, "softmax_lastdim_kernel_impl")
     d = _softmax_dim(x, dim, "softmax")
+    src = x._data
     with _ignore():
-        xp = array_module(x._data)
-        e = (
-            xp.exp(x._data - xp.max(x._data, axis=d, keepdims=True))
-            if x._data.size and x._data.ndim
-            else xp.ones_like(x._data)
-        )
-        data = e / xp.sum(e, axis=d, keepdims=True) if x._data.size and x._data.ndim else e
+        if not src.size or not src.ndim:
+            data = array_module(src).ones_like(src)
+        elif d == src.ndim - 1 and src.ndim > 1 and type(src) is np.ndarray:
+            # rows split across the intra-op threads (bit-identical: each row is whole)
+            data = _parallel.split_batches(_softmax_rows, (src,), 1, 3.0 * src.shape[-1])[0]
+        else:
+            data = _softmax_array(src, d)
     return record("SoftmaxBackward0", data, (x,), softmax_rule(d), save_output=True)
+
+
+def _softmax_array(a: Any, d: int) -> Any:
+    """softmax along ``d`` in one buffer: shifted, exponentiated, normalised in place."""
+    xp = array_module(a)
+    data = a - xp.max(a, axis=d, keepdims=True)
+    xp.exp(data, out=data)
+    data /= xp.sum(data, axis=d, keepdims=True)
+    return data
+
+
+def _softmax_rows(a: Any) -> tuple:
+    with _ignore():
+        return (_softmax_array(a, -1),)
 
 
 @method("log_softmax", inplace="log_softmax_")
