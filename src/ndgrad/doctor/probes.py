@@ -401,20 +401,40 @@ def probe_nvcc(timeout: float) -> dict[str, Any]:
 
 # --- PyTorch family (subprocess: import is slow and can crash) -------------------------------
 
-_TORCH_CODE = r"""
-import json, warnings
-out = {}
+
+# Both probes start alike: import the library in a fresh interpreter, report a failed import
+# as JSON, wrap every query so that one failure does not hide the others.
+def _probe_prelude(module: str) -> str:
+    return rf"""
+import json
+out = {{}}
 def safe(call):
     try:
         return call()
     except BaseException as error:
-        return {"error": f"{type(error).__name__}: {error}"}
+        return {{"error": f"{{type(error).__name__}}: {{error}}"}}
 try:
-    import torch
+    import {module}
 except BaseException as error:
     import traceback
-    print(json.dumps({"import_error": traceback.format_exc()[-3000:]}))
+    print(json.dumps({{"import_error": traceback.format_exc()[-3000:]}}))
     raise SystemExit(0)
+"""
+
+
+def _run_probe(code: str, module: str, timeout: float) -> dict[str, Any]:
+    result = run_python(code, timeout)
+    try:
+        return last_json_line(result.stdout)
+    except ProbeFailed:
+        tail = (result.stderr.strip() or f"exit code {result.returncode}")[-2000:]
+        return {"import_error": f"the {module} import crashed: {tail}"}
+
+
+_TORCH_CODE = (
+    _probe_prelude("torch")
+    + r"""
+import warnings
 out["version"] = str(getattr(torch, "__version__", ""))
 out["cuda"] = getattr(getattr(torch, "version", None), "cuda", None)
 with warnings.catch_warnings(record=True) as caught:
@@ -425,6 +445,7 @@ out["warnings"] = [str(w.message) for w in caught]
 out["cudnn"] = safe(lambda: torch.backends.cudnn.version())
 print(json.dumps(out))
 """
+)
 
 _IMPORT_CODE = r"""
 import json, importlib, sys
@@ -435,20 +456,9 @@ print(json.dumps({"version": str(getattr(module, "__version__", "")),
 """
 
 
-_CUPY_CODE = r"""
-import json
-out = {}
-def safe(call):
-    try:
-        return call()
-    except BaseException as error:
-        return {"error": f"{type(error).__name__}: {error}"}
-try:
-    import cupy
-except BaseException as error:
-    import traceback
-    print(json.dumps({"import_error": traceback.format_exc()[-3000:]}))
-    raise SystemExit(0)
+_CUPY_CODE = (
+    _probe_prelude("cupy")
+    + r"""
 rt = cupy.cuda.runtime
 out["version"] = str(cupy.__version__)
 out["runtime"] = safe(lambda: int(rt.runtimeGetVersion()))
@@ -458,27 +468,18 @@ out["device_name"] = safe(lambda: rt.getDeviceProperties(0)["name"].decode())
 out["compute"] = safe(lambda: float(cupy.ones(4).sum()))
 print(json.dumps(out))
 """
+)
 CUPY_PACKAGES = ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy")
 
 
 def probe_cupy(timeout: float) -> dict[str, Any]:
     """CuPy (ndgrad's ``cuda`` backend) in a fresh interpreter: version, the CUDA runtime it
     loads, the driver's CUDA API version, the devices it sees and one computation."""
-    result = run_python(_CUPY_CODE, timeout)
-    try:
-        return last_json_line(result.stdout)
-    except ProbeFailed:
-        tail = (result.stderr.strip() or f"exit code {result.returncode}")[-2000:]
-        return {"import_error": f"the cupy import crashed: {tail}"}
+    return _run_probe(_CUPY_CODE, "cupy", timeout)
 
 
 def probe_torch(timeout: float) -> dict[str, Any]:
-    result = run_python(_TORCH_CODE, timeout)
-    try:
-        return last_json_line(result.stdout)
-    except ProbeFailed:
-        tail = (result.stderr.strip() or f"exit code {result.returncode}")[-2000:]
-        return {"import_error": f"the torch import crashed: {tail}"}
+    return _run_probe(_TORCH_CODE, "torch", timeout)
 
 
 def probe_import(module: str, timeout: float) -> dict[str, Any]:

@@ -2009,6 +2009,15 @@ def _in_projection(
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
 
 
+def _check_key_padding_mask(mask: Tensor, bsz: int, src_len: int) -> None:
+    """PyTorch's assertions on ``key_padding_mask``'s shape (batch, source length)."""
+    for dim, expected in enumerate((bsz, src_len)):
+        if mask.shape[dim] != expected:
+            raise AssertionError(
+                f"Expected key_padded_mask.shape[{dim}] to be {expected}, but got {mask.shape[dim]}"
+            )
+
+
 def multi_head_attention_forward(
     query: Tensor,
     key: Tensor,
@@ -2164,16 +2173,7 @@ def multi_head_attention_forward(
 
     src_len = k.shape[1]
     if key_padding_mask is not None:
-        if key_padding_mask.shape[0] != bsz:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
-                f"{key_padding_mask.shape[0]}"
-            )
-        if key_padding_mask.shape[1] != src_len:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
-                f"{key_padding_mask.shape[1]}"
-            )
+        _check_key_padding_mask(key_padding_mask, bsz, src_len)
         key_padding_mask = (
             key_padding_mask.reshape(bsz, 1, 1, src_len)
             .expand(-1, num_heads, -1, -1)
@@ -2235,16 +2235,7 @@ def _mha_sdpa(
         else:
             attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
     if key_padding_mask is not None:
-        if key_padding_mask.shape[0] != bsz:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
-                f"{key_padding_mask.shape[0]}"
-            )
-        if key_padding_mask.shape[1] != src_len:
-            raise AssertionError(
-                f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
-                f"{key_padding_mask.shape[1]}"
-            )
+        _check_key_padding_mask(key_padding_mask, bsz, src_len)
         key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len)
         attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
