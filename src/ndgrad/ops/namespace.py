@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -240,6 +242,58 @@ def _array_indexing(xp: Any) -> dict:
 _CHUNK_BYTES = 1 << 22
 
 
+class _Scratch:
+    """Memory for the temporaries of one kernel call that never leave it (the padded grid, the
+    im2col columns, the GEMM outputs), kept between calls.
+
+    Fresh large arrays cost a page fault per 4 KiB (about 2 us here) each time, because glibc
+    hands large freed blocks back to the OS; a training loop calls the same kernels every step.
+    ``scope()`` yields ``take(shape, dtype, zero=False)``, which hands out an array carved from
+    a kept byte buffer (the smallest free one large enough, else a new one); every buffer taken
+    goes back when the scope ends. A buffer is out to one scope at a time, so nested or
+    concurrent calls never share one; at most ``keep`` buffers (the largest) stay between
+    calls. Nothing taken may be returned by the kernel: its results are fresh arrays.
+    """
+
+    def __init__(self, xp: Any, keep: int = 8) -> None:
+        self.xp, self.keep = xp, keep
+        self.free: list = []
+        self.lock = threading.Lock()
+
+    def _get(self, nbytes: int) -> Any:
+        with self.lock:
+            fits = [(b.nbytes, i) for i, b in enumerate(self.free) if b.nbytes >= nbytes]
+            if fits:
+                return self.free.pop(min(fits)[1])
+        return self.xp.empty(max(nbytes, 1), np.uint8)
+
+    def _give(self, bufs: list) -> None:
+        with self.lock:
+            self.free.extend(bufs)
+            if len(self.free) > self.keep:
+                self.free.sort(key=lambda b: b.nbytes)
+                del self.free[: len(self.free) - self.keep]
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Callable[..., Any]]:
+        taken: list = []
+
+        def take(shape: tuple, dtype: Any, zero: bool = False) -> Any:
+            dtype = np.dtype(dtype)
+            nbytes = math.prod(shape) * dtype.itemsize
+            raw = self._get(nbytes)
+            taken.append(raw)
+            out = raw[:nbytes].view(dtype).reshape(shape)
+            if zero:
+                out.fill(0)
+            return out
+
+        try:
+            yield take
+        finally:
+            self._give(taken)
+
+
 class _Shifted:
     """The geometry of a stride-1 convolution computed on the padded input's own grid.
 
@@ -313,6 +367,7 @@ def _array_conv(xp: Any) -> dict:
     batched matmul; the input gradient's col2im adds into strided slices offset by offset.
     """
     as_strided = xp.lib.stride_tricks.as_strided
+    scratch = _Scratch(xp)
 
     def padded(x: Any, padding: tuple) -> Any:
         if not any(lo or hi for lo, hi in padding):
@@ -349,15 +404,15 @@ def _array_conv(xp: Any) -> dict:
         """The chunked im2col workspace of ``x`` on the grid: ``fill(n0, b)`` returns the
         ``(C * kk, L)`` columns of images ``n0 : n0 + b``."""
 
-        def __init__(self, x: Any, geo: _Shifted, batch: int) -> None:
+        def __init__(self, x: Any, geo: _Shifted, batch: int, take: Callable[..., Any]) -> None:
             self.x, self.geo, self.batch = x, geo, batch
             c = x.shape[1]
-            self.buf = xp.zeros((c, batch) + geo.full, x.dtype)
+            self.buf = take((c, batch) + geo.full, x.dtype, zero=True)
             self.flat = self.buf.reshape(c, batch * math.prod(geo.full))
             if geo.band:
-                self.bandbuf = xp.empty((c, batch) + geo.grid, x.dtype)
+                self.bandbuf = take((c, batch) + geo.grid, x.dtype)
                 self.bandflat = self.bandbuf.reshape(c, batch * geo.plane)
-            self.cols = xp.empty((c, geo.kk, batch * geo.plane), x.dtype)
+            self.cols = take((c, geo.kk, batch * geo.plane), x.dtype)
 
         def fill(self, n0: int, b: int) -> tuple:
             geo = self.geo
@@ -379,10 +434,10 @@ def _array_conv(xp: Any) -> dict:
     class Grid:
         """An ``(O, N, *out)`` gradient laid on the grid chunk by chunk (zeros elsewhere)."""
 
-        def __init__(self, g: Any, geo: _Shifted, batch: int) -> None:
+        def __init__(self, g: Any, geo: _Shifted, batch: int, take: Callable[..., Any]) -> None:
             self.g, self.geo = g, geo
             o = g.shape[1]
-            self.buf = xp.zeros((o, batch) + geo.grid, g.dtype)
+            self.buf = take((o, batch) + geo.grid, g.dtype, zero=True)
             self.flat = self.buf.reshape(o, batch * geo.plane)
             self.valid = tuple(slice(0, m) for m in g.shape[2:])
 
@@ -396,30 +451,29 @@ def _array_conv(xp: Any) -> dict:
         geo = _Shifted(x.shape[2:], kernel, padding, dilation)
         out = tuple(f - d * (k - 1) for f, k, d in zip(geo.full, kernel, dilation))
         batch = geo.batch(n, c * geo.kk, x.itemsize)
-        cols = Columns(x, geo, batch)
         wm = w.reshape(groups, o // groups, -1)
-        rows = (c // groups) * geo.kk
+        rows, og = (c // groups) * geo.kk, o // groups
         y = xp.empty((n, o) + out, x.dtype)
         it = x.itemsize
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            cv, length = cols.fill(n0, b)
-            if groups == 1:
-                prod = wm[0] @ cv
-            else:
-                prod = xp.empty((o, length), x.dtype)
-                og = o // groups
+        with scratch.scope() as take:
+            cols = Columns(x, geo, batch, take)
+            prod = take((o, batch * geo.plane), x.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                cv, length = cols.fill(n0, b)
                 for gi in range(groups):
                     xp.matmul(
-                        wm[gi], cv[gi * rows : (gi + 1) * rows], out=prod[gi * og : (gi + 1) * og]
+                        wm[gi],
+                        cv[gi * rows : (gi + 1) * rows],
+                        out=prod[gi * og : (gi + 1) * og, :length],
                     )
-            # the valid outputs of each image, read off the grid
-            y[n0 : n0 + b] = as_strided(
-                prod,
-                (b, o) + out,
-                (geo.plane * it, length * it) + tuple(p * it for p in geo.plane_strides),
-                writeable=False,
-            )
+                # the valid outputs of each image, read off the grid
+                y[n0 : n0 + b] = as_strided(
+                    prod,
+                    (b, o) + out,
+                    (geo.plane * it, prod.strides[0]) + tuple(p * it for p in geo.plane_strides),
+                    writeable=False,
+                )
         return y
 
     def weight_grad_shifted(
@@ -429,17 +483,19 @@ def _array_conv(xp: Any) -> dict:
         o = w_shape[0]
         geo = _Shifted(x.shape[2:], w_shape[2:], padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, x.itemsize)
-        cols, grid = Columns(x, geo, batch), Grid(g, geo, batch)
         rows, og = (c // groups) * geo.kk, o // groups
         gw = xp.zeros((o, rows), g.dtype)
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            cv, length = cols.fill(n0, b)
-            gm = grid.fill(n0, b, length)
-            for gi in range(groups):
-                gw[gi * og : (gi + 1) * og] += (
-                    gm[gi * og : (gi + 1) * og] @ cv[gi * rows : (gi + 1) * rows].T
-                )
+        with scratch.scope() as take:
+            cols, grid = Columns(x, geo, batch, take), Grid(g, geo, batch, take)
+            part = take((o, rows), g.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                cv, length = cols.fill(n0, b)
+                gm = grid.fill(n0, b, length)
+                for gi in range(groups):
+                    sl = slice(gi * og, (gi + 1) * og)
+                    xp.matmul(gm[sl], cv[gi * rows : (gi + 1) * rows].T, out=part[sl])
+                gw += part
         return gw.reshape(w_shape)
 
     def input_grad_col2im_shifted(
@@ -449,39 +505,40 @@ def _array_conv(xp: Any) -> dict:
         c = x_shape[1]
         geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, g.itemsize)
-        grid = Grid(g, geo, batch)
         rows, og = (c // groups) * geo.kk, o // groups
         wt = w.reshape(groups, og, rows).swapaxes(1, 2)
-        cols = xp.empty((c * geo.kk, batch * geo.plane), g.dtype)
-        cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
         dx = xp.empty((n,) + tuple(x_shape[1:]), g.dtype)
-        buf = xp.empty((c, batch) + geo.full, g.dtype)
-        flat = buf.reshape(c, batch * math.prod(geo.full))
-        if geo.band:
-            bandbuf = xp.empty((c, batch) + geo.grid, g.dtype)
-            bandflat = bandbuf.reshape(c, batch * geo.plane)
         per = len(geo.shifts)
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            length = geo.length(b)
-            gm = grid.fill(n0, b, length)
-            for gi in range(groups):
-                xp.matmul(
-                    wt[gi],
-                    gm[gi * og : (gi + 1) * og],
-                    out=cols[gi * rows : (gi + 1) * rows, :length],
-                )
-            buf.fill(0)
-            for i, r in enumerate(geo.band_starts):
-                if geo.band:
-                    bandbuf.fill(0)
-                for t, s in enumerate(geo.shifts):
-                    (bandflat if geo.band else flat)[:, s : s + length] += cols3[
-                        :, i * per + t, :length
-                    ]
-                if geo.band:
-                    buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
-            dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
+        with scratch.scope() as take:
+            grid = Grid(g, geo, batch, take)
+            cols = take((c * geo.kk, batch * geo.plane), g.dtype)
+            cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
+            buf = take((c, batch) + geo.full, g.dtype)
+            flat = buf.reshape(c, batch * math.prod(geo.full))
+            if geo.band:
+                bandbuf = take((c, batch) + geo.grid, g.dtype)
+                bandflat = bandbuf.reshape(c, batch * geo.plane)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                length = geo.length(b)
+                gm = grid.fill(n0, b, length)
+                for gi in range(groups):
+                    xp.matmul(
+                        wt[gi],
+                        gm[gi * og : (gi + 1) * og],
+                        out=cols[gi * rows : (gi + 1) * rows, :length],
+                    )
+                buf.fill(0)
+                for i, r in enumerate(geo.band_starts):
+                    if geo.band:
+                        bandbuf.fill(0)
+                    for t, s in enumerate(geo.shifts):
+                        (bandflat if geo.band else flat)[:, s : s + length] += cols3[
+                            :, i * per + t, :length
+                        ]
+                    if geo.band:
+                        buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
+                dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
 
     # ------------------------------------------------------------------ the three rules' ops
