@@ -13,6 +13,7 @@ view for arrays and a differentiable ``getitem`` for Tensors (cat's and stack's 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import threading
@@ -337,6 +338,12 @@ class _Shifted:
         return b * self.plane - self.shifts[-1]
 
 
+@functools.lru_cache(maxsize=64)
+def _shifted(spatial: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> _Shifted:
+    """``_Shifted`` for one geometry, built once (a training loop asks for the same few)."""
+    return _Shifted(spatial, kernel, padding, dilation)
+
+
 def _shifted_ok(padding: tuple, stride: tuple, spatial: tuple, out: tuple, n: int, c: int) -> bool:
     return (
         all(st == 1 for st in stride)
@@ -448,7 +455,7 @@ def _array_conv(xp: Any) -> dict:
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
-        geo = _Shifted(x.shape[2:], kernel, padding, dilation)
+        geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
         out = tuple(f - d * (k - 1) for f, k, d in zip(geo.full, kernel, dilation))
         batch = geo.batch(n, c * geo.kk, x.itemsize)
         wm = w.reshape(groups, o // groups, -1)
@@ -481,7 +488,7 @@ def _array_conv(xp: Any) -> dict:
     ) -> Any:
         n, c = x.shape[:2]
         o = w_shape[0]
-        geo = _Shifted(x.shape[2:], w_shape[2:], padding, dilation)
+        geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, x.itemsize)
         rows, og = (c // groups) * geo.kk, o // groups
         gw = xp.zeros((o, rows), g.dtype)
@@ -503,7 +510,7 @@ def _array_conv(xp: Any) -> dict:
     ) -> Any:
         n, o = g.shape[:2]
         c = x_shape[1]
-        geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation)
+        geo = _shifted(tuple(x_shape[2:]), tuple(w.shape[2:]), padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, g.itemsize)
         rows, og = (c // groups) * geo.kk, o // groups
         wt = w.reshape(groups, og, rows).swapaxes(1, 2)
