@@ -452,10 +452,102 @@ def _array_conv(xp: Any) -> dict:
             self.buf[(slice(None), slice(0, b)) + self.valid] = self.g[n0 : n0 + b].swapaxes(0, 1)
             return self.flat[:, :length]
 
+    # ---------------------------------------------- stride 1, 2-D, banded: lowered along rows
+    class Rows:
+        """The row lowering of ``x`` (2-D, stride 1, dilation 1, one group): images ``n0 : n0 +
+        b`` padded channels-last into ``(b, Hp, Wp, C)``, then copied into ``(b, Wo, Hp, k1 *
+        C)`` (each output column's ``k1``-wide strip of every row, channels innermost, one
+        strided copy with contiguous runs of ``k1 * C``). The columns of output row ``r`` are
+        the ``k0`` rows from ``r`` of each strip: one ``(b * Wo, k0 * k1 * C)`` 2-D slice of
+        the lowered buffer (overlapping between rows), so one batched GEMM over the output
+        rows needs no im2col copy and computes no position that is dropped."""
+
+        def __init__(self, x: Any, kernel: tuple, padding: tuple, batch: int, take: Any) -> None:
+            self.x = x
+            c, (h, w) = x.shape[1], x.shape[2:]
+            (t, bo), (lf, ri) = padding
+            self.hp, self.wp = h + t + bo, w + lf + ri
+            self.k0, self.k1 = kernel
+            self.ho, self.wo = self.hp - self.k0 + 1, self.wp - self.k1 + 1
+            self.width = self.k1 * c
+            self.xh = take((batch, self.hp, self.wp, c), x.dtype, zero=True)
+            self.inner = (slice(t, t + h), slice(lf, lf + w))
+            self.low = take((batch, self.wo, self.hp, self.width), x.dtype)
+
+        def fill(self, n0: int, b: int) -> Any:
+            """The ``(Ho, b * Wo, k0 * k1 * C)`` columns (a view) of images ``n0 : n0 + b``."""
+            xh, low = self.xh[:b], self.low[:b]
+            xh[(slice(None),) + self.inner] = self.x[n0 : n0 + b].transpose(0, 2, 3, 1)
+            s = xh.strides
+            strip = as_strided(xh, low.shape, (s[0], s[2], s[1], s[3]), writeable=False)
+            low[...] = strip
+            it = low.itemsize
+            return as_strided(
+                low,
+                (self.ho, b * self.wo, self.k0 * self.width),
+                (self.width * it, self.hp * self.width * it, it),
+                writeable=False,
+            )
+
+    def rows_ok(geo: _Shifted, kernel: tuple, dilation: tuple, groups: int) -> bool:
+        # LeNet's conv2 (14 -> 10): where the grid would hold many unused rows.
+        return geo.band and len(kernel) == 2 and groups == 1 and all(d == 1 for d in dilation)
+
+    def rows_batch(x: Any, o: int, kernel: tuple, padding: tuple) -> int:
+        """Images per chunk: their lowered strips, padded images and outputs in the budget."""
+        n, c = x.shape[:2]
+        hp, wp = (m + lo + hi for m, (lo, hi) in zip(x.shape[2:], padding))
+        wo = wp - kernel[1] + 1
+        per_image = wo * hp * kernel[1] * c + hp * wp * c + o * (hp - kernel[0] + 1) * wo
+        return max(1, min(n, _CHUNK_BYTES // (x.itemsize * per_image)))
+
+    def wmatrix(w: Any) -> Any:
+        """``w`` ``(O, C, k0, k1)`` as ``(O, k0 * k1 * C)``, the lowered columns' order."""
+        return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+
+    def forward_rows(x: Any, w: Any, padding: tuple) -> Any:
+        n, c = x.shape[:2]
+        o, kernel = w.shape[0], tuple(w.shape[2:])
+        batch = rows_batch(x, o, kernel, padding)
+        wm = wmatrix(w)
+        with scratch.scope() as take:
+            low = Rows(x, kernel, padding, batch, take)
+            ho, wo = low.ho, low.wo
+            y = xp.empty((n, o, ho, wo), x.dtype)
+            prod = take((ho, o, batch * wo), x.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                a = low.fill(n0, b)
+                part = prod[:, :, : b * wo]
+                xp.matmul(wm, a.swapaxes(1, 2), out=part)
+                y[n0 : n0 + b] = part.reshape(ho, o, b, wo).transpose(2, 1, 0, 3)
+        return y
+
+    def weight_grad_rows(x: Any, g: Any, w_shape: tuple, padding: tuple) -> Any:
+        n, c = x.shape[:2]
+        o, kernel = w_shape[0], tuple(w_shape[2:])
+        batch = rows_batch(x, o, kernel, padding)
+        ho, wo = g.shape[2:]
+        gw = xp.zeros((o, math.prod(kernel) * c), g.dtype)
+        with scratch.scope() as take:
+            low = Rows(x, kernel, padding, batch, take)
+            gt = take((ho, o, batch, wo), g.dtype)
+            prod = take((ho, o, gw.shape[1]), g.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                a = low.fill(n0, b)
+                gr = gt[:, :, :b]
+                gr[...] = g[n0 : n0 + b].transpose(2, 1, 0, 3)
+                xp.matmul(gr.reshape(ho, o, b * wo), a, out=prod)
+                gw += prod.sum(axis=0)
+        return gw.reshape((o,) + kernel + (c,)).transpose(0, 3, 1, 2).copy()
+
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
         geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
+        if rows_ok(geo, kernel, dilation, groups):
+            return forward_rows(x, w, padding)
         out = tuple(f - d * (k - 1) for f, k, d in zip(geo.full, kernel, dilation))
         batch = geo.batch(n, c * geo.kk, x.itemsize)
         wm = w.reshape(groups, o // groups, -1)
@@ -489,6 +581,8 @@ def _array_conv(xp: Any) -> dict:
         n, c = x.shape[:2]
         o = w_shape[0]
         geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
+        if rows_ok(geo, w_shape[2:], dilation, groups):
+            return weight_grad_rows(x, g, w_shape, padding)
         batch = geo.batch(n, c * geo.kk + o, x.itemsize)
         rows, og = (c // groups) * geo.kk, o // groups
         gw = xp.zeros((o, rows), g.dtype)
