@@ -367,7 +367,9 @@ def _array_conv(xp: Any) -> dict:
     input gradient is the flipped-kernel forward (when ``O <= C``) or the GEMM with the
     weight's transpose followed by one shifted 2-D add per kernel offset (col2im). When most of
     the grid's first-dim rows hold no output (``_Shifted.band``), all three work on a band of
-    ``rows0`` rows per first-dim kernel offset instead of the whole grid.
+    ``rows0`` rows per first-dim kernel offset instead of the whole grid; there a 2-D
+    convolution with one group (LeNet's conv2) runs its forward and weight gradient on the row
+    lowering (``Rows``) instead. Temporaries come from ``_Scratch``, kept between calls.
 
     Other strides use im2col on a strided view: the padded input with the kernel offsets before
     the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
