@@ -144,6 +144,9 @@ SMALL = [
     ("conv2d", (2, 4, (5, 4), 2, (2, 2), (2, 1), (1, 0), (1, 2), 2)),
     ("conv2d", (1, 2, (4, 4), 2, (2, 2), 1, "same", 1, 1)),
     ("conv1d", (2, 2, (6,), 4, (3,), 2, 1, 2, 2)),
+    # banded grids (most first-dim rows unused): the row lowering, col2im and flipped kernel
+    ("conv2d", (2, 2, (7, 6), 3, (5, 3), 1, 0, 1, 1)),
+    ("conv2d", (1, 3, (5, 5), 2, (4, 3), 1, 1, 1, 1)),
 ]
 
 
@@ -409,3 +412,53 @@ def test_conv_grad_fn_names():
     assert F.conv_transpose2d(x, ndgrad.randn(2, 3, 3, 3)).grad_fn.name() == "ConvolutionBackward0"
     assert F.unfold(x, 2).grad_fn.name() == "Im2ColBackward0"
     assert to_nd(torch.zeros(1)).shape == (1,)
+
+
+# ----------------------------------------------------------------------------- scratch memory
+LENET_CONVS = [((4, 1, 28, 28), (6, 1, 5, 5), 2), ((4, 6, 14, 14), (16, 6, 5, 5), 0)]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, pad", LENET_CONVS, ids=["conv1", "conv2"])
+def test_results_survive_the_next_call(x_shape, w_shape, pad):
+    # The kernels reuse scratch memory between calls: the first call's output, its gradients
+    # and what backward saved must stay as they were while a second call runs on other data.
+    arrays = [RNG.standard_normal(s).astype(np.float32) for s in (x_shape, x_shape, w_shape)]
+    x1, x2, w = (ndgrad.tensor(a, requires_grad=True) for a in arrays)
+    y1 = F.conv2d(x1, w, None, padding=pad)
+    kept = y1.detach().numpy().copy()
+    y2 = F.conv2d(x2, w, None, padding=pad)
+    np.testing.assert_array_equal(y1.detach().numpy(), kept)
+    assert not np.shares_memory(y1.detach().numpy(), y2.detach().numpy())
+    g1, g2 = (RNG.standard_normal(tuple(y1.shape)).astype(np.float32) for _ in range(2))
+    gx1, gw1 = ndgrad.autograd.grad(y1, (x1, w), ndgrad.tensor(g1))
+    first = (gx1.numpy().copy(), gw1.numpy().copy())
+    gx2, gw2 = ndgrad.autograd.grad(y2, (x2, w), ndgrad.tensor(g2))
+    np.testing.assert_array_equal(gx1.numpy(), first[0])
+    np.testing.assert_array_equal(gw1.numpy(), first[1])
+    for a in (gx1, gw1):
+        assert not any(np.shares_memory(a.numpy(), b.detach().numpy()) for b in (gx2, gw2, y1, y2))
+    for x, g, gx, gw in ((arrays[0], g1, gx1, gw1), (arrays[1], g2, gx2, gw2)):
+        xt, wt = (torch.tensor(a, requires_grad=True) for a in (x, arrays[2]))
+        TF.conv2d(xt, wt, None, padding=pad).backward(torch.tensor(g))
+        assert_close(gx, xt.grad, atol=1e-4, rtol=1e-4)
+        assert_close(gw, wt.grad, atol=1e-3, rtol=1e-4)
+
+
+def test_scratch_hands_out_each_buffer_once():
+    from ndgrad.ops.namespace import _Scratch
+
+    scratch = _Scratch(np, keep=2)
+    with scratch.scope() as take:
+        a = take((3, 4), np.float32, zero=True)
+        assert not a.any() and a.dtype == np.float32 and a.shape == (3, 4)
+        with scratch.scope() as inner:
+            b = inner((3, 4), np.float32)
+            assert not np.shares_memory(a, b)
+        a[...] = 1
+        c = take((2, 2), np.float64)  # b's buffer is free again: reused, a's is not
+        assert np.shares_memory(b, c) and not np.shares_memory(a, c)
+    assert len(scratch.free) == 2  # kept between scopes, at most ``keep``
+    with scratch.scope() as take:
+        for _ in range(3):
+            take((5,), np.float32)
+    assert len(scratch.free) == 2

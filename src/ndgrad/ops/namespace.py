@@ -13,8 +13,11 @@ view for arrays and a differentiable ``getitem`` for Tensors (cat's and stack's 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
+import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
@@ -242,6 +245,58 @@ def _array_indexing(xp: Any) -> dict:
 _CHUNK_BYTES = 1 << 22
 
 
+class _Scratch:
+    """Memory for the temporaries of one kernel call that never leave it (the padded grid, the
+    im2col columns, the GEMM outputs), kept between calls.
+
+    Fresh large arrays cost a page fault per 4 KiB (about 2 us here) each time, because glibc
+    hands large freed blocks back to the OS; a training loop calls the same kernels every step.
+    ``scope()`` yields ``take(shape, dtype, zero=False)``, which hands out an array carved from
+    a kept byte buffer (the smallest free one large enough, else a new one); every buffer taken
+    goes back when the scope ends. A buffer is out to one scope at a time, so nested or
+    concurrent calls never share one; at most ``keep`` buffers (the largest) stay between
+    calls. Nothing taken may be returned by the kernel: its results are fresh arrays.
+    """
+
+    def __init__(self, xp: Any, keep: int = 8) -> None:
+        self.xp, self.keep = xp, keep
+        self.free: list = []
+        self.lock = threading.Lock()
+
+    def _get(self, nbytes: int) -> Any:
+        with self.lock:
+            fits = [(b.nbytes, i) for i, b in enumerate(self.free) if b.nbytes >= nbytes]
+            if fits:
+                return self.free.pop(min(fits)[1])
+        return self.xp.empty(max(nbytes, 1), np.uint8)
+
+    def _give(self, bufs: list) -> None:
+        with self.lock:
+            self.free.extend(bufs)
+            if len(self.free) > self.keep:
+                self.free.sort(key=lambda b: b.nbytes)
+                del self.free[: len(self.free) - self.keep]
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Callable[..., Any]]:
+        taken: list = []
+
+        def take(shape: tuple, dtype: Any, zero: bool = False) -> Any:
+            dtype = np.dtype(dtype)
+            nbytes = math.prod(shape) * dtype.itemsize
+            raw = self._get(nbytes)
+            taken.append(raw)
+            out = raw[:nbytes].view(dtype).reshape(shape)
+            if zero:
+                out.fill(0)
+            return out
+
+        try:
+            yield take
+        finally:
+            self._give(taken)
+
+
 class _Shifted:
     """The geometry of a stride-1 convolution computed on the padded input's own grid.
 
@@ -285,6 +340,12 @@ class _Shifted:
         return b * self.plane - self.shifts[-1]
 
 
+@functools.lru_cache(maxsize=64)
+def _shifted(spatial: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> _Shifted:
+    """``_Shifted`` for one geometry, built once (a training loop asks for the same few)."""
+    return _Shifted(spatial, kernel, padding, dilation)
+
+
 def _shifted_ok(padding: tuple, stride: tuple, spatial: tuple, out: tuple, n: int, c: int) -> bool:
     return (
         all(st == 1 for st in stride)
@@ -308,13 +369,16 @@ def _array_conv(xp: Any) -> dict:
     input gradient is the flipped-kernel forward (when ``O <= C``) or the GEMM with the
     weight's transpose followed by one shifted 2-D add per kernel offset (col2im). When most of
     the grid's first-dim rows hold no output (``_Shifted.band``), all three work on a band of
-    ``rows0`` rows per first-dim kernel offset instead of the whole grid.
+    ``rows0`` rows per first-dim kernel offset instead of the whole grid; there a 2-D
+    convolution with one group (LeNet's conv2) runs its forward and weight gradient on the row
+    lowering (``Rows``) instead. Temporaries come from ``_Scratch``, kept between calls.
 
     Other strides use im2col on a strided view: the padded input with the kernel offsets before
     the output positions, copied into ``(N, groups, C_g * prod(kernel), L)`` columns, and one
     batched matmul; the input gradient's col2im adds into strided slices offset by offset.
     """
     as_strided = _as_strided(xp)
+    scratch = _Scratch(xp)
 
     def padded(x: Any, padding: tuple) -> Any:
         if not any(lo or hi for lo, hi in padding):
@@ -351,15 +415,15 @@ def _array_conv(xp: Any) -> dict:
         """The chunked im2col workspace of ``x`` on the grid: ``fill(n0, b)`` returns the
         ``(C * kk, L)`` columns of images ``n0 : n0 + b``."""
 
-        def __init__(self, x: Any, geo: _Shifted, batch: int) -> None:
+        def __init__(self, x: Any, geo: _Shifted, batch: int, take: Callable[..., Any]) -> None:
             self.x, self.geo, self.batch = x, geo, batch
             c = x.shape[1]
-            self.buf = xp.zeros((c, batch) + geo.full, x.dtype)
+            self.buf = take((c, batch) + geo.full, x.dtype, zero=True)
             self.flat = self.buf.reshape(c, batch * math.prod(geo.full))
             if geo.band:
-                self.bandbuf = xp.empty((c, batch) + geo.grid, x.dtype)
+                self.bandbuf = take((c, batch) + geo.grid, x.dtype)
                 self.bandflat = self.bandbuf.reshape(c, batch * geo.plane)
-            self.cols = xp.empty((c, geo.kk, batch * geo.plane), x.dtype)
+            self.cols = take((c, geo.kk, batch * geo.plane), x.dtype)
 
         def fill(self, n0: int, b: int) -> tuple:
             geo = self.geo
@@ -381,10 +445,10 @@ def _array_conv(xp: Any) -> dict:
     class Grid:
         """An ``(O, N, *out)`` gradient laid on the grid chunk by chunk (zeros elsewhere)."""
 
-        def __init__(self, g: Any, geo: _Shifted, batch: int) -> None:
+        def __init__(self, g: Any, geo: _Shifted, batch: int, take: Callable[..., Any]) -> None:
             self.g, self.geo = g, geo
             o = g.shape[1]
-            self.buf = xp.zeros((o, batch) + geo.grid, g.dtype)
+            self.buf = take((o, batch) + geo.grid, g.dtype, zero=True)
             self.flat = self.buf.reshape(o, batch * geo.plane)
             self.valid = tuple(slice(0, m) for m in g.shape[2:])
 
@@ -392,36 +456,127 @@ def _array_conv(xp: Any) -> dict:
             self.buf[(slice(None), slice(0, b)) + self.valid] = self.g[n0 : n0 + b].swapaxes(0, 1)
             return self.flat[:, :length]
 
+    # ---------------------------------------------- stride 1, 2-D, banded: lowered along rows
+    class Rows:
+        """The row lowering of ``x`` (2-D, stride 1, dilation 1, one group): images ``n0 : n0 +
+        b`` padded channels-last into ``(b, Hp, Wp, C)``, then copied into ``(b, Wo, Hp, k1 *
+        C)`` (each output column's ``k1``-wide strip of every row, channels innermost, one
+        strided copy with contiguous runs of ``k1 * C``). The columns of output row ``r`` are
+        the ``k0`` rows from ``r`` of each strip: one ``(b * Wo, k0 * k1 * C)`` 2-D slice of
+        the lowered buffer (overlapping between rows), so one batched GEMM over the output
+        rows needs no im2col copy and computes no position that is dropped."""
+
+        def __init__(self, x: Any, kernel: tuple, padding: tuple, batch: int, take: Any) -> None:
+            self.x = x
+            c, (h, w) = x.shape[1], x.shape[2:]
+            (t, bo), (lf, ri) = padding
+            self.hp, self.wp = h + t + bo, w + lf + ri
+            self.k0, self.k1 = kernel
+            self.ho, self.wo = self.hp - self.k0 + 1, self.wp - self.k1 + 1
+            self.width = self.k1 * c
+            self.xh = take((batch, self.hp, self.wp, c), x.dtype, zero=True)
+            self.inner = (slice(t, t + h), slice(lf, lf + w))
+            self.low = take((batch, self.wo, self.hp, self.width), x.dtype)
+
+        def fill(self, n0: int, b: int) -> Any:
+            """The ``(Ho, b * Wo, k0 * k1 * C)`` columns (a view) of images ``n0 : n0 + b``."""
+            xh, low = self.xh[:b], self.low[:b]
+            xh[(slice(None),) + self.inner] = self.x[n0 : n0 + b].transpose(0, 2, 3, 1)
+            s = xh.strides
+            strip = as_strided(xh, low.shape, (s[0], s[2], s[1], s[3]), writeable=False)
+            low[...] = strip
+            it = low.itemsize
+            return as_strided(
+                low,
+                (self.ho, b * self.wo, self.k0 * self.width),
+                (self.width * it, self.hp * self.width * it, it),
+                writeable=False,
+            )
+
+    def rows_ok(geo: _Shifted, kernel: tuple, dilation: tuple, groups: int) -> bool:
+        # LeNet's conv2 (14 -> 10): where the grid would hold many unused rows.
+        return geo.band and len(kernel) == 2 and groups == 1 and all(d == 1 for d in dilation)
+
+    def rows_batch(x: Any, o: int, kernel: tuple, padding: tuple) -> int:
+        """Images per chunk: their lowered strips, padded images and outputs in the budget."""
+        n, c = x.shape[:2]
+        hp, wp = (m + lo + hi for m, (lo, hi) in zip(x.shape[2:], padding))
+        wo = wp - kernel[1] + 1
+        per_image = wo * hp * kernel[1] * c + hp * wp * c + o * (hp - kernel[0] + 1) * wo
+        return max(1, min(n, _CHUNK_BYTES // (x.itemsize * per_image)))
+
+    def wmatrix(w: Any) -> Any:
+        """``w`` ``(O, C, k0, k1)`` as ``(O, k0 * k1 * C)``, the lowered columns' order."""
+        return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+
+    def forward_rows(x: Any, w: Any, padding: tuple) -> Any:
+        n, c = x.shape[:2]
+        o, kernel = w.shape[0], tuple(w.shape[2:])
+        batch = rows_batch(x, o, kernel, padding)
+        wm = wmatrix(w)
+        with scratch.scope() as take:
+            low = Rows(x, kernel, padding, batch, take)
+            ho, wo = low.ho, low.wo
+            y = xp.empty((n, o, ho, wo), x.dtype)
+            prod = take((ho, o, batch * wo), x.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                a = low.fill(n0, b)
+                part = prod[:, :, : b * wo]
+                xp.matmul(wm, a.swapaxes(1, 2), out=part)
+                y[n0 : n0 + b] = part.reshape(ho, o, b, wo).transpose(2, 1, 0, 3)
+        return y
+
+    def weight_grad_rows(x: Any, g: Any, w_shape: tuple, padding: tuple) -> Any:
+        n, c = x.shape[:2]
+        o, kernel = w_shape[0], tuple(w_shape[2:])
+        batch = rows_batch(x, o, kernel, padding)
+        ho, wo = g.shape[2:]
+        gw = xp.zeros((o, math.prod(kernel) * c), g.dtype)
+        with scratch.scope() as take:
+            low = Rows(x, kernel, padding, batch, take)
+            gt = take((ho, o, batch, wo), g.dtype)
+            prod = take((ho, o, gw.shape[1]), g.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                a = low.fill(n0, b)
+                gr = gt[:, :, :b]
+                gr[...] = g[n0 : n0 + b].transpose(2, 1, 0, 3)
+                xp.matmul(gr.reshape(ho, o, b * wo), a, out=prod)
+                gw += prod.sum(axis=0)
+        return gw.reshape((o,) + kernel + (c,)).transpose(0, 3, 1, 2).copy()
+
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
-        geo = _Shifted(x.shape[2:], kernel, padding, dilation)
+        geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
+        if rows_ok(geo, kernel, dilation, groups):
+            return forward_rows(x, w, padding)
         out = tuple(f - d * (k - 1) for f, k, d in zip(geo.full, kernel, dilation))
         batch = geo.batch(n, c * geo.kk, x.itemsize)
-        cols = Columns(x, geo, batch)
         wm = w.reshape(groups, o // groups, -1)
-        rows = (c // groups) * geo.kk
+        rows, og = (c // groups) * geo.kk, o // groups
         y = xp.empty((n, o) + out, x.dtype)
         it = x.itemsize
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            cv, length = cols.fill(n0, b)
-            if groups == 1:
-                prod = wm[0] @ cv
-            else:
-                prod = xp.empty((o, length), x.dtype)
-                og = o // groups
+        with scratch.scope() as take:
+            cols = Columns(x, geo, batch, take)
+            prod = take((o, batch * geo.plane), x.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                cv, length = cols.fill(n0, b)
                 for gi in range(groups):
                     xp.matmul(
-                        wm[gi], cv[gi * rows : (gi + 1) * rows], out=prod[gi * og : (gi + 1) * og]
+                        wm[gi],
+                        cv[gi * rows : (gi + 1) * rows],
+                        out=prod[gi * og : (gi + 1) * og, :length],
                     )
-            # the valid outputs of each image, read off the grid
-            y[n0 : n0 + b] = as_strided(
-                prod,
-                (b, o) + out,
-                (geo.plane * it, length * it) + tuple(p * it for p in geo.plane_strides),
-                writeable=False,
-            )
+                # the valid outputs of each image, read off the grid
+                y[n0 : n0 + b] = as_strided(
+                    prod,
+                    (b, o) + out,
+                    (geo.plane * it, prod.strides[0]) + tuple(p * it for p in geo.plane_strides),
+                    writeable=False,
+                )
         return y
 
     def weight_grad_shifted(
@@ -429,19 +584,23 @@ def _array_conv(xp: Any) -> dict:
     ) -> Any:
         n, c = x.shape[:2]
         o = w_shape[0]
-        geo = _Shifted(x.shape[2:], w_shape[2:], padding, dilation)
+        geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
+        if rows_ok(geo, w_shape[2:], dilation, groups):
+            return weight_grad_rows(x, g, w_shape, padding)
         batch = geo.batch(n, c * geo.kk + o, x.itemsize)
-        cols, grid = Columns(x, geo, batch), Grid(g, geo, batch)
         rows, og = (c // groups) * geo.kk, o // groups
         gw = xp.zeros((o, rows), g.dtype)
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            cv, length = cols.fill(n0, b)
-            gm = grid.fill(n0, b, length)
-            for gi in range(groups):
-                gw[gi * og : (gi + 1) * og] += (
-                    gm[gi * og : (gi + 1) * og] @ cv[gi * rows : (gi + 1) * rows].T
-                )
+        with scratch.scope() as take:
+            cols, grid = Columns(x, geo, batch, take), Grid(g, geo, batch, take)
+            part = take((o, rows), g.dtype)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                cv, length = cols.fill(n0, b)
+                gm = grid.fill(n0, b, length)
+                for gi in range(groups):
+                    sl = slice(gi * og, (gi + 1) * og)
+                    xp.matmul(gm[sl], cv[gi * rows : (gi + 1) * rows].T, out=part[sl])
+                gw += part
         return gw.reshape(w_shape)
 
     def input_grad_col2im_shifted(
@@ -449,41 +608,42 @@ def _array_conv(xp: Any) -> dict:
     ) -> Any:
         n, o = g.shape[:2]
         c = x_shape[1]
-        geo = _Shifted(x_shape[2:], w.shape[2:], padding, dilation)
+        geo = _shifted(tuple(x_shape[2:]), tuple(w.shape[2:]), padding, dilation)
         batch = geo.batch(n, c * geo.kk + o, g.itemsize)
-        grid = Grid(g, geo, batch)
         rows, og = (c // groups) * geo.kk, o // groups
         wt = w.reshape(groups, og, rows).swapaxes(1, 2)
-        cols = xp.empty((c * geo.kk, batch * geo.plane), g.dtype)
-        cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
         dx = xp.empty((n,) + tuple(x_shape[1:]), g.dtype)
-        buf = xp.empty((c, batch) + geo.full, g.dtype)
-        flat = buf.reshape(c, batch * math.prod(geo.full))
-        if geo.band:
-            bandbuf = xp.empty((c, batch) + geo.grid, g.dtype)
-            bandflat = bandbuf.reshape(c, batch * geo.plane)
         per = len(geo.shifts)
-        for n0 in range(0, n, batch):
-            b = min(batch, n - n0)
-            length = geo.length(b)
-            gm = grid.fill(n0, b, length)
-            for gi in range(groups):
-                xp.matmul(
-                    wt[gi],
-                    gm[gi * og : (gi + 1) * og],
-                    out=cols[gi * rows : (gi + 1) * rows, :length],
-                )
-            buf.fill(0)
-            for i, r in enumerate(geo.band_starts):
-                if geo.band:
-                    bandbuf.fill(0)
-                for t, s in enumerate(geo.shifts):
-                    (bandflat if geo.band else flat)[:, s : s + length] += cols3[
-                        :, i * per + t, :length
-                    ]
-                if geo.band:
-                    buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
-            dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
+        with scratch.scope() as take:
+            grid = Grid(g, geo, batch, take)
+            cols = take((c * geo.kk, batch * geo.plane), g.dtype)
+            cols3 = cols.reshape(c, geo.kk, batch * geo.plane)
+            buf = take((c, batch) + geo.full, g.dtype)
+            flat = buf.reshape(c, batch * math.prod(geo.full))
+            if geo.band:
+                bandbuf = take((c, batch) + geo.grid, g.dtype)
+                bandflat = bandbuf.reshape(c, batch * geo.plane)
+            for n0 in range(0, n, batch):
+                b = min(batch, n - n0)
+                length = geo.length(b)
+                gm = grid.fill(n0, b, length)
+                for gi in range(groups):
+                    xp.matmul(
+                        wt[gi],
+                        gm[gi * og : (gi + 1) * og],
+                        out=cols[gi * rows : (gi + 1) * rows, :length],
+                    )
+                buf.fill(0)
+                for i, r in enumerate(geo.band_starts):
+                    if geo.band:
+                        bandbuf.fill(0)
+                    for t, s in enumerate(geo.shifts):
+                        (bandflat if geo.band else flat)[:, s : s + length] += cols3[
+                            :, i * per + t, :length
+                        ]
+                    if geo.band:
+                        buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
+                dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
 
     # ------------------------------------------------------------------ the three rules' ops
