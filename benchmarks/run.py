@@ -134,8 +134,8 @@ def time_workload(
     data = workload.make_data(quick)
     data["form"] = form
     data["device"] = device
-    if engines is None:  # NumPy has no GPU engine
-        engines = ENGINES if device == "cpu" else ("ndgrad", "pytorch")
+    if engines is None:  # NumPy (and eager ndgrad beside a compiled row) only on the CPU
+        engines = tuple(workload.engines) if device == "cpu" else ("ndgrad", "pytorch")
     runs = {name: prepare(data) for name, prepare in workload.engines.items() if name in engines}
     scale = (1e3 if workload.unit == "ms" else 1e6) / workload.steps(data)
     if not quick:
