@@ -356,15 +356,17 @@ def test_d2l_trainer_fits_a_compiled_model_bit_for_bit():
     book wrote them, the model's forward replays (the LazyLinear is set up on the first call,
     then traced) and its backward is one replayed node; the weights equal eager's exactly."""
     pytest.importorskip("d2l")
-    from tests.alias.conftest import python
+    from tests.alias.conftest import PROGRAMS, python
 
     result = python(
         """
-        import json, warnings
+        import json, sys, warnings
         import numpy as np
         import ndgrad
         ndgrad.install_as_torch()
         import torch
+        sys.path.insert(0, PROGRAMS_DIR)
+        import _standins  # pandas and requests, which d2l imports, where not installed
         from d2l import torch as d2l
         warnings.simplefilter("error")
 
@@ -384,7 +386,7 @@ def test_d2l_trainer_fits_a_compiled_model_bit_for_bit():
             same=bool(np.array_equal(we, wc) and np.array_equal(be, bc)),
             replayed=model.forward.size() >= 1,
         )))
-        """,
+        """.replace("PROGRAMS_DIR", repr(str(PROGRAMS))),
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
