@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from tests.gpu._device import OnDevice
 from tests.ops import test_functions as cases
 from tests.ops._cases import DATA
 
@@ -31,24 +32,6 @@ CREATION = {
 }  # fmt: skip
 RANDOM = ("rand", "manual_seed", "multinomial", "bernoulli", "normal(", "dropout", "Generator")
 HOST_ONLY = ("numpy()", "is_cuda", ".device", "from_numpy", "np.")
-
-
-class OnDevice:
-    """``ndgrad`` whose creation functions default to ``device``."""
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-
-    def __getattr__(self, name: str) -> Any:
-        fn = getattr(ndgrad, name)
-        if name not in CREATION:
-            return fn
-
-        def on_device(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("device", self.device)
-            return fn(*args, **kwargs)
-
-        return on_device
 
 
 def evaluate(lib: Any, expr: str) -> Any:
@@ -92,7 +75,7 @@ def test_functions_on_cuda_equal_the_cpu(cuda: Any) -> None:
         if any(word in expr for word in RANDOM + HOST_ONLY):
             continue
         want = normalised(evaluate(ndgrad, expr))
-        got = normalised(evaluate(OnDevice("cuda"), expr))
+        got = normalised(evaluate(OnDevice("cuda", CREATION), expr))
         checked += 1
         if not same(want, got):
             differ.append(f"{expr}\n  cpu:  {want!r:.200}\n  cuda: {got!r:.200}")

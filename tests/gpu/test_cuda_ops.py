@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.gpu._device import TOL
+from tests.gpu._device import TOL, OnDevice
 from tests.ops.helpers import all_outputs, float_outputs, weights_for
 from tests.ops.op_table import OPS
 
@@ -21,31 +21,13 @@ import ndgrad
 CREATION = {"tensor", "linspace", "arange", "zeros", "ones", "full", "eye", "rand", "randn"}
 
 
-class OnDevice:
-    """``ndgrad`` whose creation functions default to ``device`` (table ops build constants)."""
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-
-    def __getattr__(self, name: str) -> Any:
-        fn = getattr(ndgrad, name)
-        if name not in CREATION:
-            return fn
-
-        def on_device(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("device", self.device)
-            return fn(*args, **kwargs)
-
-        return on_device
-
-
 def host(t: ndgrad.Tensor) -> np.ndarray:
     assert isinstance(t, ndgrad.Tensor)
     return t.detach().cpu().numpy()
 
 
 def run(op: Any, arrays: tuple, params: dict, device: str) -> tuple[list, list]:
-    lib = OnDevice(device)
+    lib = OnDevice(device, CREATION)
     inputs = [
         lib.tensor(a, dtype=ndgrad.float64, requires_grad=op.grad)
         if a.dtype.kind == "f"
