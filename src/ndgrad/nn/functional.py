@@ -24,7 +24,14 @@ from ndgrad.ops import pointwise as _pw
 from ndgrad.ops import pooling as _pool
 from ndgrad.ops import reduction as _red
 from ndgrad.ops import shape as _shape
-from ndgrad.ops._common import all_on_one_device, as_tensor, broadcast_error, named, not_implemented
+from ndgrad.ops._common import (
+    all_on_one_device,
+    as_tensor,
+    broadcast_error,
+    named,
+    not_implemented,
+    wrap_dim,
+)
 
 __all__ = [
     "relu",
@@ -51,7 +58,24 @@ __all__ = [
     "kl_div",
     "softmin",
     "elu",
+    "selu",
+    "celu",
     "silu",
+    "mish",
+    "hardtanh",
+    "hardtanh_",
+    "relu6",
+    "hardsigmoid",
+    "hardswish",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
+    "softshrink",
+    "hardshrink",
+    "glu",
+    "prelu",
+    "rrelu",
     "normalize",
     "conv1d",
     "conv2d",
@@ -127,12 +151,216 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return _pw.logsigmoid(input)
 
 
+def _maybe_inplace(input: Tensor, inplace: bool, name: str, compute: Any) -> Tensor:  # noqa: A002
+    """``compute(input)``, or written into ``input`` (PyTorch's ``inplace=True``)."""
+    if inplace:
+        from ndgrad.ops.inplace import apply_inplace
+
+        return apply_inplace(input, name, compute)
+    return compute(input)
+
+
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    return input * _pw.sigmoid(input)
+    _check_tensor("silu", "input", input)
+    return _maybe_inplace(
+        input, inplace, "silu_", lambda x: named(x * _pw.sigmoid(x), "SiluBackward0")
+    )
+
+
+def _elu(x: Tensor, alpha: float, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
+    _pw._float_only("elu", x)
+    # (where, not minimum: at 0 the whole gradient takes the negative side, as PyTorch's)
+    negative = alpha * _pw.expm1(_pw.where(x > 0, 0.0, x) * input_scale)
+    out = _pw.where(x > 0, x, negative)
+    return out * scale if scale != 1.0 else out
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
-    return _pw.where(input > 0, input, alpha * _pw.expm1(_pw.minimum(input, 0.0)))
+    _check_tensor("elu", "input", input)
+    return _maybe_inplace(input, inplace, "elu_", lambda x: named(_elu(x, alpha), "EluBackward0"))
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("selu", "input", input)
+    return _maybe_inplace(
+        input,
+        inplace,
+        "selu_",
+        lambda x: named(_elu(x, _SELU_ALPHA, _SELU_SCALE), "EluBackward0"),
+    )
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("celu", "input", input)
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _maybe_inplace(
+        input,
+        inplace,
+        "celu_",
+        lambda x: named(_elu(x, alpha, input_scale=1.0 / alpha), "CeluBackward0"),
+    )
+
+
+def hardtanh(
+    input: Tensor,  # noqa: A002
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    inplace: bool = False,
+) -> Tensor:
+    _check_tensor("hardtanh", "input", input)
+    return _maybe_inplace(input, inplace, "hardtanh_", lambda x: _pw.hardtanh(x, min_val, max_val))
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("hardsigmoid", "input", input)
+    return _maybe_inplace(input, inplace, "hardsigmoid_", _pw.hardsigmoid)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("hardswish", "input", input)
+    return _maybe_inplace(input, inplace, "hardswish_", _pw.hardswish)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    _check_tensor("mish", "input", input)
+    _pw._float_only("mish", input)
+    return _maybe_inplace(
+        input,
+        inplace,
+        "mish_",
+        lambda x: named(x * _pw.tanh(_pw.softplus(x)), "MishBackward0"),
+    )
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    _check_tensor("softsign", "input", input)
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    _check_tensor("tanhshrink", "input", input)
+    return input - _pw.tanh(input)
+
+
+def threshold(
+    input: Tensor,  # noqa: A002
+    threshold: float,
+    value: float,
+    inplace: bool = False,
+) -> Tensor:
+    """``value`` where ``input <= threshold``; gradient only where ``input > threshold``."""
+    _check_tensor("threshold", "input", input)
+
+    def compute(x: Tensor) -> Tensor:
+        fill = _creation.full_like(x, value)
+        return named(_pw.where(x > threshold, x, fill), "ThresholdBackward0")
+
+    return _maybe_inplace(input, inplace, "threshold_", compute)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def _check_lambda(op: str, input: Tensor, lambd: float) -> None:  # noqa: A002
+    _pw._float_only(op, input)
+    if lambd < 0:
+        raise RuntimeError(
+            f"lambda must be in range [0, 3.40282e+38] for input dtype "
+            f"{_scalar_type(input)}, but found {lambd:g}"
+        )
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    _check_tensor("softshrink", "input", input)
+    _check_lambda("softshrink", input, lambd)
+    zero = _creation.zeros_like(input)
+    out = _pw.where(input > lambd, input - lambd, _pw.where(input < -lambd, input + lambd, zero))
+    return named(out, "SoftshrinkBackward0")
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    _check_tensor("hardshrink", "input", input)
+    _check_lambda("hardshrink", input, lambd)
+    zero = _creation.zeros_like(input)
+    return named(_pw.where(input.abs() > lambd, input, zero), "HardshrinkBackward0")
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """The gated linear unit: the first half of ``dim`` times the sigmoid of the second."""
+    _check_tensor("glu", "input", input)
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = wrap_dim(dim, input.dim(), "glu")
+    size = input.shape[d]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {size}")
+    a, b = input.split(size // 2, d)
+    return named(a * _pw.sigmoid(b), "GluBackward0")
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """``x`` where positive, else ``weight * x``; ``weight`` has 1 or ``C`` (dim 1) entries."""
+    _check_tensor("prelu", "input", input)
+    _check_tensor("prelu", "weight", weight)
+    n = weight.numel()
+    if weight.dim() > 1:
+        raise RuntimeError(
+            f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}"
+        )
+    if input.dim() == 0:
+        if n != 1:
+            raise RuntimeError("Not allow zero-dim input tensor.")
+        channels = 1
+    else:
+        channels = input.shape[1] if input.dim() >= 2 else 1
+    if n != 1 and n != channels:
+        raise RuntimeError(
+            f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+            f"{n} and channel size = {channels}."
+        )
+    w = weight.reshape(-1)
+    if n != 1 and input.dim() >= 2:
+        w = w.reshape((n,) + (1,) * (input.dim() - 2))
+    elif n == 1:
+        w = w.reshape(())
+    return named(_pw.where(input > 0, input, w * input), "PreluKernelBackward0")
+
+
+def rrelu(
+    input: Tensor,  # noqa: A002
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Leaky ReLU with slope ``(lower + upper) / 2`` in eval; a slope drawn uniformly from
+    ``[lower, upper]`` per negative element in training."""
+    _check_tensor("rrelu", "input", input)
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+
+    def compute(x: Tensor) -> Tensor:
+        if not training:
+            slope: Any = (lower + upper) / 2
+        else:
+            slope = _creation.empty_like(x).uniform_(lower, upper)
+        return named(_pw.where(x > 0, x, x * slope), "RreluWithNoiseBackward0")
+
+    return _maybe_inplace(input, inplace, "rrelu_", compute)
 
 
 def _implicit_dim_warning(name: str, stacklevel: int) -> None:

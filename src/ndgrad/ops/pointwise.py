@@ -732,6 +732,64 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     )
 
 
+def _float_only(op: str, x: Tensor) -> None:
+    if x._data.dtype.kind != "f":
+        from ndgrad._dtype import SCALAR_NAMES
+
+        raise NotImplementedError(
+            f"\"{op}_cpu\" not implemented for '{SCALAR_NAMES[x._data.dtype.name]}'"
+        )
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """``clamp(x, min_val, max_val)``, but its gradient is 0 at the ends too (PyTorch's)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    xp = array_module(x._data)
+    kind = x._data.dtype.type
+    data = xp.clip(x._data, kind(min_val), kind(max_val))
+    return record(
+        "HardtanhBackward0",
+        data,
+        (x,),
+        lambda xp, g, x: (g * xp.logical_and(x > min_val, x < max_val),),
+        (x,),
+    )
+
+
+# PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float32, in every dtype.
+_ONE_SIXTH_F32 = float(np.float32(1 / 6))
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """``relu6(x + 3) / 6``; gradient ``1/6`` strictly between -3 and 3."""
+    _float_only("hardsigmoid", x)
+    xp = array_module(x._data)
+    data = xp.clip(x._data + 3, 0, 6) / 6
+    return record(
+        "HardsigmoidBackward0",
+        data.astype(x._data.dtype, copy=False),
+        (x,),
+        lambda xp, g, x: (g * xp.logical_and(x > -3, x < 3) * _ONE_SIXTH_F32,),
+        (x,),
+    )
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """``x * relu6(x + 3) / 6``, with PyTorch's gradient: 0 up to -3, ``x / 3 + 1/2`` between
+    -3 and 3, 1 from 3."""
+    _float_only("hardswish", x)
+    xp = array_module(x._data)
+    d = x._data
+    data = (d * (xp.clip(d + 3, 0, 6) / 6)).astype(d.dtype, copy=False)
+
+    def rule(xp: Any, g: Any, x: Any) -> tuple:
+        slope = xp.where(x < 3, x / 3 + 0.5, 1.0)
+        return (g * xp.where(x <= -3, 0.0, slope),)
+
+    return record("HardswishBackward0", data, (x,), rule, (x,))
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate == "tanh":
         c = math.sqrt(2 / math.pi)
