@@ -24,9 +24,14 @@ def shape_arg(args: tuple, op: str) -> tuple[int, ...]:
         return tuple(map(operator.index, args))  # ints (or 0-d integer tensors), not floats
     except TypeError:
         bad = next(i for i, a in enumerate(args) if not _is_index(a))
+        if len(args) == 1:
+            raise TypeError(
+                f"{op}(): argument 'size' (position 1) must be tuple of ints, not "
+                f"{type(args[bad]).__name__}"
+            ) from None
         raise TypeError(
-            f"{op}(): argument 'size' must be a tuple of ints, but got "
-            f"{type(args[bad]).__name__} at position {bad + 1} ({args!r})"
+            f"{op}(): argument 'size' failed to unpack the object at pos {bad + 1} with error "
+            f'"type must be tuple of ints,but got {type(args[bad]).__name__}"'
         ) from None
 
 
@@ -43,6 +48,8 @@ def new_shape(args: tuple, op: str) -> tuple[int, ...]:
     shape = shape_arg(args, op)
     for s in shape:
         if s < 0:
+            if op == "zeros":  # PyTorch's zeros checks first, in its own words
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
             raise RuntimeError(
                 f"{op}(): Trying to create tensor with negative dimension {s}: {list(shape)}"
             )

@@ -137,7 +137,8 @@ LISTED = [
     "torch.ones(10**6, 10**6)",
     (
         "torch.ones(6).view(2.0, 3)",
-        "view\\(\\): argument 'size' must be a tuple of ints, but got float",
+        "view\\(\\): argument 'size' failed to unpack the object at pos 1 with error "
+        '"type must be tuple of ints,but got float"',
     ),
     "torch.ones(6).reshape(2.0, 3)",
     "torch.ones(6).view(2, 3.5)",

@@ -269,7 +269,7 @@ CASES: list[tuple[Callable[[Any], None], type[Exception], str]] = [
     (_float_index, IndexError, r"tensors used as indices must be long, int, byte or bool"),
     (_bool_sub, RuntimeError, r"Subtraction, the `-` operator, with two bool tensors"),
     (_bool_neg, RuntimeError, r"Negation, the `-` operator, on a bool tensor"),
-    (_mean_int, RuntimeError, r"mean\(\).*floating point.*Got: ndgrad.int64"),
+    (_mean_int, RuntimeError, r"mean\(\).*floating point.*Got: Long"),
     (
         _int_inplace_float,
         RuntimeError,
@@ -360,6 +360,18 @@ FORUM_MESSAGES = {
     "batched_dtype": lambda lib: lib.matmul(
         lib.ones(4, 2, 3, dtype=lib.float64), lib.ones(4, 3, 2)
     ),
+    "view_transposed": lambda lib: lib.ones(3, 4).t().view(12),
+    "mean_long": lambda lib: lib.arange(3).mean(),
+    "mean_bool": lambda lib: lib.tensor([True]).mean(),
+    "reflect_pad_width": lambda lib: lib.nn.functional.pad(
+        lib.ones(1, 1, 2, 2), (3, 3, 3, 3), mode="reflect"
+    ),
+    "reflect_pad_height": lambda lib: lib.nn.functional.pad(
+        lib.ones(1, 1, 2, 2), (1, 1, 3, 3), mode="reflect"
+    ),
+    "randn_float_size": lambda lib: lib.randn(2.5),
+    "ones_float_size": lambda lib: lib.ones((2, 2.5)),
+    "zeros_negative": lambda lib: lib.zeros(-1),
 }
 
 

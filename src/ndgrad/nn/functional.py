@@ -81,6 +81,8 @@ __all__ = [
     "conv2d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv3d",
+    "conv_transpose3d",
     "unfold",
     "fold",
     "batch_norm",
@@ -1092,6 +1094,20 @@ def conv2d(
     return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
+def conv3d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """3-D convolution of ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``) with a
+    ``(C_out, C_in / groups, kD, kH, kW)`` weight."""
+    return _conv_nd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
 def _conv_transpose_nd(
     op: str,
     n: int,
@@ -1201,6 +1217,32 @@ def conv_transpose2d(
     return _conv_transpose_nd(
         "conv_transpose2d",
         2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """Transposed 3-D convolution (the input gradient of ``conv3d``); ``weight`` is
+    ``(C_in, C_out / groups, kD, kH, kW)``."""
+    return _conv_transpose_nd(
+        "conv_transpose3d",
+        3,
         input,
         weight,
         bias,
@@ -1752,7 +1794,7 @@ def pad(
         n = shape[dim]
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(
-                f"Argument #{2 * k + 2}: Padding size should be less than the corresponding "
+                f"Argument #{2 * i + 4}: Padding size should be less than the corresponding "
                 f"input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
                 f"{shape}"
             )

@@ -70,7 +70,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
     if x._data.dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype}"
+            f"or complex dtype. Got: {_dtype.SCALAR_NAMES[x._data.dtype.name]}"
         )
     dims = normalize_dims(_all_if_empty(dim), x._data.ndim, "mean")
     count = 1

@@ -109,9 +109,9 @@ def view(x: Tensor, *shape: Any) -> Tensor:
         data = xp.reshape(x._data, target, copy=False)
     except ValueError:
         raise RuntimeError(
-            f"view size is not compatible with input tensor's size and stride (at least one "
-            f"dimension spans across two contiguous subspaces); input shape {list(x.shape)}, "
-            f"requested {list(target)}. Use .reshape(...) instead."
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead. "
+            f"(input shape {list(x.shape)}, requested {list(target)})"
         ) from None
     return as_view(record("ViewBackward0", data, (x,), _reshape_rule(x._data.shape)), x)
 

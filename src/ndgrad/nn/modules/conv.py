@@ -1,5 +1,5 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose1d``, ``ConvTranspose2d`` and the
-lazy ``LazyConv1d``/``LazyConv2d``, with PyTorch's arguments, initialisation and repr."""
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` and their lazy variants,
+with PyTorch's arguments, initialisation and repr."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ class _ConvNd(Module):
         return s
 
     def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:  # noqa: A002
-        conv = F.conv1d if self._n == 1 else F.conv2d
+        conv = (F.conv1d, F.conv2d, F.conv3d)[self._n - 1]
         if self.padding_mode != "zeros":
             x = input
             if x.dim() not in (self._n + 1, self._n + 2):
@@ -238,6 +238,12 @@ class Conv2d(_ConvNd):
         )
 
 
+class Conv3d(Conv2d):
+    """3-D convolution over ``(N, C_in, D, H, W)`` (or ``(C_in, D, H, W)``) inputs."""
+
+    _n = 3
+
+
 class _ConvTransposeNd(_ConvNd):
     transposed = True
 
@@ -279,7 +285,7 @@ class _ConvTransposeNd(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding(input, output_size)
-        conv = F.conv_transpose1d if self._n == 1 else F.conv_transpose2d
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._n - 1]
         return conv(
             input,
             self.weight,
@@ -324,6 +330,12 @@ class ConvTranspose2d(_ConvTransposeNd):
     _n = 2
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution (the gradient of ``Conv3d`` wrt its input)."""
+
+    _n = 3
+
+
 class _LazyConvMixin:
     """``in_channels`` inferred from the first input (``input.shape[-n-1]``)."""
 
@@ -352,7 +364,10 @@ class _LazyConvMixin:
             self.in_channels = input.shape[1] if input.dim() == n + 2 else input.shape[0]
             if self.in_channels % self.groups != 0:
                 raise ValueError("in_channels must be divisible by groups")
-            shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+            if self.transposed:  # type: ignore[attr-defined]
+                shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+            else:
+                shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
             self.weight.materialize(shape)
             if self.bias is not None:
                 self.bias.materialize((self.out_channels,))
@@ -362,7 +377,10 @@ class _LazyConvMixin:
         if self.has_uninitialized_params():
             self.initialize_parameters(args[0] if args else kwargs["input"])
         else:
-            self.in_channels = self.weight.shape[1] * self.groups
+            weight_in = (
+                self.weight.shape[0] if self.transposed else self.weight.shape[1] * self.groups
+            )
+            self.in_channels = weight_in
         object.__setattr__(self, "__class__", self.cls_to_become)
         return Module.__call__(self, *args, **kwargs)
 
@@ -377,3 +395,27 @@ class LazyConv2d(_LazyConvMixin, Conv2d):
     """A ``Conv2d`` whose ``in_channels`` is inferred from the first input."""
 
     cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConvMixin, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` is inferred from the first input."""
+
+    cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvMixin, ConvTranspose1d):
+    """A ``ConvTranspose1d`` whose ``in_channels`` is inferred from the first input."""
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvMixin, ConvTranspose2d):
+    """A ``ConvTranspose2d`` whose ``in_channels`` is inferred from the first input."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvMixin, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` is inferred from the first input."""
+
+    cls_to_become = ConvTranspose3d
