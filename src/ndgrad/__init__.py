@@ -160,6 +160,21 @@ from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the
 )
 from ndgrad._dynamo import compile  # noqa: E402, A004 - torch.compile
 from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
+from ndgrad.nn.functional import (  # noqa: E402 - torch.* names of nn.functional's
+    cdist,
+    celu,
+    channel_shuffle,
+    conv3d,
+    conv_transpose3d,
+    cosine_similarity,
+    hardshrink,
+    pairwise_distance,
+    pixel_shuffle,
+    pixel_unshuffle,
+    prelu,
+    rrelu,
+    selu,
+)
 
 compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 

@@ -83,6 +83,14 @@ __all__ = [
     "conv_transpose2d",
     "conv3d",
     "conv_transpose3d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "channel_shuffle",
+    "cosine_similarity",
+    "pairwise_distance",
+    "local_response_norm",
+    "lp_pool1d",
+    "lp_pool2d",
     "unfold",
     "fold",
     "batch_norm",
@@ -1347,6 +1355,230 @@ def fold(
 
 
 # ----------------------------------------------------------------------------- normalisation
+# ----------------------------------------------------------------------------- rearranging
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """``(*, C r^2, H, W)`` to ``(*, C, H r, W r)``: sub-pixel convolution's rearrangement."""
+    _check_tensor("pixel_shuffle", "input", input)
+    r = upscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(
+            "pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
+    k = len(batch)
+    x = input.reshape(*batch, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return named(x.reshape(*batch, c // (r * r), h * r, w * r), "PixelShuffleBackward0")
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """``(*, C, H r, W r)`` to ``(*, C r^2, H, W)``: the inverse of ``pixel_shuffle``."""
+    _check_tensor("pixel_unshuffle", "input", input)
+    r = downscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(
+            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *batch, c, h, w = input.shape
+    for name, size, at in (("height", h, -2), ("width", w, -1)):
+        if size % r:
+            raise RuntimeError(
+                f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                f"input.size({at})={size} is not divisible by {r}"
+            )
+    k = len(batch)
+    x = input.reshape(*batch, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return named(x.reshape(*batch, c * r * r, h // r, w // r), "PixelUnshuffleBackward0")
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+    """ShuffleNet's channel shuffle: ``(N, g * k, *)`` read as ``(N, g, k, *)``, transposed."""
+    _check_tensor("channel_shuffle", "input", input)
+    if input.dim() <= 2:
+        raise RuntimeError(
+            f"channel_shuffle expects input with > 2 dims, but got input with sizes "
+            f"{_size_list(input.shape)}"
+        )
+    if groups <= 0:
+        raise RuntimeError(
+            f"Number of groups to divide channels in must be positive. Value of groups:{groups}"
+        )
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
+        )
+    x = input.reshape(n, groups, c // groups, *rest).transpose(1, 2)
+    return named(x.reshape(n, c, *rest), "ChannelShuffleBackward0")
+
+
+# ----------------------------------------------------------------------------- distances
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``<x1, x2> / (|x1| |x2|)`` along ``dim`` (broadcast), each norm at least ``eps``.
+
+    As PyTorch, each input is divided by its own norm, clamped at ``eps`` without a gradient
+    (the clamp only guards the division)."""
+    _check_tensor("cosine_similarity", "x1", x1)
+    _check_tensor("cosine_similarity", "x2", x2)
+    from ndgrad.ops.shape import broadcast_tensors
+
+    a, b = broadcast_tensors(x1, x2)
+    if a.dtype.is_floating_point is False:
+        a, b = a.float(), b.float()
+    d = wrap_dim(dim, a.dim(), "cosine_similarity")
+
+    def unit(t: Tensor) -> Tensor:
+        n = _red.norm(t, 2, d, True)
+        floor = n.detach().clamp_min(eps) - n.detach()  # the clamp's value, no gradient
+        return t / (n + floor)
+
+    return (unit(a) * unit(b)).sum(d)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``|x1 - x2 + eps|_p`` along the last dim (broadcast)."""
+    _check_tensor("pairwise_distance", "x1", x1)
+    _check_tensor("pairwise_distance", "x2", x2)
+    last = max(x1.dim(), x2.dim()) - 1
+    return _red.norm(x1 - x2 + eps, p, last if last >= 0 else None, keepdim)
+
+
+def _safe_root(total: Tensor, p: float) -> Tensor:
+    """``total ** (1 / p)`` with a zero gradient where ``total`` is 0 (PyTorch's cdist)."""
+    positive = total > 0
+    ones = _creation.ones_like(total)
+    return _pw.where(positive, _pw.where(positive, total, ones) ** (1.0 / p), total * 0)
+
+
+def cdist(
+    x1: Tensor,
+    x2: Tensor,
+    p: float = 2.0,
+    compute_mode: str = "use_mm_for_euclid_dist_if_necessary",
+) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` ``(*, P, M)`` and each row of ``x2``
+    ``(*, R, M)``: ``(*, P, R)``. For ``p = 2`` with more than 25 rows (or when asked) it is
+    ``sqrt(|a|^2 + |b|^2 - 2 a.b)`` through one matrix product, as PyTorch computes it."""
+    for t, name in ((x1, "X1"), (x2, "X2")):
+        _check_tensor("cdist", "x1" if name == "X1" else "x2", t)
+        if t.dim() < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t.dim()}D")
+        if not t.dtype.is_floating_point:
+            raise RuntimeError(
+                f"cdist only supports floating-point dtypes, {name} got: {_scalar_type(t)}"
+            )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    modes = (
+        "use_mm_for_euclid_dist_if_necessary",
+        "use_mm_for_euclid_dist",
+        "donot_use_mm_for_euclid_dist",
+    )
+    if compute_mode not in modes:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    rows1, rows2 = x1.shape[-2], x2.shape[-2]
+    use_mm = p == 2 and (
+        compute_mode == "use_mm_for_euclid_dist"
+        or (compute_mode == modes[0] and (rows1 > 25 or rows2 > 25))
+    )
+    if use_mm:
+        sq1 = (x1 * x1).sum(-1, keepdim=True)
+        sq2 = (x2 * x2).sum(-1, keepdim=True)
+        total = (sq1 - 2 * (x1 @ x2.transpose(-1, -2)) + sq2.transpose(-1, -2)).clamp_min(0)
+        return named(_safe_root(total, 2.0), "CdistBackward0")
+    diff = (x1.unsqueeze(-2) - x2.unsqueeze(-3)).abs()
+    if p == 0:
+        return (diff != 0).sum(-1).to(x1.dtype)
+    if p == math.inf:
+        return named(diff.amax(-1), "CdistBackward0")
+    return named(_safe_root((diff**p).sum(-1), p), "CdistBackward0")
+
+
+# ----------------------------------------------------------------------------- normalisation
+def local_response_norm(
+    input: Tensor,  # noqa: A002
+    size: int,
+    alpha: float = 1e-4,
+    beta: float = 0.75,
+    k: float = 1.0,
+) -> Tensor:
+    """AlexNet's local response normalisation across ``size`` neighbouring channels:
+    ``x / (k + alpha * mean over the window of x^2) ** beta``."""
+    _check_tensor("local_response_norm", "input", input)
+    if input.dim() < 3:
+        raise ValueError(
+            "Expected 3D or higher dimensionality                          input (got "
+            f"{input.dim()} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    n, c = input.shape[:2]
+    squares = (input * input).reshape(n, 1, c, -1)  # channels as the pooled height
+    squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
+    mean = avg_pool2d(squares, (size, 1), stride=1).reshape(input.shape)
+    return input / (mean * alpha + k) ** beta
+
+
+# ----------------------------------------------------------------------------- power pooling
+def _lp_pool(
+    op: str,
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel: tuple,
+    stride: Any,
+    ceil_mode: bool,
+    pool: Any,
+) -> Tensor:
+    _check_tensor(op, "input", input)
+    if norm_type == 0:
+        raise ZeroDivisionError("float division by zero")
+    out = pool(input.pow(norm_type), kernel, stride, 0, ceil_mode)
+    scale = math.prod(kernel)
+    return (_pw.sign(out) * relu(out.abs())).mul(scale).pow(1.0 / norm_type)
+
+
+def lp_pool1d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: int,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
+    k = _ntuple(kernel_size, 1)
+    return _lp_pool("lp_pool1d", input, norm_type, k, stride, ceil_mode, avg_pool1d)
+
+
+def lp_pool2d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
+    k = _ntuple(kernel_size, 2)
+    return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d)
+
+
 def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
     dt = input._data.dtype
     if dt.kind != "f":

@@ -484,6 +484,35 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return x[key]
 
 
+@method("unfold")
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` entries, ``step`` apart, along ``dimension``: that dim becomes
+    the window count and a new last dim of ``size`` holds each window. (A copy, where
+    PyTorch returns a view.)"""
+    from ndgrad.ops.indexing import index_select
+
+    d = wrap_dim(dimension, x._data.ndim, "unfold")
+    length = x._data.shape[d] if x._data.ndim else 1
+    if size > length:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {d} is {length} but size is {size}"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    count = (length - size) // step + 1
+    xp = array_module(x._data)
+    starts = xp.arange(count)[:, None] * step
+    index = Tensor._make((starts + xp.arange(size)[None, :]).reshape(-1))
+    src = x if x._data.ndim else x.reshape(1)
+    picked = index_select(src, d, index)
+    if not x._data.ndim:  # a 0-d tensor's one window
+        return named(picked.reshape(size), "UnfoldBackward0")
+    shape = src.shape[:d] + (count, size) + src.shape[d + 1 :]
+    return named(picked.reshape(shape).movedim(d + 1, -1), "UnfoldBackward0")
+
+
 @method("select")
 def select(x: Tensor, dim: int, index: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "select")

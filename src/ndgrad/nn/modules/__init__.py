@@ -39,6 +39,7 @@ from ndgrad.nn.modules.batchnorm import (
     LazyBatchNorm2d,
     LazyBatchNorm3d,
 )
+from ndgrad.nn.modules.channelshuffle import ChannelShuffle
 from ndgrad.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -60,8 +61,10 @@ from ndgrad.nn.modules.conv import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
+from ndgrad.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from ndgrad.nn.modules.dropout import Dropout, Dropout2d
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
+from ndgrad.nn.modules.fold import Fold, Unfold
 from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ndgrad.nn.modules.linear import (
     Identity,
@@ -81,7 +84,11 @@ from ndgrad.nn.modules.loss import (
     SmoothL1Loss,
 )
 from ndgrad.nn.modules.module import Module
-from ndgrad.nn.modules.normalization import GroupNorm, LayerNorm
+from ndgrad.nn.modules.normalization import (
+    GroupNorm,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from ndgrad.nn.modules.padding import (
     ConstantPad1d,
     ConstantPad2d,
@@ -91,6 +98,7 @@ from ndgrad.nn.modules.padding import (
     ReplicationPad2d,
     ZeroPad2d,
 )
+from ndgrad.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from ndgrad.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -98,6 +106,8 @@ from ndgrad.nn.modules.pooling import (
     AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
+    LPPool1d,
+    LPPool2d,
     MaxPool1d,
     MaxPool2d,
 )
@@ -125,6 +135,7 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "CELU",
+    "ChannelShuffle",
     "ConstantPad1d",
     "ConstantPad2d",
     "Conv1d",
@@ -133,12 +144,14 @@ __all__ = [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
     "ELU",
     "Embedding",
     "Flatten",
+    "Fold",
     "GELU",
     "GLU",
     "GRU",
@@ -155,6 +168,8 @@ __all__ = [
     "InstanceNorm3d",
     "KLDivLoss",
     "L1Loss",
+    "LPPool1d",
+    "LPPool2d",
     "LSTM",
     "LSTMCell",
     "LayerNorm",
@@ -170,6 +185,7 @@ __all__ = [
     "LazyLinear",
     "LeakyReLU",
     "Linear",
+    "LocalResponseNorm",
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
@@ -183,8 +199,11 @@ __all__ = [
     "NLLLoss",
     "NonDynamicallyQuantizableLinear",
     "PReLU",
+    "PairwiseDistance",
     "ParameterDict",
     "ParameterList",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "RNN",
     "RNNBase",
     "RNNCell",
@@ -216,6 +235,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "Unflatten",
+    "Unfold",
     "Upsample",
     "ZeroPad2d",
 ]
