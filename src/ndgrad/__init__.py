@@ -145,21 +145,43 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     return promote(a, b)
 
 
+_deterministic = [False, False]  # (mode, warn_only)
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Kept for PyTorch programs; ndgrad's CPU kernels are deterministic in any mode."""
+    _deterministic[:] = [mode is True or mode == 1, warn_only is True or warn_only == 1]
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic[0]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic[1]
+
+
 def is_nonzero(x: Tensor) -> bool:
     return x.__bool__()
 
 
 from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above
+    amp,
+    backends,
     cuda,  # noqa: E402 - torch.cuda: a module, so `import torch.cuda` works
     distributed,  # torch.distributed on MPI: mpi4py is imported by init_process_group only
     distributions,
     information,
+    jit,
     nn,  # noqa: E402 - needs the tensor API above
     optim,
+    testing,
     utils,
 )
 from ndgrad._dynamo import compile  # noqa: E402, A004 - torch.compile
 from ndgrad.alias import install_as_torch  # noqa: E402 - `import torch` -> ndgrad, opt-in
+from ndgrad.amp import autocast  # noqa: E402 - torch.autocast
+from ndgrad.amp.autocast_mode import get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from ndgrad.nn.functional import (  # noqa: E402 - torch.* names of nn.functional's
     cdist,
     celu,

@@ -219,3 +219,6 @@ def out_of_memory(exc: BaseException) -> OutOfMemoryError:
         f"CUDA out of memory. {exc} GPU 0 has a total capacity of {total / gib:.2f} GiB; "
         f"{memory_allocated() / gib:.2f} GiB is allocated by ndgrad tensors."
     )
+
+
+from ndgrad.cuda import amp  # noqa: E402 - torch.cuda.amp (needs the names above)
