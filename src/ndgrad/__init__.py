@@ -197,6 +197,11 @@ from ndgrad.nn.functional import (  # noqa: E402 - torch.* names of nn.functiona
     rrelu,
     selu,
 )
+from ndgrad.ops import decompositions as _decompositions  # noqa: E402 - torch.svd & co.
+
+cholesky, qr, svd = _decompositions.cholesky_old, _decompositions.qr_old, _decompositions.svd_old
+logdet, slogdet = _decompositions.logdet, _decompositions.slogdet
+matrix_power, pinverse = _decompositions.matrix_power, _decompositions.pinverse
 
 compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 

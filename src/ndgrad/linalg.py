@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ndgrad._tensor import Tensor
+from ndgrad.ops import decompositions as _dec
 from ndgrad.ops import linalg as _ops
 from ndgrad.ops import reduction as _reduction
 
@@ -13,6 +14,21 @@ LinAlgError = _ops._LinAlgError
 inv = _ops.inverse
 det = _ops.det
 matmul = _ops.matmul
+solve = _dec.solve
+cholesky = _dec.cholesky
+cholesky_ex = _dec.cholesky_ex
+inv_ex = _dec.inv_ex
+eigh = _dec.eigh
+eigvalsh = _dec.eigvalsh
+svd = _dec.svd
+svdvals = _dec.svdvals
+qr = _dec.qr
+slogdet = _dec.slogdet
+matrix_power = _dec.matrix_power
+multi_dot = _dec.multi_dot
+matrix_rank = _dec.matrix_rank
+pinv = _dec.pinv
+lstsq = _dec.lstsq
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
@@ -54,6 +70,15 @@ def matrix_norm(
         sums = x.abs().sum(reduce_dim, keepdim=True)
         picked = sums.amax(pick_dim, keepdim=True) if ord > 0 else sums.amin(pick_dim, keepdim=True)
         return picked if keepdim else picked.squeeze(dim)
+    if ord in (2, -2, "nuc"):
+        # the largest / smallest / summed singular values
+        moved = x.movedim(dim, (-2, -1)) if tuple(dim) != (-2, -1) else x
+        s = _dec.svdvals(moved)
+        out = s.amax(-1) if ord == 2 else s.amin(-1) if ord == -2 else s.sum(-1)
+        if keepdim:
+            for d in sorted(d % x.ndim for d in dim):
+                out = out.unsqueeze(d)
+        return out
     raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} is not supported by ndgrad")
 
 

@@ -293,12 +293,14 @@ def reflected(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return swapped
 
 
-def return_type(name: str) -> type:
-    """``torch.return_types.<name>``: a (values, indices) named tuple printed like PyTorch's."""
-    base = namedtuple(name, ["values", "indices"])  # type: ignore[misc]
+def return_type(name: str, fields: tuple = ("values", "indices")) -> type:
+    """``torch.return_types.<name>``: a named tuple (``values``, ``indices`` unless other
+    ``fields`` are given) printed like PyTorch's."""
+    base = namedtuple(name, fields)  # type: ignore[misc]
 
     def __repr__(self: Any) -> str:  # noqa: N807
-        return f"ndgrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+        items = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True))
+        return f"ndgrad.return_types.{name}(\n{items})"
 
     return type(
         name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": "ndgrad.return_types"}
