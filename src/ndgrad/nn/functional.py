@@ -49,6 +49,17 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
     "softmin",
     "elu",
     "silu",
@@ -682,6 +693,404 @@ def kl_div(
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.dim() else total
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- margin, embedding
+# and likelihood losses. Compositions of differentiable ops in PyTorch's order (their kinks
+# follow clamp_min's rule: the gradient passes where the clamped value is exactly 0, as in
+# PyTorch's ATen compositions); the kernels PyTorch writes by hand (soft margin, multi-margin,
+# multilabel margin) are composed so that their values and gradients match too.
+_COSINE_EPSILON = 1e-12  # ATen's EPSILON in cosine_embedding_loss
+
+
+def _size_text(t: Tensor) -> str:
+    return repr(t.size())
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {_size_text(input1)}, input2: {_size_text(input2)}, target: "
+            f"{_size_text(target)} "
+        )
+    loss = named((-target * (input1 - input2) + margin).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``x`` where target is 1, ``max(0, margin - x)`` where it is -1 (other values: the sum)."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    margin_clamp = (margin - input).clamp_min(0)
+    output_margin = _pw.where(target != 1, margin_clamp, 0.0)
+    output_self = _pw.where(target != -1, input, 0.0)
+    return _reduce(output_margin + output_self, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``log(1 + exp(-target * input))`` (PyTorch's kernel: no overflow guard, so it is inf
+    for very negative margins), in the input's dtype and shape."""
+    from ndgrad.autograd import is_grad_enabled
+
+    reduction = _get_reduction(reduction, size_average, reduce)
+    _check_tensor("soft_margin_loss", "input", input)
+    target = as_tensor(target, "soft_margin_loss")
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise broadcast_error("soft_margin_loss", input.shape, target.shape) from None
+    if shape != tuple(input.shape):
+        raise RuntimeError(
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape "
+            f"{list(shape)}"
+        )
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_scalar_type(input)}"
+        )
+    margin = -input * target
+    if margin.dtype != input.dtype:  # the kernel works in place in the input's dtype
+        margin = margin.to(input.dtype)
+    loss = _pw.log1p(_pw.exp(margin))
+    return named(_reduce(loss, reduction), "SoftMarginLossBackward0")
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``1 - cos`` where target is 1, ``max(0, cos - margin)`` where it is -1; ``cos`` with
+    ATen's 1e-12 added to each squared magnitude."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    targ_dim = target.dim()
+    if targ_dim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    want = 2 if targ_dim == 1 else 1
+    if input1.dim() != want or input2.dim() != want:
+        raise RuntimeError(
+            f"{targ_dim}D target tensor expects {want}D input tensors, but found inputs with "
+            f"sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
+    prod_sum = (input1 * input2).sum(targ_dim)
+    mag_square1 = (input1 * input1).sum(targ_dim) + _COSINE_EPSILON
+    mag_square2 = (input2 * input2).sum(targ_dim) + _COSINE_EPSILON
+    cos = prod_sum / (mag_square1 * mag_square2).sqrt()
+    output_pos = _pw.where(target == 1, 1 - cos, 0.0)
+    output_neg = _pw.where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return _reduce(output_pos + output_neg, reduction)
+
+
+def _pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
+    """ATen's pairwise_distance: ``||x1 - x2 + eps||_p`` over the last dim of the broadcast."""
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
+
+
+def _check_triplet_dims(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == p and p == n):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {a}D, positive {p}D, and negative {n}D inputs"
+        )
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, margin + d(a, p) - d(a, n))`` with the pairwise p-norm distance (eps added to
+    the difference); ``swap`` uses ``min(d(a, n), d(p, n))``."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    dist_pos = _pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dist_neg = _pw.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
+    loss = named((margin + dist_pos - dist_neg).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """The triplet loss with any distance (default: the pairwise 2-norm distance)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    if distance_function is None:
+        distance_function = globals().get("pairwise_distance", _pairwise_distance)
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    if swap:
+        dist_neg = _pw.minimum(dist_neg, distance_function(positive, negative))
+    loss = named((margin + dist_pos - dist_neg).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The mean over classes (the last dim) of the per-class logistic losses."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    loss = -(target * _pw.logsigmoid(input) + (1 - target) * _pw.logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    if input.dim() == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    class_dim = input.dim() - 1
+    loss = loss.sum(dim=class_dim) / input.shape[class_dim]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)
+
+
+def _check_long_target(target: Tensor) -> None:
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_type(target)}")
+
+
+def _margin_frames(op: str, input: Tensor) -> tuple[int, int]:  # noqa: A002
+    """(frames, classes) of a multi-margin input: 0-D, 1-D or 2-D with non-empty classes."""
+    nd = input.dim()
+    if not ((nd == 2 and input.shape[1] != 0) or (nd == 1 and input.shape[0] != 0) or nd == 0):
+        raise RuntimeError(
+            "Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+            f"{list(input.shape)}"
+        )
+    if nd <= 1:
+        return 1, (1 if nd == 0 else input.shape[0])
+    return input.shape[0], input.shape[1]
+
+
+def multi_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i])^p / C`` per sample
+    (times ``weight[y]``)."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _margin_frames("multi_margin_loss", input)
+    if target.dim() > 1 or target.numel() != nframe:
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{nframe}], but got "
+            f"{list(target.shape)}. Input has shape {list(input.shape)}."
+        )
+    if weight is not None and weight.numel() != dim:
+        raise RuntimeError(
+            f"inconsistent weight size, expected {dim} but got {list(weight.shape)}"
+        )
+    _check_long_target(target)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"multi_margin_loss_cpu_kernel\" not implemented for '{_scalar_type(input)}'"
+        )
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
+        )
+    t = target._data.reshape(nframe)
+    if t.size and (t.min() < 0 or t.max() >= dim):
+        raise RuntimeError("target out of range")
+    x = input.reshape(nframe, dim)
+    idx = Tensor._make(t.reshape(nframe, 1))
+    z = (margin - x.gather(1, idx)) + x
+    h = _pw.relu(z)  # the kernel's strict z > 0: no gradient at the kink
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * weight[idx]
+    others = Tensor._make(np.arange(dim)[None, :] != t.reshape(nframe, 1))
+    loss = _pw.where(others, h, 0.0).sum(1) / dim
+    if reduction == "none":
+        out = loss.reshape(tuple(target.shape))
+    elif reduction == "sum" or nframe == 0:
+        out = loss.sum()
+    else:
+        out = loss.sum() / nframe
+    return named(out, "MultiMarginLossBackward0")
+
+
+def multilabel_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``sum_{j in targets} sum_{i not in targets} max(0, 1 - x[j] + x[i]) / C`` per sample;
+    the targets are the indices before the first -1."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    nframe, dim = _margin_frames("multilabel_margin_loss", input)
+    nd = input.dim()
+    if nd <= 1:
+        ok = target.dim() <= 1 and target.numel() == dim
+    else:
+        ok = target.dim() == 2 and tuple(target.shape) == (nframe, dim)
+    if not ok:
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: "
+            f"{list(input.shape)}"
+        )
+    _check_long_target(target)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            "\"multilabel_margin_loss_forward_out_frame\" not implemented for "
+            f"'{_scalar_type(input)}'"
+        )
+    t = target._data.reshape(nframe, dim)
+    if t.size and (t.min() < -1 or t.max() >= dim):
+        raise RuntimeError("argument #2 'target' is out of range")
+    # The targets of a row are its entries before the first -1 (repeats count again).
+    valid = np.cumprod(t >= 0, axis=1).astype(bool)
+    safe = np.where(valid, t, 0)
+    is_target = np.zeros((nframe, dim), dtype=bool)
+    rows = np.broadcast_to(np.arange(nframe)[:, None], t.shape)
+    is_target[rows[valid], safe[valid]] = True
+    x = input.reshape(nframe, dim)
+    x_target = x.gather(1, Tensor._make(safe))  # (N, slots)
+    z = (1 - x_target).unsqueeze(2) + x.unsqueeze(1)  # (N, slots, C)
+    pairs = Tensor._make(valid[:, :, None] & ~is_target[:, None, :])
+    loss = _pw.where(pairs, _pw.relu(z), 0.0).sum((1, 2)) / dim
+    if reduction == "none":
+        out = loss.reshape(nframe) if nd == 2 else loss.reshape(())
+    else:
+        out = _reduce(loss, reduction)
+    return named(out, "MultilabelMarginLossBackward0")
+
+
+def poisson_nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``exp(x) - t x`` (log_input) or ``x - t log(x + eps)``; ``full`` adds Stirling's term
+    ``t log t - t + log(2 pi t) / 2`` where t > 1."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if log_input:
+        loss = _pw.exp(input) - target * input
+    else:
+        loss = input - target * _pw.log(input + eps)
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):  # t <= 1 is masked out below
+            stirling = target * _pw.log(target) - target + 0.5 * _pw.log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """``(log(var) + (input - target)^2 / var) / 2`` (+ ``log(2 pi) / 2`` if full); var is
+    clamped at eps outside autograd, as PyTorch does (the gradient passes the clamp)."""
+    from ndgrad.autograd import no_grad
+
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _creation.ones_like(input)
+    elif not isinstance(var, Tensor):
+        raise TypeError(
+            f"any() received an invalid combination of arguments - got ({type(var < 0).__name__})"
+        )
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and (
+            sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1
+        ):
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (_pw.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
 
 
