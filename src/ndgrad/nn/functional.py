@@ -1927,21 +1927,51 @@ def pad(
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
     shape = list(input.shape)
+    if mode != "circular" and 0 in (shape[1:] if input.dim() == k + 2 else shape):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {shape}"
+        )
+    out = list(shape)
     for i in range(k):
         dim = input.dim() - 1 - i
         lo, hi = pad[2 * i], pad[2 * i + 1]
         n = shape[dim]
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(
-                f"Argument #{2 * k + 2}: Padding size should be less than the corresponding "
+                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding "
                 f"input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
                 f"{shape}"
             )
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if min(lo, hi) < 0 or n == 0:
-            raise NotImplementedError(f"{mode} padding with negative or empty sizes")
+        if mode == "circular":
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + lo + hi < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        out[dim] = n + lo + hi
+    if mode != "circular":
+        _check_pad_output(mode, shape[-k:], out[-k:], out)
     return _pool.index_pad(input, pad, mode)
+
+
+def _check_pad_output(mode: str, sizes: list, outs: list, out_shape: list) -> None:
+    """PyTorch's reflect/replicate checks of the padded size (negative pads crop): 1-D needs
+    an output of at least one; 2-D/3-D only fail when every padded dim is empty."""
+    if all(o >= 1 for o in outs) or (len(outs) > 1 and any(o >= 1 for o in outs)):
+        if any(o < 0 for o in outs):
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {min(outs)}: {out_shape}"
+            )
+        return
+    names = "DHW"[3 - len(sizes) :]
+    if len(sizes) == 1:
+        given = f"W: {sizes[0]}"
+    elif len(sizes) == 2:
+        given = f"H: {sizes[0]}, W: {sizes[1]}" + (" " if mode == "replicate" else "")
+    else:
+        given = f"D: {sizes[0]} H: {sizes[1]}, W: {sizes[2]}"
+    calc = " ".join(f"{m}: {o}" for m, o in zip(names, outs))
+    raise RuntimeError(f"input ({given}) is too small. Calculated output {calc}")
 
 
 def dropout2d(
