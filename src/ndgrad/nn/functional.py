@@ -84,7 +84,14 @@ __all__ = [
     "adaptive_max_pool2d",
     "pad",
     "dropout2d",
+    "dropout1d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
     "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
     "scaled_dot_product_attention",
     "multi_head_attention_forward",
 ]
@@ -770,8 +777,7 @@ def soft_margin_loss(
         raise broadcast_error("soft_margin_loss", input.shape, target.shape) from None
     if shape != tuple(input.shape):
         raise RuntimeError(
-            f"output with shape {list(input.shape)} doesn't match the broadcast shape "
-            f"{list(shape)}"
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape {list(shape)}"
         )
     if input._data.dtype.kind != "f":
         raise RuntimeError(
@@ -946,9 +952,7 @@ def multi_margin_loss(
             f"{list(target.shape)}. Input has shape {list(input.shape)}."
         )
     if weight is not None and weight.numel() != dim:
-        raise RuntimeError(
-            f"inconsistent weight size, expected {dim} but got {list(weight.shape)}"
-        )
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got {list(weight.shape)}")
     _check_long_target(target)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
@@ -998,13 +1002,12 @@ def multilabel_margin_loss(
         ok = target.dim() == 2 and tuple(target.shape) == (nframe, dim)
     if not ok:
         raise RuntimeError(
-            f"inconsistent target size: {list(target.shape)} for input of size: "
-            f"{list(input.shape)}"
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
         )
     _check_long_target(target)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
-            "\"multilabel_margin_loss_forward_out_frame\" not implemented for "
+            '"multilabel_margin_loss_forward_out_frame" not implemented for '
             f"'{_scalar_type(input)}'"
         )
     t = target._data.reshape(nframe, dim)
@@ -2003,20 +2006,141 @@ def dropout2d(
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2,
         )
-    if not training or p == 0.0:
+    return _dropout_impl(input, p, training, inplace, feature=True)
+
+
+# ----------------------------------------------------------------------------- dropout variants
+# ATen's _dropout_impl: elementwise or feature (per (sample, channel)) Bernoulli noise, plain
+# (scaled by 1/(1-p)) or alpha (SELU's saturation value for dropped units, then the affine
+# map that keeps zero mean and unit variance).
+_ALPHA_DROPOUT_ALPHA = 1.7580993408473766  # selu's scale * alpha
+
+
+def _dropout_impl(
+    input: Tensor,  # noqa: A002
+    p: float,
+    train: bool,
+    inplace: bool,
+    feature: bool,
+    alpha: bool = False,
+    lead: int = 2,
+) -> Tensor:
+    """``lead``: the dims the feature noise spans (2 for (N, C, *); 1 for an unbatched
+    (C, *) tensor changed in place, which PyTorch views as a batch of one)."""
+    if p == 0 or not train or input.numel() == 0:
         return input
-    if ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     dt = input._data.dtype
     xp = input.xp
-    shape = tuple(input.shape[:2]) + (1,) * (ndim - 2)
-    if p == 1.0:
-        mask = xp.zeros(shape, dtype=dt)
-    else:
-        keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
-    mask_t = Tensor._make(mask)
-    return input.mul_(mask_t) if inplace else input * mask_t
+    if p == 1:
+        zero = Tensor._make(xp.zeros((), dtype=dt))
+        return input.mul_(zero) if inplace else input * zero
+    if feature and input.dim() + 2 - lead < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if dt.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_scalar_type(input)}"
+        )
+    shape = tuple(input.shape)
+    if feature:
+        shape = shape[:lead] + (1,) * (len(shape) - lead)
+    keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
+    noise = keep.astype(dt)
+    if not alpha:
+        mask = Tensor._make(noise * dt.type(1.0 / (1.0 - p)))
+        return input.mul_(mask) if inplace else input * mask
+    a = 1.0 / math.sqrt((_ALPHA_DROPOUT_ALPHA**2 * p + 1) * (1 - p))
+    b = Tensor._make(
+        (noise - 1) * dt.type(_ALPHA_DROPOUT_ALPHA * a) + dt.type(_ALPHA_DROPOUT_ALPHA * a * p)
+    )
+    mask = Tensor._make(noise * dt.type(a))
+    if inplace:
+        return input.mul_(mask).add_(b)
+    return input * mask + b
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _feature_dropout(
+    input: Tensor,  # noqa: A002
+    p: float,
+    training: bool,
+    inplace: bool,
+    batched: bool,
+) -> Tensor:
+    """Feature dropout of (N, C, *), or of an unbatched (C, *) as a batch of one."""
+    if batched:
+        return _dropout_impl(input, p, training, inplace, feature=True)
+    if inplace:  # the caller's tensor keeps its shape
+        return _dropout_impl(input, p, training, True, feature=True, lead=1)
+    return _dropout_impl(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
+
+
+def dropout1d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Channel dropout of (N, C, L) or unbatched (C, L): whole channels zeroed with
+    probability p, the others scaled by 1/(1-p)."""
+    _check_p(p)
+    inp_dim = input.dim()
+    if inp_dim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {inp_dim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs)."
+        )
+    return _feature_dropout(input, p, training, inplace, batched=inp_dim == 3)
+
+
+def dropout3d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Channel dropout of (N, C, D, H, W) or unbatched (C, D, H, W); other ranks warn and are
+    read as unbatched, as PyTorch does."""
+    _check_p(p)
+    inp_dim = input.dim()
+    if inp_dim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {inp_dim}-D input to dropout3d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout3d "
+            "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace, batched=inp_dim == 5)
+
+
+def alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Alpha dropout (for SELU networks): dropped units take SELU's negative saturation
+    value, then ``a * x + b`` restores zero mean and unit variance."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=False, alpha=True)
+
+
+def feature_alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Alpha dropout of whole (sample, channel) feature maps."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
 _INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
@@ -2102,6 +2226,39 @@ def interpolate(
             f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
         )
     return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+
+
+def upsample(
+    input: Tensor,  # noqa: A002
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn(
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ----------------------------------------------------------------------------- embeddings

@@ -35,7 +35,14 @@ from ndgrad.nn.modules.conv import (
     LazyConv1d,
     LazyConv2d,
 )
-from ndgrad.nn.modules.dropout import Dropout, Dropout2d
+from ndgrad.nn.modules.dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from ndgrad.nn.modules.flatten import Flatten, Unflatten
 from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ndgrad.nn.modules.linear import (
@@ -47,24 +54,43 @@ from ndgrad.nn.modules.linear import (
 from ndgrad.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from ndgrad.nn.modules.module import Module
 from ndgrad.nn.modules.normalization import GroupNorm, LayerNorm
 from ndgrad.nn.modules.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
+    ReflectionPad3d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
 from ndgrad.nn.modules.pooling import (
     AdaptiveAvgPool1d,
@@ -85,7 +111,7 @@ from ndgrad.nn.modules.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
-from ndgrad.nn.modules.upsampling import Upsample
+from ndgrad.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "Embedding",
@@ -168,4 +194,29 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "AlphaDropout",
+    "Dropout1d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad3d",
+    "ReflectionPad3d",
+    "ReplicationPad3d",
+    "ZeroPad1d",
+    "ZeroPad3d",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]
