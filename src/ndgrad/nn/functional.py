@@ -746,6 +746,10 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """``x`` where target is 1, ``max(0, margin - x)`` where it is -1 (other values: the sum)."""
     reduction = _get_reduction(reduction, size_average, reduce)
+    try:
+        np.broadcast_shapes(tuple(target.shape), tuple(input.shape))
+    except ValueError:
+        raise broadcast_error("hinge_embedding_loss", target.shape, input.shape) from None
     margin_clamp = (margin - input).clamp_min(0)
     output_margin = _pw.where(target != 1, margin_clamp, 0.0)
     output_self = _pw.where(target != -1, input, 0.0)
