@@ -31,9 +31,7 @@ def _compare(name, args, grads=(0,), atol=1e-12, rtol=1e-10, **kw):
         a.detach().clone().requires_grad_(i in grads) if isinstance(a, torch.Tensor) else a
         for i, a in enumerate(args)
     ]
-    ours = [
-        _nd(a, i in grads) if isinstance(a, torch.Tensor) else a for i, a in enumerate(args)
-    ]
+    ours = [_nd(a, i in grads) if isinstance(a, torch.Tensor) else a for i, a in enumerate(args)]
     kw_nd = {k: _nd(v) if isinstance(v, torch.Tensor) else v for k, v in kw.items()}
     ref = getattr(TF, name)(*th, **kw)
     out = getattr(F, name)(*ours, **kw_nd)
@@ -124,7 +122,9 @@ def test_multilabel_and_multi_margin_losses_match_torch(reduction):
             _compare("multi_margin_loss", (x, y), p=p, margin=margin, weight=w, reduction=reduction)
         _compare("multi_margin_loss", (x[1], y[1:2]), p=p, reduction=reduction)
         _compare("multi_margin_loss", (x[1], y[1]), p=p, reduction=reduction)
-    targets = torch.tensor([[0, 2, -1, 1], [3, -1, 0, 0], [1, 1, 2, -1], [-1, 0, 0, 0], [0, 1, 2, 3]])
+    targets = torch.tensor(
+        [[0, 2, -1, 1], [3, -1, 0, 0], [1, 1, 2, -1], [-1, 0, 0, 0], [0, 1, 2, 3]]
+    )
     _compare("multilabel_margin_loss", (x, targets), reduction=reduction)
     _compare("multilabel_margin_loss", (x[0], targets[0]), reduction=reduction)
     _compare("multilabel_margin_loss", (x[0, 0], torch.tensor(0)), reduction=reduction)
@@ -145,9 +145,7 @@ def test_likelihood_losses_match_torch(reduction):
     mu, var = _rand(4, 3, seed=1), torch.rand(4, 3, dtype=torch.float64) + 0.05
     for v in (var, var[:, 0], var[:, :1], var[:1]):  # heteroscedastic and the homoscedastic forms
         for full in (False, True):
-            _compare(
-                "gaussian_nll_loss", (x, mu, v), (0, 1, 2), full=full, reduction=reduction
-            )
+            _compare("gaussian_nll_loss", (x, mu, v), (0, 1, 2), full=full, reduction=reduction)
     _compare("gaussian_nll_loss", (x, mu, 0.7), (0, 1), reduction=reduction)
     _compare("gaussian_nll_loss", (x, mu[0], var), (0, 1, 2), reduction=reduction)
     # var under eps: clamped for the value, the gradient passes the clamp (PyTorch's no_grad)
@@ -273,10 +271,16 @@ BAD_INPUT = [
     ("cosine_embedding_loss", (torch.ones(4), torch.ones(4, 3), torch.tensor(1.0)), {}),
     ("triplet_margin_loss", (torch.ones(4, 3), torch.ones(4, 3), torch.ones(3)), {}),
     ("triplet_margin_loss", (torch.ones(2), torch.ones(2), torch.ones(2)), {"margin": 0}),
-    ("triplet_margin_with_distance_loss", (torch.ones(2), torch.ones(2), torch.ones(2)),
-     {"margin": -1.0}),  # fmt: skip
-    ("triplet_margin_with_distance_loss", (torch.ones(2), torch.ones(2), torch.ones(2)),
-     {"reduction": "x"}),  # fmt: skip
+    (
+        "triplet_margin_with_distance_loss",
+        (torch.ones(2), torch.ones(2), torch.ones(2)),
+        {"margin": -1.0},
+    ),  # fmt: skip
+    (
+        "triplet_margin_with_distance_loss",
+        (torch.ones(2), torch.ones(2), torch.ones(2)),
+        {"reduction": "x"},
+    ),  # fmt: skip
     ("multilabel_soft_margin_loss", (torch.ones(2, 3), torch.ones(2, 3)), {"reduction": "x"}),
     ("multilabel_soft_margin_loss", (torch.ones(()), torch.ones(())), {}),
     ("multi_margin_loss", (torch.ones(4, 3), torch.tensor([0, 1, 2])), {}),
@@ -291,8 +295,11 @@ BAD_INPUT = [
     ("multi_margin_loss", (torch.ones(2, 3), torch.tensor([0, 1])), {"p": 3}),
     ("multi_margin_loss", (torch.ones(2, 3), torch.tensor([0, 1])), {"weight": torch.ones(1, 3)}),
     ("multi_margin_loss", (torch.ones(2, 3), torch.tensor([0, 1])), {"weight": torch.ones(4)}),
-    ("multi_margin_loss", (torch.ones(2, 3), torch.tensor([0, 1])),
-     {"weight": torch.ones(3).double()}),  # fmt: skip
+    (
+        "multi_margin_loss",
+        (torch.ones(2, 3), torch.tensor([0, 1])),
+        {"weight": torch.ones(3).double()},
+    ),  # fmt: skip
     ("multi_margin_loss", (torch.ones(2, 3).long(), torch.tensor([0, 1])), {}),
     ("multilabel_margin_loss", (torch.ones(4, 3), torch.zeros(3, 3).long()), {}),
     ("multilabel_margin_loss", (torch.ones(3), torch.zeros(1, 3).long()), {}),
@@ -421,8 +428,11 @@ def test_grad_fn_names_match_torch():
     pairs = [
         ("soft_margin_loss", (xs, _nd(_signs(4, 3))), (x, _signs(4, 3))),
         ("multi_margin_loss", (xs, ndgrad.tensor([0, 1, 2, 0])), (x, torch.tensor([0, 1, 2, 0]))),
-        ("multilabel_margin_loss", (xs, ndgrad.tensor([[0, -1, 1]] * 4)),
-         (x, torch.tensor([[0, -1, 1]] * 4))),  # fmt: skip
+        (
+            "multilabel_margin_loss",
+            (xs, ndgrad.tensor([[0, -1, 1]] * 4)),
+            (x, torch.tensor([[0, -1, 1]] * 4)),
+        ),  # fmt: skip
         ("margin_ranking_loss", (xs, xs * 2, _nd(_signs(4, 3))), (x, x * 2, _signs(4, 3))),
         ("triplet_margin_loss", (xs, xs * 2, xs * 3), (x, x * 2, x * 3)),
     ]
