@@ -918,6 +918,12 @@ def _check_long_target(target: Tensor) -> None:
         raise RuntimeError(f"expected scalar type Long but found {_scalar_type(target)}")
 
 
+def _check_target_range(data: Any, low: int, high: int, message: str) -> None:
+    """Class indices in [low, high) (a value guard under ndgrad.compile)."""
+    if data.size and (data.min() < low or data.max() >= high):
+        raise RuntimeError(message)
+
+
 def _margin_frames(op: str, input: Tensor) -> tuple[int, int]:  # noqa: A002
     """(frames, classes) of a multi-margin input: 0-D, 1-D or 2-D with non-empty classes."""
     nd = input.dim()
@@ -967,8 +973,7 @@ def multi_margin_loss(
             f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
         )
     t = target._data.reshape(nframe)
-    if t.size and (t.min() < 0 or t.max() >= dim):
-        raise RuntimeError("target out of range")
+    _nn._tracer.value_check(_check_target_range, t, 0, dim, "target out of range")
     x = input.reshape(nframe, dim)
     idx = Tensor._make(t.reshape(nframe, 1))
     z = (margin - x.gather(1, idx)) + x
@@ -1015,8 +1020,7 @@ def multilabel_margin_loss(
             f"'{_scalar_type(input)}'"
         )
     t = target._data.reshape(nframe, dim)
-    if t.size and (t.min() < -1 or t.max() >= dim):
-        raise RuntimeError("argument #2 'target' is out of range")
+    _nn._tracer.value_check(_check_target_range, t, -1, dim, "argument #2 'target' is out of range")
     # The targets of a row are its entries before the first -1 (repeats count again).
     valid = np.cumprod(t >= 0, axis=1).astype(bool)
     safe = np.where(valid, t, 0)
