@@ -1912,7 +1912,9 @@ def pad(
     mode: str = "constant",
     value: float | None = None,
 ) -> Tensor:
-    """PyTorch's ``F.pad``: ``pad`` = (left, right) pairs from the last dim backwards."""
+    """PyTorch's ``F.pad``: ``pad`` = (left, right) pairs from the last dim backwards;
+    constant mode pads any dims, reflect/replicate/circular the last 1-3 of a batched or
+    unbatched tensor. Negative pads crop."""
     input = as_tensor(input, "pad")  # noqa: A001
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
@@ -1959,6 +1961,8 @@ def pad(
                 raise RuntimeError("Padding value causes wrapping around more than once.")
             if n + lo + hi < 0:
                 raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            if n + lo + hi > 0 and n - max(-lo, 0) - max(-hi, 0) <= 0:  # nothing left to wrap
+                raise RuntimeError("Padding value causes wrapping around more than once.")
         out[dim] = n + lo + hi
     if mode != "circular":
         _check_pad_output(mode, shape[-k:], out[-k:], out)
@@ -1968,7 +1972,7 @@ def pad(
 def _check_pad_output(mode: str, sizes: list, outs: list, out_shape: list) -> None:
     """PyTorch's reflect/replicate checks of the padded size (negative pads crop): 1-D needs
     an output of at least one; 2-D/3-D only fail when every padded dim is empty."""
-    if all(o >= 1 for o in outs) or (len(outs) > 1 and any(o >= 1 for o in outs)):
+    if any(o >= 1 for o in outs):
         if any(o < 0 for o in outs):
             raise RuntimeError(
                 f"Trying to create tensor with negative dimension {min(outs)}: {out_shape}"
