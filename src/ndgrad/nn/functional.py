@@ -982,7 +982,7 @@ def multi_margin_loss(
         h = h * h
     if weight is not None:
         h = h * weight[idx]
-    others = Tensor._make(np.arange(dim)[None, :] != t.reshape(nframe, 1))
+    others = Tensor._make(input.xp.arange(dim)[None, :] != t.reshape(nframe, 1))
     loss = _pw.where(others, h, 0.0).sum(1) / dim
     if reduction == "none":
         out = loss.reshape(tuple(target.shape))
@@ -1022,10 +1022,11 @@ def multilabel_margin_loss(
     t = target._data.reshape(nframe, dim)
     _nn._tracer.value_check(_check_target_range, t, -1, dim, "argument #2 'target' is out of range")
     # The targets of a row are its entries before the first -1 (repeats count again).
-    valid = np.cumprod(t >= 0, axis=1).astype(bool)
-    safe = np.where(valid, t, 0)
-    is_target = np.zeros((nframe, dim), dtype=bool)
-    rows = np.broadcast_to(np.arange(nframe)[:, None], t.shape)
+    xp = input.xp
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    safe = xp.where(valid, t, 0)
+    is_target = xp.zeros((nframe, dim), dtype=bool)
+    rows = xp.broadcast_to(xp.arange(nframe)[:, None], t.shape)
     is_target[rows[valid], safe[valid]] = True
     x = input.reshape(nframe, dim)
     x_target = x.gather(1, Tensor._make(safe))  # (N, slots)
