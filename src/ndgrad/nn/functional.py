@@ -924,6 +924,11 @@ def _check_target_range(data: Any, low: int, high: int, message: str) -> None:
         raise RuntimeError(message)
 
 
+def _used_slots(valid: Any) -> int:
+    """The most targets any row has (a value guard under ndgrad.compile)."""
+    return int(valid.sum(1).max()) if valid.size else 0
+
+
 def _margin_frames(op: str, input: Tensor) -> tuple[int, int]:  # noqa: A002
     """(frames, classes) of a multi-margin input: 0-D, 1-D or 2-D with non-empty classes."""
     nd = input.dim()
@@ -1028,6 +1033,9 @@ def multilabel_margin_loss(
     is_target = xp.zeros((nframe, dim), dtype=bool)
     rows = xp.broadcast_to(xp.arange(nframe)[:, None], t.shape)
     is_target[rows[valid], safe[valid]] = True
+    # only the slots some row uses: (N, slots, C) pairs, not (N, C, C)
+    slots = _nn._tracer.value_check(_used_slots, valid)
+    valid, safe = valid[:, :slots], safe[:, :slots]
     x = input.reshape(nframe, dim)
     x_target = x.gather(1, Tensor._make(safe))  # (N, slots)
     z = (1 - x_target).unsqueeze(2) + x.unsqueeze(1)  # (N, slots, C)
