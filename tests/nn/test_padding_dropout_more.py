@@ -270,3 +270,17 @@ def test_deprecated_upsample_functions_match_torch(name, kw):
         warnings.simplefilter("ignore")
         ref = getattr(TF, name)(torch.tensor(a), **kw)
     np.testing.assert_allclose(out.numpy(), ref.numpy(), 1e-12, 1e-12)
+
+
+@pytest.mark.parametrize("p", [0.04, 0.3, 0.42])
+def test_kept_values_scaled_as_torch(p):
+    """ATen divides the noise by (1 - p) in the tensor's dtype: kept values equal torch's to
+    the bit (1 / (1 - p) rounded once in float64 is an ulp off for these p)."""
+    x = ndgrad.randn(64, 32, 5)
+    scale = torch.ones(1).div_(1 - p)
+    for fn in (F.dropout, F.dropout1d, F.dropout3d):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # dropout3d's rank warning
+            y = fn(x, p).numpy()
+        kept = y != 0
+        np.testing.assert_array_equal(y[kept], (torch.tensor(x.numpy()) * scale).numpy()[kept])

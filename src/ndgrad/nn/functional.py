@@ -253,7 +253,8 @@ def dropout(
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
         keep = xp.asarray(_creation._rng(None, input.device).random(input._data.shape) < (1.0 - p))
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+        # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
+        mask = keep.astype(dt) * (dt.type(1.0) / dt.type(1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
 
@@ -2067,7 +2068,8 @@ def _dropout_impl(
     keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
     noise = keep.astype(dt)
     if not alpha:
-        mask = Tensor._make(noise * dt.type(1.0 / (1.0 - p)))
+        # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
+        mask = Tensor._make(noise * (dt.type(1.0) / dt.type(1.0 - p)))
         return input.mul_(mask) if inplace else input * mask
     a = 1.0 / math.sqrt((_ALPHA_DROPOUT_ALPHA**2 * p + 1) * (1 - p))
     b = Tensor._make(
