@@ -1962,7 +1962,7 @@ def pad(
         n = shape[dim]
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(
-                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding "
+                f"Argument #{2 * i + 4}: Padding size should be less than the corresponding "
                 f"input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
                 f"{shape}"
             )
