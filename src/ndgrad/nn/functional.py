@@ -56,6 +56,17 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "multilabel_soft_margin_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
     "softmin",
     "elu",
     "selu",
@@ -107,7 +118,14 @@ __all__ = [
     "adaptive_max_pool2d",
     "pad",
     "dropout2d",
+    "dropout1d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
     "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
     "scaled_dot_product_attention",
     "multi_head_attention_forward",
 ]
@@ -473,7 +491,8 @@ def dropout(
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
         keep = xp.asarray(_creation._rng(None, input.device).random(input._data.shape) < (1.0 - p))
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
+        # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
+        mask = keep.astype(dt) * (dt.type(1.0) / dt.type(1.0 - p))
     mask_t = Tensor._make(mask)
     return input.mul_(mask_t) if inplace else input * mask_t
 
@@ -920,6 +939,417 @@ def kl_div(
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.dim() else total
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- margin, embedding
+# and likelihood losses. Compositions of differentiable ops in PyTorch's order (their kinks
+# follow clamp_min's rule: the gradient passes where the clamped value is exactly 0, as in
+# PyTorch's ATen compositions); the kernels PyTorch writes by hand (soft margin, multi-margin,
+# multilabel margin) are composed so that their values and gradients match too.
+_COSINE_EPSILON = 1e-12  # ATen's EPSILON in cosine_embedding_loss
+
+
+def _size_text(t: Tensor) -> str:
+    return repr(t.size())
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {_size_text(input1)}, input2: {_size_text(input2)}, target: "
+            f"{_size_text(target)} "
+        )
+    loss = named((-target * (input1 - input2) + margin).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``x`` where target is 1, ``max(0, margin - x)`` where it is -1 (other values: the sum)."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    try:
+        np.broadcast_shapes(tuple(target.shape), tuple(input.shape))
+    except ValueError:
+        raise broadcast_error("hinge_embedding_loss", target.shape, input.shape) from None
+    margin_clamp = (margin - input).clamp_min(0)
+    output_margin = _pw.where(target != 1, margin_clamp, 0.0)
+    output_self = _pw.where(target != -1, input, 0.0)
+    return _reduce(output_margin + output_self, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``log(1 + exp(-target * input))`` (PyTorch's kernel: no overflow guard, so it is inf
+    for very negative margins), in the input's dtype and shape."""
+    from ndgrad.autograd import is_grad_enabled
+
+    reduction = _get_reduction(reduction, size_average, reduce)
+    _check_tensor("soft_margin_loss", "input", input)
+    target = as_tensor(target, "soft_margin_loss")
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
+    try:
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise broadcast_error("soft_margin_loss", input.shape, target.shape) from None
+    if shape != tuple(input.shape):
+        raise RuntimeError(
+            f"output with shape {list(input.shape)} doesn't match the broadcast shape {list(shape)}"
+        )
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_scalar_type(input)}"
+        )
+    margin = -input * target
+    if margin.dtype != input.dtype:  # the kernel works in place in the input's dtype
+        margin = margin.to(input.dtype)
+    loss = _pw.log1p(_pw.exp(margin))
+    return named(_reduce(loss, reduction), "SoftMarginLossBackward0")
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``1 - cos`` where target is 1, ``max(0, cos - margin)`` where it is -1; ``cos`` with
+    ATen's 1e-12 added to each squared magnitude."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    targ_dim = target.dim()
+    if targ_dim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    want = 2 if targ_dim == 1 else 1
+    if input1.dim() != want or input2.dim() != want:
+        raise RuntimeError(
+            f"{targ_dim}D target tensor expects {want}D input tensors, but found inputs with "
+            f"sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
+    prod_sum = (input1 * input2).sum(targ_dim)
+    mag_square1 = (input1 * input1).sum(targ_dim) + _COSINE_EPSILON
+    mag_square2 = (input2 * input2).sum(targ_dim) + _COSINE_EPSILON
+    cos = prod_sum / (mag_square1 * mag_square2).sqrt()
+    output_pos = _pw.where(target == 1, 1 - cos, 0.0)
+    output_neg = _pw.where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return _reduce(output_pos + output_neg, reduction)
+
+
+def _pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
+    """ATen's pairwise_distance: ``||x1 - x2 + eps||_p`` over the last dim of the broadcast."""
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
+
+
+def _check_triplet_dims(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == p and p == n):
+        raise RuntimeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {a}D, positive {p}D, and negative {n}D inputs"
+        )
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``max(0, margin + d(a, p) - d(a, n))`` with the pairwise p-norm distance (eps added to
+    the difference); ``swap`` uses ``min(d(a, n), d(p, n))``."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    dist_pos = _pairwise_distance(anchor, positive, p, eps)
+    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dist_neg = _pw.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
+    loss = named((margin + dist_pos - dist_neg).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function: Any = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """The triplet loss with any distance (default: the pairwise 2-norm distance)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    if distance_function is None:
+        distance_function = globals().get("pairwise_distance", _pairwise_distance)
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    if swap:
+        dist_neg = _pw.minimum(dist_neg, distance_function(positive, negative))
+    loss = named((margin + dist_pos - dist_neg).clamp_min(0), "ClampMinBackward0")
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """The mean over classes (the last dim) of the per-class logistic losses."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    loss = -(target * _pw.logsigmoid(input) + (1 - target) * _pw.logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    if input.dim() == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    class_dim = input.dim() - 1
+    loss = loss.sum(dim=class_dim) / input.shape[class_dim]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)
+
+
+def _check_long_target(target: Tensor) -> None:
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_type(target)}")
+
+
+def _check_target_range(data: Any, low: int, high: int, message: str) -> None:
+    """Class indices in [low, high) (a value guard under ndgrad.compile)."""
+    if data.size and (data.min() < low or data.max() >= high):
+        raise RuntimeError(message)
+
+
+def _used_slots(valid: Any) -> int:
+    """The most targets any row has (a value guard under ndgrad.compile)."""
+    return int(valid.sum(1).max()) if valid.size else 0
+
+
+def _margin_frames(op: str, input: Tensor) -> tuple[int, int]:  # noqa: A002
+    """(frames, classes) of a multi-margin input: 0-D, 1-D or 2-D with non-empty classes."""
+    nd = input.dim()
+    if not ((nd == 2 and input.shape[1] != 0) or (nd == 1 and input.shape[0] != 0) or nd == 0):
+        raise RuntimeError(
+            "Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+            f"{list(input.shape)}"
+        )
+    if nd <= 1:
+        return 1, (1 if nd == 0 else input.shape[0])
+    return input.shape[0], input.shape[1]
+
+
+def multi_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i])^p / C`` per sample
+    (times ``weight[y]``)."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _margin_frames("multi_margin_loss", input)
+    if target.dim() > 1 or target.numel() != nframe:
+        raise RuntimeError(
+            "multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+            f"input samples (batch size). Expected target size [{nframe}], but got "
+            f"{list(target.shape)}. Input has shape {list(input.shape)}."
+        )
+    if weight is not None and weight.numel() != dim:
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got {list(weight.shape)}")
+    _check_long_target(target)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"multi_margin_loss_cpu_kernel\" not implemented for '{_scalar_type(input)}'"
+        )
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(weight)}"
+        )
+    t = target._data.reshape(nframe)
+    _nn._tracer.value_check(_check_target_range, t, 0, dim, "target out of range")
+    x = input.reshape(nframe, dim)
+    idx = Tensor._make(t.reshape(nframe, 1))
+    z = (margin - x.gather(1, idx)) + x
+    h = _pw.relu(z)  # the kernel's strict z > 0: no gradient at the kink
+    if p == 2:
+        h = h * h
+    if weight is not None:
+        h = h * weight[idx]
+    others = Tensor._make(input.xp.arange(dim)[None, :] != t.reshape(nframe, 1))
+    loss = _pw.where(others, h, 0.0).sum(1) / dim
+    if reduction == "none":
+        out = loss.reshape(tuple(target.shape))
+    elif reduction == "sum" or nframe == 0:
+        out = loss.sum()
+    else:
+        out = loss.sum() / nframe
+    return named(out, "MultiMarginLossBackward0")
+
+
+def multilabel_margin_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``sum_{j in targets} sum_{i not in targets} max(0, 1 - x[j] + x[i]) / C`` per sample;
+    the targets are the indices before the first -1."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    nframe, dim = _margin_frames("multilabel_margin_loss", input)
+    nd = input.dim()
+    if nd <= 1:
+        ok = target.dim() <= 1 and target.numel() == dim
+    else:
+        ok = target.dim() == 2 and tuple(target.shape) == (nframe, dim)
+    if not ok:
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    _check_long_target(target)
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            '"multilabel_margin_loss_forward_out_frame" not implemented for '
+            f"'{_scalar_type(input)}'"
+        )
+    t = target._data.reshape(nframe, dim)
+    _nn._tracer.value_check(_check_target_range, t, -1, dim, "argument #2 'target' is out of range")
+    # The targets of a row are its entries before the first -1 (repeats count again).
+    xp = input.xp
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    safe = xp.where(valid, t, 0)
+    is_target = xp.zeros((nframe, dim), dtype=bool)
+    rows = xp.broadcast_to(xp.arange(nframe)[:, None], t.shape)
+    is_target[rows[valid], safe[valid]] = True
+    # only the slots some row uses: (N, slots, C) pairs, not (N, C, C)
+    slots = _nn._tracer.value_check(_used_slots, valid)
+    valid, safe = valid[:, :slots], safe[:, :slots]
+    x = input.reshape(nframe, dim)
+    x_target = x.gather(1, Tensor._make(safe))  # (N, slots)
+    z = (1 - x_target).unsqueeze(2) + x.unsqueeze(1)  # (N, slots, C)
+    pairs = Tensor._make(valid[:, :, None] & ~is_target[:, None, :])
+    loss = _pw.where(pairs, _pw.relu(z), 0.0).sum((1, 2)) / dim
+    if reduction == "none":
+        out = loss.reshape(nframe) if nd == 2 else loss.reshape(())
+    else:
+        out = _reduce(loss, reduction)
+    return named(out, "MultilabelMarginLossBackward0")
+
+
+def poisson_nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``exp(x) - t x`` (log_input) or ``x - t log(x + eps)``; ``full`` adds Stirling's term
+    ``t log t - t + log(2 pi t) / 2`` where t > 1."""
+    reduction = _get_reduction(reduction, size_average, reduce)
+    if log_input:
+        loss = _pw.exp(input) - target * input
+    else:
+        loss = input - target * _pw.log(input + eps)
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):  # t <= 1 is masked out below
+            stirling = target * _pw.log(target) - target + 0.5 * _pw.log(2 * math.pi * target)
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,  # noqa: A002
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """``(log(var) + (input - target)^2 / var) / 2`` (+ ``log(2 pi) / 2`` if full); var is
+    clamped at eps outside autograd, as PyTorch does (the gradient passes the clamp)."""
+    from ndgrad.autograd import no_grad
+
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _creation.ones_like(input)
+    elif not isinstance(var, Tensor):
+        raise TypeError(
+            f"any() received an invalid combination of arguments - got ({type(var < 0).__name__})"
+        )
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and (
+            sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1
+        ):
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (_pw.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
 
 
@@ -1994,7 +2424,9 @@ def pad(
     mode: str = "constant",
     value: float | None = None,
 ) -> Tensor:
-    """PyTorch's ``F.pad``: ``pad`` = (left, right) pairs from the last dim backwards."""
+    """PyTorch's ``F.pad``: ``pad`` = (left, right) pairs from the last dim backwards;
+    constant mode pads any dims, reflect/replicate/circular the last 1-3 of a batched or
+    unbatched tensor. Negative pads crop."""
     input = as_tensor(input, "pad")  # noqa: A001
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2:
@@ -2020,6 +2452,12 @@ def pad(
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
     shape = list(input.shape)
+    if mode != "circular" and 0 in (shape[1:] if input.dim() == k + 2 else shape):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {shape}"
+        )
+    out = list(shape)
     for i in range(k):
         dim = input.dim() - 1 - i
         lo, hi = pad[2 * i], pad[2 * i + 1]
@@ -2030,11 +2468,37 @@ def pad(
                 f"input dimension, but got: padding ({lo}, {hi}) at dimension {dim} of input "
                 f"{shape}"
             )
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if min(lo, hi) < 0 or n == 0:
-            raise NotImplementedError(f"{mode} padding with negative or empty sizes")
+        if mode == "circular":
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if n + lo + hi < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+            if n + lo + hi > 0 and n - max(-lo, 0) - max(-hi, 0) <= 0:  # nothing left to wrap
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+        out[dim] = n + lo + hi
+    if mode != "circular":
+        _check_pad_output(mode, shape[-k:], out[-k:], out)
     return _pool.index_pad(input, pad, mode)
+
+
+def _check_pad_output(mode: str, sizes: list, outs: list, out_shape: list) -> None:
+    """PyTorch's reflect/replicate checks of the padded size (negative pads crop): 1-D needs
+    an output of at least one; 2-D/3-D only fail when every padded dim is empty."""
+    if any(o >= 1 for o in outs):
+        if any(o < 0 for o in outs):
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {min(outs)}: {out_shape}"
+            )
+        return
+    names = "DHW"[3 - len(sizes) :]
+    if len(sizes) == 1:
+        given = f"W: {sizes[0]}"
+    elif len(sizes) == 2:
+        given = f"H: {sizes[0]}, W: {sizes[1]}" + (" " if mode == "replicate" else "")
+    else:
+        given = f"D: {sizes[0]} H: {sizes[1]}, W: {sizes[2]}"
+    calc = " ".join(f"{m}: {o}" for m, o in zip(names, outs))
+    raise RuntimeError(f"input ({given}) is too small. Calculated output {calc}")
 
 
 def dropout2d(
@@ -2066,20 +2530,142 @@ def dropout2d(
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2,
         )
-    if not training or p == 0.0:
+    return _dropout_impl(input, p, training, inplace, feature=True)
+
+
+# ----------------------------------------------------------------------------- dropout variants
+# ATen's _dropout_impl: elementwise or feature (per (sample, channel)) Bernoulli noise, plain
+# (scaled by 1/(1-p)) or alpha (SELU's saturation value for dropped units, then the affine
+# map that keeps zero mean and unit variance).
+_ALPHA_DROPOUT_ALPHA = 1.7580993408473766  # selu's scale * alpha
+
+
+def _dropout_impl(
+    input: Tensor,  # noqa: A002
+    p: float,
+    train: bool,
+    inplace: bool,
+    feature: bool,
+    alpha: bool = False,
+    lead: int = 2,
+) -> Tensor:
+    """``lead``: the dims the feature noise spans (2 for (N, C, *); 1 for an unbatched
+    (C, *) tensor changed in place, which PyTorch views as a batch of one)."""
+    if p == 0 or not train or input.numel() == 0:
         return input
-    if ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     dt = input._data.dtype
     xp = input.xp
-    shape = tuple(input.shape[:2]) + (1,) * (ndim - 2)
-    if p == 1.0:
-        mask = xp.zeros(shape, dtype=dt)
-    else:
-        keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
-        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - p))
-    mask_t = Tensor._make(mask)
-    return input.mul_(mask_t) if inplace else input * mask_t
+    if p == 1:
+        zero = Tensor._make(xp.zeros((), dtype=dt))
+        return input.mul_(zero) if inplace else input * zero
+    if feature and input.dim() + 2 - lead < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if dt.kind != "f":
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_scalar_type(input)}"
+        )
+    shape = tuple(input.shape)
+    if feature:
+        shape = shape[:lead] + (1,) * (len(shape) - lead)
+    keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
+    noise = keep.astype(dt)
+    if not alpha:
+        # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
+        mask = Tensor._make(noise * (dt.type(1.0) / dt.type(1.0 - p)))
+        return input.mul_(mask) if inplace else input * mask
+    a = 1.0 / math.sqrt((_ALPHA_DROPOUT_ALPHA**2 * p + 1) * (1 - p))
+    b = Tensor._make(
+        (noise - 1) * dt.type(_ALPHA_DROPOUT_ALPHA * a) + dt.type(_ALPHA_DROPOUT_ALPHA * a * p)
+    )
+    mask = Tensor._make(noise * dt.type(a))
+    if inplace:
+        return input.mul_(mask).add_(b)
+    return input * mask + b
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _feature_dropout(
+    input: Tensor,  # noqa: A002
+    p: float,
+    training: bool,
+    inplace: bool,
+    batched: bool,
+) -> Tensor:
+    """Feature dropout of (N, C, *), or of an unbatched (C, *) as a batch of one."""
+    if batched:
+        return _dropout_impl(input, p, training, inplace, feature=True)
+    if inplace:  # the caller's tensor keeps its shape
+        return _dropout_impl(input, p, training, True, feature=True, lead=1)
+    return _dropout_impl(input.unsqueeze(0), p, training, False, feature=True).squeeze(0)
+
+
+def dropout1d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Channel dropout of (N, C, L) or unbatched (C, L): whole channels zeroed with
+    probability p, the others scaled by 1/(1-p)."""
+    _check_p(p)
+    inp_dim = input.dim()
+    if inp_dim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {inp_dim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs)."
+        )
+    return _feature_dropout(input, p, training, inplace, batched=inp_dim == 3)
+
+
+def dropout3d(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+) -> Tensor:
+    """Channel dropout of (N, C, D, H, W) or unbatched (C, D, H, W); other ranks warn and are
+    read as unbatched, as PyTorch does."""
+    _check_p(p)
+    inp_dim = input.dim()
+    if inp_dim not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {inp_dim}-D input to dropout3d, which is deprecated "
+            "and will result in an error in a future release. To retain the behavior "
+            "and silence this warning, please use dropout instead. Note that dropout3d "
+            "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace, batched=inp_dim == 5)
+
+
+def alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Alpha dropout (for SELU networks): dropped units take SELU's negative saturation
+    value, then ``a * x + b`` restores zero mean and unit variance."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=False, alpha=True)
+
+
+def feature_alpha_dropout(
+    input: Tensor,  # noqa: A002
+    p: float = 0.5,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Alpha dropout of whole (sample, channel) feature maps."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
 _INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
@@ -2165,6 +2751,39 @@ def interpolate(
             f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
         )
     return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+
+
+def upsample(
+    input: Tensor,  # noqa: A002
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated: ``interpolate(..., mode='nearest')``."""
+    warnings.warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``."""
+    warnings.warn(
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ----------------------------------------------------------------------------- embeddings

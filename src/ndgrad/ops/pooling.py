@@ -399,7 +399,10 @@ def pad_indices(n: int, lo: int, hi: int, mode: str) -> Any:
     if mode == "replicate":
         return np.clip(pos, 0, n - 1)
     if mode == "circular":
-        return pos % n
+        # PyTorch wraps what is left after negative pads crop: x[cl : n - cr] repeated
+        cl, cr = max(-lo, 0), max(-hi, 0)
+        m = max(n - cl - cr, 1)
+        return cl + (np.arange(-max(lo, 0), n - cl - cr + max(hi, 0)) % m)
     period = 2 * (n - 1) if n > 1 else 1
     pos = np.abs(pos) % period
     return np.where(pos >= n, period - pos, pos)

@@ -39,7 +39,9 @@ from ndgrad.nn.modules.batchnorm import (
     LazyBatchNorm2d,
     LazyBatchNorm3d,
 )
-from ndgrad.nn.modules.channelshuffle import ChannelShuffle
+from ndgrad.nn.modules.channelshuffle import (
+    ChannelShuffle,
+)
 from ndgrad.nn.modules.container import (
     ModuleDict,
     ModuleList,
@@ -61,11 +63,31 @@ from ndgrad.nn.modules.conv import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
-from ndgrad.nn.modules.distance import CosineSimilarity, PairwiseDistance
-from ndgrad.nn.modules.dropout import Dropout, Dropout2d
-from ndgrad.nn.modules.flatten import Flatten, Unflatten
-from ndgrad.nn.modules.fold import Fold, Unfold
-from ndgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
+from ndgrad.nn.modules.distance import (
+    CosineSimilarity,
+    PairwiseDistance,
+)
+from ndgrad.nn.modules.dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
+from ndgrad.nn.modules.flatten import (
+    Flatten,
+    Unflatten,
+)
+from ndgrad.nn.modules.fold import (
+    Fold,
+    Unfold,
+)
+from ndgrad.nn.modules.instancenorm import (
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 from ndgrad.nn.modules.linear import (
     Identity,
     LazyLinear,
@@ -75,30 +97,54 @@ from ndgrad.nn.modules.linear import (
 from ndgrad.nn.modules.loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
-from ndgrad.nn.modules.module import Module
+from ndgrad.nn.modules.module import (
+    Module,
+)
 from ndgrad.nn.modules.normalization import (
     GroupNorm,
     LayerNorm,
     LocalResponseNorm,
 )
 from ndgrad.nn.modules.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
+    ReflectionPad3d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
-from ndgrad.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
+from ndgrad.nn.modules.pixelshuffle import (
+    PixelShuffle,
+    PixelUnshuffle,
+)
 from ndgrad.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -111,8 +157,19 @@ from ndgrad.nn.modules.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
-from ndgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from ndgrad.nn.modules.sparse import Embedding
+from ndgrad.nn.modules.rnn import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    RNNBase,
+    RNNCell,
+    RNNCellBase,
+)
+from ndgrad.nn.modules.sparse import (
+    Embedding,
+)
 from ndgrad.nn.modules.transformer import (
     Transformer,
     TransformerDecoder,
@@ -120,13 +177,18 @@ from ndgrad.nn.modules.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
-from ndgrad.nn.modules.upsampling import Upsample
+from ndgrad.nn.modules.upsampling import (
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
@@ -136,31 +198,41 @@ __all__ = [
     "BatchNorm3d",
     "CELU",
     "ChannelShuffle",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
     "ConstantPad1d",
     "ConstantPad2d",
+    "ConstantPad3d",
     "Conv1d",
     "Conv2d",
     "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "CosineEmbeddingLoss",
     "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
     "Dropout2d",
+    "Dropout3d",
     "ELU",
     "Embedding",
+    "FeatureAlphaDropout",
     "Flatten",
     "Fold",
     "GELU",
     "GLU",
     "GRU",
     "GRUCell",
+    "GaussianNLLLoss",
     "GroupNorm",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
     "Hardtanh",
+    "HingeEmbeddingLoss",
     "HuberLoss",
     "Identity",
     "InstanceNorm1d",
@@ -189,12 +261,16 @@ __all__ = [
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
+    "MarginRankingLoss",
     "MaxPool1d",
     "MaxPool2d",
     "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
     "MultiheadAttention",
     "NLLLoss",
     "NonDynamicallyQuantizableLinear",
@@ -204,6 +280,7 @@ __all__ = [
     "ParameterList",
     "PixelShuffle",
     "PixelUnshuffle",
+    "PoissonNLLLoss",
     "RNN",
     "RNNBase",
     "RNNCell",
@@ -213,13 +290,16 @@ __all__ = [
     "ReLU6",
     "ReflectionPad1d",
     "ReflectionPad2d",
+    "ReflectionPad3d",
     "ReplicationPad1d",
     "ReplicationPad2d",
+    "ReplicationPad3d",
     "SELU",
     "Sequential",
     "SiLU",
     "Sigmoid",
     "SmoothL1Loss",
+    "SoftMarginLoss",
     "Softmax",
     "Softmax2d",
     "Softmin",
@@ -234,8 +314,14 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "Unflatten",
     "Unfold",
     "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
+    "ZeroPad1d",
     "ZeroPad2d",
+    "ZeroPad3d",
 ]

@@ -1,4 +1,4 @@
-"""Padding layers (``F.pad`` in constant, reflect and replicate mode)."""
+"""Padding layers (``F.pad`` in constant, reflect, replicate and circular mode)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def _quadruple(padding: Any) -> tuple:
 
 def _pair(padding: Any) -> tuple:
     return tuple(padding) if isinstance(padding, (list, tuple)) else (padding,) * 2
+
+
+def _sextuple(padding: Any) -> tuple:
+    return tuple(padding) if isinstance(padding, (list, tuple)) else (padding,) * 6
 
 
 class _ConstantPadNd(Module):
@@ -39,6 +43,28 @@ class ConstantPad2d(_ConstantPadNd):
     def __init__(self, padding: Any, value: float) -> None:
         super().__init__(value)
         self.padding = _quadruple(padding)
+
+
+class ConstantPad3d(_ConstantPadNd):
+    def __init__(self, padding: Any, value: float) -> None:
+        super().__init__(value)
+        self.padding = _sextuple(padding)
+
+
+class ZeroPad1d(ConstantPad1d):
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad3d(ConstantPad3d):
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
 
 
 class ZeroPad2d(ConstantPad2d):
@@ -89,3 +115,56 @@ class ReplicationPad2d(_IndexPadNd):
     def __init__(self, padding: Any) -> None:
         super().__init__()
         self.padding = _quadruple(padding)
+
+
+class ReflectionPad3d(_IndexPadNd):
+    mode = "reflect"
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _sextuple(padding)
+
+
+class ReplicationPad3d(_IndexPadNd):
+    mode = "replicate"
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _sextuple(padding)
+
+
+class _CircularPadNd(_IndexPadNd):
+    """Circular padding; each rank checks its input's dims first (a ValueError, as PyTorch)."""
+
+    mode = "circular"
+    _ranks: tuple = ()
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.dim() not in self._ranks:
+            lo, hi = self._ranks
+            raise ValueError(f"expected {lo}D or {hi}D input (got {input.dim()}D input)")
+        return F.pad(input, self.padding, "circular")
+
+
+class CircularPad1d(_CircularPadNd):
+    _ranks = (2, 3)
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _pair(padding)
+
+
+class CircularPad2d(_CircularPadNd):
+    _ranks = (3, 4)
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _quadruple(padding)
+
+
+class CircularPad3d(_CircularPadNd):
+    _ranks = (4, 5)
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__()
+        self.padding = _sextuple(padding)
