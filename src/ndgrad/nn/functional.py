@@ -1784,20 +1784,23 @@ def fold(
     return named(out, "Col2ImBackward0")
 
 
-# ----------------------------------------------------------------------------- normalisation
 # ----------------------------------------------------------------------------- rearranging
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
-    """``(*, C r^2, H, W)`` to ``(*, C, H r, W r)``: sub-pixel convolution's rearrangement."""
-    _check_tensor("pixel_shuffle", "input", input)
-    r = upscale_factor
+def _check_pixel(op: str, input: Tensor, factor: int, name: str) -> tuple:  # noqa: A002
+    _check_tensor(op, "input", input)
     if input.dim() < 3:
         raise RuntimeError(
-            "pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{op} expects input to have at least 3 dimensions, but got input with "
             f"{input.dim()} dimension(s)"
         )
-    if r <= 0:
-        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
-    *batch, c, h, w = input.shape
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {name}, but got {factor}")
+    return tuple(input.shape)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """``(*, C r^2, H, W)`` to ``(*, C, H r, W r)``: sub-pixel convolution's rearrangement."""
+    r = upscale_factor
+    *batch, c, h, w = _check_pixel("pixel_shuffle", input, r, "upscale_factor")
     if c % (r * r):
         raise RuntimeError(
             "pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
@@ -1811,16 +1814,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
     """``(*, C, H r, W r)`` to ``(*, C r^2, H, W)``: the inverse of ``pixel_shuffle``."""
-    _check_tensor("pixel_unshuffle", "input", input)
     r = downscale_factor
-    if input.dim() < 3:
-        raise RuntimeError(
-            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-            f"{input.dim()} dimension(s)"
-        )
-    if r <= 0:
-        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
-    *batch, c, h, w = input.shape
+    *batch, c, h, w = _check_pixel("pixel_unshuffle", input, r, "downscale_factor")
     for name, size, at in (("height", h, -2), ("width", w, -1)):
         if size % r:
             raise RuntimeError(
@@ -1942,7 +1937,7 @@ def cdist(
     return named(_safe_root((diff**p).sum(-1), p), "CdistBackward0")
 
 
-# ----------------------------------------------------------------------------- normalisation
+# ---------------------------------------------------------------------- response normalisation
 def local_response_norm(
     input: Tensor,  # noqa: A002
     size: int,
@@ -2009,6 +2004,7 @@ def lp_pool2d(
     return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d)
 
 
+# ----------------------------------------------------------------------------- normalisation
 def _check_norm_dtypes(kernel: str, input: Tensor, *others: Tensor | None) -> None:  # noqa: A002
     dt = input._data.dtype
     if dt.kind != "f":

@@ -102,15 +102,18 @@ def _compare_scalars(actual: Any, expected: Any, where: str, opts: dict) -> None
         return
     abs_diff = abs(actual - expected)
     rel = diff / abs(e) if e != 0 else (math.nan if diff == 0 else math.inf)
+    _fail(_scalar_message(actual, expected, abs_diff, rel, rtol, atol), opts["msg"], where)
+
+
+def _scalar_message(
+    actual: Any, expected: Any, abs_diff: Any, rel: Any, rtol: Any, atol: Any
+) -> str:
     equal = not rtol and not atol
-    _fail(
+    allowed = ("", "") if equal else (f" (up to {atol} allowed)", f" (up to {rtol} allowed)")
+    return (
         f"Scalars are not {'equal' if equal else 'close'}!\n\nExpected {expected} but got "
-        f"{actual}.\nAbsolute difference: {abs_diff}"
-        + ("" if equal else f" (up to {atol} allowed)")
-        + f"\nRelative difference: {rel}"
-        + ("" if equal else f" (up to {rtol} allowed)"),
-        opts["msg"],
-        where,
+        f"{actual}.\nAbsolute difference: {abs_diff}{allowed[0]}\n"
+        f"Relative difference: {rel}{allowed[1]}"
     )
 
 
@@ -195,17 +198,8 @@ def _compare_scalars_of_tensor(
         a, e = np.asarray(actual, common), np.asarray(expected, common)
         abs_diff = np.abs(a - e)
         rel = (abs_diff.astype(np.float32) if common.kind in "iub" else abs_diff) / np.abs(e)
-    equal = not rtol and not atol
-    head = f"Scalars are not {'equal' if equal else 'close'}!"
-    _fail(
-        f"{head}\n\nExpected {expected} but got {actual}.\n"
-        f"Absolute difference: {abs_diff.item()}"
-        + ("" if equal else f" (up to {atol} allowed)")
-        + f"\nRelative difference: {rel.item()}"
-        + ("" if equal else f" (up to {rtol} allowed)"),
-        opts["msg"],
-        where,
-    )
+    message = _scalar_message(actual, expected, abs_diff.item(), rel.item(), rtol, atol)
+    _fail(message, opts["msg"], where)
 
 
 def _argmax_nan(values: np.ndarray) -> int:
