@@ -5,10 +5,11 @@ every time step as a single recorded op. The input projections ``x W_ihᵀ + b_i
 come in precomputed (one GEMM, done by the caller with ``F.linear``); the op runs the
 recurrence (one GEMM per step for all gates) and returns the state after every step. Its rule
 is backpropagation through time, written once against the rules' namespace: it reads the gates
-the forward stored beside the states, walks the steps backwards (one GEMM per step, the
-element-wise work of a step on that step's small blocks, which stay in the cache) and forms
-the weight gradients with one GEMM each. Run on Tensors (``create_graph``)
-the same rule records its own graph, so the layer is differentiable twice, like PyTorch's.
+the forward stored beside the states, walks the steps backwards (one GEMM per step, and the
+element-wise work of a step on that step's blocks rather than precomputed over all steps:
+fewer passes over memory) and forms the weight gradients with one GEMM each. Run on Tensors
+(``create_graph``) the same rule records its own graph, so the layer is differentiable twice,
+like PyTorch's.
 
 Sequences of different lengths (``PackedSequence``) come as a padded batch with a ``mask``
 ``(T, B, 1)`` of ones up to each sequence's length: past its end a sequence keeps its state,
@@ -88,8 +89,9 @@ def recurrent_layer(
     ``(B, H)`` (LSTM only); ``w_hh`` ``(G*H, P)``; ``b_hh`` ``(G*H,)`` or None; ``w_hr``
     ``(P, H)`` (LSTM with ``proj_size``) or None; ``mask`` ``(T, B, 1)`` or None. Returns one
     flat array of the blocks ``block_sizes`` names (``blocks`` splits it): ``h`` after each
-    step, the LSTM's ``c``, then the gates. The op is the function from its inputs to all of
-    them and its rule their joint derivative, so every order of differentiation is exact.
+    step, the LSTM's ``c``, then the gates (and the LSTM's ``tanh(c)``). The op is the
+    function from its inputs to all of them and its rule their joint derivative, so every
+    order of differentiation is exact.
     """
     lstm, gru = mode == "LSTM", mode == "GRU"
     xs = xproj._data
