@@ -245,6 +245,86 @@ def test_cells_gradgradcheck():
     assert gradgradcheck(lambda x, h, c: cell(x, (h, c)), (x, h, c))
 
 
+OUTPUT_ONLY_CASES = [
+    {},
+    {"num_layers": 2, "bidirectional": True, "batch_first": True},
+    {"proj_size": 3},
+    {"bias": False},
+]
+
+
+@pytest.mark.parametrize("kw", OUTPUT_ONLY_CASES, ids=[str(k) for k in OUTPUT_ONLY_CASES])
+def test_lstm_output_only_matches_torch(kw):
+    """d2l's language model reads only the output (and h_n): the gradient reaching the
+    layer's stored cells and gates is zero, and BPTT leaves their terms out."""
+    rng = np.random.default_rng(5)
+    ours, ref = _pair("LSTM", kw)
+    shape = (3, 6, 4) if kw.get("batch_first") else (6, 3, 4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    xa, xb = ndgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (ya, (ha, _)), (yb, (hb, _)) = ours(xa), ref(xb)
+    w = rng.standard_normal(tuple(yb.shape)).astype(np.float32)
+    ((ya * ndgrad.tensor(w)).sum() + (ha * ha).sum()).backward()
+    ((yb * torch.tensor(w)).sum() + (hb * hb).sum()).backward()
+    assert_close(ya, yb)
+    assert_close(xa.grad, xb.grad, atol=1e-5, rtol=1e-4)
+    named_b = dict(ref.named_parameters())
+    for name, p in ours.named_parameters():
+        assert_close(p.grad, named_b[name].grad, atol=1e-5, rtol=1e-4)
+
+
+def test_lstm_saturated_gates_match_torch():
+    """Large pre-activations (sigmoid computed through tanh) give torch's states and
+    gradients: saturated gates are exactly 0 or 1 to float32's absolute precision."""
+    rng = np.random.default_rng(6)
+    ours, ref = _pair("LSTM", {})
+    with torch.no_grad(), ndgrad.no_grad():
+        for (_, p), (_, q) in zip(ours.named_parameters(), ref.named_parameters()):
+            p.mul_(40.0)
+            q.mul_(40.0)
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    xa, xb = ndgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (ya, (_, ca)), (yb, (_, cb)) = ours(xa), ref(xb)
+    assert_close(ya, yb)
+    assert_close(ca, cb, atol=1e-5)
+    (ya.sum() + ca.sum()).backward()
+    (yb.sum() + cb.sum()).backward()
+    assert_close(xa.grad, xb.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_lstm_output_only_gradgradcheck():
+    """Second order when only the output is read: the double backward sends gradients
+    into the stored gates, whose terms the first-order rule then keeps."""
+    ndgrad.manual_seed(0)
+    m = nn.LSTM(2, 3).double()
+    rng = np.random.default_rng(7)
+    x = ndgrad.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
+    w = ndgrad.tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True)
+
+    def f(x, w):
+        m._parameters["weight_hh_l0"] = ndgrad.cat([w, w, w, w], 0)
+        return m(x)[0]
+
+    assert gradcheck(f, (x, w), eps=1e-6, atol=1e-5)
+    assert gradgradcheck(f, (x, w), eps=1e-6, atol=1e-4)
+
+
+def test_reads_tail_looks_at_plain_arrays_only():
+    from ndgrad.ops.recurrent import _reads_tail
+
+    g = np.zeros(10, np.float32)
+    assert not _reads_tail(g, 4)
+    g[2] = 1.0  # before the tail
+    assert not _reads_tail(g, 4)
+    for value in (-0.0, 1e-45, np.nan):
+        g[7] = value
+        assert _reads_tail(g, 4)
+    g[7] = 0
+    assert not _reads_tail(g[::2], 2)  # strided
+    assert not _reads_tail(np.zeros(6), 3)  # float64
+    assert _reads_tail(ndgrad.zeros(10), 4)  # a Tensor: a gradient with its own graph
+
+
 # ----------------------------------------------------------------------------- errors
 def _raises_like(fn_ours, fn_ref):
     with pytest.raises(Exception) as ref_info:
