@@ -333,6 +333,11 @@ def test_broadcast_errors_and_target_gradient_like_torch():
     )
     with ndgrad.no_grad():  # outside autograd a target that requires grad is fine
         F.soft_margin_loss(ndgrad.ones(3), _nd(t, True))
+    w = torch.ones(3, requires_grad=True)
+    _same_error(
+        lambda: F.multi_margin_loss(ndgrad.ones(2, 3), ndgrad.tensor([0, 1]), weight=_nd(w, True)),
+        lambda: TF.multi_margin_loss(torch.ones(2, 3), torch.tensor([0, 1]), weight=w),
+    )
 
 
 MODULES = [

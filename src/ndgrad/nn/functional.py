@@ -995,6 +995,17 @@ def hinge_embedding_loss(
     return _reduce(output_margin + output_self, reduction)
 
 
+def _not_differentiable(op: str, name: str, t: Tensor | None) -> None:
+    """PyTorch's refusal of a gradient-requiring argument its kernel has no derivative for."""
+    from ndgrad.autograd import is_grad_enabled
+
+    if t is not None and t.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            f"The function '{op}' is not differentiable with respect to argument '{name}'. "
+            "This input cannot have requires_grad True."
+        )
+
+
 def soft_margin_loss(
     input: Tensor,  # noqa: A002
     target: Tensor,
@@ -1004,16 +1015,10 @@ def soft_margin_loss(
 ) -> Tensor:
     """``log(1 + exp(-target * input))`` (PyTorch's kernel: no overflow guard, so it is inf
     for very negative margins), in the input's dtype and shape."""
-    from ndgrad.autograd import is_grad_enabled
-
     reduction = _get_reduction(reduction, size_average, reduce)
     _check_tensor("soft_margin_loss", "input", input)
     target = as_tensor(target, "soft_margin_loss")
-    if target.requires_grad and is_grad_enabled():
-        raise RuntimeError(
-            "The function 'soft_margin_loss' is not differentiable with respect to argument "
-            "'target'. This input cannot have requires_grad True."
-        )
+    _not_differentiable("soft_margin_loss", "target", target)
     try:
         shape = np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
     except ValueError:
@@ -1198,6 +1203,7 @@ def multi_margin_loss(
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
+    _not_differentiable("multi_margin_loss", "weight", weight)
     nframe, dim = _margin_frames("multi_margin_loss", input)
     if target.dim() > 1 or target.numel() != nframe:
         raise RuntimeError(
