@@ -1068,11 +1068,6 @@ def cosine_embedding_loss(
     return _reduce(output_pos + output_neg, reduction)
 
 
-def _pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6) -> Tensor:
-    """ATen's pairwise_distance: ``||x1 - x2 + eps||_p`` over the last dim of the broadcast."""
-    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
-
-
 def _check_triplet_dims(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
     a, p, n = anchor.dim(), positive.dim(), negative.dim()
     if not (a == p and p == n):
@@ -1100,10 +1095,10 @@ def triplet_margin_loss(
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet_dims(anchor, positive, negative)
-    dist_pos = _pairwise_distance(anchor, positive, p, eps)
-    dist_neg = _pairwise_distance(anchor, negative, p, eps)
+    dist_pos = pairwise_distance(anchor, positive, p, eps)
+    dist_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
-        dist_neg = _pw.minimum(dist_neg, _pairwise_distance(positive, negative, p, eps))
+        dist_neg = _pw.minimum(dist_neg, pairwise_distance(positive, negative, p, eps))
     loss = named((margin + dist_pos - dist_neg).clamp_min(0), "ClampMinBackward0")
     return _reduce(loss, reduction)
 
@@ -1125,7 +1120,7 @@ def triplet_margin_with_distance_loss(
         raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet_dims(anchor, positive, negative)
     if distance_function is None:
-        distance_function = globals().get("pairwise_distance", _pairwise_distance)
+        distance_function = pairwise_distance
     dist_pos = distance_function(anchor, positive)
     dist_neg = distance_function(anchor, negative)
     if swap:
