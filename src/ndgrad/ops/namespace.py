@@ -357,6 +357,166 @@ def _shifted_ok(padding: tuple, stride: tuple, spatial: tuple, out: tuple, n: in
     )
 
 
+# ------------------------------------------------------------- Winograd's minimal filtering
+# F(m x m, 3 x 3) (Lavin & Gray 2015): an output tile of m x m from an input tile of a = m + 2
+# squared is A^T [(G w G^T) * (B^T d B)] A, so the a * a products per tile and channel pair
+# replace 9 m^2 (2.25x fewer at m = 2, 4x at m = 4). The transforms below apply B^T, A^T and
+# A (the weight gradient's) to lists of equally shaped arrays with NumPy's ufuncs, each row of
+# the matrix a few adds on whole slices, common terms shared; the matrices are kept to test
+# them against.
+_WINO_BT = {
+    2: ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
+    4: (
+        (4, 0, -5, 0, 1, 0),
+        (0, -4, -4, 1, 1, 0),
+        (0, 4, -4, -1, 1, 0),
+        (0, -2, -1, 2, 1, 0),
+        (0, 2, -1, -2, 1, 0),
+        (0, 4, 0, -5, 0, 1),
+    ),
+}
+_WINO_G = {
+    2: ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1)),
+    4: (
+        (1 / 4, 0, 0),
+        (-1 / 6, -1 / 6, -1 / 6),
+        (-1 / 6, 1 / 6, -1 / 6),
+        (1 / 24, 1 / 12, 1 / 6),
+        (1 / 24, -1 / 12, 1 / 6),
+        (0, 0, 1),
+    ),
+}
+_WINO_AT = {
+    2: ((1, 1, 1, 0), (0, 1, -1, -1)),
+    4: ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1)),
+}
+
+
+def _wino_bt2(v: list, o: list, t: list) -> None:
+    np.subtract(v[0], v[2], out=o[0])
+    np.add(v[1], v[2], out=o[1])
+    np.subtract(v[2], v[1], out=o[2])
+    np.subtract(v[1], v[3], out=o[3])
+
+
+def _wino_bt4(v: list, o: list, t: list) -> None:
+    # o0 = 4 (v0 - v2) + (v4 - v2)      o5 = 4 (v1 - v3) + (v5 - v3)
+    # o3, o4 = (v4 - v2) -+ 2 (v1 - v3)   o1, o2 = (v3 + v4) - 4 (v1 + v2), (v4 - v3) + 4 (v1 - v2)
+    t0, t1 = t
+    np.subtract(v[4], v[2], out=t0)
+    np.subtract(v[0], v[2], out=o[0])
+    o[0] *= 4
+    o[0] += t0
+    np.subtract(v[1], v[3], out=t1)
+    np.subtract(v[5], v[3], out=o[5])
+    np.multiply(t1, 4, out=o[3])
+    o[5] += o[3]
+    t1 *= 2
+    np.add(t0, t1, out=o[4])
+    np.subtract(t0, t1, out=o[3])
+    np.add(v[1], v[2], out=t0)
+    t0 *= 4
+    np.add(v[3], v[4], out=o[1])
+    o[1] -= t0
+    np.subtract(v[1], v[2], out=t0)
+    t0 *= 4
+    np.subtract(v[4], v[3], out=o[2])
+    o[2] += t0
+
+
+def _wino_at2(v: list, o: list, t: list) -> None:
+    np.add(v[1], v[2], out=o[0])
+    o[0] += v[0]
+    np.subtract(v[1], v[2], out=o[1])
+    o[1] -= v[3]
+
+
+def _wino_at4(v: list, o: list, t: list) -> None:
+    t0 = t[0]
+    np.add(v[1], v[2], out=o[0])
+    np.add(v[3], v[4], out=t0)
+    np.multiply(t0, 4, out=o[2])
+    o[2] += o[0]
+    o[0] += t0
+    o[0] += v[0]
+    np.subtract(v[1], v[2], out=o[1])
+    np.subtract(v[3], v[4], out=t0)
+    np.multiply(t0, 8, out=o[3])
+    o[3] += o[1]
+    o[3] += v[5]
+    t0 *= 2
+    o[1] += t0
+
+
+def _wino_a2(v: list, o: list, t: list) -> None:  # A = AT^T: the output gradient's transform
+    o[0][...] = v[0]
+    np.add(v[0], v[1], out=o[1])
+    np.subtract(v[0], v[1], out=o[2])
+    np.negative(v[1], out=o[3])
+
+
+def _wino_a4(v: list, o: list, t: list) -> None:
+    t0, t1 = t
+    o[0][...] = v[0]
+    o[5][...] = v[3]
+    np.add(v[0], v[2], out=t0)
+    np.add(v[1], v[3], out=t1)
+    np.add(t0, t1, out=o[1])
+    np.subtract(t0, t1, out=o[2])
+    np.multiply(v[2], 4, out=t0)
+    t0 += v[0]
+    np.multiply(v[3], 4, out=t1)
+    t1 += v[1]
+    t1 *= 2
+    np.add(t0, t1, out=o[3])
+    np.subtract(t0, t1, out=o[4])
+
+
+_WINO_PROGRAMS = {2: (_wino_bt2, _wino_at2, _wino_a2), 4: (_wino_bt4, _wino_at4, _wino_a4)}
+# The tile (m) and the smallest channel counts and output side that take the Winograd kernels
+# (below them the transforms cost more than the products they save; measured on W8's shape).
+_WINO_TILE = 2
+_WINO_MIN_CHANNELS = 16
+_WINO_MIN_SIDE = 4
+
+
+class _Tiles:
+    """The geometry of F(m x m, 3 x 3) on a 2-D input padded by ``padding``.
+
+    The padded input is split into its m x m phases (rows ``p::m``, columns ``q::m``), each an
+    ``(th + 1, R)`` plane (``R = tw + 1``) per channel and image, images one after another in a
+    row of ``plane`` entries each. Element ``(r, s)`` of every tile is then one 2-D slice of
+    phase ``(r % m, s % m)`` shifted by ``(r // m) * R + s // m``: the transforms are adds of
+    whole slices, tile ``(t, u)`` of an image at ``t * R + u``; the one extra row and column
+    per plane hold tiles that are computed and dropped.
+    """
+
+    def __init__(self, spatial: tuple, padding: tuple, m: int) -> None:
+        self.m, self.a = m, m + 2
+        self.out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(spatial, padding))
+        self.th, self.tw = (-(-k // m) for k in self.out)
+        self.row = self.tw + 1
+        self.plane = (self.th + 1) * self.row
+        # per dim and phase p: the first input index on it, its phase row/column, how many
+        self.place = [
+            [
+                ((p - lo) % m, ((p - lo) % m + lo) // m, len(range((p - lo) % m, n, m)))
+                for p in range(m)
+            ]
+            for n, (lo, _) in zip(spatial, padding)
+        ]
+        self.counts = [[len(range(i, k, m)) for i in range(m)] for k in self.out]
+
+    def length(self, b: int) -> int:
+        """Columns holding every tile of ``b`` images (one past the last)."""
+        return b * self.plane - self.row - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _tiles(spatial: tuple, padding: tuple, m: int) -> _Tiles:
+    return _Tiles(spatial, padding, m)
+
+
 def _array_conv(xp: Any) -> dict:
     """Convolution on arrays, any number of spatial dims (``x``: ``(N, C, *spatial)``, ``w``:
     ``(O, C // groups, *kernel)``; ``padding``: one ``(before, after)`` pair per spatial dim).
@@ -547,6 +707,8 @@ def _array_conv(xp: Any) -> dict:
         return gw.reshape((o,) + kernel + (c,)).transpose(0, 3, 1, 2).copy()
 
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
+        if m := wino_tile(x.shape, w.shape, padding, dilation, groups):
+            return wino_forward(x, w, padding, m)
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
         geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
@@ -582,6 +744,8 @@ def _array_conv(xp: Any) -> dict:
     def weight_grad_shifted(
         x: Any, g: Any, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
     ) -> Any:
+        if m := wino_tile(x.shape, w_shape, padding, dilation, groups):
+            return wino_weight_grad(x, g, w_shape, padding, m)
         n, c = x.shape[:2]
         o = w_shape[0]
         geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
@@ -645,6 +809,190 @@ def _array_conv(xp: Any) -> dict:
                         buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
                 dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
+
+    # ------------------------------------ stride 1, 3x3, one group: Winograd's minimal filtering
+    def wino_tile(
+        x_shape: tuple, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> int:
+        """The m of F(m x m, 3 x 3) for this convolution, or 0 where the other kernels run
+        (few channels: the transforms would cost more than the products they save)."""
+        if xp is not np or groups != 1 or tuple(w_shape[2:]) != (3, 3) or len(dilation) != 2:
+            return 0
+        if any(d != 1 for d in dilation) or min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
+            return 0
+        out = _conv_out(tuple(x_shape[2:]), (3, 3), (1, 1), padding, (1, 1))
+        return _WINO_TILE if min(out) >= _WINO_MIN_SIDE else 0
+
+    def wino_plan(geo: _Tiles, n: int, rows: int, o: int, c: int, itemsize: int) -> tuple:
+        """(images per chunk, columns per product): a chunk's ``rows`` transformed rows in
+        the budget; where two threads are set and an ``O x C`` product of 64 columns stays
+        on one BLAS thread, the chunks run in parallel with products of that many columns
+        (OpenBLAS threads larger ones itself, and two threaded calls at once run slower than
+        one), else one after another with whole products."""
+        batch = max(1, min(n, _CHUNK_BYTES // max(rows * geo.plane * itemsize, 1)))
+        blk = _parallel._BLAS_ONE_THREAD // (o * c)
+        if blk < 64 or _parallel.get_num_threads() < 2:
+            blk = 0
+        return batch, blk
+
+    def wino_chunks(n: int, batch: int, blk: int, cost: float, fn: Callable) -> None:
+        """``fn(take, n0, b)`` over chunks of ``batch`` images, in parallel when ``blk``."""
+
+        def piece(c0: int, c1: int) -> None:
+            with scratch.scope() as take:
+                bufs: dict = {}
+                for ci in range(c0, c1):
+                    n0 = ci * batch
+                    fn(take, bufs, ci, n0, min(batch, n - n0))
+
+        chunks = -(-n // batch)
+        if blk:
+            _parallel.parallel_for(chunks, cost, piece)
+        else:
+            piece(0, chunks)
+
+    def wino_input(x: Any, geo: _Tiles, n0: int, b: int, bufs: dict, take: Callable) -> Any:
+        """The ``(a * a, C, length)`` transformed tiles of images ``n0 : n0 + b``."""
+        m, a, row = geo.m, geo.a, geo.row
+        c, batch = x.shape[1], bufs["batch"]
+        cap = batch * geo.plane
+        if "phases" not in bufs:
+            bufs["phases"] = take((m, m, c, cap), x.dtype, zero=True)
+            bufs["rows"] = take((a, m, c, cap), x.dtype)
+            bufs["tiles"] = take((a * a, c, cap), x.dtype)
+            bufs["tmp_c"] = [take((c, cap), x.dtype) for _ in range(2)]
+        ph, tr, v, tmp = bufs["phases"], bufs["rows"], bufs["tiles"], bufs["tmp_c"]
+        ph6 = ph.reshape(m, m, c, batch, geo.th + 1, row)
+        for p, (i0, r0, nr) in enumerate(geo.place[0]):
+            for q, (j0, s0, nc) in enumerate(geo.place[1]):
+                if nr and nc:
+                    ph6[p, q, :, :b, r0 : r0 + nr, s0 : s0 + nc] = x[
+                        n0 : n0 + b, :, i0::m, j0::m
+                    ].swapaxes(0, 1)
+        length = geo.length(b)
+        f1 = length + 1
+        bt = _WINO_PROGRAMS[m][0]
+        for q in range(m):
+            views = [ph[r % m, q, :, (r // m) * row : (r // m) * row + f1] for r in range(a)]
+            bt(views, [tr[k, q, :, :f1] for k in range(a)], [t[:, :f1] for t in tmp])
+        for k in range(a):
+            views = [tr[k, s % m, :, s // m : s // m + length] for s in range(a)]
+            bt(views, [v[k * a + l, :, :length] for l in range(a)], [t[:, :length] for t in tmp])
+        return v[:, :, :length]
+
+    def wino_forward(x: Any, w: Any, padding: tuple, m: int) -> Any:
+        n, c = x.shape[:2]
+        o = w.shape[0]
+        geo = _tiles(tuple(x.shape[2:]), padding, m)
+        a = geo.a
+        g = np.array(_WINO_G[m])
+        u = np.einsum("ki,ocij,lj->kloc", g, w, g, optimize=True)
+        u = xp.ascontiguousarray(u.reshape(a * a, o, c), dtype=x.dtype)
+        y = xp.empty((n, o) + geo.out, x.dtype)
+        batch, blk = wino_plan(geo, n, a * a * max(c, o), o, c, x.itemsize)
+        at = _WINO_PROGRAMS[m][1]
+
+        def chunk(take: Callable, bufs: dict, ci: int, n0: int, b: int) -> None:
+            bufs["batch"] = batch
+            v = wino_input(x, geo, n0, b, bufs, take)
+            cap = batch * geo.plane
+            if "prod" not in bufs:
+                bufs["prod"] = take((a * a, o, cap), x.dtype)
+                bufs["half"] = take((m, a, o, cap), x.dtype)
+                bufs["out"] = take((m, m, o, cap), x.dtype)
+                bufs["tmp_o"] = take((o, cap), x.dtype)
+            length = v.shape[-1]
+            prod = bufs["prod"][:, :, :length]
+            full = length // blk * blk if blk else 0
+            if full:
+                np.matmul(
+                    u[:, None],
+                    v[:, :, :full].reshape(a * a, c, -1, blk).swapaxes(1, 2),
+                    out=prod[:, :, :full].reshape(a * a, o, -1, blk).swapaxes(1, 2),
+                )
+            if full < length:
+                np.matmul(u, v[:, :, full:], out=prod[:, :, full:])
+            half, out, t = bufs["half"], bufs["out"], [bufs["tmp_o"][:, :length]]
+            for l in range(a):
+                at(
+                    [prod[k * a + l] for k in range(a)],
+                    [half[i, l, :, :length] for i in range(m)],
+                    t,
+                )
+            for i in range(m):
+                at(
+                    [half[i, l, :, :length] for l in range(a)],
+                    [out[i, j, :, :length] for j in range(m)],
+                    t,
+                )
+            out6 = out.reshape(m, m, o, batch, geo.th + 1, geo.row)
+            for i, nr in enumerate(geo.counts[0]):
+                for j, nc in enumerate(geo.counts[1]):
+                    y[n0 : n0 + b, :, i::m, j::m] = out6[i, j, :, :b, :nr, :nc].swapaxes(0, 1)
+
+        wino_chunks(n, batch, blk, a * a * o * c * batch * geo.plane * 0.02, chunk)
+        return y
+
+    def wino_weight_grad(x: Any, gy: Any, w_shape: tuple, padding: tuple, m: int) -> Any:
+        n, c = x.shape[:2]
+        o = w_shape[0]
+        geo = _tiles(tuple(x.shape[2:]), padding, m)
+        a = geo.a
+        batch, blk = wino_plan(geo, n, a * a * max(c, o), o, c, x.itemsize)
+        chunks = -(-n // batch)
+        expand = _WINO_PROGRAMS[m][2]
+        parts = xp.empty((chunks, a * a, o, c), x.dtype)
+
+        def chunk(take: Callable, bufs: dict, ci: int, n0: int, b: int) -> None:
+            bufs["batch"] = batch
+            v = wino_input(x, geo, n0, b, bufs, take)
+            cap = batch * geo.plane
+            if "grad" not in bufs:
+                bufs["grad"] = take((m, m, o, cap), x.dtype, zero=True)
+                bufs["half"] = take((a, m, o, cap), x.dtype)
+                bufs["gt"] = take((a * a, o, cap), x.dtype)
+                bufs["tmp_o"] = [take((o, cap), x.dtype) for _ in range(2)]
+                if blk:
+                    bufs["blocks"] = take((a * a, cap // blk + 1, o, c), x.dtype)
+            gp, half, gt = bufs["grad"], bufs["half"], bufs["gt"]
+            gp6 = gp.reshape(m, m, o, batch, geo.th + 1, geo.row)
+            for i, nr in enumerate(geo.counts[0]):
+                for j, nc in enumerate(geo.counts[1]):
+                    gp6[i, j, :, :b, :nr, :nc] = gy[n0 : n0 + b, :, i::m, j::m].swapaxes(0, 1)
+            length = v.shape[-1]
+            t = [tt[:, :length] for tt in bufs["tmp_o"]]
+            for j in range(m):
+                expand(
+                    [gp[i, j, :, :length] for i in range(m)],
+                    [half[k, j, :, :length] for k in range(a)],
+                    t,
+                )
+            for k in range(a):
+                expand(
+                    [half[k, j, :, :length] for j in range(m)],
+                    [gt[k * a + l, :, :length] for l in range(a)],
+                    t,
+                )
+            gtl = gt[:, :, :length]
+            full = length // blk * blk if blk else 0
+            if full:
+                nb = full // blk
+                blocks = bufs["blocks"][:, :nb]
+                np.matmul(
+                    gtl[:, :, :full].reshape(a * a, o, nb, blk).swapaxes(1, 2),
+                    v[:, :, :full].reshape(a * a, c, nb, blk).transpose(0, 2, 3, 1),
+                    out=blocks,
+                )
+                blocks.sum(axis=1, out=parts[ci])
+                if full < length:
+                    parts[ci] += np.matmul(gtl[:, :, full:], v[:, :, full:].swapaxes(1, 2))
+            else:
+                np.matmul(gtl, v.swapaxes(1, 2), out=parts[ci])
+
+        wino_chunks(n, batch, blk, a * a * o * c * batch * geo.plane * 0.02, chunk)
+        acc = parts.sum(axis=0).reshape(a, a, o, c)
+        g = np.array(_WINO_G[m])
+        return np.einsum("ku,kloc,lv->ocuv", g, acc, g, optimize=True).astype(x.dtype)
 
     # ------------------------------------------------------------------ the three rules' ops
     def conv_forward(
