@@ -478,6 +478,9 @@ _WINO_PROGRAMS = {2: (_wino_bt2, _wino_at2, _wino_a2), 4: (_wino_bt4, _wino_at4,
 _WINO_TILE = 2
 _WINO_MIN_CHANNELS = 16
 _WINO_MIN_SIDE = 4
+# Bytes of one chunk's input phases, and of one block's transformed tiles (see ``Wino``).
+_WINO_PHASE_BYTES = 1 << 20
+_WINO_BLOCK_BYTES = 1 << 20
 
 
 class _Tiles:
@@ -815,7 +818,7 @@ def _array_conv(xp: Any) -> dict:
         x_shape: tuple, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
     ) -> int:
         """The m of F(m x m, 3 x 3) for this convolution, or 0 where the other kernels run
-        (few channels: the transforms would cost more than the products they save)."""
+        (few channels or small images: the transforms cost more than the products save)."""
         if xp is not np or groups != 1 or tuple(w_shape[2:]) != (3, 3) or len(dilation) != 2:
             return 0
         if any(d != 1 for d in dilation) or min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
@@ -823,173 +826,173 @@ def _array_conv(xp: Any) -> dict:
         out = _conv_out(tuple(x_shape[2:]), (3, 3), (1, 1), padding, (1, 1))
         return _WINO_TILE if min(out) >= _WINO_MIN_SIDE else 0
 
-    def wino_plan(geo: _Tiles, n: int, rows: int, o: int, c: int, itemsize: int) -> tuple:
-        """(images per chunk, columns per product): a chunk's ``rows`` transformed rows in
-        the budget; where two threads are set and an ``O x C`` product of 64 columns stays
-        on one BLAS thread, the chunks run in parallel with products of that many columns
-        (OpenBLAS threads larger ones itself, and two threaded calls at once run slower than
-        one), else one after another with whole products."""
-        batch = max(1, min(n, _CHUNK_BYTES // max(rows * geo.plane * itemsize, 1)))
-        blk = _parallel._BLAS_ONE_THREAD // (o * c)
-        if blk < 64 or _parallel.get_num_threads() < 2:
-            blk = 0
-        return batch, blk
+    class Wino:
+        """One Winograd call's plan and its per-thread workspaces.
 
-    def wino_chunks(n: int, batch: int, blk: int, cost: float, fn: Callable) -> None:
-        """``fn(take, n0, b)`` over chunks of ``batch`` images, in parallel when ``blk``."""
+        Images go a chunk at a time (``batch`` of them, their phases a few hundred KiB); each
+        chunk's columns (tiles) go a block of ``cols`` at a time through the input transform,
+        the ``a * a`` products and the output transform, so a block's temporaries stay in the
+        cache. Where two threads are set and an ``O x C`` product of 64 columns stays on one
+        BLAS thread, the chunks run in parallel with products of 64 columns (OpenBLAS threads
+        larger ones itself, and two threaded calls at once run slower than one after the
+        other); else one after another with products of a whole block.
+        """
 
-        def piece(c0: int, c1: int) -> None:
-            with scratch.scope() as take:
-                bufs: dict = {}
-                for ci in range(c0, c1):
-                    n0 = ci * batch
-                    fn(take, bufs, ci, n0, min(batch, n - n0))
+        def __init__(self, x: Any, o: int, padding: tuple, m: int) -> None:
+            n, c = x.shape[:2]
+            self.x, self.o, self.c, self.n, self.dtype = x, o, c, n, x.dtype
+            self.geo = geo = _tiles(tuple(x.shape[2:]), padding, m)
+            self.m, self.a = m, geo.a
+            self.bt, self.at, self.expand = _WINO_PROGRAMS[m]
+            rows = geo.a * geo.a * max(c, o) * x.itemsize
+            self.batch = max(
+                1, min(n, _WINO_PHASE_BYTES // max(m * m * c * geo.plane * x.itemsize, 1))
+            )
+            self.cap = self.batch * geo.plane
+            self.blk = _parallel._BLAS_ONE_THREAD // (o * c)
+            if self.blk < 64 or _parallel.get_num_threads() < 2:
+                self.blk = 0
+            cols = max(64, _WINO_BLOCK_BYTES // rows // 64 * 64)
+            self.cols = min(cols, self.cap)
+            self.chunks = -(-n // self.batch)
 
-        chunks = -(-n // batch)
-        if blk:
-            _parallel.parallel_for(chunks, cost, piece)
-        else:
-            piece(0, chunks)
+        def run(self, fn: Callable) -> None:
+            """``fn(ws, ci, n0, b)`` for each chunk, ``ws`` the thread's workspaces."""
 
-    def wino_input(x: Any, geo: _Tiles, n0: int, b: int, bufs: dict, take: Callable) -> Any:
-        """The ``(a * a, C, length)`` transformed tiles of images ``n0 : n0 + b``."""
-        m, a, row = geo.m, geo.a, geo.row
-        c, batch = x.shape[1], bufs["batch"]
-        cap = batch * geo.plane
-        if "phases" not in bufs:
-            bufs["phases"] = take((m, m, c, cap), x.dtype, zero=True)
-            bufs["rows"] = take((a, m, c, cap), x.dtype)
-            bufs["tiles"] = take((a * a, c, cap), x.dtype)
-            bufs["tmp_c"] = [take((c, cap), x.dtype) for _ in range(2)]
-        ph, tr, v, tmp = bufs["phases"], bufs["rows"], bufs["tiles"], bufs["tmp_c"]
-        ph6 = ph.reshape(m, m, c, batch, geo.th + 1, row)
-        for p, (i0, r0, nr) in enumerate(geo.place[0]):
-            for q, (j0, s0, nc) in enumerate(geo.place[1]):
-                if nr and nc:
-                    ph6[p, q, :, :b, r0 : r0 + nr, s0 : s0 + nc] = x[
-                        n0 : n0 + b, :, i0::m, j0::m
-                    ].swapaxes(0, 1)
-        length = geo.length(b)
-        f1 = length + 1
-        bt = _WINO_PROGRAMS[m][0]
-        for q in range(m):
-            views = [ph[r % m, q, :, (r // m) * row : (r // m) * row + f1] for r in range(a)]
-            bt(views, [tr[k, q, :, :f1] for k in range(a)], [t[:, :f1] for t in tmp])
-        for k in range(a):
-            views = [tr[k, s % m, :, s // m : s // m + length] for s in range(a)]
-            bt(views, [v[k * a + l, :, :length] for l in range(a)], [t[:, :length] for t in tmp])
-        return v[:, :, :length]
+            def piece(c0: int, c1: int) -> None:
+                with scratch.scope() as take:
+                    ws = self.workspaces(take)
+                    for ci in range(c0, c1):
+                        n0 = ci * self.batch
+                        fn(ws, ci, n0, min(self.batch, self.n - n0))
+
+            if self.blk:
+                cost = self.a * self.a * self.o * self.c * self.cap * 0.02
+                _parallel.parallel_for(self.chunks, cost, piece)
+            else:
+                piece(0, self.chunks)
+
+        def workspaces(self, take: Callable) -> SimpleNamespace:
+            m, a, c, o, cols, dt = self.m, self.a, self.c, self.o, self.cols, self.dtype
+            return SimpleNamespace(
+                phases=take((m, m, c, self.cap), dt, zero=True),
+                rows=take((a, m, c, cols + 1), dt),
+                tiles=take((a, a, c, cols), dt),
+                tmp_c=[take((a, c, cols + 1), dt) for _ in range(2)],
+                prod=take((a, a, o, cols), dt),
+                half=take((a, a, o, cols), dt),
+                tmp_o=[take((a, o, cols), dt) for _ in range(2)],
+                out=take((m, m, o, self.cap), dt, zero=True),
+            )
+
+        def fill(self, ph: Any, src: Any, n0: int, b: int, place: list) -> None:
+            """Images ``n0 : n0 + b`` of ``src`` into their phases (``place``: per dim and
+            phase, the first source index, its phase row/column, how many)."""
+            m, geo = self.m, self.geo
+            ph6 = ph.reshape(m, m, src.shape[1], self.batch, geo.th + 1, geo.row)
+            for p, (i0, r0, nr) in enumerate(place[0]):
+                for q, (j0, s0, nc) in enumerate(place[1]):
+                    if nr and nc:
+                        ph6[p, q, :, :b, r0 : r0 + nr, s0 : s0 + nc] = src[
+                            n0 : n0 + b, :, i0::m, j0::m
+                        ].swapaxes(0, 1)
+
+        def tiles(self, ws: SimpleNamespace, f0: int, n: int) -> Any:
+            """The ``(a * a, C, n)`` transformed tiles at columns ``f0 : f0 + n``."""
+            m, a, row, ph = self.m, self.a, self.geo.row, ws.phases
+            tr, v = ws.rows, ws.tiles
+            t = [tt[:m, :, : n + 1] for tt in ws.tmp_c]
+            views = [
+                ph[r % m, :, :, f0 + r // m * row : f0 + r // m * row + n + 1] for r in range(a)
+            ]
+            self.bt(views, [tr[k, :, :, : n + 1] for k in range(a)], t)
+            t = [tt[:, :, :n] for tt in ws.tmp_c]
+            views = [tr[:, s % m, :, s // m : s // m + n] for s in range(a)]
+            self.bt(views, [v[:, s, :, :n] for s in range(a)], t)
+            return v.reshape(a * a, self.c, -1)[:, :, :n]
 
     def wino_forward(x: Any, w: Any, padding: tuple, m: int) -> Any:
         n, c = x.shape[:2]
         o = w.shape[0]
-        geo = _tiles(tuple(x.shape[2:]), padding, m)
-        a = geo.a
+        plan = Wino(x, o, padding, m)
+        geo, a, blk = plan.geo, plan.a, plan.blk
         g = np.array(_WINO_G[m])
         u = np.einsum("ki,ocij,lj->kloc", g, w, g, optimize=True)
         u = xp.ascontiguousarray(u.reshape(a * a, o, c), dtype=x.dtype)
         y = xp.empty((n, o) + geo.out, x.dtype)
-        batch, blk = wino_plan(geo, n, a * a * max(c, o), o, c, x.itemsize)
-        at = _WINO_PROGRAMS[m][1]
 
-        def chunk(take: Callable, bufs: dict, ci: int, n0: int, b: int) -> None:
-            bufs["batch"] = batch
-            v = wino_input(x, geo, n0, b, bufs, take)
-            cap = batch * geo.plane
-            if "prod" not in bufs:
-                bufs["prod"] = take((a * a, o, cap), x.dtype)
-                bufs["half"] = take((m, a, o, cap), x.dtype)
-                bufs["out"] = take((m, m, o, cap), x.dtype)
-                bufs["tmp_o"] = take((o, cap), x.dtype)
-            length = v.shape[-1]
-            prod = bufs["prod"][:, :, :length]
-            full = length // blk * blk if blk else 0
-            if full:
-                np.matmul(
-                    u[:, None],
-                    v[:, :, :full].reshape(a * a, c, -1, blk).swapaxes(1, 2),
-                    out=prod[:, :, :full].reshape(a * a, o, -1, blk).swapaxes(1, 2),
-                )
-            if full < length:
-                np.matmul(u, v[:, :, full:], out=prod[:, :, full:])
-            half, out, t = bufs["half"], bufs["out"], [bufs["tmp_o"][:, :length]]
-            for l in range(a):
-                at(
-                    [prod[k * a + l] for k in range(a)],
-                    [half[i, l, :, :length] for i in range(m)],
+        def chunk(ws: SimpleNamespace, ci: int, n0: int, b: int) -> None:
+            plan.fill(ws.phases, x, n0, b, geo.place)
+            length = geo.length(b)
+            for f0 in range(0, length, plan.cols):
+                k = min(plan.cols, length - f0)
+                v = plan.tiles(ws, f0, k)
+                prod = ws.prod.reshape(a * a, o, -1)[:, :, :k]
+                full = k // blk * blk if blk else 0
+                if full:
+                    np.matmul(
+                        u[:, None],
+                        v[:, :, :full].reshape(a * a, c, -1, blk).swapaxes(1, 2),
+                        out=prod[:, :, :full].reshape(a * a, o, -1, blk).swapaxes(1, 2),
+                    )
+                if full < k:
+                    np.matmul(u, v[:, :, full:], out=prod[:, :, full:])
+                half, t = ws.half, [tt[:, :, :k] for tt in ws.tmp_o]
+                plan.at(
+                    [ws.prod[r, :, :, :k] for r in range(a)],
+                    [half[i, :, :, :k] for i in range(m)],
                     t,
                 )
-            for i in range(m):
-                at(
-                    [half[i, l, :, :length] for l in range(a)],
-                    [out[i, j, :, :length] for j in range(m)],
-                    t,
-                )
-            out6 = out.reshape(m, m, o, batch, geo.th + 1, geo.row)
+                t = [tt[:m, :, :k] for tt in ws.tmp_o]
+                out = [ws.out[:, j, :, f0 : f0 + k] for j in range(m)]
+                plan.at([half[:m, s, :, :k] for s in range(a)], out, t)
+            out6 = ws.out.reshape(m, m, o, plan.batch, geo.th + 1, geo.row)
             for i, nr in enumerate(geo.counts[0]):
                 for j, nc in enumerate(geo.counts[1]):
                     y[n0 : n0 + b, :, i::m, j::m] = out6[i, j, :, :b, :nr, :nc].swapaxes(0, 1)
 
-        wino_chunks(n, batch, blk, a * a * o * c * batch * geo.plane * 0.02, chunk)
+        plan.run(chunk)
         return y
 
     def wino_weight_grad(x: Any, gy: Any, w_shape: tuple, padding: tuple, m: int) -> Any:
         n, c = x.shape[:2]
         o = w_shape[0]
-        geo = _tiles(tuple(x.shape[2:]), padding, m)
-        a = geo.a
-        batch, blk = wino_plan(geo, n, a * a * max(c, o), o, c, x.itemsize)
-        chunks = -(-n // batch)
-        expand = _WINO_PROGRAMS[m][2]
-        parts = xp.empty((chunks, a * a, o, c), x.dtype)
+        plan = Wino(x, o, padding, m)
+        geo, a, blk = plan.geo, plan.a, plan.blk
+        parts = xp.zeros((plan.chunks, a * a, o, c), x.dtype)
+        place = [[(i, 0, k) for i, k in enumerate(ks)] for ks in geo.counts]
 
-        def chunk(take: Callable, bufs: dict, ci: int, n0: int, b: int) -> None:
-            bufs["batch"] = batch
-            v = wino_input(x, geo, n0, b, bufs, take)
-            cap = batch * geo.plane
-            if "grad" not in bufs:
-                bufs["grad"] = take((m, m, o, cap), x.dtype, zero=True)
-                bufs["half"] = take((a, m, o, cap), x.dtype)
-                bufs["gt"] = take((a * a, o, cap), x.dtype)
-                bufs["tmp_o"] = [take((o, cap), x.dtype) for _ in range(2)]
-                if blk:
-                    bufs["blocks"] = take((a * a, cap // blk + 1, o, c), x.dtype)
-            gp, half, gt = bufs["grad"], bufs["half"], bufs["gt"]
-            gp6 = gp.reshape(m, m, o, batch, geo.th + 1, geo.row)
-            for i, nr in enumerate(geo.counts[0]):
-                for j, nc in enumerate(geo.counts[1]):
-                    gp6[i, j, :, :b, :nr, :nc] = gy[n0 : n0 + b, :, i::m, j::m].swapaxes(0, 1)
-            length = v.shape[-1]
-            t = [tt[:, :length] for tt in bufs["tmp_o"]]
-            for j in range(m):
-                expand(
-                    [gp[i, j, :, :length] for i in range(m)],
-                    [half[k, j, :, :length] for k in range(a)],
+        def chunk(ws: SimpleNamespace, ci: int, n0: int, b: int) -> None:
+            plan.fill(ws.phases, x, n0, b, geo.place)
+            plan.fill(ws.out, gy, n0, b, place)  # the output gradient's phases
+            length = geo.length(b)
+            for f0 in range(0, length, plan.cols):
+                k = min(plan.cols, length - f0)
+                v = plan.tiles(ws, f0, k)
+                half, gt = ws.half, ws.prod
+                t = [tt[:m, :, :k] for tt in ws.tmp_o]
+                plan.expand(
+                    [ws.out[i, :, :, f0 : f0 + k] for i in range(m)],
+                    [half[r, :m, :, :k] for r in range(a)],
                     t,
                 )
-            for k in range(a):
-                expand(
-                    [half[k, j, :, :length] for j in range(m)],
-                    [gt[k * a + l, :, :length] for l in range(a)],
-                    t,
+                t = [tt[:, :, :k] for tt in ws.tmp_o]
+                plan.expand(
+                    [half[:, j, :, :k] for j in range(m)], [gt[:, s, :, :k] for s in range(a)], t
                 )
-            gtl = gt[:, :, :length]
-            full = length // blk * blk if blk else 0
-            if full:
-                nb = full // blk
-                blocks = bufs["blocks"][:, :nb]
-                np.matmul(
-                    gtl[:, :, :full].reshape(a * a, o, nb, blk).swapaxes(1, 2),
-                    v[:, :, :full].reshape(a * a, c, nb, blk).transpose(0, 2, 3, 1),
-                    out=blocks,
-                )
-                blocks.sum(axis=1, out=parts[ci])
-                if full < length:
-                    parts[ci] += np.matmul(gtl[:, :, full:], v[:, :, full:].swapaxes(1, 2))
-            else:
-                np.matmul(gtl, v.swapaxes(1, 2), out=parts[ci])
+                gtk = gt.reshape(a * a, o, -1)[:, :, :k]
+                full = k // blk * blk if blk else 0
+                if full:
+                    nb = full // blk
+                    blocks = np.matmul(
+                        gtk[:, :, :full].reshape(a * a, o, nb, blk).swapaxes(1, 2),
+                        v[:, :, :full].reshape(a * a, c, nb, blk).transpose(0, 2, 3, 1),
+                    )
+                    parts[ci] += blocks.sum(axis=1)
+                if full < k:
+                    parts[ci] += np.matmul(gtk[:, :, full:], v[:, :, full:].swapaxes(1, 2))
 
-        wino_chunks(n, batch, blk, a * a * o * c * batch * geo.plane * 0.02, chunk)
+        plan.run(chunk)
         acc = parts.sum(axis=0).reshape(a, a, o, c)
         g = np.array(_WINO_G[m])
         return np.einsum("ku,kloc,lv->ocuv", g, acc, g, optimize=True).astype(x.dtype)
