@@ -873,17 +873,31 @@ def _array_conv(xp: Any) -> dict:
                 piece(0, self.chunks)
 
         def workspaces(self, take: Callable) -> SimpleNamespace:
-            m, a, c, o, cols, dt = self.m, self.a, self.c, self.o, self.cols, self.dtype
-            return SimpleNamespace(
-                phases=take((m, m, c, self.cap), dt, zero=True),
-                rows=take((a, m, c, cols + 1), dt),
-                tiles=take((a, a, c, cols), dt),
-                tmp_c=[take((a, c, cols + 1), dt) for _ in range(2)],
-                prod=take((a, a, o, cols), dt),
-                half=take((a, a, o, cols), dt),
-                tmp_o=[take((a, o, cols), dt) for _ in range(2)],
-                out=take((m, m, o, self.cap), dt, zero=True),
-            )
+            """The thread's temporaries, carved from one buffer (one page-faulting fresh
+            allocation at most, and one slot of ``_Scratch``'s few kept buffers)."""
+            m, a, c, o, cols = self.m, self.a, self.c, self.o, self.cols
+            shapes = {
+                "phases": (m, m, c, self.cap),
+                "out": (m, m, o, self.cap),
+                "rows": (a, m, c, cols + 1),
+                "tiles": (a, a, c, cols),
+                "prod": (a, a, o, cols),
+                "half": (a, a, o, cols),
+                "tmp_c0": (a, c, cols + 1),
+                "tmp_c1": (a, c, cols + 1),
+                "tmp_o0": (a, o, cols),
+                "tmp_o1": (a, o, cols),
+            }
+            sizes = [-(-math.prod(sh) // 16) * 16 for sh in shapes.values()]
+            flat = take((sum(sizes),), self.dtype)
+            ws, at = SimpleNamespace(), 0
+            for (name, shape), size in zip(shapes.items(), sizes):
+                setattr(ws, name, flat[at : at + math.prod(shape)].reshape(shape))
+                at += size
+            ws.phases.fill(0)
+            ws.out.fill(0)
+            ws.tmp_c, ws.tmp_o = [ws.tmp_c0, ws.tmp_c1], [ws.tmp_o0, ws.tmp_o1]
+            return ws
 
         def fill(self, ph: Any, src: Any, n0: int, b: int, place: list) -> None:
             """Images ``n0 : n0 + b`` of ``src`` into their phases (``place``: per dim and
