@@ -473,11 +473,17 @@ def _wino_a4(v: list, o: list, t: list) -> None:
 
 
 _WINO_PROGRAMS = {2: (_wino_bt2, _wino_at2, _wino_a2), 4: (_wino_bt4, _wino_at4, _wino_a4)}
-# The tile (m) and the smallest channel counts and output side that take the Winograd kernels
-# (below them the transforms cost more than the products they save; measured on W8's shape).
+# Which convolutions take the Winograd kernels, measured against the im2col ones (2 threads,
+# batch 32, 3x3 padding 1): m = 2 (m = 4's transforms cost more than its products save, in
+# time and in float32 error, about 10x m = 2's); 64 channels each way, at least 8x8 outputs:
+# 31 vs 40 ms forward and 35 vs 41 ms weight gradient at 56x56 (W8), 9 vs 10 ms at 28x28;
+# 32 channels: no gain. Up to 64 x 64 channel pairs (products of 64 tile columns stay on one
+# BLAS thread, so the chunks run in parallel); with more channels the products are threaded
+# by BLAS, the transforms are not, and they lost or tied (512 at 7x7: 75 vs 44 ms forward).
 _WINO_TILE = 2
-_WINO_MIN_CHANNELS = 16
-_WINO_MIN_SIDE = 4
+_WINO_MIN_CHANNELS = 64
+_WINO_MAX_PAIRS = 64 * 64
+_WINO_MIN_SIDE = 8
 # Bytes of one chunk's input phases, and of one block's transformed tiles (see ``Wino``).
 _WINO_PHASE_BYTES = 1 << 20
 _WINO_BLOCK_BYTES = 1 << 20
@@ -711,7 +717,9 @@ def _array_conv(xp: Any) -> dict:
 
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
         if m := wino_tile(x.shape, w.shape, padding, dilation, groups):
-            return wino_forward(x, w, padding, m)
+            y = wino_forward(x, w, padding, m)
+            if y is not None:
+                return y
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
         geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
@@ -748,7 +756,9 @@ def _array_conv(xp: Any) -> dict:
         x: Any, g: Any, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
     ) -> Any:
         if m := wino_tile(x.shape, w_shape, padding, dilation, groups):
-            return wino_weight_grad(x, g, w_shape, padding, m)
+            gw = wino_weight_grad(x, g, w_shape, padding, m)
+            if gw is not None:
+                return gw
         n, c = x.shape[:2]
         o = w_shape[0]
         geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
@@ -823,6 +833,8 @@ def _array_conv(xp: Any) -> dict:
             return 0
         if any(d != 1 for d in dilation) or min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
             return 0
+        if w_shape[0] * w_shape[1] > _WINO_MAX_PAIRS:
+            return 0
         out = _conv_out(tuple(x_shape[2:]), (3, 3), (1, 1), padding, (1, 1))
         return _WINO_TILE if min(out) >= _WINO_MIN_SIDE else 0
 
@@ -836,6 +848,10 @@ def _array_conv(xp: Any) -> dict:
         BLAS thread, the chunks run in parallel with products of 64 columns (OpenBLAS threads
         larger ones itself, and two threaded calls at once run slower than one after the
         other); else one after another with products of a whole block.
+
+        The transforms mix a tile's entries, so an inf or nan input spreads nan over its
+        tiles (where direct sums can give inf): a result that is not all finite is returned
+        as None, and the caller runs the im2col kernel instead.
         """
 
         def __init__(self, x: Any, o: int, padding: tuple, m: int) -> None:
@@ -860,7 +876,7 @@ def _array_conv(xp: Any) -> dict:
             """``fn(ws, ci, n0, b)`` for each chunk, ``ws`` the thread's workspaces."""
 
             def piece(c0: int, c1: int) -> None:
-                with scratch.scope() as take:
+                with scratch.scope() as take, _quiet():
                     ws = self.workspaces(take)
                     for ci in range(c0, c1):
                         n0 = ci * self.batch
@@ -960,13 +976,16 @@ def _array_conv(xp: Any) -> dict:
                 t = [tt[:m, :, :k] for tt in ws.tmp_o]
                 out = [ws.out[:, j, :, f0 : f0 + k] for j in range(m)]
                 plan.at([half[:m, s, :, :k] for s in range(a)], out, t)
+            if not np.isfinite(ws.out[:, :, :, :length].sum()):
+                finite[0] = False
             out6 = ws.out.reshape(m, m, o, plan.batch, geo.th + 1, geo.row)
             for i, nr in enumerate(geo.counts[0]):
                 for j, nc in enumerate(geo.counts[1]):
                     y[n0 : n0 + b, :, i::m, j::m] = out6[i, j, :, :b, :nr, :nc].swapaxes(0, 1)
 
+        finite = [True]
         plan.run(chunk)
-        return y
+        return y if finite[0] else None
 
     def wino_weight_grad(x: Any, gy: Any, w_shape: tuple, padding: tuple, m: int) -> Any:
         n, c = x.shape[:2]
@@ -1007,9 +1026,12 @@ def _array_conv(xp: Any) -> dict:
                     parts[ci] += np.matmul(gtk[:, :, full:], v[:, :, full:].swapaxes(1, 2))
 
         plan.run(chunk)
-        acc = parts.sum(axis=0).reshape(a, a, o, c)
+        with _quiet():
+            acc = parts.sum(axis=0).reshape(a, a, o, c)
         g = np.array(_WINO_G[m])
-        return np.einsum("ku,kloc,lv->ocuv", g, acc, g, optimize=True).astype(x.dtype)
+        with _quiet():
+            gw = np.einsum("ku,kloc,lv->ocuv", g, acc, g, optimize=True).astype(x.dtype)
+        return gw if np.isfinite(gw).all() else None
 
     # ------------------------------------------------------------------ the three rules' ops
     def conv_forward(
