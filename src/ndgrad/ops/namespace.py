@@ -844,10 +844,11 @@ def _array_conv(xp: Any) -> dict:
         Images go a chunk at a time (``batch`` of them, their phases a few hundred KiB); each
         chunk's columns (tiles) go a block of ``cols`` at a time through the input transform,
         the ``a * a`` products and the output transform, so a block's temporaries stay in the
-        cache. Where two threads are set and an ``O x C`` product of 64 columns stays on one
-        BLAS thread, the chunks run in parallel with products of 64 columns (OpenBLAS threads
-        larger ones itself, and two threaded calls at once run slower than one after the
-        other); else one after another with products of a whole block.
+        cache. Where an ``O x C`` product of 64 columns stays on one BLAS thread, the chunks
+        run on the intra-op threads with products of 64 columns (OpenBLAS threads larger ones
+        itself, and two threaded calls at once run slower than one after the other); else one
+        after another with products of a whole block. Chunks and their sums do not depend on
+        the thread count: the results are the same bits on any.
 
         The transforms mix a tile's entries, so an inf or nan input spreads nan over its
         tiles (where direct sums can give inf): a result that is not all finite is returned
@@ -865,8 +866,9 @@ def _array_conv(xp: Any) -> dict:
                 1, min(n, _WINO_PHASE_BYTES // max(m * m * c * geo.plane * x.itemsize, 1))
             )
             self.cap = self.batch * geo.plane
+            # (whatever the thread count: the same products, the same sums, the same bits)
             self.blk = _parallel._BLAS_ONE_THREAD // (o * c)
-            if self.blk < 64 or _parallel.get_num_threads() < 2:
+            if self.blk < 64:
                 self.blk = 0
             cols = max(64, _WINO_BLOCK_BYTES // rows // 64 * 64)
             self.cols = min(cols, self.cap)
