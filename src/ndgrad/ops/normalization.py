@@ -25,7 +25,7 @@ from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops._common import record
-from ndgrad.ops.pointwise import _NS_PER_ELEMENT
+from ndgrad.ops.pointwise import elementwise
 
 # -------------------------------------------------------------------- statistics as functions
 
@@ -124,7 +124,7 @@ def batch_norm(
         return (out,)
 
     # large batches: the element-wise passes on the intra-op threads, a slice of images each
-    (out,) = array_namespace(d).over_batches(affine, (xc,), 2, _NS_PER_ELEMENT * c * length)
+    (out,) = elementwise(array_namespace(d), affine, (xc,), view, 2)
     out = out.reshape(shape)
     stats = (None, None)
     if training:
@@ -143,12 +143,10 @@ def batch_norm(
     need_w = has_w and weight._requires_grad
     need_b = has_b and bias._requires_grad
 
-    cost = _NS_PER_ELEMENT * c * length
-
     def rule(xp: Any, g: Any, x: Any, *rest: Any) -> tuple:
         mean, rstd = rest[-2], rest[-1]
         g3 = g.reshape(view)
-        (xc,) = xp.over_batches(lambda ns, x3: (x3 - mean,), (x.reshape(view),), 2, cost)
+        (xc,) = elementwise(xp, lambda ns, x3: (x3 - mean,), (x.reshape(view),), view, 2)
         sum_g = xp.einsum("ncl->c", g3)
         dot = xp.einsum("ncl,ncl->c", xc, g3)
         r = rstd.reshape((c,))
@@ -167,7 +165,7 @@ def batch_norm(
                 def part(ns: Any, g3: Any, xc: Any) -> tuple:
                     return (g3 * k,)
 
-            gx = xp.over_batches(part, (g3, xc), 2, cost)[0].reshape(shape)
+            gx = elementwise(xp, part, (g3, xc), view, 2)[0].reshape(shape)
         return _grads(gx, dot * r if need_w else None, sum_g if need_b else None, has_w, has_b)
 
     inputs = _present(x, weight, bias)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad import _parallel
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
@@ -712,8 +713,7 @@ def relu(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":
         raise RuntimeError(f"relu(): Boolean inputs not supported for relu (got {x.dtype})")
     d = x._data
-    core, cost = _split(d.shape)
-    (data,) = array_namespace(d).over_batches(_relu_data, (d,), core, cost)
+    (data,) = elementwise(array_namespace(d), _relu_data, (d,), d.shape)
     return record("ReluBackward0", data, (x,), _relu_rule, save_output=True)
 
 
@@ -722,11 +722,17 @@ def relu(x: Tensor) -> Tensor:
 _NS_PER_ELEMENT = 0.3
 
 
-def _split(shape: tuple) -> tuple:
-    """``over_batches``' core dims (all but the first) and cost per item of an element-wise
-    pass over an array of ``shape``."""
-    core = max(len(shape) - 1, 0)
-    return core, _NS_PER_ELEMENT * math.prod(shape[len(shape) - core :])
+def elementwise(xp: Any, fn: Any, arrays: tuple, shape: tuple, core: int | None = None) -> tuple:
+    """``fn(xp, *arrays)``: element-wise work over arrays of ``shape``, split over the leading
+    dims (all but the last ``core``; default all but the first) across the intra-op threads
+    (``xp.over_batches``) when it is large enough to pay for the split (below that, directly:
+    a small op pays no more than the call)."""
+    size = math.prod(shape)
+    if size * _NS_PER_ELEMENT < 2 * _parallel.GRAIN_NS:
+        return fn(xp, *arrays)
+    core = max(len(shape) - 1, 0) if core is None else core
+    per_item = _NS_PER_ELEMENT * math.prod(shape[len(shape) - core :])
+    return xp.over_batches(fn, arrays, core, per_item)
 
 
 def _relu_data(xp: Any, d: Any) -> tuple:
@@ -738,8 +744,7 @@ def _relu_mask(xp: Any, g: Any, result: Any) -> tuple:
 
 
 def _relu_rule(xp: Any, g: Any, result: Any) -> tuple:
-    core, cost = _split(g.shape)
-    return xp.over_batches(_relu_mask, (g, result), core, cost)
+    return elementwise(xp, _relu_mask, (g, result), g.shape)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
