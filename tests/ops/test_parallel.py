@@ -258,3 +258,45 @@ def test_softmax_matches_serial(threads: None, dtype: ndgrad.dtype) -> None:
 
     for got, expected in zip(run(), _serial(run), strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [ndgrad.float32, ndgrad.float64])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_and_relu_match_serial(
+    threads: None, dtype: ndgrad.dtype, training: bool
+) -> None:
+    gen = ndgrad.Generator().manual_seed(3)
+    x = ndgrad.randn(6, 4, 5, 7, generator=gen, dtype=dtype, requires_grad=True)
+    w = ndgrad.randn(6, 4, 5, 7, generator=gen, dtype=dtype)
+    bn = ndgrad.nn.BatchNorm2d(4).to(dtype)
+    bn.train(training)
+
+    def run() -> tuple:
+        x.grad, bn.weight.grad = None, None
+        y = F.relu(bn(x))
+        (y * w).sum().backward()
+        return y.detach().numpy().copy(), x.grad.numpy().copy(), bn.weight.grad.numpy().copy()
+
+    for got, expected in zip(run(), _serial(run), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_winograd_conv_matches_serial(threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ndgrad.ops import namespace
+
+    monkeypatch.setattr(namespace, "_WINO_MIN_CHANNELS", 1)
+    monkeypatch.setattr(namespace, "_WINO_MIN_SIDE", 1)
+    monkeypatch.setattr(namespace, "_WINO_PHASE_BYTES", 1 << 10)
+    monkeypatch.setattr(namespace, "_WINO_BLOCK_BYTES", 1 << 10)
+    gen = ndgrad.Generator().manual_seed(4)
+    x = ndgrad.randn(5, 4, 9, 7, generator=gen, requires_grad=True)
+    k = ndgrad.randn(4, 4, 3, 3, generator=gen, requires_grad=True)
+
+    def run() -> tuple:
+        x.grad, k.grad = None, None
+        y = F.conv2d(x, k, padding=1)
+        (y * y).sum().backward()
+        return y.detach().numpy().copy(), x.grad.numpy().copy(), k.grad.numpy().copy()
+
+    for got, expected in zip(run(), _serial(run), strict=True):
+        np.testing.assert_array_equal(got, expected)

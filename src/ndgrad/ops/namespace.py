@@ -357,6 +357,175 @@ def _shifted_ok(padding: tuple, stride: tuple, spatial: tuple, out: tuple, n: in
     )
 
 
+# ------------------------------------------------------------- Winograd's minimal filtering
+# F(m x m, 3 x 3) (Lavin & Gray 2015): an output tile of m x m from an input tile of a = m + 2
+# squared is A^T [(G w G^T) * (B^T d B)] A, so the a * a products per tile and channel pair
+# replace 9 m^2 (2.25x fewer at m = 2, 4x at m = 4). The transforms below apply B^T, A^T and
+# A (the weight gradient's) to lists of equally shaped arrays with NumPy's ufuncs, each row of
+# the matrix a few adds on whole slices, common terms shared; the matrices are kept to test
+# them against.
+_WINO_BT = {
+    2: ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)),
+    4: (
+        (4, 0, -5, 0, 1, 0),
+        (0, -4, -4, 1, 1, 0),
+        (0, 4, -4, -1, 1, 0),
+        (0, -2, -1, 2, 1, 0),
+        (0, 2, -1, -2, 1, 0),
+        (0, 4, 0, -5, 0, 1),
+    ),
+}
+_WINO_G = {
+    2: ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1)),
+    4: (
+        (1 / 4, 0, 0),
+        (-1 / 6, -1 / 6, -1 / 6),
+        (-1 / 6, 1 / 6, -1 / 6),
+        (1 / 24, 1 / 12, 1 / 6),
+        (1 / 24, -1 / 12, 1 / 6),
+        (0, 0, 1),
+    ),
+}
+_WINO_AT = {
+    2: ((1, 1, 1, 0), (0, 1, -1, -1)),
+    4: ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0, 1, -1, 8, -8, 1)),
+}
+
+
+def _wino_bt2(v: list, o: list, t: list) -> None:
+    np.subtract(v[0], v[2], out=o[0])
+    np.add(v[1], v[2], out=o[1])
+    np.subtract(v[2], v[1], out=o[2])
+    np.subtract(v[1], v[3], out=o[3])
+
+
+def _wino_bt4(v: list, o: list, t: list) -> None:
+    # o0 = 4 (v0 - v2) + (v4 - v2)      o5 = 4 (v1 - v3) + (v5 - v3)
+    # o3, o4 = (v4 - v2) -+ 2 (v1 - v3)   o1, o2 = (v3 + v4) - 4 (v1 + v2), (v4 - v3) + 4 (v1 - v2)
+    t0, t1 = t
+    np.subtract(v[4], v[2], out=t0)
+    np.subtract(v[0], v[2], out=o[0])
+    o[0] *= 4
+    o[0] += t0
+    np.subtract(v[1], v[3], out=t1)
+    np.subtract(v[5], v[3], out=o[5])
+    np.multiply(t1, 4, out=o[3])
+    o[5] += o[3]
+    t1 *= 2
+    np.add(t0, t1, out=o[4])
+    np.subtract(t0, t1, out=o[3])
+    np.add(v[1], v[2], out=t0)
+    t0 *= 4
+    np.add(v[3], v[4], out=o[1])
+    o[1] -= t0
+    np.subtract(v[1], v[2], out=t0)
+    t0 *= 4
+    np.subtract(v[4], v[3], out=o[2])
+    o[2] += t0
+
+
+def _wino_at2(v: list, o: list, t: list) -> None:
+    np.add(v[1], v[2], out=o[0])
+    o[0] += v[0]
+    np.subtract(v[1], v[2], out=o[1])
+    o[1] -= v[3]
+
+
+def _wino_at4(v: list, o: list, t: list) -> None:
+    t0 = t[0]
+    np.add(v[1], v[2], out=o[0])
+    np.add(v[3], v[4], out=t0)
+    np.multiply(t0, 4, out=o[2])
+    o[2] += o[0]
+    o[0] += t0
+    o[0] += v[0]
+    np.subtract(v[1], v[2], out=o[1])
+    np.subtract(v[3], v[4], out=t0)
+    np.multiply(t0, 8, out=o[3])
+    o[3] += o[1]
+    o[3] += v[5]
+    t0 *= 2
+    o[1] += t0
+
+
+def _wino_a2(v: list, o: list, t: list) -> None:  # A = AT^T: the output gradient's transform
+    o[0][...] = v[0]
+    np.add(v[0], v[1], out=o[1])
+    np.subtract(v[0], v[1], out=o[2])
+    np.negative(v[1], out=o[3])
+
+
+def _wino_a4(v: list, o: list, t: list) -> None:
+    t0, t1 = t
+    o[0][...] = v[0]
+    o[5][...] = v[3]
+    np.add(v[0], v[2], out=t0)
+    np.add(v[1], v[3], out=t1)
+    np.add(t0, t1, out=o[1])
+    np.subtract(t0, t1, out=o[2])
+    np.multiply(v[2], 4, out=t0)
+    t0 += v[0]
+    np.multiply(v[3], 4, out=t1)
+    t1 += v[1]
+    t1 *= 2
+    np.add(t0, t1, out=o[3])
+    np.subtract(t0, t1, out=o[4])
+
+
+_WINO_PROGRAMS = {2: (_wino_bt2, _wino_at2, _wino_a2), 4: (_wino_bt4, _wino_at4, _wino_a4)}
+# Which convolutions take the Winograd kernels, measured against the im2col ones (2 threads,
+# batch 32, 3x3 padding 1): m = 2 (m = 4's transforms cost more than its products save, in
+# time and in float32 error, about 10x m = 2's); 64 channels each way, at least 8x8 outputs:
+# 31 vs 40 ms forward and 35 vs 41 ms weight gradient at 56x56 (W8), 9 vs 10 ms at 28x28;
+# 32 channels: no gain. Up to 64 x 64 channel pairs (products of 64 tile columns stay on one
+# BLAS thread, so the chunks run in parallel); with more channels the products are threaded
+# by BLAS, the transforms are not, and they lost or tied (512 at 7x7: 75 vs 44 ms forward).
+_WINO_TILE = 2
+_WINO_MIN_CHANNELS = 64
+_WINO_MAX_PAIRS = 64 * 64
+_WINO_MIN_SIDE = 8
+# Bytes of one chunk's input phases, and of one block's transformed tiles (see ``Wino``).
+_WINO_PHASE_BYTES = 1 << 20
+_WINO_BLOCK_BYTES = 1 << 20
+
+
+class _Tiles:
+    """The geometry of F(m x m, 3 x 3) on a 2-D input padded by ``padding``.
+
+    The padded input is split into its m x m phases (rows ``p::m``, columns ``q::m``), each an
+    ``(th + 1, R)`` plane (``R = tw + 1``) per channel and image, images one after another in a
+    row of ``plane`` entries each. Element ``(r, s)`` of every tile is then one 2-D slice of
+    phase ``(r % m, s % m)`` shifted by ``(r // m) * R + s // m``: the transforms are adds of
+    whole slices, tile ``(t, u)`` of an image at ``t * R + u``; the one extra row and column
+    per plane hold tiles that are computed and dropped.
+    """
+
+    def __init__(self, spatial: tuple, padding: tuple, m: int) -> None:
+        self.m, self.a = m, m + 2
+        self.out = tuple(n + lo + hi - 2 for n, (lo, hi) in zip(spatial, padding))
+        self.th, self.tw = (-(-k // m) for k in self.out)
+        self.row = self.tw + 1
+        self.plane = (self.th + 1) * self.row
+        # per dim and phase p: the first input index on it, its phase row/column, how many
+        self.place = [
+            [
+                ((p - lo) % m, ((p - lo) % m + lo) // m, len(range((p - lo) % m, n, m)))
+                for p in range(m)
+            ]
+            for n, (lo, _) in zip(spatial, padding)
+        ]
+        self.counts = [[len(range(i, k, m)) for i in range(m)] for k in self.out]
+
+    def length(self, b: int) -> int:
+        """Columns holding every tile of ``b`` images (one past the last)."""
+        return b * self.plane - self.row - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _tiles(spatial: tuple, padding: tuple, m: int) -> _Tiles:
+    return _Tiles(spatial, padding, m)
+
+
 def _array_conv(xp: Any) -> dict:
     """Convolution on arrays, any number of spatial dims (``x``: ``(N, C, *spatial)``, ``w``:
     ``(O, C // groups, *kernel)``; ``padding``: one ``(before, after)`` pair per spatial dim).
@@ -547,6 +716,10 @@ def _array_conv(xp: Any) -> dict:
         return gw.reshape((o,) + kernel + (c,)).transpose(0, 3, 1, 2).copy()
 
     def forward_shifted(x: Any, w: Any, padding: tuple, dilation: tuple, groups: int) -> Any:
+        if m := wino_tile(x.shape, w.shape, padding, dilation, groups):
+            y = wino_forward(x, w, padding, m)
+            if y is not None:
+                return y
         n, c = x.shape[:2]
         o, kernel = w.shape[0], w.shape[2:]
         geo = _shifted(tuple(x.shape[2:]), tuple(kernel), padding, dilation)
@@ -582,6 +755,10 @@ def _array_conv(xp: Any) -> dict:
     def weight_grad_shifted(
         x: Any, g: Any, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
     ) -> Any:
+        if m := wino_tile(x.shape, w_shape, padding, dilation, groups):
+            gw = wino_weight_grad(x, g, w_shape, padding, m)
+            if gw is not None:
+                return gw
         n, c = x.shape[:2]
         o = w_shape[0]
         geo = _shifted(tuple(x.shape[2:]), tuple(w_shape[2:]), padding, dilation)
@@ -645,6 +822,218 @@ def _array_conv(xp: Any) -> dict:
                         buf[:, :b, r : r + geo.rows0] += bandbuf[:, :b]
                 dx[n0 : n0 + b] = buf[(slice(None), slice(0, b)) + geo.inner[2:]].swapaxes(0, 1)
         return dx
+
+    # ------------------------------------ stride 1, 3x3, one group: Winograd's minimal filtering
+    def wino_tile(
+        x_shape: tuple, w_shape: tuple, padding: tuple, dilation: tuple, groups: int
+    ) -> int:
+        """The m of F(m x m, 3 x 3) for this convolution, or 0 where the other kernels run
+        (few channels or small images: the transforms cost more than the products save)."""
+        if xp is not np or groups != 1 or tuple(w_shape[2:]) != (3, 3) or len(dilation) != 2:
+            return 0
+        if any(d != 1 for d in dilation) or min(w_shape[0], w_shape[1]) < _WINO_MIN_CHANNELS:
+            return 0
+        if w_shape[0] * w_shape[1] > _WINO_MAX_PAIRS:
+            return 0
+        out = _conv_out(tuple(x_shape[2:]), (3, 3), (1, 1), padding, (1, 1))
+        return _WINO_TILE if min(out) >= _WINO_MIN_SIDE else 0
+
+    class Wino:
+        """One Winograd call's plan and its per-thread workspaces.
+
+        Images go a chunk at a time (``batch`` of them, their phases a few hundred KiB); each
+        chunk's columns (tiles) go a block of ``cols`` at a time through the input transform,
+        the ``a * a`` products and the output transform, so a block's temporaries stay in the
+        cache. Where an ``O x C`` product of 64 columns stays on one BLAS thread, the chunks
+        run on the intra-op threads with products of 64 columns (OpenBLAS threads larger ones
+        itself, and two threaded calls at once run slower than one after the other); else one
+        after another with products of a whole block. Chunks and their sums do not depend on
+        the thread count: the results are the same bits on any.
+
+        The transforms mix a tile's entries, so an inf or nan input spreads nan over its
+        tiles (where direct sums can give inf): a result that is not all finite is returned
+        as None, and the caller runs the im2col kernel instead.
+        """
+
+        def __init__(self, x: Any, o: int, padding: tuple, m: int) -> None:
+            n, c = x.shape[:2]
+            self.x, self.o, self.c, self.n, self.dtype = x, o, c, n, x.dtype
+            self.geo = geo = _tiles(tuple(x.shape[2:]), padding, m)
+            self.m, self.a = m, geo.a
+            self.bt, self.at, self.expand = _WINO_PROGRAMS[m]
+            rows = geo.a * geo.a * max(c, o) * x.itemsize
+            self.batch = max(
+                1, min(n, _WINO_PHASE_BYTES // max(m * m * c * geo.plane * x.itemsize, 1))
+            )
+            self.cap = self.batch * geo.plane
+            # (whatever the thread count: the same products, the same sums, the same bits)
+            self.blk = _parallel._BLAS_ONE_THREAD // (o * c)
+            if self.blk < 64:
+                self.blk = 0
+            cols = max(64, _WINO_BLOCK_BYTES // rows // 64 * 64)
+            self.cols = min(cols, self.cap)
+            self.chunks = -(-n // self.batch)
+
+        def run(self, fn: Callable) -> None:
+            """``fn(ws, ci, n0, b)`` for each chunk, ``ws`` the thread's workspaces."""
+
+            def piece(c0: int, c1: int) -> None:
+                with scratch.scope() as take, _quiet():
+                    ws = self.workspaces(take)
+                    for ci in range(c0, c1):
+                        n0 = ci * self.batch
+                        fn(ws, ci, n0, min(self.batch, self.n - n0))
+
+            if self.blk:
+                cost = self.a * self.a * self.o * self.c * self.cap * 0.02
+                _parallel.parallel_for(self.chunks, cost, piece)
+            else:
+                piece(0, self.chunks)
+
+        def workspaces(self, take: Callable) -> SimpleNamespace:
+            """The thread's temporaries, carved from one buffer (one page-faulting fresh
+            allocation at most, and one slot of ``_Scratch``'s few kept buffers)."""
+            m, a, c, o, cols = self.m, self.a, self.c, self.o, self.cols
+            shapes = {
+                "phases": (m, m, c, self.cap),
+                "out": (m, m, o, self.cap),
+                "rows": (a, m, c, cols + 1),
+                "tiles": (a, a, c, cols),
+                "prod": (a, a, o, cols),
+                "half": (a, a, o, cols),
+                "tmp_c0": (a, c, cols + 1),
+                "tmp_c1": (a, c, cols + 1),
+                "tmp_o0": (a, o, cols),
+                "tmp_o1": (a, o, cols),
+            }
+            sizes = [-(-math.prod(sh) // 16) * 16 for sh in shapes.values()]
+            flat = take((sum(sizes),), self.dtype)
+            ws, at = SimpleNamespace(), 0
+            for (name, shape), size in zip(shapes.items(), sizes):
+                setattr(ws, name, flat[at : at + math.prod(shape)].reshape(shape))
+                at += size
+            ws.phases.fill(0)
+            ws.out.fill(0)
+            ws.tmp_c, ws.tmp_o = [ws.tmp_c0, ws.tmp_c1], [ws.tmp_o0, ws.tmp_o1]
+            return ws
+
+        def fill(self, ph: Any, src: Any, n0: int, b: int, place: list) -> None:
+            """Images ``n0 : n0 + b`` of ``src`` into their phases (``place``: per dim and
+            phase, the first source index, its phase row/column, how many)."""
+            m, geo = self.m, self.geo
+            ph6 = ph.reshape(m, m, src.shape[1], self.batch, geo.th + 1, geo.row)
+            for p, (i0, r0, nr) in enumerate(place[0]):
+                for q, (j0, s0, nc) in enumerate(place[1]):
+                    if nr and nc:
+                        ph6[p, q, :, :b, r0 : r0 + nr, s0 : s0 + nc] = src[
+                            n0 : n0 + b, :, i0::m, j0::m
+                        ].swapaxes(0, 1)
+
+        def tiles(self, ws: SimpleNamespace, f0: int, n: int) -> Any:
+            """The ``(a * a, C, n)`` transformed tiles at columns ``f0 : f0 + n``."""
+            m, a, row, ph = self.m, self.a, self.geo.row, ws.phases
+            tr, v = ws.rows, ws.tiles
+            t = [tt[:m, :, : n + 1] for tt in ws.tmp_c]
+            views = [
+                ph[r % m, :, :, f0 + r // m * row : f0 + r // m * row + n + 1] for r in range(a)
+            ]
+            self.bt(views, [tr[k, :, :, : n + 1] for k in range(a)], t)
+            t = [tt[:, :, :n] for tt in ws.tmp_c]
+            views = [tr[:, s % m, :, s // m : s // m + n] for s in range(a)]
+            self.bt(views, [v[:, s, :, :n] for s in range(a)], t)
+            return v.reshape(a * a, self.c, -1)[:, :, :n]
+
+    def wino_forward(x: Any, w: Any, padding: tuple, m: int) -> Any:
+        n, c = x.shape[:2]
+        o = w.shape[0]
+        plan = Wino(x, o, padding, m)
+        geo, a, blk = plan.geo, plan.a, plan.blk
+        g = np.array(_WINO_G[m])
+        u = np.einsum("ki,ocij,lj->kloc", g, w, g, optimize=True)
+        u = xp.ascontiguousarray(u.reshape(a * a, o, c), dtype=x.dtype)
+        y = xp.empty((n, o) + geo.out, x.dtype)
+
+        def chunk(ws: SimpleNamespace, ci: int, n0: int, b: int) -> None:
+            plan.fill(ws.phases, x, n0, b, geo.place)
+            length = geo.length(b)
+            for f0 in range(0, length, plan.cols):
+                k = min(plan.cols, length - f0)
+                v = plan.tiles(ws, f0, k)
+                prod = ws.prod.reshape(a * a, o, -1)[:, :, :k]
+                full = k // blk * blk if blk else 0
+                if full:
+                    np.matmul(
+                        u[:, None],
+                        v[:, :, :full].reshape(a * a, c, -1, blk).swapaxes(1, 2),
+                        out=prod[:, :, :full].reshape(a * a, o, -1, blk).swapaxes(1, 2),
+                    )
+                if full < k:
+                    np.matmul(u, v[:, :, full:], out=prod[:, :, full:])
+                half, t = ws.half, [tt[:, :, :k] for tt in ws.tmp_o]
+                plan.at(
+                    [ws.prod[r, :, :, :k] for r in range(a)],
+                    [half[i, :, :, :k] for i in range(m)],
+                    t,
+                )
+                t = [tt[:m, :, :k] for tt in ws.tmp_o]
+                out = [ws.out[:, j, :, f0 : f0 + k] for j in range(m)]
+                plan.at([half[:m, s, :, :k] for s in range(a)], out, t)
+            if not np.isfinite(ws.out[:, :, :, :length].sum()):
+                finite[0] = False
+            out6 = ws.out.reshape(m, m, o, plan.batch, geo.th + 1, geo.row)
+            for i, nr in enumerate(geo.counts[0]):
+                for j, nc in enumerate(geo.counts[1]):
+                    y[n0 : n0 + b, :, i::m, j::m] = out6[i, j, :, :b, :nr, :nc].swapaxes(0, 1)
+
+        finite = [True]
+        plan.run(chunk)
+        return y if finite[0] else None
+
+    def wino_weight_grad(x: Any, gy: Any, w_shape: tuple, padding: tuple, m: int) -> Any:
+        n, c = x.shape[:2]
+        o = w_shape[0]
+        plan = Wino(x, o, padding, m)
+        geo, a, blk = plan.geo, plan.a, plan.blk
+        parts = xp.zeros((plan.chunks, a * a, o, c), x.dtype)
+        place = [[(i, 0, k) for i, k in enumerate(ks)] for ks in geo.counts]
+
+        def chunk(ws: SimpleNamespace, ci: int, n0: int, b: int) -> None:
+            plan.fill(ws.phases, x, n0, b, geo.place)
+            plan.fill(ws.out, gy, n0, b, place)  # the output gradient's phases
+            length = geo.length(b)
+            for f0 in range(0, length, plan.cols):
+                k = min(plan.cols, length - f0)
+                v = plan.tiles(ws, f0, k)
+                half, gt = ws.half, ws.prod
+                t = [tt[:m, :, :k] for tt in ws.tmp_o]
+                plan.expand(
+                    [ws.out[i, :, :, f0 : f0 + k] for i in range(m)],
+                    [half[r, :m, :, :k] for r in range(a)],
+                    t,
+                )
+                t = [tt[:, :, :k] for tt in ws.tmp_o]
+                plan.expand(
+                    [half[:, j, :, :k] for j in range(m)], [gt[:, s, :, :k] for s in range(a)], t
+                )
+                gtk = gt.reshape(a * a, o, -1)[:, :, :k]
+                full = k // blk * blk if blk else 0
+                if full:
+                    nb = full // blk
+                    blocks = np.matmul(
+                        gtk[:, :, :full].reshape(a * a, o, nb, blk).swapaxes(1, 2),
+                        v[:, :, :full].reshape(a * a, c, nb, blk).transpose(0, 2, 3, 1),
+                    )
+                    parts[ci] += blocks.sum(axis=1)
+                if full < k:
+                    parts[ci] += np.matmul(gtk[:, :, full:], v[:, :, full:].swapaxes(1, 2))
+
+        plan.run(chunk)
+        with _quiet():
+            acc = parts.sum(axis=0).reshape(a, a, o, c)
+        g = np.array(_WINO_G[m])
+        with _quiet():
+            gw = np.einsum("ku,kloc,lv->ocuv", g, acc, g, optimize=True).astype(x.dtype)
+        return gw if np.isfinite(gw).all() else None
 
     # ------------------------------------------------------------------ the three rules' ops
     def conv_forward(

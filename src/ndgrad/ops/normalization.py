@@ -23,7 +23,9 @@ import numpy as np
 
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
+from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops._common import record
+from ndgrad.ops.pointwise import elementwise
 
 # -------------------------------------------------------------------- statistics as functions
 
@@ -113,9 +115,16 @@ def batch_norm(
         xc = v - mean
     count = max(n * length, 1)  # an empty batch: an empty gradient, no 0/0
     scale = rstd if weight is None else rstd * weight._data.reshape(cshape)
-    out = xc * scale
-    if bias is not None:
-        out += bias._data.reshape(cshape)
+    shift = None if bias is None else bias._data.reshape(cshape)
+
+    def affine(ns: Any, xc: Any) -> tuple:
+        out = xc * scale
+        if shift is not None:
+            out += shift
+        return (out,)
+
+    # large batches: the element-wise passes on the intra-op threads, a slice of images each
+    (out,) = elementwise(array_namespace(d), affine, (xc,), view, 2)
     out = out.reshape(shape)
     stats = (None, None)
     if training:
@@ -137,7 +146,7 @@ def batch_norm(
     def rule(xp: Any, g: Any, x: Any, *rest: Any) -> tuple:
         mean, rstd = rest[-2], rest[-1]
         g3 = g.reshape(view)
-        xc = x.reshape(view) - mean
+        (xc,) = elementwise(xp, lambda ns, x3: (x3 - mean,), (x.reshape(view),), view, 2)
         sum_g = xp.einsum("ncl->c", g3)
         dot = xp.einsum("ncl,ncl->c", xc, g3)
         r = rstd.reshape((c,))
@@ -146,9 +155,17 @@ def batch_norm(
             k = rest[0].reshape(cshape) * rstd if has_w else rstd
             if training:
                 corr = (dot * r * r / count).reshape(cshape)
-                gx = ((g3 - (sum_g / count).reshape(cshape) - xc * corr) * k).reshape(shape)
+                mg = (sum_g / count).reshape(cshape)
+
+                def part(ns: Any, g3: Any, xc: Any) -> tuple:
+                    return ((g3 - mg - xc * corr) * k,)
+
             else:
-                gx = (g3 * k).reshape(shape)
+
+                def part(ns: Any, g3: Any, xc: Any) -> tuple:
+                    return (g3 * k,)
+
+            gx = elementwise(xp, part, (g3, xc), view, 2)[0].reshape(shape)
         return _grads(gx, dot * r if need_w else None, sum_g if need_b else None, has_w, has_b)
 
     inputs = _present(x, weight, bias)
