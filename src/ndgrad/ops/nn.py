@@ -15,7 +15,7 @@ from ndgrad import _parallel
 from ndgrad._backend import array_module
 from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
-from ndgrad.ops._common import record
+from ndgrad.ops._common import record, record_multi
 from ndgrad.ops.pointwise import _ignore
 from ndgrad.ops.reduction import log_softmax_array, log_softmax_rule
 
@@ -198,9 +198,7 @@ def _attention_forward(scale: float, masked_rows: bool) -> Any:
     return forward
 
 
-def _score_grads(
-    xp: Any, gt: Any, q: Any, k: Any, pt: Any, scale: float, grad_mask: bool
-) -> tuple:
+def _score_grads(xp: Any, gt: Any, q: Any, k: Any, pt: Any, scale: float, grad_mask: bool) -> tuple:
     """The gradients of q, k (and of the additive mask) from ``gt``, the gradient of the
     weights, given transposed as the weights ``pt`` are (keys x queries; without a mask
     gradient, ``gt`` comes times ``scale``: folded into the smaller operand)."""
@@ -257,3 +255,37 @@ def scaled_dot_product_attention(
 
     inputs = (q, k, v, mask) if grad_mask else (q, k, v)
     return record("ScaledDotProductAttentionBackward0", out, inputs, rule, (q, k, v, p_t))
+
+
+def attention_heads(proj: Tensor, heads: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The query, key and value heads ``(N, H, L, D)`` of a packed in-projection ``(N, L, 3E)``
+    (any strides), as views: one op with one rule for all three, so that their gradients are
+    written into one buffer (one copy) instead of one zero-filled ``(N, L, 3E)`` array per
+    slice, summed by the engine. The gradient is laid out as ``proj`` is in memory (batch
+    or sequence major), so the reshapes and transposes before it stay views."""
+    data = proj._data
+    n, length, e3 = data.shape
+    e = e3 // 3
+    size = e // heads
+    xp = array_module(data)
+    packed = data.reshape(n, length, 3, heads, size)
+    datas = [xp.swapaxes(packed[:, :, i], 1, 2) for i in range(3)]
+    batch_major = data.strides[0] >= data.strides[1]
+
+    def rule(*grads: Any) -> tuple:
+        from ndgrad.ops import shape
+
+        zeros = None
+        parts = []
+        for g in grads:
+            if g is None:
+                if zeros is None:
+                    zeros = Tensor._make(xp.zeros((n, heads, length, size), data.dtype))
+                g = zeros
+            parts.append(g.transpose(1, 2) if batch_major else g.permute(2, 0, 1, 3))
+        stacked = shape.stack(parts, 2)  # (N, L, 3, H, D) or (L, N, 3, H, D), contiguous
+        if batch_major:
+            return (stacked.reshape(n, length, e3),)
+        return (stacked.reshape(length, n, e3).transpose(0, 1),)
+
+    return record_multi("AttentionHeadsBackward0", datas, (proj,), rule)
