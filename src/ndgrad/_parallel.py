@@ -8,9 +8,6 @@ small persistent pool of Python threads can run disjoint slices of one op at the
 Work is split along batch dimensions only, never along a reduction, so the result is
 bit-identical to the serial one; each slice writes its own part of one preallocated output.
 With one thread (``set_num_threads(1)``, or ``OMP_NUM_THREADS=1``) the pool is never used.
-
-Large 2-D products are BLAS's to thread, except while the pool is in use (attention between
-its projections): then ``matmul`` splits them by rows in the pool, BLAS on one thread.
 """
 
 from __future__ import annotations
@@ -153,9 +150,6 @@ if hasattr(os, "register_at_fork"):
 # speed beside them and holds up the op (W10b: 12.4 ms on one thread, 13.4 on two).
 BLAS_SPIN_S = 0.1
 _blas_spins_until = 0.0
-# Until when the pool counts as in use: while it is, large 2-D products run split in the pool
-# with BLAS on one thread (``matmul``), so that BLAS's threads never spin beside it.
-_pool_wanted_until = 0.0
 
 
 def blas_threaded() -> None:
@@ -164,27 +158,16 @@ def blas_threaded() -> None:
     _blas_spins_until = time.perf_counter() + BLAS_SPIN_S
 
 
-def _parts(n: int, cost: float) -> int:
-    """The slices ``n`` items of ``cost`` nanoseconds each are worth, BLAS aside."""
-    threads = _num_threads
-    if threads <= 1 or n <= 1 or getattr(_local, "busy", False):
-        return 1
-    return max(1, min(threads, n, int(n * cost // max(GRAIN_NS, 1e-9))))
-
-
 def chunks_for(n: int, cost: float) -> int:
     """How many slices ``n`` items of ``cost`` nanoseconds each are worth: 1 when one
     thread is set, when nested in a slice, when the work is too small to share, or while
-    BLAS's threads are spinning after a threaded product. Work worth splitting marks the
-    pool as in use (for ``matmul``'s large 2-D products), even when BLAS makes it wait."""
-    global _pool_wanted_until
-    parts = _parts(n, cost)
-    if parts > 1:
-        now = time.perf_counter()
-        _pool_wanted_until = now + BLAS_SPIN_S
-        if now < _blas_spins_until:
-            return 1
-    return parts
+    BLAS's threads are spinning after a threaded product."""
+    threads = _num_threads
+    if threads <= 1 or n <= 1 or getattr(_local, "busy", False):
+        return 1
+    if _blas_spins_until and time.perf_counter() < _blas_spins_until:
+        return 1
+    return max(1, min(threads, n, int(n * cost // max(GRAIN_NS, 1e-9))))
 
 
 class _Task:
@@ -238,11 +221,7 @@ def parallel_for(n: int, cost: float, fn: Callable[[int, int], Any]) -> None:
     """Calls ``fn(begin, end)`` on consecutive slices covering ``range(n)``, on up to
     ``get_num_threads()`` threads (the caller takes part); ``cost`` is the rough time of one
     item in nanoseconds. Slices must write disjoint parts of their output."""
-    _run(n, chunks_for(n, cost), fn)
-
-
-def _run(n: int, parts: int, fn: Callable[[int, int], Any]) -> None:
-    """``parallel_for`` once the number of threads (``parts``) is decided."""
+    parts = chunks_for(n, cost)
     if parts == 1:
         fn(0, n)
         return
@@ -338,10 +317,6 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     the intra-op threads (the same per-matrix products: bit-identical results)."""
     if a.ndim == 2 and b.ndim == 2:
         if a.shape[0] * a.shape[1] * b.shape[1] > _BLAS_ONE_THREAD:
-            if _pool_wanted_until and time.perf_counter() < _pool_wanted_until:
-                done = _split_rows(a, b, out)
-                if done is not None:
-                    return done
             blas_threaded()
     elif a.ndim > 2 or b.ndim > 2:
         if a.ndim >= 2 and b.ndim >= 2 and type(a) is np.ndarray and type(b) is np.ndarray:
@@ -373,88 +348,4 @@ def _split_matmul(a: Any, b: Any, batch: tuple, per: float, out: Any) -> Any:
         np.matmul(a[key], b[key], out=out[key])
 
     parallel_for(length, per * math.prod(batch) / length, part)
-    return out
-
-
-def _openblas_threads() -> tuple | None:
-    """``(get, set)``: the C functions for the thread count of NumPy's own OpenBLAS (a
-    pthreads build that threadpoolctl finds in NumPy's folders, as NumPy's wheels bundle
-    it), or None (other BLAS libraries: ``matmul`` leaves their threads alone)."""
-    try:
-        import ctypes
-
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    root = os.path.dirname(os.path.abspath(np.__file__))
-    folders = (root + os.sep, root + ".libs" + os.sep)
-    for info in threadpool_info():
-        path = info.get("filepath") or ""
-        if info.get("internal_api") != "openblas" or info.get("threading_layer") != "pthreads":
-            continue
-        if not os.path.abspath(path).startswith(folders):
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            return None
-        for prefix, suffix in itertools.product(("", "scipy_"), ("", "64_", "_64")):
-            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-            put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                get.restype, put.argtypes, put.restype = ctypes.c_int, (ctypes.c_int,), None
-                return get, put
-    return None
-
-
-_blas_control: tuple | None | bool = False  # found on first use
-_blas_lock = threading.Lock()
-_blas_depth = 0  # products running with BLAS set to one thread
-_blas_before = 1  # BLAS's thread count before the first of them
-
-
-def _split_rows(a: Any, b: Any, out: Any) -> Any:
-    """A large 2-D product while the pool is in use: row blocks on the pool's threads, each
-    one BLAS call with BLAS set to one thread (its own threads, once used, spin for 0.1 s
-    on the cores the pool needs: W10b's attention ran on one core between its projections).
-    None when it cannot be done (then BLAS threads it). Each row block is the same BLAS
-    product on fewer rows: the values match the whole product's to rounding, as BLAS's own
-    split over its threads does."""
-    global _blas_control
-    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype:
-        return None
-    m, k = a.shape
-    n = b.shape[1]
-    if a.dtype.kind != "f" or (
-        out is not None
-        and (type(out) is not np.ndarray or out.dtype != a.dtype or out.shape != (m, n))
-    ):
-        return None
-    parts = _parts(m, _NS_PER_MAC.get((a.dtype.kind, a.dtype.itemsize), 1.0) * k * n)
-    if parts == 1:
-        return None
-    if _blas_control is False:
-        _blas_control = _openblas_threads()
-    if _blas_control is None:
-        return None
-    get, put = _blas_control
-    if out is None:
-        out = np.empty((m, n), a.dtype)
-
-    def part(begin: int, end: int) -> None:
-        np.matmul(a[begin:end], b, out=out[begin:end])
-
-    global _blas_depth, _blas_before
-    with _blas_lock:  # other Python threads may be here too: the first sets, the last restores
-        if _blas_depth == 0:
-            _blas_before = get()
-            put(1)
-        _blas_depth += 1
-    try:
-        _run(m, parts, part)
-    finally:
-        with _blas_lock:
-            _blas_depth -= 1
-            if _blas_depth == 0:
-                put(_blas_before)
     return out

@@ -21,7 +21,6 @@ def threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Three threads, and no minimum work: even tiny ops are split."""
     monkeypatch.setattr(_parallel, "GRAIN_NS", 0)
     monkeypatch.setattr(_parallel, "_blas_spins_until", 0.0)
-    monkeypatch.setattr(_parallel, "_pool_wanted_until", 0.0)
     monkeypatch.setattr(_parallel, "_num_threads", 3)
     yield
 
@@ -155,51 +154,12 @@ def test_a_late_worker_does_not_hold_up_the_caller(threads: None) -> None:
 def test_no_split_while_blas_threads_spin(threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_parallel, "BLAS_SPIN_S", 60.0)
     assert _parallel.chunks_for(9, 1e9) == 3
-    monkeypatch.setattr(_parallel, "_pool_wanted_until", 0.0)  # the pool not in use
     a = np.ones((300, 40), np.float32)
     _parallel.matmul(a, np.ones((40, 300), np.float32))  # 3.6e6 multiply-adds: BLAS threads
     assert _parallel.chunks_for(9, 1e9) == 1
     monkeypatch.setattr(_parallel, "_blas_spins_until", 0.0)
     _parallel.matmul(a[:10], np.ones((40, 10), np.float32))  # small: BLAS runs one thread
     assert _parallel.chunks_for(9, 1e9) == 3
-
-
-@pytest.mark.skipif(_parallel._openblas_threads() is None, reason="needs NumPy's OpenBLAS")
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_large_products_split_by_rows_while_the_pool_is_in_use(
-    threads: None, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, dtype: type
-) -> None:
-    get, put = _parallel._openblas_threads()
-    initial = get()
-    put(2)  # (OpenBLAS starts its threads for two if needed)
-    request.addfinalizer(lambda: put(initial))
-    seen = []
-    real = _parallel._run
-    monkeypatch.setattr(
-        _parallel, "_run", lambda n, p, fn: seen.append((n, p, get())) or real(n, p, fn)
-    )
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((301, 40)).astype(dtype)
-    b = rng.standard_normal((50, 40)).astype(dtype).T  # transposed, as linear's weight
-    whole = np.matmul(a, b)
-    assert _parallel.matmul(a, b) is not None and not seen  # pool idle: BLAS's threads
-    assert _parallel._blas_spins_until > 0
-    monkeypatch.setattr(_parallel, "_blas_spins_until", 0.0)
-    assert _parallel.chunks_for(9, 1e9) == 3  # the pool in use
-    got = _parallel.matmul(a, b)
-    assert seen == [(301, 3, 1)]  # three threads, BLAS on one inside
-    assert get() == 2 and _parallel._blas_spins_until == 0.0
-    tol = 1e-4 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, whole, rtol=tol, atol=tol)
-    # the blocks are the ones each thread computes: the same as computed one after another
-    out = np.empty_like(whole)
-    bounds = [301 * i // 6 for i in range(7)]  # PIECES_PER_THREAD pieces per thread
-    for lo, hi in zip(bounds, bounds[1:]):
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
-    np.testing.assert_array_equal(got, out)
-    np.testing.assert_array_equal(_parallel.matmul(a, b, out=np.empty_like(whole)), out)
-    small = _parallel.matmul(a[:5], b[:, :5])  # below BLAS's threading: one call
-    assert len(seen) == 2 and small.shape == (5, 5)
 
 
 def test_nested_calls_run_inline(threads: None) -> None:
