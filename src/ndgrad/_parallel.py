@@ -113,6 +113,9 @@ class _Pool:
             if task is None:
                 return
             task.work()
+            # Idle workers hold no task: its slices' closures keep the outputs alive, and a
+            # gradient held elsewhere is copied before it becomes a leaf's .grad.
+            task = None
 
     def stop(self) -> None:
         for _ in range(self.workers):
@@ -297,7 +300,9 @@ def split_batches(
                 o[key] = r
 
     parallel_for(length, item, part)
-    return tuple(outs)
+    results = tuple(outs)
+    outs.clear()  # ``part`` may outlive this call (a worker's last task): it keeps no output
+    return results
 
 
 # OpenBLAS runs a product of at most this many multiply-adds on one thread (interface/gemm.c:

@@ -306,6 +306,42 @@ def test_mha_self_attention_one_tensor(batch_first):
     _mha_step(ours, theirs, (x,), self_attention=True, need_weights=False)
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mha_self_attention_without_weights_masks_and_layouts(batch_first, dtype):
+    # One projection whose heads are views (ops.nn.attention_heads): its one rule gathers the
+    # three heads' gradients, laid out as the input is (batch or sequence major).
+    ours, theirs = _mha_pair(dtype, embed_dim=8, num_heads=2, batch_first=batch_first)
+    rng = np.random.default_rng(12)
+    x = _seq(rng, 5, 3, 8, batch_first, dtype)
+    kpm = np.zeros((3, 5), dtype=bool)
+    kpm[1, 3:] = True
+    m = np.where(rng.random((5, 5)) > 0.7, -1e9, _arr(rng, (5, 5), dtype)).astype(dtype)
+    for fw in ({}, {"key_padding_mask": kpm}, {"attn_mask": m, "key_padding_mask": kpm}):
+        ours.zero_grad()
+        theirs.zero_grad()
+        _mha_step(ours, theirs, (x,), dtype, self_attention=True, need_weights=False, **fw)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_self_attention_finite_differences_to_second_order(batch_first):
+    mha = nn.MultiheadAttention(4, 2, batch_first=batch_first).double()
+    x = ndgrad.tensor(_seq(np.random.default_rng(13), 3, 2, 4, batch_first), requires_grad=True)
+    w = mha.in_proj_weight
+
+    def fn(x, w):
+        out = F.multi_head_attention_forward(
+            *(x.transpose(0, 1) if batch_first else x,) * 3, 4, 2, w, mha.in_proj_bias,
+            None, None, False, 0.0, mha.out_proj.weight, mha.out_proj.bias, need_weights=False,
+        )[0]  # fmt: skip
+        return out.tanh()
+
+    assert gradcheck(fn, (x, w), eps=1e-6, atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, (x, w), eps=1e-6, atol=1e-5, rtol=1e-4)
+    y = fn(x, w)
+    assert y.grad_fn is not None
+
+
 @pytest.mark.parametrize("need_weights", [True, False])
 @pytest.mark.parametrize(
     "mask",

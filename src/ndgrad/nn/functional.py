@@ -3103,6 +3103,16 @@ def _in_projection_packed(
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
 
 
+def _packed_projection(x: Tensor, w: Tensor, b: Tensor | None) -> tuple[Tensor, bool]:
+    """Self-attention's packed projection of ``x`` ``(L, N, E)`` as ``(N, L, 3E)``, and
+    whether it is batch major in memory: when ``x`` is a transposed ``(N, L, E)`` array (a
+    ``batch_first`` module's input), the product runs on that array, without a copy."""
+    xb = x.transpose(0, 1)
+    if xb.is_contiguous() and not x.is_contiguous():
+        return linear(xb, w, b), True
+    return linear(x, w, b).transpose(0, 1), False
+
+
 def _in_projection(
     q: Tensor,
     k: Tensor,
@@ -3208,10 +3218,26 @@ def multi_head_attention_forward(
     elif tuple(key.shape) != tuple(value.shape):
         raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
 
+    # Self-attention without weights: one projection, its heads as views (ops.nn's
+    # attention_heads: one gradient buffer for all three), laid out as the input is.
+    packed_self = (
+        not use_separate_proj_weight
+        and query is key
+        and key is value
+        and not need_weights
+        and bias_k is None
+        and bias_v is None
+        and static_k is None
+        and static_v is None
+        and not add_zero_attn
+    )
     if not use_separate_proj_weight:
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
+        if packed_self:
+            proj, batch_major = _packed_projection(query, in_proj_weight, in_proj_bias)
+        else:
+            q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
     else:
         for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
             if w is None:
@@ -3258,6 +3284,12 @@ def multi_head_attention_forward(
     elif bias_v is not None:
         raise AssertionError("bias_v is set but bias_k is None")
 
+    if packed_self:
+        q, k, v = _nn.attention_heads(proj, num_heads)
+        return _mha_sdpa(
+            q, k, v, attn_mask, key_padding_mask, dropout_p if training else 0.0, is_causal,
+            out_proj_weight, out_proj_bias, is_batched, batch_major,
+        )  # fmt: skip
     if not need_weights and static_k is None and static_v is None and not add_zero_attn:
         # Heads as views (N, H, L, D) of the projections: no copies (PyTorch copies here);
         # the batched products read the strided matrices directly.
@@ -3342,9 +3374,11 @@ def _mha_sdpa(
     out_proj_weight: Tensor,
     out_proj_bias: Tensor | None,
     is_batched: bool,
+    batch_major: bool = False,
 ) -> tuple[Tensor, None]:
     """multi_head_attention_forward without weights: heads ``(N, H, L, D)`` through
-    scaled_dot_product_attention, then the output projection (``(L, N, E)`` result)."""
+    scaled_dot_product_attention, then the output projection (``(L, N, E)`` result; with
+    ``batch_major`` a view of an ``(N, L, E)`` array, as a ``batch_first`` module's input)."""
     bsz, num_heads, tgt_len, head_dim = q.shape
     src_len = k.shape[2]
     if attn_mask is not None:
@@ -3357,9 +3391,14 @@ def _mha_sdpa(
         key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len)
         attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
-    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, num_heads * head_dim)
-    out = linear(out, out_proj_weight, out_proj_bias)
-    out = out.reshape(tgt_len, bsz, out.shape[1])
+    if batch_major:
+        out = out.transpose(1, 2).reshape(bsz * tgt_len, num_heads * head_dim)
+        out = linear(out, out_proj_weight, out_proj_bias)
+        out = out.reshape(bsz, tgt_len, out.shape[1]).transpose(0, 1)
+    else:
+        out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, num_heads * head_dim)
+        out = linear(out, out_proj_weight, out_proj_bias)
+        out = out.reshape(tgt_len, bsz, out.shape[1])
     if not is_batched:
         out = out.squeeze(1)
     return out, None

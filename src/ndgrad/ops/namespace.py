@@ -1140,11 +1140,14 @@ def _quiet() -> np.errstate:
 def _array_softmax_grad(xp: Any) -> Any:
     def softmax_grad(g: Any, p: Any, axis: int) -> Any:
         """``p * (g - sum(g * p, axis))``, softmax's gradient from its result ``p``, with
-        one temporary; a last-axis float sum is a BLAS product with ones (several times
-        faster than NumPy's reduction over a short axis)."""
+        one temporary; a float sum over either of the last two axes is a BLAS product with
+        ones (several times faster than NumPy's reduction over a short axis)."""
         gp = g * p
-        if axis in (-1, gp.ndim - 1) and gp.dtype.kind == "f" and gp.ndim > 1:
+        last = axis in (-1, gp.ndim - 1)
+        if last and gp.dtype.kind == "f" and gp.ndim > 1:
             total = xp.matmul(gp, xp.ones((gp.shape[-1], 1), gp.dtype))
+        elif axis in (-2, gp.ndim - 2) and gp.dtype.kind == "f" and gp.ndim > 1:
+            total = xp.matmul(xp.ones((1, gp.shape[-2]), gp.dtype), gp)
         else:
             total = gp.sum(axis=axis, keepdims=True)
         xp.subtract(g, total, out=gp)
