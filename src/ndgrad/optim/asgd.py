@@ -1,0 +1,89 @@
+"""ASGD: averaged stochastic gradient descent with a decaying step ``eta``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ndgrad import _creation
+from ndgrad._tensor import Tensor
+from ndgrad.optim._common import _check_lr, _restore_state, _zero_step
+from ndgrad.optim.adam import _step_dtype
+from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+class ASGD(Optimizer):
+    """``torch.optim.ASGD`` (single-tensor path).
+
+    State: ``step``, ``eta`` and ``mu`` (0-d tensors in the step dtype) and ``ax``, the
+    running average of the parameter (a plain copy until step ``t0``).
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float | Tensor = 1e-2,
+        lambd: float = 1e-4,
+        alpha: float = 0.75,
+        t0: float = 1e6,
+        weight_decay: float = 0,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+        capturable: bool = False,
+    ) -> None:
+        _check_lr(lr)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {
+            "lr": lr,
+            "lambd": lambd,
+            "alpha": alpha,
+            "t0": t0,
+            "weight_decay": weight_decay,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        _restore_state(
+            self,
+            {"foreach": None, "maximize": False, "differentiable": False, "capturable": False},
+            ("step", "eta", "mu"),
+        )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        return self._step_each_group(closure)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr = _scalar(group["lr"])
+        lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+        weight_decay = group["weight_decay"]
+        for param in _params_with_grad(group):
+            state = self.state[param]
+            if len(state) == 0:
+                state["step"] = _zero_step()
+                state["eta"] = _creation.tensor(lr, dtype=_step_dtype())
+                state["mu"] = _creation.tensor(1.0, dtype=_step_dtype())
+                state["ax"] = _creation.zeros_like(param)
+            grad = param.grad if not group["maximize"] else -param.grad
+            mu, ax, eta, step_t = state["mu"], state["ax"], state["eta"], state["step"]
+
+            step_t += 1
+            if weight_decay != 0:
+                grad = grad.add(param, alpha=weight_decay)
+            eta_value = eta.item()
+            param.mul_(1 - lambd * eta_value)  # decay term
+            param.add_(grad, alpha=-eta_value)
+            # averaging
+            if mu.item() != 1:
+                ax.add_(param.sub(ax).mul_(mu))
+            else:
+                ax.copy_(param)
+            step = step_t.item()
+            eta.fill_(lr / ((1 + lambd * lr * step) ** alpha))
+            mu.fill_(1 / max(1, step - t0))
