@@ -85,5 +85,7 @@ class ASGD(Optimizer):
             else:
                 ax.copy_(param)
             step = step_t.item()
-            eta.fill_(lr / ((1 + lambd * lr * step) ** alpha))
-            mu.fill_(1 / max(1, step - t0))
+            # through a default-dtype tensor, as PyTorch does: a float64 eta (loaded from a
+            # state_dict of float64 parameters) still gets float32-rounded values
+            eta.copy_(_creation.as_tensor(lr / ((1 + lambd * lr * step) ** alpha)))
+            mu.copy_(_creation.as_tensor(1 / max(1, step - t0)))
