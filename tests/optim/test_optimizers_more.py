@@ -4,6 +4,7 @@ parameters and every state tensor after each step, state_dict round trips, group
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -365,3 +366,21 @@ def test_new_names_are_exported():
     for name in ("Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD"):
         assert name in optim.__all__ and issubclass(getattr(optim, name), optim.Optimizer)
     assert "Rprop" in optim.__all__ and "LBFGS" in optim.__all__
+
+
+def test_lbfgs_step_is_silent_like_torch():
+    # it converts the closure's loss with float() under no_grad, where PyTorch does not warn
+    x = ndgrad.tensor([0.5, 0.5], requires_grad=True)
+    opt = optim.LBFGS([x], max_iter=3, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = _rosenbrock(x)
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step(closure)
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True"):
+        float(x.sum())  # with grad enabled it still warns
