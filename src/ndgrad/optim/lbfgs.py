@@ -191,7 +191,7 @@ class LBFGS(Optimizer):
         views = []
         for p in self._params:
             if p.grad is None:
-                views.append(_creation.zeros(p.numel(), dtype=p.dtype))
+                views.append(_creation.zeros(p.numel(), dtype=p.dtype, device=p.device))
             else:
                 views.append(p.grad.reshape(-1))
         return cat(views, 0)
