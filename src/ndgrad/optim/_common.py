@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ndgrad import _creation
+from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.optim.adam import _step_dtype
 from ndgrad.optim.optimizer import Optimizer
@@ -44,3 +46,19 @@ def _restore_state(
             for key in scalars:
                 if key in p_state and not isinstance(p_state[key], Tensor):
                     p_state[key] = _creation.tensor(float(p_state[key]), dtype=_step_dtype())
+
+
+def _host_scalars(fn: Callable[..., tuple], *args: Any) -> tuple[Tensor, ...]:
+    """``fn(*args)``, a tuple of 0-d arrays computed from Python numbers (the step count and
+    such, passed as 0-d arrays), as tensors. Under ``ndgrad.compile`` it is one call on the
+    tape, replayed every step, so these per-step values are not frozen into constants and
+    no ``.item()`` breaks the graph. ``fn`` does PyTorch's Python-float arithmetic and casts
+    the results to the dtype the tensor op would cast a Python scalar to, so the bits are
+    those of the eager ``value=``/``alpha=`` forms."""
+    return tuple(Tensor._make(a) for a in _tracer.host_call(fn, *args))
+
+
+def _decide(fn: Callable[..., bool], *args: Any) -> bool:
+    """``fn(*args)``: a branch on state values (RAdam's rectification, ASGD's averaging);
+    compiled, a guard checked before each replay (a flip traces again) instead of a break."""
+    return bool(_tracer.value_check(fn, *args))

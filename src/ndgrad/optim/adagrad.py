@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import _check_lr, _host_scalars, _restore_state, _zero_step
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _neg_clr(step: Any, lr: float, lr_decay: float, dtype: Any) -> tuple:
+    return (np.asarray(-(lr / (1 + (float(step) - 1) * lr_decay)), dtype),)
 
 
 class Adagrad(Optimizer):
@@ -88,11 +94,10 @@ class Adagrad(Optimizer):
                 self._init_state(param, self.defaults["initial_accumulator_value"])
             state_sum, step_t = state["sum"], state["step"]
             step_t += 1
-            step = step_t.item()
             grad = param.grad if not group["maximize"] else -param.grad
             if weight_decay != 0:
                 grad = grad.add(param, alpha=weight_decay)
-            clr = lr / (1 + (step - 1) * lr_decay)
+            (neg_clr,) = _host_scalars(_neg_clr, step_t._data, lr, lr_decay, param._data.dtype)
             state_sum.addcmul_(grad, grad, value=1)
             std = state_sum.sqrt().add_(eps)
-            param.addcdiv_(grad, std, value=-clr)
+            param.add_(grad.mul(neg_clr).div(std))  # addcdiv_(value=-clr)'s order

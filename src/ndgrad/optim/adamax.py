@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
 from ndgrad.ops import maximum
-from ndgrad.optim._common import _check_betas, _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import (
+    _check_betas,
+    _check_lr,
+    _host_scalars,
+    _restore_state,
+    _zero_step,
+)
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _neg_clr(step: Any, lr: float, beta1: float, dtype: Any) -> tuple:
+    return (np.asarray(-(lr / (1 - beta1 ** float(step))), dtype),)
 
 
 class Adamax(Optimizer):
@@ -73,6 +85,5 @@ class Adamax(Optimizer):
                 grad = grad.add(param, alpha=weight_decay)
             exp_avg.lerp_(grad, 1 - beta1)
             exp_inf.copy_(maximum(exp_inf.mul_(beta2), grad.abs().add_(eps)))
-            bias_correction = 1 - beta1 ** step_t.item()
-            clr = lr / bias_correction
-            param.addcdiv_(exp_avg, exp_inf, value=-clr)
+            (neg_clr,) = _host_scalars(_neg_clr, step_t._data, lr, beta1, param._data.dtype)
+            param.add_(exp_avg.mul(neg_clr).div(exp_inf))  # addcdiv_(value=-clr)'s order

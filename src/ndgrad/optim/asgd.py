@@ -5,11 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ndgrad import _creation
+import numpy as np
+
+from ndgrad import _creation, _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import _check_lr, _decide, _host_scalars, _restore_state, _zero_step
 from ndgrad.optim.adam import _step_dtype
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _decay_and_step(eta: Any, lambd: float, dtype: Any) -> tuple:
+    """``1 - lambd * eta`` and ``-eta`` in the parameter's dtype, from eta's value."""
+    eta_value = float(eta)
+    return np.asarray(1 - lambd * eta_value, dtype), np.asarray(-eta_value, dtype)
+
+
+def _averaging(mu: Any) -> bool:
+    return float(mu) != 1
+
+
+def _next_eta_mu(step: Any, lr: float, lambd: float, alpha: float, t0: float, dtype: Any) -> tuple:
+    # through the default dtype, as ``torch.as_tensor(python float)`` then ``copy_``
+    step = float(step)
+    return (
+        np.asarray(lr / ((1 + lambd * lr * step) ** alpha), dtype),
+        np.asarray(1 / max(1, step - t0), dtype),
+    )
 
 
 class ASGD(Optimizer):
@@ -76,16 +97,18 @@ class ASGD(Optimizer):
             step_t += 1
             if weight_decay != 0:
                 grad = grad.add(param, alpha=weight_decay)
-            eta_value = eta.item()
-            param.mul_(1 - lambd * eta_value)  # decay term
-            param.add_(grad, alpha=-eta_value)
+            decay, neg_eta = _host_scalars(_decay_and_step, eta._data, lambd, param._data.dtype)
+            param.mul_(decay)
+            param.add_(grad.mul(neg_eta))  # add_(grad, alpha=-eta)
             # averaging
-            if mu.item() != 1:
+            if _decide(_averaging, mu._data):
                 ax.add_(param.sub(ax).mul_(mu))
             else:
                 ax.copy_(param)
-            step = step_t.item()
-            # through a default-dtype tensor, as PyTorch does: a float64 eta (loaded from a
+            # through the default dtype, as PyTorch does: a float64 eta (loaded from a
             # state_dict of float64 parameters) still gets float32-rounded values
-            eta.copy_(_creation.as_tensor(lr / ((1 + lambd * lr * step) ** alpha)))
-            mu.copy_(_creation.as_tensor(1 / max(1, step - t0)))
+            new_eta, new_mu = _host_scalars(
+                _next_eta_mu, step_t._data, lr, lambd, alpha, t0, _dtype.get_default_dtype().np
+            )
+            eta.copy_(new_eta)
+            mu.copy_(new_mu)

@@ -5,11 +5,47 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_betas, _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import (
+    _check_betas,
+    _check_lr,
+    _host_scalars,
+    _restore_state,
+    _zero_step,
+)
 from ndgrad.optim.adam import _step_dtype
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _nadam_scalars(
+    step: Any,
+    mu_product: Any,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    momentum_decay: float,
+    dtype: Any,
+) -> tuple:
+    """PyTorch's Python-float arithmetic of one step: the new ``mu_product`` (in its own
+    dtype), then in the parameter's dtype the second bias correction and the two
+    ``addcdiv_`` values."""
+    step = float(step)
+    bias_correction2 = 1 - beta2**step
+    # the momentum cache mu_t and mu_{t+1}
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+    new_mu_product = mu_product * np.asarray(mu, mu_product.dtype)  # ``mu_product *= mu``
+    mu_product_value = float(new_mu_product)
+    mu_product_next = mu_product_value * mu_next
+    return (
+        new_mu_product,
+        np.asarray(bias_correction2, dtype),
+        np.asarray(-lr * (1.0 - mu) / (1.0 - mu_product_value), dtype),
+        np.asarray((-lr * mu_next) / (1.0 - mu_product_next), dtype),
+    )
 
 
 class NAdam(Optimizer):
@@ -90,25 +126,28 @@ class NAdam(Optimizer):
             mu_product, step_t = state["mu_product"], state["step"]
 
             step_t += 1
-            step = step_t.item()
-            bias_correction2 = 1 - beta2**step
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param.mul_(1 - lr * weight_decay)
                 else:
                     grad = grad.add(param, alpha=weight_decay)
 
-            # the momentum cache mu_t and mu_{t+1}
-            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-            mu_product.mul_(mu)
+            new_mu_product, bias_correction2, value, value_next = _host_scalars(
+                _nadam_scalars,
+                step_t._data,
+                mu_product._data,
+                lr,
+                beta1,
+                beta2,
+                momentum_decay,
+                param._data.dtype,
+            )
+            mu_product.copy_(new_mu_product)
 
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             denom = exp_avg_sq.div(bias_correction2).sqrt()
-
-            mu_product_value = mu_product.item()
-            mu_product_next = mu_product_value * mu_next
             denom.add_(eps)
-            param.addcdiv_(grad, denom, value=(-lr * (1.0 - mu) / (1.0 - mu_product_value)))
-            param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+            # addcdiv_(value=...)'s order: value * tensor, then / denom, then added
+            param.add_(grad.mul(value).div(denom))
+            param.add_(exp_avg.mul(value_next).div(denom))

@@ -5,10 +5,49 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_betas, _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import (
+    _check_betas,
+    _check_lr,
+    _decide,
+    _host_scalars,
+    _restore_state,
+    _zero_step,
+)
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
+
+
+def _rho_t(step: Any, beta2: float) -> float:
+    """The length of the approximated SMA at ``step`` (and its maximum ``rho_inf``)."""
+    step = float(step)
+    rho_inf = 2 / (1 - beta2) - 1
+    return rho_inf - 2 * step * (beta2**step) / (1 - beta2**step)
+
+
+def _rectified_next(step: Any, beta2: float) -> bool:
+    """Whether the coming step (``step + 1``) is rectified: ``rho_t > 5``."""
+    return _rho_t(float(step) + 1, beta2) > 5.0
+
+
+def _radam_scalars(step: Any, beta1: float, beta2: float, dtype: Any) -> tuple:
+    """In the parameter's dtype: the first bias correction, sqrt of the second, and the
+    rectification term (PyTorch's Python-float arithmetic)."""
+    rho_t = _rho_t(step, beta2)
+    rho_inf = 2 / (1 - beta2) - 1
+    step = float(step)
+    rect = (
+        ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        if rho_t > 5.0
+        else 1.0
+    )
+    return (
+        np.asarray(1 - beta1**step, dtype),
+        np.asarray((1 - beta2**step) ** 0.5, dtype),
+        np.asarray(rect, dtype),
+    )
 
 
 class RAdam(Optimizer):
@@ -77,8 +116,10 @@ class RAdam(Optimizer):
             grad = param.grad if not group["maximize"] else -param.grad
             exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
 
+            # decided before the count moves: compiled, the guard reads the count as it is
+            # before the replay
+            rectified = _decide(_rectified_next, step_t._data, beta2)
             step_t += 1
-            step = step_t.item()
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param.mul_(1 - lr * weight_decay)
@@ -87,19 +128,13 @@ class RAdam(Optimizer):
 
             exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
+            bias_correction1, bias_correction2_sqrt, rect = _host_scalars(
+                _radam_scalars, step_t._data, beta1, beta2, param._data.dtype
+            )
             bias_corrected_exp_avg = exp_avg / bias_correction1
-
-            # the maximum and the current length of the approximated SMA
-            rho_inf = 2 / (1 - beta2) - 1
-            rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-            if rho_t > 5.0:
-                rect = (
-                    (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-                ) ** 0.5
+            if rectified:
                 # number / tensor is reciprocal(tensor) * number, as in PyTorch
-                adaptive_lr = (bias_correction2**0.5) / exp_avg_sq.sqrt().add_(eps)
+                adaptive_lr = exp_avg_sq.sqrt().add_(eps).reciprocal() * bias_correction2_sqrt
                 param.add_(bias_corrected_exp_avg * lr * adaptive_lr * rect, alpha=-1.0)
             else:
                 param.add_(bias_corrected_exp_avg * lr, alpha=-1.0)
