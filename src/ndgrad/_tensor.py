@@ -393,7 +393,7 @@ class Tensor:
         return self._data.tolist()
 
     def __float__(self) -> float:
-        if self._requires_grad:
+        if self._requires_grad and STATE.enabled:  # PyTorch is silent under no_grad
             warnings.warn(
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
                 "behavior.\nConsider using tensor.detach() first.",

@@ -135,8 +135,13 @@ OPTIMIZERS = [
     (ndgrad.optim.Adam, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01}),
     (ndgrad.optim.AdamW, {"lr": 0.01}),
 ]
-_OPTIMIZER_NAMES = ("Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam")
+_OPTIMIZER_NAMES = ("Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD", "Rprop")
 OPTIMIZERS += [(getattr(ndgrad.optim, n), {}) for n in _OPTIMIZER_NAMES if hasattr(ndgrad.optim, n)]
+OPTIMIZERS += [
+    (ndgrad.optim.RMSprop, {"centered": True, "momentum": 0.9, "weight_decay": 0.01}),
+    (ndgrad.optim.ASGD, {"t0": 1, "weight_decay": 0.01}),  # averaging with the 0-d mu
+    (ndgrad.optim.NAdam, {"weight_decay": 0.01, "decoupled_weight_decay": True}),
+]
 
 
 @pytest.mark.parametrize("opt", OPTIMIZERS, ids=lambda o: f"{o[0].__name__}{sorted(o[1])}")
@@ -147,6 +152,28 @@ def test_optimizer_steps_on_cuda_like_on_cpu(cuda: Any, opt: tuple) -> None:
     train(moved, "cuda", batches, cls, **kw)
     for a, b in zip(moved.parameters(), net.parameters()):
         close(a, b, cls.__name__)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_on_cuda_like_on_cpu(cuda: Any, line_search_fn: str | None) -> None:
+    net, moved, batches = _pair("mlp")
+    for model, device in ((net, "cpu"), (moved, "cuda")):
+        unused = nn.Parameter(ndgrad.zeros(2, device=device))  # no grad: zeros in the flat grad
+        opt = ndgrad.optim.LBFGS(
+            [*model.parameters(), unused], max_iter=4, line_search_fn=line_search_fn
+        )
+        for x, y in batches:
+            x, y = ndgrad.tensor(x, device=device), ndgrad.tensor(y, device=device)
+
+            def closure(model=model, opt=opt, x=x, y=y) -> ndgrad.Tensor:
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+
+            opt.step(closure)
+    for a, b in zip(moved.parameters(), net.parameters()):
+        close(a, b, "LBFGS")
 
 
 def _loss_cases() -> list:
