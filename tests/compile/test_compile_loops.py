@@ -280,6 +280,29 @@ def test_a_changed_value_decision_traces_again_and_raises_as_eagerly():
     assert len(f.trace_seconds) == before  # the first program still replays
 
 
+def test_a_value_check_on_an_array_the_call_wrote_first_is_not_a_guard():
+    """A decision read from an array the call changed in place before the check (an
+    optimizer's step counter after ``+= 1``) cannot be checked before the replay: the call
+    is not replayed from a guard evaluated on the old value (it runs eagerly instead)."""
+    from ndgrad._dynamo.tracer import value_check
+
+    counter = torch.zeros(())
+
+    def step(x):
+        counter.add_(1)
+        if value_check(lambda c: bool(c > 2), counter._data):
+            return x * 2
+        return x * 3
+
+    f = torch.compile(step)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(5):
+            seen.append(f(torch.ones(2)).tolist())
+    assert seen == [[3.0, 3.0]] * 2 + [[2.0, 2.0]] * 3
+
+
 @pytest.mark.parametrize("form", ["concise_softmax", "concise_mlp", "scratch_mlp"])
 def test_replayed_w2_w3_steps_allocate_no_arrays(form):
     """W2/W3-like steps (batch 256 of 784 features; hidden 256, 64 classes): once warm, a

@@ -1039,6 +1039,7 @@ def _value_checks(trace: _tr.Trace) -> tuple[list, Callable | None] | None:
             else:
                 args.append(("k", s.value if isinstance(s, _tr.Const) else s))
         read: set[int] = set(needed)
+        _slots(sargs, read)  # arguments and guarded arrays it reads directly, too
         for k in sub:
             _slots(trace.tape[k][2], read)
         if written & read:
