@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from strategies import (
     broadcastable_shapes,
@@ -860,6 +861,15 @@ def _fold_inputs(draw: Any) -> tuple:
     return (x,), dict(output_size=size, kernel_size=kernel, stride=stride)
 
 
+@st.composite
+def _ldexp_inputs(draw: Any) -> tuple:
+    # exponents of x's shape (torch 2.13 warns when they broadcast x), not negative: torch
+    # multiplies the gradient by 2 ** e in integers, 0 for e < 0 (test_math_more checks that)
+    s = draw(shapes())
+    exponents = hnp.arrays(np.int64, s, elements=st.integers(0, 3))
+    return (draw(floats(s)), draw(exponents)), {}
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -906,6 +916,43 @@ OPS: list[OpCase] = [
     OpCase("cosh", lambda lib, a: a.cosh(), unary()),
     OpCase("tanh", lambda lib, a: lib.tanh(a), unary()),
     OpCase("sigmoid", lambda lib, a: lib.sigmoid(a), unary(lambda s: floats(s, -6, 6))),
+    OpCase("tan", lambda lib, a: lib.tan(a), unary(lambda s: floats(s, -1.2, 1.2))),
+    OpCase("asin", lambda lib, a: lib.asin(a), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("acos", lambda lib, a: a.arccos(), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("atan", lambda lib, a: lib.arctan(a), unary()),
+    OpCase("asinh", lambda lib, a: a.asinh(), unary()),
+    OpCase("acosh", lambda lib, a: lib.acosh(a), unary(lambda s: floats(s, 1.1, 3))),
+    OpCase("atanh", lambda lib, a: lib.atanh(a), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("atan2", lambda lib, a, b: lib.atan2(a, b), binary(nonzero, nonzero)),
+    OpCase("hypot", lambda lib, a, b: lib.hypot(a, b), binary(nonzero, nonzero)),
+    OpCase("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), binary()),
+    OpCase("logaddexp2", lambda lib, a, b: a.logaddexp2(b), binary()),
+    OpCase("xlogy", lambda lib, a, b: lib.xlogy(a, b), binary(floats, positive)),
+    OpCase("xlogy_scalar", lambda lib, b: lib.xlogy(2.5, b), unary(positive)),
+    OpCase("logit", lambda lib, a: lib.logit(a), unary(lambda s: floats(s, 0.1, 0.9))),
+    OpCase(
+        "logit_eps", lambda lib, a: a.logit(eps=0.05), unary(lambda s: lattice(s, 0.125, 0.25, 3))
+    ),
+    OpCase("copysign", lambda lib, a, b: lib.copysign(a, b), binary(nonzero, nonzero)),
+    OpCase("float_power", lambda lib, a, b: lib.float_power(a, b), binary(positive, floats)),
+    OpCase("float_power_scalar", lambda lib, a: lib.float_power(a, 3), unary()),
+    OpCase("fmax", lambda lib, a, b: lib.fmax(a, b), _maxmin_pair()),
+    OpCase("fmin", lambda lib, a, b: a.fmin(b), _maxmin_pair()),
+    OpCase("deg2rad", lambda lib, a: lib.deg2rad(a), unary()),
+    OpCase("rad2deg", lambda lib, a: a.rad2deg(), unary()),
+    OpCase("sinc", lambda lib, a: lib.sinc(a), unary(nonzero)),
+    OpCase("exp2", lambda lib, a: lib.exp2(a), unary()),
+    OpCase("expm1", lambda lib, a: a.expm1(), unary()),
+    OpCase("log1p", lambda lib, a: lib.log1p(a), unary(positive)),
+    OpCase("erf", lambda lib, a: lib.erf(a), unary()),
+    OpCase("erfc", lambda lib, a: lib.erfc(a), unary()),
+    OpCase("erfinv", lambda lib, a: a.erfinv(), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("lgamma", lambda lib, a: lib.lgamma(a), unary(positive)),
+    OpCase("digamma", lambda lib, a: a.digamma(), unary(positive)),
+    OpCase("polygamma", lambda lib, a: lib.polygamma(2, a), unary(positive)),
+    OpCase("i0", lambda lib, a: lib.i0(a), unary(nonzero)),
+    OpCase("mvlgamma", lambda lib, a: lib.mvlgamma(a, 3), unary(lambda s: floats(s, 1.5, 3))),
+    OpCase("ldexp", lambda lib, a, e: lib.ldexp(a, e), _ldexp_inputs()),
     OpCase("relu", lambda lib, a: lib.relu(a), unary(nonzero)),
     OpCase("clamp", lambda lib, a: lib.clamp(a, -0.5, 0.5), unary(lambda s: lattice(s, 0.05))),
     OpCase("clamp_min", lambda lib, a: a.clamp(min=-0.5), unary(lambda s: lattice(s, 0.05))),
