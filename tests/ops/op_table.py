@@ -870,6 +870,24 @@ def _ldexp_inputs(draw: Any) -> tuple:
     return (draw(floats(s)), draw(exponents)), {}
 
 
+@st.composite
+def _diff_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    params: dict = {"n": draw(st.integers(0, 3)), "dim": dim, "side": None}
+    arrays = (draw(floats(s)),)
+    if draw(st.booleans()):
+        extra = list(s)
+        extra[dim] = draw(st.integers(1, 2))
+        params["side"] = draw(st.sampled_from(["prepend", "append"]))
+        arrays += (draw(floats(tuple(extra))),)
+    return arrays, params
+
+
+def _diff(lib: Any, x: Any, *extra: Any, n: int, dim: int, side: str | None) -> Any:
+    return lib.diff(x, n, dim, **({side: extra[0]} if side else {}))
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -1016,6 +1034,42 @@ OPS: list[OpCase] = [
     ),
     OpCase("argmax_all", lambda lib, x: lib.argmax(x), unary(distinct), grad=False),
     OpCase("cumsum", lambda lib, x, dim: x.cumsum(dim), reduction(keepdim=False)),
+    OpCase(
+        "cummax", lambda lib, x, dim: tuple(lib.cummax(x, dim)), reduction(distinct, keepdim=False)
+    ),
+    OpCase("cummin", lambda lib, x, dim: tuple(x.cummin(dim)), reduction(distinct, keepdim=False)),
+    OpCase("logcumsumexp", lambda lib, x, dim: lib.logcumsumexp(x, dim), reduction(keepdim=False)),
+    OpCase("diff", _diff, _diff_inputs()),
+    OpCase("nanmean", lambda lib, x, dim, keepdim: lib.nanmean(x, dim, keepdim), reduction()),
+    OpCase("cov", lambda lib, x: lib.cov(x), unary(distinct, shapes(1, 2, min_side=2))),
+    OpCase(
+        "cov_weights",
+        lambda lib, x, w: lib.cov(x, correction=0, aweights=w),
+        _fixed(lambda b, n, k, m: (n, k + 1), lambda b, n, k, m: (k + 1,)).map(
+            lambda c: ((c[0][0], np.abs(c[0][1]) + 0.5), {})
+        ),
+    ),
+    OpCase("corrcoef", lambda lib, x: lib.corrcoef(x), unary(distinct, shapes(2, 2, min_side=2))),
+    OpCase(
+        "trapezoid",
+        lambda lib, y, dim: lib.trapezoid(y, dx=0.5, dim=dim),
+        reduction(keepdim=False, min_dims=1),
+    ),
+    OpCase(
+        "trapezoid_x",
+        lambda lib, y, x: lib.trapezoid(y, x),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,)),
+    ),
+    OpCase(
+        "cumulative_trapezoid",
+        lambda lib, y, dim: lib.cumulative_trapezoid(y, dim=dim),
+        reduction(keepdim=False, min_dims=1),
+    ),
+    OpCase(
+        "nanquantile",
+        lambda lib, x, dim, keepdim: lib.nanquantile(x, 0.3, dim, keepdim),
+        reduction(distinct, min_dims=1),
+    ),
     OpCase("norm", lambda lib, x, **p: x.norm(**p), _norm_inputs()),
     OpCase(
         "logsumexp",
