@@ -888,6 +888,12 @@ def _diff(lib: Any, x: Any, *extra: Any, n: int, dim: int, side: str | None) -> 
     return lib.diff(x, n, dim, **({side: extra[0]} if side else {}))
 
 
+@st.composite
+def _rot90_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=2))
+    return (draw(floats(s)),), {"k": draw(st.integers(-2, 5))}
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -1189,6 +1195,89 @@ OPS: list[OpCase] = [
         "vecdot",
         lambda lib, a, b: lib.linalg.vecdot(a, b),
         _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,)),
+    ),
+    OpCase(
+        "kron",
+        lambda lib, a, b: lib.kron(a, b),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (b, m)),
+    ),
+    OpCase(
+        "kron_ranks",
+        lambda lib, a, b: a.kron(b),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (b, k, m)),
+    ),
+    OpCase(
+        "tensordot",
+        lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 2])),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (n, m, b)),
+    ),
+    OpCase(
+        "tensordot_int",
+        lambda lib, a, b: lib.tensordot(a, b, 1),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (k, m)),
+    ),
+    OpCase(
+        "chain_matmul",
+        lambda lib, a, b, c: lib.chain_matmul(a, b, c),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k, m), lambda b, n, k, m: (m, b)),
+    ),
+    OpCase(
+        "addbmm",
+        lambda lib, x, a, b: lib.addbmm(x, a, b, beta=0.5, alpha=-2.0),
+        _fixed(
+            lambda b, n, k, m: (n, m), lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (b, k, m)
+        ),
+    ),
+    OpCase(
+        "addr",
+        lambda lib, x, a, b: x.addr(a, b, alpha=1.5),
+        _fixed(lambda b, n, k, m: (1, m), lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
+    ),
+    OpCase(
+        "cross",
+        lambda lib, a, b: lib.cross(a, b, dim=1),
+        _fixed(lambda b, n, k, m: (n, 3), lambda b, n, k, m: (n, 3)),
+    ),
+    OpCase(
+        "linalg_cross",
+        lambda lib, a, b: lib.linalg.cross(a, b),
+        _fixed(lambda b, n, k, m: (n, 1, 3), lambda b, n, k, m: (1, k, 3)),
+    ),
+    OpCase(
+        "block_diag",
+        lambda lib, a, b, c: lib.block_diag(a, b, c),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (m,), lambda b, n, k, m: ()),
+    ),
+    OpCase("rot90", lambda lib, x, k: lib.rot90(x, k, (1, 0)), _rot90_inputs()),
+    OpCase(
+        "vander",
+        lambda lib, x, n: lib.vander(x, n, increasing=n % 2 == 0),
+        _fixed(lambda b, n, k, m: (n,)).map(lambda c: (c[0], {"n": 4})),
+        grad=False,  # torch 2.13's vander cannot be differentiated (an in-place cumprod)
+    ),
+    OpCase(
+        "diagonal_nd",
+        lambda lib, x, **p: x.diagonal(**p),
+        _fixed(lambda b, n, k, m: (b, n, k)).flatmap(
+            lambda c: st.sampled_from(
+                [{"dim1": 1, "dim2": 2}, {"offset": 1, "dim1": -1, "dim2": 0}, {"offset": -1}]
+            ).map(lambda p: (c[0], p))
+        ),
+    ),
+    OpCase(
+        "diag_embed",
+        lambda lib, x, **p: lib.diag_embed(x, **p),
+        _fixed(lambda b, n, k, m: (b, n)).flatmap(
+            lambda c: st.sampled_from(
+                [{}, {"offset": 1}, {"offset": -2, "dim1": 0, "dim2": 2}, {"dim1": 2, "dim2": 0}]
+            ).map(lambda p: (c[0], p))
+        ),
+    ),
+    OpCase("diagflat", lambda lib, x: lib.diagflat(x, -1), unary(shape=shapes(max_dims=2))),
+    OpCase(
+        "renorm",
+        lambda lib, x, dim: x.renorm(2, dim, 1.5),
+        reduction(lambda s: nonzero(s, 0.3, 1.2), min_dims=2, keepdim=False),
     ),
     # ------------------------------------------------------------------ shapes
     OpCase("reshape", lambda lib, x, shape: x.reshape(shape), _reshape_inputs()),
