@@ -894,6 +894,63 @@ def _rot90_inputs(draw: Any) -> tuple:
     return (draw(floats(s)),), {"k": draw(st.integers(-2, 5))}
 
 
+@st.composite
+def _scatter_reduce_inputs(
+    draw: Any, distinct_values: bool = False, nonzero_values: bool = False
+) -> tuple:
+    """x, an index with repeats (several sources meet in one place), a source, the dim and
+    include_self; distinct values for amax/amin (no ties), nonzero ones for prod."""
+    (x, index), params = draw(_gather_inputs())
+    if distinct_values:
+        both = draw(distinct((x.size + index.size,)))
+        x, src = both[: x.size].reshape(x.shape), both[x.size :].reshape(index.shape)
+    elif nonzero_values:
+        x, src = draw(nonzero(x.shape, 0.5, 1.5)), draw(nonzero(index.shape, 0.5, 1.5))
+    else:
+        src = draw(floats(index.shape))
+    return (x, index, src), {**params, "include_self": draw(st.booleans())}
+
+
+@st.composite
+def _index_add_inputs(draw: Any) -> tuple:
+    """x, a 1-D index along dim (repeats allowed), a source with the index's length there."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    k = draw(st.integers(1, 4))
+    index = draw(hnp.arrays(np.int64, (k,), elements=st.integers(0, s[dim] - 1)))
+    src_shape = tuple(k if i == dim % len(s) else n for i, n in enumerate(s))
+    return (draw(floats(s)), index, draw(floats(src_shape))), {"dim": dim}
+
+
+@st.composite
+def _index_copy_inputs(draw: Any) -> tuple:
+    """As for index_add, without repeats (which copy wins is unspecified)."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    perm = draw(st.permutations(range(s[dim])))
+    k = draw(st.integers(1, s[dim]))
+    src_shape = tuple(k if i == dim % len(s) else n for i, n in enumerate(s))
+    index = np.asarray(perm[:k], dtype=np.int64)
+    return (draw(floats(s)), index, draw(floats(src_shape))), {"dim": dim}
+
+
+@st.composite
+def _index_put_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    k = draw(st.integers(1, 4))
+    index = draw(hnp.arrays(np.int64, (k,), elements=st.integers(-s[0], s[0] - 1)))
+    value_shape = draw(st.sampled_from([(k,) + s[1:], s[1:], ()]))
+    return (draw(floats(s)), index, draw(floats(value_shape))), {}
+
+
+@st.composite
+def _masked_scatter_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    m = draw(masks(s))
+    extra = draw(st.integers(0, 2))
+    return (draw(floats(s)), m, draw(floats((int(m.sum()) + extra,)))), {}
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -1389,6 +1446,81 @@ OPS: list[OpCase] = [
         "scatter_add",
         lambda lib, x, i, src, dim: lib.scatter_add(x, dim, i, src),
         _scatter_add_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_sum",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "sum", include_self=include_self
+        ),
+        _scatter_reduce_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_mean",
+        lambda lib, x, i, src, dim, include_self: lib.scatter_reduce(
+            x, dim, i, src, "mean", include_self=include_self
+        ),
+        _scatter_reduce_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_amax",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "amax", include_self=include_self
+        ),
+        _scatter_reduce_inputs(distinct_values=True),
+    ),
+    OpCase(
+        "scatter_reduce_amin",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "amin", include_self=include_self
+        ),
+        _scatter_reduce_inputs(distinct_values=True),
+    ),
+    OpCase(
+        "scatter_reduce_prod",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "prod", include_self=include_self
+        ),
+        _scatter_reduce_inputs(nonzero_values=True),
+    ),
+    OpCase(
+        "index_add",
+        lambda lib, x, i, src, dim: x.index_add(dim, i, src, alpha=1.5),
+        _index_add_inputs(),
+    ),
+    OpCase(
+        "index_copy",
+        lambda lib, x, i, src, dim: lib.index_copy(x, dim, i, src),
+        _index_copy_inputs(),
+    ),
+    OpCase(
+        "index_reduce_mean",
+        lambda lib, x, i, src, dim: x.index_reduce(dim, i, src, "mean", include_self=False),
+        _index_add_inputs(),
+    ),
+    OpCase(
+        "index_put_accumulate",
+        lambda lib, x, i, v: lib.index_put(x, (i,), v, accumulate=True),
+        _index_put_inputs(),
+    ),
+    OpCase(
+        "masked_scatter",
+        lambda lib, x, m, src: x.masked_scatter(m, src),
+        _masked_scatter_inputs(),
+    ),
+    OpCase(
+        "select_scatter",
+        lambda lib, x, src: lib.select_scatter(x, src, 1, -1),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (b, k)),
+    ),
+    OpCase(
+        "slice_scatter",
+        lambda lib, x, src: x.slice_scatter(src, 1, 1, None, 2),
+        _fixed(lambda b, n, k, m: (b, 2 * n + 1, k), lambda b, n, k, m: (b, n, k)),
+    ),
+    OpCase(
+        "diagonal_scatter",
+        lambda lib, x, src: lib.diagonal_scatter(x, src, 1, 2, 0),
+        _fixed(lambda b, n, k, m: (b + 1, n, b), lambda b, n, k, m: (n, b)),
     ),
     OpCase(
         "take_along_dim",

@@ -154,6 +154,32 @@ RECIPES: dict[str, Recipe] = {
     "swapaxes": lambda rng: (_f32(rng, 2, 3, 4), (0, 2), {}),
     "swapdims": lambda rng: (_f32(rng, 2, 3, 4), (1, 2), {}),
     "addbmm": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 2, 3, 5)), _t(_f32(rng, 2, 5, 4))), {}),
+    "index_add": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([2, 0, 2])), _t(_f32(rng, 3, 4))),
+        {},
+    ),
+    "index_copy": lambda rng: (_f32(rng, 3, 4), (1, _t(np.array([3, 0])), _t(_f32(rng, 3, 2))), {}),
+    "index_reduce": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([2, 0, 2])), _t(_f32(rng, 3, 4)), "amax"),
+        {"include_self": False},
+    ),
+    "index_put": lambda rng: (
+        _f32(rng, 3, 4),
+        ((_t(np.array([0, 2, 0])), _t(np.array([1, 1, 1]))), _t(_f32(rng, 3)), True),
+        {},
+    ),
+    "masked_scatter": lambda rng: (
+        _f32(rng, 3, 4),
+        (_t(rng.random((3, 4)) < 0.5), _t(_f32(rng, 12))),
+        {},
+    ),
+    "scatter_reduce": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([[2, 0, 1, 1], [2, 2, 0, 1]])), _t(_f32(rng, 2, 4)), "mean"),
+        {},
+    ),
     "addr": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 3)), _t(_f32(rng, 4))), {"alpha": 0.5}),
 }
 
