@@ -1651,3 +1651,43 @@ def positive(x: Tensor) -> Tensor:
 bind("float_power_", _float_power_)
 bind("polygamma", _polygamma_method)
 bind("polygamma_", _polygamma_)
+
+
+# ----------------------------------------------------------------------------- dtype questions
+@method("is_signed")
+def is_signed(x: Tensor) -> bool:
+    """Whether the dtype holds negative numbers (floats, signed integers)."""
+    return x._data.dtype.kind in "fi"
+
+
+@method("is_complex")
+def is_complex(x: Tensor) -> bool:
+    return x._data.dtype.kind == "c"
+
+
+@method("is_same_size")
+def is_same_size(x: Tensor, other: Tensor) -> bool:
+    return tuple(x._data.shape) == tuple(other._data.shape)
+
+
+def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """``x.bernoulli()``: draws with ``x``'s probabilities, or ``p`` for every element."""
+    from ndgrad._creation import bernoulli as draw, full_like
+
+    probs = self if p is None else full_like(self, p)
+    return draw(probs, generator=generator)
+
+
+def _multinomial_method(
+    self: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    from ndgrad._creation import multinomial as draw
+
+    return draw(self, num_samples, replacement, generator=generator)
+
+
+bind("bernoulli", _bernoulli_method)
+bind("multinomial", _multinomial_method)
+bind("is_cpu", property(lambda self: self.device.type == "cpu"))
+bind("nbytes", property(lambda self: int(self._data.nbytes)))
+bind("itemsize", property(lambda self: int(self._data.itemsize)))
