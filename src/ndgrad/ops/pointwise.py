@@ -1672,7 +1672,8 @@ def is_same_size(x: Tensor, other: Tensor) -> bool:
 
 def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """``x.bernoulli()``: draws with ``x``'s probabilities, or ``p`` for every element."""
-    from ndgrad._creation import bernoulli as draw, full_like
+    from ndgrad._creation import bernoulli as draw
+    from ndgrad._creation import full_like
 
     probs = self if p is None else full_like(self, p)
     return draw(probs, generator=generator)
