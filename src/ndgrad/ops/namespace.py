@@ -146,7 +146,7 @@ def _array_special(xp: Any) -> dict:
 
     def bessel(name: str) -> Callable[[Any], Any]:
         def fn(x: Any) -> Any:
-            return getattr(special(xp), name)(x).astype(x.dtype, copy=False)
+            return xp.asarray(getattr(special(xp), name)(x)).astype(x.dtype, copy=False)
 
         return fn
 

@@ -541,7 +541,10 @@ def sign(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":  # the sign of a bool is itself
         return x.clone()
     xp = array_module(x._data)
-    return record("SignBackward0", xp.sign(x._data), (x,), _zero)
+    data = xp.sign(x._data)
+    if data.dtype.kind == "f":  # the sign of NaN is 0 in PyTorch
+        data = xp.nan_to_num(data, copy=False, nan=0.0)
+    return record("SignBackward0", data, (x,), _zero)
 
 
 @method("exp", inplace="exp_")
@@ -958,6 +961,8 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
 
 @method("frac", inplace="frac_")
 def frac(x: Tensor) -> Tensor:
+    if x._data.dtype.kind != "f":
+        raise not_implemented("frac_cpu", x)
     return x - trunc(x)
 
 
@@ -1411,7 +1416,8 @@ def _special(x: Tensor, fn: str, *args: Any) -> Any:
 
     xp = array_module(x._data)
     with _ignore():
-        return getattr(special(xp), fn)(*args, x._data).astype(x._data.dtype, copy=False)
+        out = xp.asarray(getattr(special(xp), fn)(*args, x._data))  # 0-d: not a scalar
+        return out.astype(x._data.dtype, copy=False)
 
 
 @method("erfc", inplace="erfc_")
@@ -1443,6 +1449,7 @@ def _erfinv_rule(xp: Any, g: Any, result: Any) -> tuple:
 def lgamma(x: Tensor) -> Tensor:
     x = to_float(x)
     data = _special(x, "gammaln")
+    data = array_module(data).where(x._data == -np.inf, data.dtype.type(np.inf), data)  # torch
     return record("LgammaBackward0", data, (x,), lambda xp, g, x: (g * xp.polygamma(0, x),), (x,))
 
 
@@ -1520,8 +1527,6 @@ def mvlgamma(x: Tensor, p: int) -> Tensor:
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     x = to_float(x)
-    if not bool((x._data > 0.5 * (p - 1)).all()):
-        raise RuntimeError("All elements must be greater than (p-1)/2")
     from ndgrad._creation import arange
 
     offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype)

@@ -638,7 +638,8 @@ def cummin(x: Tensor, dim: int) -> ValuesIndices:
 @method("logcumsumexp")
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, without overflow."""
-    x = to_float(x)
+    if x._data.dtype.kind != "f":
+        raise not_implemented("logcumsumexp_out_cpu", x)
     d = wrap_dim(dim, x._data.ndim, "logcumsumexp")
     xp = array_module(x._data)
     src = x._data if x._data.ndim else x._data.reshape(1)
