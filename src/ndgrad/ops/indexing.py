@@ -903,7 +903,7 @@ def searchsorted(
                 f"boundary tensor {list(sorted_sequence.shape)}and got sorter tensor "
                 f"{list(sorter.shape)}"
             )
-        seq = np.take_along_axis(seq, sorter._data, -1)
+        seq = array_module(seq).take_along_axis(seq, sorter._data, -1)
     if seq.ndim == 0:
         raise RuntimeError(
             "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "

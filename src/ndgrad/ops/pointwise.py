@@ -542,8 +542,8 @@ def sign(x: Tensor) -> Tensor:
         return x.clone()
     xp = array_module(x._data)
     data = xp.sign(x._data)
-    if data.dtype.kind == "f":  # the sign of NaN is 0 in PyTorch
-        data = xp.nan_to_num(data, copy=False, nan=0.0)
+    if data.dtype.kind == "f" and xp.isnan(data).any():  # the sign of NaN is 0 in PyTorch
+        data = xp.where(xp.isnan(data), data.dtype.type(0), data)
     return record("SignBackward0", data, (x,), _zero)
 
 
@@ -1529,7 +1529,7 @@ def mvlgamma(x: Tensor, p: int) -> Tensor:
     x = to_float(x)
     from ndgrad._creation import arange
 
-    offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype)
+    offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=x.device)
     terms = lgamma(add(offsets, x.unsqueeze(-1)))
     out = add(terms.sum(-1), p * (p - 1) * math.log(math.pi) / 4)
     return named(out, "MvlgammaBackward0")

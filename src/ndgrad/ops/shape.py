@@ -850,7 +850,12 @@ def block_diag(*tensors: Tensor) -> Tensor:
     rows, left = [], 0
     for b in blocks:
         r, c = b.shape
-        parts = [zeros(r, left, dtype=dt), b.to(dt), zeros(r, width - left - c, dtype=dt)]
+        dev = b.device
+        parts = [
+            zeros(r, left, dtype=dt, device=dev),
+            b.to(dt),
+            zeros(r, width - left - c, dtype=dt, device=dev),
+        ]
         rows.append(cat(parts, 1))
         left += c
     return cat(rows, 0)
@@ -892,7 +897,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
         raise RuntimeError("N must be non-negative.")
     if x._data.dtype.kind in "bui":
         x = x.to(_dtype.int64)
-    columns = [ones(x.shape[0], 1, dtype=x.dtype)] if n else []
+    columns = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []
     if n > 1:
         columns.append(cumprod(x.unsqueeze(1).expand(x.shape[0], n - 1), 1))
     out = cat(columns, 1) if columns else x.reshape(-1, 1)[:, :0]
