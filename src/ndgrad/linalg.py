@@ -13,7 +13,7 @@ LinAlgError = _ops._LinAlgError
 inv = _ops.inverse
 det = _ops.det
 matmul = _ops.matmul
-cross = _ops.linalg_cross
+cross = _ops._linalg_cross
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:

@@ -16,7 +16,7 @@ erf = _pw.erf
 erfc = _pw.erfc
 erfinv = _pw.erfinv
 i0 = _pw.i0
-i1 = _pw.special_i1
+i1 = _pw._special_i1
 digamma = psi = _pw.digamma
 polygamma = _pw.polygamma
 gammaln = _pw.lgamma

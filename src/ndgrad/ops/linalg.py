@@ -699,7 +699,7 @@ def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
     return _cross(a, b, dim)
 
 
-def linalg_cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
+def _linalg_cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
     """``torch.linalg.cross``: the cross product along ``dim`` (inputs broadcast)."""
     from ndgrad.ops.shape import broadcast_tensors
 

@@ -142,7 +142,7 @@ def _array_erf(xp: Any) -> Any:
 def _array_special(xp: Any) -> dict:
     """polygamma, i0, i1 (the rules of lgamma, digamma, polygamma and i0) in the array's dtype."""
     from ndgrad._backend import special
-    from ndgrad.ops.pointwise import polygamma_array
+    from ndgrad.ops.pointwise import _polygamma_array
 
     def bessel(name: str) -> Callable[[Any], Any]:
         def fn(x: Any) -> Any:
@@ -151,7 +151,7 @@ def _array_special(xp: Any) -> dict:
         return fn
 
     return {
-        "polygamma": lambda n, x: polygamma_array(xp, n, x),
+        "polygamma": lambda n, x: _polygamma_array(xp, n, x),
         "i0": bessel("i0"),
         "i1": bessel("i1"),
     }
@@ -944,7 +944,7 @@ def _tensor_namespace() -> SimpleNamespace:
         sigmoid=pointwise.sigmoid,
         polygamma=pointwise.polygamma,
         i0=pointwise.i0,
-        i1=pointwise.special_i1,
+        i1=pointwise._special_i1,
         quiet=contextlib.nullcontext,
         index_add_zeros=indexing._index_add_zeros,
         take_along_axis=indexing._take_along_axis,

@@ -1475,13 +1475,13 @@ def polygamma(n: int, x: Tensor) -> Tensor:
     if n == 0:
         return digamma(x)
     x = to_float(x)
-    data = polygamma_array(array_module(x._data), n, x._data)
+    data = _polygamma_array(array_module(x._data), n, x._data)
     return record(
         "PolygammaBackward0", data, (x,), lambda xp, g, x: (g * xp.polygamma(n + 1, x),), (x,)
     )
 
 
-def polygamma_array(xp: Any, n: int, x: Any) -> Any:
+def _polygamma_array(xp: Any, n: int, x: Any) -> Any:
     """``polygamma(n, x)`` of an array in its dtype (SciPy's, by the Hurwitz zeta function)."""
     from ndgrad._backend import special
 
@@ -1509,7 +1509,7 @@ def i0(x: Tensor) -> Tensor:
     return record("I0Backward0", _special(x, "i0"), (x,), lambda xp, g, x: (g * xp.i1(x),), (x,))
 
 
-def special_i1(x: Tensor) -> Tensor:
+def _special_i1(x: Tensor) -> Tensor:
     """The modified Bessel function of the first kind, order 1 (``torch.special.i1``)."""
     x = to_float(x)
     return record("SpecialI1Backward0", _special(x, "i1"), (x,), _i1_rule, (x,), save_output=True)

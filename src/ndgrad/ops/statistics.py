@@ -583,12 +583,12 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     return cumsum(pair * (step / 2), d)
 
 
-class HistogramResult(tuple):
+class _HistogramResult(tuple):
     """``torch.return_types.histogram``: (hist, bin_edges)."""
 
     __slots__ = ()
 
-    def __new__(cls, hist: Tensor, edges: Tensor) -> HistogramResult:
+    def __new__(cls, hist: Tensor, edges: Tensor) -> _HistogramResult:
         return tuple.__new__(cls, (hist, edges))
 
     hist = property(lambda self: self[0])
@@ -606,7 +606,7 @@ def histogram(
     range: Any = None,  # noqa: A002 - PyTorch's name
     weight: Tensor | None = None,
     density: bool = False,
-) -> HistogramResult:
+) -> _HistogramResult:
     """Counts (or weights' sums) of ``x`` in bins: ``bins`` equal ones over ``range`` (the
     data's min and max by default), or the edges ``bins``."""
     data = x._data
@@ -649,7 +649,7 @@ def histogram(
         total = hist.sum()
         hist = hist / (total * xp.diff(edges)) if total else hist * xp.nan
         hist = hist.astype(data.dtype)
-    return HistogramResult(Tensor._make(hist), Tensor._make(edges.copy()))
+    return _HistogramResult(Tensor._make(hist), Tensor._make(edges.copy()))
 
 
 __all__ = [
