@@ -908,14 +908,16 @@ def tril_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None, **_: Any
 ) -> Tensor:
     """The (row, column) indices of the lower triangle of a ``row x col`` matrix, as 2 x N."""
-    return _triangle_indices(np.tril_indices, row, col, offset, dtype, "tril_indices")
+    out = _triangle_indices(np.tril_indices, row, col, offset, dtype, "tril_indices")
+    return out if device is None else out.to(device)
 
 
 def triu_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None, **_: Any
 ) -> Tensor:
     """The (row, column) indices of the upper triangle of a ``row x col`` matrix, as 2 x N."""
-    return _triangle_indices(np.triu_indices, row, col, offset, dtype, "triu_indices")
+    out = _triangle_indices(np.triu_indices, row, col, offset, dtype, "triu_indices")
+    return out if device is None else out.to(device)
 
 
 def _triangle_indices(fn: Any, row: int, col: int, offset: int, dtype: Any, op: str) -> Tensor:
