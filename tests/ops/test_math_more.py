@@ -366,3 +366,25 @@ def test_scatter_reduce_amax_gradient_splits_ties() -> None:
         (out * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
         grads.append((x.grad.tolist(), src.grad.tolist()))
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize(
+    "xs, ss",
+    [
+        ([2.0, 0.0, 3.0], [0.0, 4.0, 5.0]),
+        ([2.0, 1.0, 3.0], [0.0, 0.0, 5.0]),
+        ([0.0, 1.0, 3.0], [2.0, 0.0, 5.0]),
+        ([0.0, 1.0, 3.0], [2.0, 7.0, 5.0]),
+    ],
+)
+def test_scatter_reduce_prod_gradient_with_zeros(include_self, xs, ss) -> None:
+    """A zero factor's gradient is the product of the others (torch's masked rule)."""
+    results = []
+    for lib in (ndgrad, torch):
+        x = lib.tensor(xs, requires_grad=True)
+        src = lib.tensor(ss, requires_grad=True)
+        out = x.scatter_reduce(0, lib.tensor([0, 1, 1]), src, "prod", include_self=include_self)
+        (out * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        results.append((out.tolist(), x.grad.tolist(), src.grad.tolist()))
+    assert results[0] == results[1]

@@ -653,6 +653,9 @@ def scatter_reduce(
         saved = (index_t, share, self_w, src_w)
         return record("ScatterReduceBackward0", data, (x, src), extreme_rule, saved)
 
+    if (x._data == 0).any() or (src._data == 0).any():
+        return _prod_with_zeros(x, src, idx, key, d, data, include_self, index_t, outside)
+
     # prod, for nonzero inputs: each factor's gradient is the product over the others
     def prod_rule(
         xp: Any, g: Any, x: Any, src: Any, index: Any, outside: Any, result: Any
@@ -671,6 +674,58 @@ def scatter_reduce(
         (x, src),
         prod_rule,
         (x, src, index_t, outside),
+        save_output=True,
+    )
+
+
+def _prod_with_zeros(
+    x: Tensor,
+    src: Tensor,
+    idx: Any,
+    key: tuple,
+    d: int,
+    data: Any,
+    include_self: bool,
+    index_t: Tensor,
+    outside: Tensor,
+) -> Tensor:
+    """scatter_reduce's prod where a factor is 0: PyTorch's rule, the products of the other
+    factors computed with the zeros masked (first order only; torch refuses double backward
+    where several zeros meet)."""
+    xp = array_module(data)
+    one = data.dtype.type(1)
+
+    def reduced(base: Any, values: Any) -> Any:
+        out = base.copy()
+        if not include_self:
+            out[~outside._data] = one
+        ufunc_at(xp, "multiply", out, key, values)
+        return out
+
+    masked_self = xp.where(x._data == 0, one, x._data)
+    self_factor = reduced(masked_self, src._data) / masked_self
+    src_zero = src._data == 0
+    zeros_at = xp.zeros(data.shape, dtype=data.dtype)
+    xp.add.at(zeros_at, key, src_zero.astype(data.dtype))
+    single = src_zero & (zeros_at[key] == 1)
+    others = reduced(x._data, xp.where(single, one, src._data))
+    masked_src = xp.where(src_zero, one, src._data)
+    saved = tuple(Tensor._make(a) for a in (self_factor, others, single, masked_src))
+
+    def rule(
+        xp: Any, g: Any, index: Any, outside: Any, sf: Any, ot: Any, sg: Any, ms: Any, result: Any
+    ) -> tuple:
+        gx = g * sf if include_self else xp.where(outside, g, 0.0)
+        picked = xp.take_along_axis(g * ot, index, d)
+        spread = xp.take_along_axis(g * result, index, d) / ms
+        return gx, xp.where(sg, picked, spread)
+
+    return record(
+        "ScatterReduceBackward0",
+        data,
+        (x, src),
+        rule,
+        (index_t, outside, *saved),
         save_output=True,
     )
 
