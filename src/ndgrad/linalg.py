@@ -29,6 +29,7 @@ multi_dot = _dec.multi_dot
 matrix_rank = _dec.matrix_rank
 pinv = _dec.pinv
 lstsq = _dec.lstsq
+cross = _ops._linalg_cross
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:

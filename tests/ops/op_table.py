@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from strategies import (
     broadcastable_shapes,
@@ -860,6 +861,96 @@ def _fold_inputs(draw: Any) -> tuple:
     return (x,), dict(output_size=size, kernel_size=kernel, stride=stride)
 
 
+@st.composite
+def _ldexp_inputs(draw: Any) -> tuple:
+    # exponents of x's shape (torch 2.13 warns when they broadcast x), not negative: torch
+    # multiplies the gradient by 2 ** e in integers, 0 for e < 0 (test_math_more checks that)
+    s = draw(shapes())
+    exponents = hnp.arrays(np.int64, s, elements=st.integers(0, 3))
+    return (draw(floats(s)), draw(exponents)), {}
+
+
+@st.composite
+def _diff_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    params: dict = {"n": draw(st.integers(0, 3)), "dim": dim, "side": None}
+    arrays = (draw(floats(s)),)
+    if draw(st.booleans()):
+        extra = list(s)
+        extra[dim] = draw(st.integers(1, 2))
+        params["side"] = draw(st.sampled_from(["prepend", "append"]))
+        arrays += (draw(floats(tuple(extra))),)
+    return arrays, params
+
+
+def _diff(lib: Any, x: Any, *extra: Any, n: int, dim: int, side: str | None) -> Any:
+    return lib.diff(x, n, dim, **({side: extra[0]} if side else {}))
+
+
+@st.composite
+def _rot90_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=2))
+    return (draw(floats(s)),), {"k": draw(st.integers(-2, 5))}
+
+
+@st.composite
+def _scatter_reduce_inputs(
+    draw: Any, distinct_values: bool = False, nonzero_values: bool = False
+) -> tuple:
+    """x, an index with repeats (several sources meet in one place), a source, the dim and
+    include_self; distinct values for amax/amin (no ties), nonzero ones for prod."""
+    (x, index), params = draw(_gather_inputs())
+    if distinct_values:
+        both = draw(distinct((x.size + index.size,)))
+        x, src = both[: x.size].reshape(x.shape), both[x.size :].reshape(index.shape)
+    elif nonzero_values:
+        x, src = draw(nonzero(x.shape, 0.5, 1.5)), draw(nonzero(index.shape, 0.5, 1.5))
+    else:
+        src = draw(floats(index.shape))
+    return (x, index, src), {**params, "include_self": draw(st.booleans())}
+
+
+@st.composite
+def _index_add_inputs(draw: Any) -> tuple:
+    """x, a 1-D index along dim (repeats allowed), a source with the index's length there."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    k = draw(st.integers(1, 4))
+    index = draw(hnp.arrays(np.int64, (k,), elements=st.integers(0, s[dim] - 1)))
+    src_shape = tuple(k if i == dim % len(s) else n for i, n in enumerate(s))
+    return (draw(floats(s)), index, draw(floats(src_shape))), {"dim": dim}
+
+
+@st.composite
+def _index_copy_inputs(draw: Any) -> tuple:
+    """As for index_add, without repeats (which copy wins is unspecified)."""
+    s = draw(shapes(min_dims=1))
+    dim = draw(_dim(len(s)))
+    perm = draw(st.permutations(range(s[dim])))
+    k = draw(st.integers(1, s[dim]))
+    src_shape = tuple(k if i == dim % len(s) else n for i, n in enumerate(s))
+    index = np.asarray(perm[:k], dtype=np.int64)
+    return (draw(floats(s)), index, draw(floats(src_shape))), {"dim": dim}
+
+
+@st.composite
+def _index_put_inputs(draw: Any) -> tuple:
+    s = draw(shapes(min_dims=1))
+    k = draw(st.integers(1, 4))
+    index = draw(hnp.arrays(np.int64, (k,), elements=st.integers(-s[0], s[0] - 1)))
+    value_shape = draw(st.sampled_from([(k,) + s[1:], s[1:], ()]))
+    return (draw(floats(s)), index, draw(floats(value_shape))), {}
+
+
+@st.composite
+def _masked_scatter_inputs(draw: Any) -> tuple:
+    s = draw(shapes())
+    m = draw(masks(s))
+    extra = draw(st.integers(0, 2))
+    return (draw(floats(s)), m, draw(floats((int(m.sum()) + extra,)))), {}
+
+
 OPS: list[OpCase] = [
     # ------------------------------------------------------------------ arithmetic
     OpCase("add", lambda lib, a, b: a + b, binary()),
@@ -906,6 +997,43 @@ OPS: list[OpCase] = [
     OpCase("cosh", lambda lib, a: a.cosh(), unary()),
     OpCase("tanh", lambda lib, a: lib.tanh(a), unary()),
     OpCase("sigmoid", lambda lib, a: lib.sigmoid(a), unary(lambda s: floats(s, -6, 6))),
+    OpCase("tan", lambda lib, a: lib.tan(a), unary(lambda s: floats(s, -1.2, 1.2))),
+    OpCase("asin", lambda lib, a: lib.asin(a), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("acos", lambda lib, a: a.arccos(), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("atan", lambda lib, a: lib.arctan(a), unary()),
+    OpCase("asinh", lambda lib, a: a.asinh(), unary()),
+    OpCase("acosh", lambda lib, a: lib.acosh(a), unary(lambda s: floats(s, 1.1, 3))),
+    OpCase("atanh", lambda lib, a: lib.atanh(a), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("atan2", lambda lib, a, b: lib.atan2(a, b), binary(nonzero, nonzero)),
+    OpCase("hypot", lambda lib, a, b: lib.hypot(a, b), binary(nonzero, nonzero)),
+    OpCase("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), binary()),
+    OpCase("logaddexp2", lambda lib, a, b: a.logaddexp2(b), binary()),
+    OpCase("xlogy", lambda lib, a, b: lib.xlogy(a, b), binary(floats, positive)),
+    OpCase("xlogy_scalar", lambda lib, b: lib.xlogy(2.5, b), unary(positive)),
+    OpCase("logit", lambda lib, a: lib.logit(a), unary(lambda s: floats(s, 0.1, 0.9))),
+    OpCase(
+        "logit_eps", lambda lib, a: a.logit(eps=0.05), unary(lambda s: lattice(s, 0.125, 0.25, 3))
+    ),
+    OpCase("copysign", lambda lib, a, b: lib.copysign(a, b), binary(nonzero, nonzero)),
+    OpCase("float_power", lambda lib, a, b: lib.float_power(a, b), binary(positive, floats)),
+    OpCase("float_power_scalar", lambda lib, a: lib.float_power(a, 3), unary()),
+    OpCase("fmax", lambda lib, a, b: lib.fmax(a, b), _maxmin_pair()),
+    OpCase("fmin", lambda lib, a, b: a.fmin(b), _maxmin_pair()),
+    OpCase("deg2rad", lambda lib, a: lib.deg2rad(a), unary()),
+    OpCase("rad2deg", lambda lib, a: a.rad2deg(), unary()),
+    OpCase("sinc", lambda lib, a: lib.sinc(a), unary(nonzero)),
+    OpCase("exp2", lambda lib, a: lib.exp2(a), unary()),
+    OpCase("expm1", lambda lib, a: a.expm1(), unary()),
+    OpCase("log1p", lambda lib, a: lib.log1p(a), unary(positive)),
+    OpCase("erf", lambda lib, a: lib.erf(a), unary()),
+    OpCase("erfc", lambda lib, a: lib.erfc(a), unary()),
+    OpCase("erfinv", lambda lib, a: a.erfinv(), unary(lambda s: floats(s, -0.9, 0.9))),
+    OpCase("lgamma", lambda lib, a: lib.lgamma(a), unary(positive)),
+    OpCase("digamma", lambda lib, a: a.digamma(), unary(positive)),
+    OpCase("polygamma", lambda lib, a: lib.polygamma(2, a), unary(positive)),
+    OpCase("i0", lambda lib, a: lib.i0(a), unary(nonzero)),
+    OpCase("mvlgamma", lambda lib, a: lib.mvlgamma(a, 3), unary(lambda s: floats(s, 1.5, 3))),
+    OpCase("ldexp", lambda lib, a, e: lib.ldexp(a, e), _ldexp_inputs()),
     OpCase("relu", lambda lib, a: lib.relu(a), unary(nonzero)),
     OpCase("clamp", lambda lib, a: lib.clamp(a, -0.5, 0.5), unary(lambda s: lattice(s, 0.05))),
     OpCase("clamp_min", lambda lib, a: a.clamp(min=-0.5), unary(lambda s: lattice(s, 0.05))),
@@ -969,6 +1097,42 @@ OPS: list[OpCase] = [
     ),
     OpCase("argmax_all", lambda lib, x: lib.argmax(x), unary(distinct), grad=False),
     OpCase("cumsum", lambda lib, x, dim: x.cumsum(dim), reduction(keepdim=False)),
+    OpCase(
+        "cummax", lambda lib, x, dim: tuple(lib.cummax(x, dim)), reduction(distinct, keepdim=False)
+    ),
+    OpCase("cummin", lambda lib, x, dim: tuple(x.cummin(dim)), reduction(distinct, keepdim=False)),
+    OpCase("logcumsumexp", lambda lib, x, dim: lib.logcumsumexp(x, dim), reduction(keepdim=False)),
+    OpCase("diff", _diff, _diff_inputs()),
+    OpCase("nanmean", lambda lib, x, dim, keepdim: lib.nanmean(x, dim, keepdim), reduction()),
+    OpCase("cov", lambda lib, x: lib.cov(x), unary(distinct, shapes(1, 2, min_side=2))),
+    OpCase(
+        "cov_weights",
+        lambda lib, x, w: lib.cov(x, correction=0, aweights=w),
+        _fixed(lambda b, n, k, m: (n, k + 1), lambda b, n, k, m: (k + 1,)).map(
+            lambda c: ((c[0][0], np.abs(c[0][1]) + 0.5), {})
+        ),
+    ),
+    OpCase("corrcoef", lambda lib, x: lib.corrcoef(x), unary(distinct, shapes(2, 2, min_side=2))),
+    OpCase(
+        "trapezoid",
+        lambda lib, y, dim: lib.trapezoid(y, dx=0.5, dim=dim),
+        reduction(keepdim=False, min_dims=1),
+    ),
+    OpCase(
+        "trapezoid_x",
+        lambda lib, y, x: lib.trapezoid(y, x),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,)),
+    ),
+    OpCase(
+        "cumulative_trapezoid",
+        lambda lib, y, dim: lib.cumulative_trapezoid(y, dim=dim),
+        reduction(keepdim=False, min_dims=1),
+    ),
+    OpCase(
+        "nanquantile",
+        lambda lib, x, dim, keepdim: lib.nanquantile(x, 0.3, dim, keepdim),
+        reduction(distinct, min_dims=1),
+    ),
     OpCase("norm", lambda lib, x, **p: x.norm(**p), _norm_inputs()),
     OpCase(
         "logsumexp",
@@ -1089,6 +1253,89 @@ OPS: list[OpCase] = [
         lambda lib, a, b: lib.linalg.vecdot(a, b),
         _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k,)),
     ),
+    OpCase(
+        "kron",
+        lambda lib, a, b: lib.kron(a, b),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (b, m)),
+    ),
+    OpCase(
+        "kron_ranks",
+        lambda lib, a, b: a.kron(b),
+        _fixed(lambda b, n, k, m: (n,), lambda b, n, k, m: (b, k, m)),
+    ),
+    OpCase(
+        "tensordot",
+        lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 2])),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (n, m, b)),
+    ),
+    OpCase(
+        "tensordot_int",
+        lambda lib, a, b: lib.tensordot(a, b, 1),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (k, m)),
+    ),
+    OpCase(
+        "chain_matmul",
+        lambda lib, a, b, c: lib.chain_matmul(a, b, c),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (k, m), lambda b, n, k, m: (m, b)),
+    ),
+    OpCase(
+        "addbmm",
+        lambda lib, x, a, b: lib.addbmm(x, a, b, beta=0.5, alpha=-2.0),
+        _fixed(
+            lambda b, n, k, m: (n, m), lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (b, k, m)
+        ),
+    ),
+    OpCase(
+        "addr",
+        lambda lib, x, a, b: x.addr(a, b, alpha=1.5),
+        _fixed(lambda b, n, k, m: (1, m), lambda b, n, k, m: (n,), lambda b, n, k, m: (m,)),
+    ),
+    OpCase(
+        "cross",
+        lambda lib, a, b: lib.cross(a, b, dim=1),
+        _fixed(lambda b, n, k, m: (n, 3), lambda b, n, k, m: (n, 3)),
+    ),
+    OpCase(
+        "linalg_cross",
+        lambda lib, a, b: lib.linalg.cross(a, b),
+        _fixed(lambda b, n, k, m: (n, 1, 3), lambda b, n, k, m: (1, k, 3)),
+    ),
+    OpCase(
+        "block_diag",
+        lambda lib, a, b, c: lib.block_diag(a, b, c),
+        _fixed(lambda b, n, k, m: (n, k), lambda b, n, k, m: (m,), lambda b, n, k, m: ()),
+    ),
+    OpCase("rot90", lambda lib, x, k: lib.rot90(x, k, (1, 0)), _rot90_inputs()),
+    OpCase(
+        "vander",
+        lambda lib, x, n: lib.vander(x, n, increasing=n % 2 == 0),
+        _fixed(lambda b, n, k, m: (n,)).map(lambda c: (c[0], {"n": 4})),
+        grad=False,  # torch 2.13's vander cannot be differentiated (an in-place cumprod)
+    ),
+    OpCase(
+        "diagonal_nd",
+        lambda lib, x, **p: x.diagonal(**p),
+        _fixed(lambda b, n, k, m: (b, n, k)).flatmap(
+            lambda c: st.sampled_from(
+                [{"dim1": 1, "dim2": 2}, {"offset": 1, "dim1": -1, "dim2": 0}, {"offset": -1}]
+            ).map(lambda p: (c[0], p))
+        ),
+    ),
+    OpCase(
+        "diag_embed",
+        lambda lib, x, **p: lib.diag_embed(x, **p),
+        _fixed(lambda b, n, k, m: (b, n)).flatmap(
+            lambda c: st.sampled_from(
+                [{}, {"offset": 1}, {"offset": -2, "dim1": 0, "dim2": 2}, {"dim1": 2, "dim2": 0}]
+            ).map(lambda p: (c[0], p))
+        ),
+    ),
+    OpCase("diagflat", lambda lib, x: lib.diagflat(x, -1), unary(shape=shapes(max_dims=2))),
+    OpCase(
+        "renorm",
+        lambda lib, x, dim: x.renorm(2, dim, 1.5),
+        reduction(lambda s: nonzero(s, 0.3, 1.2), min_dims=2, keepdim=False),
+    ),
     # ------------------------------------------------------------------ shapes
     OpCase("reshape", lambda lib, x, shape: x.reshape(shape), _reshape_inputs()),
     OpCase("reshape_varargs", lambda lib, x, shape: lib.reshape(x, shape), _reshape_inputs()),
@@ -1199,6 +1446,81 @@ OPS: list[OpCase] = [
         "scatter_add",
         lambda lib, x, i, src, dim: lib.scatter_add(x, dim, i, src),
         _scatter_add_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_sum",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "sum", include_self=include_self
+        ),
+        _scatter_reduce_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_mean",
+        lambda lib, x, i, src, dim, include_self: lib.scatter_reduce(
+            x, dim, i, src, "mean", include_self=include_self
+        ),
+        _scatter_reduce_inputs(),
+    ),
+    OpCase(
+        "scatter_reduce_amax",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "amax", include_self=include_self
+        ),
+        _scatter_reduce_inputs(distinct_values=True),
+    ),
+    OpCase(
+        "scatter_reduce_amin",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "amin", include_self=include_self
+        ),
+        _scatter_reduce_inputs(distinct_values=True),
+    ),
+    OpCase(
+        "scatter_reduce_prod",
+        lambda lib, x, i, src, dim, include_self: x.scatter_reduce(
+            dim, i, src, "prod", include_self=include_self
+        ),
+        _scatter_reduce_inputs(nonzero_values=True),
+    ),
+    OpCase(
+        "index_add",
+        lambda lib, x, i, src, dim: x.index_add(dim, i, src, alpha=1.5),
+        _index_add_inputs(),
+    ),
+    OpCase(
+        "index_copy",
+        lambda lib, x, i, src, dim: lib.index_copy(x, dim, i, src),
+        _index_copy_inputs(),
+    ),
+    OpCase(
+        "index_reduce_mean",
+        lambda lib, x, i, src, dim: x.index_reduce(dim, i, src, "mean", include_self=False),
+        _index_add_inputs(),
+    ),
+    OpCase(
+        "index_put_accumulate",
+        lambda lib, x, i, v: lib.index_put(x, (i,), v, accumulate=True),
+        _index_put_inputs(),
+    ),
+    OpCase(
+        "masked_scatter",
+        lambda lib, x, m, src: x.masked_scatter(m, src),
+        _masked_scatter_inputs(),
+    ),
+    OpCase(
+        "select_scatter",
+        lambda lib, x, src: lib.select_scatter(x, src, 1, -1),
+        _fixed(lambda b, n, k, m: (b, n, k), lambda b, n, k, m: (b, k)),
+    ),
+    OpCase(
+        "slice_scatter",
+        lambda lib, x, src: x.slice_scatter(src, 1, 1, None, 2),
+        _fixed(lambda b, n, k, m: (b, 2 * n + 1, k), lambda b, n, k, m: (b, n, k)),
+    ),
+    OpCase(
+        "diagonal_scatter",
+        lambda lib, x, src: lib.diagonal_scatter(x, src, 1, 2, 0),
+        _fixed(lambda b, n, k, m: (b + 1, n, b), lambda b, n, k, m: (n, b)),
     ),
     OpCase(
         "take_along_dim",

@@ -43,6 +43,10 @@ def _ints(rng: np.random.Generator) -> tuple:
     return rng.integers(0, 64, (3, 4)), (_t(rng.integers(0, 64, (3, 4))),), {}
 
 
+def _bools(rng: np.random.Generator) -> tuple:
+    return rng.random((3, 4)) < 0.5, (_t(rng.random((3, 4)) < 0.5),), {}
+
+
 RECIPES: dict[str, Recipe] = {
     "abs": _unary(),
     "neg": _unary(),
@@ -115,12 +119,75 @@ RECIPES: dict[str, Recipe] = {
     "transpose": lambda rng: (_f32(rng, 2, 3, 4), (0, 2), {}),
     "squeeze": lambda rng: (_f32(rng, 3, 1, 4), (1,), {}),
     "unsqueeze": lambda rng: (_f32(rng, 3, 4), (1,), {}),
+    # inverse trig, special functions, float binaries (test_math_more.py checks values)
+    **{
+        name: _unary(-0.9, 0.9)
+        for name in "asin acos atanh arcsin arccos arctanh erfinv logit".split()
+    },
+    **{
+        name: _unary()
+        for name in "tan atan arctan asinh arcsinh deg2rad rad2deg sinc exp2 expm1 erf erfc "
+        "frac negative sgn".split()
+    },
+    **{name: _unary(1.1, 3.0) for name in ("acosh", "arccosh")},
+    **{name: _unary(0.5, 3.0) for name in "lgamma digamma i0 log10 log1p log2 rsqrt".split()},
+    **{
+        name: _with_tensor(0.5, 2.0)
+        for name in "atan2 arctan2 hypot xlogy copysign heaviside nextafter".split()
+    },
+    # comparisons and logical ops keep the tensor's dtype in place: bool tensors compare equal
+    **{
+        name: _bools
+        for name in "eq ne lt le gt ge greater less greater_equal less_equal not_equal "
+        "logical_and logical_or logical_xor".split()
+    },
+    "logical_not": lambda rng: (rng.random((3, 4)) < 0.5, (), {}),
+    "gcd": _ints,
+    "lcm": _ints,
+    "polygamma": lambda rng: (_f32(rng, 3, 4, low=0.5, high=2.0), (2,), {}),
+    "mvlgamma": lambda rng: (_f32(rng, 3, 4, low=1.5, high=3.0), (2,), {}),
+    "float_power": lambda rng: (_f32(rng, 3, 4, low=0.5, high=2.0).astype(np.float64), (1.5,), {}),
+    "ldexp": lambda rng: (_f32(rng, 3, 4), (_t(rng.integers(-3, 4, (3, 4))),), {}),
+    "cumsum": lambda rng: (_f32(rng, 3, 4), (1,), {}),
+    "cumprod": lambda rng: (_f32(rng, 3, 4), (0,), {}),
+    "renorm": lambda rng: (_f32(rng, 3, 4), (2, 0, 1.0), {}),
+    "swapaxes": lambda rng: (_f32(rng, 2, 3, 4), (0, 2), {}),
+    "swapdims": lambda rng: (_f32(rng, 2, 3, 4), (1, 2), {}),
+    "addbmm": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 2, 3, 5)), _t(_f32(rng, 2, 5, 4))), {}),
+    "index_add": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([2, 0, 2])), _t(_f32(rng, 3, 4))),
+        {},
+    ),
+    "index_copy": lambda rng: (_f32(rng, 3, 4), (1, _t(np.array([3, 0])), _t(_f32(rng, 3, 2))), {}),
+    "index_reduce": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([2, 0, 2])), _t(_f32(rng, 3, 4)), "amax"),
+        {"include_self": False},
+    ),
+    "index_put": lambda rng: (
+        _f32(rng, 3, 4),
+        ((_t(np.array([0, 2, 0])), _t(np.array([1, 1, 1]))), _t(_f32(rng, 3)), True),
+        {},
+    ),
+    "masked_scatter": lambda rng: (
+        _f32(rng, 3, 4),
+        (_t(rng.random((3, 4)) < 0.5), _t(_f32(rng, 12))),
+        {},
+    ),
+    "scatter_reduce": lambda rng: (
+        _f32(rng, 3, 4),
+        (0, _t(np.array([[2, 0, 1, 1], [2, 2, 0, 1]])), _t(_f32(rng, 2, 4)), "mean"),
+        {},
+    ),
+    "addr": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 3)), _t(_f32(rng, 4))), {"alpha": 0.5}),
 }
 
 # Not an op whose result is written back: state changes.
 SKIPPED = {
     "detach": "detach_ changes autograd state, not values",
     "requires_grad": "requires_grad_ changes autograd state, not values",
+    "bernoulli": "x.bernoulli_(p) overwrites x with random draws; x.bernoulli() reads x as p",
 }
 
 
@@ -145,7 +212,7 @@ def test_pure_and_random_fills_have_no_out_of_place_method() -> None:
     # fill_, zero_, copy_, fill_diagonal_ and the random fills (normal_, uniform_...) are not
     # pairs: they overwrite the contents, so there is nothing to compare them with.
     T = ndgrad.Tensor
-    for name in ("fill_", "zero_", "copy_", "normal_", "uniform_", "bernoulli_", "random_"):
+    for name in ("fill_", "zero_", "copy_", "normal_", "uniform_", "random_"):
         assert hasattr(T, name) and name[:-1] not in _pairs()
 
 

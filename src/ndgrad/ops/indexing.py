@@ -192,8 +192,11 @@ def _index_add_zeros(shape: tuple, key: tuple, values: Tensor) -> Tensor:
     return record("IndexPutBackward0", data, (values,), rule, indices)
 
 
-def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
-    """Out-of-place ``x[key] = value``; ``__setitem__`` applies it in place."""
+def index_put(x: Tensor, key: Any, value: Any, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``x[key] = value`` (``accumulate``: ``x[key] += value``, repeated indices
+    adding up); ``__setitem__`` applies it in place."""
+    if accumulate:
+        return _index_put_accumulate(x, tuple(key) if isinstance(key, list) else key, value)
     npkey, advanced = to_numpy_key(key, "index_put")
     if advanced and type(x._data) is not np.ndarray:
         key = on_device_key(key, x)
@@ -230,6 +233,35 @@ def index_put(x: Tensor, key: Any, value: Any) -> Tensor:
         return xp.where(keep, g, 0.0), g[_join(template, indices)]
 
     return record("IndexPutBackward0", data, (x, v), rule, (Tensor._make(mask), *indices))
+
+
+def _index_put_accumulate(x: Tensor, key: Any, value: Any) -> Tensor:
+    from ndgrad.ops.pointwise import add
+
+    value = as_tensor(value, "index_put")
+    if value._data.dtype != x._data.dtype:
+        from ndgrad._dtype import SCALAR_NAMES
+
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{SCALAR_NAMES[x._data.dtype.name]} for the destination and "
+            f"{SCALAR_NAMES[value._data.dtype.name]} for the source."
+        )
+    npkey, _ = to_numpy_key(key, "index_put")
+    try:
+        target = x._data[npkey].shape
+    except IndexError as exc:
+        raise _index_error(exc, x, "index_put") from None
+    if tuple(value.shape) != target:
+        try:
+            value = value.expand(target)
+        except RuntimeError:
+            raise RuntimeError(
+                f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast "
+                f"to indexing result of shape {list(target)}"
+            ) from None
+    key = key if isinstance(key, tuple) else (key,)
+    return named(add(x, _index_add_zeros(x._data.shape, key, value)), "IndexPutBackward0")
 
 
 # ----------------------------------------------------------------------------- along a dim
@@ -533,3 +565,452 @@ def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor
 bind("__getitem__", getitem)
 bind("__setitem__", _setitem)
 bind("fill_diagonal_", _fill_diagonal_)
+
+
+# ----------------------------------------------------------------------------- reductions into
+# a tensor along a dim
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _identity_of(reduce: str, dtype: np.dtype) -> Any:
+    """The value a reduction starts from where ``include_self=False``."""
+    if reduce in ("sum", "mean"):
+        return dtype.type(0)
+    if reduce == "prod":
+        return dtype.type(1)
+    if dtype.kind == "f":
+        return dtype.type(-np.inf if reduce == "amax" else np.inf)
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+@method("scatter_reduce", inplace="scatter_reduce_")
+def scatter_reduce(
+    x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``x`` with each ``src`` element reduced (sum, prod, mean, amax, amin) into the place
+    ``index`` gives along ``dim`` (``x``'s own value taking part unless ``include_self``)."""
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # accepted by PyTorch too
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError(
+            "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
+        )
+    d = wrap_dim(dim, x._data.ndim, "scatter_reduce")
+    idx = _check_index("scatter_reduce", x, d, index)
+    src = _src_for(as_tensor(src, "scatter_reduce"), idx, x)
+    xp = array_module(x._data)
+    key = _gather_key(idx, d, index._data)
+    data = x._data.copy()
+    scattered = xp.zeros(x._data.shape, dtype=bool)
+    scattered[key] = True
+    if not include_self:
+        data[scattered] = _identity_of(reduce, data.dtype)
+    ufunc = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum"}
+    ufunc_at(xp, ufunc.get(reduce, "minimum"), data, key, src._data)
+    count = None
+    if reduce == "mean":
+        count = xp.full(x._data.shape, 1 if include_self else 0, dtype=np.int64)
+        xp.add.at(count, key, 1)
+        count = xp.maximum(count, 1)
+        if data.dtype.kind == "f":
+            data = (data / count).astype(data.dtype)
+        else:
+            data = xp.floor_divide(data, count).astype(data.dtype)
+    if not (x._requires_grad or src._requires_grad):
+        return Tensor._make(data)
+    if data.dtype.kind != "f":
+        return Tensor._make(data)
+    index_t = Tensor._make(idx)
+    outside = Tensor._make(~scattered)  # where x's gradient survives without include_self
+    if reduce in ("sum", "mean"):
+        scale = None if count is None else Tensor._make((1.0 / count).astype(data.dtype))
+
+        def sum_rule(xp: Any, g: Any, index: Any, outside: Any, *scale: Any) -> tuple:
+            if scale:
+                g = g * scale[0]
+            gx = g if include_self else xp.where(outside, g, 0.0)
+            return gx, xp.take_along_axis(g, index, d)
+
+        saved = (index_t, outside) + (() if scale is None else (scale,))
+        return record("ScatterReduceBackward0", data, (x, src), sum_rule, saved)
+    if reduce in ("amax", "amin"):
+        # PyTorch's rule: the gradient shared evenly among the values equal to the result
+        value = data[key]
+        self_hit = (x._data == data).astype(data.dtype)
+        src_hit = (src._data == value).astype(data.dtype)
+        n = self_hit.copy()
+        xp.add.at(n, key, src_hit)
+        share = Tensor._make((1.0 / n).astype(data.dtype) if n.size else n)
+        self_w = Tensor._make(self_hit if include_self else self_hit * ~scattered)
+        src_w = Tensor._make(src_hit)
+
+        def extreme_rule(xp: Any, g: Any, index: Any, share: Any, sw: Any, cw: Any) -> tuple:
+            spread = g * share
+            return spread * sw, xp.take_along_axis(spread, index, d) * cw
+
+        saved = (index_t, share, self_w, src_w)
+        return record("ScatterReduceBackward0", data, (x, src), extreme_rule, saved)
+
+    if (x._data == 0).any() or (src._data == 0).any():
+        return _prod_with_zeros(x, src, idx, key, d, data, include_self, index_t, outside)
+
+    # prod, for nonzero inputs: each factor's gradient is the product over the others
+    def prod_rule(
+        xp: Any, g: Any, x: Any, src: Any, index: Any, outside: Any, result: Any
+    ) -> tuple:
+        with xp.quiet():
+            gr = g * result
+            gx = gr / x
+            return (
+                gx if include_self else xp.where(outside, g, 0.0),
+                xp.take_along_axis(gr, index, d) / src,
+            )
+
+    return record(
+        "ScatterReduceBackward0",
+        data,
+        (x, src),
+        prod_rule,
+        (x, src, index_t, outside),
+        save_output=True,
+    )
+
+
+def _prod_with_zeros(
+    x: Tensor,
+    src: Tensor,
+    idx: Any,
+    key: tuple,
+    d: int,
+    data: Any,
+    include_self: bool,
+    index_t: Tensor,
+    outside: Tensor,
+) -> Tensor:
+    """scatter_reduce's prod where a factor is 0: PyTorch's rule, the products of the other
+    factors computed with the zeros masked (first order only; torch refuses double backward
+    where several zeros meet)."""
+    xp = array_module(data)
+    one = data.dtype.type(1)
+
+    def reduced(base: Any, values: Any) -> Any:
+        out = base.copy()
+        if not include_self:
+            out[~outside._data] = one
+        ufunc_at(xp, "multiply", out, key, values)
+        return out
+
+    masked_self = xp.where(x._data == 0, one, x._data)
+    self_factor = reduced(masked_self, src._data) / masked_self
+    src_zero = src._data == 0
+    zeros_at = xp.zeros(data.shape, dtype=data.dtype)
+    xp.add.at(zeros_at, key, src_zero.astype(data.dtype))
+    single = src_zero & (zeros_at[key] == 1)
+    others = reduced(x._data, xp.where(single, one, src._data))
+    masked_src = xp.where(src_zero, one, src._data)
+    saved = tuple(Tensor._make(a) for a in (self_factor, others, single, masked_src))
+
+    def rule(
+        xp: Any, g: Any, index: Any, outside: Any, sf: Any, ot: Any, sg: Any, ms: Any, result: Any
+    ) -> tuple:
+        gx = g * sf if include_self else xp.where(outside, g, 0.0)
+        picked = xp.take_along_axis(g * ot, index, d)
+        spread = xp.take_along_axis(g * result, index, d) / ms
+        return gx, xp.where(sg, picked, spread)
+
+    return record(
+        "ScatterReduceBackward0",
+        data,
+        (x, src),
+        rule,
+        (index_t, outside, *saved),
+        save_output=True,
+    )
+
+
+def _along(index: Tensor, source: Tensor, d: int, op: str) -> Tensor:
+    """A 1-D ``index`` along ``d`` spread to ``source``'s shape (for the scatter ops)."""
+    if index._data.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    idx = index._data.reshape(-1)
+    n = source._data.shape[d] if source._data.ndim else 1
+    if idx.size != n:
+        raise RuntimeError(
+            f"{op}(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+            f"({n}), for dim: {d}"
+        )
+    shape = [1] * max(source._data.ndim, 1)
+    shape[d] = -1
+    xp = array_module(idx)
+    full = xp.broadcast_to(idx.reshape(shape), source._data.shape or (1,))
+    return Tensor._make(xp.ascontiguousarray(full).astype(np.int64))
+
+
+def _same_dtype(op: str, x: Tensor, source: Tensor) -> None:
+    if x._data.dtype != source._data.dtype:
+        from ndgrad._dtype import SCALAR_NAMES
+
+        names = [SCALAR_NAMES[t._data.dtype.name] for t in (x, source)]
+        raise RuntimeError(
+            f"{op}(): self ({names[0]}) and source ({names[1]}) must have the same scalar type"
+        )
+
+
+@method("index_add", inplace="index_add_")
+def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """``x`` with ``alpha * source``'s slices added at the positions ``index`` along ``dim``
+    (repeated indices accumulate)."""
+    from ndgrad.ops.pointwise import add, mul
+
+    d = wrap_dim(dim, x._data.ndim, "index_add")
+    source = as_tensor(source, "index_add")
+    _same_dtype("index_add_", x, source)
+    full = _along(index, source, d, "index_add_")
+    _check_index("index_add", x, d, full if x._data.ndim else full.reshape(()))
+    src = source if alpha == 1 else mul(source, alpha)
+    if not x._data.ndim:
+        return add(x, src.reshape(()) if src.numel() == 1 else src.sum())
+    key = (slice(None),) * d + (index.reshape(-1),)
+    return named(add(x, _index_add_zeros(x._data.shape, key, src)), "IndexAddBackward0")
+
+
+@method("index_copy", inplace="index_copy_")
+def index_copy(x: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``x`` with ``source``'s slices written at the positions ``index`` along ``dim``."""
+    d = wrap_dim(dim, x._data.ndim, "index_copy")
+    source = as_tensor(source, "index_copy")
+    if x._data.dtype != source._data.dtype:
+        raise RuntimeError(
+            "index_copy_(): self and source expected to have the same dtype, but got (self) "
+            f"{x.dtype} and (source) {source.dtype}"
+        )
+    full = _along(index, source, d, "index_copy_")
+    _check_index("index_copy", x, d, full)
+    key = (slice(None),) * d + (index.reshape(-1),)
+    return named(index_put(x, key, source), "IndexCopyBackward0")
+
+
+@method("index_reduce", inplace="index_reduce_")
+def index_reduce(
+    x: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``x`` with ``source``'s slices reduced (prod, mean, amax, amin) into the positions
+    ``index`` along ``dim``."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(
+            f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}."
+        )
+    d = wrap_dim(dim, x._data.ndim, "index_reduce")
+    source = as_tensor(source, "index_reduce")
+    _same_dtype("index_reduce_", x, source)
+    full = _along(index, source, d, "index_reduce_")
+    out = scatter_reduce(x, d, full, source, reduce, include_self=include_self)
+    return named(out, "IndexReduceBackward0")
+
+
+@method("masked_scatter", inplace="masked_scatter_")
+def masked_scatter(x: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``x`` with ``source``'s first elements (in order) written where ``mask`` is True."""
+    mask = as_tensor(mask, "masked_scatter")
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(
+            f"masked_scatter_ only supports boolean masks, but got mask with dtype {mask.dtype}"
+        )
+    source = as_tensor(source, "masked_scatter")
+    if x._data.dtype != source._data.dtype:
+        raise RuntimeError(
+            "masked_scatter: expected self and source to have same dtypes but got "
+            f"{x.dtype} and {source.dtype}"
+        )
+    xp = array_module(x._data)
+    try:
+        m = xp.broadcast_to(mask._data, x._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({mask.shape[-1]}) must match the size of tensor b "
+            f"({x.shape[-1]}) at non-singleton dimension {x.dim() - 1}"
+        ) from None
+    positions = xp.flatnonzero(m)
+    k = positions.size
+    if k > source._data.size:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    data = x._data.copy()
+    data.reshape(-1)[positions] = source._data.reshape(-1)[:k]
+    if not (x._requires_grad or source._requires_grad):
+        return Tensor._make(data)
+    src_shape, n_src = source._data.shape, source._data.size
+
+    def rule(xp: Any, g: Any, keep: Any, positions: Any, first: Any) -> tuple:
+        picked = xp.take_along_axis(g.reshape(-1), positions, 0)
+        gs = xp.add_along_axis_zeros((n_src,), first, picked, 0).reshape(src_shape)
+        return xp.where(keep, g, 0.0), gs
+
+    saved = (
+        Tensor._make(~m),
+        Tensor._make(positions.astype(np.int64)),
+        Tensor._make(xp.arange(k, dtype=np.int64)),
+    )
+    return record("MaskedScatterBackward0", data, (x, source), rule, saved)
+
+
+# ----------------------------------------------------------------------------- embedding a slice
+@method("select_scatter")
+def select_scatter(x: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``x`` with ``src`` written as its ``index``-th slice along ``dim``."""
+    d = wrap_dim(dim, x._data.ndim, "select_scatter")
+    size = x._data.shape[d]
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
+            f"dimension {d}"
+        )
+    expected = x._data.shape[:d] + x._data.shape[d + 1 :]
+    if tuple(src.shape) != expected:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src.shape)}, slice size = {list(expected)}"
+        )
+    key = (slice(None),) * d + (index,)
+    return named(index_put(x, key, src), "SelectScatterBackward0")
+
+
+@method("slice_scatter")
+def slice_scatter(
+    x: Tensor,
+    src: Tensor,
+    dim: int = 0,
+    start: int | None = None,
+    end: int | None = None,
+    step: int = 1,
+) -> Tensor:
+    """``x`` with ``src`` written into the slice ``start:end:step`` along ``dim``."""
+    d = wrap_dim(dim, x._data.ndim, "slice_scatter")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    expected = x._data[key].shape
+    if tuple(src.shape) != expected:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src.shape)}, slice size = {list(expected)}"
+        )
+    return named(index_put(x, key, src), "SliceScatterBackward0")
+
+
+@method("diagonal_scatter")
+def diagonal_scatter(
+    x: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> Tensor:
+    """``x`` with ``src`` written on the diagonal that ``x.diagonal(offset, dim1, dim2)`` reads."""
+    from ndgrad.ops.shape import movedim
+
+    n = x._data.ndim
+    d1, d2 = wrap_dim(dim1, n, "diagonal_scatter"), wrap_dim(dim2, n, "diagonal_scatter")
+    moved = movedim(x, (d1, d2), (n - 2, n - 1))
+    xp = array_module(x._data)
+    rows = xp.arange(moved._data.shape[-2])
+    cols = rows + offset
+    keep = (cols >= 0) & (cols < moved._data.shape[-1])
+    key = (Ellipsis, Tensor._make(rows[keep]), Tensor._make(cols[keep]))
+    expected = moved._data[..., rows[keep], cols[keep]].shape
+    if tuple(src.shape) != expected:
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src.shape)}, slice size = {list(expected)}"
+        )
+    out = movedim(index_put(moved, key, src), (n - 2, n - 1), (d1, d2))
+    return named(out.contiguous(), "DiagonalScatterBackward0")
+
+
+# ----------------------------------------------------------------------------- sorted search
+def searchsorted(
+    sorted_sequence: Tensor,
+    values: Any,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+    side: str | None = None,
+    sorter: Tensor | None = None,
+) -> Tensor:
+    """For each value, the index where it would go in ``sorted_sequence`` (the innermost dim;
+    the outer dims pair with ``values``'), keeping the order."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(
+                f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}"
+            )
+        if right and side == "left":
+            raise RuntimeError(
+                "torch.searchsorted(): side and right can't be set to opposites, got side of "
+                "left while right was True"
+            )
+        right = side == "right"
+    scalar = not isinstance(values, Tensor)
+    v = as_tensor(values, "searchsorted")
+    seq = sorted_sequence._data
+    if sorter is not None:
+        if sorter._data.shape != seq.shape:
+            raise RuntimeError(
+                "torch.searchsorted(): boundary and sorter must have the same size, but got "
+                f"boundary tensor {list(sorted_sequence.shape)}and got sorter tensor "
+                f"{list(sorter.shape)}"
+            )
+        seq = array_module(seq).take_along_axis(seq, sorter._data, -1)
+    if seq.ndim == 0:
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
+            "dimension"
+        )
+    if seq.ndim > 1 and (v._data.ndim != seq.ndim or v._data.shape[:-1] != seq.shape[:-1]):
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            "dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(sorted_sequence.shape)} and input value tensor "
+            f"{list(v.shape)}"
+        )
+    xp = array_module(seq)
+    how = "right" if right else "left"
+    dt = np.result_type(seq.dtype, v._data.dtype)
+    seq, vals = seq.astype(dt, copy=False), v._data.astype(dt, copy=False)
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, vals, side=how)
+    else:
+        rows_s = seq.reshape(-1, seq.shape[-1])
+        rows_v = vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(s, r, side=how) for s, r in zip(rows_s, rows_v)])
+        out = out.reshape(vals.shape)
+    out = xp.asarray(out).astype(np.int32 if out_int32 else np.int64)
+    return Tensor._make(out.reshape(()) if scalar else out)
+
+
+def bucketize(
+    input: Any,  # noqa: A002 - PyTorch's name
+    boundaries: Tensor,
+    *,
+    out_int32: bool = False,
+    right: bool = False,
+) -> Tensor:
+    """The bucket of each value: the index of the first boundary it is at most (``right``:
+    below)."""
+    if boundaries.dim() != 1:
+        raise RuntimeError(
+            f"boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})"
+        )
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def _index_put_method(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    return index_put(x, tuple(indices), values, accumulate)
+
+
+def _index_put_(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    return inplace.apply_inplace(
+        x, "index_put_", lambda s: index_put(s, tuple(indices), values, accumulate), values
+    )
+
+
+bind("index_put", _index_put_method)
+bind("index_put_", _index_put_)

@@ -556,3 +556,174 @@ def trace(x: Tensor) -> Tensor:
     if x._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x._data.ndim}")
     return named(x.diagonal().sum(), "TraceBackward0")
+
+
+# ----------------------------------------------------------------------------- products built
+# from the ones above (their gradients come from those ops)
+@method("kron")
+def kron(a: Tensor, b: Tensor) -> Tensor:
+    """The Kronecker product: blocks ``a[i, j] * b`` (the shorter shape padded with ones)."""
+    a, b = operands(a, b, "kron")
+    n = max(a.dim(), b.dim())
+    sa = (1,) * (n - a.dim()) + tuple(a.shape)
+    sb = (1,) * (n - b.dim()) + tuple(b.shape)
+    left = a.reshape(tuple(x for s in sa for x in (s, 1)))
+    right = b.reshape(tuple(x for s in sb for x in (1, s)))
+    return (left * right).reshape(tuple(p * q for p, q in zip(sa, sb)))
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
+    """Sums of products over ``dims``: the last ``dims`` of ``a`` with the first of ``b``, or
+    the pairs of lists ``dims = (dims_a, dims_b)``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.dim() or dims > b.dim():
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        given_a, given_b = list(range(-dims, 0)), list(range(dims))
+    else:
+        given_a, given_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(given_a) != len(given_b):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [d % max(a.dim(), 1) for d in given_a]
+    db = [d % max(b.dim(), 1) for d in given_b]
+    for x, y, gx, gy in zip(da, db, given_a, given_b):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[x]} in dim "
+                f"{gx} and second has size {b.shape[y]} in dim {gy}"
+            )
+    keep_a = [d for d in range(a.dim()) if d not in da]
+    keep_b = [d for d in range(b.dim()) if d not in db]
+    k = int(np.prod([a.shape[d] for d in da], dtype=np.int64))
+    lhs = a.permute(*keep_a, *da).reshape(-1, k)
+    rhs = b.permute(*db, *keep_b).reshape(k, -1)
+    shape = tuple(a.shape[d] for d in keep_a) + tuple(b.shape[d] for d in keep_b)
+    return mm(lhs, rhs).reshape(shape)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """The product of the matrices, left to right (``torch.linalg.multi_dot``)."""
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if m.dim() != 2:
+            raise RuntimeError(f"Tensor dimension is {m.dim()}, expected 2 instead.")
+    out = matrices[0]
+    if len(matrices) == 1:
+        return out.clone()
+    for m in matrices[1:]:
+        out = mm(out, m)
+    return out
+
+
+@method("addbmm", inplace="addbmm_")
+def addbmm(
+    input: Tensor,  # noqa: A002
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: float = 1,
+    alpha: float = 1,
+) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    _check_bmm("addbmm", batch1, batch2)
+    product = bmm(batch1, batch2).sum(0)
+    return _scaled_sum(input, product, beta, alpha)
+
+
+def _scaled_sum(input: Any, product: Tensor, beta: float, alpha: float) -> Tensor:  # noqa: A002
+    """``beta * input + alpha * product`` (``input`` ignored when beta is 0, as in BLAS)."""
+    input = as_tensor(input, "addbmm")  # noqa: A001
+    try:
+        if np.broadcast_shapes(tuple(input.shape), tuple(product.shape)) != tuple(product.shape):
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(
+            f"The expanded size of the tensor ({product.shape[-1]}) must match the existing "
+            f"size ({input.shape[-1]}) at non-singleton dimension {product.dim() - 1}.  Target "
+            f"sizes: {list(product.shape)}.  Tensor sizes: {list(input.shape)}"
+        ) from None
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return _beta_zero(scaled, input)
+    return (input if beta == 1 else input * beta) + scaled
+
+
+def _beta_zero(scaled: Tensor, input: Tensor) -> Tensor:  # noqa: A002
+    """beta = 0: the input's values (nan and inf too) are not read, only its shape."""
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(scaled.shape))
+    return scaled if tuple(scaled.shape) == shape else scaled.expand(shape).contiguous()
+
+
+@method("addr", inplace="addr_")
+def addr(
+    input: Tensor,  # noqa: A002
+    vec1: Tensor,
+    vec2: Tensor,
+    *,
+    beta: float = 1,
+    alpha: float = 1,
+) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    if vec1.dim() != 1 or vec2.dim() != 1:
+        raise RuntimeError(
+            f"addr: Expected 1-D argument vec1, but got {vec1.dim()}-D"
+            if vec1.dim() != 1
+            else f"addr: Expected 1-D argument vec2, but got {vec2.dim()}-D"
+        )
+    input = as_tensor(input, "addr")  # noqa: A001
+    if input._data.dtype.kind == "b" or vec1._data.dtype.kind == "b":
+        product = outer(vec1, vec2)
+        return product if beta == 0 else product | input
+    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+
+
+def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the first dim of size 3 when None)."""
+    from ndgrad.ops.shape import broadcast_tensors
+
+    if a.dim() != b.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    a, b = operands(a, b, "cross")
+    a, b = broadcast_tensors(a, b)
+    if dim is None:
+        sizes = [i for i, s in enumerate(a.shape) if s == 3]
+        if not sizes:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = sizes[0]
+    return _cross(a, b, dim)
+
+
+def _linalg_cross(a: Tensor, b: Tensor, *, dim: int = -1) -> Tensor:
+    """``torch.linalg.cross``: the cross product along ``dim`` (inputs broadcast)."""
+    from ndgrad.ops.shape import broadcast_tensors
+
+    if a.dim() != b.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    a, b = operands(a, b, "linalg.cross")
+    a, b = broadcast_tensors(a, b)
+    return _cross(a, b, dim)
+
+
+def _cross(a: Tensor, b: Tensor, dim: int) -> Tensor:
+    from ndgrad.ops._common import wrap_dim
+    from ndgrad.ops.shape import stack
+
+    d = wrap_dim(dim, a.dim(), "cross")
+    if a.shape[d] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[d]} and "
+            f"{b.shape[d]}"
+        )
+    x = [a.select(d, i) for i in range(3)]
+    y = [b.select(d, i) for i in range(3)]
+    parts = [x[1] * y[2] - x[2] * y[1], x[2] * y[0] - x[0] * y[2], x[0] * y[1] - x[1] * y[0]]
+    return stack(parts, d)
+
+
+bind("cross", cross)

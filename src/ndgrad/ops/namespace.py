@@ -83,6 +83,9 @@ EXTRA_API = (
     "astype",
     "unreduce",
     "erf",
+    "polygamma",
+    "i0",
+    "i1",
     "sigmoid",
     "quiet",
     "put_along_axis_zeros",
@@ -134,6 +137,24 @@ def _array_erf(xp: Any) -> Any:
     from ndgrad._backend import special
 
     return special(xp).erf
+
+
+def _array_special(xp: Any) -> dict:
+    """polygamma, i0, i1 (the rules of lgamma, digamma, polygamma and i0) in the array's dtype."""
+    from ndgrad._backend import special
+    from ndgrad.ops.pointwise import _polygamma_array
+
+    def bessel(name: str) -> Callable[[Any], Any]:
+        def fn(x: Any) -> Any:
+            return xp.asarray(getattr(special(xp), name)(x)).astype(x.dtype, copy=False)
+
+        return fn
+
+    return {
+        "polygamma": lambda n, x: _polygamma_array(xp, n, x),
+        "i0": bessel("i0"),
+        "i1": bessel("i1"),
+    }
 
 
 def _array_cofactor(xp: Any) -> Any:
@@ -1180,6 +1201,7 @@ def _array_namespace_of(xp: ModuleType) -> SimpleNamespace:
         astype=_astype,
         unreduce=_array_unreduce(xp),
         erf=_array_erf(xp),
+        **_array_special(xp),
         sigmoid=_array_sigmoid(xp),
         quiet=_quiet if xp is np else contextlib.nullcontext,
         **_array_indexing(xp),
@@ -1312,6 +1334,9 @@ def _tensor_namespace() -> SimpleNamespace:
         astype=cast,
         unreduce=unreduce,
         sigmoid=pointwise.sigmoid,
+        polygamma=pointwise.polygamma,
+        i0=pointwise.i0,
+        i1=pointwise._special_i1,
         quiet=contextlib.nullcontext,
         index_add_zeros=indexing._index_add_zeros,
         take_along_axis=indexing._take_along_axis,

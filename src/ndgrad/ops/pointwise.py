@@ -378,7 +378,7 @@ def _minmax_rule(xp: Any, g: Any, high: Any, low: Any) -> tuple:
     return xp.where(high < low, 0.0, share), xp.where(high > low, 0.0, share)
 
 
-@method("atan2")
+@method("atan2", "arctan2", inplace=("atan2_", "arctan2_"))
 def atan2(a: Any, b: Any) -> Tensor:
     a, b = float_operands(a, b, "atan2")
     data = _binary("atan2", "arctan2", a, b)
@@ -397,32 +397,32 @@ def _compare(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
     return Tensor._make(_binary(op, ufunc, a, b))
 
 
-@method("eq", "__eq__")
+@method("eq", "__eq__", inplace=("eq_",))
 def eq(a: Any, b: Any) -> Tensor:
     return _compare("eq", "equal", a, b)
 
 
-@method("ne", "not_equal", "__ne__")
+@method("ne", "not_equal", "__ne__", inplace=("ne_", "not_equal_"))
 def ne(a: Any, b: Any) -> Tensor:
     return _compare("ne", "not_equal", a, b)
 
 
-@method("lt", "less", "__lt__")
+@method("lt", "less", "__lt__", inplace=("lt_", "less_"))
 def lt(a: Any, b: Any) -> Tensor:
     return _compare("lt", "less", a, b)
 
 
-@method("le", "less_equal", "__le__")
+@method("le", "less_equal", "__le__", inplace=("le_", "less_equal_"))
 def le(a: Any, b: Any) -> Tensor:
     return _compare("le", "less_equal", a, b)
 
 
-@method("gt", "greater", "__gt__")
+@method("gt", "greater", "__gt__", inplace=("gt_", "greater_"))
 def gt(a: Any, b: Any) -> Tensor:
     return _compare("gt", "greater", a, b)
 
 
-@method("ge", "greater_equal", "__ge__")
+@method("ge", "greater_equal", "__ge__", inplace=("ge_", "greater_equal_"))
 def ge(a: Any, b: Any) -> Tensor:
     return _compare("ge", "greater_equal", a, b)
 
@@ -457,25 +457,25 @@ def bitwise_not(a: Tensor) -> Tensor:
     return Tensor._make(xp.invert(a._data))
 
 
-@method("logical_not")
+@method("logical_not", inplace="logical_not_")
 def logical_not(a: Tensor) -> Tensor:
     a = as_tensor(a)
     return Tensor._make(array_module(a._data).logical_not(a._data))
 
 
-@method("logical_and")
+@method("logical_and", inplace="logical_and_")
 def logical_and(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_and(a._data, b._data))
 
 
-@method("logical_or")
+@method("logical_or", inplace="logical_or_")
 def logical_or(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_or(a._data, b._data))
 
 
-@method("logical_xor")
+@method("logical_xor", inplace="logical_xor_")
 def logical_xor(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     return Tensor._make(array_module(a._data).logical_xor(a._data, b._data))
@@ -518,7 +518,7 @@ def _unary(name: str, fn: str, x: Tensor, rule: Any, saves: str) -> Tensor:
     return record(name, data, (x,), rule, (x,) if saves else ())
 
 
-@method("neg", "negative", "__neg__", inplace="neg_")
+@method("neg", "negative", "__neg__", inplace=("neg_", "negative_"))
 def neg(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":
         raise RuntimeError(
@@ -537,12 +537,15 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
     return record("AbsBackward0", xp.abs(x._data), (x,), lambda xp, g, x: (g * xp.sign(x),), (x,))
 
 
-@method("sign", "sgn", inplace="sign_")
+@method("sign", "sgn", inplace=("sign_", "sgn_"))
 def sign(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":  # the sign of a bool is itself
         return x.clone()
     xp = array_module(x._data)
-    return record("SignBackward0", xp.sign(x._data), (x,), _zero)
+    data = xp.sign(x._data)
+    if data.dtype.kind == "f":  # the sign of NaN is 0 in PyTorch (no data-dependent branch)
+        data = xp.nan_to_num(data, nan=0.0)
+    return record("SignBackward0", data, (x,), _zero)
 
 
 @method("exp", inplace="exp_")
@@ -550,7 +553,7 @@ def exp(x: Tensor) -> Tensor:
     return _unary("ExpBackward0", "exp", x, lambda xp, g, result: (g * result,), "result")
 
 
-@method("exp2")
+@method("exp2", inplace="exp2_")
 def exp2(x: Tensor) -> Tensor:
     return _unary("Exp2Backward0", "exp2", x, lambda xp, g, result: (g * result * _LN2,), "result")
 
@@ -558,7 +561,7 @@ def exp2(x: Tensor) -> Tensor:
 _LN2 = math.log(2.0)
 
 
-@method("expm1")
+@method("expm1", inplace="expm1_")
 def expm1(x: Tensor) -> Tensor:
     return _unary("Expm1Backward0", "expm1", x, lambda xp, g, result: (g * (result + 1),), "result")
 
@@ -573,14 +576,14 @@ def log(x: Tensor) -> Tensor:
     return _unary("LogBackward0", "log", x, _quiet_div, "input")
 
 
-@method("log2")
+@method("log2", inplace="log2_")
 def log2(x: Tensor) -> Tensor:
     return _unary(
         "Log2Backward0", "log2", x, lambda xp, g, x: _quiet_div(xp, g, x * math.log(2.0)), "input"
     )
 
 
-@method("log10")
+@method("log10", inplace="log10_")
 def log10(x: Tensor) -> Tensor:
     return _unary(
         "Log10Backward0",
@@ -591,7 +594,7 @@ def log10(x: Tensor) -> Tensor:
     )
 
 
-@method("log1p")
+@method("log1p", inplace="log1p_")
 def log1p(x: Tensor) -> Tensor:
     return _unary("Log1PBackward0", "log1p", x, lambda xp, g, x: _quiet_div(xp, g, x + 1), "input")
 
@@ -603,7 +606,7 @@ def sqrt(x: Tensor) -> Tensor:
     )
 
 
-@method("rsqrt")
+@method("rsqrt", inplace="rsqrt_")
 def rsqrt(x: Tensor) -> Tensor:
     x = to_float(x)
     with _ignore():
@@ -654,7 +657,7 @@ def cosh(x: Tensor) -> Tensor:
     return _unary("CoshBackward0", "cosh", x, lambda xp, g, x: (g * xp.sinh(x),), "input")
 
 
-@method("tan")
+@method("tan", inplace="tan_")
 def tan(x: Tensor) -> Tensor:
     return _unary("TanBackward0", "tan", x, lambda xp, g, result: (g * (1 + result**2),), "result")
 
@@ -827,7 +830,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
-@method("erf")
+@method("erf", inplace="erf_")
 def erf(x: Tensor) -> Tensor:
     x = to_float(x)
     data = array_namespace(x._data).erf(x._data)
@@ -983,8 +986,10 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
     return record("RoundBackward0", xp.round(x._data, decimals), (x,), _zero)
 
 
-@method("frac")
+@method("frac", inplace="frac_")
 def frac(x: Tensor) -> Tensor:
+    if x._data.dtype.kind != "f":
+        raise not_implemented("frac_cpu", x)
     return x - trunc(x)
 
 
@@ -1153,3 +1158,569 @@ def _fused_inplace(name: str, fn: Any, combine: Any) -> Any:
 
 bind("addcmul_", _fused_inplace("addcmul_", addcmul, mul))
 bind("addcdiv_", _fused_inplace("addcdiv_", addcdiv, div))
+
+
+# ----------------------------------------------------------------------------- inverse trig
+def _one_minus_square(x: Any) -> Any:
+    return 1 - x * x
+
+
+@method("asin", "arcsin", inplace=("asin_", "arcsin_"))
+def asin(x: Tensor) -> Tensor:
+    return _unary("AsinBackward0", "arcsin", x, _asin_rule, "input")
+
+
+def _asin_rule(xp: Any, g: Any, x: Any) -> tuple:
+    with xp.quiet():
+        return (g / xp.sqrt(_one_minus_square(x)),)
+
+
+@method("acos", "arccos", inplace=("acos_", "arccos_"))
+def acos(x: Tensor) -> Tensor:
+    return _unary("AcosBackward0", "arccos", x, _acos_rule, "input")
+
+
+def _acos_rule(xp: Any, g: Any, x: Any) -> tuple:
+    with xp.quiet():
+        return (-g / xp.sqrt(_one_minus_square(x)),)
+
+
+@method("atan", "arctan", inplace=("atan_", "arctan_"))
+def atan(x: Tensor) -> Tensor:
+    return _unary("AtanBackward0", "arctan", x, _atan_rule, "input")
+
+
+def _atan_rule(xp: Any, g: Any, x: Any) -> tuple:
+    return (g / (x * x + 1),)
+
+
+@method("asinh", "arcsinh", inplace=("asinh_", "arcsinh_"))
+def asinh(x: Tensor) -> Tensor:
+    return _unary("AsinhBackward0", "arcsinh", x, _asinh_rule, "input")
+
+
+def _asinh_rule(xp: Any, g: Any, x: Any) -> tuple:
+    return (g / xp.sqrt(x * x + 1),)
+
+
+@method("acosh", "arccosh", inplace=("acosh_", "arccosh_"))
+def acosh(x: Tensor) -> Tensor:
+    return _unary("AcoshBackward0", "arccosh", x, _acosh_rule, "input")
+
+
+def _acosh_rule(xp: Any, g: Any, x: Any) -> tuple:
+    with xp.quiet():
+        return (g / xp.sqrt(x * x - 1),)
+
+
+@method("atanh", "arctanh", inplace=("atanh_", "arctanh_"))
+def atanh(x: Tensor) -> Tensor:
+    return _unary("AtanhBackward0", "arctanh", x, _atanh_rule, "input")
+
+
+def _atanh_rule(xp: Any, g: Any, x: Any) -> tuple:
+    with xp.quiet():
+        return (g / _one_minus_square(x),)
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = (
+    asin,
+    acos,
+    atan,
+    asinh,
+    acosh,
+    atanh,
+    atan2,
+)
+
+
+# ----------------------------------------------------------------------------- float binaries
+def _float_kernel(op: str, a: Tensor) -> None:
+    """Ops with floating kernels only: PyTorch's NotImplementedError for integer/bool input."""
+    if a._data.dtype.kind != "f":
+        raise not_implemented(f"{op}_cpu", a)
+
+
+def _tensor_operand(op: str, value: Any, name: str, position: int) -> Tensor:
+    """Ops without a Scalar overload (hypot, heaviside): PyTorch's TypeError for numbers."""
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{op}(): argument '{name}' (position {position}) must be Tensor, not "
+            f"{type(value).__name__}"
+        )
+    return value
+
+
+@method("hypot", inplace="hypot_")
+def hypot(a: Tensor, b: Tensor) -> Tensor:
+    a, b = operands(a, _tensor_operand("hypot", b, "other", 2), "hypot")
+    _float_kernel("hypot", a)
+    data = _binary("hypot", "hypot", a, b)
+    return record("HypotBackward0", data, (a, b), _hypot_rule, (a, b), save_output=True)
+
+
+def _hypot_rule(xp: Any, g: Any, a: Any, b: Any, result: Any) -> tuple:
+    with xp.quiet():
+        return g * a / result, g * b / result
+
+
+@method("logaddexp")
+def logaddexp(a: Tensor, b: Tensor) -> Tensor:
+    a, b = operands(a, _tensor_operand("logaddexp", b, "other", 2), "logaddexp")
+    _float_kernel("logaddexp", a)
+    data = _binary("logaddexp", "logaddexp", a, b)
+    return record("LogaddexpBackward0", data, (a, b), _logaddexp_rule, (a, b))
+
+
+def _logaddexp_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
+    with xp.quiet():
+        return g / (xp.exp(b - a) + 1), g / (xp.exp(a - b) + 1)
+
+
+@method("logaddexp2")
+def logaddexp2(a: Tensor, b: Tensor) -> Tensor:
+    a, b = operands(a, _tensor_operand("logaddexp2", b, "other", 2), "logaddexp2")
+    _float_kernel("logaddexp2", a)
+    data = _binary("logaddexp2", "logaddexp2", a, b)
+    return record("Logaddexp2Backward0", data, (a, b), _logaddexp2_rule, (a, b))
+
+
+def _logaddexp2_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
+    with xp.quiet():
+        return g / (2.0 ** (b - a) + 1), g / (2.0 ** (a - b) + 1)
+
+
+@method("xlogy", inplace="xlogy_")
+def xlogy(a: Any, b: Any) -> Tensor:
+    """``a * log(b)``, 0 where ``a`` is 0 (unless ``b`` is nan)."""
+    a, b = float_operands(a, b, "xlogy")
+    xp = array_module(a._data)
+    with _ignore():
+        x, y = a._data, b._data
+        data = xp.where((x == 0) & ~xp.isnan(y), x.dtype.type(0), x * xp.log(y))
+    return record("XlogyBackward0", data, (a, b), _xlogy_rule, (a, b))
+
+
+def _xlogy_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
+    with xp.quiet():
+        # PyTorch: xlogy(grad, b) with 0 where a == 0 and b <= 0; grad * a / b
+        ga = xp.where(xp.logical_and(a == 0, b <= 0), 0.0, g * xp.log(b))
+        return ga, g * a / b
+
+
+@method("logit", inplace="logit_")
+def logit(x: Tensor, eps: float | None = None) -> Tensor:
+    x = to_float(x)
+    xp = array_module(x._data)
+    d = x._data
+    if eps is not None and eps >= 0:
+        d = xp.clip(d, d.dtype.type(eps), d.dtype.type(1 - eps))
+    with _ignore():
+        data = xp.log(d / (1 - d))
+    return record("LogitBackward0", data, (x,), lambda xp, g, x: _logit_rule(xp, g, x, eps), (x,))
+
+
+def _logit_rule(xp: Any, g: Any, x: Any, eps: float | None) -> tuple:
+    with xp.quiet():
+        grad = g / (x * (1 - x))
+    if eps is None or eps < 0:
+        return (grad,)
+    return (xp.where(xp.logical_or(x < eps, x > 1 - eps), 0.0, grad),)
+
+
+@method("heaviside", inplace="heaviside_")
+def heaviside(x: Tensor, values: Tensor) -> Tensor:
+    values = _tensor_operand("heaviside", values, "values", 2)
+    if x._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    xp = array_module(x._data)
+    d = x._data
+    zero = d.dtype.type(0)
+    try:
+        data = xp.where(d == zero, values._data, (d > zero).astype(d.dtype))
+    except ValueError:
+        raise broadcast_error("heaviside", d.shape, values._data.shape) from None
+    return Tensor._make(data.astype(d.dtype, copy=False))
+
+
+@method("copysign", inplace="copysign_")
+def copysign(a: Any, b: Any) -> Tensor:
+    a, b = float_operands(a, b, "copysign")
+    data = _binary("copysign", "copysign", a, b)
+    return record("CopysignBackward0", data, (a, b), _copysign_rule, (a,), save_output=True)
+
+
+def _copysign_rule(xp: Any, g: Any, a: Any, result: Any) -> tuple:
+    with xp.quiet():
+        ratio = xp.where(a == 0, 0.0, result / a)
+    return g * ratio, g * 0
+
+
+@method("float_power", inplace="float_power_")
+def float_power(a: Any, b: Any) -> Tensor:
+    """``a ** b`` computed in float64, whatever the inputs' dtypes (PyTorch's)."""
+    f64 = np.dtype(np.float64)
+    a = cast(as_tensor(a, "float_power"), f64)
+    if isinstance(b, Tensor):
+        b = cast(b, f64)
+    elif isinstance(b, int) and not isinstance(b, bool):
+        b = float(b)
+    return pow(a, b)
+
+
+def _float_power_(self: Tensor, other: Any) -> Tensor:
+    if self._data.dtype != np.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {SCALAR_NAMES[self._data.dtype.name]} "
+            "but the operation's result requires dtype Double"
+        )
+    return inplace.apply_inplace(self, "float_power_", lambda s: float_power(s, other), other)
+
+
+@method("fmax")
+def fmax(a: Tensor, b: Tensor) -> Tensor:
+    """The larger of the two, ignoring nan (nan only where both are)."""
+    a, b = operands(a, _tensor_operand("fmax", b, "other", 2), "fmax")
+    data = _binary("fmax", "fmax", a, b)
+    return record("FmaxBackward0", data, (a, b), _fmax_rule, (a, b))
+
+
+def _fmax_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
+    take_a = xp.logical_or(a >= b, b != b)
+    return xp.where(take_a, g, 0.0), xp.where(take_a, 0.0, g)
+
+
+@method("fmin")
+def fmin(a: Tensor, b: Tensor) -> Tensor:
+    """The smaller of the two, ignoring nan (nan only where both are)."""
+    a, b = operands(a, _tensor_operand("fmin", b, "other", 2), "fmin")
+    data = _binary("fmin", "fmin", a, b)
+    return record("FminBackward0", data, (a, b), _fmin_rule, (a, b))
+
+
+def _fmin_rule(xp: Any, g: Any, a: Any, b: Any) -> tuple:
+    take_a = xp.logical_or(a <= b, b != b)
+    return xp.where(take_a, g, 0.0), xp.where(take_a, 0.0, g)
+
+
+_PI_180 = math.pi / 180
+_180_PI = 180 / math.pi
+
+
+@method("deg2rad", inplace="deg2rad_")
+def deg2rad(x: Tensor) -> Tensor:
+    return mul(to_float(x), _PI_180)
+
+
+@method("rad2deg", inplace="rad2deg_")
+def rad2deg(x: Tensor) -> Tensor:
+    return mul(to_float(x), _180_PI)
+
+
+@method("sinc", inplace="sinc_")
+def sinc(x: Tensor) -> Tensor:
+    """``sin(pi x) / (pi x)``, 1 at 0."""
+    x = to_float(x)
+    xp = array_module(x._data)
+    d = x._data
+    with _ignore():
+        product = d * d.dtype.type(math.pi)
+        data = xp.where(d == 0, d.dtype.type(1), xp.sin(product) / product)
+    return record("SincBackward0", data.astype(d.dtype, copy=False), (x,), _sinc_rule, (x,))
+
+
+def _sinc_rule(xp: Any, g: Any, x: Any) -> tuple:
+    with xp.quiet():
+        product = x * math.pi
+        slope = (product * xp.cos(product) - xp.sin(product)) / (product * x)
+        return (g * xp.where(x == 0, 0.0, slope),)
+
+
+# ----------------------------------------------------------------------------- special functions
+def _special(x: Tensor, fn: str, *args: Any) -> Any:
+    """``scipy.special.<fn>(*args, x)`` (or the GPU backend's) in ``x``'s dtype."""
+    from ndgrad._backend import special
+
+    xp = array_module(x._data)
+    with _ignore():
+        out = xp.asarray(getattr(special(xp), fn)(*args, x._data))  # 0-d: not a scalar
+        return out.astype(x._data.dtype, copy=False)
+
+
+@method("erfc", inplace="erfc_")
+def erfc(x: Tensor) -> Tensor:
+    x = to_float(x)
+    return record("ErfcBackward0", _special(x, "erfc"), (x,), _erfc_rule, (x,))
+
+
+def _erfc_rule(xp: Any, g: Any, x: Any) -> tuple:
+    return (g * -_TWO_OVER_SQRT_PI * xp.exp(-x * x),)
+
+
+_HALF_SQRT_PI = math.sqrt(math.pi) / 2
+
+
+@method("erfinv", inplace="erfinv_")
+def erfinv(x: Tensor) -> Tensor:
+    x = to_float(x)
+    data = _special(x, "erfinv")
+    return record("ErfinvBackward0", data, (x,), _erfinv_rule, save_output=True)
+
+
+def _erfinv_rule(xp: Any, g: Any, result: Any) -> tuple:
+    with xp.quiet():
+        return (g * _HALF_SQRT_PI * xp.exp(result * result),)
+
+
+@method("lgamma", inplace="lgamma_")
+def lgamma(x: Tensor) -> Tensor:
+    x = to_float(x)
+    data = _special(x, "gammaln")
+    data = array_module(data).where(x._data == -np.inf, data.dtype.type(np.inf), data)  # torch
+    return record("LgammaBackward0", data, (x,), lambda xp, g, x: (g * xp.polygamma(0, x),), (x,))
+
+
+@method("digamma", inplace="digamma_")
+def digamma(x: Tensor) -> Tensor:
+    x = to_float(x)
+    xp = array_module(x._data)
+    # PyTorch's pole at 0 is -inf from the right, +inf at -0.0 (SciPy gives -inf for both)
+    data = xp.where(
+        x._data == 0, xp.copysign(x._data.dtype.type(np.inf), -x._data), _special(x, "psi")
+    )
+    return record("DigammaBackward0", data, (x,), lambda xp, g, x: (g * xp.polygamma(1, x),), (x,))
+
+
+def polygamma(n: int, x: Tensor) -> Tensor:
+    """The ``n``-th derivative of digamma."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(
+            f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}"
+        )
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n == 0:
+        return digamma(x)
+    x = to_float(x)
+    data = _polygamma_array(array_module(x._data), n, x._data)
+    return record(
+        "PolygammaBackward0", data, (x,), lambda xp, g, x: (g * xp.polygamma(n + 1, x),), (x,)
+    )
+
+
+def _polygamma_array(xp: Any, n: int, x: Any) -> Any:
+    """``polygamma(n, x)`` of an array in its dtype (SciPy's, by the Hurwitz zeta function)."""
+    from ndgrad._backend import special
+
+    sp = special(xp)
+    with _ignore():
+        if n == 0:
+            out = sp.psi(x)
+        else:
+            out = (-1.0) ** (n + 1) * math.gamma(n + 1) * sp.zeta(n + 1, x)
+    return xp.asarray(out).astype(x.dtype, copy=False)
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+def _polygamma_(self: Tensor, n: int) -> Tensor:
+    return inplace.apply_inplace(self, "polygamma_", lambda s: polygamma(n, s))
+
+
+@method("i0", inplace="i0_")
+def i0(x: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind, order 0."""
+    x = to_float(x)
+    return record("I0Backward0", _special(x, "i0"), (x,), lambda xp, g, x: (g * xp.i1(x),), (x,))
+
+
+def _special_i1(x: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind, order 1 (``torch.special.i1``)."""
+    x = to_float(x)
+    return record("SpecialI1Backward0", _special(x, "i1"), (x,), _i1_rule, (x,), save_output=True)
+
+
+def _i1_rule(xp: Any, g: Any, x: Any, result: Any) -> tuple:
+    with xp.quiet():
+        slope = xp.i0(x) - result / x
+    return (g * xp.where(x == 0, 0.5, slope),)
+
+
+@method("mvlgamma", inplace="mvlgamma_")
+def mvlgamma(x: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = to_float(x)
+    from ndgrad._creation import arange
+
+    offsets = arange(-p * 0.5 + 0.5, 0.5, 0.5, dtype=x.dtype, device=x.device)
+    terms = lgamma(add(offsets, x.unsqueeze(-1)))
+    out = add(terms.sum(-1), p * (p - 1) * math.log(math.pi) / 4)
+    return named(out, "MvlgammaBackward0")
+
+
+class _Frexp(tuple):
+    """``torch.return_types.frexp``: (mantissa, exponent)."""
+
+    __slots__ = ()
+
+    def __new__(cls, mantissa: Tensor, exponent: Tensor) -> _Frexp:
+        return tuple.__new__(cls, (mantissa, exponent))
+
+    @property
+    def mantissa(self) -> Tensor:
+        return self[0]
+
+    @property
+    def exponent(self) -> Tensor:
+        return self[1]
+
+    def __repr__(self) -> str:
+        return f"ndgrad.return_types.frexp(\nmantissa={self[0]!r},\nexponent={self[1]!r})"
+
+
+@method("frexp")
+def frexp(x: Tensor) -> tuple:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = array_module(x._data).frexp(x._data)
+    return _Frexp(Tensor._make(mantissa), Tensor._make(exponent.astype(np.int32)))
+
+
+@method("ldexp", inplace="ldexp_")
+def ldexp(x: Any, other: Any) -> Tensor:
+    """``x * 2 ** other``, as PyTorch composes it."""
+    other = as_tensor(other, "ldexp")
+    scale = pow(2.0, other.detach())
+    x, scale = operands(x, scale, "ldexp")
+    data = _binary("ldexp", "multiply", x, scale)
+    e = other._data
+    if e.dtype.kind in "iub":
+        # PyTorch's rule multiplies by 2 ** other in other's integer dtype: 0 where other < 0
+        xp = array_module(e)
+        e = e.astype(np.int64)
+        factor = xp.where(e < 0, 0, xp.left_shift(1, xp.maximum(e, 0)))
+        factor = Tensor._make(factor.astype(other._data.dtype))
+        return record("LdexpBackward0", data, (x, other), _ldexp_rule, (factor,))
+    return record("LdexpBackward0", data, (x, other), _ldexp_float_rule, (scale,), save_output=True)
+
+
+def _ldexp_rule(xp: Any, g: Any, factor: Any) -> tuple:
+    return (g * factor, None)
+
+
+def _ldexp_float_rule(xp: Any, g: Any, scale: Any, result: Any) -> tuple:
+    return (g * scale, g * result * _LN2)
+
+
+def _integer_binary(op: str, ufunc: str, a: Any, b: Any) -> Tensor:
+    a, b = operands(a, b, op)
+    if a._data.dtype.kind not in "iu":
+        raise not_implemented(f"{op}_cpu", a)
+    return Tensor._make(_binary(op, ufunc, a, b))
+
+
+@method("gcd", inplace="gcd_")
+def gcd(a: Any, b: Any) -> Tensor:
+    return _integer_binary("gcd", "gcd", a, b)
+
+
+@method("lcm", inplace="lcm_")
+def lcm(a: Any, b: Any) -> Tensor:
+    return _integer_binary("lcm", "lcm", a, b)
+
+
+@method("nextafter", inplace="nextafter_")
+def nextafter(a: Tensor, b: Tensor) -> Tensor:
+    a, b = operands(a, _tensor_operand("nextafter", b, "other", 2), "nextafter")
+    _float_kernel("nextafter", a)
+    return Tensor._make(_binary("nextafter", "nextafter", a, b))
+
+
+# ----------------------------------------------------------------------------- predicates
+@method("isposinf")
+def isposinf(x: Tensor) -> Tensor:
+    xp = array_module(x._data)
+    d = x._data
+    return Tensor._make(d == np.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool))
+
+
+@method("isneginf")
+def isneginf(x: Tensor) -> Tensor:
+    xp = array_module(x._data)
+    d = x._data
+    return Tensor._make(d == -np.inf if d.dtype.kind == "f" else xp.zeros(d.shape, bool))
+
+
+@method("isreal")
+def isreal(x: Tensor) -> Tensor:
+    return Tensor._make(array_module(x._data).ones(x._data.shape, bool))
+
+
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Tensor:
+    """Whether each of ``elements`` is among ``test_elements`` (either may be a number)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments: no Tensor given")
+    e = elements if isinstance(elements, Tensor) else as_tensor(elements, "isin")
+    t = test_elements if isinstance(test_elements, Tensor) else as_tensor(test_elements, "isin")
+    xp = array_module(e._data)
+    data = xp.isin(e._data, t._data.reshape(-1), invert=invert)
+    return Tensor._make(xp.asarray(data, dtype=bool).reshape(e._data.shape))
+
+
+@method("positive")
+def positive(x: Tensor) -> Tensor:
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return x
+
+
+bind("float_power_", _float_power_)
+bind("polygamma", _polygamma_method)
+bind("polygamma_", _polygamma_)
+
+
+# ----------------------------------------------------------------------------- dtype questions
+@method("is_signed")
+def is_signed(x: Tensor) -> bool:
+    """Whether the dtype holds negative numbers (floats, signed integers)."""
+    return x._data.dtype.kind in "fi"
+
+
+@method("is_complex")
+def is_complex(x: Tensor) -> bool:
+    return x._data.dtype.kind == "c"
+
+
+@method("is_same_size")
+def is_same_size(x: Tensor, other: Tensor) -> bool:
+    return tuple(x._data.shape) == tuple(other._data.shape)
+
+
+def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
+    """``x.bernoulli()``: draws with ``x``'s probabilities, or ``p`` for every element."""
+    from ndgrad._creation import bernoulli as draw
+    from ndgrad._creation import full_like
+
+    probs = self if p is None else full_like(self, p)
+    return draw(probs, generator=generator)
+
+
+def _multinomial_method(
+    self: Tensor, num_samples: int, replacement: bool = False, *, generator: Any = None
+) -> Tensor:
+    from ndgrad._creation import multinomial as draw
+
+    return draw(self, num_samples, replacement, generator=generator)
+
+
+bind("bernoulli", _bernoulli_method)
+bind("multinomial", _multinomial_method)
+bind("is_cpu", property(lambda self: self.device.type == "cpu"))
+bind("nbytes", property(lambda self: int(self._data.nbytes)))
+bind("itemsize", property(lambda self: int(self._data.itemsize)))

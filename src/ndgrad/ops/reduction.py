@@ -30,7 +30,7 @@ from ndgrad.ops._common import (
 from ndgrad.ops.pointwise import _ignore
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
-_RESULT_TYPES = {"max": return_type("max"), "min": return_type("min")}
+_RESULT_TYPES = {name: return_type(name) for name in ("max", "min", "cummax", "cummin")}
 
 
 def _kept(a: Any, dims: tuple[int, ...], keepdim: bool, shape: tuple) -> Any:
@@ -377,7 +377,7 @@ def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=dims), dtype=np.int64))
 
 
-@method("cumsum")
+@method("cumsum", inplace="cumsum_")
 def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -394,7 +394,7 @@ def cumsum(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return record("CumsumBackward0", data, (x,), rule)
 
 
-@method("cumprod")
+@method("cumprod", inplace="cumprod_")
 def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -593,3 +593,103 @@ def _norm_rule(p: float, dims: tuple, keepdim: bool, shape: tuple) -> Any:
 @method("dist")
 def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor:
     return named(norm(a - b, p), "DistBackward0")
+
+
+# ----------------------------------------------------------------------------- running extremes
+def _cumulative_extreme(x: Tensor, dim: int, name: str, ufunc: str) -> ValuesIndices:
+    """cummax/cummin: running extreme along ``dim`` and the index where it was (the last of
+    ties, as PyTorch's ``>=``; NaN propagates, pointing at the latest NaN)."""
+    d = wrap_dim(dim, x._data.ndim, name)
+    xp = array_module(x._data)
+    src = x._data if x._data.ndim else x._data.reshape(1)
+    values = getattr(xp, ufunc).accumulate(src, axis=d) if src.shape[d] else src.copy()
+    shape = [1] * src.ndim
+    shape[d] = -1
+    positions = xp.arange(src.shape[d], dtype=np.int64).reshape(shape)
+    hit = src == values
+    if src.dtype.kind == "f":
+        hit = hit | xp.isnan(src)
+    idx = xp.where(hit, positions, 0)
+    idx = xp.maximum.accumulate(idx, axis=d) if src.shape[d] else idx
+    values, idx = values.reshape(x._data.shape), idx.reshape(x._data.shape)
+    indices = Tensor._make(idx)
+    full = x._data.shape
+    scalar = not x._data.ndim
+
+    def rule(xp: Any, g: Any, index: Any) -> tuple:
+        if scalar:
+            return (g,)
+        return (xp.add_along_axis_zeros(full, index, g, d),)
+
+    out = record(name.capitalize() + "Backward0", values, (x,), rule, (indices,))
+    return _RESULT_TYPES[name](out, indices)
+
+
+@method("cummax")
+def cummax(x: Tensor, dim: int) -> ValuesIndices:
+    return _cumulative_extreme(x, dim, "cummax", "maximum")
+
+
+@method("cummin")
+def cummin(x: Tensor, dim: int) -> ValuesIndices:
+    return _cumulative_extreme(x, dim, "cummin", "minimum")
+
+
+@method("logcumsumexp")
+def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    """``log(cumsum(exp(x)))`` along ``dim``, without overflow."""
+    if x._data.dtype.kind != "f":
+        raise not_implemented("logcumsumexp_out_cpu", x)
+    d = wrap_dim(dim, x._data.ndim, "logcumsumexp")
+    xp = array_module(x._data)
+    src = x._data if x._data.ndim else x._data.reshape(1)
+    with _ignore():
+        data = xp.logaddexp.accumulate(src, axis=d) if src.shape[d] else src.copy()
+    data = data.reshape(x._data.shape)
+    # the rule's exponents shifted by each slice's total (the largest value of the result)
+    last = data if not x._data.ndim else xp.take(data, [-1], axis=d) if data.shape[d] else data
+    shift = Tensor._make(xp.where(xp.isfinite(last), last, 0).astype(data.dtype))
+    scalar = not x._data.ndim
+    dt, wide = data.dtype, np.dtype(np.float64)
+
+    def rule(xp: Any, g: Any, x: Any, shift: Any, result: Any) -> tuple:
+        if scalar:
+            return (g,)
+        # d out_j / d x_i = exp(x_i - out_j) for j >= i; in float64, whose exponent range
+        # keeps both factors finite for float32 inputs spanning hundreds
+        g, x, shift, result = (xp.astype(a, wide) for a in (g, x, shift, result))
+        with xp.quiet():
+            tail = xp.flip(xp.cumsum(xp.flip(g * xp.exp(shift - result), d), d), d)
+            return (xp.astype(tail * xp.exp(x - shift), dt),)
+
+    return record("LogcumsumexpBackward0", data, (x,), rule, (x, shift), save_output=True)
+
+
+@method("diff")
+def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``prepend``/``append`` joined first)."""
+    from ndgrad.ops.pointwise import logical_xor, sub
+    from ndgrad.ops.shape import cat, narrow
+
+    if x._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = wrap_dim(dim, x._data.ndim, "diff")
+    if n == 0:
+        return x
+    parts = [t for t in (prepend, x, append) if t is not None]
+    if len(parts) > 1:
+        for t in parts:
+            if t._data.ndim != x._data.ndim:
+                raise RuntimeError(
+                    "diff expects prepend or append to be the same dimension as input"
+                )
+        x = cat(parts, d)
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        hi, lo = narrow(x, d, 1, length - 1), narrow(x, d, 0, length - 1)
+        x = logical_xor(hi, lo) if x._data.dtype.kind == "b" else sub(hi, lo)
+    return x

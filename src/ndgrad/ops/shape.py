@@ -521,14 +521,26 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
 
 @method("diagonal")
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    if x._data.ndim != 2 or {dim1 % 2, dim2 % 2} != {0, 1}:
-        raise NotImplementedError("diagonal(): only the diagonal of a 2-D tensor is supported")
+    """The ``offset``-th diagonal of the matrices in dims ``dim1``, ``dim2``, as the last dim."""
+    n = x._data.ndim
+    if n < 2:
+        raise RuntimeError(
+            f"diagonal(): expected a tensor of at least 2 dimensions, got {n}"
+            if n
+            else "diagonal(): Dimension out of range (expected to be in range of [-1, 0], but "
+            f"got {dim1})"
+        )
+    d1, d2 = wrap_dim(dim1, n, "diagonal"), wrap_dim(dim2, n, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if (d1, d2) != (n - 2, n - 1):
+        x = movedim(x, (d1, d2), (n - 2, n - 1))
     xp = array_module(x._data)
-    rows = xp.arange(x._data.shape[0])
+    rows = xp.arange(x._data.shape[-2])
     cols = rows + offset
-    keep = (cols >= 0) & (cols < x._data.shape[1])
+    keep = (cols >= 0) & (cols < x._data.shape[-1])
     key = (Tensor._make(rows[keep]), Tensor._make(cols[keep]))
-    return x[key]
+    return named(x[key] if n == 2 else x[(Ellipsis, *key)], "DiagonalBackward0")
 
 
 _diagonal_of = diagonal  # diag's argument is also called diagonal
@@ -815,3 +827,161 @@ def broadcast_shapes(*shapes: Any) -> Size:
         raise RuntimeError(
             f"Shape mismatch: objects cannot be broadcast to a single shape: {list(shapes)}"
         ) from None
+
+
+# ----------------------------------------------------------------------------- built from the
+# ops above (their gradients come from those ops)
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The tensors (0-D, 1-D as a row, or 2-D) as blocks down the diagonal of one matrix."""
+    from ndgrad._creation import zeros
+
+    if not tensors:
+        return Tensor._make(np.zeros((1, 0), np.float32))
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t.dim() > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} "
+                f"has {t.dim()} dimensions"
+            )
+        blocks.append(t.reshape(1, -1) if t.dim() < 2 else t)
+    dt = _dtype.from_numpy_dtype(_cat_dtype(blocks))
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        dev = b.device
+        parts = [
+            zeros(r, left, dtype=dt, device=dev),
+            b.to(dt),
+            zeros(r, width - left - c, dtype=dt, device=dev),
+        ]
+        rows.append(cat(parts, 1))
+        left += c
+    return cat(rows, 0)
+
+
+@method("rot90")
+def rot90(x: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """``x`` rotated by 90 degrees ``k`` times in the plane of ``dims`` (from the first
+    towards the second), as PyTorch composes it of flip and transpose."""
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if x.dim() < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {x.dim()}")
+    d0, d1 = (wrap_dim(d, x.dim(), "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(
+            f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}"
+        )
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, (d1,)), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return transpose(flip(x, (d0,)), d0, d1)
+    return clone(x)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+    """The Vandermonde matrix: columns ``x ** (N - 1) ... x ** 0`` (reversed if increasing)."""
+    from ndgrad._creation import ones
+    from ndgrad.ops.reduction import cumprod
+
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if x._data.dtype.kind in "bui":
+        x = x.to(_dtype.int64)
+    columns = [ones(x.shape[0], 1, dtype=x.dtype, device=x.device)] if n else []
+    if n > 1:
+        columns.append(cumprod(x.unsqueeze(1).expand(x.shape[0], n - 1), 1))
+    out = cat(columns, 1) if columns else x.reshape(-1, 1)[:, :0]
+    return out if increasing else flip(out, (1,))
+
+
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None, **_: Any
+) -> Tensor:
+    """The (row, column) indices of the lower triangle of a ``row x col`` matrix, as 2 x N."""
+    out = _triangle_indices(np.tril_indices, row, col, offset, dtype, "tril_indices")
+    return out if device is None else out.to(device)
+
+
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None, **_: Any
+) -> Tensor:
+    """The (row, column) indices of the upper triangle of a ``row x col`` matrix, as 2 x N."""
+    out = _triangle_indices(np.triu_indices, row, col, offset, dtype, "triu_indices")
+    return out if device is None else out.to(device)
+
+
+def _triangle_indices(fn: Any, row: int, col: int, offset: int, dtype: Any, op: str) -> Tensor:
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    np_dtype = np.int64 if dtype is None else _dtype.to_dtype(dtype).np
+    if np.dtype(np_dtype).kind not in "iu":
+        raise RuntimeError(f"\"{op}\" not implemented for '{_dtype.to_dtype(dtype)}'")
+    rows, cols = fn(row, offset, col)
+    return Tensor._make(np.stack([rows, cols]).astype(np_dtype).reshape(2, -1))
+
+
+@method("diag_embed")
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``, ``dim2`` of the result) with ``x``'s last dim on their
+    ``offset``-th diagonal."""
+    n = x.dim() + 1
+    d1, d2 = wrap_dim(dim1, n, "diag_embed"), wrap_dim(dim2, n, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    xp = array_module(x._data)
+    src = x._data if x._data.ndim else x._data.reshape(1)
+    m = src.shape[-1] + builtins.abs(offset)
+    out = xp.zeros(src.shape[:-1] + (m, m), dtype=src.dtype)
+    i = xp.arange(src.shape[-1])
+    out[..., i + builtins.max(-offset, 0), i + builtins.max(offset, 0)] = src
+    data = xp.ascontiguousarray(xp.moveaxis(out, (-2, -1), (d1, d2)))
+
+    def rule(xp: Any, g: Any) -> tuple:
+        return (xp.diagonal(g, offset, d1, d2),)
+
+    return record("DiagEmbedBackward0", data, (x,), rule)
+
+
+@method("diagflat")
+def diagflat(x: Tensor, offset: int = 0) -> Tensor:
+    """A matrix with ``x`` (flattened) on its ``offset``-th diagonal."""
+    return _diag_embed(x.reshape(-1), offset)
+
+
+@method("renorm", inplace="renorm_")
+def renorm(x: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` scaled down to ``p``-norm ``maxnorm`` where it is larger."""
+    from ndgrad.ops.pointwise import where
+    from ndgrad.ops.reduction import norm
+
+    if x.dim() < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.dim()} dimensions")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"renorm: expected a floating point input, got {x.dtype}")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = wrap_dim(dim, x.dim(), "renorm")
+    others = tuple(i for i in range(x.dim()) if i != d)
+    norms = norm(x, p, others, keepdim=True) if others else x.abs() if p else x
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return x * factor
+
+
+moveaxis = movedim
+bind("moveaxis", movedim)
+bind("swapaxes_", Tensor.transpose_)
+bind("swapdims_", Tensor.transpose_)

@@ -366,9 +366,303 @@ def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> _Min
     return _MinMax(x.amin(dims, keepdim), x.amax(dims, keepdim))
 
 
+@method("nanmean")
+def nanmean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``mean`` of the non-NaN elements."""
+    from ndgrad.ops.pointwise import div, isnan, logical_not
+
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{_type_name(x)}"
+        )
+    count = logical_not(isnan(x)).sum(dim, keepdim) if dim is not None else None
+    if count is None:
+        count = logical_not(isnan(x)).sum(tuple(range(x.dim())), keepdim)
+    return div(nansum(x, dim, keepdim, dtype=dtype), count)
+
+
+def _type_name(x: Tensor) -> str:
+    from ndgrad._dtype import SCALAR_NAMES
+
+    return SCALAR_NAMES[x._data.dtype.name]
+
+
+@method("nanquantile")
+def nanquantile(
+    x: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """``quantile`` of the non-NaN elements of each slice (NaN where a slice has none)."""
+    from ndgrad.ops.indexing import gather
+    from ndgrad.ops.pointwise import where
+    from ndgrad.ops.sorting import sort
+
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    xp = array_module(x._data)
+    qs = xp.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64)
+    quantile(x.detach()[(0,) * x.dim()] if x.numel() else x, q, interpolation=interpolation)
+    src, d = (x.reshape(-1), 0) if dim is None else (x, wrap_dim(dim, x.dim(), "quantile"))
+    src = src if src.dim() else src.reshape(1)
+    ordered = sort(src, d).values  # NaN last
+    count = (~xp.isnan(src._data)).sum(axis=d, keepdims=True)  # per slice
+    qq = xp.atleast_1d(qs).reshape((-1,) + (1,) * src.dim())
+    rank = qq * xp.maximum(count - 1, 0)
+    if interpolation == "nearest":
+        rank = xp.round(rank)
+    lower = xp.floor(rank).astype(np.int64)
+    upper = xp.ceil(rank).astype(np.int64)
+    weights = {
+        "lower": 0 * rank,
+        "higher": 0 * rank + (upper > lower),
+        "midpoint": 0.5 + 0 * rank,
+    }
+    w = weights.get(interpolation, rank - lower)
+    k = qq.shape[0]
+    big = ordered.unsqueeze(0).expand((k,) + tuple(ordered.shape))
+    lo = gather(big, d + 1, Tensor._make(lower))
+    hi = gather(big, d + 1, Tensor._make(upper))
+    result = lo + Tensor._make(w.astype(x._data.dtype)) * (hi - lo)
+    result = where(Tensor._make(xp.broadcast_to(count == 0, result.shape)), float("nan"), result)
+    if keepdim:
+        if dim is None:
+            result = result.reshape((-1,) + (1,) * x.dim())
+    else:
+        result = result.squeeze(d + 1)
+    return result.squeeze(0) if qs.ndim == 0 else result
+
+
+@method("cov")
+def cov(
+    x: Tensor,
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
+    """The covariance matrix of the variables in ``x``'s rows (observations in columns)."""
+    from ndgrad.ops.linalg import mm
+    from ndgrad.ops.pointwise import div, mul
+
+    if x.dim() > 2:
+        raise RuntimeError(
+            f"cov(): expected input to have two or fewer dimensions but got an input with {x.dim()} dimensions"
+        )
+    x = x.reshape(1, -1) if x.dim() < 2 else x
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        if fweights.dim() > 1 or fweights.numel() != n:
+            raise RuntimeError(
+                f"cov(): expected fweights to have one or fewer dimensions and {n} elements"
+            )
+        if fweights._data.dtype.kind not in "iu":
+            raise RuntimeError(
+                f"cov(): expected fweights to have integral dtype but got fweights with {_type_name(fweights)} dtype"
+            )
+        if bool((fweights._data < 0).any()):
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if aweights.dim() > 1 or aweights.numel() != n:
+            raise RuntimeError(
+                f"cov(): expected aweights to have one or fewer dimensions and {n} elements"
+            )
+        if aweights._data.dtype.kind != "f":
+            raise RuntimeError(
+                "cov(): expected aweights to have floating point dtype but got aweights with "
+                f"{_type_name(aweights)} dtype"
+            )
+        if bool((aweights._data < 0).any()):
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else mul(w, aweights)
+    if x._data.dtype.kind != "f":
+        x = x.to(_default_float())
+    if w is None:
+        avg = x.mean(1)
+        w_sum: Any = n
+        norm = n - correction
+    else:
+        w_sum = w.sum()
+        avg = div((x * w).sum(1), w_sum)
+        if aweights is not None and correction != 0:
+            norm = w_sum - correction * div((w * aweights).sum(), w_sum)
+        else:
+            norm = w_sum - correction
+    if isinstance(norm, Tensor):
+        if bool((norm._data <= 0).all()):
+            norm = norm * 0
+    elif norm <= 0:
+        norm = 0
+    centered = x - avg.unsqueeze(1)
+    c = mm(centered, (centered if w is None else centered * w).t())
+    return div(c, norm).squeeze()
+
+
+def _default_float() -> Any:
+    from ndgrad._dtype import get_default_dtype
+
+    return get_default_dtype()
+
+
+@method("corrcoef")
+def corrcoef(x: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in ``x``'s rows."""
+    from ndgrad.ops.pointwise import clamp, div, sqrt
+
+    if x.dim() > 2:
+        raise RuntimeError(
+            f"corrcoef(): expected input to have two or fewer dimensions but got an input with {x.dim()} dimensions"
+        )
+    c = cov(x)
+    if c.dim() == 0:
+        return div(c, c)
+    std = sqrt(c.diagonal())
+    c = div(c, std.reshape(-1, 1))
+    c = div(c, std.reshape(1, -1))
+    return clamp(c, -1, 1)
+
+
+def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The trapezoid rule along ``dim``: spacing ``dx`` (1 by default) or sample points ``x``."""
+    from ndgrad.ops.reduction import diff
+
+    if y.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+
+    if isinstance(x, Tensor):
+        if dx is not None:
+            raise TypeError("trapezoid() received an invalid combination of arguments")
+        d = wrap_dim(dim, y.dim(), "trapezoid")
+        if y.shape[d] == 0:
+            return y.sum(d) * 0
+        spacing = diff(x, dim=dim if x.dim() == y.dim() else -1)
+        if spacing.dim() == 1 and y.dim() > 1:
+            shape = [1] * y.dim()
+            shape[d] = -1
+            spacing = spacing.reshape(shape)
+        n = y.shape[d]
+        pair = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+        return (spacing * pair).sum(d) / 2
+    step = 1 if dx is None else dx
+    if x is not None:  # trapezoid(y, 0.5): a number is the spacing
+        step = x
+    d = wrap_dim(dim, y.dim(), "trapezoid")
+    if y.shape[d] == 0:
+        return y.sum(d) * 0
+    ends = y.select(d, 0) + y.select(d, -1)
+    return (y.sum(d) - ends * 0.5) * step
+
+
+def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The running trapezoid rule along ``dim`` (one element fewer than ``y``)."""
+    from ndgrad.ops.reduction import cumsum, diff
+
+    if y.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = wrap_dim(dim, y.dim(), "cumulative_trapezoid")
+    n = y.shape[d]
+    pair = y.narrow(d, 1, max(n - 1, 0)) + y.narrow(d, 0, max(n - 1, 0))
+    if isinstance(x, Tensor):
+        spacing = diff(x, dim=dim if x.dim() == y.dim() else -1)
+        if spacing.dim() == 1 and y.dim() > 1:
+            shape = [1] * y.dim()
+            shape[d] = -1
+            spacing = spacing.reshape(shape)
+        return cumsum(spacing * pair / 2, d)
+    step = x if x is not None else (1 if dx is None else dx)
+    return cumsum(pair * (step / 2), d)
+
+
+class _HistogramResult(tuple):
+    """``torch.return_types.histogram``: (hist, bin_edges)."""
+
+    __slots__ = ()
+
+    def __new__(cls, hist: Tensor, edges: Tensor) -> _HistogramResult:
+        return tuple.__new__(cls, (hist, edges))
+
+    hist = property(lambda self: self[0])
+    bin_edges = property(lambda self: self[1])
+
+    def __repr__(self) -> str:
+        return f"ndgrad.return_types.histogram(\nhist={self[0]!r},\nbin_edges={self[1]!r})"
+
+
+@method("histogram")
+def histogram(
+    x: Tensor,
+    bins: Any = 100,
+    *,
+    range: Any = None,  # noqa: A002 - PyTorch's name
+    weight: Tensor | None = None,
+    density: bool = False,
+) -> _HistogramResult:
+    """Counts (or weights' sums) of ``x`` in bins: ``bins`` equal ones over ``range`` (the
+    data's min and max by default), or the edges ``bins``."""
+    data = x._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{_type_name(x)}'")
+    xp = array_module(data)
+    if isinstance(bins, Tensor):
+        if bins.dim() != 1:
+            raise RuntimeError(
+                "torch.histogram(): bins tensor should have one dimension, but got "
+                f"{bins.dim()} dimensions in the bins tensor"
+            )
+        edges = bins._data.astype(data.dtype)
+    else:
+        if bins <= 0:
+            raise RuntimeError(
+                f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0"
+            )
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+            if lo > hi:
+                raise RuntimeError(
+                    f"torch.histogram(): min should not exceed max, but got min {lo} max {hi} for dimension 0"
+                )
+        elif data.size:
+            lo, hi = float(data.min()), float(data.max())
+        else:
+            lo, hi = 0.0, 0.0
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = xp.linspace(lo, hi, bins + 1).astype(data.dtype)
+    flat = data.reshape(-1)
+    nb = edges.shape[0] - 1
+    inside = (flat >= edges[0]) & (flat <= edges[-1])
+    pos = xp.searchsorted(edges, flat[inside], side="right") - 1
+    pos = xp.clip(pos, 0, max(nb - 1, 0))
+    w = None if weight is None else weight._data.reshape(-1)[inside]
+    hist = xp.bincount(pos, weights=w, minlength=nb).astype(data.dtype)
+    if density:
+        total = hist.sum()
+        hist = hist / (total * xp.diff(edges)) if total else hist * xp.nan
+        hist = hist.astype(data.dtype)
+    return _HistogramResult(Tensor._make(hist), Tensor._make(edges.copy()))
+
+
 __all__ = [
     "aminmax",
     "bincount",
+    "corrcoef",
+    "cov",
+    "cumulative_trapezoid",
+    "histogram",
+    "nanmean",
+    "nanquantile",
+    "trapezoid",
+    "trapz",
     "histc",
     "kthvalue",
     "median",
