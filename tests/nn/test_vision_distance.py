@@ -172,3 +172,34 @@ def test_cdist_zero_p_counts_differences():
     a, b = torch.tensor([[0.0, 1.0, 2.0]]), torch.tensor([[0.0, 1.5, 2.0], [1.0, 1.0, 0.0]])
     assert ndgrad.cdist(to_nd(a), to_nd(b), p=0).tolist() == torch.cdist(a, b, p=0).tolist()
     assert ndgrad.tensor(3.0).unfold(0, 1, 1).shape == torch.tensor(3.0).unfold(0, 1, 1).shape
+
+
+@pytest.mark.parametrize("shape,ns", [((2, 5), (5,)), ((2, 3, 4), (3, 4)), ((3, 4), [4])])
+def test_rms_norm_matches_torch_and_differentiates_twice(shape, ns):
+    x = _r(*shape)
+    w = _r(*ns)
+    _both(lambda a, b: F.rms_norm(a, ns, b), lambda a, b: TF.rms_norm(a, ns, b), x, w, atol=1e-12)
+    _both(lambda a: F.rms_norm(a, ns, eps=1e-3), lambda a: TF.rms_norm(a, ns, eps=1e-3), x)
+    a = ndgrad.tensor(x.numpy(), requires_grad=True)
+    assert gradgradcheck(lambda t: F.rms_norm(t, ns), (a,), eps=1e-6, atol=1e-5, rtol=1e-4)
+    xf = torch.randn(*shape)
+    assert_close(F.rms_norm(to_nd(xf), ns), TF.rms_norm(xf, ns), atol=1e-6, rtol=1e-5)
+
+
+def test_rms_norm_module_and_orthogonal_init_match_torch():
+    for args in [(4,), ([2, 3], 1e-5, False)]:
+        ours, ref = nn.RMSNorm(*args), torch.nn.RMSNorm(*args)
+        assert repr(ours) == repr(ref)
+        assert list(ours.state_dict()) == list(ref.state_dict())
+        x = torch.randn(3, 2, 3) if len(args) > 1 else torch.randn(3, 4)
+        assert_close(ours(to_nd(x)), ref(x), atol=1e-6, rtol=1e-5)
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*3\]"):
+        F.rms_norm(ndgrad.ones(2, 4), (3,))
+    for shape in [(3, 5), (5, 3), (4, 2, 3)]:
+        w = ndgrad.empty(shape)
+        nn.init.orthogonal_(w, gain=2.0)
+        m = w.reshape(shape[0], -1).numpy().astype(np.float64)
+        gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
+        np.testing.assert_allclose(gram, 4.0 * np.eye(gram.shape[0]), atol=1e-5)
+    with pytest.raises(ValueError, match="Only tensors with 2 or more dimensions"):
+        nn.init.orthogonal_(ndgrad.empty(3))

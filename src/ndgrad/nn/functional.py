@@ -107,6 +107,7 @@ __all__ = [
     "batch_norm",
     "layer_norm",
     "group_norm",
+    "rms_norm",
     "instance_norm",
     "max_pool1d",
     "max_pool2d",
@@ -2120,6 +2121,39 @@ def layer_norm(
         )
     _check_norm_dtypes("LayerNormKernelImpl", input, weight, bias)
     return _norm.layer_norm(input, len(ns), weight, bias, eps)
+
+
+def rms_norm(
+    input: Tensor,  # noqa: A002
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """``x / sqrt(mean(x^2) + eps)`` over the trailing ``normalized_shape`` dims, then
+    ``* weight``; ``eps`` defaults to the dtype's machine epsilon (PyTorch's)."""
+    _check_tensor("rms_norm", "input", input)
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError(
+            "rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    ns = _shape_list(normalized_shape)
+    shape = _shape_list(input.shape)
+    if len(shape) < len(ns) or shape[len(shape) - len(ns) :] != ns:
+        raise RuntimeError(
+            f"Given normalized_shape={ns}, expected input with shape "
+            f"[*{', '.join(map(str, ns))}], but got input of size{shape}"
+        )
+    if weight is not None and _shape_list(weight.shape) != ns:
+        raise RuntimeError(
+            f"Expected weight to be of same shape as normalized_shape, but got weight of "
+            f"shape {_shape_list(weight.shape)} and normalized_shape = {ns}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = input * _pw.rsqrt(input.pow(2).mean(dims, keepdim=True) + eps)
+    return out * weight if weight is not None else out
 
 
 def group_norm(

@@ -147,6 +147,30 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> 
     return normal_(tensor, 0.0, _xavier_std(tensor, gain), generator)
 
 
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal draw, as PyTorch: the
+    rows (or columns) of ``tensor`` viewed as ``(rows, numel / rows)`` are orthonormal, times
+    ``gain``."""
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    from ndgrad.ops.decompositions import qr
+
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        flat = normal_(_creation.empty((rows, cols), dtype=tensor.dtype), 0.0, 1.0, generator)
+        if rows < cols:
+            flat = flat.t()
+        q, r = qr(flat)
+        q = q * r.diagonal(0, -2, -1).sign()
+        if rows < cols:
+            q = q.t()
+        tensor.copy_(q.reshape(tensor.shape) * gain)
+    return tensor
+
+
 def kaiming_uniform_(
     tensor: Tensor,
     a: float = 0,

@@ -123,6 +123,7 @@ from ndgrad.nn.modules.normalization import (
     GroupNorm,
     LayerNorm,
     LocalResponseNorm,
+    RMSNorm,
 )
 from ndgrad.nn.modules.padding import (
     CircularPad1d,
@@ -285,6 +286,7 @@ __all__ = [
     "RNNBase",
     "RNNCell",
     "RNNCellBase",
+    "RMSNorm",
     "RReLU",
     "ReLU",
     "ReLU6",
