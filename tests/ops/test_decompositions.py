@@ -188,3 +188,36 @@ def test_bad_input_gets_torchs_exception_class(call):
         isinstance(ours.value, type(theirs.value))
         or type(theirs.value).__name__ == type(ours.value).__name__
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, a: lib.linalg.cholesky(a),
+        lambda lib, a: lib.linalg.solve(a, lib.ones(3, 2, dtype=a.dtype)),
+    ],
+)
+def test_changing_a_saved_output_in_place_makes_backward_raise_as_torch(make):
+    a = np.random.default_rng(3).standard_normal((3, 3))
+    a = a @ a.T + 3 * np.eye(3)
+    for lib in (torch, ndgrad):
+        x = lib.tensor(a, requires_grad=True)
+        out = make(lib, x)
+        with lib.no_grad():
+            out.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+
+
+def test_ex_forms_report_failure_in_info_as_torch():
+    for call in (
+        lambda lib: lib.linalg.cholesky_ex(-lib.eye(2)),
+        lambda lib: lib.linalg.inv_ex(lib.zeros(2, 2)),
+        lambda lib: lib.linalg.inv_ex(2 * lib.eye(2)),
+    ):
+        ours, theirs = call(ndgrad), call(torch)
+        assert ours[1].item() == (theirs[1].item() != 0)
+        assert str(ours[1].dtype).split(".")[1] == str(theirs[1].dtype).split(".")[1]
+    assert_close(
+        ndgrad.linalg.inv_ex(2 * ndgrad.eye(2))[0], torch.linalg.inv_ex(2 * torch.eye(2))[0]
+    )

@@ -147,11 +147,8 @@ def relu_(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
-    if inplace:
-        from ndgrad.ops.inplace import apply_inplace
-
-        return apply_inplace(input, "leaky_relu_", lambda s: _pw.leaky_relu(s, negative_slope))
-    return _pw.leaky_relu(input, negative_slope)
+    compute = lambda x: _pw.leaky_relu(x, negative_slope)  # noqa: E731
+    return _maybe_inplace(input, inplace, "leaky_relu_", compute)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002

@@ -16,11 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad import _creation, _dtype
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import record_multi
 from ndgrad.ops._common import bind, record, return_type
-from ndgrad.ops.linalg import _LinAlgError, _require_square
+from ndgrad.ops.linalg import _LinAlgError, _require_square, inverse
+from ndgrad.ops.pointwise import where
+from ndgrad.ops.shape import diag_embed
 
 EighResult = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 SvdResult = return_type("linalg_svd", ("U", "S", "Vh"))
@@ -42,19 +45,10 @@ def _mT(t: Tensor) -> Tensor:
 
 
 def _eye_like(t: Tensor, n: int) -> Tensor:
-    from ndgrad import _creation
-
     return _creation.eye(n, dtype=t.dtype)
 
 
-def _diag_embed(v: Tensor) -> Tensor:
-    """``(*, n)`` to ``(*, n, n)`` with ``v`` on the diagonal."""
-    return v.unsqueeze(-1) * _eye_like(v, v.shape[-1])
-
-
 def _zero_if_none(g: Any, like: Tensor) -> Tensor:
-    from ndgrad import _creation
-
     return _creation.zeros_like(like) if g is None else g
 
 
@@ -96,21 +90,16 @@ def solve(a: Tensor, b: Tensor, *, left: bool = True) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- cholesky
-def _cholesky_data(op: str, a: Tensor, upper: bool) -> Any:
-    _require_square(op, a)
+def cholesky(a: Tensor, *, upper: bool = False) -> Tensor:
+    """The lower-triangular ``L`` with ``A = L L^T`` (or ``U = L^T`` when ``upper``)."""
+    _require_square("linalg.cholesky", a)
     try:
         low = array_module(a._data).linalg.cholesky(a._data)
     except np.linalg.LinAlgError:
         raise _LinAlgError(
-            f"{op}: The factorization could not be completed because the input is not "
-            "positive-definite."
+            "linalg.cholesky: The factorization could not be completed because the input is "
+            "not positive-definite."
         ) from None
-    return low
-
-
-def cholesky(a: Tensor, *, upper: bool = False) -> Tensor:
-    """The lower-triangular ``L`` with ``A = L L^T`` (or ``U = L^T`` when ``upper``)."""
-    low = _cholesky_data("linalg.cholesky", a, upper)
 
     def rule(xp: Any, g: Any, low: Any) -> tuple:
         # A = L L^T: gA = L^-T phi(L^T gL) L^-1, symmetrised; phi keeps the lower triangle
@@ -125,37 +114,25 @@ def cholesky(a: Tensor, *, upper: bool = False) -> Tensor:
     return _mT(out) if upper else out
 
 
-def cholesky_ex(a: Tensor, *, upper: bool = False, check_errors: bool = False) -> Any:
-    from ndgrad import _creation
-
+def _with_info(result_type: type, compute: Any, a: Tensor, check_errors: bool) -> Any:
+    """The ``*_ex`` form: ``(result, info)``; a failure gives NaNs and info 1 unless
+    ``check_errors``."""
     try:
-        low = cholesky(a, upper=upper)
+        result = compute()
     except _LinAlgError:
         if check_errors:
             raise
         nan = _creation.full(a.shape, float("nan"), dtype=a.dtype)
-        return CholeskyExResult(nan, _creation.ones(a.shape[:-2], dtype=_int32()))
-    return CholeskyExResult(low, _creation.zeros(a.shape[:-2], dtype=_int32()))
+        return result_type(nan, _creation.ones(a.shape[:-2], dtype=_dtype.int32))
+    return result_type(result, _creation.zeros(a.shape[:-2], dtype=_dtype.int32))
 
 
-def _int32() -> Any:
-    from ndgrad import int32
-
-    return int32
+def cholesky_ex(a: Tensor, *, upper: bool = False, check_errors: bool = False) -> Any:
+    return _with_info(CholeskyExResult, lambda: cholesky(a, upper=upper), a, check_errors)
 
 
 def inv_ex(a: Tensor, *, check_errors: bool = False) -> Any:
-    from ndgrad import _creation
-    from ndgrad.ops.linalg import inverse
-
-    try:
-        result = inverse(a)
-    except _LinAlgError:
-        if check_errors:
-            raise
-        nan = _creation.full(a.shape, float("nan"), dtype=a.dtype)
-        return InvExResult(nan, _creation.ones(a.shape[:-2], dtype=_int32()))
-    return InvExResult(result, _creation.zeros(a.shape[:-2], dtype=_int32()))
+    return _with_info(InvExResult, lambda: inverse(a), a, check_errors)
 
 
 # ----------------------------------------------------------------------------- eigh
@@ -170,7 +147,7 @@ def eigh(a: Tensor, UPLO: str = "L") -> Any:  # noqa: N803 - PyTorch's name
     def backward(gw: Any, gv: Any) -> tuple:
         values, vectors = eigh(a, UPLO)
         gw = _zero_if_none(gw, values)
-        inner = _diag_embed(gw)
+        inner = diag_embed(gw)
         if gv is not None:
             vtg = _mT(vectors) @ gv
             diff = values.unsqueeze(-2) - values.unsqueeze(-1)  # w_j - w_i
@@ -212,11 +189,11 @@ def svd(a: Tensor, full_matrices: bool = True) -> Any:
         if gvh is not None:
             gvh = gvh[..., :k, :]
         gs = _zero_if_none(gs, S)
-        inner = _diag_embed(gs)
+        inner = diag_embed(gs)
         eye = _eye_like(S, k)
         s2 = S * S
         f = (1 - eye) / (s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye)  # 1 / (s_j^2 - s_i^2)
-        smat = _diag_embed(S)
+        smat = diag_embed(S)
         result = None
         if gu is not None:
             utg = _mT(U) @ gu
@@ -255,8 +232,6 @@ def qr(a: Tensor, mode: str = "reduced") -> Any:
     xp = array_module(a._data)
     q, r = xp.linalg.qr(a._data, mode="complete" if mode == "complete" else "reduced")
     if mode == "r":
-        from ndgrad import _creation
-
         q = xp.empty((0,), a._data.dtype)
         return QrResult(_creation.tensor(q), qr(a, "reduced").R)
 
@@ -277,8 +252,6 @@ def qr(a: Tensor, mode: str = "reduced") -> Any:
         mm = R @ _mT(gr) - _mT(gq) @ Q
         low = mm.tril(-1)
         sym = low + _mT(low) + mm * _eye_like(mm, mm.shape[-1])
-        from ndgrad.ops.linalg import inverse
-
         return ((gq + Q @ sym) @ _mT(inverse(R)),)
 
     outs = record_multi("LinalgQrBackward0", (q, r), (a,), backward)
@@ -294,8 +267,6 @@ def slogdet(a: Tensor) -> Any:
     logabs = np.asarray(logabs, a._data.dtype)
 
     def backward(gsign: Any, glog: Any) -> tuple:
-        from ndgrad.ops.linalg import inverse
-
         if glog is None:
             return (None,)
         return (glog.unsqueeze(-1).unsqueeze(-1) * _mT(inverse(a)),)
@@ -314,9 +285,6 @@ OldSvdResult = return_type("svd", ("U", "S", "V"))
 def matrix_power(a: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (the inverse's power for ``n < 0``, the
     identity for 0), by repeated squaring."""
-    from ndgrad import _creation
-    from ndgrad.ops.linalg import inverse
-
     if a._data.ndim < 2 or a._data.shape[-1] != a._data.shape[-2]:
         raise RuntimeError(
             "linalg.matrix_power: A must be batches of square matrices, but they are "
@@ -391,8 +359,6 @@ def pinv(
         rtol = rcond
     u, s, vh = svd(a, full_matrices=False)
     keep = s > _cutoff(s, a.shape, atol, rtol)
-    from ndgrad.ops.pointwise import where
-
     safe = where(keep, s, 1.0)
     s_inv = where(keep, 1.0 / safe, 0.0)
     return (_mT(vh) * s_inv.unsqueeze(-2)) @ _mT(u)
@@ -401,7 +367,6 @@ def pinv(
 def lstsq(a: Tensor, b: Tensor, rcond: Any = None, *, driver: str | None = None) -> Any:
     """The least-squares solution of ``A X = B`` (through the pseudo-inverse). As PyTorch's
     default CPU driver ('gelsy'), the residuals and singular values come back empty."""
-    from ndgrad import _creation
 
     vector = b.dim() == a.dim() - 1
     bm = b.unsqueeze(-1) if vector else b
@@ -421,8 +386,6 @@ def svd_old(a: Tensor, some: bool = True, compute_uv: bool = True) -> Any:
 def logdet(a: Tensor) -> Tensor:
     """``log det A``: nan for a negative determinant, -inf for a zero one."""
     sign, logabs = slogdet(a)
-    from ndgrad.ops.pointwise import where
-
     return where(sign < 0, float("nan"), where(sign == 0, -float("inf"), logabs))
 
 
