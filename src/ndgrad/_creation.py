@@ -6,6 +6,7 @@ import builtins
 import contextlib
 import math
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,7 @@ def _finish(data: Any, requires_grad: bool, dev: Any = None) -> Tensor:
         data = to_device(data, dev)
     t = Tensor._make(data)
     if requires_grad:
-        t.requires_grad_(True)
+        t._require_grad_at_creation()
     return t
 
 
@@ -87,6 +88,14 @@ def tensor(
 ) -> Tensor:
     # the device named, the CPU included (a GPU tensor given as data stays there otherwise)
     dev = None if device is None else check_available(device)
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach()"
+            ".clone() or sourceTensor.detach().clone().requires_grad_(True), rather than "
+            "torch.tensor(sourceTensor).",
+            UserWarning,
+            stacklevel=2,
+        )
     return _finish(to_array(data, dtype), requires_grad, dev)
 
 
@@ -259,7 +268,7 @@ def arange(
         raise RuntimeError("arange(): step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(
-            f"arange(): upper bound and larger bound inconsistent with step sign "
+            f"arange(): upper bound and lower bound inconsistent with step sign "
             f"(start={start}, end={end}, step={step})"
         )
     if dtype is None:

@@ -73,8 +73,9 @@ def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
         return _FROM_NUMPY[np.dtype(np_dtype)]
     except KeyError:
         raise TypeError(
-            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
-            "are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The "
+            "only supported types are: float64, float32, float16, int64, int32, int16, int8, "
+            "uint8, and bool."
         ) from None
 
 
@@ -157,6 +158,14 @@ SCALAR_NAMES = {
     "uint8": "Byte",
     "bool": "Bool",
 }
+
+
+def not_floating(op: str, dtype: Any) -> RuntimeError:
+    """PyTorch's error for an integer or bool tensor given to a floating-point-only op."""
+    return RuntimeError(
+        f"{op}: Expected a floating point or complex tensor as input. "
+        f"Got {SCALAR_NAMES[np.dtype(dtype).name]}"
+    )
 
 
 def not_implemented(kernel: str, t: Any) -> NotImplementedError:

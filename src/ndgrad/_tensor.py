@@ -219,8 +219,9 @@ class Tensor:
                 "var_no_grad = var.detach()."
             )
         if value and self._data.dtype.kind not in "fc":
+            # PyTorch's three spellings: the attribute, requires_grad_() and the factories.
             raise RuntimeError(
-                "Only Tensors of floating point and complex dtype can require gradients "
+                "only Tensors of floating point and complex dtype can require gradients "
                 f"(got {self.dtype})"
             )
         self._requires_grad = bool(value)
@@ -231,8 +232,21 @@ class Tensor:
                 "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
                 f"{type(requires_grad).__name__}"
             )
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (got {self.dtype})"
+            )
         self.requires_grad = requires_grad
         return self
+
+    def _require_grad_at_creation(self) -> None:
+        """``requires_grad=True`` of a factory or ``Parameter``, with PyTorch's message."""
+        if self._data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "Only Tensors of floating point and complex dtype can require gradients "
+                f"(got {self.dtype})"
+            )
+        self._requires_grad = True
 
     @property
     def is_leaf(self) -> bool:

@@ -21,6 +21,7 @@ checkpoint that inflates a thousandfold was not written by it.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
@@ -387,7 +388,7 @@ def load(
         path = os.fspath(f)
         source = repr(path)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"ndgrad.load: no such file: {path!r}")
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
         if os.path.isdir(path):
             raise IsADirectoryError(f"ndgrad.load: {path!r} is a folder, not a checkpoint file")
         if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO blocks, /dev/zero never ends

@@ -6,6 +6,7 @@ checked against the oracle.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -284,7 +285,7 @@ CASES: list[tuple[Callable[[Any], None], type[Exception], str]] = [
     ),
     (_numpy_requires_grad, RuntimeError, r"Can't call numpy\(\) on Tensor that requires grad"),
     (_matmul_dtype, RuntimeError, r"expected m1 and m2 to have the same dtype.*float != double"),
-    (_where_cond, RuntimeError, r"where expected condition to be a boolean tensor.*float32"),
+    (_where_cond, RuntimeError, r"where expected condition to be a boolean tensor.*dtype Float"),
     (_permute_rank, RuntimeError, r"number of dimensions in the tensor input does not match"),
     (_split_sizes, RuntimeError, r"split_with_sizes expects split_sizes to sum exactly to 5"),
     (_non_leaf_requires_grad, RuntimeError, r"only change requires_grad flags of leaf variables"),
@@ -372,6 +373,32 @@ FORUM_MESSAGES = {
     "randn_float_size": lambda lib: lib.randn(2.5),
     "ones_float_size": lambda lib: lib.ones((2, 2.5)),
     "zeros_negative": lambda lib: lib.zeros(-1),
+    "requires_grad_setter": lambda lib: setattr(lib.arange(3), "requires_grad", True),
+    "requires_grad_method": lambda lib: lib.arange(3).requires_grad_(),
+    "parameter_int": lambda lib: lib.nn.Parameter(lib.arange(3)),
+    "expand_inplace": lambda lib: lib.ones(1, 3).expand(2, 3).add_(1),
+    "reshape_empty": lambda lib: lib.ones(0, 3).reshape(0, -1),
+    "mask_shape": lambda lib: lib.ones(3, 4)[:, lib.tensor([True, False])],
+    "mask_shape_put": lambda lib: lib.ones(3, 4).__setitem__(lib.tensor([True, False]), 1.0),
+    "where_float_cond": lambda lib: lib.where(lib.ones(3), lib.ones(3), lib.zeros(3)),
+    "clamp_nothing": lambda lib: lib.ones(3).clamp(),
+    "arange_sign": lambda lib: lib.arange(0, -3, 1),
+    "norm_long": lambda lib: lib.arange(3).norm(),
+    "inv_long": lambda lib: lib.linalg.inv(lib.eye(2, dtype=lib.long)),
+    "std_long": lambda lib: lib.arange(3).std(),
+    "ce_float_wrong_shape": lambda lib: lib.nn.functional.cross_entropy(
+        lib.ones(4, 10), lib.ones(4, 9)
+    ),
+    "nll_unbatched_target": lambda lib: lib.nn.functional.nll_loss(
+        lib.ones(10), lib.tensor([1, 2])
+    ),
+    "module_list_call": lambda lib: lib.nn.ModuleList([lib.nn.Linear(1, 1)])(lib.ones(1)),
+    "load_missing": lambda lib: lib.load("/nonexistent/__no_checkpoint__.pt"),
+    "grad_unused": lambda lib: lib.autograd.grad(
+        (lib.ones(2, requires_grad=True) * 2).sum(), [lib.ones(2, requires_grad=True)]
+    ),
+    "lstm_hx_tensor": lambda lib: lib.nn.LSTM(4, 8)(lib.ones(5, 3, 4), lib.zeros(1, 3, 8)),
+    "lstm_hx_short": lambda lib: lib.nn.LSTM(4, 8)(lib.ones(5, 3, 4), (lib.zeros(1, 3, 8),)),
 }
 
 
@@ -383,3 +410,13 @@ def test_forum_messages_contain_torchs_words(name):
         FORUM_MESSAGES[name](ndgrad)
     assert type(ours.value) is type(theirs.value)
     assert str(theirs.value) in str(ours.value)
+
+
+def test_tensor_of_a_tensor_warns_as_torch():
+    def caught(lib: Any) -> list[str]:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            lib.tensor(lib.ones(2))
+        return [f"{w.category.__name__}: {w.message}" for w in seen]
+
+    assert caught(ndgrad) == caught(torch) != []

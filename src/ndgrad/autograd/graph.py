@@ -522,9 +522,8 @@ def run_backward(
         for i, r in enumerate(results):
             if r is None and not allow_unused:
                 raise RuntimeError(
-                    f"One of the differentiated Tensors (input {i}, shape "
-                    f"{list(inputs[i].shape)}) appears to not have been used in the graph. "
-                    "Set allow_unused=True if this is the desired behavior."
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior."
                 )
         return tuple(_as_tensor(r) for r in results)
     return None

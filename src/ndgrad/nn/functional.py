@@ -683,26 +683,26 @@ def smooth_l1_loss(
 
 # ----------------------------------------------------------------------------- classification
 def _check_class_target(input: Tensor, target: Tensor) -> None:  # noqa: A002
-    if target._data.dtype not in (np.int64, np.uint8):
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_scalar_type(target)}"
-        )
+    # PyTorch's order: ranks and batch sizes first, then the target's dtype, then its size.
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
-    if input.dim() == 1:
-        if target.dim() != 0:
-            raise RuntimeError(
-                "0D or 1D target tensor expected, multi-target not supported (input of shape "
-                f"{list(input.shape)}, target of shape {list(target.shape)})"
-            )
-        return
-    if target.dim() == 0 or input.shape[0] != target.shape[0]:
+    if input.dim() > 1 and (target.dim() == 0 or input.shape[0] != target.shape[0]):
         raise ValueError(
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
             f"({target.shape[0] if target.dim() else 0})."
         )
-    if input.dim() == 2 and target.dim() != 1:
+    if input.dim() <= 2 and target.dim() > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if target._data.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_scalar_type(target)}"
+        )
+    if input.dim() == 1:
+        if target.dim() == 1 and target.shape[0] != 1:
+            raise ValueError(
+                f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
+            )
+        return
     expected = (input.shape[0],) + tuple(input.shape[2:])
     if tuple(target.shape) != expected:
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")

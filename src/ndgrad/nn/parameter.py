@@ -25,7 +25,7 @@ class Parameter(Tensor):
         Tensor._init(p, data._data)
         p._version_counter = data._version_counter
         if requires_grad:
-            p.requires_grad_(True)
+            p._require_grad_at_creation()
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:

@@ -37,7 +37,7 @@ def _require_float(op: str, x: Tensor) -> None:
     if x._data.ndim < 2:
         raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+        raise _dtype.not_floating(op, x._data.dtype)
 
 
 def _mT(t: Tensor) -> Tensor:

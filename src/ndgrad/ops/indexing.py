@@ -23,8 +23,30 @@ from ndgrad.ops._common import (
 from ndgrad.ops.inplace import as_view
 
 
-def _index_error(exc: Exception, x: Tensor, op: str) -> IndexError:
-    msg = str(exc).replace("axis", "dimension")
+def _mask_mismatch(x: Tensor, npkey: tuple) -> IndexError | None:
+    """PyTorch's error for a boolean mask whose shape does not fit the dimensions it indexes."""
+    consumed = [0 if k is None or k is Ellipsis else getattr(k, "ndim", 1) for k in npkey]
+    dim = 0
+    for i, k in enumerate(npkey):
+        if k is Ellipsis:
+            dim = x._data.ndim - sum(consumed[i + 1 :])
+            continue
+        if getattr(k, "dtype", None) is not None and k.dtype.kind == "b":
+            for j, n in enumerate(k.shape):
+                if dim + j < x._data.ndim and n != x._data.shape[dim + j]:
+                    return IndexError(
+                        f"The shape of the mask {list(k.shape)} at index {j} does not match the "
+                        f"shape of the indexed tensor {list(x.shape)} at index {dim + j}"
+                    )
+        dim += consumed[i]
+    return None
+
+
+def _index_error(exc: Exception, x: Tensor, op: str, npkey: tuple = ()) -> IndexError:
+    msg = str(exc)
+    if "boolean index did not match" in msg and (mismatch := _mask_mismatch(x, npkey)):
+        return mismatch
+    msg = msg.replace("axis", "dimension")
     if "too many indices" in msg:
         msg = f"too many indices for tensor of dimension {x._data.ndim}"
     return IndexError(f"{op}: {msg} (tensor of shape {list(x.shape)})")
@@ -154,7 +176,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     try:
         data = x._data[npkey]
     except IndexError as exc:
-        raise _index_error(exc, x, "index") from None
+        raise _index_error(exc, x, "index", npkey) from None
     shape = x._data.shape
     if not advanced:
         if type(data) is not type(x._data):  # a scalar copy: index again for a 0-d view
@@ -216,7 +238,7 @@ def index_put(x: Tensor, key: Any, value: Any, accumulate: bool = False) -> Tens
     try:
         data[npkey] = v._data
     except IndexError as exc:
-        raise _index_error(exc, x, "index_put") from None
+        raise _index_error(exc, x, "index_put", npkey) from None
     except ValueError:
         target = x._data[npkey].shape
         raise RuntimeError(
@@ -251,7 +273,7 @@ def _index_put_accumulate(x: Tensor, key: Any, value: Any) -> Tensor:
     try:
         target = x._data[npkey].shape
     except IndexError as exc:
-        raise _index_error(exc, x, "index_put") from None
+        raise _index_error(exc, x, "index_put", npkey) from None
     if tuple(value.shape) != target:
         try:
             value = value.expand(target)

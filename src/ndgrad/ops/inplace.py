@@ -86,6 +86,16 @@ def _output_mismatch(name: str, out_shape: tuple, other_shape: tuple) -> Runtime
     )
 
 
+def _internal_overlap() -> RuntimeError:
+    """PyTorch's words, exactly, for writing into a tensor whose elements share memory
+    (``expand``'s output: NumPy's broadcast views are read-only)."""
+    return RuntimeError(
+        "unsupported operation: more than one element of the written-to tensor "
+        "refers to a single memory location. Please clone() the tensor before performing "
+        "the operation."
+    )
+
+
 def _write(x: Tensor, data: np.ndarray, name: str) -> None:
     if data.shape != x._data.shape and not _fits(data.shape, x._data.shape):
         raise _output_mismatch(name, x._data.shape, data.shape)
@@ -93,11 +103,7 @@ def _write(x: Tensor, data: np.ndarray, name: str) -> None:
     try:
         array_module(x._data).copyto(x._data, data, casting="unsafe")
     except ValueError:
-        raise RuntimeError(  # PyTorch's words exactly
-            "unsupported operation: more than one element of the written-to tensor "
-            "refers to a single memory location. Please clone() the tensor before performing "
-            "the operation."
-        ) from None
+        raise _internal_overlap() from None
 
 
 def apply_inplace(
@@ -152,6 +158,8 @@ def inplace_binary(x: Tensor, other: Any, ufunc: Any, op: Callable, name: str) -
             with np.errstate(all="ignore"):
                 ufunc(x._data, arr, out=x._data, casting="unsafe")
         except ValueError:
+            if not getattr(x._data.flags, "writeable", True):
+                raise _internal_overlap() from None
             raise _output_mismatch(name, x._data.shape, getattr(arr, "shape", ())) from None
         x._version_counter[0] += 1
         return x

@@ -513,7 +513,7 @@ def _require_square(op: str, x: Tensor) -> None:
             else f"{op}: The input tensor A must have at least 2 dimensions."
         )
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: Expected a floating point tensor as input. Got {x.dtype}")
+        raise _dtype.not_floating(op, x._data.dtype)
 
 
 def _inv_rule(xp: Any, g: Any, inv: Any) -> tuple:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _parallel
+from ndgrad import _dtype, _parallel
 from ndgrad._backend import array_module
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import array_namespace
@@ -764,10 +764,8 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def _float_only(op: str, x: Tensor) -> None:
     if x._data.dtype.kind != "f":
-        from ndgrad._dtype import SCALAR_NAMES
-
         raise NotImplementedError(
-            f"\"{op}_cpu\" not implemented for '{SCALAR_NAMES[x._data.dtype.name]}'"
+            f"\"{op}_cpu\" not implemented for '{_dtype.SCALAR_NAMES[x._data.dtype.name]}'"
         )
 
 
@@ -846,7 +844,7 @@ def erf(x: Tensor) -> Tensor:
 @method("clamp", "clip", inplace=("clamp_", "clip_"))
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
-        raise RuntimeError("clamp(): At least one of 'min' or 'max' must not be None")
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:
@@ -909,7 +907,8 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Any:
     cond = as_tensor(condition, "where")
     if cond._data.dtype.kind != "b":
         raise RuntimeError(
-            f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}"
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{_dtype.SCALAR_NAMES[cond._data.dtype.name]}"
         )
     a, b = operands(a, b, "where")
     if type(cond._data) is not type(a._data) or type(cond._data) is not type(b._data):

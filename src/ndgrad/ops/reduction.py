@@ -130,7 +130,7 @@ def _var_args(
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}(): input dtype should be floating point, got {x.dtype}")
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     dims = normalize_dims(dim, x._data.ndim, op)
     n = 1
     for d in dims:
@@ -528,9 +528,7 @@ def norm(
     if dtype is not None:
         x = x.to(dtype)
     if x._data.dtype.kind != "f":
-        raise RuntimeError(
-            f"linalg.vector_norm: Expected a floating point tensor as input. Got {x.dtype}"
-        )
+        raise _dtype.not_floating("linalg.vector_norm", x._data.dtype)
     if p == "fro" or p is None:
         p = 2
     if p == "nuc":

@@ -189,11 +189,6 @@ class ModuleList(Module):
             self.add_module(str(offset + i), module)
         return self
 
-    def forward(self, *args: Any) -> Any:
-        raise NotImplementedError(
-            "ModuleList has no forward(): iterate over it and call its modules"
-        )
-
     def __repr__(self) -> str:
         # Runs of identical modules are compressed to "(0-2): 3 x Linear(...)", as PyTorch does.
         reprs = [repr(m) for m in self]

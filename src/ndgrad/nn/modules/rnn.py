@@ -336,9 +336,21 @@ class RNNBase(Module):
         want = 3 if batched else 2
         kind = "batched 3-D" if batched else "unbatched 2-D"
         if self.mode == "LSTM":
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise RuntimeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0)")
-            h, c = hx
+            # PyTorch reads hx[0] and hx[1], so its errors are those of that indexing.
+            hint = f" ({type(self).__name__}: hx must be a tuple (h_0, c_0))"
+            n = len(hx) if isinstance(hx, (tuple, list)) else hx.shape[0] if hx.dim() else 0
+            if n < 2:
+                raise IndexError(
+                    (
+                        "tuple index out of range"
+                        if isinstance(hx, (tuple, list))
+                        else f"index 1 is out of bounds for dimension 0 with size {n}"
+                    )
+                    + hint
+                )
+            if isinstance(hx, (tuple, list)) and n > 2:
+                raise RuntimeError("lstm expects two hidden states" + hint)
+            h, c = hx[0], hx[1]
             if h.dim() != want or c.dim() != want:
                 raise RuntimeError(
                     f"For {kind} input, hx and cx should also be {want}-D but got "
