@@ -92,6 +92,7 @@ __version__ = "0.1.0"
 
 # After the star import of ops, which also brings ops' internal ``as_tensor(x, op)``.
 import ndgrad.linalg as linalg  # noqa: E402 - torch.linalg names, replacing ops.linalg
+import ndgrad.random as random  # noqa: E402 - torch.random
 import ndgrad.special as special  # noqa: E402 - torch.special names
 from ndgrad._creation import as_tensor  # noqa: E402
 

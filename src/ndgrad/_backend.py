@@ -235,37 +235,64 @@ def special(xp: ModuleType) -> ModuleType:
 
 # ----------------------------------------------------------------------------- random
 class _DeviceRandom:
-    """NumPy's ``Generator`` methods ndgrad draws with, on a CuPy ``RandomState``."""
+    """The sampling calls of ndgrad's CPU engine (``ndgrad._mt19937.CPUEngine``) on a CuPy
+    ``RandomState``: the same calls, the device library's numbers."""
 
     def __init__(self, xp: ModuleType, seed: int) -> None:
+        self._xp = xp
         self._state = xp.random.RandomState(seed)
 
-    def random(self, size: Any = None, dtype: Any = numpy.float64) -> Any:
-        return self._state.random_sample(size, dtype=dtype)
+    def manual_seed(self, seed: int) -> None:
+        self._state.seed(seed)
 
-    def standard_normal(self, size: Any = None, dtype: Any = numpy.float64) -> Any:
-        return self._state.standard_normal(size, dtype=dtype)
+    def uniform(self, shape: tuple, dtype: Any, low: float = 0.0, high: float = 1.0) -> Any:
+        return self._state.uniform(low, high, shape).astype(dtype)
 
-    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None) -> Any:
-        return self._state.uniform(low, high, size)
+    def normal(
+        self, shape: tuple, dtype: Any, mean: float = 0.0, std: float = 1.0, contiguous: bool = True
+    ) -> Any:
+        return (self._state.standard_normal(shape) * std + mean).astype(dtype)
 
-    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> Any:
-        return self._state.normal(loc, scale, size)
+    def integers(self, shape: tuple, low: int, high: int, dtype: Any = numpy.int64) -> Any:
+        return self._state.randint(low, high, shape, dtype=numpy.int64).astype(dtype)
 
-    def integers(self, low: int, high: Any = None, size: Any = None) -> Any:
-        return self._state.randint(low, high, size, dtype=numpy.int64)
+    def random_full(self, shape: tuple, dtype: Any) -> Any:
+        dt = numpy.dtype(dtype)
+        span = 2 if dt.kind == "b" else (1 << 24) + 1 if dt.kind == "f" else numpy.iinfo(dt).max
+        return self._state.randint(0, span, shape, dtype=numpy.int64).astype(dt)
 
-    def permutation(self, n: int) -> Any:
+    def randperm(self, n: int) -> Any:
         return self._state.permutation(n)
+
+    def bernoulli(self, p: Any, shape: tuple | None = None) -> Any:
+        shape = getattr(p, "shape", None) if shape is None else shape
+        return self._state.random_sample(shape) < p
+
+    def exponential(self, shape: tuple, dtype: Any, lambd: float = 1.0) -> Any:
+        return (self._state.standard_exponential(shape) / lambd).astype(dtype)
+
+    def cauchy(self, shape: tuple, dtype: Any, median: float = 0.0, sigma: float = 1.0) -> Any:
+        u = self._state.random_sample(shape)
+        return (median + sigma * self._xp.tan(numpy.pi * (u - 0.5))).astype(dtype)
+
+    def log_normal(self, shape: tuple, dtype: Any, mean: float = 1.0, std: float = 2.0) -> Any:
+        return self._xp.exp(self._state.standard_normal(shape) * std + mean).astype(dtype)
+
+    def geometric(self, shape: tuple, dtype: Any, p: float) -> Any:
+        u = self._state.random_sample(shape)
+        return self._xp.ceil(self._xp.log(u) / numpy.log1p(-p)).astype(dtype)
 
 
 _GENERATORS: dict[str, Any] = {}
 
 
 def device_random(dev: device, seed: int) -> Any:
-    """A random generator whose draws land on ``dev`` (NumPy's PCG64 on the CPU)."""
+    """A random generator whose draws land on ``dev``: on the CPU PyTorch's own (its
+    Mersenne Twister and sampling kernels, so seeded draws are PyTorch's numbers)."""
     if dev.type == "cpu":
-        return numpy.random.default_rng(seed)
+        from ndgrad._mt19937 import CPUEngine
+
+        return CPUEngine(seed)
     return _DeviceRandom(backend(dev), seed)
 
 

@@ -320,17 +320,21 @@ def logspace(
 
 # ----------------------------------------------------------------------------- random
 class Generator:
-    """A random-number generator with PyTorch's seeding API: NumPy's PCG64 on the CPU, the
-    device library's generator (CuPy's) on a GPU, so draws land where the tensor lives."""
+    """A random-number generator with PyTorch's API. On the CPU it is PyTorch's own: the same
+    Mersenne Twister and sampling kernels (``ndgrad._mt19937``), so ``manual_seed(s)``
+    followed by the same calls gives PyTorch's numbers; on a GPU, the device library's."""
 
     def __init__(self, device: Any = "cpu") -> None:
         self.device = check_available(device)
-        self._seed = 67280421310721
+        self._seed = 67280421310721  # PyTorch's default seed
         self._rng = _backend.device_random(self.device, self._seed)
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
-        self._rng = _backend.device_random(self.device, self._seed)
+        seed = int(seed)
+        if not -(2**63) <= seed < 2**64:
+            raise RuntimeError(f"Overflow when unpacking long long: {seed}")
+        self._seed = seed % 2**64
+        self._rng.manual_seed(self._seed)
         return self
 
     def seed(self) -> int:
@@ -349,14 +353,34 @@ class Generator:
                 f"Generator.get_state(): only the CPU generator's state can be saved, not "
                 f"{self.device}'s (reseed it with manual_seed)"
             )
-        state = json.dumps(self._rng.bit_generator.state).encode()
-        return Tensor._make(np.frombuffer(state, dtype=np.uint8).copy())
+        state = self._rng.get_state()
+        state["twister"]["state"]["key"] = state["twister"]["state"]["key"].tolist()
+        data = json.dumps(state).encode()
+        return Tensor._make(np.frombuffer(data, dtype=np.uint8).copy())
 
-    def set_state(self, state: Tensor) -> Generator:
+    def set_state(self, new_state: Tensor) -> Generator:
         import json
 
-        self._rng.bit_generator.state = json.loads(bytes(state._data.tobytes()).decode())
+        if not isinstance(new_state, Tensor) or new_state._data.dtype != np.uint8:
+            raise TypeError(
+                "expected a torch.ByteTensor, but got "
+                f"{type(new_state).__name__ if not isinstance(new_state, Tensor) else new_state.type()}"
+            )
+        try:
+            state = json.loads(bytes(new_state._data.tobytes()).decode())
+            state["twister"]["state"]["key"] = np.array(state["twister"]["state"]["key"], np.uint32)
+            self._rng.set_state(state)
+        except (ValueError, KeyError, TypeError):
+            raise RuntimeError(
+                "Expected either a THGeneratorState of size 5048 or a CPUGeneratorImplState of "
+                "size 5056 but found the input RNG state size to be "
+                f"{new_state.numel()} (ndgrad reads only the states its get_state() writes)"
+            ) from None
+        self._seed = int(state["seed"])
         return self
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {hex(id(self))}>"
 
 
 default_generator = Generator()
@@ -416,7 +440,7 @@ def rand(
     shape = new_shape(_sizes(sizes, size), "rand")
     dt = _random_float(dtype, "check_uniform_bounds")
     with allocating("rand", shape, dt):
-        data = _rng(generator, dev).random(shape).astype(dt)
+        data = _rng(generator, dev).uniform(shape, dt)
     return _finish(data, requires_grad, dev)
 
 
@@ -432,7 +456,7 @@ def randn(
     shape = new_shape(_sizes(sizes, size), "randn")
     dt = _random_float(dtype, "normal_kernel_cpu")
     with allocating("randn", shape, dt):
-        data = _rng(generator, dev).standard_normal(shape).astype(dt)
+        data = _rng(generator, dev).normal(shape, dt)
     return _finish(data, requires_grad, dev)
 
 
@@ -482,7 +506,7 @@ def randint(
         raise TypeError(f"randint(): argument 'size' must be a tuple of ints, not {size!r}")
     shape = new_shape(tuple(size), "randint")
     with allocating("randint", shape, dt):
-        data = _rng(generator, dev).integers(low, high, size=shape).astype(dt)
+        data = _rng(generator, dev).integers(shape, low, high, dt)
     return _finish(data, requires_grad, dev)
 
 
@@ -496,7 +520,7 @@ def randperm(
     dev = _check_device(device)
     dt = _dtype.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
     (n,) = new_shape((n,), "randperm")
-    return _finish(_rng(generator, dev).permutation(n).astype(dt), False, dev)
+    return _finish(_rng(generator, dev).randperm(n).astype(dt), False, dev)
 
 
 def normal(
@@ -526,13 +550,27 @@ def normal(
         if dtype
         else (ref._data.dtype if ref is not None else _float_or(None))
     )
-    data = (_rng(generator, dev).standard_normal(shape) * s + m).astype(dt)
+    rng = _rng(generator, dev)
+    if ref is None:  # empty(size).normal_(mean, std)
+        return _finish(rng.normal(shape, dt, mean, std), requires_grad, dev)
+    # PyTorch's tensor overloads: N(0, std) + mean for a float std, else N(0, 1) * std + mean,
+    # each step rounded in the output's dtype
+    if isinstance(std, Tensor):
+        data = (rng.normal(shape, dt) * xp.asarray(s, dt)).astype(dt, copy=False)
+    else:
+        data = rng.normal(shape, dt, 0.0, std)
+    data = (data + xp.asarray(m, dt)).astype(dt, copy=False)
     return _finish(data, requires_grad, dev)
 
 
-def bernoulli(p: Tensor, *, generator: Generator | None = None) -> Tensor:
-    draws = _rng(generator, p.device).random(p._data.shape)
-    return Tensor._make((draws < p._data).astype(p._data.dtype))
+def bernoulli(
+    p: Tensor, p_value: float | None = None, *, generator: Generator | None = None
+) -> Tensor:
+    """``torch.bernoulli(input)`` draws with probabilities ``input``; ``bernoulli(input, p)``
+    with the one probability ``p`` (``input`` gives the shape and dtype)."""
+    rng = _rng(generator, p.device)
+    draws = rng.bernoulli(p._data) if p_value is None else rng.bernoulli(p_value, p._data.shape)
+    return Tensor._make(draws.astype(p._data.dtype))
 
 
 def multinomial(
@@ -542,25 +580,24 @@ def multinomial(
     *,
     generator: Generator | None = None,
 ) -> Tensor:
-    # drawn on the host, one row at a time (NumPy's choice); the samples go back to the device
-    p = to_device(probs._data, "cpu").astype(np.float64)
-    if np.any(p < 0) or not np.all(np.isfinite(p)):
+    """PyTorch's sampler, drawn on the host by the CPU generator (given or default)."""
+    if probs._data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > probs._data.shape[-1]:
         raise RuntimeError(
-            "multinomial(): probability tensor contains either `inf`, `nan` or element < 0"
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
         )
+    p = to_device(probs._data, "cpu")
+    if p.dtype.kind != "f":
+        raise not_implemented("multinomial", p.dtype)
+    if np.any(p < 0) or not np.all(np.isfinite(p)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = p.reshape(-1, p.shape[-1])
-    rng = _rng(generator)
-    out = []
-    for row in rows:
-        total = row.sum()
-        if total <= 0:
-            raise RuntimeError(
-                "multinomial(): invalid multinomial distribution (sum of probabilities <= 0)"
-            )
-        if not replacement and num_samples > np.count_nonzero(row):
-            raise RuntimeError(
-                "multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without replacement"
-            )
-        out.append(rng.choice(len(row), size=num_samples, replace=replacement, p=row / total))
-    data = np.array(out, dtype=np.int64).reshape(p.shape[:-1] + (num_samples,))
+    if np.any(rows.sum(axis=-1) <= 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = (generator or default_generator)._rng
+    data = rng.multinomial(rows, num_samples, replacement)
+    data = data.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64)
     return Tensor._make(to_device(data, probs.device))

@@ -285,7 +285,9 @@ def test_lstm_saturated_gates_match_torch():
     x = rng.standard_normal((5, 3, 4)).astype(np.float32)
     xa, xb = ndgrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     (ya, (_, ca)), (yb, (_, cb)) = ours(xa), ref(xb)
-    assert_close(ya, yb)
+    # weights x40: float32 pre-activations of size ~100 differ in their last bits between
+    # the two GEMMs, which moves the unsaturated outputs by a few 1e-6
+    assert_close(ya, yb, atol=1e-5, rtol=1e-4)
     assert_close(ca, cb, atol=1e-5)
     (ya.sum() + ca.sum()).backward()
     (yb.sum() + cb.sum()).backward()

@@ -70,9 +70,9 @@ class Bernoulli(Distribution):
     def sample(self, sample_shape: Any = Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         with no_grad():
-            p = self.probs.xp.broadcast_to(self.probs._data, shape)
-            u = _creation._rng(None, self.probs.device).random(shape)
-            return Tensor._make((u < p).astype(p.dtype))
+            p = self.probs.xp.broadcast_to(self.probs._data, shape)  # torch.bernoulli(probs)
+            drawn = _creation._rng(None, self.probs.device).bernoulli(p)
+            return Tensor._make(drawn.astype(p.dtype))
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _creation
 from ndgrad._tensor import Size, Tensor
+from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.distributions import constraints
 from ndgrad.distributions.distribution import Distribution
 from ndgrad.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
@@ -73,20 +73,18 @@ class Categorical(Distribution):
         return _nan(self._extended_shape(), self.probs)
 
     def sample(self, sample_shape: Any = Size()) -> Tensor:
-        """Inverse-CDF draws from ndgrad's global generator: int64 of sample+batch shape."""
+        """PyTorch's draws: ``multinomial`` with replacement on the rows of probabilities,
+        one column per sample; int64 of sample+batch shape."""
         sample_shape = Size(
             tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
         )
-        xp = self.probs.xp
-        probs = self.probs._data.astype(np.float64)
-        rows = probs.reshape(-1, self._num_events)
-        cdf = xp.cumsum(rows, axis=-1)
-        cdf /= cdf[:, -1:]
+        from ndgrad._creation import multinomial  # noqa: PLC0415
+
+        rows = self.probs.reshape(-1, self._num_events)
         n = int(np.prod(sample_shape)) if len(sample_shape) else 1
-        u = _creation._rng(None, self.probs.device).random((n, rows.shape[0]))
-        idx = (u[..., None] >= cdf).sum(-1)
-        idx = xp.minimum(idx, self._num_events - 1)
-        return Tensor._make(idx.reshape(self._extended_shape(sample_shape)).astype(np.int64))
+        with no_grad():
+            drawn = multinomial(rows, n, True).t()
+        return drawn.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:

@@ -45,7 +45,7 @@ class Normal(Distribution):
     def rsample(self, sample_shape: Any = Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         rng = _creation._rng(None, self.loc.device)  # drawn where the parameters live
-        eps = rng.standard_normal(tuple(shape)).astype(self.loc._data.dtype)
+        eps = rng.normal(tuple(shape), self.loc._data.dtype)  # empty(shape).normal_()
         return self.loc + Tensor._make(eps) * self.scale
 
     def log_prob(self, value: Any) -> Tensor:

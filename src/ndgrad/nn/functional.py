@@ -488,7 +488,7 @@ def dropout(
     if p == 1.0:
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None, input.device).random(input._data.shape) < (1.0 - p))
+        keep = xp.asarray(_creation._rng(None, input.device).bernoulli(1.0 - p, input._data.shape))
         # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
         mask = keep.astype(dt) * (dt.type(1.0) / dt.type(1.0 - p))
     mask_t = Tensor._make(mask)
@@ -2595,7 +2595,7 @@ def _dropout_impl(
     shape = tuple(input.shape)
     if feature:
         shape = shape[:lead] + (1,) * (len(shape) - lead)
-    keep = xp.asarray(_creation._rng(None, input.device).random(shape) < (1.0 - p))
+    keep = xp.asarray(_creation._rng(None, input.device).bernoulli(1.0 - p, shape))
     noise = keep.astype(dt)
     if not alpha:
         # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype

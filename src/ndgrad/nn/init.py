@@ -1,12 +1,14 @@
 """``nn.init``: in-place initialisers with PyTorch's formulas, all run under ``no_grad``.
 
-They draw from ndgrad's global generator (or ``generator=``), so results are reproducible
-with ``ndgrad.manual_seed`` but are not the same numbers as PyTorch's RNG.
+They draw from the global generator (or ``generator=``) through the tensor's own ``uniform_``
+and ``normal_``, PyTorch's sampling kernels: after the same ``manual_seed`` the same calls
+give PyTorch's numbers.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from ndgrad._backend import to_device
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import no_grad
 from ndgrad.ops.inplace import fill_with
+from ndgrad.ops.pointwise import where
 
 _LINEAR_FNS = (
     "linear",
@@ -67,11 +70,6 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _rng(generator: Any, tensor: Tensor | None = None) -> np.random.Generator:
-    """The generator given, else the default one of ``tensor``'s device (the CPU's)."""
-    return _creation._rng(generator, None if tensor is None else tensor.device)
-
-
 def _fill(tensor: Tensor, data: np.ndarray, name: str) -> Tensor:
     data = to_device(data.astype(tensor._data.dtype, copy=False), tensor.device)
     with no_grad():
@@ -79,13 +77,13 @@ def _fill(tensor: Tensor, data: np.ndarray, name: str) -> Tensor:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-    draws = _rng(generator, tensor).uniform(a, b, tensor._data.shape)
-    return _fill(tensor, draws, "uniform_")
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-    draws = _rng(generator, tensor).normal(mean, std, tensor._data.shape)
-    return _fill(tensor, draws, "normal_")
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(
@@ -96,17 +94,52 @@ def trunc_normal_(
     b: float = 2.0,
     generator: Any = None,
 ) -> Tensor:
-    """Normal(mean, std) restricted to [a, b], by the inverse-CDF method PyTorch uses."""
+    """Normal(mean, std) restricted to [a, b] by PyTorch's rejection sampling, step for step:
+    normal draws redrawn where they fall outside when [a, b] holds more than 30% of the
+    mass, else uniform candidates on [a, b] accepted with probability pdf / pdf(mode)."""
 
     def norm_cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    u = _rng(generator).uniform(2 * lo - 1, 2 * hi - 1, tensor._data.shape)
-    from scipy.special import erfinv  # scipy comes with scikit-learn
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn(
+            "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+            "The distribution of values may be incorrect.",
+            stacklevel=2,
+        )
+    with no_grad():
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            # the bounds as the tensor's dtype holds them
+            lo, hi = (float(np.asarray(v, tensor._data.dtype)) for v in (a, b))
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                redrawn = _creation.empty_like(result).normal_(mean, std, generator=generator)
+                result = where(outside, redrawn, result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
 
-    values = np.clip(erfinv(u) * std * math.sqrt(2.0) + mean, a, b)
-    return _fill(tensor, values, "trunc_normal_")
+        def rejected(candidates: Tensor, accept: Tensor) -> Tensor:
+            candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+            return accept.uniform_(generator=generator).log_().gt(candidates)
+
+        candidates = _creation.empty_like(tensor)
+        accept = _creation.empty_like(tensor)
+        tensor.uniform_(a, b, generator=generator)
+        candidates.copy_(tensor)
+        pending = rejected(candidates, accept)
+        result = tensor
+        while pending.any():
+            candidates.uniform_(a, b, generator=generator)
+            result = where(pending, candidates, result)
+            pending = where(pending, rejected(candidates, accept), pending)
+        if result is not tensor:
+            tensor.copy_(result)
+        return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ndgrad._dtype import SCALAR_NAMES, not_implemented
 from ndgrad._tensor import Tensor
 from ndgrad.ops import inplace
 from ndgrad.ops._common import as_tensor, bind, record
@@ -57,45 +58,107 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
 
 def _random_fill(name: str, sample: Any) -> Any:
-    """An in-place fill with ``sample(rng, shape, *args)`` from the (given or default) generator."""
+    """An in-place fill with ``sample(rng, tensor, *args)`` drawn from the given generator or
+    the tensor's device's default one (PyTorch's own kernels on the CPU)."""
 
-    def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
+    def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         from ndgrad import _creation
 
-        rng = (generator or _creation.default_generator)._rng
-        return inplace.fill_with(self, sample(rng, self._data.shape, *args), name)
+        rng = _creation._rng(generator, self.device)
+        return inplace.fill_with(self, sample(rng, self, *args, **kwargs), name)
 
     op_.__name__ = name
     return op_
 
 
-def _bernoulli(rng: Any, shape: tuple, p: Any = 0.5) -> Any:
-    return rng.random(shape) < (p._data if isinstance(p, Tensor) else p)
+def _floating(kernel: str, t: Tensor) -> np.dtype:
+    if t._data.dtype.kind != "f":
+        raise not_implemented(kernel, t)
+    return t._data.dtype
 
 
-def _random(rng: Any, shape: tuple, *bounds: Any) -> Any:
-    """``random_()``: [0, 2**24); ``random_(to)``: [0, to); ``random_(from, to)``."""
-    if len(bounds) == 2 and bounds[1] is not None:
-        return rng.integers(bounds[0], bounds[1], shape)
-    if len(bounds) == 2:
-        return rng.integers(bounds[0], 2**24, shape)
-    return rng.integers(0, bounds[0] if bounds else 2**24, shape)
+def _normal(rng: Any, t: Tensor, mean: float = 0.0, std: float = 1.0) -> Any:
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    dtype = _floating("normal_kernel_cpu", t)
+    return rng.normal(t._data.shape, dtype, mean, std, t.is_contiguous())
+
+
+def _uniform(rng: Any, t: Tensor, low: float = 0.0, high: float = 1.0) -> Any:
+    if low > high:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={low:g} > to={high:g}"
+        )
+    return rng.uniform(t._data.shape, _floating("check_uniform_bounds", t), low, high)
+
+
+def _bernoulli(rng: Any, t: Tensor, p: Any = 0.5) -> Any:
+    if isinstance(p, Tensor):
+        return rng.bernoulli(p._data, t._data.shape)
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+    return rng.bernoulli(p, t._data.shape)
+
+
+def _exponential(rng: Any, t: Tensor, lambd: float = 1.0) -> Any:
+    if t._data.dtype.kind != "f":
+        raise RuntimeError(
+            "Exponential distribution is a continuous probability distribution. dtype must be a "
+            f"floating point but you specified {SCALAR_NAMES[t._data.dtype.name]}"
+        )
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+    return rng.exponential(t._data.shape, t._data.dtype, lambd)
+
+
+def _cauchy(rng: Any, t: Tensor, median: float = 0.0, sigma: float = 1.0) -> Any:
+    if sigma <= 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    return rng.cauchy(t._data.shape, _floating("cauchy_cpu", t), median, sigma)
+
+
+def _log_normal(rng: Any, t: Tensor, mean: float = 1.0, std: float = 2.0) -> Any:
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    return rng.log_normal(t._data.shape, _floating("log_normal_cpu", t), mean, std)
+
+
+def _geometric(rng: Any, t: Tensor, p: float) -> Any:
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    return rng.geometric(t._data.shape, t._data.dtype, p)
+
+
+def _random(rng: Any, t: Tensor, *bounds: Any) -> Any:
+    """``random_()``: [0, 2**mantissa] for floats, [0, max] for integers; ``random_(to)``:
+    [0, to); ``random_(from, to)``: [from, to), ``to=None`` for the default upper end."""
+    dt = t._data.dtype
+    if not bounds:
+        return rng.random_full(t._data.shape, dt)
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    if high is None:
+        top = 2 if dt.kind == "b" else 2**24 if dt == np.float32 else 2**53
+        if dt.kind in "iu":
+            top = int(np.iinfo(dt).max)
+        high = top + 1
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    return rng.integers(t._data.shape, low, high, dt)
 
 
 for _name, _fn in (
     ("copy_", copy_),
     ("zero_", zero_),
     ("fill_", fill_),
-    (
-        "normal_",
-        _random_fill("normal_", lambda rng, s, mean=0.0, std=1.0: rng.normal(mean, std, s)),
-    ),
-    ("uniform_", _random_fill("uniform_", lambda rng, s, a=0.0, b=1.0: rng.uniform(a, b, s))),
+    ("normal_", _random_fill("normal_", _normal)),
+    ("uniform_", _random_fill("uniform_", _uniform)),
     ("bernoulli_", _random_fill("bernoulli_", _bernoulli)),
-    (
-        "exponential_",
-        _random_fill("exponential_", lambda rng, s, lambd=1.0: rng.exponential(1 / lambd, s)),
-    ),
+    ("exponential_", _random_fill("exponential_", _exponential)),
+    ("cauchy_", _random_fill("cauchy_", _cauchy)),
+    ("log_normal_", _random_fill("log_normal_", _log_normal)),
+    ("geometric_", _random_fill("geometric_", _geometric)),
     ("random_", _random_fill("random_", _random)),
 ):
     bind(_name, _fn)

@@ -1704,10 +1704,8 @@ def is_same_size(x: Tensor, other: Tensor) -> bool:
 def _bernoulli_method(self: Tensor, p: Any = None, *, generator: Any = None) -> Tensor:
     """``x.bernoulli()``: draws with ``x``'s probabilities, or ``p`` for every element."""
     from ndgrad._creation import bernoulli as draw
-    from ndgrad._creation import full_like
 
-    probs = self if p is None else full_like(self, p)
-    return draw(probs, generator=generator)
+    return draw(self, p, generator=generator)
 
 
 def _multinomial_method(

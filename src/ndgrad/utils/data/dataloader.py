@@ -155,6 +155,11 @@ class _SingleProcessIter:
         self._drop_last = loader.drop_last
         self._collate_fn = loader.collate_fn
         self._sampler_iter = iter(loader._index_sampler)
+        # PyTorch draws the workers' base seed for every pass, workers or not: the same draw
+        # keeps the global generator where PyTorch's is after each epoch.
+        self._base_seed = int(
+            (loader.generator or _creation.default_generator)._rng.random_full((), np.int64)
+        )
         self._iterable = isinstance(loader.dataset, IterableDataset)
         self._dataset_iter = iter(loader.dataset) if self._iterable else None
         self._ended = False

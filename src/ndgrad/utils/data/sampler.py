@@ -42,7 +42,7 @@ def _epoch_generator(generator: Any) -> Any:
     that ``ndgrad.manual_seed`` fixes every shuffle that follows."""
     if generator is not None:
         return generator
-    seed = int(_creation.default_generator._rng.integers(0, 2**63 - 1))
+    seed = int(_creation.default_generator._rng.random_full((), np.int64))  # empty().random_()
     return _creation.Generator().manual_seed(seed)
 
 
