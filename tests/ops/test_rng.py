@@ -219,3 +219,29 @@ def test_bad_random_arguments_raise_as_torch(expr):
     with pytest.raises(type(theirs.value)) as ours:
         eval(expr, {"lib": ndgrad})  # noqa: S307
     assert str(theirs.value) in str(ours.value)
+
+
+def _seeded_training(lib: Any) -> list[float]:
+    """Data, weights, shuffles and dropout masks all from one seed, as a tutorial writes it."""
+    lib.manual_seed(42)
+    x = lib.randn(256, 20)
+    y = (x[:, :3].sum(1) > 0).long()
+    loader = lib.utils.data.DataLoader(
+        lib.utils.data.TensorDataset(x, y), batch_size=64, shuffle=True
+    )
+    nn = lib.nn
+    net = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 2))
+    opt = lib.optim.SGD(net.parameters(), lr=0.1)
+    losses = []
+    for _ in range(2):
+        for xb, yb in loader:
+            loss = nn.functional.cross_entropy(net(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return losses
+
+
+def test_a_seeded_training_run_follows_torch():
+    np.testing.assert_allclose(_seeded_training(ndgrad), _seeded_training(torch), rtol=1e-5)
