@@ -2,9 +2,8 @@
 
 Random transforms draw from ndgrad's default generator exactly where torchvision draws from
 torch's (``ndgrad.rand(1)``, ``ndgrad.randint``, ``ndgrad.empty(1).uniform_``,
-``ndgrad.randperm``), so ``ndgrad.manual_seed`` makes them reproducible. The streams differ
-from PyTorch's (ndgrad's generator is NumPy's PCG64), so the crops drawn differ; the algorithms
-are the same.
+``ndgrad.randperm``). That generator is PyTorch's own (``ndgrad._mt19937``), so after the same
+``manual_seed`` the crops, flips and jitters drawn are torchvision's.
 """
 
 from __future__ import annotations
