@@ -170,6 +170,7 @@ from ndgrad.nn.modules.rnn import (
 )
 from ndgrad.nn.modules.sparse import (
     Embedding,
+    EmbeddingBag,
 )
 from ndgrad.nn.modules.transformer import (
     Transformer,
@@ -220,6 +221,7 @@ __all__ = [
     "Dropout3d",
     "ELU",
     "Embedding",
+    "EmbeddingBag",
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",
