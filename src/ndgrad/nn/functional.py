@@ -130,6 +130,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "multi_head_attention_forward",
     "embedding_bag",
+    "ctc_loss",
 ]
 
 
@@ -1351,6 +1352,116 @@ def gaussian_nll_loss(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- CTC
+def _ctc_lengths(name: str, value: Any) -> Any:
+    """Lengths given as a tuple/list of ints or an integer tensor, as an int64 array."""
+    if isinstance(value, Tensor):
+        if value._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        return np.asarray(value._data).astype(np.int64).reshape(-1)
+    if isinstance(value, (int, np.integer)):
+        return np.array([int(value)], dtype=np.int64)
+    return np.array([int(v) for v in value], dtype=np.int64).reshape(-1)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """The Connectionist Temporal Classification loss of ``log_probs`` ``(T, N, C)`` (or
+    unbatched ``(T, C)``) against ``targets``, padded ``(N, S)`` or concatenated 1-D.
+    ``'mean'`` divides each loss by its target length (at least 1) before averaging;
+    ``zero_infinity`` replaces infinite losses (impossible alignments) and their gradients
+    by zeros. Not differentiable twice (as PyTorch)."""
+    reduction = _get_reduction(reduction)
+    log_probs = as_tensor(log_probs, "ctc_loss")
+    targets = as_tensor(targets, "ctc_loss")
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    il = _ctc_lengths("input_lengths", input_lengths)
+    tl = _ctc_lengths("target_lengths", target_lengths)
+    where = " (while checking arguments for ctc_loss_allocate_outputs)"
+    if lp.dim() != 3:
+        raise RuntimeError(
+            f"Expected 3-dimensional tensor, but got {lp.dim()}-dimensional tensor for "
+            f"argument #1 'log_probs'{where}"
+        )
+    tdata = np.asarray(targets._data)
+    if not 1 <= tdata.ndim <= 2:
+        raise RuntimeError(
+            f"Expected 1 to 2 dimensions, but got {tdata.ndim}-dimensional tensor for "
+            f"argument #2 'targets'{where}"
+        )
+    steps, batch, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    if il.shape[0] != batch:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.shape[0] != batch:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    for length in tl:
+        if length < 0:
+            raise RuntimeError(
+                f"Expected target_lengths to have value at least 0, but got value {length}{where}"
+            )
+    longest = int(tl.max()) if batch else 0
+    if tdata.ndim == 1 and batched:
+        if tdata.shape[0] != int(tl.sum()):
+            raise RuntimeError(
+                f"Expected tensor to have size {int(tl.sum())} at dimension 0, but got size "
+                f"{tdata.shape[0]} for argument #2 'targets'{where}"
+            )
+        starts = np.concatenate([[0], np.cumsum(tl)[:-1]]).astype(np.int64)
+        cols = np.minimum(starts[:, None] + np.arange(longest), max(tdata.shape[0] - 1, 0))
+        labels = tdata[cols] if tdata.size else np.zeros((batch, longest), np.int64)
+    else:
+        labels = tdata if tdata.ndim == 2 else tdata[None]
+        if labels.shape[0] != batch:
+            raise RuntimeError(
+                f"Expected tensor to have size {batch} at dimension 0, but got size "
+                f"{labels.shape[0]} for argument #2 'targets'{where}"
+            )
+        if labels.shape[1] < longest:
+            raise RuntimeError(
+                f"Expected tensor to have size at least {longest} at dimension 1, but got size "
+                f"{labels.shape[1]} for argument #2 'targets'{where}"
+            )
+    for length in il:
+        if length < 0:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at least 0, but got value {length}{where}"
+            )
+        if length > steps:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {steps}, but got value "
+                f"{length}{where}"
+            )
+    if lp._data.dtype.kind != "f" or lp._data.dtype == np.float16:
+        from ndgrad._tensor import _TYPE_NAMES
+
+        kind = _TYPE_NAMES.get(lp._data.dtype.name, "Tensor").replace("Tensor", "")
+        raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for '{kind}'")
+    labels = labels[:, :longest].astype(np.int64)
+    used = np.arange(longest)[None, :] < tl[:, None]
+    if used.any() and ((labels[used] < 0) | (labels[used] >= classes)).any():
+        bad = int(labels[used][(labels[used] < 0) | (labels[used] >= classes)][0])
+        raise IndexError(f"ctc_loss: target label {bad} is out of range for {classes} classes")
+    res = _nn.ctc_loss(lp, labels, il, tl, blank, zero_infinity)
+    if zero_infinity:
+        res = _pw.where(res == math.inf, _creation.zeros((), dtype=res.dtype), res)
+    if reduction == "mean":
+        counts = Tensor._make(np.maximum(tl, 1).astype(res._data.dtype))
+        return (res / counts).mean()
+    if reduction == "sum":
+        return res.sum()
+    return res if batched else res.squeeze(0)
 
 
 # ----------------------------------------------------------------------------- convolution
