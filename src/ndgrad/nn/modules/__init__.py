@@ -31,6 +31,9 @@ from ndgrad.nn.modules.activation import (
     Tanhshrink,
     Threshold,
 )
+from ndgrad.nn.modules.adaptive import (
+    AdaptiveLogSoftmaxWithLoss,
+)
 from ndgrad.nn.modules.batchnorm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -191,6 +194,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveLogSoftmaxWithLoss",
     "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
