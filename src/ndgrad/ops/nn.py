@@ -21,9 +21,12 @@ from ndgrad.ops.reduction import log_softmax_array, log_softmax_rule
 
 
 def _targets_in_range(t: Any, classes: int, ignore_index: int) -> bool:
-    """True when every target is a class index; False when some are ``ignore_index`` (the
-    general path masks those rows); IndexError for any other target. (A decision on values:
-    ``ndgrad.compile`` guards on it instead of breaking the graph.)"""
+    """True when every target is a class index other than ``ignore_index``; False when some
+    are ``ignore_index`` (the general path masks those rows); IndexError for any other
+    target. (A decision on values: ``ndgrad.compile`` guards on it instead of breaking the
+    graph.)"""
+    if 0 <= ignore_index < classes and (t == ignore_index).any():
+        return False  # an ignored class index: no gradient, out of the mean
     outside = (t < 0) | (t >= classes)
     if outside.any():
         if (t == ignore_index).any():
@@ -105,8 +108,17 @@ def nll_elements(
     # moveaxis(1, -1) undone: the class dim (last in ``moved``) back to 1.
     back = (0, ndim - 1) + tuple(range(1, ndim - 1))
 
+    some_ignored = not valid.all()
+
     def rule(xp: Any, g: Any, index: Any, w: Any, *checked: Any) -> tuple:
-        values = g.reshape((m, 1)) * -w
+        if not some_ignored:
+            values = g.reshape((m, 1)) * -w
+        else:
+            # Ignored rows get no gradient at all, as PyTorch's kernel skips them: not
+            # 0 * inf = NaN when every target is ignored ('mean' divides by a zero weight).
+            with xp.quiet():
+                values = g.reshape((m, 1)) * -w
+            values = xp.where(checked[1].reshape((m, 1)) != ignore_index, values, 0.0)
         grad = xp.put_along_axis_zeros(rows_shape, index, values, 1).reshape(moved_shape)
         return (xp.transpose(grad, back) if ndim > 2 else grad,)
 
