@@ -42,6 +42,7 @@ def _compare(idx, offsets, kw, psw, dtype, seed=0):
     if psw:
         assert_close(pa.grad, pr.grad, **tol)
     assert out.dtype == getattr(ndgrad, str(ref.dtype).split(".")[1])
+    assert out.grad_fn.name() == ref.grad_fn.name()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -3197,7 +3197,7 @@ def embedding_bag(
     if mode == "max":
         pos, full = _bag_argmax(weight._data[picked], bag_of, bags)
         rows = _ix.gather(weight, 0, Tensor._make(picked[pos] if picked.size else pos))
-        return rows.masked_fill(Tensor._make(~full[:, None]), 0)
+        return named(rows.masked_fill(Tensor._make(~full[:, None]), 0), "EmbeddingBagBackward0")
     scale = None
     if scale_grad_by_freq and picked.size:
         # PyTorch's CPU kernel divides the k-th distinct index's gradient by the count of
@@ -3214,7 +3214,7 @@ def embedding_bag(
     if mode == "mean":
         sizes = np.maximum(np.bincount(bag_of, minlength=bags), 1).astype(dt)
         out = out / Tensor._make(sizes[:, None])
-    return out
+    return named(out, "EmbeddingBagBackward0")
 
 
 # ----------------------------------------------------------------------------- attention
