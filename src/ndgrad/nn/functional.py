@@ -129,6 +129,8 @@ __all__ = [
     "upsample_bilinear",
     "scaled_dot_product_attention",
     "multi_head_attention_forward",
+    "embedding_bag",
+    "ctc_loss",
 ]
 
 
@@ -1350,6 +1352,116 @@ def gaussian_nll_loss(
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- CTC
+def _ctc_lengths(name: str, value: Any) -> Any:
+    """Lengths given as a tuple/list of ints or an integer tensor, as an int64 array."""
+    if isinstance(value, Tensor):
+        if value._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        return np.asarray(value._data).astype(np.int64).reshape(-1)
+    if isinstance(value, (int, np.integer)):
+        return np.array([int(value)], dtype=np.int64)
+    return np.array([int(v) for v in value], dtype=np.int64).reshape(-1)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """The Connectionist Temporal Classification loss of ``log_probs`` ``(T, N, C)`` (or
+    unbatched ``(T, C)``) against ``targets``, padded ``(N, S)`` or concatenated 1-D.
+    ``'mean'`` divides each loss by its target length (at least 1) before averaging;
+    ``zero_infinity`` replaces infinite losses (impossible alignments) and their gradients
+    by zeros. Not differentiable twice (as PyTorch)."""
+    reduction = _get_reduction(reduction)
+    log_probs = as_tensor(log_probs, "ctc_loss")
+    targets = as_tensor(targets, "ctc_loss")
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    il = _ctc_lengths("input_lengths", input_lengths)
+    tl = _ctc_lengths("target_lengths", target_lengths)
+    where = " (while checking arguments for ctc_loss_allocate_outputs)"
+    if lp.dim() != 3:
+        raise RuntimeError(
+            f"Expected 3-dimensional tensor, but got {lp.dim()}-dimensional tensor for "
+            f"argument #1 'log_probs'{where}"
+        )
+    tdata = np.asarray(targets._data)
+    if not 1 <= tdata.ndim <= 2:
+        raise RuntimeError(
+            f"Expected 1 to 2 dimensions, but got {tdata.ndim}-dimensional tensor for "
+            f"argument #2 'targets'{where}"
+        )
+    steps, batch, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    if il.shape[0] != batch:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.shape[0] != batch:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    for length in tl:
+        if length < 0:
+            raise RuntimeError(
+                f"Expected target_lengths to have value at least 0, but got value {length}{where}"
+            )
+    longest = int(tl.max()) if batch else 0
+    if tdata.ndim == 1 and batched:
+        if tdata.shape[0] != int(tl.sum()):
+            raise RuntimeError(
+                f"Expected tensor to have size {int(tl.sum())} at dimension 0, but got size "
+                f"{tdata.shape[0]} for argument #2 'targets'{where}"
+            )
+        starts = np.concatenate([[0], np.cumsum(tl)[:-1]]).astype(np.int64)
+        cols = np.minimum(starts[:, None] + np.arange(longest), max(tdata.shape[0] - 1, 0))
+        labels = tdata[cols] if tdata.size else np.zeros((batch, longest), np.int64)
+    else:
+        labels = tdata if tdata.ndim == 2 else tdata[None]
+        if labels.shape[0] != batch:
+            raise RuntimeError(
+                f"Expected tensor to have size {batch} at dimension 0, but got size "
+                f"{labels.shape[0]} for argument #2 'targets'{where}"
+            )
+        if labels.shape[1] < longest:
+            raise RuntimeError(
+                f"Expected tensor to have size at least {longest} at dimension 1, but got size "
+                f"{labels.shape[1]} for argument #2 'targets'{where}"
+            )
+    for length in il:
+        if length < 0:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at least 0, but got value {length}{where}"
+            )
+        if length > steps:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {steps}, but got value "
+                f"{length}{where}"
+            )
+    if lp._data.dtype.kind != "f" or lp._data.dtype == np.float16:
+        from ndgrad._tensor import _TYPE_NAMES
+
+        kind = _TYPE_NAMES.get(lp._data.dtype.name, "Tensor").replace("Tensor", "")
+        raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for '{kind}'")
+    labels = labels[:, :longest].astype(np.int64)
+    used = np.arange(longest)[None, :] < tl[:, None]
+    if used.any() and ((labels[used] < 0) | (labels[used] >= classes)).any():
+        bad = int(labels[used][(labels[used] < 0) | (labels[used] >= classes)][0])
+        raise IndexError(f"ctc_loss: target label {bad} is out of range for {classes} classes")
+    res = _nn.ctc_loss(lp, labels, il, tl, blank, zero_infinity)
+    if zero_infinity:
+        res = _pw.where(res == math.inf, _creation.zeros((), dtype=res.dtype), res)
+    if reduction == "mean":
+        counts = Tensor._make(np.maximum(tl, 1).astype(res._data.dtype))
+        return (res / counts).mean()
+    if reduction == "sum":
+        return res.sum()
+    return res if batched else res.squeeze(0)
 
 
 # ----------------------------------------------------------------------------- convolution
@@ -2894,6 +3006,215 @@ def embedding(
             s = s * (idx != padding_idx)[..., None]
         scale = Tensor._make(s.astype(weight._data.dtype, copy=False))
     return _rec.embedding(weight, Tensor._make(idx), scale)
+
+
+# ----------------------------------------------------------------------------- embedding bags
+# Compositions of differentiable ops (the lookup, a product by per-row factors, a segment sum
+# into zeros or a gather of each bag's maxima), so that they differentiate to any order; the
+# bag layout (offsets, padding, counts, argmax positions) is decided on index arrays.
+def _type_text(value: Any) -> str:
+    """``str(type(value))`` as PyTorch prints it (its Tensor class is ``torch.Tensor``)."""
+    if isinstance(value, Tensor):
+        return f"<class '{_dtype.printed_prefix()}.Tensor'>"
+    return str(type(value))
+
+
+def _bag_layout(idx: Any, offs: Any, include_last_offset: bool) -> tuple[int, Any, Any]:
+    """``(bags, bag_of, used)``: the bag number of each index position and which positions
+    fall into some bag (with ``include_last_offset``, those past the last offset do not)."""
+    n = idx.shape[0]
+    if offs.shape[0] and int(offs[0]) != 0:
+        raise RuntimeError(
+            "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+            f"from position 0. However, got {int(offs[0])}\n[ {_dtype.printed_prefix()}."
+            f"{'Int' if offs.dtype == np.int32 else 'Long'}Tensor{{}} ]"
+        )
+    if offs.shape[0] and int(offs[-1]) > n:
+        raise RuntimeError(
+            f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+            f"{int(offs[-1])}"
+        )
+    if offs.shape[0] > 1 and (np.diff(offs) < 0).any():
+        raise RuntimeError("embedding_bag: offsets have to be a non-decreasing sequence")
+    if include_last_offset:
+        bags, end = max(offs.shape[0] - 1, 0), int(offs[-1]) if offs.shape[0] else 0
+        starts = offs[:-1]
+    else:
+        bags, end, starts = offs.shape[0], n, offs
+    positions = np.arange(n)
+    bag_of = np.searchsorted(starts, positions, side="right") - 1
+    return bags, bag_of, (positions < end) & (bag_of >= 0)
+
+
+def _bag_argmax(values: Any, bag_of: Any, bags: int) -> tuple[Any, Any]:
+    """Per bag and column, the row (of ``values``, grouped by bag in order) holding the first
+    maximum (a NaN, the first one, wins as in PyTorch's kernel), and which bags are nonempty."""
+    counts = np.bincount(bag_of, minlength=bags)
+    full = np.flatnonzero(counts)
+    pos = np.zeros((bags, values.shape[1]), dtype=np.int64)
+    if full.size:
+        starts = np.searchsorted(bag_of, full)
+        with np.errstate(invalid="ignore"):
+            top = np.maximum.reduceat(values, starts, axis=0)[
+                np.repeat(np.arange(full.size), counts[full])
+            ]
+            hit = (values == top) | (np.isnan(values) & np.isnan(top))
+        rows = np.where(hit, np.arange(values.shape[0])[:, None], values.shape[0])
+        pos[full] = np.minimum.reduceat(rows, starts, axis=0)
+    return pos, counts > 0
+
+
+def embedding_bag(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of rows of ``weight``: 2-D ``input`` is one bag per row;
+    1-D ``input`` is split into bags at ``offsets`` (empty bags give zeros). Indices equal to
+    ``padding_idx`` are left out of their bag. ``per_sample_weights`` (mode ``'sum'`` only)
+    scale each row first. ``sparse`` is accepted; the gradient is dense."""
+    from ndgrad._tensor import _TYPE_NAMES
+    from ndgrad.ops import indexing as _ix
+    from ndgrad.ops import recurrent as _rec
+
+    input = as_tensor(input, "embedding_bag")  # noqa: A001
+    weight = as_tensor(weight, "embedding_bag")
+    if weight._data.dtype.kind in "iu" and input._data.dtype.kind == "f":
+        warnings.warn(
+            "Argument order of nn.functional.embedding_bag was changed. "
+            "Usage `embedding_bag(weight, input, ...)` is deprecated, "
+            "and should now be `embedding_bag(input, weight, ...)`.",
+            stacklevel=2,
+        )
+        weight, input = input, weight  # noqa: A001
+    psw = per_sample_weights
+    if psw is not None and tuple(input.shape) != tuple(psw.shape):
+        raise ValueError(
+            f"embedding_bag: If per_sample_weights ({psw.shape}) is not None, "
+            f"then it must have the same shape as the input ({input.shape})"
+        )
+    if weight.dim() != 2:
+        raise ValueError(
+            f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}"
+        )
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{_type_text(offsets)}"
+            )
+        rows, length = input.shape
+        if not length:
+            raise RuntimeError("step must be nonzero")  # torch.arange's step, as PyTorch
+        offs = np.arange(0, rows * length, length)
+        include_last_offset = False
+        input = input.reshape(-1)  # noqa: A001
+        psw = psw.reshape(-1) if psw is not None else None
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        offsets = as_tensor(offsets, "embedding_bag")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        offs = None
+    else:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}"
+        )
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    elif mode not in ("sum", "mean"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    for name, t, kinds, allowed in (
+        ("indices", input, "iu", "Long, Int"),
+        ("offsets", offsets, "iu", "Long, Int"),
+        ("weight", weight, "f", "Half, BFloat16, Float, Double"),
+    ):
+        if t is not None and (t._data.dtype.kind not in kinds or t._data.dtype == np.uint8):
+            kind = _TYPE_NAMES.get(t._data.dtype.name, "Tensor")
+            raise RuntimeError(
+                f"Expected tensor for argument #1 '{name}' to have one of the following scalar "
+                f"types: {allowed}; but got {_dtype.printed_prefix()}.{kind} instead (while "
+                "checking arguments for embedding_bag)"
+            )
+    idx = np.asarray(input._data).astype(np.int64, copy=False)
+    if max_norm is not None:
+        _embedding_renorm_(weight, idx, float(max_norm), float(norm_type))
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. "
+            "per_sample_weights is only supported for mode='sum' "
+            f"(got mode='{mode}'). Please open a feature request on GitHub."
+        )
+    if psw is not None and psw._data.dtype != weight._data.dtype:
+        names = (_TYPE_NAMES.get(t._data.dtype.name, "Tensor") for t in (weight, psw))
+        w_name, p_name = (f"{_dtype.printed_prefix()}.{k}" for k in names)
+        raise RuntimeError(
+            "Expected tensor for argument #1 'weight' to have the same type as tensor for "
+            f"argument #1 'per_sample_weights'; but type {w_name} does not equal {p_name} "
+            "(while checking arguments for embedding_bag)"
+        )
+    num, dim = weight.shape
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise RuntimeError(
+                f"padding_idx must be within the number of embeddings, -{num} through "
+                f"{num - 1}, but got {padding_idx}"
+            )
+        padding_idx = padding_idx % num
+    if offs is None:
+        offs = np.asarray(offsets._data)
+    bags, bag_of, used = _bag_layout(idx, offs, include_last_offset)
+    bad = np.flatnonzero(used & ((idx < 0) | (idx >= num)))
+    if bad.size:
+        at = int(bad[0])
+        if mode == "max":
+            raise RuntimeError(
+                "embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx to be "
+                f"{int(idx[at])}"
+            )
+        raise RuntimeError(
+            f"Index {at} of input takes value {int(idx[at])} which is not in the valid range "
+            f"[0, {num})"
+        )
+    if padding_idx is not None:
+        used &= idx != padding_idx
+    keep = np.flatnonzero(used)
+    picked, bag_of = idx[keep], bag_of[keep]
+    dt = weight._data.dtype
+    if mode == "max":
+        pos, full = _bag_argmax(weight._data[picked], bag_of, bags)
+        rows = _ix.gather(weight, 0, Tensor._make(picked[pos] if picked.size else pos))
+        return named(rows.masked_fill(Tensor._make(~full[:, None]), 0), "EmbeddingBagBackward0")
+    scale = None
+    if scale_grad_by_freq and picked.size:
+        # PyTorch's CPU kernel divides the k-th distinct index's gradient by the count of
+        # the k-th smallest index (not its own): matched, so that the numbers agree.
+        counts = np.bincount(idx, minlength=num)
+        distinct = np.unique(idx)
+        freq = np.ones(num, dtype=np.int64)
+        freq[distinct] = counts[np.sort(idx)[: distinct.size]]
+        scale = Tensor._make((1.0 / freq[picked]).astype(dt)[:, None])
+    rows = _rec.embedding(weight, Tensor._make(picked), scale)
+    if psw is not None:
+        rows = rows * _ix.index_select(psw, 0, Tensor._make(keep)).unsqueeze(1)
+    out = _ix._index_add_zeros((bags, dim), (Tensor._make(bag_of),), rows)
+    if mode == "mean":
+        sizes = np.maximum(np.bincount(bag_of, minlength=bags), 1).astype(dt)
+        out = out / Tensor._make(sizes[:, None])
+    return named(out, "EmbeddingBagBackward0")
 
 
 # ----------------------------------------------------------------------------- attention

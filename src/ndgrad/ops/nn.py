@@ -21,9 +21,12 @@ from ndgrad.ops.reduction import log_softmax_array, log_softmax_rule
 
 
 def _targets_in_range(t: Any, classes: int, ignore_index: int) -> bool:
-    """True when every target is a class index; False when some are ``ignore_index`` (the
-    general path masks those rows); IndexError for any other target. (A decision on values:
-    ``ndgrad.compile`` guards on it instead of breaking the graph.)"""
+    """True when every target is a class index other than ``ignore_index``; False when some
+    are ``ignore_index`` (the general path masks those rows); IndexError for any other
+    target. (A decision on values: ``ndgrad.compile`` guards on it instead of breaking the
+    graph.)"""
+    if 0 <= ignore_index < classes and (t == ignore_index).any():
+        return False  # an ignored class index: no gradient, out of the mean
     outside = (t < 0) | (t >= classes)
     if outside.any():
         if (t == ignore_index).any():
@@ -105,8 +108,17 @@ def nll_elements(
     # moveaxis(1, -1) undone: the class dim (last in ``moved``) back to 1.
     back = (0, ndim - 1) + tuple(range(1, ndim - 1))
 
+    some_ignored = not valid.all()
+
     def rule(xp: Any, g: Any, index: Any, w: Any, *checked: Any) -> tuple:
-        values = g.reshape((m, 1)) * -w
+        if not some_ignored:
+            values = g.reshape((m, 1)) * -w
+        else:
+            # Ignored rows get no gradient at all, as PyTorch's kernel skips them: not
+            # 0 * inf = NaN when every target is ignored ('mean' divides by a zero weight).
+            with xp.quiet():
+                values = g.reshape((m, 1)) * -w
+            values = xp.where(checked[1].reshape((m, 1)) != ignore_index, values, 0.0)
         grad = xp.put_along_axis_zeros(rows_shape, index, values, 1).reshape(moved_shape)
         return (xp.transpose(grad, back) if ndim > 2 else grad,)
 
@@ -289,3 +301,134 @@ def attention_heads(proj: Tensor, heads: int) -> tuple[Tensor, Tensor, Tensor]:
         return (stacked.reshape(length, n, e3).transpose(0, 1),)
 
     return record_multi("AttentionHeadsBackward0", datas, (proj,), rule)
+
+
+def _log_add3(a: Any, b: Any, c: Any) -> Any:
+    """``log(e^a + e^b + e^c)`` as ATen's CTC kernel writes it: shifted by the largest term
+    (by 0 when all are -inf)."""
+    m = np.maximum(np.maximum(a, b), c)
+    m[m == -np.inf] = 0
+    return np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m)) + m
+
+
+def _shifted(a: Any, k: int, fill: Any) -> Any:
+    """``a`` moved ``k`` places along its last axis (right for k > 0), ``fill`` let in."""
+    out = np.full_like(a, fill)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+def _ctc_beta_posteriors(
+    lpl: Any, lengths: Any, target_lengths: Any, skip: Any, valid: Any, log_alpha: Any
+) -> Any:
+    """``log(alpha * beta)`` per time, batch item and label position: the beta recursion
+    run backwards from each item's last frame (-inf at and after its input length)."""
+    steps, n, width = lpl.shape
+    neg = lpl.dtype.type(-np.inf)
+    rows = np.arange(n)
+    tail = 2 * target_lengths
+    out = np.full(lpl.shape, neg, dtype=lpl.dtype)
+    beta = np.full((n, width), neg, dtype=lpl.dtype)
+    for t in range(steps - 1, -1, -1):
+        init = np.full((n, width), neg, dtype=lpl.dtype)
+        ends = lengths - 1 == t
+        if ends.any():
+            init[rows, tail] = lpl[t, rows, tail]
+            has = target_lengths > 0
+            init[rows[has], tail[has] - 1] = lpl[t, rows[has], tail[has] - 1]
+        step = _log_add3(
+            beta, _shifted(beta, -1, neg), _shifted(np.where(skip, beta, neg), -2, neg)
+        )
+        step += lpl[t]
+        beta = np.where(
+            ends[:, None], init, np.where((t < lengths - 1)[:, None] & valid, step, neg)
+        )
+        out[t] = log_alpha[t] + beta
+    return out
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    labels: Any,
+    lengths: Any,
+    target_lengths: Any,
+    blank: int,
+    zero_infinity: bool,
+) -> Tensor:
+    """Per-item CTC negative log-likelihoods of ``log_probs`` ``(T, N, C)`` (``CtcLossBackward0``).
+
+    ``labels`` ``(N, S)`` are the targets padded (any value past each target length).
+    Forward: the alpha recursion in log space, vectorised over the batch and the extended
+    label positions (blank, l1, blank, l2, ..., blank), a loop over time. The rule is
+    ATen's: the beta recursion, then ``exp(lp) - exp(log(sum alpha beta) + nll - lp)`` at
+    each frame before the input length (PyTorch's gradient, which assumes ``log_probs``
+    are log-softmax outputs), zero after it and for infinite losses under
+    ``zero_infinity``. PyTorch has no derivative of its backward: neither has this one.
+    """
+    lp = log_probs._data
+    steps, n, classes = lp.shape
+    dt = lp.dtype
+    neg = dt.type(-np.inf)
+    width = 2 * (int(target_lengths.max()) if n else 0) + 1
+    ext = np.full((n, width), blank, dtype=np.int64)
+    ext[:, 1::2] = labels[:, : width // 2]
+    positions = np.arange(width)
+    valid = positions[None, :] < (2 * target_lengths + 1)[:, None]
+    skip = np.zeros((n, width), dtype=bool)
+    skip[:, 2:] = ext[:, 2:] != ext[:, :-2]
+    lpl = np.take_along_axis(lp, ext[None], axis=2)  # (T, N, width)
+    log_alpha = np.full((steps, n, width), neg, dtype=dt)
+    nll = np.zeros(n, dtype=dt)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if steps:
+            alpha = np.full((n, width), neg, dtype=dt)
+            alpha[:, 0] = lpl[0, :, 0]
+            if width > 1:
+                alpha[:, 1] = np.where(target_lengths > 0, lpl[0, :, 1], neg)
+            log_alpha[0] = alpha
+            for t in range(1, steps):
+                step = _log_add3(
+                    alpha, _shifted(alpha, 1, neg), np.where(skip, _shifted(alpha, 2, neg), neg)
+                )
+                alpha = np.where(valid, step + lpl[t], neg)
+                log_alpha[t] = alpha
+        rows = np.arange(n)
+        last = log_alpha[np.maximum(lengths - 1, 0), rows]
+        l1 = last[rows, 2 * target_lengths]
+        l2 = np.where(target_lengths > 0, last[rows, np.maximum(2 * target_lengths - 1, 0)], neg)
+        m = np.maximum(l1, l2)
+        m[m == -np.inf] = 0
+        nll[:] = -(np.log(np.exp(l1 - m) + np.exp(l2 - m)) + m)
+        empty = lengths == 0
+        nll[empty] = np.where(target_lengths[empty] == 0, dt.type(-0.0), dt.type(np.inf))
+
+    def grad(lp: Any, g: Any) -> Any:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            lab = _ctc_beta_posteriors(lpl, lengths, target_lengths, skip, valid, log_alpha)
+            top = lab.max(axis=2, keepdims=True)
+            top[~np.isfinite(top)] = 0
+            onehot = np.zeros((n, width, classes), dtype=dt)
+            onehot[rows[:, None], positions[None, :], ext] = 1
+            onehot *= valid[:, :, None]
+            sums = np.matmul(np.exp(lab - top).transpose(1, 0, 2), onehot).transpose(1, 0, 2)
+            res = np.log(sums) + top
+            out = (np.exp(lp) - np.exp(res + nll[None, :, None] - lp)) * g[None, :, None]
+        out[np.arange(steps)[:, None] >= lengths[None, :]] = 0
+        if zero_infinity:
+            out[:, nll == np.inf] = 0
+        return out.astype(dt, copy=False)
+
+    def rule(xp: Any, g: Any, lp: Any) -> tuple:
+        if isinstance(g, Tensor):  # create_graph: the gradient has no derivative, as in torch
+            data = grad(lp._data, g._data)
+            return (record("NotImplemented", data, (g, lp), _ctc_no_double_backward),)
+        return (grad(lp, g),)
+
+    return record("CtcLossBackward0", nll, (log_probs,), rule, (log_probs,))
+
+
+def _ctc_no_double_backward(xp: Any, g: Any) -> tuple:
+    raise RuntimeError("derivative for aten::_ctc_loss_backward is not implemented")

@@ -31,6 +31,9 @@ from ndgrad.nn.modules.activation import (
     Tanhshrink,
     Threshold,
 )
+from ndgrad.nn.modules.adaptive import (
+    AdaptiveLogSoftmaxWithLoss,
+)
 from ndgrad.nn.modules.batchnorm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -99,6 +102,7 @@ from ndgrad.nn.modules.loss import (
     BCEWithLogitsLoss,
     CosineEmbeddingLoss,
     CrossEntropyLoss,
+    CTCLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     HuberLoss,
@@ -170,6 +174,7 @@ from ndgrad.nn.modules.rnn import (
 )
 from ndgrad.nn.modules.sparse import (
     Embedding,
+    EmbeddingBag,
 )
 from ndgrad.nn.modules.transformer import (
     Transformer,
@@ -189,6 +194,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveLogSoftmaxWithLoss",
     "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",
@@ -198,6 +204,7 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "CELU",
+    "CTCLoss",
     "ChannelShuffle",
     "CircularPad1d",
     "CircularPad2d",
@@ -220,6 +227,7 @@ __all__ = [
     "Dropout3d",
     "ELU",
     "Embedding",
+    "EmbeddingBag",
     "FeatureAlphaDropout",
     "Flatten",
     "Fold",
