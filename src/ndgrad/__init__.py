@@ -203,7 +203,7 @@ from ndgrad.ops import decompositions as _decompositions  # noqa: E402 - torch.s
 cholesky, qr, svd = _decompositions.cholesky_old, _decompositions.qr_old, _decompositions.svd_old
 logdet, slogdet = _decompositions.logdet, _decompositions.slogdet
 matrix_power, pinverse = _decompositions.matrix_power, _decompositions.pinverse
-from ndgrad.ops.matrix_functions import matrix_exp, orgqr  # noqa: E402
+from ndgrad.ops.matrix_functions import geqrf, matrix_exp, orgqr  # noqa: E402
 
 compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 

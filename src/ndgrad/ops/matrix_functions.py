@@ -20,7 +20,7 @@ from ndgrad._backend import array_module
 from ndgrad._dtype import SCALAR_NAMES
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.graph import record_multi
-from ndgrad.ops._common import bind
+from ndgrad.ops._common import bind, return_type
 from ndgrad.ops.shape import cat
 
 # Padé 13 numerator coefficients b_0..b_13 and the 1-norm bound up to which it is exact
@@ -152,6 +152,30 @@ def householder_product(a: Tensor, tau: Tensor) -> Tensor:
     return q if tau.shape[-1] else q.clone()
 
 
+GeqrfResult = return_type("geqrf", ("a", "tau"))
+
+
+def geqrf(a: Tensor) -> Any:
+    """LAPACK's ``geqrf``: ``R`` on and above the diagonal, the Householder reflectors below
+    it, and their scales ``tau`` (not differentiable, as in PyTorch)."""
+    if a.dim() < 2:
+        raise RuntimeError(
+            f"torch.geqrf: input must have at least 2 dimensions."
+        )
+    xp = array_module(a._data)
+    data = a._data
+    if data.size == 0:
+        k = min(data.shape[-2:])
+        return GeqrfResult(
+            Tensor._make(data.copy()), Tensor._make(xp.zeros(data.shape[:-2] + (k,), data.dtype))
+        )
+    h, tau = xp.linalg.qr(data, mode="raw")  # h holds the factors transposed (Fortran order)
+    return GeqrfResult(
+        Tensor._make(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)).astype(data.dtype)),
+        Tensor._make(tau.astype(data.dtype)),
+    )
+
+
 def orgqr(a: Tensor, tau: Tensor) -> Tensor:
     """``torch.orgqr``: ``torch.linalg.householder_product``."""
     return householder_product(a, tau)
@@ -159,3 +183,4 @@ def orgqr(a: Tensor, tau: Tensor) -> Tensor:
 
 bind("matrix_exp", matrix_exp)
 bind("orgqr", orgqr)
+bind("geqrf", geqrf)
