@@ -149,7 +149,10 @@ def householder_product(a: Tensor, tau: Tensor) -> Tensor:
         v = reflectors[..., :, i : i + 1]
         t = tau[..., i : i + 1].unsqueeze(-1)
         q = q - (t * v) @ (_mT(v) @ q)
-    return q if tau.shape[-1] else q.clone()
+    if not tau.shape[-1]:
+        # no reflector: the identity, still an output of both inputs (zero gradients)
+        return q + 0 * a + 0 * tau.sum(-1)[..., None, None]
+    return q
 
 
 GeqrfResult = return_type("geqrf", ("a", "tau"))
