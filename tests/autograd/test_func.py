@@ -90,7 +90,7 @@ def test_grad_of_grad_and_results_differentiable_by_autograd():
     # a closure's parameter that requires grad keeps the result differentiable
     for lib in LIBS:
         w = lib.tensor(Y, requires_grad=True)
-        g = lib.func.grad(lambda x: (w * x**2).sum())(lib.tensor(X))
+        g = lib.func.grad(lambda x, w=w: (w * x**2).sum())(lib.tensor(X))
         assert g.requires_grad
         with lib.no_grad():
             assert not lib.func.grad(lambda x: (x**2).sum())(lib.tensor(X)).requires_grad
@@ -110,7 +110,8 @@ def test_vjp_and_jvp():
     _both(vjp_aux)
     _both(
         lambda lib: lib.func.jvp(
-            lambda x, y: (lib.sin(x) * y).sum(-1), (lib.tensor(M), lib.tensor(Y)),
+            lambda x, y: (lib.sin(x) * y).sum(-1),
+            (lib.tensor(M), lib.tensor(Y)),
             (lib.ones(3, 4, dtype=lib.float64), lib.tensor(X)),
         )
     )
@@ -143,19 +144,29 @@ def test_jacobians_and_hessian():
 
 def test_vmap_in_dims_out_dims_and_nesting():
     _both(lambda lib: lib.func.vmap(lambda a, b: a @ b)(lib.tensor(M), lib.tensor(M)))
-    _both(lambda lib: lib.vmap(lambda a, b: a * b, in_dims=(1, None))(lib.tensor(M), lib.tensor(Y[:3])))
     _both(
-        lambda lib: lib.func.vmap(lambda a: (a.sum(), a * 2), out_dims=(0, 1))(lib.tensor(M))
+        lambda lib: lib.vmap(lambda a, b: a * b, in_dims=(1, None))(
+            lib.tensor(M), lib.tensor(Y[:3])
+        )
     )
+    _both(lambda lib: lib.func.vmap(lambda a: (a.sum(), a * 2), out_dims=(0, 1))(lib.tensor(M)))
     _both(
         lambda lib: lib.func.vmap(lambda t, c: t[0] * t[1] + c, in_dims=((0, 1), None))(
             (lib.tensor(M), lib.tensor(M.T)), lib.tensor(2.0, dtype=lib.float64)
         )
     )
-    _both(lambda lib: lib.func.vmap(lambda d: d["a"] - d["b"])({"a": lib.tensor(M), "b": lib.tensor(M)}))
+    _both(
+        lambda lib: lib.func.vmap(lambda d: d["a"] - d["b"])(
+            {"a": lib.tensor(M), "b": lib.tensor(M)}
+        )
+    )
     _both(lambda lib: lib.func.vmap(lib.func.vmap(lambda a: a.sum() * a))(lib.tensor(M)))
     _both(lambda lib: lib.func.vmap(lambda a: a.exp(), in_dims=-1, out_dims=-1)(lib.tensor(M)))
-    _both(lambda lib: lib.func.vmap(lambda a: a.exp(), chunk_size=2, randomness="different")(lib.tensor(M)))
+    _both(
+        lambda lib: lib.func.vmap(lambda a: a.exp(), chunk_size=2, randomness="different")(
+            lib.tensor(M)
+        )
+    )
     _both(lambda lib: lib.func.vmap(lambda a, k: a * k, in_dims=(0, None))(lib.tensor(M), 3))
     _both(lambda lib: lib.func.vmap(lambda a: (a * 2, 5), out_dims=(0, None))(lib.tensor(M)))
     # vmap of a jacobian and a jacobian of vmap
@@ -204,24 +215,23 @@ def test_per_sample_gradients_tutorial_matches_torch():
     targets = rng.integers(0, 10, 6)
     nd_model, t_model = _Tutorial.make(ndgrad), _Tutorial.make(torch)
     with torch.no_grad():
-        for (name, p), (_, q) in zip(
+        for (_, p), (_, q) in zip(
             nd_model.named_parameters(), t_model.named_parameters(), strict=True
         ):
             q.copy_(torch.tensor(p.detach().numpy()))
     results = []
     for lib, model in ((ndgrad, nd_model), (torch, t_model)):
-        from_func = lib.func
-
         params = {k: v.detach() for k, v in model.named_parameters()}
         buffers = {k: v.detach() for k, v in model.named_buffers()}
 
         def compute_loss(params, buffers, sample, target, lib=lib, model=model):
+            from_func = lib.func
             batch = sample.unsqueeze(0)
             targets = target.unsqueeze(0)
             predictions = from_func.functional_call(model, (params, buffers), (batch,))
             return lib.nn.functional.nll_loss(predictions, targets)
 
-        per_sample = from_func.vmap(from_func.grad(compute_loss), in_dims=(None, None, 0, 0))(
+        per_sample = lib.func.vmap(lib.func.grad(compute_loss), in_dims=(None, None, 0, 0))(
             params, buffers, lib.tensor(data), lib.tensor(targets)
         )
         results.append(per_sample)
@@ -260,7 +270,8 @@ def test_functional_call_stateless_and_stack_module_state():
         params, buffers = lib.func.stack_module_state(models)
         assert params["weight"].shape == (4, 2, 3) and params["weight"].requires_grad
         out = lib.func.vmap(
-            lambda p, b, d: lib.func.functional_call(models[0], (p, b), (d,)), (0, 0, None)
+            lambda p, b, d, lib=lib, m=models[0]: lib.func.functional_call(m, (p, b), (d,)),
+            (0, 0, None),
         )(params, buffers, lib.ones(5, 3))
         expected = np.stack([m(lib.ones(5, 3)).detach().numpy() for m in models])
         np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6)
@@ -269,30 +280,115 @@ def test_functional_call_stateless_and_stack_module_state():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda f, x: f.grad(lambda x: x * 2)(x), RuntimeError, "Expected f\\(\\*args\\) to return a scalar Tensor, got tensor with 1 dims"),
-        (lambda f, x: f.grad(lambda x: 3.0)(x), RuntimeError, "Expected f\\(\\*args\\) to return a Tensor, got <class 'float'>"),
-        (lambda f, x: f.grad(lambda x: x.sum(), has_aux=True)(x), RuntimeError, "output of function f should be a tuple: \\(output, aux\\)"),
-        (lambda f, x: f.grad(lambda x: x.sum(), argnums=2)(x), RuntimeError, "Got argnum=2, but only 1 positional inputs"),
-        (lambda f, x: f.grad(lambda x: x.sum(), argnums=[0])(x), RuntimeError, "argnums must be int or Tuple\\[int, ...\\], got: <class 'list'>"),
-        (lambda f, x: f.grad(lambda x, y: x.sum(), argnums=(0, 0))(x, x), RuntimeError, "argnums elements must be unique"),
-        (lambda f, x: f.grad(lambda x, y: x.sum(), argnums=1)(x, 2.0), ValueError, "Thing passed to transform API must be Tensor"),
+        (
+            lambda f, x: f.grad(lambda x: x * 2)(x),
+            RuntimeError,
+            "Expected f\\(\\*args\\) to return a scalar Tensor, got tensor with 1 dims",
+        ),
+        (
+            lambda f, x: f.grad(lambda x: 3.0)(x),
+            RuntimeError,
+            "Expected f\\(\\*args\\) to return a Tensor, got <class 'float'>",
+        ),
+        (
+            lambda f, x: f.grad(lambda x: x.sum(), has_aux=True)(x),
+            RuntimeError,
+            "output of function f should be a tuple: \\(output, aux\\)",
+        ),
+        (
+            lambda f, x: f.grad(lambda x: x.sum(), argnums=2)(x),
+            RuntimeError,
+            "Got argnum=2, but only 1 positional inputs",
+        ),
+        (
+            lambda f, x: f.grad(lambda x: x.sum(), argnums=[0])(x),
+            RuntimeError,
+            "argnums must be int or Tuple\\[int, ...\\], got: <class 'list'>",
+        ),
+        (
+            lambda f, x: f.grad(lambda x, y: x.sum(), argnums=(0, 0))(x, x),
+            RuntimeError,
+            "argnums elements must be unique",
+        ),
+        (
+            lambda f, x: f.grad(lambda x, y: x.sum(), argnums=1)(x, 2.0),
+            ValueError,
+            "Thing passed to transform API must be Tensor",
+        ),
         (lambda f, x: f.vmap(lambda x: x)(x, x), TypeError, ""),
-        (lambda f, x: f.vmap(lambda x: x, in_dims=2)(x), ValueError, "Got in_dim=2 for some input, but that input is a Tensor of dimensionality 1 so expected in_dim to satisfy -1 <= in_dim < 1."),
-        (lambda f, x: f.vmap(lambda x, y: x, in_dims=(0, 0))(x, 1.0), ValueError, "We cannot vmap over non-Tensor arguments, please use None as the respective in_dim"),
-        (lambda f, x: f.vmap(lambda x, y: x)(x, x[:2]), ValueError, "vmap: Expected all tensors to have the same size in the mapped dimension, got sizes \\[4, 2\\]"),
-        (lambda f, x: f.vmap(lambda x: x, in_dims=(None,))(x), ValueError, "vmap: Expected at least one Tensor to vmap over"),
-        (lambda f, x: f.vmap(lambda x: x, in_dims=None)(x), ValueError, "expected `in_dims` to be int or a"),
-        (lambda f, x: f.vmap(lambda x: x, in_dims=(0, 0))(x), ValueError, "in_dims is not compatible with the structure of `inputs`"),
-        (lambda f, x: f.vmap(lambda x: x, in_dims="a")(x), ValueError, "expected `in_dims` to be int or a \\(potentially nested\\) tuple"),
+        (
+            lambda f, x: f.vmap(lambda x: x, in_dims=2)(x),
+            ValueError,
+            "Got in_dim=2 for some input, but that input is a Tensor of dimensionality 1 so "
+            "expected in_dim to satisfy -1 <= in_dim < 1.",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x, y: x, in_dims=(0, 0))(x, 1.0),
+            ValueError,
+            "We cannot vmap over non-Tensor arguments, please use None as the respective in_dim",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x, y: x)(x, x[:2]),
+            ValueError,
+            "vmap: Expected all tensors to have the same size in the mapped dimension, got sizes \\[4, 2\\]",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, in_dims=(None,))(x),
+            ValueError,
+            "vmap: Expected at least one Tensor to vmap over",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, in_dims=None)(x),
+            ValueError,
+            "expected `in_dims` to be int or a",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, in_dims=(0, 0))(x),
+            ValueError,
+            "in_dims is not compatible with the structure of `inputs`",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, in_dims="a")(x),
+            ValueError,
+            "expected `in_dims` to be int or a \\(potentially nested\\) tuple",
+        ),
         (lambda f, x: f.vmap(lambda x: x)(), ValueError, "got no inputs"),
-        (lambda f, x: f.vmap(lambda x: 3.0)(x), ValueError, "must only return Tensors, got type <class 'float'>"),
-        (lambda f, x: f.vmap(lambda x: x, out_dims=(0, 0))(x), ValueError, "out_dims is not compatible with the structure of `outputs`"),
-        (lambda f, x: f.vmap(lambda x: x, randomness="x")(x), RuntimeError, "Only allowed values for randomness are 'error', 'different', or 'same'. Got x"),
-        (lambda f, x: f.vmap(lambda x: x, chunk_size=0)(x), ValueError, "vmap: chunk_size should be None or greater than 0. \\(got 0\\)"),
+        (
+            lambda f, x: f.vmap(lambda x: 3.0)(x),
+            ValueError,
+            "must only return Tensors, got type <class 'float'>",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, out_dims=(0, 0))(x),
+            ValueError,
+            "out_dims is not compatible with the structure of `outputs`",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, randomness="x")(x),
+            RuntimeError,
+            "Only allowed values for randomness are 'error', 'different', or 'same'. Got x",
+        ),
+        (
+            lambda f, x: f.vmap(lambda x: x, chunk_size=0)(x),
+            ValueError,
+            "vmap: chunk_size should be None or greater than 0. \\(got 0\\)",
+        ),
         (lambda f, x: f.jvp(lambda x: x, x, x), RuntimeError, "Expected primals to be a tuple"),
-        (lambda f, x: f.jvp(lambda x: x, (x,), (x[:2],)), RuntimeError, "Trying to set a forward gradient that has a different size"),
-        (lambda f, x: f.vjp(lambda x: x, x)[1]((x, x)), RuntimeError, "Expected pytree structure of cotangents to be the same"),
-        (lambda f, x: f.jacrev(lambda x: x, chunk_size=0), ValueError, "jacrev: `chunk_size` should be greater than 0."),
+        (
+            lambda f, x: f.jvp(lambda x: x, (x,), (x[:2],)),
+            RuntimeError,
+            "Trying to set a forward gradient that has a different size",
+        ),
+        (
+            lambda f, x: f.vjp(lambda x: x, x)[1]((x, x)),
+            RuntimeError,
+            "Expected pytree structure of cotangents to be the same",
+        ),
+        (
+            lambda f, x: f.jacrev(lambda x: x, chunk_size=0),
+            ValueError,
+            "jacrev: `chunk_size` should be greater than 0.",
+        ),
     ],
 )
 def test_errors_as_torch(call, error, message):

@@ -115,7 +115,7 @@ def test_cached_evaluates_once():
         calls = []
 
         class Counting(lib.nn.Module):
-            def forward(self, x):
+            def forward(self, x, calls=calls):
                 calls.append(1)
                 return x * 2
 
@@ -250,12 +250,16 @@ def test_old_spectral_norm_training_vs_torch():
     nd_m, t_m = ndgrad.nn.Linear(5, 4), torch.nn.Linear(5, 4)
     ndgrad.nn.utils.spectral_norm(nd_m)
     torch.nn.utils.spectral_norm(t_m)
-    assert list(nd_m.state_dict()) == list(t_m.state_dict()) == [
-        "bias",
-        "weight_orig",
-        "weight_u",
-        "weight_v",
-    ]
+    assert (
+        list(nd_m.state_dict())
+        == list(t_m.state_dict())
+        == [
+            "bias",
+            "weight_orig",
+            "weight_u",
+            "weight_v",
+        ]
+    )
     assert repr(nd_m) == repr(t_m)
     _same_params(nd_m, t_m)
     _train_and_compare(nd_m, t_m, (3, 5))

@@ -84,9 +84,7 @@ def stack_module_state(models: Any) -> tuple[dict[str, Tensor], dict[str, Tensor
     def construct(tensors: list[Tensor], name: str) -> Tensor:
         requires_grad = tensors[0].requires_grad
         if any(t.requires_grad != requires_grad for t in tensors):
-            raise RuntimeError(
-                f"Expected {name} from each model to have the same .requires_grad"
-            )
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
         result = stack([t.detach() for t in tensors])
         return result.requires_grad_() if requires_grad else result
 

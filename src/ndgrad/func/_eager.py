@@ -194,7 +194,6 @@ def grad(func: Callable[..., Any], argnums: argnums_t = 0, has_aux: bool = False
 def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple:
     """``(func(*primals), vjp_fn)`` (and ``aux``); ``vjp_fn(cotangents)`` gives the
     vector-Jacobian products, one per primal."""
-    create_graph = is_grad_enabled()
     with enable_grad():
         diff_primals, own = _differentiable(primals)
         out = func(*diff_primals)
@@ -313,9 +312,7 @@ def jvp(
 
 
 # ----------------------------------------------------------------------------- jacobians
-def _jacobian(
-    api: str, func: Callable[..., Any], argnums: Any, has_aux: bool, args: tuple
-) -> Any:
+def _jacobian(api: str, func: Callable[..., Any], argnums: Any, has_aux: bool, args: tuple) -> Any:
     create_graph = is_grad_enabled()
     diff_args, argnums = _slice_argnums(args, argnums, as_tuple=False)
     diff_args, own = _differentiable(diff_args)

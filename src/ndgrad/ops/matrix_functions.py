@@ -62,11 +62,7 @@ def _expm(data: Any) -> Any:
     a4 = a2 @ a2
     a6 = a4 @ a2
     u = a @ (
-        a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2)
-        + b[7] * a6
-        + b[5] * a4
-        + b[3] * a2
-        + b[1] * eye
+        a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye
     )
     v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
     r = xp.linalg.solve(v - u, v + u)
@@ -88,9 +84,7 @@ def matrix_exp(a: Tensor) -> Tensor:
     """The matrix exponential ``sum_k A^k / k!`` of (batches of) square matrices."""
     shape = a._data.shape
     if len(shape) < 2:
-        raise RuntimeError(
-            "linalg.matrix_exp: The input tensor A must have at least 2 dimensions."
-        )
+        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
     if shape[-1] != shape[-2]:
         raise RuntimeError(
             "linalg.matrix_exp: A must be batches of square matrices, but they are "
@@ -134,7 +128,7 @@ def householder_product(a: Tensor, tau: Tensor) -> Tensor:
         )
     if a._data.dtype.kind != "f":
         raise NotImplementedError(
-            f'"orgqr_cpu" not implemented for \'{SCALAR_NAMES[a._data.dtype.name]}\''
+            f"\"orgqr_cpu\" not implemented for '{SCALAR_NAMES[a._data.dtype.name]}'"
         )
     if tau.dtype != a.dtype:
         raise RuntimeError(
@@ -162,9 +156,7 @@ def geqrf(a: Tensor) -> Any:
     """LAPACK's ``geqrf``: ``R`` on and above the diagonal, the Householder reflectors below
     it, and their scales ``tau`` (not differentiable, as in PyTorch)."""
     if a.dim() < 2:
-        raise RuntimeError(
-            f"torch.geqrf: input must have at least 2 dimensions."
-        )
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
     xp = array_module(a._data)
     data = a._data
     if data.size == 0:

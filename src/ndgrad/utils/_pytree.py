@@ -126,9 +126,9 @@ def broadcast_prefix(prefix: Any, tree: Any) -> list | None:
     pkind, pchildren, pcontext = pnode
     if kind is type(None):
         return []
-    same_kind = (issubclass(kind, dict) and issubclass(pkind, dict) and set(context) == set(
-        pcontext
-    )) or (not issubclass(kind, dict) and not issubclass(pkind, dict) and kind == pkind)
+    same_kind = (
+        issubclass(kind, dict) and issubclass(pkind, dict) and set(context) == set(pcontext)
+    ) or (not issubclass(kind, dict) and not issubclass(pkind, dict) and kind == pkind)
     if not same_kind or len(children) != len(pchildren):
         return None
     if issubclass(kind, dict):

@@ -139,7 +139,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             offset += n
 
 
-
 # after the helpers above; these import nn.modules (complete by then: it does not import
 # nn.utils' names)
 from ndgrad.nn.utils import parametrizations, parametrize, stateless  # noqa: E402

@@ -70,9 +70,7 @@ class _Orthogonal(Module):
             # n k - k (k - 1) / 2 parameters: a skew-symmetric A from the lower triangle
             X = X.tril()
             if n != k:
-                X = cat(
-                    [X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1
-                )
+                X = cat([X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1)
             A = X - _mT(X)
             if self.orthogonal_map == _OrthMaps.matrix_exp:
                 Q = matrix_exp(A)
