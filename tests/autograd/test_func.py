@@ -174,7 +174,15 @@ def test_vmap_in_dims_out_dims_and_nesting():
     _both(lambda lib: lib.func.jacrev(lib.func.vmap(lambda a: a.sin() * a.sum()))(lib.tensor(M)))
 
 
-def test_vmap_randomness_same():
+def test_vmap_randomness_error_and_same():
+    for lib in LIBS:
+        with pytest.raises(RuntimeError, match="vmap: called random operation while in randomness"):
+            lib.func.vmap(lambda a: lib.nn.functional.dropout(a, 0.5))(lib.ones(3, 2))
+        out = lib.func.vmap(lambda a: lib.nn.functional.dropout(a, 0.5, training=False))(
+            lib.ones(3, 2)
+        )
+        np.testing.assert_array_equal(out.numpy(), np.ones((3, 2)))
+    assert ndgrad.rand(()).shape == ()  # the generator is back
     ndgrad.manual_seed(0)
     out = ndgrad.func.vmap(lambda a: a + ndgrad.rand(()), randomness="same")(ndgrad.zeros(5))
     assert np.unique(out.numpy()).size == 1

@@ -131,7 +131,6 @@ def _grads(
 def _grad_and_value(
     func: Callable[..., Any], argnums: Any, has_aux: bool, args: tuple, kwargs: dict
 ) -> tuple[Any, Any]:
-    create_graph = is_grad_enabled()
     with enable_grad():
         diff_args, argnums = _slice_argnums(args, argnums, as_tuple=False)
         diff_args, own = _differentiable(diff_args)
@@ -156,6 +155,9 @@ def _grad_and_value(
                 "APIs instead?"
             )
         flat_diff, spec = tree_flatten(diff_args)
+        # a gradient that could only depend on this transform's leaves is returned detached:
+        # no graph of the backward needed then
+        create_graph = is_grad_enabled() and _depends_on_other_leaves(output, own)
         grads = tree_unflatten(_grads([output], flat_diff, None, create_graph), spec)
     grads = _undo(grads, own)
     output = _undo(output, own)
@@ -223,7 +225,11 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
                 "Expected pytree structure of cotangents to be the same as pytree structure "
                 f"of outputs to the function. cotangents: {ct_spec}, primal output: {out_spec}"
             )
-        cg = is_grad_enabled() if create_graph is None else create_graph
+        if create_graph is None:  # (a graph only where the result can keep one)
+            create_graph = is_grad_enabled() and any(
+                _depends_on_other_leaves(o, own) for o in flat_out
+            )
+        cg = create_graph
         with enable_grad():
             grads = _grads(flat_out, flat_primals, flat_ct, cg)
         return _undo(tree_unflatten(grads, primals_spec), own)

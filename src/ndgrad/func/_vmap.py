@@ -5,8 +5,9 @@ results are those of a vectorized map (and differentiable through ``select``/``s
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ndgrad._tensor import Tensor
@@ -106,6 +107,34 @@ def _flat_out_dims(func: Any, out_dims: Any, output: Any, output_spec: Any) -> l
     return flat
 
 
+class _NoRandomness:
+    """Stands for the default generator's NumPy generator inside ``vmap(...,
+    randomness='error')``: any draw raises, as PyTorch's."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(
+            "vmap: called random operation while in randomness error mode. Please either use "
+            "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+            "operation out of vmap"
+        )
+
+
+@contextlib.contextmanager
+def _randomness(mode: str) -> Iterator[None]:
+    from ndgrad import _creation
+
+    if mode != "error":
+        yield
+        return
+    gen = _creation.default_generator
+    saved = gen._rng
+    gen._rng = _NoRandomness()
+    try:
+        yield
+    finally:
+        gen._rng = saved
+
+
 def vmap(
     func: Callable[..., Any],
     in_dims: Any = 0,
@@ -134,14 +163,15 @@ def vmap(
         size = _batch_size(flat_in_dims, flat_args)
         rng_state = _creation.get_rng_state() if randomness == "same" else None
         results = []
-        for i in range(size):
-            if rng_state is not None:
-                _creation.set_rng_state(rng_state)
-            sliced = [
-                a if d is None else a.select(d, i)
-                for a, d in zip(flat_args, flat_in_dims, strict=True)
-            ]
-            results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
+        with _randomness(randomness):
+            for i in range(size):
+                if rng_state is not None:  # every index draws the same numbers
+                    _creation.set_rng_state(rng_state)
+                sliced = [
+                    a if d is None else a.select(d, i)
+                    for a, d in zip(flat_args, flat_in_dims, strict=True)
+                ]
+                results.append(func(*tree_unflatten(sliced, args_spec), **kwargs))
         if size == 0:
             raise ValueError("vmap: the mapped dimension has size 0; ndgrad maps by calling func")
         flat_first, output_spec = tree_flatten(results[0])
