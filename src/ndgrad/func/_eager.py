@@ -70,6 +70,8 @@ def _differentiable(tree: Any) -> tuple[Any, set[int]]:
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
         if x.requires_grad:
             return x.view_as(x)
+        if not x.is_floating_point():
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         leaf = x.detach().requires_grad_(True)
         own.add(id(leaf))
         return leaf
