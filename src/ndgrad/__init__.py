@@ -204,6 +204,10 @@ from ndgrad.ops import decompositions as _decompositions  # noqa: E402 - torch.s
 cholesky, qr, svd = _decompositions.cholesky_old, _decompositions.qr_old, _decompositions.svd_old
 logdet, slogdet = _decompositions.logdet, _decompositions.slogdet
 matrix_power, pinverse = _decompositions.matrix_power, _decompositions.pinverse
+from ndgrad import func  # noqa: E402 - torch.func
+from ndgrad.func import vmap  # noqa: E402 - torch.vmap
+from ndgrad.nn.utils.weight_norm import _weight_norm, norm_except_dim  # noqa: E402, F401
+from ndgrad.ops.matrix_functions import geqrf, matrix_exp, orgqr  # noqa: E402
 
 compile.explain = __import__("ndgrad._dynamo", fromlist=["explain"]).explain  # type: ignore[attr-defined]
 

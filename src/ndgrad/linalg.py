@@ -99,3 +99,9 @@ def norm(
     if dim is None and x.ndim == 2:
         return matrix_norm(x, ord, (-2, -1), keepdim, dtype=dtype)
     return vector_norm(x, ord, dim, keepdim, dtype=dtype)
+
+
+from ndgrad.ops import matrix_functions as _matfn  # noqa: E402 - appended with matrix_exp
+
+matrix_exp = _matfn.matrix_exp
+householder_product = _matfn.householder_product

@@ -617,6 +617,25 @@ class Module:
                     elif input_name[0] not in local_state:
                         unexpected_keys.append(key)
 
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        """Kept for PyTorch code (``hook(module, state_dict, prefix, local_metadata)``);
+        ndgrad's state dicts carry no metadata, so it is not called."""
+        return self._add_hook(self._state_dict_hooks, {}, hook, False, False)
+
+    def _register_load_state_dict_pre_hook(
+        self, hook: Callable, with_module: bool = False
+    ) -> RemovableHandle:
+        """``hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` (the module first when ``with_module``) before this module loads its
+        keys; it may change ``state_dict``."""
+        if with_module:
+            module_hook, module = hook, self
+            hook = lambda *args: module_hook(module, *args)  # noqa: E731
+        return self._add_hook(self._load_state_dict_pre_hooks, {}, hook, False, False)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> _IncompatibleKeys:
@@ -625,9 +644,13 @@ class Module:
         missing_keys: list[str] = []
         unexpected_keys: list[str] = []
         error_msgs: list[str] = []
+        if any(m._load_state_dict_pre_hooks for m in self.modules()):
+            state_dict = OrderedDict(state_dict)  # the hooks may rename keys: not the caller's
         # Each module checks only its own keys; unexpected keys are found once, globally.
         for prefix, module in self.named_modules():
             p = prefix + "." if prefix else ""
+            for hook in list(module._load_state_dict_pre_hooks.values()):
+                hook(state_dict, p, {}, strict, missing_keys, unexpected_keys, error_msgs)
             module._load_from_state_dict(state_dict, p, {}, True, missing_keys, [], error_msgs)
         expected = set(self.state_dict().keys())
         unexpected_keys = [k for k in state_dict if k not in expected]

@@ -137,3 +137,10 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
             n = p.numel()
             p.copy_(vec[offset : offset + n].reshape(p.shape))
             offset += n
+
+
+# after the helpers above; these import nn.modules (complete by then: it does not import
+# nn.utils' names)
+from ndgrad.nn.utils import parametrizations, parametrize, stateless  # noqa: E402
+from ndgrad.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm  # noqa: E402
+from ndgrad.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: E402
