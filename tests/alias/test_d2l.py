@@ -155,3 +155,18 @@ def test_d2l_classifier_trains_as_under_pytorch(both_runs, model):
     real, ours = both_runs
     _close(real[model], ours[model], model)
     assert ours[model]["board"]["val_acc"][-1] > 0.8
+
+
+def test_d2l_seeded_programs_give_pytorchs_numbers():
+    """The book's way, with nothing made in NumPy: one manual_seed, then d2l's random data,
+    initialisations, shuffles and dropout (programs/d2l_seeded.py) under PyTorch and ndgrad."""
+    program = str(PROGRAMS / "d2l_seeded.py")
+    with ThreadPoolExecutor(2) as pool:
+        real_job = pool.submit(run, [sys.executable, program], cwd=PROGRAMS, timeout=240)
+        ours = ndgrad_cli("run", program, cwd=PROGRAMS)
+        real = real_job.result()
+    assert ours.returncode == 0, ours.stderr
+    assert real.returncode == 0, real.stderr
+    real_out, our_out = json.loads(real.stdout), json.loads(ours.stdout)
+    assert real_out.pop("torch") == "torch" and our_out.pop("torch") == "ndgrad"
+    _close(real_out, our_out)
