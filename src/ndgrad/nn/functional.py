@@ -2283,7 +2283,7 @@ def _pool_geometry(
             f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{ho}x{wo}). "
             "Output size is too small"
         )
-    return (h, w, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw)
+    return ((h, w), (ho, wo), (kh, kw), (sh, sw), (ph, pw), (dh, dw))
 
 
 def max_pool2d(
