@@ -117,6 +117,15 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "max_pool3d",
+    "avg_pool3d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
     "pad",
     "dropout2d",
     "dropout1d",
@@ -2444,6 +2453,435 @@ def adaptive_max_pool1d(
     out, idx = _pool.adaptive_max_pool2d(input.unsqueeze(-2), (1, size))
     out, idx = out.squeeze(-2), idx.squeeze(-2)
     return (out, idx) if return_indices else out
+
+
+# ----------------------------------------------------------------------------- 3-D pooling,
+# unpooling and fractional max pooling (the N-dim primitives of ndgrad.ops.pooling)
+_THREE = {
+    "max_pool3d": (
+        "kernel_size must either be a single int, or a tuple of three ints",
+        "stride must either be omitted, a single int, or a tuple of three ints",
+        "padding must either be a single int, or a tuple of three ints",
+        "dilation must be either a single int, or a tuple of three ints",
+    ),
+    "avg_pool3d": (
+        "kernel_size must be a single int, or a tuple of three ints",
+        "stride must be omitted, a single int, or a tuple of three ints",
+        "padding must be a single int, or a tuple of three ints",
+        "",
+    ),
+}
+
+
+def _triple(op: str, value: Any, which: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return (int(value[0]),) * 3
+        if len(value) != 3:
+            raise RuntimeError(f"{op}: {_THREE[op][which]}")
+        return tuple(int(v) for v in value)
+    return (int(value),) * 3
+
+
+def _pool3d_geometry(
+    op: str,
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple:
+    """PyTorch's pool3d argument and shape checks (in its order); the N-dim geometry."""
+    ks = _triple(op, kernel_size, 0)
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        ss = ks
+    else:
+        ss = _triple(op, stride, 1)
+    ps = _triple(op, padding, 2)
+    ds = _triple(op, dilation, 3)
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    ins = tuple(input.shape[-3:])
+    outs = []
+    for n, k, s, p, d in zip(ins, ks, ss, ps, ds):
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > int(((k - 1) * d + 1) / 2):  # C's division (a negative kernel passes)
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+        outs.append(_pool.pool_out_size(n, k, s, p, d, ceil_mode))
+    if min(ks) <= 0:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kT: {ks[0]} kH: {ks[1]} kW: {ks[2]}"
+        )
+    if min(ss) <= 0:
+        raise RuntimeError(
+            f"stride should be greater than zero, but got dT: {ss[0]} dH: {ss[1]} dW: {ss[2]}"
+        )
+    if min(ds) <= 0:
+        raise RuntimeError(
+            "dilation should be greater than zero, but got dilationT: "
+            f"{ds[0]} dilationH: {ds[1]} dilationW: {ds[2]}"
+        )
+    shape = list(input.shape)
+    for i in range(input.dim() - 4, input.dim()):
+        if shape[i] == 0:
+            name = (
+                "avg_pool3d()"
+                if op == "avg_pool3d"
+                else ("max_pool3d_with_indices_out_cpu_template()")
+            )
+            raise RuntimeError(
+                f"{name}: Expected input's non-batch dimensions to have positive length, but "
+                f"input has a shape of {shape} and non-batch dimension {shape[i]} has length "
+                "zero!"
+            )
+    if op == "avg_pool3d" and any(n < k for n, k in zip(ins, ks)):
+        raise RuntimeError(
+            f"input image (T: {ins[0]} H: {ins[1]} W: {ins[2]}) smaller than kernel size "
+            f"(kT: {ks[0]} kH: {ks[1]} kW: {ks[2]})"
+        )
+    if any(k // 2 < p for k, p in zip(ks, ps)):
+        raise RuntimeError(
+            "pad should be smaller than or equal to half of kernel size, but got "
+            f"kT: {ks[0]} kW: {ks[2]} kH: {ks[1]} padT: {ps[0]} padW: {ps[2]} padH: {ps[1]}"
+        )
+    if min(outs) < 1:
+        c = shape[-4]
+        raise RuntimeError(
+            f"Given input size: ({c}x{ins[0]}x{ins[1]}x{ins[2]}). Calculated output size: "
+            f"({c}x{outs[0]}x{outs[1]}x{outs[2]}). Output size is too small"
+        )
+    return (ins, tuple(outs), ks, ss, ps, ds)
+
+
+def max_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """3-D max pooling of (N, C, D, H, W) or (C, D, H, W) input; the indices are PyTorch's
+    flat per-volume positions (int64)."""
+    input = as_tensor(input, "max_pool3d")  # noqa: A001
+    geom = _pool3d_geometry("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    if input.dtype == _dtype.bool_:
+        raise NotImplementedError("\"max_pool3d\" not implemented for 'Bool'")
+    out, idx = _pool.max_pool(input, geom)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """3-D average pooling with PyTorch's divisor (padding counted or not, or an override)."""
+    input = as_tensor(input, "avg_pool3d")  # noqa: A001
+    geom = _pool3d_geometry("avg_pool3d", input, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    divisor = _pool.avg_divisor(geom, count_include_pad, divisor_override)
+    return _pool.avg_pool(input, geom, divisor)
+
+
+def _float_only(op: str, input: Tensor) -> None:  # noqa: A002
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for '{_scalar_type(input)}'")
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling over PyTorch's adaptive windows; output (1, 1, 1) is a mean."""
+    input = as_tensor(input, "adaptive_avg_pool3d")  # noqa: A001
+    _check_adaptive("adaptive_avg_pool3d", input, 4)
+    size = _adaptive_size("adaptive_avg_pool3d", input, output_size, 3)
+    if min(size) < 0:
+        raise RuntimeError(
+            "adaptive_avg_pool3d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{size[0]}, {size[1]},{size[2]}}}"
+        )
+    _float_only("adaptive_avg_pool3d", input)
+    if size == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)
+    return _pool.adaptive_avg_pool(input, size)
+
+
+def adaptive_max_pool3d(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    return_indices: bool = False,
+) -> Any:
+    """Max pooling over PyTorch's adaptive windows (indices: flat per-volume, int64)."""
+    input = as_tensor(input, "adaptive_max_pool3d")  # noqa: A001
+    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * 3
+    if len(sizes) != 3:
+        raise RuntimeError("adaptive_max_pool3d(): internal error: output_size.size() must be 3")
+    _check_adaptive("adaptive_max_pool3d", input, 4, ":")
+    size = _adaptive_size("adaptive_max_pool3d", input, sizes, 3)
+    if min(size) < 0:
+        shape = list(input.shape[:-3]) + list(size)
+        bad = next(s for s in size if s < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {shape}")
+    _float_only("adaptive_max_pool3d", input)
+    out, idx = _pool.adaptive_max_pool(input, size)
+    return (out, idx) if return_indices else out
+
+
+def _unpool_output_size(
+    input: Tensor,  # noqa: A002
+    kernel_size: tuple,
+    stride: tuple,
+    padding: tuple,
+    output_size: Any,
+) -> list:
+    """PyTorch's ``_unpool_output_size``: the default size, or a checked ``output_size``."""
+    n = len(kernel_size)
+    default = [
+        (input.shape[-n + d] - 1) * stride[d] + kernel_size[d] - 2 * padding[d] for d in range(n)
+    ]
+    if output_size is None:
+        ret = default
+    else:
+        if len(output_size) == n + 2:
+            output_size = output_size[2:]
+        if len(output_size) != n:
+            raise ValueError(
+                "output_size should be a sequence containing "
+                f"{n} or {n + 2} elements, but it has a length of '{len(output_size)}'"
+            )
+        for d in range(n):
+            lo, hi = default[d] - stride[d], default[d] + stride[d]
+            if not (lo < output_size[d] < hi):
+                raise ValueError(
+                    f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})'
+                )
+        ret = list(output_size)
+    for d in range(n):
+        if ret[d] < 0:
+            raise ValueError(
+                "max_unpooling: output_size must contain non-negative spatial "
+                f"dimensions, but got output_size[{d}]={ret[d]}"
+            )
+    return [int(r) for r in ret]
+
+
+def _max_unpool(
+    op: str,
+    input: Tensor,
+    indices: Tensor,
+    out_size: list,
+    stride: tuple,  # noqa: A002
+) -> Tensor:
+    """ATen's max_unpooling2d/3d checks (in its order) and the unpooling."""
+    n = len(out_size)
+    if indices.dtype != _dtype.int64:
+        tail = "" if n == 3 else f" but got: {_scalar_type(indices)}"
+        raise RuntimeError(f"elements in indices should be type int64{tail}")
+    lo = n + 1
+    if input.dim() not in (lo, lo + 1):
+        raise RuntimeError(
+            f"Input to {op} should be a {lo}d or {lo + 1}d Tensor, but got a tensor with "
+            f"{input.dim()} dimensions."
+        )
+    if tuple(input.shape) != tuple(indices.shape):
+        raise RuntimeError(
+            "Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{op}_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but got {list(input.shape)} with dimension {i} being empty."
+            )
+    if n == 3 and min(stride) <= 0:
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
+    idx = indices._data
+    total = math.prod(out_size)
+    if idx.size:
+        bad = (idx < 0) | (idx >= total)
+        if bad.any():
+            # PyTorch's kernel keeps the last invalid index it meets
+            flat = bad.reshape(-1)
+            last = int(idx.reshape(-1)[flat.size - 1 - int(flat[::-1].argmax())])
+            raise RuntimeError(
+                f"Found an invalid max index: {last} (output volumes are of size "
+                f"{'x'.join(map(str, out_size))})"
+            )
+    name = f"MaxUnpool{n}DBackward0"
+    return _pool.max_unpool(input, indices, tuple(out_size), name)
+
+
+def _unpool_args(kernel_size: Any, stride: Any, padding: Any, n: int) -> tuple:
+    k = _conv_tuple(kernel_size, n)
+    s = k if stride is None else _conv_tuple(stride, n)
+    return k, s, _conv_tuple(padding, n)
+
+
+def max_unpool1d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool1d``: 2-D unpooling of width 1, as PyTorch."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 1)
+    size = _unpool_output_size(input, k, s, p, output_size) + [1]
+    out = _max_unpool("max_unpooling2d", input.unsqueeze(-1), indices.unsqueeze(-1), size, s)
+    return out.squeeze(-1)
+
+
+def max_unpool2d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool2d``: each value written at its index, zeros
+    elsewhere."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 2)
+    size = _unpool_output_size(input, k, s, p, output_size)
+    return _max_unpool("max_unpooling2d", input, indices, size, s)
+
+
+def max_unpool3d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool3d``."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 3)
+    size = _unpool_output_size(input, k, s, p, output_size)
+    return _max_unpool("max_unpooling3d", input, indices, size, s)
+
+
+def _fractional_max_pool(
+    n: int,
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    return_indices: bool,
+    _random_samples: Tensor | None,
+) -> Any:
+    """``fractional_max_pool{n}d`` (n = 2, 3): PyTorch's Python-level and ATen checks."""
+    op = f"fractional_max_pool{n}d"
+    input = as_tensor(input, op)  # noqa: A001
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        # PyTorch's own steps: len() of a float ratio (TypeError) in 2-D, _pair/_triple, then
+        # ratio[i] (IndexError for a 1-tuple)
+        if n == 2 and len(output_ratio) > 2:
+            raise ValueError(
+                f"{op} requires output_ratio to either be a single Int or tuple of Ints."
+            )
+        ratio = tuple(output_ratio) if isinstance(output_ratio, (list, tuple)) else (output_ratio,)
+        ratio = ratio * n if not isinstance(output_ratio, (list, tuple)) else ratio
+        output_size = [int(input.shape[-n + i] * ratio[i]) for i in range(n)]
+    if _random_samples is None:
+        if input.dim() < n + 1:
+            raise IndexError(
+                "Dimension out of range (expected to be in range of "
+                f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got {-n - 1})"
+            )
+        batch = 1 if input.dim() == n + 1 else input.shape[0]
+        _random_samples = _creation.rand(batch, input.shape[-n - 1], n, dtype=input.dtype)
+    ks = _conv_tuple(kernel_size, n)
+    ks = ks * n if len(ks) == 1 else ks
+    outs = _conv_tuple(output_size, n)
+    outs = outs * n if len(outs) == 1 else outs
+    where = f"{op}()" if n == 2 else f"{op}_out()"
+    if len(ks) != n:
+        raise RuntimeError(f"{op}: kernel_size must either be a single Int or tuple of Ints")
+    if len(outs) != n:
+        raise RuntimeError(f"{op}: output_size must either be a single Int or tuple of Ints")
+    if min(outs) < 0:
+        bad = next(o for o in outs if o < 0)
+        shape = list(input.shape[:-n]) + list(outs)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {shape}")
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"{where}: Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}"
+        )
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{where}: Expected input to have non-zero size for non-batch dimensions, "
+                f"but got{list(input.shape)} with dimension {i} being empty."
+            )
+    ins = input.shape[-n:]
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for name, i, o, k in zip(names, ins, outs, ks):
+        if (o + k - 1 > i) if n == 2 else (o + k - 1 >= i):
+            raise RuntimeError(f"{where}: pool {name} {k} too large relative to input {name} {i}")
+    samples = as_tensor(_random_samples, op)
+    batched = input.dim() == n + 2
+    batch = input.shape[0] if batched else 1
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if samples.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.dim()}")
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != input.shape[-n - 1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {n}; got {samples.shape[2]}.")
+    channels = input.shape[-n - 1]
+    data = samples._data
+    data = data.get() if hasattr(data, "get") else np.asarray(data)
+    data = data[:batch, :channels]
+    out, idx = _pool.fractional_max_pool(input, ks, outs, data)
+    return (out, idx) if return_indices else out
+
+
+def fractional_max_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """2-D fractional max pooling (Graham): windows at pseudo-random fractional strides
+    drawn from ``_random_samples`` (N, C, 2) (``rand`` when omitted)."""
+    return _fractional_max_pool(
+        2, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
+
+
+def fractional_max_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """3-D fractional max pooling, ``_random_samples`` (N, C, 3)."""
+    return _fractional_max_pool(
+        3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
 
 
 def pad(

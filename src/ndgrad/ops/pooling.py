@@ -504,9 +504,7 @@ def interpolate(
         exact = mode == "nearest-exact"
         idx = [nearest_index(n, o, s, exact) for n, o, s in zip(ins, size, scales)]
         mats = tuple(nearest_matrix(n, o, s, exact) for n, o, s in zip(ins, size, scales))
-        key = tuple(
-            xp.asarray(i.reshape((-1,) + (1,) * (k - 1 - j))) for j, i in enumerate(idx)
-        )
+        key = tuple(xp.asarray(i.reshape((-1,) + (1,) * (k - 1 - j))) for j, i in enumerate(idx))
         data = d[(Ellipsis,) + key]
         return _separable(x, mats, _INTERP_NAMES[mode].format(k), data)
     ft = np.float32 if d.dtype == np.float32 else np.float64
@@ -597,3 +595,92 @@ def index_pad(x: Tensor, pad: tuple, mode: str) -> Tensor:
     else:
         name = ("ReflectionPad" if mode == "reflect" else "ReplicationPad") + f"{k}DBackward0"
     return record(name, data.reshape(out_shape), (x,), rule, saved)
+
+
+# ----------------------------------------------------------------------------- unpooling and
+# fractional max pooling
+def max_unpool(x: Tensor, idx: Tensor, out_size: tuple, name: str) -> Tensor:
+    """Zeros of the spatial size ``out_size`` with each ``x`` written at its flat per-plane
+    index ``idx`` (a later duplicate wins, as PyTorch's serial kernel); the gradient gathers
+    ``g`` at the indices (PyTorch's rule, duplicates included)."""
+    d = x._data
+    xp = array_module(d)
+    n = len(out_size)
+    lead = d.shape[:-n]
+    planes = math.prod(lead)
+    n_in = math.prod(d.shape[-n:])
+    n_out = math.prod(out_size)
+    flat_idx = idx._data.reshape((planes, n_in))
+    out = xp.zeros((planes, n_out), dtype=d.dtype)
+    xp.put_along_axis(out, flat_idx, d.reshape((planes, n_in)), 1)
+    in_shape = d.shape
+
+    def rule(xp: Any, g: Any, i: Any) -> tuple:
+        got = xp.take_along_axis(g.reshape((planes, n_out)), i.reshape((planes, n_in)), 1)
+        return (got.reshape(in_shape),)
+
+    return record(name, out.reshape(lead + tuple(out_size)), (x,), rule, (idx,))
+
+
+def fractional_starts(samples: Any, n: int, out: int, k: int, ft: Any) -> Any:
+    """ATen's ``generate_intervals``: the window starts of each plane (one uniform sample
+    per plane, ``samples`` (P,)), computed in the input's float type ``ft``: (P, out)."""
+    seq = np.zeros((samples.shape[0], out), dtype=np.int64)
+    if out > 1:
+        alpha = ft(n - k) / ft(out - 1)
+        s = samples.astype(ft)[:, None]
+        i = np.arange(out - 1, dtype=ft)[None, :]
+        seq[:, :-1] = ((i + s) * alpha).astype(np.int64) - (s * alpha).astype(np.int64)
+    if out > 0:
+        seq[:, -1] = n - k
+    return seq
+
+
+def fractional_max_pool(x: Tensor, ks: tuple, out_size: tuple, samples: Any) -> tuple:
+    """Fractional max pooling of the last len(ks) dims of ``x`` (..., *ins) with each
+    plane's window starts drawn from its ``samples`` (..., n) (sample j for dim j, except in
+    2-D where PyTorch takes sample 0 for the width): (values, int64 flat per-plane
+    indices)."""
+    n = len(ks)
+    lead = x._data.shape[:-n]
+    ins = x._data.shape[-n:]
+    planes = math.prod(lead)
+    d = x._data.reshape((planes,) + ins)
+    samples = np.asarray(samples).reshape(planes, n)
+    xp = array_module(d)
+    ft = np.float32 if d.dtype == np.float32 else np.float64
+    order = (1, 0) if n == 2 else tuple(range(n))
+    # (P, o_1, .., o_n, k_1, .., k_n) per-plane gather keys, one per dim
+    keys = []
+    starts = []
+    for j in range(n):
+        start = fractional_starts(samples[:, order[j]], ins[j], out_size[j], ks[j], ft)
+        oshape = (planes,) + tuple(out_size[j] if i == j else 1 for i in range(n))
+        kshape = tuple(ks[j] if i == j else 1 for i in range(n))
+        pos = start.reshape(oshape + (1,) * n) + np.arange(ks[j]).reshape(kshape)
+        keys.append(xp.asarray(pos))
+        starts.append(xp.asarray(start.reshape(oshape)))
+    p_key = xp.arange(planes).reshape((planes,) + (1,) * (2 * n))
+    win = d[(p_key,) + tuple(keys)]
+    win = win.reshape((planes,) + tuple(out_size) + (math.prod(ks),))
+    if win.size:
+        arg = win.argmax(axis=-1)
+        if d.dtype.kind == "f":
+            nan = win != win
+            if nan.any():  # PyTorch's ``val > max || isnan(val)``: the last NaN wins
+                last = win.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+                arg = xp.where(nan.any(axis=-1), last, arg)
+    else:
+        arg = xp.zeros(win.shape[:-1], dtype=np.int64)
+    values = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    idx: Any = None
+    rem = arg
+    plane = 1
+    for j in reversed(range(n)):
+        rem, kj = xp.divmod(rem, ks[j]) if j else (None, rem)
+        pos = starts[j] + kj
+        idx = pos * plane if idx is None else idx + pos * plane
+        plane *= ins[j]
+    idx = idx.astype(np.int64, copy=False).reshape(lead + tuple(out_size))
+    values = values.reshape(lead + tuple(out_size))
+    return _record_max(x, values, idx, f"FractionalMaxPool{n}DBackward0", n)
