@@ -2414,18 +2414,31 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     input = as_tensor(input, "adaptive_avg_pool2d")  # noqa: A001
     _check_adaptive("adaptive_avg_pool2d", input, 3)
     size = _adaptive_size("adaptive_avg_pool2d", input, output_size, 2)
+    _check_avg_size(size)
     if size == (1, 1):
         return input.mean((-2, -1), keepdim=True)
+    _float_only("adaptive_avg_pool2d", input, "")
     return _pool.adaptive_avg_pool2d(input, size)
+
+
+def _check_avg_size(size: tuple) -> None:
+    if min(size) < 0:
+        got = ", ".join(map(str, size[:2])) + "".join(f",{s}" for s in size[2:])
+        raise RuntimeError(
+            f"adaptive_avg_pool{len(size)}d: elements of output_size must be greater than or "
+            f"equal to 0 but received {{{got}}}"
+        )
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     input = as_tensor(input, "adaptive_avg_pool1d")  # noqa: A001
     _check_adaptive("adaptive_avg_pool1d", input, 2)
     (size,) = _adaptive_size("adaptive_avg_pool1d", input, output_size, 1)
+    _check_avg_size((1, size))
     x = input.unsqueeze(-2)
     if size == 1:
         return x.mean((-2, -1), keepdim=True).squeeze(-2)
+    _float_only("adaptive_avg_pool2d", input, "")
     return _pool.adaptive_avg_pool2d(x, (1, size)).squeeze(-2)
 
 
@@ -2597,9 +2610,9 @@ def avg_pool3d(
     return _pool.avg_pool(input, geom, divisor)
 
 
-def _float_only(op: str, input: Tensor) -> None:  # noqa: A002
+def _float_only(op: str, input: Tensor, suffix: str = "_cpu") -> None:  # noqa: A002
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"{op}_cpu\" not implemented for '{_scalar_type(input)}'")
+        raise NotImplementedError(f"\"{op}{suffix}\" not implemented for '{_scalar_type(input)}'")
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
@@ -2607,14 +2620,10 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     input = as_tensor(input, "adaptive_avg_pool3d")  # noqa: A001
     _check_adaptive("adaptive_avg_pool3d", input, 4)
     size = _adaptive_size("adaptive_avg_pool3d", input, output_size, 3)
-    if min(size) < 0:
-        raise RuntimeError(
-            "adaptive_avg_pool3d: elements of output_size must be greater than or equal to 0 "
-            f"but received {{{size[0]}, {size[1]},{size[2]}}}"
-        )
-    _float_only("adaptive_avg_pool3d", input)
+    _check_avg_size(size)
     if size == (1, 1, 1):
         return input.mean((-3, -2, -1), keepdim=True)
+    _float_only("adaptive_avg_pool3d", input)
     return _pool.adaptive_avg_pool(input, size)
 
 
@@ -3134,7 +3143,31 @@ def feature_alpha_dropout(
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
-_INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+def _is_integer(x: Any) -> bool:
+    return (
+        isinstance(x, (int, np.integer))
+        and not isinstance(x, bool)
+        or (isinstance(x, Tensor) and not x.dtype.is_floating_point and x.dim() == 0)
+    )
+
+
+# (input rank, mode) -> the kernel's spatial dims
+_INTERP_KERNELS = {
+    (3, "nearest"): 1,
+    (4, "nearest"): 2,
+    (5, "nearest"): 3,
+    (3, "nearest-exact"): 1,
+    (4, "nearest-exact"): 2,
+    (5, "nearest-exact"): 3,
+    (3, "area"): 1,
+    (4, "area"): 2,
+    (5, "area"): 3,
+    (3, "linear"): 1,
+    (4, "bilinear"): 2,
+    (5, "trilinear"): 3,
+    (4, "bicubic"): 2,
+    (4, "lanczos"): 2,
+}
 
 
 def interpolate(
@@ -3146,7 +3179,9 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Nearest and (bi)linear resizing of 3-D (N, C, L) and 4-D (N, C, H, W) input."""
+    """PyTorch's ``F.interpolate``: nearest, nearest-exact, area, (bi/tri)linear, bicubic and
+    (antialiased) Lanczos resizing, antialiased bilinear/bicubic too, of 3-D to 5-D input, with its
+    argument handling, output sizes and errors step by step."""
     input = as_tensor(input, "interpolate")  # noqa: A001
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
@@ -3157,66 +3192,116 @@ def interpolate(
     elif align_corners is None:
         align_corners = False
     dim = input.dim() - 2
-    if dim < 1:
-        raise ValueError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
-            f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-            f"nearest-exact (got {mode})"
-        )
-    spatial = tuple(input.shape[2:])
+    spatial = list(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
+        scales: Any = None
         if isinstance(size, (list, tuple)):
             if len(size) != dim:
                 raise ValueError(
                     "Input and output must have the same number of spatial dimensions, but "
-                    f"got input with spatial dimensions of {list(spatial)} and output size of "
+                    f"got input with spatial dimensions of {spatial} and output size of "
                     f"{size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
                     "output size in (o1, o2, ...,oK) format."
                 )
-            out = tuple(int(s) for s in size)
+            if not all(_is_integer(s) for s in size):
+                raise TypeError(
+                    "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                    f"Tuple[int, int, int], but got size with types {[type(s) for s in size]}"
+                )
+            out: Any = [int(s) for s in size]
         else:
-            out = (int(size),) * dim
-        scales: tuple = (None,) * dim
+            out = [int(size)] * dim
     elif scale_factor is not None:
+        out = None
         if isinstance(scale_factor, (list, tuple)):
             if len(scale_factor) != dim:
                 raise ValueError(
                     "Input and scale_factor must have the same number of spatial dimensions, "
-                    f"but got input with spatial dimensions of {list(spatial)} and scale_factor "
-                    f"of shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, "
+                    f"but got input with spatial dimensions of {spatial} and scale_factor of "
+                    f"shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, "
                     "...,dK) format and scale_factor in (s1, s2, ...,sK) format."
                 )
-            factors = tuple(float(s) for s in scale_factor)
+            scales = [float(f) for f in scale_factor]
         else:
-            factors = (float(scale_factor),) * dim
-        out = tuple(int(np.floor(n * f)) for n, f in zip(spatial, factors))
-        scales = (None,) * dim if recompute_scale_factor else factors
+            scales = [float(scale_factor)] * dim
     else:
         raise ValueError("either size or scale_factor should be defined")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias is not supported by ndgrad")
-    supported = {("nearest", 1), ("nearest", 2), ("linear", 1), ("bilinear", 2)}
-    if (mode, dim) not in supported:
-        wants = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
-        if mode in wants and wants[mode] != input.dim():
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and out is None:
+        recompute_scale_factor = True
+    if recompute_scale_factor:
+        out = [int(n * f) for n, f in zip(spatial, scales)]
+        scales = None
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+        )
+    k = _INTERP_KERNELS.get((input.dim(), mode))
+    if k is None:
+        wants = {"linear": 3, "bilinear": 4, "trilinear": 5}
+        if mode in wants and input.dim() in (3, 4, 5):
             raise NotImplementedError(
                 f"Got {input.dim()}D input, but {mode} mode needs {wants[mode]}D input"
             )
-        if mode not in _INTERP_MODES:
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
-                f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
-                f"trilinear | lanczos | area | nearest-exact (got {mode})"
-            )
-        raise NotImplementedError(f"interpolate: mode {mode!r} for {input.dim()}D input")
-    if any(o <= 0 for o in out):
-        raise RuntimeError(
-            f"Input and output sizes should be greater than 0, but got input "
-            f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
+        raise NotImplementedError(
+            "Input Error: Only 3D, 4D and 5D input Tensors supported"
+            f" (got {input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
+            f"trilinear | lanczos | area | nearest-exact (got {mode})"
         )
-    return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if mode == "area":
+        pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[k - 1]
+        return pool(input, out if k > 1 else out[0])
+    if out is None:
+        # ATen's compute_output_size: the scaled size, truncated
+        out = [int(n * f) for n, f in zip(spatial, scales)]
+    _check_upsample(mode, input, out)
+    if not input.dtype.is_floating_point and (
+        input.dtype != _dtype.uint8 or not mode.startswith("nearest")
+    ):
+        kind = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "cubic"}
+        kind["lanczos"] = "lanczos"
+        what = f"compute_indices_weights_{kind.get(mode, 'linear')}"
+        if k == 2 and mode != "bicubic":
+            what = f"upsample_{'nearest' if mode.startswith('nearest') else 'bilinear'}2d"
+            what += "_channels_last"
+        if antialias:
+            what = "compute_index_ranges_weights"
+        if input.dtype == _dtype.uint8 and k == 2 and mode in ("bilinear", "bicubic"):
+            # PyTorch's fixed-point uint8 kernels (PIL's rounding) are not reproduced
+            raise NotImplementedError(f"interpolate: uint8 input in {mode} mode is not supported")
+        raise NotImplementedError(f"\"{what}\" not implemented for '{_scalar_type(input)}'")
+    return _pool.interpolate(
+        input, tuple(out), tuple(scales or (None,) * k), mode, bool(align_corners), antialias
+    )
+
+
+def _check_upsample(mode: str, input: Tensor, out: list) -> None:  # noqa: A002
+    """ATen's upsample_{1,2,3}d_common_check."""
+    ins = list(input.shape[2:])
+    if min(ins) > 0 and min(out) > 0:
+        if input.shape[1] == 0:
+            nd = input.dim()
+            raise RuntimeError(
+                f"Non-empty {nd}D data tensor expected but got a tensor with sizes "
+                f"{list(input.shape)}"
+            )
+        return
+    letters = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}[len(ins)]
+    i_txt = ", ".join(f"{c}: {n}" for c, n in zip(letters, ins))
+    o_txt = ", ".join(f"{c}: {n}" for c, n in zip(letters, out))
+    raise RuntimeError(
+        f"Input and output sizes should be greater than 0, but got input ({i_txt})"
+        f"{' and' if len(ins) == 1 else ''} output ({o_txt})"
+    )
 
 
 def upsample(

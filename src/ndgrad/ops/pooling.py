@@ -444,13 +444,13 @@ def cubic_matrix(
 
 
 def antialias_matrix(
-    n: int, out: int, align_corners: bool, scale: float | None, cubic: bool, ft: Any
+    n: int, out: int, align_corners: bool, scale: float | None, kind: str, ft: Any
 ) -> Any:
-    """(out, n): ATen's antialiased weights (``_upsample_*_aa``): a triangle (bilinear) or
-    Keys' cubic with a = -0.5 (bicubic, as PIL) widened by the downscaling factor, each row
-    normalised to sum 1."""
+    """(out, n): ATen's antialiased weights (``_upsample_*_aa``): a triangle (bilinear),
+    Keys' cubic with a = -0.5 (bicubic, as PIL) or Lanczos-3, widened by the downscaling
+    factor, each row normalised to sum 1."""
     r = _source_scale(n, out, align_corners, scale, ft)
-    half = ft(2.0 if cubic else 1.0)
+    half = ft({"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}[kind])
     support = half * r if r >= 1 else half
     invscale = ft(1) / r if r >= 1 else ft(1)
     center = r * (np.arange(out, dtype=ft) + ft(0.5))
@@ -460,7 +460,9 @@ def antialias_matrix(
     xsize = np.clip(xmax - xmin, 0, width)
     j = np.arange(width)
     x = np.abs((j[None, :] + xmin[:, None] - center[:, None] + ft(0.5)) * invscale).astype(ft)
-    if cubic:
+    if kind == "lanczos":
+        w = np.where(x < 3, np.sinc(x) * np.sinc(x / ft(3)), ft(0))
+    elif kind == "bicubic":
         a = ft(-0.5)
         near = ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
         far = ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
@@ -509,12 +511,10 @@ def interpolate(
         return _separable(x, mats, _INTERP_NAMES[mode].format(k), data)
     ft = np.float32 if d.dtype == np.float32 else np.float64
     if antialias:
-        cubic = mode == "bicubic"
         mats = tuple(
-            antialias_matrix(n, o, align_corners, s, cubic, ft)
-            for n, o, s in zip(ins, size, scales)
+            antialias_matrix(n, o, align_corners, s, mode, ft) for n, o, s in zip(ins, size, scales)
         )
-        name = "UpsampleBicubic2DAaBackward0" if cubic else "UpsampleBilinear2DAaBackward0"
+        name = f"Upsample{mode.capitalize()}2DAaBackward0"
         return _separable(x, mats, name)
     make = cubic_matrix if mode == "bicubic" else linear_matrix
     mats = tuple(make(n, o, align_corners, s, ft) for n, o, s in zip(ins, size, scales))
