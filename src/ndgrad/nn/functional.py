@@ -46,6 +46,7 @@ __all__ = [
     "logsigmoid",
     "dropout",
     "linear",
+    "bilinear",
     "one_hot",
     "mse_loss",
     "l1_loss",
@@ -479,6 +480,80 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             return flat.reshape(*input.shape[:-1], weight.shape[0])
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
+
+
+# dtypes as PyTorch's caffe2 TypeMeta prints them (C++ type names)
+_CPP_TYPE = {
+    "float64": "double",
+    "float32": "float",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+    "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
+def bilinear(
+    input1: Tensor,
+    input2: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+) -> Tensor:
+    """``y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]`` (PyTorch's checks and
+    messages): one matmul against W, then a product with x2 summed."""
+    input1 = as_tensor(input1, "bilinear")
+    input2 = as_tensor(input2, "bilinear")
+    dtypes = [input1.dtype, input2.dtype, weight.dtype] + ([bias.dtype] if bias is not None else [])
+    if len(set(dtypes)) > 1:
+        names = ("input1", "input2", "weight", "bias")
+        got = ", ".join(f"{n}: {_CPP_TYPE.get(d.name, d.name)}" for n, d in zip(names, dtypes))
+        raise RuntimeError(f"All tensors must have the same dtype, got {got}")
+    if input1.dim() != input2.dim():
+        raise RuntimeError(
+            f"bilinear(): input dimensions do not match: got {input1.dim()} and {input2.dim()}"
+        )
+    for i in range(input1.dim() - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(
+                "bilinear(): input batch dimensions do not match: got "
+                f"{input1.shape[i]} and {input2.shape[i]}"
+            )
+    if weight.dim() < 3:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(weight.dim(), 1)}, {max(weight.dim(), 1) - 1}], but got 2)"
+        )
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            "bilinear(): input1 size does not match weight size: got "
+            f"{input1.shape[-1]} but expected {weight.shape[1]}"
+        )
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(
+            "bilinear(): input2 size does not match weight size: got "
+            f"{input2.shape[-1]} but expected {weight.shape[2]}"
+        )
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise RuntimeError(
+            "bilinear(): bias size does not match weight size: got "
+            f"{bias.shape[0]} but expected {weight.shape[0]}"
+        )
+    out_f, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    # (B, I) @ (I, O*J) -> (B, O, J), times x2 over J
+    t = x1.matmul(weight.permute(1, 0, 2).reshape(in1, out_f * in2)).reshape(-1, out_f, in2)
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_f)
 
 
 def dropout(

@@ -38,6 +38,7 @@ from ndgrad.nn.modules.batchnorm import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
     LazyBatchNorm3d,
+    SyncBatchNorm,
 )
 from ndgrad.nn.modules.channelshuffle import (
     ChannelShuffle,
@@ -87,8 +88,12 @@ from ndgrad.nn.modules.instancenorm import (
     InstanceNorm1d,
     InstanceNorm2d,
     InstanceNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
 )
 from ndgrad.nn.modules.linear import (
+    Bilinear,
     Identity,
     LazyLinear,
     Linear,
@@ -344,4 +349,9 @@ __all__ = [
     "MaxUnpool1d",
     "MaxUnpool2d",
     "MaxUnpool3d",
+    "Bilinear",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "SyncBatchNorm",
 ]
