@@ -103,6 +103,7 @@ __all__ = [
     "local_response_norm",
     "lp_pool1d",
     "lp_pool2d",
+    "lp_pool3d",
     "unfold",
     "fold",
     "batch_norm",
@@ -2054,8 +2055,14 @@ def _lp_pool(
     stride: Any,
     ceil_mode: bool,
     pool: Any,
+    max_pool: Any = None,
 ) -> Tensor:
     _check_tensor(op, "input", input)
+    if max_pool is not None and isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        # PyTorch's: the limit p -> +-inf is a max (min) of |x| over the window
+        if norm_type > 0:
+            return max_pool(input.abs(), kernel, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel, stride, 0, 1, ceil_mode)
     if norm_type == 0:
         raise ZeroDivisionError("float division by zero")
     out = pool(input.pow(norm_type), kernel, stride, 0, ceil_mode)
@@ -2072,7 +2079,7 @@ def lp_pool1d(
 ) -> Tensor:
     """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
     k = _ntuple(kernel_size, 1)
-    return _lp_pool("lp_pool1d", input, norm_type, k, stride, ceil_mode, avg_pool1d)
+    return _lp_pool("lp_pool1d", input, norm_type, k, stride, ceil_mode, avg_pool1d, max_pool1d)
 
 
 def lp_pool2d(
@@ -2084,7 +2091,21 @@ def lp_pool2d(
 ) -> Tensor:
     """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
     k = _ntuple(kernel_size, 2)
-    return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d)
+    return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d, max_pool2d)
+
+
+def lp_pool3d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """3-D power-average pooling: ``(sum over the window of x^p) ** (1/p)``; p = +-inf is
+    a max (min) of |x|."""
+    k = _ntuple(kernel_size, 3)
+    pool, top = avg_pool3d, max_pool3d
+    return _lp_pool("lp_pool3d", input, norm_type, k, stride, ceil_mode, pool, top)
 
 
 # ----------------------------------------------------------------------------- normalisation

@@ -165,6 +165,7 @@ from ndgrad.nn.modules.pooling import (
     FractionalMaxPool3d,
     LPPool1d,
     LPPool2d,
+    LPPool3d,
     MaxPool1d,
     MaxPool2d,
     MaxPool3d,
@@ -354,4 +355,5 @@ __all__ = [
     "LazyInstanceNorm2d",
     "LazyInstanceNorm3d",
     "SyncBatchNorm",
+    "LPPool3d",
 ]
