@@ -522,7 +522,7 @@ def bilinear(
     for i in range(input1.dim() - 1):
         if input1.shape[i] != input2.shape[i]:
             raise RuntimeError(
-                "bilinear(): input batch dimensions do not match: got "
+                f"bilinear(): input batch dimensions do not match at dim {i}: got "
                 f"{input1.shape[i]} and {input2.shape[i]}"
             )
     if weight.dim() < 3:
