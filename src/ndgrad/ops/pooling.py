@@ -411,19 +411,26 @@ def linear_matrix(
     return m
 
 
+def _keys_near(x: Any, a: Any, ft: Any) -> Any:
+    """Keys' cubic convolution kernel for |x| <= 1 (ATen's ``cubic_convolution1``)."""
+    return ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
+
+
+def _keys_far(x: Any, a: Any, ft: Any) -> Any:
+    """Keys' kernel for 1 < |x| < 2 (ATen's ``cubic_convolution2``)."""
+    return ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
+
+
 def _cubic_weights(t: Any, a: float, ft: Any) -> tuple:
     """The four cubic-convolution weights of the taps at -1, 0, 1, 2 for fraction ``t``
     (ATen's ``get_cubic_upsample_coefficients``, Keys' kernel with parameter ``a``)."""
-    a = ft(a)
-
-    def near(x: Any) -> Any:  # |x| <= 1
-        return ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
-
-    def far(x: Any) -> Any:  # 1 < |x| < 2
-        return ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
-
-    one = ft(1)
-    return far(t + one), near(t), near(one - t), far(one - t + one)
+    a, one = ft(a), ft(1)
+    return (
+        _keys_far(t + one, a, ft),
+        _keys_near(t, a, ft),
+        _keys_near(one - t, a, ft),
+        _keys_far(one - t + one, a, ft),
+    )
 
 
 def cubic_matrix(
@@ -453,24 +460,28 @@ def antialias_matrix(
     half = ft({"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}[kind])
     support = half * r if r >= 1 else half
     invscale = ft(1) / r if r >= 1 else ft(1)
-    center = r * (np.arange(out, dtype=ft) + ft(0.5))
-    xmin = np.maximum((center - support + ft(0.5)).astype(np.int64), 0)
-    xmax = np.minimum((center + support + ft(0.5)).astype(np.int64), n)
+    # ATen's roundings: center = float(scale * (i + 0.5)), the bounds and the filter's
+    # argument in double from float operands, the filter in the kernel's float type
+    center = (np.float64(r) * (np.arange(out) + 0.5)).astype(ft)
+    xmin = np.maximum(((center - support).astype(np.float64) + 0.5).astype(np.int64), 0)
+    xmax = np.minimum(((center + support).astype(np.float64) + 0.5).astype(np.int64), n)
     width = int(math.ceil(support)) * 2 + 1
     xsize = np.clip(xmax - xmin, 0, width)
     j = np.arange(width)
-    x = np.abs((j[None, :] + xmin[:, None] - center[:, None] + ft(0.5)) * invscale).astype(ft)
+    x = ((j[None, :] + xmin[:, None]).astype(ft) - center[:, None]).astype(np.float64)
+    # the filters' constants are doubles: evaluated in double, stored in ``ft``
+    x = np.abs(((x + 0.5) * np.float64(invscale)).astype(ft)).astype(np.float64)
     if kind == "lanczos":
-        w = np.where(x < 3, np.sinc(x) * np.sinc(x / ft(3)), ft(0))
+        w = np.where(x < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
     elif kind == "bicubic":
-        a = ft(-0.5)
-        near = ((a + ft(2)) * x - (a + ft(3))) * x * x + ft(1)
-        far = ((a * x - ft(5) * a) * x + ft(8) * a) * x - ft(4) * a
-        w = np.where(x < 1, near, np.where(x < 2, far, ft(0)))
+        xf, a = x.astype(ft), ft(-0.5)  # ATen casts a to the kernel's type
+        w = np.where(xf < 1, _keys_near(xf, a, ft), np.where(xf < 2, _keys_far(xf, a, ft), 0))
     else:
-        w = np.where(x < 1, ft(1) - x, ft(0))
+        w = np.where(x < 1, 1 - x, 0.0)
     w = np.where(j[None, :] < xsize[:, None], w, ft(0)).astype(ft)
-    total = w.sum(axis=1, keepdims=True)
+    total = np.zeros((out, 1), dtype=ft)
+    for col in range(width):  # the C++ loop's sequential sum
+        total += w[:, col : col + 1]
     w = np.where(total != 0, w / np.where(total != 0, total, ft(1)), w).astype(ft)
     m = np.zeros((out, n), dtype=ft)
     cols = np.minimum(xmin[:, None] + j[None, :], n - 1)
