@@ -623,7 +623,7 @@ def max_unpool(x: Tensor, idx: Tensor, out_size: tuple, name: str) -> Tensor:
     n_out = math.prod(out_size)
     flat_idx = idx._data.reshape((planes, n_in))
     out = xp.zeros((planes, n_out), dtype=d.dtype)
-    xp.put_along_axis(out, flat_idx, d.reshape((planes, n_in)), 1)
+    out[xp.arange(planes)[:, None], flat_idx] = d.reshape((planes, n_in))
     in_shape = d.shape
 
     def rule(xp: Any, g: Any, i: Any) -> tuple:
