@@ -3240,11 +3240,10 @@ def feature_alpha_dropout(
 
 
 def _is_integer(x: Any) -> bool:
-    return (
-        isinstance(x, (int, np.integer))
-        and not isinstance(x, bool)
-        or (isinstance(x, Tensor) and not x.dtype.is_floating_point and x.dim() == 0)
-    )
+    """PyTorch's ``_is_integer`` (a bool is an int; so is any non-float tensor)."""
+    if isinstance(x, Tensor):
+        return not x.dtype.is_floating_point
+    return isinstance(x, (int, np.integer))
 
 
 # (input rank, mode) -> the kernel's spatial dims
