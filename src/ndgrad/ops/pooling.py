@@ -243,8 +243,17 @@ def adaptive_max_pool(x: Tensor, out_size: tuple) -> tuple:
         )
         for j, key in enumerate(keys)
     )
-    win = d[(Ellipsis,) + gather]
-    win = win.reshape(d.shape[:-n] + tuple(out_size) + (math.prod(ks),))
+    lead = d.shape[:-n]
+    if all(o and m % o == 0 for m, o in zip(ins, out_size)):
+        # equal windows tiling the input: one reshape and transpose copy, no gather
+        split = sum(((o, m // o) for m, o in zip(ins, out_size)), ())
+        nl = len(lead)
+        order = tuple(range(nl)) + tuple(nl + 2 * j for j in range(n))
+        order += tuple(nl + 2 * j + 1 for j in range(n))
+        win = xp.transpose(d.reshape(lead + split), order)
+    else:
+        win = d[(Ellipsis,) + gather]
+    win = win.reshape(lead + tuple(out_size) + (math.prod(ks),))
     arg = win.argmax(axis=-1) if win.size else xp.zeros(win.shape[:-1], dtype=np.int64)
     values = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
     idx: Any = None
