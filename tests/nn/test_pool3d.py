@@ -306,6 +306,14 @@ nn.MaxUnpool2d(2)(o, i, output_size=(9,9))
 nn.MaxUnpool1d(2)(o1, i1)
 nn.MaxUnpool3d(2)(o3, i3)
 list(nn.MaxPool3d(2).state_dict())
+F.max_pool3d_with_indices(x, 2)[1]
+F.max_pool2d_with_indices(x4, 2, 1, 1)[1]
+F.max_pool1d_with_indices(x4[0], 2)[1]
+F.adaptive_max_pool3d_with_indices(x, 2)[1]
+F.adaptive_max_pool2d_with_indices(x4, (2, 3))[1]
+F.adaptive_max_pool1d_with_indices(x4[0], 3)[1]
+F.fractional_max_pool2d_with_indices(x4, 2, 3)[1]
+F.fractional_max_pool3d_with_indices(y, 2, output_ratio=0.5)[1]
 """.strip().splitlines()
 
 

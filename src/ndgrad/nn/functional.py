@@ -128,6 +128,14 @@ __all__ = [
     "max_unpool3d",
     "fractional_max_pool2d",
     "fractional_max_pool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
     "pad",
     "dropout2d",
     "dropout1d",
@@ -2987,6 +2995,28 @@ def fractional_max_pool3d(
     return _fractional_max_pool(
         3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
     )
+
+
+def _with_indices(fn: Any) -> Any:
+    """PyTorch's ``*_with_indices`` form of a pooling: always (values, indices)."""
+
+    def pooled(input: Tensor, *args: Any, **kwargs: Any) -> tuple:  # noqa: A002
+        kwargs["return_indices"] = True
+        return fn(input, *args, **kwargs)
+
+    pooled.__name__ = pooled.__qualname__ = f"{fn.__name__}_with_indices"
+    pooled.__doc__ = f"``{fn.__name__}(..., return_indices=True)``: (values, int64 indices)."
+    return pooled
+
+
+max_pool1d_with_indices = _with_indices(max_pool1d)
+max_pool2d_with_indices = _with_indices(max_pool2d)
+max_pool3d_with_indices = _with_indices(max_pool3d)
+adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)
+adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)
+adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)
+fractional_max_pool2d_with_indices = _with_indices(fractional_max_pool2d)
+fractional_max_pool3d_with_indices = _with_indices(fractional_max_pool3d)
 
 
 def pad(
