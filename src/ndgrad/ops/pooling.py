@@ -1,16 +1,18 @@
-"""Pooling, padding and interpolation primitives: one derivative rule each.
+"""Pooling, unpooling, padding and interpolation primitives: one derivative rule each.
 
-Every op works on the last two dims (1-D pooling is 2-D pooling of height 1, composed in
-``nn.functional``). Max pooling gathers its windows with one strided view
-(``as_strided``), takes the first maximum of each (``argmax``, PyTorch's tie rule) and saves
-PyTorch's flat per-plane indices (int64); its gradient scatters ``g`` to them
-(``xp.add_along_axis_zeros``, whose Tensor side is differentiable, so second order comes from
-the same rule). Average pooling sums strided slices (a loop over kernel offsets) and its
-gradient spreads ``g`` back over the windows (``xp.window_sum``/``xp.window_spread``, each the
-other's derivative). Adaptive average pooling and interpolation are separable linear maps:
-``A_h @ x @ A_w^T`` with small interpolation matrices saved as tensors; their gradients are
-``A_h^T @ g @ A_w``. Padding is slicing (constant) or one gather by index arrays (reflect,
-replicate, circular) whose gradient is ``xp.index_add_zeros``.
+The pooling ops work on the last N dims (1, 2 or 3: 1-D pooling is 2-D pooling of height 1,
+composed in ``nn.functional``); a geometry holds one size, kernel, stride, padding and
+dilation per pooled dim. Max pooling gathers its windows with one strided view per kernel
+offset, takes the first maximum of each (PyTorch's tie rule) and saves PyTorch's flat
+per-plane indices (int64); its gradient scatters ``g`` to them (``xp.add_along_axis_zeros``,
+whose Tensor side is differentiable, so second order comes from the same rule); unpooling is
+its adjoint (a write at the indices, a gather back). Average pooling sums strided slices (a
+loop over kernel offsets) and its gradient spreads ``g`` back over the windows
+(``xp.window_sum``/``xp.window_spread``, each the other's derivative). Adaptive average
+pooling and interpolation (nearest, linear, cubic, antialiased) are separable linear maps: one
+small matrix per dim (``A_h @ x @ A_w^T`` in 2-D) saved as tensors; their gradients apply the
+transposes. Padding is slicing (constant) or one gather by index arrays (reflect, replicate,
+circular) whose gradient is ``xp.index_add_zeros``.
 """
 
 from __future__ import annotations
@@ -235,14 +237,6 @@ def adaptive_max_pool(x: Tensor, out_size: tuple) -> tuple:
         # Windows padded to k by repeating their last entry (after it: ties stay first).
         keys.append(xp.asarray(np.minimum(start[:, None] + np.arange(k), end[:, None] - 1)))
     ks = [key.shape[1] for key in keys]
-    # (o_1, .., o_n, k_1, .., k_n) gather keys, one per dim
-    gather = tuple(
-        key.reshape(
-            tuple(o if i == j else 1 for i, o in enumerate(out_size))
-            + tuple(k if i == j else 1 for i, k in enumerate(ks))
-        )
-        for j, key in enumerate(keys)
-    )
     lead = d.shape[:-n]
     if all(o and m % o == 0 for m, o in zip(ins, out_size)):
         # equal windows tiling the input: one reshape and transpose copy, no gather
@@ -252,6 +246,14 @@ def adaptive_max_pool(x: Tensor, out_size: tuple) -> tuple:
         order += tuple(nl + 2 * j + 1 for j in range(n))
         win = xp.transpose(d.reshape(lead + split), order)
     else:
+        # (o_1, .., o_n, k_1, .., k_n) gather keys, one per dim
+        gather = tuple(
+            key.reshape(
+                tuple(o if i == j else 1 for i, o in enumerate(out_size))
+                + tuple(k if i == j else 1 for i, k in enumerate(ks))
+            )
+            for j, key in enumerate(keys)
+        )
         win = d[(Ellipsis,) + gather]
     win = win.reshape(lead + tuple(out_size) + (math.prod(ks),))
     arg = win.argmax(axis=-1) if win.size else xp.zeros(win.shape[:-1], dtype=np.int64)
