@@ -103,6 +103,8 @@ SECOND_ORDER = {
         x, size=(3, 7, 2), mode="trilinear", align_corners=True
     ),
     "nearest3d": lambda x: F.interpolate(x, size=(3, 7, 2)),
+    "nearest3d_repeat": lambda x: F.interpolate(x, scale_factor=(2, 1, 3)),
+    "nearest_exact_repeat": lambda x: F.interpolate(x[0], size=(8, 10), mode="nearest-exact"),
     "nearest_exact": lambda x: F.interpolate(x[0], size=(3, 7), mode="nearest-exact"),
     "bicubic": lambda x: F.interpolate(x[0], size=(7, 4), mode="bicubic"),
     "bicubic_aa": lambda x: F.interpolate(x[0], size=(3, 2), mode="bicubic", antialias=True),

@@ -346,14 +346,31 @@ def _along(xp: Any, m: Any, x: Any, k: int) -> Any:
     return y.reshape(shape[: len(shape) - k] + (m.shape[0],) + rest)
 
 
-def _separable(x: Tensor, mats: tuple, name: str, data: Any = None) -> Tensor:
+def _repeat_sum(g: Any, r: int, k: int) -> Any:
+    """The transpose of repeating each entry of dim -k ``r`` times in a row: sums of runs."""
+    # r strided slices added (NumPy's reductions over a short axis are slow)
+    if r == 1:
+        return g
+    tail = (slice(None),) * (k - 1)
+    out = g[(Ellipsis, slice(0, None, r)) + tail] + g[(Ellipsis, slice(1, None, r)) + tail]
+    for i in range(2, r):
+        out = out + g[(Ellipsis, slice(i, None, r)) + tail]
+    return out
+
+
+def _separable(
+    x: Tensor, mats: tuple, name: str, data: Any = None, repeats: tuple | None = None
+) -> Tensor:
     """``x`` times one small matrix along each of its last len(mats) dims (``A_h @ x @ A_w^T``
     in 2-D); its gradient the transposes' (``A_h^T @ g @ A_w``); ``data`` is the forward
-    where computed otherwise."""
+    where computed otherwise. ``repeats[j]``, where not None, says matrix j repeats each
+    entry that many times in a row (nearest upsampling by an integer factor): its transpose
+    is then a sum over runs, not a matmul."""
     d = x._data
     xp = array_module(d)
     ms = tuple(Tensor._make(xp.asarray(m, dtype=d.dtype)) for m in mats)
     n = len(ms)
+    reps = repeats or (None,) * n
     if data is None:
         data = d @ xp.swapaxes(ms[-1]._data, 0, 1)
         for j in range(n - 1):
@@ -361,9 +378,14 @@ def _separable(x: Tensor, mats: tuple, name: str, data: Any = None) -> Tensor:
 
     def rule(xp: Any, g: Any, *mats: Any) -> tuple:
         mats = mats[1:] if keeps_input else mats
-        g = xp.matmul(g, mats[-1])
-        for j in range(n - 1):
-            g = _along(xp, xp.transpose(mats[n - 2 - j], (1, 0)), g, j + 2)
+        for j in range(n):  # dim -(j + 1) takes matrix n - 1 - j
+            m, r = mats[n - 1 - j], reps[n - 1 - j]
+            if r is not None:
+                g = _repeat_sum(g, r, j + 1)
+            elif j == 0:
+                g = xp.matmul(g, m)
+            else:
+                g = _along(xp, xp.transpose(m, (1, 0)), g, j + 1)
         return (g,)
 
     # adaptive pooling saves its input, as PyTorch (upsampling saves nothing)
@@ -530,7 +552,11 @@ def interpolate(
         mats = tuple(nearest_matrix(n, o, s, exact) for n, o, s in zip(ins, size, scales))
         key = tuple(xp.asarray(i.reshape((-1,) + (1,) * (k - 1 - j))) for j, i in enumerate(idx))
         data = d[(Ellipsis,) + key]
-        return _separable(x, mats, _INTERP_NAMES[mode].format(k), data)
+        reps = tuple(
+            o // m if o % m == 0 and (i == np.arange(o) // (o // m)).all() else None
+            for m, o, i in zip(ins, size, idx)
+        )
+        return _separable(x, mats, _INTERP_NAMES[mode].format(k), data, reps)
     ft = np.float32 if d.dtype == np.float32 else np.float64
     if antialias:
         mats = tuple(
