@@ -175,6 +175,10 @@ F.interpolate(x4.to(T.int64), scale_factor=0.5, mode='area')
 F.interpolate(x4.to(T.int64), size=(3,17), mode='bilinear', antialias=True)
 F.interpolate(x.to(T.uint8), size=(3,17,2), mode='trilinear')
 F.interpolate(x4.to(T.uint8), size=(3,17), mode='nearest')
+F.interpolate(x4.to(T.uint8), size=(3,17), mode='bilinear', antialias=True)
+F.interpolate(x4.to(T.uint8), size=(3,17), mode='bicubic')
+F.interpolate(x4.to(T.uint8), size=(3,17), mode='area')
+F.interpolate(x4[:, 0].to(T.uint8), size=17, mode='linear')
 F.interpolate(x4.float(), scale_factor=2, mode='bicubic')
 """.strip().splitlines()
 
@@ -184,7 +188,21 @@ def test_errors_and_shapes_as_torch(expr: str) -> None:
     check_same_outcome(expr, ARRAYS)
 
 
-def test_uint8_bilinear_is_refused_clearly() -> None:
-    x = ndgrad.zeros(1, 1, 4, 4, dtype=ndgrad.uint8)
-    with pytest.raises(NotImplementedError, match="uint8 input in bilinear mode"):
-        F.interpolate(x, scale_factor=2, mode="bilinear")
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [True, False])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_uint8_resize_is_pytorchs_fixed_point(mode: str, antialias: bool, align_corners: bool):
+    rng = np.random.default_rng(1)
+    for channels, (h, w), spec in [
+        (3, (17, 23), {"size": (9, 11)}),
+        (8, (17, 23), {"size": (31, 40)}),
+        (1, (64, 48), {"size": (21, 48)}),
+        (3, (33, 21), {"scale_factor": 0.37}),
+        (4, (13, 21), {"scale_factor": (1.7, 0.6)}),
+    ]:
+        a = rng.integers(0, 256, (2, channels, h, w)).astype(np.uint8)
+        kw = {**spec, "mode": mode, "antialias": antialias, "align_corners": align_corners}
+        ref = TF.interpolate(torch.tensor(a), **kw).numpy()
+        out = F.interpolate(ndgrad.tensor(a), **kw)
+        assert out.dtype == ndgrad.uint8
+        np.testing.assert_array_equal(out.numpy(), ref)

@@ -3401,8 +3401,9 @@ def interpolate(
         if antialias:
             what = "compute_index_ranges_weights"
         if input.dtype == _dtype.uint8 and k == 2 and mode in ("bilinear", "bicubic"):
-            # PyTorch's fixed-point uint8 kernels (PIL's rounding) are not reproduced
-            raise NotImplementedError(f"interpolate: uint8 input in {mode} mode is not supported")
+            # PyTorch's fixed-point uint8 kernels (PIL's rounding)
+            sc = tuple(scales or (None, None))
+            return _pool.resize_uint8(input, tuple(out), sc, mode, bool(align_corners), antialias)
         raise NotImplementedError(f"\"{what}\" not implemented for '{_scalar_type(input)}'")
     return _pool.interpolate(
         input, tuple(out), tuple(scales or (None,) * k), mode, bool(align_corners), antialias

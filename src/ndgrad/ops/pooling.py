@@ -569,6 +569,43 @@ def interpolate(
     return _separable(x, mats, _INTERP_NAMES[mode])
 
 
+def _fixed_point(m: Any) -> tuple[Any, int]:
+    """ATen's int16 weights of a uint8 resize: the float64 weights scaled by 2**precision
+    (the largest precision < 22 whose scaled maximum weight stays below 2**15, doubled),
+    rounded half away from zero."""
+    w_max = float(m.max()) if m.size else 0.0
+    precision = 0
+    while precision < 22 and int(0.5 + w_max * (1 << (precision + 1))) < (1 << 15):
+        precision += 1
+    v = m * (1 << precision)
+    return np.where(v < 0, v - 0.5, v + 0.5).astype(np.int64), precision
+
+
+def resize_uint8(
+    x: Tensor, size: tuple, scales: tuple, mode: str, align_corners: bool, antialias: bool
+) -> Tensor:
+    """PyTorch's uint8 bilinear/bicubic resize (antialiased or not): per pass the float64
+    weights in fixed point, sums rounded and clamped to 0..255; the width pass first, each
+    pass only where the size changes. Integers carry no gradient."""
+    d = x._data
+    xp = array_module(d)
+    out = d
+    for axis in (-1, -2):
+        n, o, scale = d.shape[axis], size[axis], scales[axis]
+        if n == o:
+            continue
+        if antialias:
+            m = antialias_matrix(n, o, align_corners, scale, mode, np.float64)
+        else:
+            make = cubic_matrix if mode == "bicubic" else linear_matrix
+            m = make(n, o, align_corners, scale, np.float64)
+        w, precision = _fixed_point(m)
+        moved = xp.moveaxis(out, axis, -1).astype(np.int64)
+        acc = moved @ xp.asarray(w.T) + (1 << (precision - 1))
+        out = xp.moveaxis(xp.clip(acc >> precision, 0, 255).astype(np.uint8), -1, axis)
+    return Tensor._make(out if out is not d else d.copy())
+
+
 # ----------------------------------------------------------------------------- padding
 def constant_pad(x: Tensor, pad: tuple, value: float) -> Tensor:
     """``F.pad(mode='constant')``: ``pad`` as (left, right) pairs from the last dim back;
