@@ -179,6 +179,7 @@ F.interpolate(x4.to(T.uint8), size=(3,17), mode='bilinear', antialias=True)
 F.interpolate(x4.to(T.uint8), size=(3,17), mode='bicubic')
 F.interpolate(x4.to(T.uint8), size=(3,17), mode='area')
 F.interpolate(x4[:, 0].to(T.uint8), size=17, mode='linear')
+F.interpolate(x4.to(T.uint8), size=(3,17), mode='lanczos', antialias=True)
 F.interpolate(x4.float(), scale_factor=2, mode='bicubic')
 """.strip().splitlines()
 

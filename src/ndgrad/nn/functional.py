@@ -3400,7 +3400,7 @@ def interpolate(
             what += "_channels_last"
         if antialias:
             what = "compute_index_ranges_weights"
-        if input.dtype == _dtype.uint8 and k == 2 and mode in ("bilinear", "bicubic"):
+        if input.dtype == _dtype.uint8 and k == 2 and mode in ("bilinear", "bicubic", "lanczos"):
             # PyTorch's fixed-point uint8 kernels (PIL's rounding)
             sc = tuple(scales or (None, None))
             return _pool.resize_uint8(input, tuple(out), sc, mode, bool(align_corners), antialias)
