@@ -584,9 +584,9 @@ def _fixed_point(m: Any) -> tuple[Any, int]:
 def resize_uint8(
     x: Tensor, size: tuple, scales: tuple, mode: str, align_corners: bool, antialias: bool
 ) -> Tensor:
-    """PyTorch's uint8 bilinear/bicubic (antialiased or not) and Lanczos resize: per pass the float64
-    weights in fixed point, sums rounded and clamped to 0..255; the width pass first, each
-    pass only where the size changes. Integers carry no gradient."""
+    """PyTorch's uint8 bilinear/bicubic (antialiased or not) and Lanczos resize: per pass
+    the float64 weights in fixed point, sums rounded and clamped to 0..255; the width pass
+    first, each pass only where the size changes. Integers carry no gradient."""
     d = x._data
     xp = array_module(d)
     out = d
