@@ -55,7 +55,7 @@ MISSING = [
     ("import os\nimport torch.fx\n", 2, ["ModuleNotFoundError", "torch.fx", "ndgrad"]),
     ("from torch import nn\n\n\nnn.DataParallel(nn.Linear(2, 3))\n", 4,
      ["NotImplementedError", "torch.nn.parallel.DataParallel"]),
-    ("import sys\nfrom torch.nn import Linear, Bilinear\n", 2, ["ImportError", "torch.nn.Bilinear"]),
+    ("import sys\nfrom torch.nn import Linear, CrossMapLRN2d\n", 2, ["ImportError", "torch.nn.CrossMapLRN2d"]),
 ]  # fmt: skip
 
 

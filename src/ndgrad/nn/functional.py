@@ -46,6 +46,7 @@ __all__ = [
     "logsigmoid",
     "dropout",
     "linear",
+    "bilinear",
     "one_hot",
     "mse_loss",
     "l1_loss",
@@ -102,6 +103,7 @@ __all__ = [
     "local_response_norm",
     "lp_pool1d",
     "lp_pool2d",
+    "lp_pool3d",
     "unfold",
     "fold",
     "batch_norm",
@@ -117,6 +119,23 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "max_pool3d",
+    "avg_pool3d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
     "pad",
     "dropout2d",
     "dropout1d",
@@ -472,6 +491,80 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             return flat.reshape(*input.shape[:-1], weight.shape[0])
     out = input.matmul(weight.t() if weight.dim() == 2 else weight)
     return out if bias is None else out + bias
+
+
+# dtypes as PyTorch's caffe2 TypeMeta prints them (C++ type names)
+_CPP_TYPE = {
+    "float64": "double",
+    "float32": "float",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+    "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
+def bilinear(
+    input1: Tensor,
+    input2: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+) -> Tensor:
+    """``y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]`` (PyTorch's checks and
+    messages): one matmul against W, then a product with x2 summed."""
+    input1 = as_tensor(input1, "bilinear")
+    input2 = as_tensor(input2, "bilinear")
+    dtypes = [input1.dtype, input2.dtype, weight.dtype] + ([bias.dtype] if bias is not None else [])
+    if len(set(dtypes)) > 1:
+        names = ("input1", "input2", "weight", "bias")
+        got = ", ".join(f"{n}: {_CPP_TYPE.get(d.name, d.name)}" for n, d in zip(names, dtypes))
+        raise RuntimeError(f"All tensors must have the same dtype, got {got}")
+    if input1.dim() != input2.dim():
+        raise RuntimeError(
+            f"bilinear(): input dimensions do not match: got {input1.dim()} and {input2.dim()}"
+        )
+    for i in range(input1.dim() - 1):
+        if input1.shape[i] != input2.shape[i]:
+            raise RuntimeError(
+                f"bilinear(): input batch dimensions do not match at dim {i}: got "
+                f"{input1.shape[i]} and {input2.shape[i]}"
+            )
+    if weight.dim() < 3:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(weight.dim(), 1)}, {max(weight.dim(), 1) - 1}], but got 2)"
+        )
+    if input1.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            "bilinear(): input1 size does not match weight size: got "
+            f"{input1.shape[-1]} but expected {weight.shape[1]}"
+        )
+    if input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(
+            "bilinear(): input2 size does not match weight size: got "
+            f"{input2.shape[-1]} but expected {weight.shape[2]}"
+        )
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise RuntimeError(
+            "bilinear(): bias size does not match weight size: got "
+            f"{bias.shape[0]} but expected {weight.shape[0]}"
+        )
+    out_f, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    # (B, I) @ (I, O*J) -> (B, O, J), times x2 over J
+    t = x1.matmul(weight.permute(1, 0, 2).reshape(in1, out_f * in2)).reshape(-1, out_f, in2)
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_f)
 
 
 def dropout(
@@ -2082,8 +2175,14 @@ def _lp_pool(
     stride: Any,
     ceil_mode: bool,
     pool: Any,
+    max_pool: Any = None,
 ) -> Tensor:
     _check_tensor(op, "input", input)
+    if max_pool is not None and isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        # PyTorch's: the limit p -> +-inf is a max (min) of |x| over the window
+        if norm_type > 0:
+            return max_pool(input.abs(), kernel, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel, stride, 0, 1, ceil_mode)
     if norm_type == 0:
         raise ZeroDivisionError("float division by zero")
     out = pool(input.pow(norm_type), kernel, stride, 0, ceil_mode)
@@ -2100,7 +2199,7 @@ def lp_pool1d(
 ) -> Tensor:
     """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
     k = _ntuple(kernel_size, 1)
-    return _lp_pool("lp_pool1d", input, norm_type, k, stride, ceil_mode, avg_pool1d)
+    return _lp_pool("lp_pool1d", input, norm_type, k, stride, ceil_mode, avg_pool1d, max_pool1d)
 
 
 def lp_pool2d(
@@ -2112,7 +2211,21 @@ def lp_pool2d(
 ) -> Tensor:
     """Power-average pooling: ``(sum over the window of x^p) ** (1/p)``."""
     k = _ntuple(kernel_size, 2)
-    return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d)
+    return _lp_pool("lp_pool2d", input, norm_type, k, stride, ceil_mode, avg_pool2d, max_pool2d)
+
+
+def lp_pool3d(
+    input: Tensor,  # noqa: A002
+    norm_type: float,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> Tensor:
+    """3-D power-average pooling: ``(sum over the window of x^p) ** (1/p)``; p = +-inf is
+    a max (min) of |x|."""
+    k = _ntuple(kernel_size, 3)
+    pool, top = avg_pool3d, max_pool3d
+    return _lp_pool("lp_pool3d", input, norm_type, k, stride, ceil_mode, pool, top)
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -2395,7 +2508,7 @@ def _pool_geometry(
             f"Given input size: ({c}x{h}x{w}). Calculated output size: ({c}x{ho}x{wo}). "
             "Output size is too small"
         )
-    return (h, w, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw)
+    return ((h, w), (ho, wo), (kh, kw), (sh, sw), (ph, pw), (dh, dw))
 
 
 def max_pool2d(
@@ -2517,18 +2630,31 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     input = as_tensor(input, "adaptive_avg_pool2d")  # noqa: A001
     _check_adaptive("adaptive_avg_pool2d", input, 3)
     size = _adaptive_size("adaptive_avg_pool2d", input, output_size, 2)
+    _check_avg_size(size)
     if size == (1, 1):
         return input.mean((-2, -1), keepdim=True)
+    _float_only("adaptive_avg_pool2d", input, "")
     return _pool.adaptive_avg_pool2d(input, size)
+
+
+def _check_avg_size(size: tuple) -> None:
+    if min(size) < 0:
+        got = ", ".join(map(str, size[:2])) + "".join(f",{s}" for s in size[2:])
+        raise RuntimeError(
+            f"adaptive_avg_pool{len(size)}d: elements of output_size must be greater than or "
+            f"equal to 0 but received {{{got}}}"
+        )
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     input = as_tensor(input, "adaptive_avg_pool1d")  # noqa: A001
     _check_adaptive("adaptive_avg_pool1d", input, 2)
     (size,) = _adaptive_size("adaptive_avg_pool1d", input, output_size, 1)
+    _check_avg_size((1, size))
     x = input.unsqueeze(-2)
     if size == 1:
         return x.mean((-2, -1), keepdim=True).squeeze(-2)
+    _float_only("adaptive_avg_pool2d", input, "")
     return _pool.adaptive_avg_pool2d(x, (1, size)).squeeze(-2)
 
 
@@ -2556,6 +2682,453 @@ def adaptive_max_pool1d(
     out, idx = _pool.adaptive_max_pool2d(input.unsqueeze(-2), (1, size))
     out, idx = out.squeeze(-2), idx.squeeze(-2)
     return (out, idx) if return_indices else out
+
+
+# ----------------------------------------------------------------------------- 3-D pooling,
+# unpooling and fractional max pooling (the N-dim primitives of ndgrad.ops.pooling)
+_THREE = {
+    "max_pool3d": (
+        "kernel_size must either be a single int, or a tuple of three ints",
+        "stride must either be omitted, a single int, or a tuple of three ints",
+        "padding must either be a single int, or a tuple of three ints",
+        "dilation must be either a single int, or a tuple of three ints",
+    ),
+    "avg_pool3d": (
+        "kernel_size must be a single int, or a tuple of three ints",
+        "stride must be omitted, a single int, or a tuple of three ints",
+        "padding must be a single int, or a tuple of three ints",
+        "",
+    ),
+}
+
+
+def _triple(op: str, value: Any, which: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 1:
+            return (int(value[0]),) * 3
+        if len(value) != 3:
+            raise RuntimeError(f"{op}: {_THREE[op][which]}")
+        return tuple(int(v) for v in value)
+    return (int(value),) * 3
+
+
+def _pool3d_geometry(
+    op: str,
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple:
+    """PyTorch's pool3d argument and shape checks (in its order); the N-dim geometry."""
+    ks = _triple(op, kernel_size, 0)
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        ss = ks
+    else:
+        ss = _triple(op, stride, 1)
+    ps = _triple(op, padding, 2)
+    ds = _triple(op, dilation, 3)
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    ins = tuple(input.shape[-3:])
+    outs = []
+    for n, k, s, p, d in zip(ins, ks, ss, ps, ds):
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > int(((k - 1) * d + 1) / 2):  # C's division (a negative kernel passes)
+            raise RuntimeError(
+                "pad should be at most half of effective kernel size, but got "
+                f"pad={p}, kernel_size={k} and dilation={d}"
+            )
+        outs.append(_pool.pool_out_size(n, k, s, p, d, ceil_mode))
+    if min(ks) <= 0:
+        raise RuntimeError(
+            f"kernel size should be greater than zero, but got kT: {ks[0]} kH: {ks[1]} kW: {ks[2]}"
+        )
+    if min(ss) <= 0:
+        raise RuntimeError(
+            f"stride should be greater than zero, but got dT: {ss[0]} dH: {ss[1]} dW: {ss[2]}"
+        )
+    if min(ds) <= 0:
+        raise RuntimeError(
+            "dilation should be greater than zero, but got dilationT: "
+            f"{ds[0]} dilationH: {ds[1]} dilationW: {ds[2]}"
+        )
+    shape = list(input.shape)
+    for i in range(input.dim() - 4, input.dim()):
+        if shape[i] == 0:
+            name = (
+                "avg_pool3d()"
+                if op == "avg_pool3d"
+                else ("max_pool3d_with_indices_out_cpu_template()")
+            )
+            raise RuntimeError(
+                f"{name}: Expected input's non-batch dimensions to have positive length, but "
+                f"input has a shape of {shape} and non-batch dimension {shape[i]} has length "
+                "zero!"
+            )
+    if op == "avg_pool3d" and any(n < k for n, k in zip(ins, ks)):
+        raise RuntimeError(
+            f"input image (T: {ins[0]} H: {ins[1]} W: {ins[2]}) smaller than kernel size "
+            f"(kT: {ks[0]} kH: {ks[1]} kW: {ks[2]})"
+        )
+    if any(k // 2 < p for k, p in zip(ks, ps)):
+        raise RuntimeError(
+            "pad should be smaller than or equal to half of kernel size, but got "
+            f"kT: {ks[0]} kW: {ks[2]} kH: {ks[1]} padT: {ps[0]} padW: {ps[2]} padH: {ps[1]}"
+        )
+    if min(outs) < 1:
+        c = shape[-4]
+        raise RuntimeError(
+            f"Given input size: ({c}x{ins[0]}x{ins[1]}x{ins[2]}). Calculated output size: "
+            f"({c}x{outs[0]}x{outs[1]}x{outs[2]}). Output size is too small"
+        )
+    return (ins, tuple(outs), ks, ss, ps, ds)
+
+
+def max_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """3-D max pooling of (N, C, D, H, W) or (C, D, H, W) input; the indices are PyTorch's
+    flat per-volume positions (int64)."""
+    input = as_tensor(input, "max_pool3d")  # noqa: A001
+    geom = _pool3d_geometry("max_pool3d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    if input.dtype == _dtype.bool_:
+        raise NotImplementedError("\"max_pool3d\" not implemented for 'Bool'")
+    out, idx = _pool.max_pool(input, geom)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """3-D average pooling with PyTorch's divisor (padding counted or not, or an override)."""
+    input = as_tensor(input, "avg_pool3d")  # noqa: A001
+    geom = _pool3d_geometry("avg_pool3d", input, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    divisor = _pool.avg_divisor(geom, count_include_pad, divisor_override)
+    return _pool.avg_pool(input, geom, divisor)
+
+
+def _float_only(op: str, input: Tensor, suffix: str = "_cpu") -> None:  # noqa: A002
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{op}{suffix}\" not implemented for '{_scalar_type(input)}'")
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+    """Average pooling over PyTorch's adaptive windows; output (1, 1, 1) is a mean."""
+    input = as_tensor(input, "adaptive_avg_pool3d")  # noqa: A001
+    _check_adaptive("adaptive_avg_pool3d", input, 4)
+    size = _adaptive_size("adaptive_avg_pool3d", input, output_size, 3)
+    _check_avg_size(size)
+    if size == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)
+    _float_only("adaptive_avg_pool3d", input)
+    return _pool.adaptive_avg_pool(input, size)
+
+
+def adaptive_max_pool3d(
+    input: Tensor,  # noqa: A002
+    output_size: Any,
+    return_indices: bool = False,
+) -> Any:
+    """Max pooling over PyTorch's adaptive windows (indices: flat per-volume, int64)."""
+    input = as_tensor(input, "adaptive_max_pool3d")  # noqa: A001
+    sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * 3
+    if len(sizes) != 3:
+        raise RuntimeError("adaptive_max_pool3d(): internal error: output_size.size() must be 3")
+    _check_adaptive("adaptive_max_pool3d", input, 4, ":")
+    size = _adaptive_size("adaptive_max_pool3d", input, sizes, 3)
+    if min(size) < 0:
+        shape = list(input.shape[:-3]) + list(size)
+        bad = next(s for s in size if s < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {shape}")
+    _float_only("adaptive_max_pool3d", input)
+    out, idx = _pool.adaptive_max_pool(input, size)
+    return (out, idx) if return_indices else out
+
+
+def _unpool_output_size(
+    input: Tensor,  # noqa: A002
+    kernel_size: tuple,
+    stride: tuple,
+    padding: tuple,
+    output_size: Any,
+) -> list:
+    """PyTorch's ``_unpool_output_size``: the default size, or a checked ``output_size``."""
+    n = len(kernel_size)
+    default = [
+        (input.shape[-n + d] - 1) * stride[d] + kernel_size[d] - 2 * padding[d] for d in range(n)
+    ]
+    if output_size is None:
+        ret = default
+    else:
+        if len(output_size) == n + 2:
+            output_size = output_size[2:]
+        if len(output_size) != n:
+            raise ValueError(
+                "output_size should be a sequence containing "
+                f"{n} or {n + 2} elements, but it has a length of '{len(output_size)}'"
+            )
+        for d in range(n):
+            lo, hi = default[d] - stride[d], default[d] + stride[d]
+            if not (lo < output_size[d] < hi):
+                raise ValueError(
+                    f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})'
+                )
+        ret = list(output_size)
+    for d in range(n):
+        if ret[d] < 0:
+            raise ValueError(
+                "max_unpooling: output_size must contain non-negative spatial "
+                f"dimensions, but got output_size[{d}]={ret[d]}"
+            )
+    return [int(r) for r in ret]
+
+
+def _max_unpool(
+    op: str,
+    input: Tensor,
+    indices: Tensor,
+    out_size: list,
+    stride: tuple,  # noqa: A002
+) -> Tensor:
+    """ATen's max_unpooling2d/3d checks (in its order) and the unpooling."""
+    n = len(out_size)
+    if indices.dtype != _dtype.int64:
+        tail = "" if n == 3 else f" but got: {_scalar_type(indices)}"
+        raise RuntimeError(f"elements in indices should be type int64{tail}")
+    lo = n + 1
+    if input.dim() not in (lo, lo + 1):
+        raise RuntimeError(
+            f"Input to {op} should be a {lo}d or {lo + 1}d Tensor, but got a tensor with "
+            f"{input.dim()} dimensions."
+        )
+    if tuple(input.shape) != tuple(indices.shape):
+        raise RuntimeError(
+            "Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{op}_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but got {list(input.shape)} with dimension {i} being empty."
+            )
+    if n == 3 and min(stride) <= 0:
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
+    idx = indices._data
+    total = math.prod(out_size)
+    if idx.size:
+        bad = (idx < 0) | (idx >= total)
+        if bad.any():
+            # PyTorch's kernel keeps the last invalid index it meets
+            flat = bad.reshape(-1)
+            last = int(idx.reshape(-1)[flat.size - 1 - int(flat[::-1].argmax())])
+            raise RuntimeError(
+                f"Found an invalid max index: {last} (output volumes are of size "
+                f"{'x'.join(map(str, out_size))})"
+            )
+    name = f"MaxUnpool{n}DBackward0"
+    return _pool.max_unpool(input, indices, tuple(out_size), name)
+
+
+def _unpool_args(kernel_size: Any, stride: Any, padding: Any, n: int) -> tuple:
+    k = _conv_tuple(kernel_size, n)
+    s = k if stride is None else _conv_tuple(stride, n)
+    return k, s, _conv_tuple(padding, n)
+
+
+def max_unpool1d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool1d``: 2-D unpooling of width 1, as PyTorch."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 1)
+    size = _unpool_output_size(input, k, s, p, output_size) + [1]
+    out = _max_unpool("max_unpooling2d", input.unsqueeze(-1), indices.unsqueeze(-1), size, s)
+    return out.squeeze(-1)
+
+
+def max_unpool2d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool2d``: each value written at its index, zeros
+    elsewhere."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 2)
+    size = _unpool_output_size(input, k, s, p, output_size)
+    return _max_unpool("max_unpooling2d", input, indices, size, s)
+
+
+def max_unpool3d(
+    input: Tensor,  # noqa: A002
+    indices: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Tensor:
+    """The partial inverse of ``max_pool3d``."""
+    k, s, p = _unpool_args(kernel_size, stride, padding, 3)
+    size = _unpool_output_size(input, k, s, p, output_size)
+    return _max_unpool("max_unpooling3d", input, indices, size, s)
+
+
+def _fractional_max_pool(
+    n: int,
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    return_indices: bool,
+    _random_samples: Tensor | None,
+) -> Any:
+    """``fractional_max_pool{n}d`` (n = 2, 3): PyTorch's Python-level and ATen checks."""
+    op = f"fractional_max_pool{n}d"
+    input = as_tensor(input, op)  # noqa: A001
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        # PyTorch's own steps: len() of a float ratio (TypeError) in 2-D, _pair/_triple, then
+        # ratio[i] (IndexError for a 1-tuple)
+        if n == 2 and len(output_ratio) > 2:
+            raise ValueError(
+                f"{op} requires output_ratio to either be a single Int or tuple of Ints."
+            )
+        ratio = tuple(output_ratio) if isinstance(output_ratio, (list, tuple)) else (output_ratio,)
+        ratio = ratio * n if not isinstance(output_ratio, (list, tuple)) else ratio
+        output_size = [int(input.shape[-n + i] * ratio[i]) for i in range(n)]
+    if _random_samples is None:
+        if input.dim() < n + 1:
+            raise IndexError(
+                "Dimension out of range (expected to be in range of "
+                f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got {-n - 1})"
+            )
+        batch = 1 if input.dim() == n + 1 else input.shape[0]
+        _random_samples = _creation.rand(batch, input.shape[-n - 1], n, dtype=input.dtype)
+    ks = _conv_tuple(kernel_size, n)
+    ks = ks * n if len(ks) == 1 else ks
+    outs = _conv_tuple(output_size, n)
+    outs = outs * n if len(outs) == 1 else outs
+    where = f"{op}()" if n == 2 else f"{op}_out()"
+    if len(ks) != n:
+        raise RuntimeError(f"{op}: kernel_size must either be a single Int or tuple of Ints")
+    if len(outs) != n:
+        raise RuntimeError(f"{op}: output_size must either be a single Int or tuple of Ints")
+    if min(outs) < 0:
+        bad = next(o for o in outs if o < 0)
+        shape = list(input.shape[:-n]) + list(outs)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {shape}")
+    if input.dim() not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"{where}: Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}"
+        )
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{where}: Expected input to have non-zero size for non-batch dimensions, "
+                f"but got{list(input.shape)} with dimension {i} being empty."
+            )
+    ins = input.shape[-n:]
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for name, i, o, k in zip(names, ins, outs, ks):
+        if (o + k - 1 > i) if n == 2 else (o + k - 1 >= i):
+            raise RuntimeError(f"{where}: pool {name} {k} too large relative to input {name} {i}")
+    samples = as_tensor(_random_samples, op)
+    batched = input.dim() == n + 2
+    batch = input.shape[0] if batched else 1
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if samples.dim() != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.dim()}")
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != input.shape[-n - 1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {n}; got {samples.shape[2]}.")
+    channels = input.shape[-n - 1]
+    data = samples._data
+    data = data.get() if hasattr(data, "get") else np.asarray(data)
+    data = data[:batch, :channels]
+    out, idx = _pool.fractional_max_pool(input, ks, outs, data)
+    return (out, idx) if return_indices else out
+
+
+def fractional_max_pool2d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """2-D fractional max pooling (Graham): windows at pseudo-random fractional strides
+    drawn from ``_random_samples`` (N, C, 2) (``rand`` when omitted)."""
+    return _fractional_max_pool(
+        2, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
+
+
+def fractional_max_pool3d(
+    input: Tensor,  # noqa: A002
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """3-D fractional max pooling, ``_random_samples`` (N, C, 3)."""
+    return _fractional_max_pool(
+        3, input, kernel_size, output_size, output_ratio, return_indices, _random_samples
+    )
+
+
+def _with_indices(fn: Any) -> Any:
+    """PyTorch's ``*_with_indices`` form of a pooling: always (values, indices)."""
+
+    def pooled(input: Tensor, *args: Any, **kwargs: Any) -> tuple:  # noqa: A002
+        kwargs["return_indices"] = True
+        return fn(input, *args, **kwargs)
+
+    pooled.__name__ = pooled.__qualname__ = f"{fn.__name__}_with_indices"
+    pooled.__doc__ = f"``{fn.__name__}(..., return_indices=True)``: (values, int64 indices)."
+    return pooled
+
+
+max_pool1d_with_indices = _with_indices(max_pool1d)
+max_pool2d_with_indices = _with_indices(max_pool2d)
+max_pool3d_with_indices = _with_indices(max_pool3d)
+adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)
+adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)
+adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)
+fractional_max_pool2d_with_indices = _with_indices(fractional_max_pool2d)
+fractional_max_pool3d_with_indices = _with_indices(fractional_max_pool3d)
 
 
 def pad(
@@ -2808,7 +3381,30 @@ def feature_alpha_dropout(
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
-_INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+def _is_integer(x: Any) -> bool:
+    """PyTorch's ``_is_integer`` (a bool is an int; so is any non-float tensor)."""
+    if isinstance(x, Tensor):
+        return not x.dtype.is_floating_point
+    return isinstance(x, (int, np.integer))
+
+
+# (input rank, mode) -> the kernel's spatial dims
+_INTERP_KERNELS = {
+    (3, "nearest"): 1,
+    (4, "nearest"): 2,
+    (5, "nearest"): 3,
+    (3, "nearest-exact"): 1,
+    (4, "nearest-exact"): 2,
+    (5, "nearest-exact"): 3,
+    (3, "area"): 1,
+    (4, "area"): 2,
+    (5, "area"): 3,
+    (3, "linear"): 1,
+    (4, "bilinear"): 2,
+    (5, "trilinear"): 3,
+    (4, "bicubic"): 2,
+    (4, "lanczos"): 2,
+}
 
 
 def interpolate(
@@ -2820,7 +3416,9 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Nearest and (bi)linear resizing of 3-D (N, C, L) and 4-D (N, C, H, W) input."""
+    """PyTorch's ``F.interpolate``: nearest, nearest-exact, area, (bi/tri)linear, bicubic and
+    (antialiased) Lanczos resizing, antialiased bilinear/bicubic too, of 3-D to 5-D input, with its
+    argument handling, output sizes and errors step by step."""
     input = as_tensor(input, "interpolate")  # noqa: A001
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
@@ -2831,66 +3429,117 @@ def interpolate(
     elif align_corners is None:
         align_corners = False
     dim = input.dim() - 2
-    if dim < 1:
-        raise ValueError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
-            f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-            f"nearest-exact (got {mode})"
-        )
-    spatial = tuple(input.shape[2:])
+    spatial = list(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
+        scales: Any = None
         if isinstance(size, (list, tuple)):
             if len(size) != dim:
                 raise ValueError(
                     "Input and output must have the same number of spatial dimensions, but "
-                    f"got input with spatial dimensions of {list(spatial)} and output size of "
+                    f"got input with spatial dimensions of {spatial} and output size of "
                     f"{size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
                     "output size in (o1, o2, ...,oK) format."
                 )
-            out = tuple(int(s) for s in size)
+            if not all(_is_integer(s) for s in size):
+                raise TypeError(
+                    "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                    f"Tuple[int, int, int], but got size with types {[type(s) for s in size]}"
+                )
+            out: Any = [int(s) for s in size]
         else:
-            out = (int(size),) * dim
-        scales: tuple = (None,) * dim
+            out = [int(size)] * dim
     elif scale_factor is not None:
+        out = None
         if isinstance(scale_factor, (list, tuple)):
             if len(scale_factor) != dim:
                 raise ValueError(
                     "Input and scale_factor must have the same number of spatial dimensions, "
-                    f"but got input with spatial dimensions of {list(spatial)} and scale_factor "
-                    f"of shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, "
+                    f"but got input with spatial dimensions of {spatial} and scale_factor of "
+                    f"shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, "
                     "...,dK) format and scale_factor in (s1, s2, ...,sK) format."
                 )
-            factors = tuple(float(s) for s in scale_factor)
+            scales = [float(f) for f in scale_factor]
         else:
-            factors = (float(scale_factor),) * dim
-        out = tuple(int(np.floor(n * f)) for n, f in zip(spatial, factors))
-        scales = (None,) * dim if recompute_scale_factor else factors
+            scales = [float(scale_factor)] * dim
     else:
         raise ValueError("either size or scale_factor should be defined")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias is not supported by ndgrad")
-    supported = {("nearest", 1), ("nearest", 2), ("linear", 1), ("bilinear", 2)}
-    if (mode, dim) not in supported:
-        wants = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
-        if mode in wants and wants[mode] != input.dim():
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and out is None:
+        recompute_scale_factor = True
+    if recompute_scale_factor:
+        out = [int(n * f) for n, f in zip(spatial, scales)]
+        scales = None
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+        )
+    k = _INTERP_KERNELS.get((input.dim(), mode))
+    if k is None:
+        wants = {"linear": 3, "bilinear": 4, "trilinear": 5}
+        if mode in wants and input.dim() in (3, 4, 5):
             raise NotImplementedError(
                 f"Got {input.dim()}D input, but {mode} mode needs {wants[mode]}D input"
             )
-        if mode not in _INTERP_MODES:
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
-                f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
-                f"trilinear | lanczos | area | nearest-exact (got {mode})"
-            )
-        raise NotImplementedError(f"interpolate: mode {mode!r} for {input.dim()}D input")
-    if any(o <= 0 for o in out):
-        raise RuntimeError(
-            f"Input and output sizes should be greater than 0, but got input "
-            f"({', '.join(map(str, spatial))}) and output ({', '.join(map(str, out))})"
+        raise NotImplementedError(
+            "Input Error: Only 3D, 4D and 5D input Tensors supported"
+            f" (got {input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
+            f"trilinear | lanczos | area | nearest-exact (got {mode})"
         )
-    return _pool.interpolate(input, out, scales, mode, bool(align_corners))
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if mode == "area":
+        pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[k - 1]
+        return pool(input, out if k > 1 else out[0])
+    if out is None:
+        # ATen's compute_output_size: the scaled size, truncated
+        out = [int(n * f) for n, f in zip(spatial, scales)]
+    _check_upsample(mode, input, out)
+    if not input.dtype.is_floating_point and (
+        input.dtype != _dtype.uint8 or not mode.startswith("nearest")
+    ):
+        kind = {"nearest": "nearest", "nearest-exact": "nearest", "bicubic": "cubic"}
+        kind["lanczos"] = "lanczos"
+        what = f"compute_indices_weights_{kind.get(mode, 'linear')}"
+        if k == 2 and mode != "bicubic":
+            what = f"upsample_{'nearest' if mode.startswith('nearest') else 'bilinear'}2d"
+            what += "_channels_last"
+        if antialias:
+            what = "compute_index_ranges_weights"
+        if input.dtype == _dtype.uint8 and k == 2 and mode in ("bilinear", "bicubic", "lanczos"):
+            # PyTorch's fixed-point uint8 kernels (PIL's rounding)
+            sc = tuple(scales or (None, None))
+            return _pool.resize_uint8(input, tuple(out), sc, mode, bool(align_corners), antialias)
+        raise NotImplementedError(f"\"{what}\" not implemented for '{_scalar_type(input)}'")
+    return _pool.interpolate(
+        input, tuple(out), tuple(scales or (None,) * k), mode, bool(align_corners), antialias
+    )
+
+
+def _check_upsample(mode: str, input: Tensor, out: list) -> None:  # noqa: A002
+    """ATen's upsample_{1,2,3}d_common_check."""
+    ins = list(input.shape[2:])
+    if min(ins) > 0 and min(out) > 0:
+        if input.shape[1] == 0:
+            nd = input.dim()
+            raise RuntimeError(
+                f"Non-empty {nd}D data tensor expected but got a tensor with sizes "
+                f"{list(input.shape)}"
+            )
+        return
+    letters = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}[len(ins)]
+    i_txt = ", ".join(f"{c}: {n}" for c, n in zip(letters, ins))
+    o_txt = ", ".join(f"{c}: {n}" for c, n in zip(letters, out))
+    raise RuntimeError(
+        f"Input and output sizes should be greater than 0, but got input ({i_txt})"
+        f"{' and' if len(ins) == 1 else ''} output ({o_txt})"
+    )
 
 
 def upsample(

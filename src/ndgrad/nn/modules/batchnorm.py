@@ -1,4 +1,5 @@
-"""Batch normalisation: ``BatchNorm1d/2d/3d`` and their lazy forms, as PyTorch's.
+"""Batch normalisation: ``BatchNorm1d/2d/3d``, their lazy forms and ``SyncBatchNorm``, as
+PyTorch's.
 
 Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``; buffers ``running_mean``
 (zeros), ``running_var`` (ones) and ``num_batches_tracked`` (int64) when
@@ -249,3 +250,76 @@ class LazyBatchNorm2d(_LazyNormBase, BatchNorm2d):
 
 class LazyBatchNorm3d(_LazyNormBase, BatchNorm3d):
     cls_to_become = BatchNorm3d
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm synchronised across processes. Without an initialised process group (or
+    with a world of one) it is plain batch norm over any input of 2 or more dims, as
+    PyTorch's on CPU; with one, PyTorch refuses CPU input, and so does ndgrad."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group: Any | None = None,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        self._check_input_dim(input)
+        if input.shape[1] == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        if bn_training and self.training:
+            from ndgrad import distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                # PyTorch checks the device before the world size
+                raise ValueError(
+                    "SyncBatchNorm expected input tensor to be on GPU or XPU or privateuseone"
+                )
+        return super().forward(input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """Every ``BatchNorm*D`` in ``module`` replaced by a ``SyncBatchNorm`` sharing its
+        parameters and buffers (a batch-norm ``module`` itself is returned converted)."""
+        out = module
+        if isinstance(module, _BatchNorm):
+            out = SyncBatchNorm(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+                bias=module.bias is not None,
+            )
+            if module.affine:
+                with no_grad():
+                    out.weight = module.weight
+                    out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
+            out.num_batches_tracked = module.num_batches_tracked
+            out.training = module.training
+            if hasattr(module, "qconfig"):
+                out.qconfig = module.qconfig
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        del module
+        return out

@@ -8,7 +8,7 @@ from typing import Any
 
 from ndgrad._tensor import Tensor
 from ndgrad.nn import functional as F
-from ndgrad.nn.modules.batchnorm import _NormBase
+from ndgrad.nn.modules.batchnorm import _LazyNormBase, _NormBase
 
 
 class _InstanceNorm(_NormBase):
@@ -85,3 +85,19 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance norm over ``(N, C, D, H, W)`` or ``(C, D, H, W)`` inputs."""
 
     _dims = 3
+
+
+class LazyInstanceNorm1d(_LazyNormBase, InstanceNorm1d):
+    """``InstanceNorm1d`` with ``num_features`` from the first input's dim 1 (PyTorch's
+    lazy rule, unbatched input included); ``affine`` and ``track_running_stats`` default to
+    True, as PyTorch's."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNormBase, InstanceNorm2d):
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNormBase, InstanceNorm3d):
+    cls_to_become = InstanceNorm3d

@@ -1,4 +1,4 @@
-"""Linear layers: ``Identity``, ``Linear`` and ``LazyLinear``."""
+"""Linear layers: ``Identity``, ``Linear``, ``LazyLinear`` and ``Bilinear``."""
 
 from __future__ import annotations
 
@@ -115,3 +115,45 @@ class LazyLinear(Linear):
 
 class NonDynamicallyQuantizableLinear(Linear):
     """The ``Linear`` of ``MultiheadAttention.out_proj`` (PyTorch's class name, for its repr)."""
+
+
+class Bilinear(Module):
+    """``y = x1ᵀ A x2 + b`` with ``A`` of shape ``(out_features, in1_features, in2_features)``."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        self.weight = Parameter(
+            _creation.empty((out_features, in1_features, in2_features), dtype=dtype)
+        )
+        if bias:
+            self.bias = Parameter(_creation.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch's: U(-1/sqrt(in1_features), 1/sqrt(in1_features)) for weight and bias
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
