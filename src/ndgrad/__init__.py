@@ -39,6 +39,7 @@ from ndgrad._creation import (
     normal,
     ones,
     ones_like,
+    poisson,
     rand,
     rand_like,
     randint,

@@ -510,8 +510,39 @@ def randint(
     return _finish(data, requires_grad, dev)
 
 
-def randint_like(x: Tensor, low: int, high: Any = None, *, device: Any = None) -> Tensor:
-    return randint(low, high, x.shape, dtype=x.dtype, device=device or x.device)
+def randint_like(
+    x: Tensor,
+    low: int,
+    high: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``randint_like(x, high)`` or ``randint_like(x, low, high)``, of ``x``'s shape."""
+    if high is None:
+        low, high = 0, low
+    return randint(
+        low,
+        high,
+        tuple(x.shape),
+        generator=generator,
+        dtype=dtype or x.dtype,
+        device=device or x.device,
+        requires_grad=requires_grad,
+    )
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:  # noqa: A002
+    """Poisson draws with the rates in ``input`` (PyTorch's sampler, on the host)."""
+    rates = to_device(input._data, "cpu")
+    if rates.dtype.kind != "f":
+        raise not_implemented("poisson_cpu", rates.dtype)
+    if not np.all(rates >= 0):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    drawn = (generator or default_generator)._rng.poisson(rates)
+    return Tensor._make(to_device(drawn, input.device))
 
 
 def randperm(

@@ -115,7 +115,33 @@ def _libm(fn: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _digits(dtype: np.dtype) -> int:
-    return {2: 11, 4: 24, 8: 53}[dtype.itemsize]
+    return 53 if dtype.itemsize == 8 else 24  # half precision draws as float, then rounds
+
+
+def draw_order(arr: Any, dense_only: bool = False) -> tuple[int, ...] | None:
+    """The dimension order ATen's TensorIterator walks ``arr`` in (largest stride first, so
+    memory order), when that is not C order; None for C order. ``dense_only``: only for an
+    array without gaps, as ``empty_like`` keeps such a layout and makes others contiguous."""
+    strides, shape = arr.strides, arr.shape
+    order = tuple(sorted(range(arr.ndim), key=lambda d: -abs(strides[d])))
+    if order == tuple(range(arr.ndim)) or any(s == 0 for s in strides):
+        return None
+    if dense_only:
+        step = arr.itemsize
+        for d in reversed(order):
+            if shape[d] != 1 and strides[d] != step:
+                return None
+            step *= shape[d]
+    return order
+
+
+def in_draw_order(draw: Any, arr: Any, dense_only: bool = False) -> Any:
+    """``draw(shape)`` for ``arr``'s shape, its values laid out in ATen's draw order."""
+    order = draw_order(arr, dense_only)
+    if order is None:
+        return draw(arr.shape)
+    values = draw(tuple(arr.shape[d] for d in order))
+    return values.transpose(np.argsort(order))
 
 
 class CPUEngine:
@@ -160,7 +186,7 @@ class CPUEngine:
         raw = self.random64(n) if dtype.itemsize == 8 else self.random32(n)
         kept = raw & np.uint64((1 << digits) - 1)
         acc = _F64 if dtype.itemsize == 8 else _F32
-        return kept.astype(acc) * acc(2.0**-digits)
+        return kept.astype(acc) * acc(2.0**-digits)  # float16 rounds afterwards
 
     # ------------------------------------------------------------------ kernels
     def uniform(self, shape: tuple, dtype: Any, low: float = 0.0, high: float = 1.0) -> np.ndarray:
@@ -293,6 +319,48 @@ class CPUEngine:
         """``geometric_``: ceil(log(u) / log1p(-p)) from float64 uniforms."""
         u = self._unit(math.prod(shape), np.dtype(_F64))
         return np.ceil(_libm(math.log, u) / math.log1p(-p)).astype(dtype).reshape(shape)
+
+    def poisson(self, rates: np.ndarray) -> np.ndarray:
+        """``torch.poisson``: per element, Hoermann's transformed rejection for rates of 10
+        and more, else the product of uniforms; float64 uniforms, C library maths."""
+        out = np.empty(rates.size, np.float64)
+        for i, lam in enumerate(rates.astype(_F64).ravel().tolist()):
+            out[i] = self._poisson_one(lam)
+        return out.reshape(rates.shape).astype(rates.dtype)
+
+    def _poisson_one(self, lam: float) -> int:
+        def uniform() -> float:
+            return float(self._unit(1, np.dtype(_F64))[0])
+
+        if lam == math.inf:
+            return -(2**63)  # ATen's int64 cast of an infinite draw
+        if lam >= 10:
+            slam, loglam = math.sqrt(lam), math.log(lam)
+            b = 0.931 + 2.53 * slam
+            a = -0.059 + 0.02483 * b
+            invalpha = 1.1239 + 1.1328 / (b - 3.4)
+            vr = 0.9277 - 3.6224 / (b - 2)
+            while True:
+                u = uniform() - 0.5
+                v = uniform()
+                us = 0.5 - abs(u)
+                k = math.floor((2 * a / us + b) * u + lam + 0.43)
+                if us >= 0.07 and v <= vr:
+                    return k
+                if k < 0 or (us < 0.013 and v > us):
+                    continue
+                lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+                if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+                    return k
+        if lam == 0:
+            return 0
+        enlam, count, prod = math.exp(-lam), 0, 1.0
+        while True:
+            prod *= uniform()
+            if prod > enlam:
+                count += 1
+            else:
+                return count
 
     def multinomial(self, probs: np.ndarray, num_samples: int, replacement: bool) -> Any:
         """``torch.multinomial`` on rows of ``probs`` (2-D): without replacement (or for one

@@ -16,6 +16,7 @@ import numpy as np
 
 from ndgrad import _creation, _dtype
 from ndgrad._backend import array_module
+from ndgrad._mt19937 import in_draw_order
 from ndgrad._tensor import Tensor
 from ndgrad.ops import linalg as _la
 from ndgrad.ops import nn as _nn
@@ -41,6 +42,7 @@ __all__ = [
     "sigmoid",
     "tanh",
     "softmax",
+    "gumbel_softmax",
     "log_softmax",
     "softplus",
     "logsigmoid",
@@ -403,8 +405,13 @@ def rrelu(
     def compute(x: Tensor) -> Tensor:
         if not training:
             slope: Any = (lower + upper) / 2
-        else:
-            slope = _creation.empty_like(x).uniform_(lower, upper)
+        else:  # ATen draws a float64 slope for each element <= 0 only, in memory order
+            data = x._data
+            drawn = x.xp.ones(data.shape, data.dtype)
+            below = data <= 0
+            rng = _creation._rng(None, x.device)
+            drawn[below] = rng.uniform((int(below.sum()),), np.float64, lower, upper)
+            slope = Tensor._make(drawn)
         return named(_pw.where(x > 0, x, x * slope), "RreluWithNoiseBackward0")
 
     return _maybe_inplace(input, inplace, "rrelu_", compute)
@@ -438,6 +445,22 @@ def softmin(
     if dim is None:
         _implicit_dim_warning("softmin", _stacklevel)
     return _red.softmax(-input, dim, dtype)
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """Samples from the Gumbel-softmax distribution (PyTorch's steps: -log of Exp(1) draws
+    added to the logits, over ``tau``, softmax); ``hard``: one-hot forward, soft gradient."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -_creation.empty_like(logits).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = _creation.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
 
 
 def log_softmax(
@@ -583,7 +606,10 @@ def dropout(
     if p == 1.0:
         mask = xp.zeros(input._data.shape, dtype=dt)
     else:
-        keep = xp.asarray(_creation._rng(None, input.device).bernoulli(1.0 - p, input._data.shape))
+        rng = _creation._rng(None, input.device)
+        # empty_like(input).bernoulli_(1 - p): drawn in the input's memory order if it is dense
+        keep = in_draw_order(lambda s: rng.bernoulli(1.0 - p, s), input._data, dense_only=True)
+        keep = xp.asarray(keep)
         # the scale as ATen divides it: 1 / (1 - p) in the tensor's dtype
         mask = keep.astype(dt) * (dt.type(1.0) / dt.type(1.0 - p))
     mask_t = Tensor._make(mask)

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ndgrad._dtype import SCALAR_NAMES, not_implemented
+from ndgrad._mt19937 import in_draw_order
 from ndgrad._tensor import Tensor
 from ndgrad.ops import inplace
 from ndgrad.ops._common import as_tensor, bind, record
@@ -57,84 +58,97 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     )
 
 
+class _Target(NamedTuple):
+    """What a sampler needs of the tensor it fills."""
+
+    shape: tuple
+    dtype: np.dtype
+    contiguous: bool
+
+
 def _random_fill(name: str, sample: Any) -> Any:
-    """An in-place fill with ``sample(rng, tensor, *args)`` drawn from the given generator or
-    the tensor's device's default one (PyTorch's own kernels on the CPU)."""
+    """An in-place fill with ``sample(rng, target, *args)`` drawn from the given generator or
+    the tensor's device's default one (PyTorch's own kernels on the CPU), element by element
+    in the order PyTorch's TensorIterator visits the tensor (memory order)."""
 
     def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         from ndgrad import _creation
 
         rng = _creation._rng(generator, self.device)
-        return inplace.fill_with(self, sample(rng, self, *args, **kwargs), name)
+        contiguous = self.is_contiguous()
+
+        def draw(shape: tuple) -> Any:
+            return sample(rng, _Target(shape, self._data.dtype, contiguous), *args, **kwargs)
+
+        return inplace.fill_with(self, in_draw_order(draw, self._data), name)
 
     op_.__name__ = name
     return op_
 
 
-def _floating(kernel: str, t: Tensor) -> np.dtype:
-    if t._data.dtype.kind != "f":
-        raise not_implemented(kernel, t)
-    return t._data.dtype
+def _floating(kernel: str, t: _Target) -> np.dtype:
+    if t.dtype.kind != "f":
+        raise not_implemented(kernel, t.dtype)
+    return t.dtype
 
 
-def _normal(rng: Any, t: Tensor, mean: float = 0.0, std: float = 1.0) -> Any:
+def _normal(rng: Any, t: _Target, mean: float = 0.0, std: float = 1.0) -> Any:
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    dtype = _floating("normal_kernel_cpu", t)
-    return rng.normal(t._data.shape, dtype, mean, std, t.is_contiguous())
+    return rng.normal(t.shape, _floating("normal_kernel_cpu", t), mean, std, t.contiguous)
 
 
-def _uniform(rng: Any, t: Tensor, low: float = 0.0, high: float = 1.0) -> Any:
+def _uniform(rng: Any, t: _Target, low: float = 0.0, high: float = 1.0) -> Any:
     if low > high:
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={low:g} > to={high:g}"
         )
-    return rng.uniform(t._data.shape, _floating("check_uniform_bounds", t), low, high)
+    return rng.uniform(t.shape, _floating("check_uniform_bounds", t), low, high)
 
 
-def _bernoulli(rng: Any, t: Tensor, p: Any = 0.5) -> Any:
+def _bernoulli(rng: Any, t: _Target, p: Any = 0.5) -> Any:
     if isinstance(p, Tensor):
-        return rng.bernoulli(p._data, t._data.shape)
+        return rng.bernoulli(p._data, t.shape)
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
-    return rng.bernoulli(p, t._data.shape)
+    return rng.bernoulli(p, t.shape)
 
 
-def _exponential(rng: Any, t: Tensor, lambd: float = 1.0) -> Any:
-    if t._data.dtype.kind != "f":
+def _exponential(rng: Any, t: _Target, lambd: float = 1.0) -> Any:
+    if t.dtype.kind != "f":
         raise RuntimeError(
             "Exponential distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {SCALAR_NAMES[t._data.dtype.name]}"
+            f"floating point but you specified {SCALAR_NAMES[t.dtype.name]}"
         )
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-    return rng.exponential(t._data.shape, t._data.dtype, lambd)
+    return rng.exponential(t.shape, t.dtype, lambd)
 
 
-def _cauchy(rng: Any, t: Tensor, median: float = 0.0, sigma: float = 1.0) -> Any:
+def _cauchy(rng: Any, t: _Target, median: float = 0.0, sigma: float = 1.0) -> Any:
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
-    return rng.cauchy(t._data.shape, _floating("cauchy_cpu", t), median, sigma)
+    return rng.cauchy(t.shape, _floating("cauchy_cpu", t), median, sigma)
 
 
-def _log_normal(rng: Any, t: Tensor, mean: float = 1.0, std: float = 2.0) -> Any:
+def _log_normal(rng: Any, t: _Target, mean: float = 1.0, std: float = 2.0) -> Any:
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
-    return rng.log_normal(t._data.shape, _floating("log_normal_cpu", t), mean, std)
+    return rng.log_normal(t.shape, _floating("log_normal_cpu", t), mean, std)
 
 
-def _geometric(rng: Any, t: Tensor, p: float) -> Any:
+def _geometric(rng: Any, t: _Target, p: float) -> Any:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
-    return rng.geometric(t._data.shape, t._data.dtype, p)
+    return rng.geometric(t.shape, t.dtype, p)
 
 
-def _random(rng: Any, t: Tensor, *bounds: Any) -> Any:
+def _random(rng: Any, t: _Target, *bounds: Any) -> Any:
     """``random_()``: [0, 2**mantissa] for floats, [0, max] for integers; ``random_(to)``:
     [0, to); ``random_(from, to)``: [from, to), ``to=None`` for the default upper end."""
-    dt = t._data.dtype
+    dt = t.dtype
     if not bounds:
-        return rng.random_full(t._data.shape, dt)
+        return rng.random_full(t.shape, dt)
     low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
     if high is None:
         top = 2 if dt.kind == "b" else 2**24 if dt == np.float32 else 2**53
@@ -145,7 +159,7 @@ def _random(rng: Any, t: Tensor, *bounds: Any) -> Any:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
-    return rng.integers(t._data.shape, low, high, dt)
+    return rng.integers(t.shape, low, high, dt)
 
 
 for _name, _fn in (
