@@ -26,6 +26,7 @@ from ndgrad._creation import (
     default_generator,
     empty,
     empty_like,
+    empty_strided,
     eye,
     from_numpy,
     full,
@@ -75,7 +76,7 @@ from ndgrad._parallel import (
     set_num_interop_threads,
     set_num_threads,
 )
-from ndgrad._tensor import Size, Tensor, is_tensor
+from ndgrad._tensor import Size, Tensor, is_tensor, layout, strided
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
@@ -163,7 +164,7 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
 
 
 def is_nonzero(x: Tensor) -> bool:
-    return x.__bool__()
+    return x.is_nonzero()
 
 
 from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above

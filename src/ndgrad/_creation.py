@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _backend, _dtype
-from ndgrad._backend import check_available, to_device
+from ndgrad._backend import array_module, check_available, to_device
 from ndgrad._dtype import not_implemented
 from ndgrad._tensor import Tensor, to_array
 
@@ -167,6 +167,29 @@ def empty(
 ) -> Tensor:
     dev = _check_device(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty", dev)
+
+
+def empty_strided(
+    size: Any,
+    stride: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ``size`` laid out with ``stride`` (in elements) over a fresh buffer
+    (zeros here; PyTorch leaves the memory uninitialised)."""
+    size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    flat = empty(need, dtype=dtype, device=device)._data
+    from ndgrad._backend import as_strided
+
+    item = flat.itemsize
+    data = as_strided(array_module(flat))(flat, size, tuple(s * item for s in stride))
+    t = Tensor._make(data)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def full(

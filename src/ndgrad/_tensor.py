@@ -49,6 +49,19 @@ class Size(tuple):
         return n
 
 
+class layout:  # noqa: N801 - torch.layout
+    """A tensor's memory layout; every ndgrad tensor is ``strided``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"{_dtype.printed_prefix()}.{self._name}"
+
+
+strided = layout("strided")
+
+
 class RemovableHandle:
     __slots__ = ("_remove",)
 
@@ -76,6 +89,7 @@ class Tensor:
         "_post_accumulate_grad_hooks",  # leaves only: run after .grad is updated
         "_retains_grad",
         "_pinned",  # pin_memory() results only
+        "_shared",  # share_memory_() called
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
@@ -458,6 +472,72 @@ class Tensor:
         memo[id(self)] = t
         return t
 
+    # ----------------------------------------------------------------- what a dense real tensor is
+    # PyTorch's answers for a strided CPU/GPU tensor of real numbers: no sparse, quantized,
+    # nested or complex forms exist here.
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = False
+    is_mps = is_xla = is_xpu = is_vulkan = is_ipu = is_maia = is_mtia = False
+
+    @property
+    def layout(self) -> layout:
+        return strided
+
+    def get_device(self) -> int:
+        """-1 on the CPU, else the device's index."""
+        dev = self.device
+        return -1 if dev.type == "cpu" else (dev.index or 0)
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self
+
+    resolve_conj = resolve_neg = conj_physical = conj
+
+    @property
+    def real(self) -> Tensor:
+        return self
+
+    @property
+    def imag(self) -> Tensor:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    def is_inference(self) -> bool:
+        return False
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    def is_nonzero(self) -> bool:
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self._data.size > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def share_memory_(self) -> Tensor:
+        """Marks the tensor shared (ndgrad's DataLoader workers return copies anyway)."""
+        self._shared = True
+        return self
+
+    def is_shared(self) -> bool:
+        return getattr(self, "_shared", False)
+
+    def data_ptr(self) -> int:
+        from ndgrad._backend import address
+
+        return address(self._data) if self._data.size else 0
+
+    def storage_offset(self) -> int:
+        from ndgrad.ops.shape import storage_of
+
+        return storage_of(self)[1]
+
     def _wrap_dim(self, dim: int, op: str, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
         bound = max(n, 1)
@@ -612,4 +692,4 @@ def is_tensor(obj: object) -> bool:
 
 
 # The op methods (``x.exp()``, ``x + y``...) are attached by ndgrad.ops.
-__all__ = ["Tensor", "Size", "RemovableHandle", "is_tensor", "STATE"]
+__all__ = ["Tensor", "Size", "RemovableHandle", "is_tensor", "STATE", "layout", "strided"]

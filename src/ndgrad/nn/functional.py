@@ -27,6 +27,7 @@ from ndgrad.ops import shape as _shape
 from ndgrad.ops._common import (
     all_on_one_device,
     as_tensor,
+    bind,
     broadcast_error,
     named,
     not_implemented,
@@ -325,6 +326,9 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     return named(_pw.where(input.abs() > lambd, input, zero), "HardshrinkBackward0")
 
 
+bind("hardshrink", hardshrink)
+
+
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     """The gated linear unit: the first half of ``dim`` times the sigmoid of the second."""
     _check_tensor("glu", "input", input)
@@ -364,6 +368,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
     elif n == 1:
         w = w.reshape(())
     return named(_pw.where(input > 0, input, w * input), "PreluKernelBackward0")
+
+
+bind("prelu", prelu)
 
 
 def rrelu(
