@@ -80,6 +80,8 @@ from ndgrad._tensor import Size, Tensor, is_tensor, layout, strided
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
+from ndgrad.ops.solves import lu_old as lu
+from ndgrad.ops.solves import lu_solve_old as lu_solve
 from ndgrad.serialization import load, save
 
 half = float16

@@ -9,6 +9,8 @@ from ndgrad._tensor import Tensor
 from ndgrad.ops import decompositions as _dec
 from ndgrad.ops import linalg as _ops
 from ndgrad.ops import reduction as _reduction
+from ndgrad.ops import shape as _shape
+from ndgrad.ops import solves as _solves
 
 LinAlgError = _ops._LinAlgError
 inv = _ops.inverse
@@ -30,6 +32,16 @@ matrix_rank = _dec.matrix_rank
 pinv = _dec.pinv
 lstsq = _dec.lstsq
 cross = _ops._linalg_cross
+solve_triangular = _solves.solve_triangular
+lu_factor = _solves.lu_factor
+lu_factor_ex = _solves.lu_factor_ex
+lu = _solves.lu
+lu_solve = _solves.lu_solve
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
+    """``torch.diagonal`` with the last two dims as the default."""
+    return _shape.diagonal(A, offset, dim1, dim2)
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
