@@ -41,6 +41,13 @@ lu_solve = _solves.lu_solve
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
     """``torch.diagonal`` with the last two dims as the default."""
+    bound = max(A.ndim, 1)
+    for d in (dim1, dim2):
+        if not -bound <= d < bound:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+                f"but got {d})"
+            )
     return _shape.diagonal(A, offset, dim1, dim2)
 
 

@@ -419,7 +419,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa
         gb = cholesky_solve(g, L, upper)
         common = gb @ _mT(x)
         common = common + _mT(common)
-        return (-(L @ common) if upper else -(common @ L)), gb
+        return gb, (-(L @ common) if upper else -(common @ L))
 
     return record_multi("CholeskySolveBackward0", (data,), (B, L), backward)[0]
 
