@@ -29,6 +29,7 @@ from ndgrad._creation import (
     empty_strided,
     eye,
     from_numpy,
+    frombuffer,
     full,
     full_like,
     get_rng_state,

@@ -108,6 +108,46 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
+def frombuffer(
+    buffer: Any,
+    *,
+    dtype: Any,
+    count: int = -1,
+    offset: int = 0,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A 1-D tensor over the memory of an object that exposes the buffer protocol (shared, not
+    copied, as in PyTorch)."""
+    dt = _dtype.to_dtype(dtype)
+    view = memoryview(buffer)
+    length = view.nbytes
+    item = dt.np.itemsize
+    if length == 0 or count == 0:
+        raise ValueError(
+            f"both buffer length ({length}) and count ({count}) must not be 0"
+        )
+    if not 0 <= offset < length:
+        raise ValueError(
+            f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+            f"({length} bytes) minus 1"
+        )
+    if count < 0:
+        if (length - offset) % item:
+            raise ValueError(
+                f"buffer length ({length - offset} bytes) after offset ({offset} bytes) must be "
+                f"a multiple of element size ({item})"
+            )
+        count = (length - offset) // item
+    elif length - offset < count * item:
+        raise ValueError(
+            f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) "
+            f"must not be greater than actual buffer length ({length} bytes)"
+        )
+    data = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    t = Tensor._make(data)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def _float_or(dtype: Any) -> np.dtype:
     return (_dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()).np
 

@@ -1007,6 +1007,25 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     return stack([g.reshape(-1) for g in grids], 1)
 
 
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """The length-``r`` combinations of a 1-D tensor's elements, one per row, in
+    lexicographic order of positions (itertools' order)."""
+    import itertools
+
+    if input._data.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return Tensor._make(array_module(input._data).empty((0,), dtype=input._data.dtype))
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(input._data.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    from ndgrad._backend import to_device
+
+    index = Tensor._make(to_device(rows, input.device))
+    return stack([input[index[:, j]] for j in range(r)], 1)
+
+
 def broadcast_shapes(*shapes: Any) -> Size:
     as_tuples = (tuple(s) if not isinstance(s, int) else (s,) for s in shapes)
     try:
