@@ -206,6 +206,34 @@ def _resize_as_(self: Tensor, other: Tensor, memory_format: Any = None) -> Tenso
     return _resize_(self, *other.shape)
 
 
+def _resize(self: Tensor, *sizes: Any) -> Tensor:
+    import warnings
+
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return _resize_(Tensor._make(self._data.copy()), *sizes)
+
+
+def _resize_as(self: Tensor, other: Tensor) -> Tensor:
+    import warnings
+
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return _resize_(Tensor._make(self._data.copy()), *other.shape)
+
+
+def _as_subclass(self: Tensor, cls: type) -> Tensor:
+    """The tensor's data (shared, with its version counter) as an instance of ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(
+            f"as_subclass(): argument 'cls' must be a subclass of Tensor (got {cls!r})"
+        )
+    out = object.__new__(cls)
+    Tensor._init(out, self._data)
+    out._version_counter = self._version_counter
+    if self._requires_grad:
+        out.grad_fn, out._requires_grad = self.grad_fn, True
+    return out
+
+
 def _elementwise(name: str, self: Tensor, fn: Any, *others: Tensor) -> Tensor:
     """``apply_``/``map_``/``map2_``: a Python function over the elements (CPU only)."""
     if self._requires_grad:
@@ -252,6 +280,9 @@ for _name, _fn in (
     ("new_empty_strided", _new_empty_strided),
     ("resize_", _resize_),
     ("resize_as_", _resize_as_),
+    ("resize", _resize),
+    ("resize_as", _resize_as),
+    ("as_subclass", _as_subclass),
     ("apply_", _apply_),
     ("map_", _map_),
     ("map2_", _map2_),

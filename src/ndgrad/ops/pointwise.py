@@ -567,6 +567,17 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
     return record("AbsBackward0", xp.abs(x._data), (x,), lambda xp, g, x: (g * xp.sign(x),), (x,))
 
 
+@method("angle")
+def angle(x: Tensor) -> Tensor:
+    """The argument of a real number: 0, or pi for negatives (nan stays nan); its gradient
+    is zero."""
+    x = to_float(x)
+    xp = array_module(x._data)
+    d = x._data
+    data = xp.where(d < 0, d.dtype.type(math.pi), xp.where(xp.isnan(d), d, d.dtype.type(0)))
+    return record("AngleBackward0", data, (x,), _zero)
+
+
 @method("sign", "sgn", inplace=("sign_", "sgn_"))
 def sign(x: Tensor) -> Tensor:
     if x._data.dtype.kind == "b":  # the sign of a bool is itself

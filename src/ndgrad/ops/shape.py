@@ -925,6 +925,29 @@ def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: int | None = N
     return as_view(out, x) if owner is not None else out
 
 
+bind("as_strided_", _restriding("as_strided_", as_strided, lambda *a, **k: "AsStridedBackward1"))
+
+
+@method("as_strided_scatter")
+def as_strided_scatter(
+    input: Tensor,  # noqa: A002
+    src: Tensor,
+    size: Any,
+    stride: Any,
+    storage_offset: int | None = None,
+) -> Tensor:
+    """A copy of ``input`` with ``src`` written where ``input.as_strided(...)`` looks."""
+    out = input.clone()
+    view = as_strided(out, size, stride, storage_offset)
+    if tuple(view.shape) != tuple(src.shape):
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src.shape)}, slice size = {list(view.shape)}"
+        )
+    view.copy_(src)
+    return named(out, "AsStridedScatterBackward0")
+
+
 # ----------------------------------------------------------------------------- numpy-style helpers
 @method("repeat_interleave")
 def repeat_interleave(
