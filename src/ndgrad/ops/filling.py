@@ -59,11 +59,11 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 def _random_fill(name: str, sample: Any) -> Any:
     """An in-place fill with ``sample(rng, shape, *args)`` from the (given or default) generator."""
 
-    def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
+    def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         from ndgrad import _creation
 
         rng = (generator or _creation.default_generator)._rng
-        return inplace.fill_with(self, sample(rng, self._data.shape, *args), name)
+        return inplace.fill_with(self, sample(rng, self._data.shape, *args, **kwargs), name)
 
     op_.__name__ = name
     return op_
@@ -104,10 +104,10 @@ def _geometric(rng: Any, shape: tuple, p: float) -> Any:
 def _float_only(name: str, fill: Any, message: Any) -> Any:
     """A fill defined for floating tensors only: PyTorch's error for the others."""
 
-    def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
+    def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         if self._data.dtype.kind != "f":
             raise message(self)
-        return fill(self, *args, generator=generator)
+        return fill(self, *args, generator=generator, **kwargs)
 
     op_.__name__ = name
     return op_

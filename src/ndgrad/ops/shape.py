@@ -857,7 +857,13 @@ def dsplit(x: Tensor, sections: Any) -> tuple[Tensor, ...]:
 
 @method("narrow_copy")
 def narrow_copy(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    return named(narrow(x, dim, start, length).clone(), "NarrowCopyBackward0")
+    d = wrap_dim(dim, x._data.ndim, "narrow_copy")
+    size = x._data.shape[d]
+    if start + length > size or length < 0:
+        raise RuntimeError(
+            f"start ({start}) + length ({length}) exceeds dimension size ({size})."
+        )
+    return named(narrow(x, d, start, length).clone(), "NarrowCopyBackward0")
 
 
 # ----------------------------------------------------------------------------- as_strided
