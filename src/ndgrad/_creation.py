@@ -123,9 +123,7 @@ def frombuffer(
     length = view.nbytes
     item = dt.np.itemsize
     if length == 0 or count == 0:
-        raise ValueError(
-            f"both buffer length ({length}) and count ({count}) must not be 0"
-        )
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
     if not 0 <= offset < length:
         raise ValueError(
             f"offset ({offset} bytes) must be non-negative and no greater than buffer length "

@@ -40,7 +40,12 @@ xlog1py = _sf.xlog1py
 zeta = _sf.zeta
 airy_ai = _sf.airy_ai
 spherical_bessel_j0 = _sf.spherical_bessel_j0
-bessel_j0, bessel_j1, bessel_y0, bessel_y1 = _sf.bessel_j0, _sf.bessel_j1, _sf.bessel_y0, _sf.bessel_y1
+bessel_j0, bessel_j1, bessel_y0, bessel_y1 = (
+    _sf.bessel_j0,
+    _sf.bessel_j1,
+    _sf.bessel_y0,
+    _sf.bessel_y1,
+)
 modified_bessel_i0, modified_bessel_i1 = _sf.modified_bessel_i0, _sf.modified_bessel_i1
 modified_bessel_k0, modified_bessel_k1 = _sf.modified_bessel_k0, _sf.modified_bessel_k1
 scaled_modified_bessel_k0 = _sf.scaled_modified_bessel_k0

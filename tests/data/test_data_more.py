@@ -74,7 +74,9 @@ def _batches(lib, workers):
         [b.tolist() for b in load(Map(), batch_size=3, shuffle=False, drop_last=True, **kw)],
     ]
     if workers:
-        out.append([b.tolist() for b in load(Bounds(3, 10), batch_size=2, worker_init_fn=shard, **kw)])  # fmt: skip
+        out.append(
+            [b.tolist() for b in load(Bounds(3, 10), batch_size=2, worker_init_fn=shard, **kw)]
+        )
     return out
 
 
@@ -108,9 +110,12 @@ def test_worker_info_outside_and_inside_workers():
         info.id = 1
     calls = []
     loader = data.DataLoader(
-        list(range(4)), batch_size=2, num_workers=2, persistent_workers=True,
+        list(range(4)),
+        batch_size=2,
+        num_workers=2,
+        persistent_workers=True,
         worker_init_fn=lambda i: calls.append((i, data.get_worker_info().seed)),
-    )  # fmt: skip
+    )
     for _ in range(2):
         assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
     assert [c[0] for c in calls] == [0, 1]  # persistent workers start once

@@ -42,28 +42,101 @@ def _plu_loss(lib, a, w):
 
 # name -> (loss of (lib, A, W), shape of A); W a fixed weight array
 LOSSES = {
-    "solve_triangular_upper": (lambda lib, a, w: (lib.linalg.solve_triangular(_tri(lib, a), w[:3, :2], upper=True) * w[1:, 2:]).sum(), (3, 3)),
-    "solve_triangular_lower_right_unit": (lambda lib, a, w: (lib.linalg.solve_triangular(_tri(lib, a), w[:, :2, :3], upper=False, left=False, unitriangular=True) ** 2).sum(), (2, 3, 3)),
-    "solve_triangular_broadcast": (lambda lib, a, w: lib.linalg.solve_triangular(_tri(lib, a), lib.stack([w[:3, :1], w[1:, 2:3]]), upper=False).sum(), (3, 3)),
+    "solve_triangular_upper": (
+        lambda lib, a, w: (
+            lib.linalg.solve_triangular(_tri(lib, a), w[:3, :2], upper=True) * w[1:, 2:]
+        ).sum(),
+        (3, 3),
+    ),
+    "solve_triangular_lower_right_unit": (
+        lambda lib, a, w: (
+            lib.linalg.solve_triangular(
+                _tri(lib, a), w[:, :2, :3], upper=False, left=False, unitriangular=True
+            )
+            ** 2
+        ).sum(),
+        (2, 3, 3),
+    ),
+    "solve_triangular_broadcast": (
+        lambda lib, a, w: lib.linalg.solve_triangular(
+            _tri(lib, a), lib.stack([w[:3, :1], w[1:, 2:3]]), upper=False
+        ).sum(),
+        (3, 3),
+    ),
     "lu_factor_square": (_lu_loss, (3, 3)),
     "lu_factor_batched": (_lu_loss, (2, 3, 3)),
     "lu_factor_wide": (_lu_loss, (2, 4)),
     "lu_factor_tall": (_lu_loss, (4, 2)),
     "lu_wide": (_plu_loss, (3, 4)),
     "lu_tall": (_plu_loss, (4, 3)),
-    "lu_solve": (lambda lib, a, w: (lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:3, :2]) * w[1:, 2:]).sum(), (3, 3)),
-    "lu_solve_adjoint": (lambda lib, a, w: (lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:3, :2], adjoint=True) ** 2).sum(), (3, 3)),
-    "lu_solve_right": (lambda lib, a, w: lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:, :2, :3], left=False).sum(), (2, 3, 3)),
-    "lu_solve_right_adjoint": (lambda lib, a, w: (lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:2, :3], left=False, adjoint=True) * w[2:, 1:]).sum(), (3, 3)),
-    "lu_unpack": (lambda lib, a, w: (lib.lu_unpack(a, lib.tensor([2, 3, 3], dtype=lib.int32)).L * w[:3, :3]).sum(), (3, 3)),
+    "lu_solve": (
+        lambda lib, a, w: (
+            lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:3, :2]) * w[1:, 2:]
+        ).sum(),
+        (3, 3),
+    ),
+    "lu_solve_adjoint": (
+        lambda lib, a, w: (
+            lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:3, :2], adjoint=True) ** 2
+        ).sum(),
+        (3, 3),
+    ),
+    "lu_solve_right": (
+        lambda lib, a, w: lib.linalg.lu_solve(
+            *lib.linalg.lu_factor(a), w[:, :2, :3], left=False
+        ).sum(),
+        (2, 3, 3),
+    ),
+    "lu_solve_right_adjoint": (
+        lambda lib, a, w: (
+            lib.linalg.lu_solve(*lib.linalg.lu_factor(a), w[:2, :3], left=False, adjoint=True)
+            * w[2:, 1:]
+        ).sum(),
+        (3, 3),
+    ),
+    "lu_unpack": (
+        lambda lib, a, w: (
+            lib.lu_unpack(a, lib.tensor([2, 3, 3], dtype=lib.int32)).L * w[:3, :3]
+        ).sum(),
+        (3, 3),
+    ),
     "old_lu_solve": (lambda lib, a, w: lib.lu_solve(w[:3, :2], *lib.lu(a)).sum(), (3, 3)),
-    "cholesky_solve": (lambda lib, a, w: (lib.cholesky_solve(w[:3, :2], _pd_factor(lib, a)) * w[1:, 2:]).sum(), (3, 3)),
-    "cholesky_solve_upper": (lambda lib, a, w: (lib.cholesky_solve(w[:, :3, :2], _pd_factor(lib, a).mT, upper=True) ** 2).sum(), (2, 3, 3)),
-    "cholesky_inverse": (lambda lib, a, w: (lib.cholesky_inverse(_pd_factor(lib, a)) * w[:3, :3]).sum(), (3, 3)),
-    "cholesky_inverse_upper": (lambda lib, a, w: (lib.cholesky_inverse(_pd_factor(lib, a).mT, upper=True) * w[:3, :3]).sum(), (3, 3)),
-    "triangular_solve": (lambda lib, a, w: (lib.triangular_solve(w[:3, :2], _tri(lib, a)).solution * w[1:, 2:]).sum(), (3, 3)),
-    "triangular_solve_transpose_unit": (lambda lib, a, w: (lib.triangular_solve(w[:3, :2], _tri(lib, a), upper=False, transpose=True, unitriangular=True).solution ** 2).sum(), (3, 3)),
-}  # fmt: skip
+    "cholesky_solve": (
+        lambda lib, a, w: (lib.cholesky_solve(w[:3, :2], _pd_factor(lib, a)) * w[1:, 2:]).sum(),
+        (3, 3),
+    ),
+    "cholesky_solve_upper": (
+        lambda lib, a, w: (
+            lib.cholesky_solve(w[:, :3, :2], _pd_factor(lib, a).mT, upper=True) ** 2
+        ).sum(),
+        (2, 3, 3),
+    ),
+    "cholesky_inverse": (
+        lambda lib, a, w: (lib.cholesky_inverse(_pd_factor(lib, a)) * w[:3, :3]).sum(),
+        (3, 3),
+    ),
+    "cholesky_inverse_upper": (
+        lambda lib, a, w: (
+            lib.cholesky_inverse(_pd_factor(lib, a).mT, upper=True) * w[:3, :3]
+        ).sum(),
+        (3, 3),
+    ),
+    "triangular_solve": (
+        lambda lib, a, w: (
+            lib.triangular_solve(w[:3, :2], _tri(lib, a)).solution * w[1:, 2:]
+        ).sum(),
+        (3, 3),
+    ),
+    "triangular_solve_transpose_unit": (
+        lambda lib, a, w: (
+            lib.triangular_solve(
+                w[:3, :2], _tri(lib, a), upper=False, transpose=True, unitriangular=True
+            ).solution
+            ** 2
+        ).sum(),
+        (3, 3),
+    ),
+}
 
 W = np.random.default_rng(5).standard_normal((2, 4, 4))
 
@@ -128,11 +201,14 @@ def test_pivots_info_return_types_and_grad_fn_names_match_torch():
     y = ndgrad.eye(2, requires_grad=True)
     pairs = [
         (ndgrad.linalg.lu_factor(y).LU, torch.linalg.lu_factor(x).LU),
-        (ndgrad.linalg.solve_triangular(y, y, upper=True), torch.linalg.solve_triangular(x, x, upper=True)),
+        (
+            ndgrad.linalg.solve_triangular(y, y, upper=True),
+            torch.linalg.solve_triangular(x, x, upper=True),
+        ),
         (ndgrad.cholesky_solve(y, y), torch.cholesky_solve(x, x)),
         (ndgrad.cholesky_inverse(y), torch.cholesky_inverse(x)),
         (ndgrad.linalg.lu(y).L, torch.linalg.lu(x).L),
-    ]  # fmt: skip
+    ]
     for o, t in pairs:
         assert o.grad_fn.name() == t.grad_fn.name()
     assert repr(ndgrad.triangular_solve(ndgrad.ones(2, 1), ndgrad.eye(2))).replace(
@@ -146,14 +222,23 @@ def test_float32_values_match_torch():
     b = rng.standard_normal((2, 4, 3)).astype(np.float32)
     na, nb, ta, tb = ndgrad.tensor(a), ndgrad.tensor(b), torch.tensor(a), torch.tensor(b)
     pairs = [
-        (ndgrad.linalg.solve_triangular(na, nb, upper=False), torch.linalg.solve_triangular(ta, tb, upper=False)),
+        (
+            ndgrad.linalg.solve_triangular(na, nb, upper=False),
+            torch.linalg.solve_triangular(ta, tb, upper=False),
+        ),
         (ndgrad.linalg.lu_factor(na).LU, torch.linalg.lu_factor(ta).LU),
-        (ndgrad.linalg.lu_solve(*ndgrad.linalg.lu_factor(na), nb), torch.linalg.lu_solve(*torch.linalg.lu_factor(ta), tb)),
+        (
+            ndgrad.linalg.lu_solve(*ndgrad.linalg.lu_factor(na), nb),
+            torch.linalg.lu_solve(*torch.linalg.lu_factor(ta), tb),
+        ),
         (ndgrad.cholesky_solve(nb, na.tril()), torch.cholesky_solve(tb, ta.tril())),
-        (ndgrad.cholesky_inverse(na.triu(), upper=True), torch.cholesky_inverse(ta.triu(), upper=True)),
+        (
+            ndgrad.cholesky_inverse(na.triu(), upper=True),
+            torch.cholesky_inverse(ta.triu(), upper=True),
+        ),
         (na.lu_solve(*na.lu()), ta.lu_solve(*ta.lu())),
         (ndgrad.linalg.diagonal(na, offset=1), torch.linalg.diagonal(ta, offset=1)),
-    ]  # fmt: skip
+    ]
     for ours, theirs in pairs:
         assert ours.dtype == ndgrad.float32
         assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
@@ -168,7 +253,9 @@ ERRORS = [
     lambda lib: lib.linalg.solve_triangular(lib.eye(2), lib.ones(3, 1), upper=True),
     lambda lib: lib.linalg.solve_triangular(lib.eye(2), lib.ones(2, 1), upper=True, left=False),
     lambda lib: lib.linalg.solve_triangular(lib.ones(2, 3), lib.ones(2, 1), upper=True),
-    lambda lib: lib.linalg.solve_triangular(lib.eye(2, dtype=lib.long), lib.ones(2, 1, dtype=lib.long), upper=True),
+    lambda lib: lib.linalg.solve_triangular(
+        lib.eye(2, dtype=lib.long), lib.ones(2, 1, dtype=lib.long), upper=True
+    ),
     lambda lib: lib.linalg.lu_factor(lib.tensor([[1.0, 2.0], [2.0, 4.0]])),
     lambda lib: lib.linalg.lu_factor(lib.zeros(2, 2, 3, 3) + lib.eye(3) * lib.tensor([1.0, 0, 1])),
     lambda lib: lib.linalg.lu_factor_ex(lib.zeros(2, 2), check_errors=True),
@@ -187,7 +274,7 @@ ERRORS = [
     lambda lib: lib.cholesky_inverse(lib.ones(2)),
     lambda lib: lib.cholesky_inverse(lib.ones(2, 3)),
     lambda lib: lib.linalg.diagonal(lib.ones(3)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("call", ERRORS)

@@ -13,8 +13,40 @@ import ndgrad
 from ndgrad.autograd import gradcheck, gradgradcheck
 
 X = np.concatenate([np.random.default_rng(0).uniform(-3, 3, 20), [0.0, -0.0, 1.0, -1.0, 0.5, 2.0]])
-UNARY = ["entr", "erfcx", "i0e", "i1e", "log_ndtr", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", "airy_ai"]  # fmt: skip
-POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]  # fmt: skip
+UNARY = [
+    "entr",
+    "erfcx",
+    "i0e",
+    "i1e",
+    "log_ndtr",
+    "ndtri",
+    "bessel_j0",
+    "bessel_j1",
+    "bessel_y0",
+    "bessel_y1",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
+    "modified_bessel_k0",
+    "modified_bessel_k1",
+    "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1",
+    "spherical_bessel_j0",
+    "airy_ai",
+]
+POLYNOMIALS = [
+    "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u",
+    "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w",
+    "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w",
+    "hermite_polynomial_h",
+    "hermite_polynomial_he",
+    "laguerre_polynomial_l",
+    "legendre_polynomial_p",
+]
 
 
 def _input(name):
@@ -30,7 +62,11 @@ def test_unary_values_match_torch(name):
         assert ours.dtype == getattr(ndgrad, str(theirs.dtype).split(".")[1])
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=tol, atol=tol)
     ints = torch.tensor([0, 1, 2])
-    assert_close(getattr(ndgrad.special, name)(ndgrad.tensor([0, 1, 2])), getattr(torch.special, name)(ints), atol=1e-6)  # fmt: skip
+    assert_close(
+        getattr(ndgrad.special, name)(ndgrad.tensor([0, 1, 2])),
+        getattr(torch.special, name)(ints),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("name", POLYNOMIALS)
@@ -63,9 +99,15 @@ GRADS = {
     "ndtri": (lambda lib, x: lib.special.ndtri(x), "unit"),
     "xlog1py": (lambda lib, x: lib.special.xlog1py(x, x * x), "any"),
     "zeta": (lambda lib, x: lib.special.zeta(3.0, x), "positive"),
-    "igamma": (lambda lib, x: lib.igamma(lib.tensor([0.5, 1.0, 2.0, 3.5], dtype=x.dtype), x), "positive"),
-    "igammac": (lambda lib, x: lib.special.gammaincc(lib.tensor([0.5, 1.0, 2.0, 3.5], dtype=x.dtype), x), "positive"),
-}  # fmt: skip
+    "igamma": (
+        lambda lib, x: lib.igamma(lib.tensor([0.5, 1.0, 2.0, 3.5], dtype=x.dtype), x),
+        "positive",
+    ),
+    "igammac": (
+        lambda lib, x: lib.special.gammaincc(lib.tensor([0.5, 1.0, 2.0, 3.5], dtype=x.dtype), x),
+        "positive",
+    ),
+}
 
 
 def _domain(kind, dtype=np.float64):
@@ -103,14 +145,32 @@ def test_finite_differences_to_second_order(name):
 
 def test_special_values_at_the_edges_match_torch():
     for ours, theirs in [
-        (ndgrad.special.entr(ndgrad.tensor([0.0, -1.0, float("inf"), float("nan")])), torch.special.entr(torch.tensor([0.0, -1.0, float("inf"), float("nan")]))),
+        (
+            ndgrad.special.entr(ndgrad.tensor([0.0, -1.0, float("inf"), float("nan")])),
+            torch.special.entr(torch.tensor([0.0, -1.0, float("inf"), float("nan")])),
+        ),
         (ndgrad.special.entr(ndgrad.tensor([1, 2])), torch.special.entr(torch.tensor([1, 2]))),
-        (ndgrad.special.log_ndtr(ndgrad.tensor([-40.0, 0.0, 5.0])), torch.special.log_ndtr(torch.tensor([-40.0, 0.0, 5.0]))),
-        (ndgrad.special.ndtri(ndgrad.tensor([0.0, 0.5, 1.0])), torch.special.ndtri(torch.tensor([0.0, 0.5, 1.0]))),
-        (ndgrad.special.xlog1py(ndgrad.tensor([0.0, 1.0]), ndgrad.tensor([-1.0, float("nan")])), torch.special.xlog1py(torch.tensor([0.0, 1.0]), torch.tensor([-1.0, float("nan")]))),
-        (ndgrad.special.zeta(2.0, ndgrad.tensor([1.0, 2.0])), torch.special.zeta(2.0, torch.tensor([1.0, 2.0]))),
-        (ndgrad.igammac(ndgrad.tensor([1.0, 2.0]), ndgrad.tensor([0.0, float("inf")])), torch.igammac(torch.tensor([1.0, 2.0]), torch.tensor([0.0, float("inf")]))),
-    ]:  # fmt: skip
+        (
+            ndgrad.special.log_ndtr(ndgrad.tensor([-40.0, 0.0, 5.0])),
+            torch.special.log_ndtr(torch.tensor([-40.0, 0.0, 5.0])),
+        ),
+        (
+            ndgrad.special.ndtri(ndgrad.tensor([0.0, 0.5, 1.0])),
+            torch.special.ndtri(torch.tensor([0.0, 0.5, 1.0])),
+        ),
+        (
+            ndgrad.special.xlog1py(ndgrad.tensor([0.0, 1.0]), ndgrad.tensor([-1.0, float("nan")])),
+            torch.special.xlog1py(torch.tensor([0.0, 1.0]), torch.tensor([-1.0, float("nan")])),
+        ),
+        (
+            ndgrad.special.zeta(2.0, ndgrad.tensor([1.0, 2.0])),
+            torch.special.zeta(2.0, torch.tensor([1.0, 2.0])),
+        ),
+        (
+            ndgrad.igammac(ndgrad.tensor([1.0, 2.0]), ndgrad.tensor([0.0, float("inf")])),
+            torch.igammac(torch.tensor([1.0, 2.0]), torch.tensor([0.0, float("inf")])),
+        ),
+    ]:
         assert repr(ours).replace("ndgrad", "torch") == repr(theirs)
 
 
@@ -124,5 +184,7 @@ def test_the_first_argument_of_igamma_and_zeta_is_not_differentiated_as_in_torch
         assert str(err.value) == "the derivative for 'igammac: input' is not implemented."
     with pytest.raises(NotImplementedError, match=r'"igamma_cpu" not implemented for \'Long\''):
         ndgrad.igamma(ndgrad.tensor([1, 2]), ndgrad.tensor([1, 2]))
-    with pytest.raises(NotImplementedError, match="^the derivative for 'zeta' is not implemented.$"):
+    with pytest.raises(
+        NotImplementedError, match="^the derivative for 'zeta' is not implemented.$"
+    ):
         ndgrad.special.zeta(ndgrad.tensor([2.0], requires_grad=True), 1.0).sum().backward()

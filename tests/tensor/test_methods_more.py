@@ -89,10 +89,16 @@ RESULTS = [
     lambda lib: lib.nonzero_static(lib.tensor([[0, 1], [2, 0]]), size=3),
     lambda lib: lib.tensor(1.0).nonzero_static(size=2),
     lambda lib: lib.zeros(2, 2).put_(lib.tensor([0, 3]), lib.tensor([1.0, 2.0])),
-    lambda lib: lib.zeros(2, 2).put(lib.tensor([0, 0, -1]), lib.tensor([1.0, 2.0, 3.0]), accumulate=True),
+    lambda lib: lib.zeros(2, 2).put(
+        lib.tensor([0, 0, -1]), lib.tensor([1.0, 2.0, 3.0]), accumulate=True
+    ),
     lambda lib: lib.put(lib.zeros(3), lib.tensor([1]), lib.tensor([9.0])),
-    lambda lib: lib.zeros(2, 2).index_put_((lib.tensor([0, 1]), lib.tensor([1, 0])), lib.tensor(5.0)),
-    lambda lib: lib.index_put_(lib.zeros(3), (lib.tensor([0, 0]),), lib.tensor([1.0, 2.0]), accumulate=True),
+    lambda lib: lib.zeros(2, 2).index_put_(
+        (lib.tensor([0, 1]), lib.tensor([1, 0])), lib.tensor(5.0)
+    ),
+    lambda lib: lib.index_put_(
+        lib.zeros(3), (lib.tensor([0, 0]),), lib.tensor([1.0, 2.0]), accumulate=True
+    ),
     lambda lib: lib.arange(3.0).resize_(2),
     lambda lib: lib.arange(6.0).resize_(2, 3),
     lambda lib: lib.arange(4.0).resize_as_(lib.ones(2, 2)),
@@ -104,11 +110,31 @@ RESULTS = [
     lambda lib: lib.tensor(3).is_nonzero(),
     lambda lib: lib.is_nonzero(lib.tensor([0.0])),
     lambda lib: lib.ones(2).layout,
-    lambda lib: (lib.ones(2).is_sparse, lib.ones(2).is_quantized, lib.ones(2).is_meta, lib.ones(2).is_mkldnn, lib.ones(2).is_nested),
-    lambda lib: (lib.ones(2).is_xla, lib.ones(2).is_xpu, lib.ones(2).is_mps, lib.ones(2).is_sparse_csr),
-    lambda lib: (lib.ones(2).get_device(), lib.ones(2).is_conj(), lib.ones(2).is_neg(), lib.ones(2).is_inference()),
+    lambda lib: (
+        lib.ones(2).is_sparse,
+        lib.ones(2).is_quantized,
+        lib.ones(2).is_meta,
+        lib.ones(2).is_mkldnn,
+        lib.ones(2).is_nested,
+    ),
+    lambda lib: (
+        lib.ones(2).is_xla,
+        lib.ones(2).is_xpu,
+        lib.ones(2).is_mps,
+        lib.ones(2).is_sparse_csr,
+    ),
+    lambda lib: (
+        lib.ones(2).get_device(),
+        lib.ones(2).is_conj(),
+        lib.ones(2).is_neg(),
+        lib.ones(2).is_inference(),
+    ),
     lambda lib: (lib.ones(2).is_shared(), lib.ones(2).share_memory_().is_shared()),
-    lambda lib: (lib.ones(2).sparse_dim(), lib.ones(2, 3).dense_dim(), lib.ones(2).is_distributed()),
+    lambda lib: (
+        lib.ones(2).sparse_dim(),
+        lib.ones(2, 3).dense_dim(),
+        lib.ones(2).is_distributed(),
+    ),
     lambda lib: (lib.ones(2, 3).dim_order(), lib.ones(2, 3).t().dim_order(), lib.ones(2).name),
     lambda lib: lib.tensor([1.0, -2.0]).conj(),
     lambda lib: lib.tensor([1.0, -2.0]).resolve_conj().resolve_neg().conj_physical(),
@@ -132,7 +158,9 @@ RESULTS = [
     lambda lib: lib.gradient(lib.tensor([1.0, 4, 9, 16]), spacing=2.0),
     lambda lib: lib.gradient(lib.tensor([1.0, 4, 9, 16]), edge_order=2),
     lambda lib: lib.gradient(lib.tensor([1.0, 4, 9, 16]), spacing=(lib.tensor([0.0, 1, 3, 4]),)),
-    lambda lib: lib.gradient(lib.tensor([1.0, 4, 9, 16]), spacing=(lib.tensor([0.0, 1, 3, 4]),), edge_order=2),
+    lambda lib: lib.gradient(
+        lib.tensor([1.0, 4, 9, 16]), spacing=(lib.tensor([0.0, 1, 3, 4]),), edge_order=2
+    ),
     lambda lib: lib.gradient(lib.arange(6.0).reshape(2, 3) ** 2),
     lambda lib: lib.gradient(lib.arange(6.0).reshape(2, 3) ** 2, dim=1),
     lambda lib: lib.gradient(lib.arange(6.0).reshape(2, 3) ** 2, spacing=[2.0, 3.0]),
@@ -143,7 +171,7 @@ RESULTS = [
     lambda lib: lib.frombuffer(bytearray(8), dtype=lib.float32, count=1, offset=4),
     lambda lib: lib.frombuffer(b"ab", dtype=lib.uint8),
     lambda lib: lib.frombuffer(bytearray(b"\x01\x00\x00\x00\x02\x00\x00\x00"), dtype=lib.int32),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("call", RESULTS)
@@ -210,7 +238,7 @@ ERRORS = [
     lambda lib: lib.frombuffer(bytearray(0), dtype=lib.uint8),
     lambda lib: lib.frombuffer(bytearray(4), dtype=lib.uint8, offset=4),
     lambda lib: lib.frombuffer(bytearray(4), dtype=lib.uint8, count=5),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("call", ERRORS)
@@ -237,24 +265,55 @@ def test_shifts_match_torch_over_dtypes_and_amounts():
 
 # differentiable ones: f(lib, x) of a float input of the given shape
 GRADS = {
-    "as_strided": (lambda lib, x: x.as_strided((2, 2), (1, 2), 1) * lib.arange(4.0, dtype=x.dtype).reshape(2, 2), (6,)),
-    "as_strided_overlap_of_view": (lambda lib, x: (x * 1)[1:].as_strided((3, 2), (1, 1)) ** 2, (6,)),
+    "as_strided": (
+        lambda lib, x: (
+            x.as_strided((2, 2), (1, 2), 1) * lib.arange(4.0, dtype=x.dtype).reshape(2, 2)
+        ),
+        (6,),
+    ),
+    "as_strided_overlap_of_view": (
+        lambda lib, x: (x * 1)[1:].as_strided((3, 2), (1, 1)) ** 2,
+        (6,),
+    ),
     "narrow_copy": (lambda lib, x: x.narrow_copy(1, 1, 2) ** 2, (2, 3)),
-    "unsafe_split": (lambda lib, x: lib.cat([p * (i + 1) for i, p in enumerate(x.unsafe_split(2, 1))], 1), (2, 3)),
-    "hsplit": (lambda lib, x: lib.cat([p * (i + 1) for i, p in enumerate(x.hsplit([1]))], 1), (2, 3)),
+    "unsafe_split": (
+        lambda lib, x: lib.cat([p * (i + 1) for i, p in enumerate(x.unsafe_split(2, 1))], 1),
+        (2, 3),
+    ),
+    "hsplit": (
+        lambda lib, x: lib.cat([p * (i + 1) for i, p in enumerate(x.hsplit([1]))], 1),
+        (2, 3),
+    ),
     "H": (lambda lib, x: x.H * lib.arange(6.0, dtype=x.dtype).reshape(3, 2), (2, 3)),
     "put": (lambda lib, x: x.put(lib.tensor([0, 4]), (x[1, :2] * 3).contiguous()) ** 2, (2, 3)),
-    "put_accumulate": (lambda lib, x: x.put(lib.tensor([1, 1, 5]), x[0] ** 2, accumulate=True) * 2, (2, 3)),
+    "put_accumulate": (
+        lambda lib, x: x.put(lib.tensor([1, 1, 5]), x[0] ** 2, accumulate=True) * 2,
+        (2, 3),
+    ),
     "hardshrink": (lambda lib, x: x.hardshrink(0.3) ** 2, (5,)),
     "prelu": (lambda lib, x: x.prelu(lib.tensor([0.25, 0.5], dtype=x.dtype)) ** 2, (3, 2)),
     "combinations": (lambda lib, x: lib.combinations(x, 2).prod(1), (4,)),
-    "combinations_replacement": (lambda lib, x: lib.combinations(x, 3, with_replacement=True).prod(1), (3,)),
+    "combinations_replacement": (
+        lambda lib, x: lib.combinations(x, 3, with_replacement=True).prod(1),
+        (3,),
+    ),
     "gradient": (lambda lib, x: lib.gradient(x**3, spacing=0.5, edge_order=2)[0], (5,)),
-    "gradient_coordinates": (lambda lib, x: lib.stack(lib.gradient(x**2, spacing=[lib.tensor([0.0, 1.0, 3.0], dtype=x.dtype), lib.tensor([0.0, 2.0, 5.0], dtype=x.dtype)])), (3, 3)),
+    "gradient_coordinates": (
+        lambda lib, x: lib.stack(
+            lib.gradient(
+                x**2,
+                spacing=[
+                    lib.tensor([0.0, 1.0, 3.0], dtype=x.dtype),
+                    lib.tensor([0.0, 2.0, 5.0], dtype=x.dtype),
+                ],
+            )
+        ),
+        (3, 3),
+    ),
     "addmm_": (lambda lib, x: (x * 1).addmm_(x, x.T, beta=0.5), (2, 2)),
     "fix": (lambda lib, x: x.fix() + x**2, (4,)),
     "angle": (lambda lib, x: x.angle() + x, (4,)),
-}  # fmt: skip
+}
 
 
 def _torch_grads(name, x, dtype):
@@ -270,7 +329,10 @@ def _torch_grads(name, x, dtype):
 def test_gradients_match_torch_in_float64_and_float32(name):
     fn, shape = GRADS[name]
     x = np.random.default_rng(1).standard_normal(shape)
-    for dtype, ndtype, tol in ((torch.float64, ndgrad.float64, 1e-10), (torch.float32, ndgrad.float32, 1e-5)):  # fmt: skip
+    for dtype, ndtype, tol in (
+        (torch.float64, ndgrad.float64, 1e-10),
+        (torch.float32, ndgrad.float32, 1e-5),
+    ):
         theirs, tgrad = _torch_grads(name, x, dtype)
         ours_x = ndgrad.tensor(x, dtype=ndtype, requires_grad=True)
         ours = fn(ndgrad, ours_x)
@@ -286,11 +348,16 @@ def test_gradients_match_torch_in_float64_and_float32(name):
 # torch 2.13 gives as_strided_scatter's input the gradient of the scattered region and zero
 # elsewhere (the reverse of its derivative); ndgrad's is the derivative: checked numerically
 NUMERIC_ONLY = {
-    "as_strided_scatter": (lambda lib, x: lib.as_strided_scatter(x * 2, x[:2] ** 2, (2,), (2,), 1), (5,)),
-}  # fmt: skip
+    "as_strided_scatter": (
+        lambda lib, x: lib.as_strided_scatter(x * 2, x[:2] ** 2, (2,), (2,), 1),
+        (5,),
+    ),
+}
 
 
-@pytest.mark.parametrize("name", [n for n in GRADS if n not in ("fix", "angle")] + list(NUMERIC_ONLY))
+@pytest.mark.parametrize(
+    "name", [n for n in GRADS if n not in ("fix", "angle")] + list(NUMERIC_ONLY)
+)
 def test_finite_differences_to_second_order(name):
     fn, shape = GRADS[name] if name in GRADS else NUMERIC_ONLY[name]
     x = ndgrad.tensor(np.random.default_rng(2).standard_normal(shape), requires_grad=True)

@@ -13,8 +13,8 @@ from ndgrad.ops.pointwise import *  # noqa: F403
 from ndgrad.ops.reduction import *  # noqa: F403
 from ndgrad.ops.shape import *  # noqa: F403
 from ndgrad.ops.solves import *  # noqa: F403
-from ndgrad.ops.special_functions import *  # noqa: F403
 from ndgrad.ops.sorting import *  # noqa: F403
+from ndgrad.ops.special_functions import *  # noqa: F403
 from ndgrad.ops.statistics import *  # noqa: F403
 
 # ``ndgrad.sum(x, axis=0)`` as well as ``x.sum(axis=0)``.

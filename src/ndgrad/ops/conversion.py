@@ -146,7 +146,9 @@ def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
     extra = [k for k in kwargs if k != "device"]
     if extra:
-        got = ", ".join([type(a).__name__ for a in args] + [f"{k}={type(kwargs[k]).__name__}" for k in extra])
+        got = ", ".join(
+            [type(a).__name__ for a in args] + [f"{k}={type(kwargs[k]).__name__}" for k in extra]
+        )
         raise TypeError(
             f"new() received an invalid combination of arguments - got ({got}), but expected "
             "one of:\n * (*, torch.device device = None)\n * (torch.Storage storage)\n"
@@ -160,8 +162,7 @@ def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     if len(args) == 1 and isinstance(first, Tensor):
         if first.dtype != self.dtype:
             raise TypeError(
-                f"expected {self.dtype} (got {first.dtype}): new(Tensor) keeps the tensor's "
-                "dtype"
+                f"expected {self.dtype} (got {first.dtype}): new(Tensor) keeps the tensor's dtype"
             )
         return first.detach()
     if len(args) == 1 and isinstance(first, (list, tuple)) and not isinstance(first, Size):
@@ -175,7 +176,9 @@ def _new_empty_strided(
     """``empty_strided`` (zeros here) of ``x``'s dtype and device."""
     from ndgrad import _creation
 
-    return _creation.empty_strided(size, stride, dtype=dtype or self.dtype, device=_on(self, kwargs))
+    return _creation.empty_strided(
+        size, stride, dtype=dtype or self.dtype, device=_on(self, kwargs)
+    )
 
 
 def _resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
@@ -223,9 +226,7 @@ def _resize_as(self: Tensor, other: Tensor) -> Tensor:
 def _as_subclass(self: Tensor, cls: type) -> Tensor:
     """The tensor's data (shared, with its version counter) as an instance of ``cls``."""
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
-        raise TypeError(
-            f"as_subclass(): argument 'cls' must be a subclass of Tensor (got {cls!r})"
-        )
+        raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of Tensor (got {cls!r})")
     out = object.__new__(cls)
     Tensor._init(out, self._data)
     out._version_counter = self._version_counter

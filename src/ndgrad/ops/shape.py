@@ -808,7 +808,9 @@ def unsafe_split(x: Tensor, split_size: int, dim: int = 0) -> tuple[Tensor, ...]
 
 @method("unsafe_split_with_sizes")
 def unsafe_split_with_sizes(x: Tensor, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    return tuple(named(p, "UnsafeSplitWithSizesBackward0") for p in split_with_sizes(x, split_sizes, dim))
+    return tuple(
+        named(p, "UnsafeSplitWithSizesBackward0") for p in split_with_sizes(x, split_sizes, dim)
+    )
 
 
 @method("unsafe_chunk")
@@ -860,9 +862,7 @@ def narrow_copy(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = wrap_dim(dim, x._data.ndim, "narrow_copy")
     size = x._data.shape[d]
     if start + length > size or length < 0:
-        raise RuntimeError(
-            f"start ({start}) + length ({length}) exceeds dimension size ({size})."
-        )
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return named(narrow(x, d, start, length).clone(), "NarrowCopyBackward0")
 
 

@@ -75,16 +75,16 @@ def _trsm(a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
             tri = tri * (1 - xp.eye(n, dtype=a.dtype)) + xp.eye(n, dtype=a.dtype)
         if left:
             return xp.linalg.solve(tri, b)
-        return xp.swapaxes(xp.linalg.solve(xp.swapaxes(tri, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2)
+        return xp.swapaxes(
+            xp.linalg.solve(xp.swapaxes(tri, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2
+        )
     from scipy.linalg import get_blas_funcs
 
     trsm = get_blas_funcs("trsm", dtype=a.dtype)
     shape = b.shape[-2:]
 
     def one(am: Any, bm: Any) -> tuple:
-        return (
-            trsm(1.0, am, bm, side=0 if left else 1, lower=not upper, diag=int(unit)),
-        )
+        return (trsm(1.0, am, bm, side=0 if left else 1, lower=not upper, diag=int(unit)),)
 
     return _batched(one, (a, b), (shape,), (a.dtype,))[0]
 
@@ -446,7 +446,11 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
 
 
 def _triangular_solve_method(
-    self: Tensor, A: Tensor, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+    self: Tensor,
+    A: Tensor,
+    upper: bool = True,
+    transpose: bool = False,
+    unitriangular: bool = False,
 ) -> Any:  # noqa: N803
     return triangular_solve(self, A, upper, transpose, unitriangular)
 

@@ -163,15 +163,15 @@ def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002
 def zeta(input: Any, other: Any) -> Tensor:  # noqa: A002
     """The Hurwitz zeta function ``sum_k (k + q)^-x``; differentiable in ``q`` only."""
     # PyTorch's node for a number as x (or q) is SpecialZetaBackward1 (2)
-    name = "SpecialZetaBackward" + ("1" if not isinstance(input, Tensor) else "2" if not isinstance(other, Tensor) else "0")
+    name = "SpecialZetaBackward" + (
+        "1" if not isinstance(input, Tensor) else "2" if not isinstance(other, Tensor) else "0"
+    )
     a, q = float_operands(input, other, "zeta")
     data = _call("zeta", a._data, q._data, dtype=a._data.dtype)
 
     def backward(g: Tensor) -> tuple:
         if a._requires_grad:
-            raise NotImplementedError(
-                "the derivative for 'zeta' is not implemented."
-            )
+            raise NotImplementedError("the derivative for 'zeta' is not implemented.")
         return None, g * -a * zeta(a + 1, q)
 
     return record_multi(name, (data,), (a, q), backward)[0]

@@ -44,7 +44,6 @@ class SparseAdam(Optimizer):
             for p in group["params"]:
                 if p.grad is not None:  # every ndgrad gradient is dense
                     raise RuntimeError(
-                        "SparseAdam does not support dense gradients, please consider Adam "
-                        "instead"
+                        "SparseAdam does not support dense gradients, please consider Adam instead"
                     )
         return loss
