@@ -1119,7 +1119,17 @@ bind("__rxor__", reflected(bitwise_xor))
 bind("__rlshift__", reflected(bitwise_left_shift))
 bind("__rrshift__", reflected(bitwise_right_shift))
 bind("__pos__", lambda a: a)
-bind("__invert__", lambda a: logical_not(a) if a._data.dtype.kind == "b" else bitwise_not(a))
+
+
+def __invert__(a: Tensor) -> Tensor:  # noqa: N807
+    if a._data.dtype.kind == "f":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return logical_not(a) if a._data.dtype.kind == "b" else bitwise_not(a)
+
+
+bind("__invert__", __invert__)
 
 
 def __rtruediv__(a: Tensor, b: Any) -> Tensor:  # noqa: N807
