@@ -174,12 +174,87 @@ RESULTS = [
 ]
 
 
+# torch.* functions beside the methods: windows, copies of views, small helpers
+RESULTS += [
+    lambda lib: lib.unravel_index(lib.tensor([-1, 6]), (2, 3)),
+    lambda lib: lib.unravel_index(lib.tensor([[1, 4], [5, 0]]), (2, 3)),
+    lambda lib: lib.unravel_index(lib.tensor(3), 5),
+    lambda lib: (lib.scalar_tensor(3), lib.scalar_tensor(3, dtype=lib.int64)),
+    lambda lib: (lib.range(0, 2), lib.range(1, 2, 0.25)),
+    lambda lib: lib.row_stack([lib.ones(2), lib.zeros(2)]),
+    lambda lib: [
+        lib.can_cast(a, b)
+        for a in (lib.bool, lib.int8, lib.int64, lib.float32)
+        for b in (lib.bool, lib.uint8, lib.int32, lib.float16, lib.float64)
+    ],
+    lambda lib: (
+        lib.typename(lib.ones(2)),
+        lib.typename(3),
+        lib.typename(lib.ones(2, dtype=lib.int64)),
+    ),
+    lambda lib: lib.fill(lib.ones(2, requires_grad=True), 3.0),
+    lambda lib: [lib.hann_window(n) for n in (0, 1, 5)],
+    lambda lib: (
+        lib.hann_window(5, periodic=False),
+        lib.hamming_window(4, periodic=False),
+        lib.hamming_window(6, True, 0.5, 0.3),
+    ),
+    lambda lib: (lib.blackman_window(3), lib.blackman_window(7, dtype=lib.float64)),
+    lambda lib: (lib.bartlett_window(5), lib.bartlett_window(6, periodic=False)),
+    lambda lib: (lib.kaiser_window(4), lib.kaiser_window(5, periodic=False, beta=5.0)),
+    lambda lib: (
+        lib.frobenius_norm(lib.ones(2, 3), (0, 1)),
+        lib.nuclear_norm(lib.eye(2)),
+        lib.nuclear_norm(lib.ones(2, 2, 2), (1, 2)),
+    ),
+    lambda lib: lib.pdist(lib.tensor([[0.0, 0], [3, 4], [6, 8], [0, 0]], requires_grad=True)),
+    lambda lib: [
+        lib.pdist(lib.tensor([[0.0, 0], [3, 4], [6, 8]]), p=p) for p in (0, 1, 3, float("inf"))
+    ],
+    lambda lib: lib.pdist(lib.ones(1, 3)),
+    lambda lib: (lib.asarray([1, 2]), lib.asarray(lib.ones(2), dtype=lib.float64)),
+    lambda lib: (
+        lib.conj(lib.ones(1)),
+        lib.real(lib.ones(1)),
+        lib.is_conj(lib.ones(1)),
+        lib.abs_(lib.tensor([-1.0, 2])),
+    ),
+    lambda lib: lib.detach(lib.ones(1, requires_grad=True)),
+    lambda lib: lib.transpose_copy(lib.arange(6.0, requires_grad=True).reshape(2, 3), 0, 1),
+    lambda lib: lib.unbind_copy(lib.arange(6.0, requires_grad=True).reshape(2, 3)),
+    lambda lib: lib.slice_copy(lib.arange(6.0, requires_grad=True).reshape(2, 3), 1, 0, 2),
+    lambda lib: lib.view_copy(lib.arange(6.0, requires_grad=True), (3, 2)),
+    lambda lib: lib.expand_copy(lib.ones(1, 3, requires_grad=True), (2, 3)),
+    lambda lib: lib.alias_copy(lib.ones(2, requires_grad=True)),
+    lambda lib: lib.split_with_sizes_copy(lib.arange(6.0, requires_grad=True), [2, 4]),
+    lambda lib: lib.unfold_copy(lib.arange(6.0, requires_grad=True), 0, 2, 2),
+    lambda lib: lib.diagonal_copy(lib.ones(3, 3, requires_grad=True)),
+    lambda lib: lib.as_strided_copy(lib.arange(6.0, requires_grad=True), (2,), (2,)),
+    lambda lib: (
+        lib.t_copy(lib.ones(2, 3)),
+        lib.squeeze_copy(lib.ones(2, 1)),
+        lib.split_copy(lib.arange(4.0), 2),
+    ),
+    lambda lib: lib.permute_copy(lib.ones(2, 3, requires_grad=True), (1, 0)),
+    lambda lib: lib.select_copy(lib.arange(6.0).reshape(2, 3), 0, 1),
+]
+ERRORS_MORE = [
+    lambda lib: lib.unravel_index(lib.tensor([1.0]), (2, 3)),
+    lambda lib: lib.unravel_index(lib.tensor([1]), (2, -3)),
+    lambda lib: lib.hann_window(-1),
+    lambda lib: lib.pdist(lib.ones(3)),
+    lambda lib: lib.pdist(lib.ones(3, 2), p=-1),
+    lambda lib: lib.pdist(lib.ones(2, 3, dtype=lib.long)),
+    lambda lib: lib.solve(lib.ones(2), lib.ones(2)),
+]
+
+
 @pytest.mark.parametrize("call", RESULTS)
 def test_results_print_as_torchs(call):
     _same_repr(_run(call, ndgrad), _run(call, torch))
 
 
-ERRORS = [
+ERRORS_TENSOR = [
     lambda lib: lib.tensor([1.5]) << 1,
     lambda lib: lib.bitwise_right_shift(lib.tensor([1.5]), 1),
     lambda lib: lib.tensor([1.5]).bitwise_not_(),
@@ -241,7 +316,7 @@ ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("call", ERRORS)
+@pytest.mark.parametrize("call", ERRORS_TENSOR + ERRORS_MORE)
 def test_bad_input_gets_torchs_exception_and_message(call):
     with pytest.raises(Exception) as theirs:
         _run(call, torch)

@@ -35,6 +35,7 @@ from ndgrad.ops._common import (
 )
 
 __all__ = [
+    "pdist",
     "relu",
     "relu_",
     "leaky_relu",
@@ -1893,6 +1894,23 @@ def _safe_root(total: Tensor, p: float) -> Tensor:
     positive = total > 0
     ones = _creation.ones_like(total)
     return _pw.where(positive, _pw.where(positive, total, ones) ** (1.0 / p), total * 0)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:  # noqa: A002
+    """The ``p``-norm distance between each pair of rows ``i < j`` of an ``(N, M)`` input,
+    in row-major order of the pairs."""
+    _check_tensor("pdist", "input", input)
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    first = input[_creation.tensor(rows.astype(np.int64), device=input.device)]
+    second = input[_creation.tensor(cols.astype(np.int64), device=input.device)]
+    return named(_red.norm(first - second, p, 1), "PdistBackward0")
 
 
 def cdist(

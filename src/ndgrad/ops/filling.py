@@ -56,6 +56,11 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     )
 
 
+def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """``torch.fill``: a copy of ``input`` with every element ``value``."""
+    return fill_(input.clone(), value)
+
+
 def _random_fill(name: str, sample: Any) -> Any:
     """An in-place fill with ``sample(rng, shape, *args)`` from the (given or default) generator."""
 

@@ -590,6 +590,22 @@ def nonzero_static(x: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     return Tensor._make(out)
 
 
+def unravel_index(indices: Any, shape: Any) -> tuple[Tensor, ...]:
+    """The coordinates in a tensor of ``shape`` of flat (C-order) ``indices``."""
+    indices = as_tensor(indices, "unravel_index")
+    if indices._data.dtype.kind not in "iu":
+        raise TypeError("expected 'indices' to be integer dtype, but got " + str(indices.dtype))
+    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("'shape' cannot have negative values, but got " + str(shape))
+    # floor division and modulo, as PyTorch (no range check: indices wrap)
+    out, rest = [], indices._data.astype(np.int64)
+    for size in reversed(shape):
+        out.append(rest % size if size else rest)
+        rest = rest // size if size else rest
+    return tuple(Tensor._make(o) for o in reversed(out))
+
+
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
     if STATE.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
         npkey, advanced = to_numpy_key(key, "index_put")

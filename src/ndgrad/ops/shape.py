@@ -1055,6 +1055,59 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     return stack([input[index[:, j]] for j in range(r)], 1)
 
 
+row_stack = vstack
+
+
+def _copy_of_view(view: str, node: str) -> Any:
+    """``torch.<view>_copy``: the view op's result as a new contiguous tensor (PyTorch names
+    its node ``<node>_copy``)."""
+
+    def op(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        out = getattr(input, view)(*args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(named(t.clone(), node + "_copy") for t in out)
+        return named(out.clone(), node + "_copy")
+
+    op.__name__ = view + "_copy"
+    return op
+
+
+as_strided_copy = _copy_of_view("as_strided", "AsStridedBackward0")
+diagonal_copy = _copy_of_view("diagonal", "DiagonalBackward0")
+expand_copy = _copy_of_view("expand", "ExpandBackward0")
+permute_copy = _copy_of_view("permute", "PermuteBackward0")
+select_copy = _copy_of_view("select", "SelectBackward0")
+split_copy = _copy_of_view("split", "SplitBackward0")
+split_with_sizes_copy = _copy_of_view("split_with_sizes", "SplitWithSizesBackward0")
+squeeze_copy = _copy_of_view("squeeze", "SqueezeBackward0")
+t_copy = _copy_of_view("t", "TBackward0")
+transpose_copy = _copy_of_view("transpose", "TransposeBackward0")
+unbind_copy = _copy_of_view("unbind", "UnbindBackward0")
+unfold_copy = _copy_of_view("unfold", "UnfoldBackward0")
+unsqueeze_copy = _copy_of_view("unsqueeze", "UnsqueezeBackward0")
+view_copy = _copy_of_view("view", "ViewBackward0")
+
+
+def alias_copy(input: Tensor) -> Tensor:  # noqa: A002
+    return named(input.clone(), "AliasBackward0_copy")
+
+
+def slice_copy(
+    input: Tensor,  # noqa: A002
+    dim: int = 0,
+    start: int | None = None,
+    end: int | None = None,
+    step: int = 1,
+) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "slice_copy")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return named(input[key].clone(), "SliceBackward0_copy")
+
+
+def detach_copy(input: Tensor) -> Tensor:  # noqa: A002
+    return Tensor._make(input._data.copy())
+
+
 def broadcast_shapes(*shapes: Any) -> Size:
     as_tuples = (tuple(s) if not isinstance(s, int) else (s,) for s in shapes)
     try:
