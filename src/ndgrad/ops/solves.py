@@ -445,6 +445,85 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
     return record_multi("CholeskyInverseBackward0", (data,), (L,), backward)[0]
 
 
+# ----------------------------------------------------------------------------- LDL^T
+LdlFactorResult = return_type("linalg_ldl_factor", ("LD", "pivots"))
+LdlFactorExResult = return_type("linalg_ldl_factor_ex", ("LD", "pivots", "info"))
+
+
+def _host(t: Tensor) -> Any:
+    return t._data if array_module(t._data) is np else np.asarray(t._data.get())
+
+
+def ldl_factor_ex(
+    A: Tensor,  # noqa: N803
+    *,
+    hermitian: bool = False,
+    check_errors: bool = False,
+) -> Any:
+    """``(LD, pivots, info)``: LAPACK sytrf's Bunch-Kaufman factorisation of symmetric ``A``
+    (read from its lower triangle). Not differentiable, as in PyTorch."""
+    _square("torch.linalg.ldl_factor_ex", A)
+    if A._data.dtype.kind != "f":
+        raise not_implemented("linalg_ldl_factor_ex_cpu", A)
+    from scipy.linalg import get_lapack_funcs
+
+    sytrf = get_lapack_funcs("sytrf", dtype=A._data.dtype)
+    n = A._data.shape[-1]
+
+    def one(am: Any) -> tuple:
+        ld, piv, info = sytrf(am, lower=1)
+        return np.tril(ld), piv, info
+
+    ld, piv, info = _batched(
+        one, (_host(A),), ((n, n), (1, n), (1, 1)), (A._data.dtype, np.int32, np.int32)
+    )
+    piv, info = piv.reshape(piv.shape[:-2] + (n,)), info.reshape(info.shape[:-2])
+    if check_errors and (info != 0).any():
+        raise RuntimeError(
+            "torch.linalg.ldl_factor_ex: The factorization could not be completed because the "
+            "input is not positive-definite (the leading minor of order "
+            f"{int(info.reshape(-1)[np.flatnonzero(info.reshape(-1))[0]])} is not "
+            "positive-definite)."
+        )
+    xp = array_module(A._data)
+    return LdlFactorExResult(*(Tensor._make(xp.asarray(a)) for a in (ld, piv, info)))
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False) -> Any:  # noqa: N803
+    ld, piv, _ = ldl_factor_ex(A, hermitian=hermitian)
+    return LdlFactorResult(ld, piv)
+
+
+def ldl_solve(
+    LD: Tensor,  # noqa: N803
+    pivots: Tensor,
+    B: Tensor,  # noqa: N803
+    *,
+    hermitian: bool = False,
+) -> Tensor:
+    """``X`` with ``A X = B`` from ``ldl_factor``'s result (LAPACK sytrs)."""
+    _square("torch.linalg.ldl_solve", LD, "LD")
+    if B._data.ndim < 2:
+        raise RuntimeError(
+            "torch.linalg.ldl_solve: Expected B to have at least 2 dimensions, but it has "
+            f"{B._data.ndim} dimensions instead"
+        )
+    from scipy.linalg import get_lapack_funcs
+
+    sytrs = get_lapack_funcs("sytrs", dtype=LD._data.dtype)
+    piv = _host(pivots)
+    ld = _host(LD)
+    b = _host(B).astype(ld.dtype, copy=False)
+    batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    ld = np.broadcast_to(ld, batch + ld.shape[-2:])
+    piv = np.broadcast_to(piv, batch + piv.shape[-1:])
+    b = np.broadcast_to(b, batch + b.shape[-2:])
+    out = np.empty(batch + b.shape[-2:], ld.dtype)
+    for idx in np.ndindex(*batch):
+        out[idx] = sytrs(ld[idx], piv[idx], b[idx], lower=1)[0]
+    return Tensor._make(array_module(LD._data).asarray(out))
+
+
 def _triangular_solve_method(
     self: Tensor,
     A: Tensor,
