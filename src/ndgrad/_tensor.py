@@ -39,6 +39,15 @@ NON_LEAF_GRAD_WARNING = (
 _GONE = "This function was deprecated since version 1.9 and is now removed. "
 # PyTorch's words for the linear-algebra methods it removed (torch._linalg_utils)
 _REMOVED = {
+    "reinforce": "reinforce() was removed.\nUse torch.distributions instead.\n"
+    "See https://pytorch.org/docs/main/distributions.html\n\nInstead of:\n\n"
+    "probs = policy_network(state)\naction = probs.multinomial()\n"
+    "next_state, reward = env.step(action)\naction.reinforce(reward)\naction.backward()\n\n"
+    "Use:\n\nprobs = policy_network(state)\n"
+    "# NOTE: categorical is equivalent to what used to be called multinomial\n"
+    "m = torch.distributions.Categorical(probs)\naction = m.sample()\n"
+    "next_state, reward = env.step(action)\nloss = -m.log_prob(action) * reward\n"
+    "loss.backward()\n",
     "solve": _GONE
     + "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has "
     "its arguments reversed and does not return the LU factorization.\n\nTo get the LU "
@@ -633,6 +642,9 @@ class Tensor:
 
     def solve(self, other: Tensor) -> Any:
         raise RuntimeError(_REMOVED["solve"])
+
+    def reinforce(self, reward: Any) -> Any:
+        raise RuntimeError(_REMOVED["reinforce"])
 
     def lstsq(self, other: Tensor) -> Any:
         raise RuntimeError(_REMOVED["lstsq"])

@@ -238,7 +238,16 @@ RESULTS += [
     lambda lib: lib.permute_copy(lib.ones(2, 3, requires_grad=True), (1, 0)),
     lambda lib: lib.select_copy(lib.arange(6.0).reshape(2, 3), 0, 1),
 ]
+RESULTS += [
+    lambda lib: _set_and_write(lib),
+    lambda lib: lib.ones(2).set_(),
+    lambda lib: lib.zeros(2).set_(lib.arange(6.0), 1, (2, 2)),
+    lambda lib: lib.zeros(2).set_(lib.arange(6.0), 0, (2, 2), (1, 2)),
+]
 ERRORS_MORE = [
+    lambda lib: lib.ones(2, requires_grad=True).set_(lib.ones(3)),
+    lambda lib: lib.ones(2).set_(lib.ones(3, dtype=lib.long)),
+    lambda lib: lib.ones(2).reinforce(1),
     lambda lib: lib.unravel_index(lib.tensor([1.0]), (2, 3)),
     lambda lib: lib.unravel_index(lib.tensor([1]), (2, -3)),
     lambda lib: lib.hann_window(-1),
@@ -247,6 +256,13 @@ ERRORS_MORE = [
     lambda lib: lib.pdist(lib.ones(2, 3, dtype=lib.long)),
     lambda lib: lib.solve(lib.ones(2), lib.ones(2)),
 ]
+
+
+def _set_and_write(lib):
+    x, y = lib.ones(2), lib.arange(3.0)
+    same = x.set_(y) is x
+    x.add_(1)  # the memory is shared, the version counters are not
+    return same, x, y, x.data_ptr() == y.data_ptr(), x._version, y._version
 
 
 @pytest.mark.parametrize("call", RESULTS)

@@ -235,6 +235,49 @@ def _as_subclass(self: Tensor, cls: type) -> Tensor:
     return out
 
 
+_C_TYPE_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
+def _set_(self: Tensor, source: Tensor | None = None, *args: Any, **kwargs: Any) -> Tensor:
+    """The tensor made to look at ``source``'s memory, or at an empty one; with
+    ``(source, storage_offset, size, stride)`` through ``as_strided``."""
+    from ndgrad.ops.inplace import LEAF_MESSAGE
+
+    if self._requires_grad and self.grad_fn is None:
+        raise RuntimeError(LEAF_MESSAGE)
+    if source is None:
+        self._data = self.xp.empty((0,), dtype=self._data.dtype)
+    else:
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(
+                f"Could not set tensor of type {_C_TYPE_NAMES[source._data.dtype.name]} to a "
+                f"tensor of type {_C_TYPE_NAMES[self._data.dtype.name]}"
+            )
+        if args or kwargs:
+            offset = kwargs.get("storage_offset", args[0] if args else 0)
+            size = kwargs.get("size", args[1] if len(args) > 1 else source.shape)
+            stride = kwargs.get("stride", args[2] if len(args) > 2 else None)
+            if stride is None:  # contiguous strides of ``size``
+                stride, step = [], 1
+                for n in reversed(tuple(size)):
+                    stride.insert(0, step)
+                    step *= max(int(n), 1)
+            source = source.detach().as_strided(size, stride, offset)
+        self._data = source._data  # the memory, not the version counter (as in PyTorch)
+    self._version_counter[0] += 1
+    return self
+
+
 def _elementwise(name: str, self: Tensor, fn: Any, *others: Tensor) -> Tensor:
     """``apply_``/``map_``/``map2_``: a Python function over the elements (CPU only)."""
     if self._requires_grad:
@@ -282,6 +325,7 @@ for _name, _fn in (
     ("resize_", _resize_),
     ("resize_as_", _resize_as_),
     ("resize", _resize),
+    ("set_", _set_),
     ("resize_as", _resize_as),
     ("as_subclass", _as_subclass),
     ("apply_", _apply_),
