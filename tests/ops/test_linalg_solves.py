@@ -183,7 +183,7 @@ def test_gradients_of_the_right_hand_side_and_both_inputs_to_second_order():
 
 def test_pivots_info_return_types_and_grad_fn_names_match_torch():
     rng = np.random.default_rng(4)
-    for shape in [(3, 3), (2, 3, 3), (2, 5), (5, 2), (2, 4, 3)]:
+    for shape in [(3, 3), (2, 3, 3), (2, 5), (5, 2), (2, 4, 3), (7, 2, 2), (3, 5, 3, 3)]:
         a = rng.standard_normal(shape)
         ours = ndgrad.linalg.lu_factor_ex(ndgrad.tensor(a))
         theirs = torch.linalg.lu_factor_ex(torch.tensor(a))
@@ -384,3 +384,21 @@ def test_cond_in_other_norms_is_differentiable():
         assert gradgradcheck(
             lambda t, p=p: ndgrad.linalg.cond(t, p), (x,), eps=1e-6, atol=1e-4, rtol=1e-3
         )
+
+
+def test_many_small_systems_match_torch_and_keep_infs():
+    # more than 8 systems go through one batched solve (zeros on a diagonal: through trsm)
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((12, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((12, 3, 2))
+    a[4, 1, 1] = 0.0
+    for kw in ({"upper": True}, {"upper": False, "unitriangular": True}, {"upper": False}):
+        for left in (True, False):
+            bb = b if left else b.transpose(0, 2, 1)
+            ours = ndgrad.linalg.solve_triangular(
+                ndgrad.tensor(a), ndgrad.tensor(bb), left=left, **kw
+            )
+            theirs = torch.linalg.solve_triangular(
+                torch.tensor(a), torch.tensor(bb), left=left, **kw
+            )
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-12)

@@ -68,16 +68,23 @@ def _trsm(a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
     """``A^-1 B`` (``B A^-1`` when not ``left``) of triangular ``A``: BLAS trsm, no check for
     zeros on the diagonal (they give inf/nan, as in PyTorch)."""
     xp = array_module(a)
-    if xp is not np:  # another backend: a general solve on the triangle
+    many = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), dtype=np.int64)) > 8
+    if xp is not np or many:
+        # another backend, or many small systems (one batched call, not a loop of trsm): a
+        # general solve on the triangle; a zero on the diagonal goes to trsm, which gives
+        # PyTorch's inf/nan
         tri = xp.triu(a) if upper else xp.tril(a)
         if unit:
             n = a.shape[-1]
             tri = tri * (1 - xp.eye(n, dtype=a.dtype)) + xp.eye(n, dtype=a.dtype)
-        if left:
-            return xp.linalg.solve(tri, b)
-        return xp.swapaxes(
-            xp.linalg.solve(xp.swapaxes(tri, -1, -2), xp.swapaxes(b, -1, -2)), -1, -2
-        )
+        try:
+            if left:
+                return xp.linalg.solve(tri, b)
+            tb = xp.linalg.solve(xp.swapaxes(tri, -1, -2), xp.swapaxes(b, -1, -2))
+            return xp.swapaxes(tb, -1, -2)
+        except np.linalg.LinAlgError:
+            if xp is not np:
+                raise
     from scipy.linalg import get_blas_funcs
 
     trsm = get_blas_funcs("trsm", dtype=a.dtype)
@@ -166,14 +173,24 @@ def _getrf(a: Any) -> tuple:
 def _permutation(pivots: Any, m: int, dtype: Any) -> Any:
     """``P`` with ``A = P L U`` from LAPACK's 1-based row swaps."""
     batch = pivots.shape[:-1]
-    perm = np.broadcast_to(np.arange(m), batch + (m,)).copy()
-    rows = perm.reshape(-1, m)
     piv = pivots.reshape(-1, pivots.shape[-1]).astype(np.int64) - 1
-    at = np.arange(rows.shape[0])
-    for i in range(piv.shape[1]):
-        j = piv[:, i]
-        a, b = rows[at, i].copy(), rows[at, j].copy()
-        rows[at, i], rows[at, j] = b, a
+    count, k = piv.shape
+    if count <= k:  # few matrices: the swaps one by one, in Python lists
+        rows = []
+        for swaps in piv.tolist():
+            perm = list(range(m))
+            for i, j in enumerate(swaps):
+                perm[i], perm[j] = perm[j], perm[i]
+            rows.append(perm)
+        perm = np.array(rows, dtype=np.int64).reshape(batch + (m,))
+    else:  # many small ones: each swap over the whole batch at once
+        flat = np.broadcast_to(np.arange(m), (count, m)).copy()
+        at = np.arange(count)
+        for i in range(k):
+            j = piv[:, i]
+            a, b = flat[at, i].copy(), flat[at, j].copy()
+            flat[at, i], flat[at, j] = b, a
+        perm = flat.reshape(batch + (m,))
     p = np.zeros(batch + (m, m), dtype=dtype)
     # (P^T A)[i] = A[perm[i]]: P[perm[i], i] = 1
     np.put_along_axis(p, perm[..., None, :], 1, axis=-2)
