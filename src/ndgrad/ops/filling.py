@@ -45,6 +45,11 @@ def zero_(self: Tensor) -> Tensor:
     return inplace.fill_with(self, self.xp.zeros((), self._data.dtype), "zero_")
 
 
+def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """``torch.fill``: a copy of ``input`` with every element ``value``."""
+    return fill_(input.clone(), value)
+
+
 def fill_(self: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(
@@ -56,19 +61,14 @@ def fill_(self: Tensor, value: Any) -> Tensor:
     )
 
 
-def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
-    """``torch.fill``: a copy of ``input`` with every element ``value``."""
-    return fill_(input.clone(), value)
-
-
 def _random_fill(name: str, sample: Any) -> Any:
     """An in-place fill with ``sample(rng, shape, *args)`` from the (given or default) generator."""
 
-    def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
+    def op_(self: Tensor, *args: Any, generator: Any = None) -> Tensor:
         from ndgrad import _creation
 
         rng = (generator or _creation.default_generator)._rng
-        return inplace.fill_with(self, sample(rng, self._data.shape, *args, **kwargs), name)
+        return inplace.fill_with(self, sample(rng, self._data.shape, *args), name)
 
     op_.__name__ = name
     return op_
@@ -87,55 +87,6 @@ def _random(rng: Any, shape: tuple, *bounds: Any) -> Any:
     return rng.integers(0, bounds[0] if bounds else 2**24, shape)
 
 
-def _cauchy(rng: Any, shape: tuple, median: float = 0.0, sigma: float = 1.0) -> Any:
-    if not sigma > 0.0:
-        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    return median + sigma * rng.standard_cauchy(shape)
-
-
-def _log_normal(rng: Any, shape: tuple, mean: float = 1.0, std: float = 2.0) -> Any:
-    if not std > 0.0:
-        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    return rng.lognormal(mean, std, shape)
-
-
-def _geometric(rng: Any, shape: tuple, p: float) -> Any:
-    """The number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
-    if not 0 < p < 1:
-        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
-    return rng.geometric(p, shape)
-
-
-def _float_only(name: str, fill: Any, message: Any) -> Any:
-    """A fill defined for floating tensors only: PyTorch's error for the others."""
-
-    def op_(self: Tensor, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
-        if self._data.dtype.kind != "f":
-            raise message(self)
-        return fill(self, *args, generator=generator, **kwargs)
-
-    op_.__name__ = name
-    return op_
-
-
-def _cauchy_dtype_error(t: Tensor) -> RuntimeError:
-    from ndgrad._dtype import SCALAR_NAMES
-
-    name = {"int64": "long int", "int32": "int", "int16": "short int"}.get(
-        t._data.dtype.name, SCALAR_NAMES[t._data.dtype.name].lower()
-    )
-    return RuntimeError(
-        "Cauchy distribution is a continuous probability distribution. dtype must be a "
-        f"floating point but you specified {name}"
-    )
-
-
-def _log_normal_dtype_error(t: Tensor) -> NotImplementedError:
-    from ndgrad._dtype import not_implemented
-
-    return not_implemented("log_normal_cpu", t)
-
-
 for _name, _fn in (
     ("copy_", copy_),
     ("zero_", zero_),
@@ -151,13 +102,5 @@ for _name, _fn in (
         _random_fill("exponential_", lambda rng, s, lambd=1.0: rng.exponential(1 / lambd, s)),
     ),
     ("random_", _random_fill("random_", _random)),
-    ("cauchy_", _float_only("cauchy_", _random_fill("cauchy_", _cauchy), _cauchy_dtype_error)),
-    (
-        "log_normal_",
-        _float_only(
-            "log_normal_", _random_fill("log_normal_", _log_normal), _log_normal_dtype_error
-        ),
-    ),
-    ("geometric_", _random_fill("geometric_", _geometric)),
 ):
     bind(_name, _fn)

@@ -191,14 +191,16 @@ class _AsWorker:
         _CURRENT_WORKER[0] = self._prev
 
 
-def _start_workers(loader: DataLoader) -> list[WorkerInfo]:
-    """One WorkerInfo per worker, each with its copy of an iterable dataset (the dataset
-    itself for a map-style one), after ``worker_init_fn``; kept with persistent workers."""
+def _start_workers(loader: DataLoader, base: int | None) -> list[WorkerInfo]:
+    """One WorkerInfo per worker (seed ``base + id``), each with its copy of an iterable
+    dataset (the dataset itself for a map-style one), after ``worker_init_fn``; kept with
+    persistent workers."""
     kept = loader.__dict__.get("_persistent")
     if kept is not None:
         return kept
-    gen = loader.generator if loader.generator is not None else _creation.default_generator
-    base = gen.initial_seed()
+    if base is None:  # no per-pass draw: the generator's seed
+        gen = loader.generator if loader.generator is not None else _creation.default_generator
+        base = gen.initial_seed()
     infos = []
     for i in range(loader.num_workers):
         dataset = loader.dataset
@@ -234,7 +236,9 @@ class _SingleProcessIter:
         self._collate_fn = loader.collate_fn
         self._sampler_iter = iter(loader._index_sampler)
         self._iterable = isinstance(loader.dataset, IterableDataset)
-        self._workers = _start_workers(loader) if loader.num_workers > 0 else None
+        # the workers' base seed: the pass's own draw where the loader makes one
+        base = getattr(self, "_base_seed", None)
+        self._workers = _start_workers(loader, base) if loader.num_workers > 0 else None
         self._turn = 0  # the worker whose batch comes next
         if self._workers is None:
             self._dataset_iter = iter(loader.dataset) if self._iterable else None
