@@ -319,15 +319,7 @@ MORE = [
     ),
 ]
 
-MORE += [
-    lambda lib: lib.geqrf(lib.tensor([[4.0, 1], [1, 3], [2, 2]], requires_grad=True)),
-    lambda lib: lib.tensor([[4.0, 1, 2], [1, 3, 0]], dtype=lib.float64).geqrf(),
-    lambda lib: lib.geqrf(lib.tensor([[[4.0, 1], [1, 3]], [[1.0, 2], [3, 4]]])),
-]
 MORE_ERRORS = [
-    lambda lib: lib.geqrf(lib.ones(3)),
-    lambda lib: lib.geqrf(lib.ones(3, 3, dtype=lib.long)),
-    lambda lib: lib.geqrf(lib.ones(2, 2, requires_grad=True)).a.sum().backward(),
     lambda lib: lib.linalg.solve_ex(lib.zeros(2, 2), lib.ones(2), check_errors=True),
     lambda lib: lib.linalg.cond(lib.ones(2, 3), 1),
     lambda lib: lib.linalg.cond(lib.ones(3)),

@@ -541,38 +541,6 @@ def ldl_solve(
     return Tensor._make(array_module(LD._data).asarray(out))
 
 
-# ----------------------------------------------------------------------------- QR (LAPACK form)
-GeqrfResult = return_type("geqrf", ("a", "tau"))
-
-
-def geqrf(input: Tensor) -> Any:  # noqa: A002
-    """``(a, tau)``: LAPACK geqrf's QR factorisation (``R`` on and above the diagonal of ``a``,
-    the Householder vectors below it, their scales in ``tau``). Not differentiable, as in
-    PyTorch."""
-    if input._data.ndim < 2:
-        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
-    if input._data.dtype.kind != "f":
-        raise not_implemented("geqrf_cpu", input)
-    from scipy.linalg import get_lapack_funcs
-
-    routine = get_lapack_funcs("geqrf", dtype=input._data.dtype)
-    m, n = input._data.shape[-2:]
-    k = min(m, n)
-
-    def one(am: Any) -> tuple:
-        a, tau, _, _ = routine(am)
-        return a, tau
-
-    a, tau = _batched(one, (_host(input),), ((m, n), (1, k)), (input._data.dtype,) * 2)
-    xp = array_module(input._data)
-    data = (xp.asarray(a), xp.asarray(tau.reshape(tau.shape[:-2] + (k,))))
-
-    def backward(*grads: Any) -> tuple:
-        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
-
-    return GeqrfResult(*record_multi("GeqrfBackward0", data, (input,), backward))
-
-
 def _triangular_solve_method(
     self: Tensor,
     A: Tensor,
@@ -593,12 +561,10 @@ for _name, _fn in (
     ("triangular_solve", _triangular_solve_method),
     ("lu", _lu_method),
     ("lu_solve", lu_solve_old),
-    ("geqrf", geqrf),
 ):
     bind(_name, _fn)
 
 __all__ = [
-    "geqrf",
     "cholesky_inverse",
     "cholesky_solve",
     "lu_unpack",
