@@ -22,16 +22,24 @@ from ndgrad._backend import device, register_cupy
 from ndgrad._creation import (
     Generator,
     arange,
+    asarray,
+    bartlett_window,
     bernoulli,
+    blackman_window,
     default_generator,
     empty,
     empty_like,
+    empty_strided,
     eye,
     from_numpy,
+    frombuffer,
     full,
     full_like,
     get_rng_state,
+    hamming_window,
+    hann_window,
     initial_seed,
+    kaiser_window,
     linspace,
     logspace,
     manual_seed,
@@ -47,12 +55,14 @@ from ndgrad._creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     seed,
     set_rng_state,
     tensor,
     zeros,
     zeros_like,
 )
+from ndgrad._creation import deprecated_range as range  # noqa: A004 - torch.range
 from ndgrad._dtype import (
     bool_ as bool,  # noqa: A004 - torch.bool
 )
@@ -76,10 +86,12 @@ from ndgrad._parallel import (
     set_num_interop_threads,
     set_num_threads,
 )
-from ndgrad._tensor import Size, Tensor, is_tensor
+from ndgrad._tensor import Size, Tensor, is_tensor, layout, strided
 from ndgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ndgrad.ops import *  # noqa: F403
 from ndgrad.ops import SortResult, argsort, sort, to, topk  # noqa: F401
+from ndgrad.ops.solves import lu_old as lu
+from ndgrad.ops.solves import lu_solve_old as lu_solve
 from ndgrad.serialization import load, save
 
 half = float16
@@ -142,6 +154,26 @@ def result_type(a: object, b: object) -> dtype:
     return _rt(a, b)
 
 
+def can_cast(from_: dtype, to: dtype) -> bool:  # noqa: F811 - PyTorch's argument name
+    """Whether PyTorch's type promotion allows casting ``from_`` to ``to`` (no float to
+    integer, nothing but bool to bool)."""
+    kind = {"b": 0, "u": 1, "i": 1, "f": 2}
+    a, b = kind[from_.np.kind], kind[to.np.kind]
+    return a <= b and (b != 0 or a == 0)
+
+
+def typename(obj: object) -> str:
+    """A tensor's type string (``torch.FloatTensor``), else the object's qualified name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = getattr(obj, "__module__", "") or ""
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if qualname is None:
+        module = obj.__class__.__module__ or ""
+        qualname = obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
 def promote_types(a: dtype, b: dtype) -> dtype:
     from ndgrad._dtype import promote
 
@@ -165,7 +197,7 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
 
 
 def is_nonzero(x: Tensor) -> bool:
-    return x.__bool__()
+    return x.is_nonzero()
 
 
 from ndgrad import (  # noqa: E402 - need nn.functional  # noqa: E402 - need the tensor API above
@@ -194,6 +226,7 @@ from ndgrad.nn.functional import (  # noqa: E402 - torch.* names of nn.functiona
     cosine_similarity,
     hardshrink,
     pairwise_distance,
+    pdist,
     pixel_shuffle,
     pixel_unshuffle,
     prelu,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ndgrad import _backend, _dtype
-from ndgrad._backend import check_available, to_device
+from ndgrad._backend import array_module, check_available, to_device
 from ndgrad._dtype import not_implemented
 from ndgrad._tensor import Tensor, to_array
 
@@ -117,6 +117,199 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
+def frombuffer(
+    buffer: Any,
+    *,
+    dtype: Any,
+    count: int = -1,
+    offset: int = 0,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A 1-D tensor over the memory of an object that exposes the buffer protocol (shared, not
+    copied, as in PyTorch)."""
+    dt = _dtype.to_dtype(dtype)
+    view = memoryview(buffer)
+    length = view.nbytes
+    item = dt.np.itemsize
+    if length == 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(
+            f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+            f"({length} bytes) minus 1"
+        )
+    if count < 0:
+        if (length - offset) % item:
+            raise ValueError(
+                f"buffer length ({length - offset} bytes) after offset ({offset} bytes) must be "
+                f"a multiple of element size ({item})"
+            )
+        count = (length - offset) // item
+    elif length - offset < count * item:
+        raise ValueError(
+            f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) "
+            f"must not be greater than actual buffer length ({length} bytes)"
+        )
+    data = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    t = Tensor._make(data)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def scalar_tensor(
+    s: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A 0-d tensor holding ``s`` (of the default float type unless ``dtype``)."""
+    dtype = dtype if dtype is not None else _dtype.get_default_dtype()
+    return full((), s, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def deprecated_range(
+    start: Any,
+    end: Any,
+    step: Any = 1,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """The deprecated ``torch.range``: ``start`` to ``end`` inclusive, of the default float
+    type."""
+    import warnings
+
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
+    n = int(math.floor((end - start) / step)) + 1
+    values = np.asarray(start, np.float64) + np.arange(max(n, 0), dtype=np.float64) * step
+    out = tensor(values, dtype=dtype or _dtype.get_default_dtype(), device=device)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def asarray(
+    obj: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    copy: bool | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``obj`` as a tensor, sharing memory with a tensor or NumPy array where the dtype and
+    device allow (a copy when ``copy=True``; ``copy=False`` refuses to copy)."""
+    if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
+        out = as_tensor(obj, dtype=dtype, device=device)
+        if copy:
+            out = out.clone()
+        elif copy is False:
+            src = obj._data if isinstance(obj, Tensor) else obj
+            if out._data is not src and not np.shares_memory(out._data, src):
+                raise ValueError("can't alias tensor from variable 'obj' without copying")
+    else:
+        out = tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        out = out.detach().requires_grad_(True) if out.grad_fn is not None else out
+        out.requires_grad_(True)
+    return out
+
+
+def _window(name: str, length: int, dtype: Any) -> np.dtype:
+    if length < 0:
+        raise RuntimeError(
+            f"{name} requires non-negative window_length, got window_length={length}"
+        )
+    dt = _float_or(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(
+            f"{name} expects floating point dtypes, got: {_dtype.from_numpy_dtype(dt)}"
+        )
+    return dt
+
+
+def _finish_window(values: np.ndarray, periodic: bool, device: Any, requires_grad: bool) -> Tensor:
+    out = values[:-1] if periodic else values
+    t = tensor(np.ascontiguousarray(out), device=device)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _cosine_window(
+    name: str, length: int, periodic: bool, terms: tuple, dtype: Any, device: Any, rg: bool
+) -> Tensor:
+    """``sum_k a_k cos(2 pi k n / (N - 1))`` over n, in the window's dtype (as PyTorch)."""
+    dt = _window(name, length, dtype)
+    if length <= 1:
+        return _finish_window(np.ones(length, dt), False, device, rg)
+    n = length + 1 if periodic else length
+    x = np.arange(n, dtype=dt) * dt.type(2 * math.pi / (n - 1))
+    out = np.zeros(n, dt)
+    for k, a in enumerate(terms):
+        out = out + dt.type(a) * np.cos(x * dt.type(k)) if k else out + dt.type(a)
+    return _finish_window(out.astype(dt), periodic, device, rg)
+
+
+def hann_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    return _cosine_window(
+        "hann_window", window_length, periodic, (0.5, -0.5), dtype, device, requires_grad
+    )  # noqa: E501
+
+
+def hamming_window(
+    window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+    dtype: Any = None, device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    return _cosine_window(
+        "hamming_window", window_length, periodic, (alpha, -beta), dtype, device, requires_grad
+    )  # noqa: E501
+
+
+def blackman_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    dt = _window("blackman_window", window_length, dtype)
+    if window_length <= 1:
+        return _finish_window(np.ones(window_length, dt), False, device, requires_grad)
+    n = window_length + 1 if periodic else window_length
+    # PyTorch's order of operations: 0.08 cos(4x) - 0.5 cos(2x) + 0.42 with x = pi n / (N - 1)
+    x = np.arange(n, dtype=dt) * dt.type(math.pi / (n - 1))
+    one = dt.type
+    values = np.cos(x * one(4)) * one(0.08) - np.cos(x * one(2)) * one(0.5) + one(0.42)
+    return _finish_window(values.astype(dt), periodic, device, requires_grad)
+
+
+def bartlett_window(
+    window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    dt = _window("bartlett_window", window_length, dtype)
+    if window_length <= 1:
+        return _finish_window(np.ones(window_length, dt), False, device, requires_grad)
+    n = window_length + 1 if periodic else window_length
+    x = np.arange(n, dtype=dt) * dt.type(2.0 / (n - 1))
+    half = ((n - 1) >> 1) + 1
+    x[half:] = dt.type(2) - x[half:]
+    return _finish_window(x, periodic, device, requires_grad)
+
+
+def kaiser_window(
+    window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+    device: Any = None, requires_grad: bool = False,
+) -> Tensor:  # fmt: skip
+    dt = _window("kaiser_window", window_length, dtype)
+    if window_length <= 1:
+        return _finish_window(np.ones(window_length, dt), False, device, requires_grad)
+    n = window_length + 1 if periodic else window_length
+    alpha = (n - 1) / 2.0
+    ratio = (np.arange(n, dtype=np.float64) - alpha) / alpha
+    values = np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
+    return _finish_window(values.astype(dt), periodic, device, requires_grad)
+
+
 def _float_or(dtype: Any) -> np.dtype:
     return (_dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()).np
 
@@ -176,6 +369,29 @@ def empty(
 ) -> Tensor:
     dev = _check_device(device)
     return _filled(_sizes(sizes, size), 0, dtype, requires_grad, "empty", dev)
+
+
+def empty_strided(
+    size: Any,
+    stride: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor of ``size`` laid out with ``stride`` (in elements) over a fresh buffer
+    (zeros here; PyTorch leaves the memory uninitialised)."""
+    size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    flat = empty(need, dtype=dtype, device=device)._data
+    from ndgrad._backend import as_strided
+
+    item = flat.itemsize
+    data = as_strided(array_module(flat))(flat, size, tuple(s * item for s in stride))
+    t = Tensor._make(data)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def full(

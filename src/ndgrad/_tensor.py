@@ -36,6 +36,48 @@ NON_LEAF_GRAD_WARNING = (
 )
 
 
+_GONE = "This function was deprecated since version 1.9 and is now removed. "
+# PyTorch's words for the linear-algebra methods it removed (torch._linalg_utils)
+_REMOVED = {
+    "reinforce": "reinforce() was removed.\nUse torch.distributions instead.\n"
+    "See https://pytorch.org/docs/main/distributions.html\n\nInstead of:\n\n"
+    "probs = policy_network(state)\naction = probs.multinomial()\n"
+    "next_state, reward = env.step(action)\naction.reinforce(reward)\naction.backward()\n\n"
+    "Use:\n\nprobs = policy_network(state)\n"
+    "# NOTE: categorical is equivalent to what used to be called multinomial\n"
+    "m = torch.distributions.Categorical(probs)\naction = m.sample()\n"
+    "next_state, reward = env.step(action)\nloss = -m.log_prob(action) * reward\n"
+    "loss.backward()\n",
+    "solve": _GONE
+    + "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has "
+    "its arguments reversed and does not return the LU factorization.\n\nTo get the LU "
+    "factorization see `torch.lu`, which can be used with `torch.lu_solve` or "
+    "`torch.lu_unpack`.\nX = torch.solve(B, A).solution should be replaced with:\n"
+    "X = torch.linalg.solve(A, B)",
+    "lstsq": _GONE
+    + "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has "
+    "reversed arguments and does not return the QR decomposition in the returned tuple "
+    "(although it returns other information about the problem).\n\nTo get the QR "
+    "decomposition consider using `torch.linalg.qr`.\n\nThe returned solution in "
+    "`torch.lstsq` stored the residuals of the solution in the last m - n columns of the "
+    "returned value whenever m > n. In torch.linalg.lstsq, the residuals are in the field "
+    "'residuals' of the returned named tuple.\n\nThe unpacking of the solution, as in\n"
+    "X, _ = torch.lstsq(B, A).solution[:A.size(1)]\nshould be replaced with:\n"
+    "X = torch.linalg.lstsq(A, B).solution",
+    "symeig": _GONE
+    + "The default behavior has changed from using the upper triangular portion of the matrix "
+    "by default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) "
+    "should be replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\n"
+    "and\n\nL, V = torch.symeig(A, eigenvectors=True) should be replaced with:\n"
+    "L, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')",
+    "eig": _GONE
+    + "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than "
+    "real tensors mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\n"
+    "L_complex = torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) "
+    "should be replaced with:\nL_complex, V_complex = torch.linalg.eig(A)",
+}
+
+
 class Size(tuple):
     """``tensor.shape``: a tuple that prints like PyTorch's ``torch.Size``."""
 
@@ -47,6 +89,19 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
+
+
+class layout:  # noqa: N801 - torch.layout
+    """A tensor's memory layout; every ndgrad tensor is ``strided``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"{_dtype.printed_prefix()}.{self._name}"
+
+
+strided = layout("strided")
 
 
 class RemovableHandle:
@@ -76,6 +131,7 @@ class Tensor:
         "_post_accumulate_grad_hooks",  # leaves only: run after .grad is updated
         "_retains_grad",
         "_pinned",  # pin_memory() results only
+        "_shared",  # share_memory_() called
         "__weakref__",
     )
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
@@ -472,6 +528,147 @@ class Tensor:
         memo[id(self)] = t
         return t
 
+    # ----------------------------------------------------------------- what a dense real tensor is
+    # PyTorch's answers for a strided CPU/GPU tensor of real numbers: no sparse, quantized,
+    # nested or complex forms exist here.
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = False
+    is_mps = is_xla = is_xpu = is_vulkan = is_ipu = is_maia = is_mtia = False
+
+    @property
+    def layout(self) -> layout:
+        return strided
+
+    def get_device(self) -> int:
+        """-1 on the CPU, else the device's index."""
+        dev = self.device
+        return -1 if dev.type == "cpu" else (dev.index or 0)
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def conj(self) -> Tensor:
+        return self
+
+    resolve_conj = resolve_neg = conj_physical = conj
+
+    @property
+    def real(self) -> Tensor:
+        return self
+
+    @property
+    def imag(self) -> Tensor:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+    def is_inference(self) -> bool:
+        return False
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    def is_nonzero(self) -> bool:
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        if self._data.size > 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def share_memory_(self) -> Tensor:
+        """Marks the tensor shared (ndgrad's DataLoader workers return copies anyway)."""
+        self._shared = True
+        return self
+
+    def is_shared(self) -> bool:
+        return getattr(self, "_shared", False)
+
+    def data_ptr(self) -> int:
+        from ndgrad._backend import address
+
+        return address(self._data) if self._data.size else 0
+
+    def storage_offset(self) -> int:
+        from ndgrad.ops.shape import storage_of
+
+        return storage_of(self)[1]
+
+    const_data_ptr = data_ptr
+    name = None  # PyTorch's ``Tensor.name`` (named tensors): None
+
+    def conj_physical_(self) -> Tensor:
+        return self
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
+        return self if dtype is None else self.to(dtype)
+
+    def is_distributed(self) -> bool:
+        return False
+
+    def sparse_dim(self) -> int:
+        return 0
+
+    def dense_dim(self) -> int:
+        return self._data.ndim
+
+    def _not_sparse(self, op: str, kind: str = "sparse coordinate tensor") -> RuntimeError:
+        return RuntimeError(f"{op} expected {kind} layout but got Strided")
+
+    def is_coalesced(self) -> bool:
+        raise self._not_sparse("is_coalesced")
+
+    def indices(self) -> Tensor:
+        raise self._not_sparse("indices")
+
+    def values(self) -> Tensor:
+        raise self._not_sparse("values", "sparse tensor")
+
+    def dim_order(self, *, ambiguity_check: Any = False) -> tuple[int, ...]:
+        """The dims from outermost to innermost in memory (by decreasing stride)."""
+        strides = self._data.strides
+        return tuple(sorted(range(self._data.ndim), key=lambda d: -strides[d]))
+
+    def is_set_to(self, tensor: Tensor) -> bool:
+        """Whether both tensors look at the same memory with the same sizes and strides."""
+        a, b = self._data, tensor._data
+        return (
+            a.shape == b.shape
+            and a.strides == b.strides
+            and a.dtype == b.dtype
+            and self.data_ptr() == tensor.data_ptr()
+        )
+
+    def module_load(self, other: Tensor, assign: bool = False) -> Tensor:
+        """What ``load_state_dict`` swaps in: ``other`` detached, or copied into the tensor."""
+        if assign:
+            return other.detach()
+        return self.copy_(other).detach()
+
+    @property
+    def grad_dtype(self) -> _dtype.dtype:
+        return self.dtype
+
+    @property
+    def volatile(self) -> bool:
+        warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, 2)
+        return False
+
+    def solve(self, other: Tensor) -> Any:
+        raise RuntimeError(_REMOVED["solve"])
+
+    def reinforce(self, reward: Any) -> Any:
+        raise RuntimeError(_REMOVED["reinforce"])
+
+    def lstsq(self, other: Tensor) -> Any:
+        raise RuntimeError(_REMOVED["lstsq"])
+
+    def eig(self, eigenvectors: bool = False) -> Any:
+        raise RuntimeError(_REMOVED["eig"])
+
+    def symeig(self, eigenvectors: bool = False) -> Any:
+        raise RuntimeError(_REMOVED["symeig"])
+
     def _wrap_dim(self, dim: int, op: str, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
         bound = max(n, 1)
@@ -626,4 +823,4 @@ def is_tensor(obj: object) -> bool:
 
 
 # The op methods (``x.exp()``, ``x + y``...) are attached by ndgrad.ops.
-__all__ = ["Tensor", "Size", "RemovableHandle", "is_tensor", "STATE"]
+__all__ = ["Tensor", "Size", "RemovableHandle", "is_tensor", "STATE", "layout", "strided"]

@@ -181,6 +181,35 @@ RECIPES: dict[str, Recipe] = {
         {},
     ),
     "addr": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 3)), _t(_f32(rng, 4))), {"alpha": 0.5}),
+    # aliases and the rest of the dense API
+    **{name: _unary() for name in "absolute fix conj_physical".split()},
+    **{name: _with_tensor(0.5, 2.0) for name in "divide true_divide multiply".split()},
+    "subtract": _with_tensor(alpha=0.5),
+    **{name: _ints for name in "bitwise_xor bitwise_left_shift bitwise_right_shift".split()},
+    "bitwise_not": lambda rng: (rng.integers(-64, 64, (3, 4)), (), {}),
+    "addmm": lambda rng: (
+        _f32(rng, 3, 4),
+        (_t(_f32(rng, 3, 5)), _t(_f32(rng, 5, 4))),
+        {"beta": 0.5},
+    ),
+    "addmv": lambda rng: (_f32(rng, 3), (_t(_f32(rng, 3, 5)), _t(_f32(rng, 5))), {"alpha": 2.0}),
+    "baddbmm": lambda rng: (
+        _f32(rng, 2, 3, 4),
+        (_t(_f32(rng, 2, 3, 5)), _t(_f32(rng, 2, 5, 4))),
+        {},
+    ),
+    **{
+        name: lambda rng: (
+            _f32(rng, 3, 4, low=0.5, high=3.0),
+            (_t(_f32(rng, 3, 4, low=0.1, high=3.0)),),
+            {},
+        )
+        for name in ("igamma", "igammac")
+    },
+    "put": lambda rng: (_f32(rng, 3, 4), (_t(np.array([0, 5, 5, -1])), _t(_f32(rng, 4)), True), {}),
+    "as_strided": lambda rng: (_f32(rng, 3, 4), ((2, 3), (1, 2), 1), {}),
+    "resize": lambda rng: (_f32(rng, 3, 4), (2, 5), {}),
+    "resize_as": lambda rng: (_f32(rng, 3, 4), (_t(_f32(rng, 2, 2)),), {}),
 }
 
 # Not an op whose result is written back: state changes.

@@ -28,6 +28,7 @@ from ndgrad.ops import shape as _shape
 from ndgrad.ops._common import (
     all_on_one_device,
     as_tensor,
+    bind,
     broadcast_error,
     named,
     not_implemented,
@@ -35,6 +36,7 @@ from ndgrad.ops._common import (
 )
 
 __all__ = [
+    "pdist",
     "relu",
     "relu_",
     "leaky_relu",
@@ -348,6 +350,9 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
     return named(_pw.where(input.abs() > lambd, input, zero), "HardshrinkBackward0")
 
 
+bind("hardshrink", hardshrink)
+
+
 def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     """The gated linear unit: the first half of ``dim`` times the sigmoid of the second."""
     _check_tensor("glu", "input", input)
@@ -387,6 +392,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
     elif n == 1:
         w = w.reshape(())
     return named(_pw.where(input > 0, input, w * input), "PreluKernelBackward0")
+
+
+bind("prelu", prelu)
 
 
 def rrelu(
@@ -2117,6 +2125,23 @@ def _safe_root(total: Tensor, p: float) -> Tensor:
     positive = total > 0
     ones = _creation.ones_like(total)
     return _pw.where(positive, _pw.where(positive, total, ones) ** (1.0 / p), total * 0)
+
+
+def pdist(input: Tensor, p: float = 2) -> Tensor:  # noqa: A002
+    """The ``p``-norm distance between each pair of rows ``i < j`` of an ``(N, M)`` input,
+    in row-major order of the pairs."""
+    _check_tensor("pdist", "input", input)
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    first = input[_creation.tensor(rows.astype(np.int64), device=input.device)]
+    second = input[_creation.tensor(cols.astype(np.int64), device=input.device)]
+    return named(_red.norm(first - second, p, 1), "PdistBackward0")
 
 
 def cdist(

@@ -47,6 +47,11 @@ def zero_(self: Tensor) -> Tensor:
     return inplace.fill_with(self, self.xp.zeros((), self._data.dtype), "zero_")
 
 
+def fill(input: Tensor, value: Any) -> Tensor:  # noqa: A002
+    """``torch.fill``: a copy of ``input`` with every element ``value``."""
+    return fill_(input.clone(), value)
+
+
 def fill_(self: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError(

@@ -12,6 +12,7 @@ from ndgrad.autograd.grad_mode import STATE
 from ndgrad.autograd.graph import array_namespace
 from ndgrad.ops import inplace
 from ndgrad.ops._common import (
+    SCALAR_NAMES,
     as_tensor,
     bind,
     broadcast_error,
@@ -569,6 +570,64 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     return record("TakeBackward0", data, (x,), rule, (x, index))
 
 
+@method("put", inplace="put_")
+def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``x`` with ``source`` written (added, when ``accumulate``) at ``index`` of ``x`` seen
+    as 1-D."""
+    index, source = as_tensor(index, "put_"), as_tensor(source, "put_")
+    if index._data.dtype != np.int64:
+        name = SCALAR_NAMES[index._data.dtype.name]
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {name}")
+    if source._data.dtype != x._data.dtype:
+        raise RuntimeError(
+            "put_(): self and source expected to have the same dtype, but got self.dtype = "
+            f"{SCALAR_NAMES[x._data.dtype.name]} and source.dtype = "
+            f"{SCALAR_NAMES[source._data.dtype.name]}"
+        )
+    if source._data.size != index._data.size:
+        raise IndexError(
+            "put_(): Expected source and index to have the same number of elements, but got "
+            f"source.numel() = {source._data.size}, index.numel() = {index._data.size}"
+        )
+    n = x._data.size
+    bad = (index._data < -n) | (index._data >= n)
+    if bad.any():
+        first = int(index._data[bad].reshape(-1)[0])
+        raise IndexError(
+            f"out of range: tried to access index {first} on a tensor of {n} elements."
+        )
+    flat = index_put(x.reshape(-1), (index.reshape(-1),), source.reshape(-1), accumulate)
+    return named(flat.reshape(x.shape), "PutBackward0")
+
+
+@method("nonzero_static")
+def nonzero_static(x: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(x)`` cut or padded with ``fill_value`` to exactly ``size`` rows."""
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    xp = array_module(x._data)
+    found = nonzero(x)._data[:size]
+    out = xp.full((size, x._data.ndim), fill_value, dtype=np.int64)
+    out[: found.shape[0]] = found
+    return Tensor._make(out)
+
+
+def unravel_index(indices: Any, shape: Any) -> tuple[Tensor, ...]:
+    """The coordinates in a tensor of ``shape`` of flat (C-order) ``indices``."""
+    indices = as_tensor(indices, "unravel_index")
+    if indices._data.dtype.kind not in "iu":
+        raise TypeError("expected 'indices' to be integer dtype, but got " + str(indices.dtype))
+    shape = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError("'shape' cannot have negative values, but got " + str(shape))
+    # floor division and modulo, as PyTorch (no range check: indices wrap)
+    out, rest = [], indices._data.astype(np.int64)
+    for size in reversed(shape):
+        out.append(rest % size if size else rest)
+        rest = rest // size if size else rest
+    return tuple(Tensor._make(o) for o in reversed(out))
+
+
 def _setitem(self: Tensor, key: Any, value: Any) -> None:
     if STATE.enabled and (self._requires_grad or getattr(value, "_requires_grad", False)):
         npkey, advanced = to_numpy_key(key, "index_put")
@@ -1036,3 +1095,4 @@ def _index_put_(x: Tensor, indices: Any, values: Any, accumulate: bool = False) 
 
 bind("index_put", _index_put_method)
 bind("index_put_", _index_put_)
+index_put_ = _index_put_

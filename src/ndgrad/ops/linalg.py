@@ -352,7 +352,7 @@ def _add_product(
     return _record_product(name, data, input, mat1, mat2, beta, alpha)
 
 
-@method("addmm")
+@method("addmm", inplace="addmm_")
 def addmm(
     input: Tensor,  # noqa: A002
     mat1: Tensor,
@@ -367,7 +367,7 @@ def addmm(
     return _add_product("addmm", "AddmmBackward0", input, mat1, mat2, beta, alpha)
 
 
-@method("addmv")
+@method("addmv", inplace="addmv_")
 def addmv(
     input: Tensor,  # noqa: A002
     mat: Tensor,
@@ -381,7 +381,7 @@ def addmv(
     return _add_product("addmv", "AddmvBackward0", input, mat, vec, beta, alpha)
 
 
-@method("baddbmm")
+@method("baddbmm", inplace="baddbmm_")
 def baddbmm(
     input: Tensor,  # noqa: A002
     batch1: Tensor,

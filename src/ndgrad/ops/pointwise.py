@@ -444,17 +444,47 @@ def bitwise_or(a: Any, b: Any) -> Tensor:
     return _logical("bitwise_or", "bitwise_or", a, b)
 
 
-@method("bitwise_xor", "__xor__")
+@method("bitwise_xor", "__xor__", inplace="bitwise_xor_")
 def bitwise_xor(a: Any, b: Any) -> Tensor:
     return _logical("bitwise_xor", "bitwise_xor", a, b)
 
 
-@method("bitwise_not")
+@method("bitwise_not", inplace="bitwise_not_")
 def bitwise_not(a: Tensor) -> Tensor:
     if a._data.dtype.kind == "f":
-        raise TypeError(f"bitwise_not(): expected an integer or bool tensor, got {a.dtype}")
+        raise not_implemented("bitwise_not_cpu", a)
     xp = array_module(a._data)
     return Tensor._make(xp.invert(a._data))
+
+
+def _shift(op: str, kernel: str, left: bool, a: Any, b: Any) -> Tensor:
+    """``a << b`` / ``a >> b`` as PyTorch computes them: bools shift as integers; a shift by
+    the bit width or more gives 0 (left) or the sign (right); negative shifts give 0."""
+    a, b = operands(a, b, op)
+    if a._data.dtype.kind == "f":
+        raise not_implemented(kernel, a)
+    if a._data.dtype.kind == "b":
+        a, b = cast(a, np.dtype(np.int64)), cast(b, np.dtype(np.int64))
+    xp = array_module(a._data)
+    x, s = a._data, b._data
+    bits = x.dtype.itemsize * 8
+    wide = (s < 0) | (s >= bits)
+    shift = xp.where(wide, 0, s).astype(x.dtype)
+    if left:
+        out = xp.where(wide, 0, xp.left_shift(x, shift))
+    else:
+        out = xp.where(wide, xp.where(x < 0, -1, 0), xp.right_shift(x, shift))
+    return Tensor._make(out.astype(x.dtype, copy=False))
+
+
+@method("bitwise_left_shift", "__lshift__", inplace=("bitwise_left_shift_", "__ilshift__"))
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return _shift("bitwise_left_shift", "lshift_cpu", True, input, other)
+
+
+@method("bitwise_right_shift", "__rshift__", inplace=("bitwise_right_shift_", "__irshift__"))
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:  # noqa: A002
+    return _shift("bitwise_right_shift", "rshift_cpu", False, input, other)
 
 
 @method("logical_not", inplace="logical_not_")
@@ -529,12 +559,23 @@ def neg(x: Tensor) -> Tensor:
     return record("NegBackward0", xp.negative(x._data), (x,), _negated)
 
 
-@method("abs", "absolute", "__abs__", inplace="abs_")
+@method("abs", "absolute", "__abs__", inplace=("abs_", "absolute_"))
 def abs(x: Tensor) -> Tensor:  # noqa: A001
     if x._data.dtype.kind == "b":
         raise not_implemented("abs_cpu", x)
     xp = array_module(x._data)
     return record("AbsBackward0", xp.abs(x._data), (x,), lambda xp, g, x: (g * xp.sign(x),), (x,))
+
+
+@method("angle")
+def angle(x: Tensor) -> Tensor:
+    """The argument of a real number: 0, or pi for negatives (nan stays nan); its gradient
+    is zero."""
+    x = to_float(x)
+    xp = array_module(x._data)
+    d = x._data
+    data = xp.where(d < 0, d.dtype.type(math.pi), xp.where(xp.isnan(d), d, d.dtype.type(0)))
+    return record("AngleBackward0", data, (x,), _zero)
 
 
 @method("sign", "sgn", inplace=("sign_", "sgn_"))
@@ -976,7 +1017,8 @@ def _step(name: str, fn: str) -> Any:
 
 floor = method("floor", inplace="floor_")(_step("FloorBackward0", "floor"))
 ceil = method("ceil", inplace="ceil_")(_step("CeilBackward0", "ceil"))
-trunc = method("trunc", inplace="trunc_")(_step("TruncBackward0", "trunc"))
+trunc = method("trunc", "fix", inplace=("trunc_", "fix_"))(_step("TruncBackward0", "trunc"))
+fix = trunc
 
 
 @method("round", inplace="round_")
@@ -1073,8 +1115,20 @@ bind("__rpow__", reflected(pow))
 bind("__rand__", reflected(bitwise_and))
 bind("__ror__", reflected(bitwise_or))
 bind("__rxor__", reflected(bitwise_xor))
+bind("__rlshift__", reflected(bitwise_left_shift))
+bind("__rrshift__", reflected(bitwise_right_shift))
 bind("__pos__", lambda a: a)
-bind("__invert__", lambda a: logical_not(a) if a._data.dtype.kind == "b" else bitwise_not(a))
+
+
+def __invert__(a: Tensor) -> Tensor:  # noqa: N807
+    if a._data.dtype.kind == "f":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return logical_not(a) if a._data.dtype.kind == "b" else bitwise_not(a)
+
+
+bind("__invert__", __invert__)
 
 
 def __rtruediv__(a: Tensor, b: Any) -> Tensor:  # noqa: N807
@@ -1115,7 +1169,12 @@ for _name, _fn in (
     ("mul_", mul_),
     ("__imul__", mul_),
     ("div_", div_),
+    ("divide_", div_),
+    ("true_divide_", div_),
+    ("subtract_", sub_),
+    ("multiply_", mul_),
     ("__itruediv__", div_),
+    ("__ixor__", Tensor.bitwise_xor_),
     ("__ifloordiv__", Tensor.floor_divide_),
     ("__imod__", Tensor.remainder_),
     ("__ipow__", Tensor.pow_),

@@ -691,3 +691,23 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any 
         hi, lo = narrow(x, d, 1, length - 1), narrow(x, d, 0, length - 1)
         x = logical_xor(hi, lo) if x._data.dtype.kind == "b" else sub(hi, lo)
     return x
+
+
+def frobenius_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The square root of the sum of squares over ``dim``."""
+    return norm(input, 2, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The sum of the singular values of the matrices in ``dim`` (the last two by default);
+    ``nuclear_norm(x, keepdim)`` is accepted as in PyTorch."""
+    from ndgrad.linalg import matrix_norm
+
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    if input.dim() != 2 and dim is None:
+        raise RuntimeError(
+            f"Expected a tensor with 2 dimensions, but got a tensor with {input.dim()} "
+            f"dimension{'s' if input.dim() != 1 else ''} instead."
+        )
+    return matrix_norm(input, "nuc", tuple(dim) if dim is not None else (-2, -1), keepdim)

@@ -209,6 +209,54 @@ def _mT(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
 bind("mT", property(_mT))
 
 
+def _adjoint(x: Tensor, what: str) -> Tensor:
+    """``mH``/``adjoint()``: the conjugate transpose of (batches of) matrices; on real
+    tensors the transpose of the last two dims."""
+    if x._data.ndim < 2:
+        raise RuntimeError(
+            f"tensor.{what} is only supported on matrices or batches of matrices. "
+            f"Got {x._data.ndim}-D tensor."
+        )
+    return transpose(x, -2, -1)
+
+
+def _H(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    n = x._data.ndim
+    if n == 0:
+        import warnings
+
+        warnings.warn(
+            "Tensor.H is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, 2
+        )
+        return x
+    if n != 2:
+        extra = " For batches of matrices, consider using tensor.mH" if n > 2 else ""
+        raise RuntimeError(
+            f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor.{extra}"
+        )
+    return transpose(x, 0, 1)
+
+
+def _mH(x: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    if x._data.ndim == 0:
+        import warnings
+
+        warnings.warn(
+            "Tensor.mH is deprecated on 0-D tensors. Consider using x.conj().", UserWarning, 2
+        )
+        return x
+    return _adjoint(x, "mH")
+
+
+@method("adjoint")
+def adjoint(x: Tensor) -> Tensor:
+    return _adjoint(x, "adjoint()")
+
+
+bind("H", property(_H))
+bind("mH", property(_mH))
+
+
 def _t_rule(xp: Any, g: Any) -> tuple:
     return (g.T,)
 
@@ -742,6 +790,175 @@ def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Ten
     return split(x, lengths, d)
 
 
+@method("split_with_sizes")
+def split_with_sizes(x: Tensor, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    return split(x, list(split_sizes), dim)
+
+
+def _unsafe(pieces: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    return tuple(named(p, "UnsafeSplitBackward0") for p in pieces)
+
+
+@method("unsafe_split")
+def unsafe_split(x: Tensor, split_size: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``split`` without the view checks (ndgrad's pieces are the same)."""
+    d = wrap_dim(dim, x._data.ndim, "unsafe_split")
+    if split_size == 0 and x._data.shape[d]:
+        raise RuntimeError(
+            "split_size can only be 0 if dimension size is 0, but got dimension size of "
+            f"{x._data.shape[d]}"
+        )
+    return _unsafe(split(x, split_size, d))
+
+
+@method("unsafe_split_with_sizes")
+def unsafe_split_with_sizes(x: Tensor, split_sizes: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    return tuple(
+        named(p, "UnsafeSplitWithSizesBackward0") for p in split_with_sizes(x, split_sizes, dim)
+    )
+
+
+@method("unsafe_chunk")
+def unsafe_chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    return _unsafe(chunk(x, chunks, dim))
+
+
+def _directional_split(x: Tensor, arg: Any, op: str, dim: int, min_dims: int) -> tuple:
+    """``hsplit``/``vsplit``/``dsplit``: ``tensor_split`` along one dim, equal parts only."""
+    n = x._data.ndim
+    if n < min_dims:
+        raise RuntimeError(
+            f"torch.{op} requires a tensor with at least {min_dims} dimension, but got a tensor "
+            f"with {n} dimensions!"
+        )
+    if isinstance(arg, bool) or not isinstance(arg, (int, np.integer, list, tuple)):
+        raise TypeError(
+            f"{op}() received an invalid combination of arguments - got (Tensor, "
+            f"{type(arg).__name__}), but expected one of:\n * (Tensor input, int sections)\n"
+            " * (Tensor input, tuple of ints indices)"
+        )
+    if isinstance(arg, (int, np.integer)):
+        size = x._data.shape[dim]
+        if arg == 0 or size % arg:
+            raise RuntimeError(
+                f"torch.{op} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {size} is not divisible by the split_size {arg}!"
+            )
+    return tensor_split(x, arg, dim)
+
+
+@method("hsplit")
+def hsplit(x: Tensor, sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(x, sections, "hsplit", 1 if x._data.ndim > 1 else 0, 1)
+
+
+@method("vsplit")
+def vsplit(x: Tensor, sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(x, sections, "vsplit", 0, 2)
+
+
+@method("dsplit")
+def dsplit(x: Tensor, sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(x, sections, "dsplit", 2, 3)
+
+
+@method("narrow_copy")
+def narrow_copy(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = wrap_dim(dim, x._data.ndim, "narrow_copy")
+    size = x._data.shape[d]
+    if start + length > size or length < 0:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return named(narrow(x, d, start, length).clone(), "NarrowCopyBackward0")
+
+
+# ----------------------------------------------------------------------------- as_strided
+def storage_of(x: Tensor) -> tuple[Any, int, Any]:
+    """The flat storage ``x`` lives in, ``x``'s offset in it (in elements: PyTorch's
+    storage_offset()) and the array owning it: its base's when that is C-contiguous, else a
+    contiguous copy of ``x`` (owner None)."""
+    from ndgrad._backend import address
+
+    root = x._base if x._base is not None else x
+    data = root._data
+    if data.flags.c_contiguous and data.size:
+        offset = (address(x._data) - address(data)) // data.itemsize
+        if 0 <= offset < data.size:
+            return data.reshape(-1), int(offset), data
+    return array_module(x._data).ascontiguousarray(x._data).reshape(-1), 0, None
+
+
+@method("as_strided")
+def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
+    """A view of ``x``'s storage with the given sizes, strides (in elements) and offset; its
+    gradient is summed into the storage positions and read back at ``x``'s."""
+    from ndgrad._backend import as_strided as strided
+    from ndgrad.ops.inplace import view_positions
+
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    flat, own, owner = storage_of(x)
+    offset = own if storage_offset is None else int(storage_offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    if builtins.any(n < 0 for n in size):
+        raise RuntimeError(f"as_strided: Negative size is not allowed, got sizes {list(size)}")
+    if builtins.any(st < 0 for st in stride):
+        raise RuntimeError(
+            f"as_strided: Negative strides are not supported at the moment, got strides: "
+            f"{list(stride)}"
+        )
+    span = builtins.sum((n - 1) * st for n, st in zip(size, stride))
+    need = 0 if 0 in size else offset + 1 + span
+    item = flat.itemsize
+    if need > flat.size:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, "
+            f"and itemsize {item} requiring a storage size of {need * item} are out of bounds "
+            f"for storage of size {flat.size * item}"
+        )
+    xp = array_module(x._data)
+    fn = strided(xp)
+    data = fn(flat[offset:], size, tuple(st * item for st in stride))
+    positions = xp.arange(flat.size, dtype=np.int64)
+    out_pos = fn(positions[offset:], size, tuple(st * 8 for st in stride)).copy()
+    if owner is None:
+        in_pos = positions.reshape(x._data.shape)
+    else:
+        in_pos = view_positions(x._data, owner)
+    n = flat.size
+
+    def rule(xp: Any, g: Any, out_pos: Any, in_pos: Any) -> tuple:
+        return (xp.index_add_zeros((n,), (out_pos.reshape(-1),), g.reshape(-1))[in_pos],)
+
+    saved = (Tensor._make(out_pos), Tensor._make(in_pos))
+    out = record("AsStridedBackward0", data, (x,), rule, saved)
+    return as_view(out, x) if owner is not None else out
+
+
+bind("as_strided_", _restriding("as_strided_", as_strided, lambda *a, **k: "AsStridedBackward1"))
+
+
+@method("as_strided_scatter")
+def as_strided_scatter(
+    input: Tensor,  # noqa: A002
+    src: Tensor,
+    size: Any,
+    stride: Any,
+    storage_offset: int | None = None,
+) -> Tensor:
+    """A copy of ``input`` with ``src`` written where ``input.as_strided(...)`` looks."""
+    out = input.clone()
+    view = as_strided(out, size, stride, storage_offset)
+    if tuple(view.shape) != tuple(src.shape):
+        raise RuntimeError(
+            f"expected src to have a size equal to the slice of self. src size = "
+            f"{list(src.shape)}, slice size = {list(view.shape)}"
+        )
+    view.copy_(src)
+    return named(out, "AsStridedScatterBackward0")
+
+
 # ----------------------------------------------------------------------------- numpy-style helpers
 @method("repeat_interleave")
 def repeat_interleave(
@@ -822,6 +1039,78 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")
     return stack([g.reshape(-1) for g in grids], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+    """The length-``r`` combinations of a 1-D tensor's elements, one per row, in
+    lexicographic order of positions (itertools' order)."""
+    import itertools
+
+    if input._data.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return Tensor._make(array_module(input._data).empty((0,), dtype=input._data.dtype))
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(pick(range(input._data.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    from ndgrad._backend import to_device
+
+    index = Tensor._make(to_device(rows, input.device))
+    return stack([input[index[:, j]] for j in range(r)], 1)
+
+
+row_stack = vstack
+
+
+def _copy_of_view(view: str, node: str) -> Any:
+    """``torch.<view>_copy``: the view op's result as a new contiguous tensor (PyTorch names
+    its node ``<node>_copy``)."""
+
+    def op(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        out = getattr(input, view)(*args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple(named(t.clone(), node + "_copy") for t in out)
+        return named(out.clone(), node + "_copy")
+
+    op.__name__ = view + "_copy"
+    return op
+
+
+as_strided_copy = _copy_of_view("as_strided", "AsStridedBackward0")
+diagonal_copy = _copy_of_view("diagonal", "DiagonalBackward0")
+expand_copy = _copy_of_view("expand", "ExpandBackward0")
+permute_copy = _copy_of_view("permute", "PermuteBackward0")
+select_copy = _copy_of_view("select", "SelectBackward0")
+split_copy = _copy_of_view("split", "SplitBackward0")
+split_with_sizes_copy = _copy_of_view("split_with_sizes", "SplitWithSizesBackward0")
+squeeze_copy = _copy_of_view("squeeze", "SqueezeBackward0")
+t_copy = _copy_of_view("t", "TBackward0")
+transpose_copy = _copy_of_view("transpose", "TransposeBackward0")
+unbind_copy = _copy_of_view("unbind", "UnbindBackward0")
+unfold_copy = _copy_of_view("unfold", "UnfoldBackward0")
+unsqueeze_copy = _copy_of_view("unsqueeze", "UnsqueezeBackward0")
+view_copy = _copy_of_view("view", "ViewBackward0")
+
+
+def alias_copy(input: Tensor) -> Tensor:  # noqa: A002
+    return named(input.clone(), "AliasBackward0_copy")
+
+
+def slice_copy(
+    input: Tensor,  # noqa: A002
+    dim: int = 0,
+    start: int | None = None,
+    end: int | None = None,
+    step: int = 1,
+) -> Tensor:
+    d = wrap_dim(dim, input._data.ndim, "slice_copy")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return named(input[key].clone(), "SliceBackward0_copy")
+
+
+def detach_copy(input: Tensor) -> Tensor:  # noqa: A002
+    return Tensor._make(input._data.copy())
 
 
 def broadcast_shapes(*shapes: Any) -> Size:

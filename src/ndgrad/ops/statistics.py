@@ -583,6 +583,113 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     return cumsum(pair * (step / 2), d)
 
 
+def gradient(
+    input: Tensor,  # noqa: A002
+    *,
+    spacing: Any = 1,
+    dim: Any = None,
+    edge_order: int = 1,
+) -> tuple[Tensor, ...]:
+    """Central differences along each of ``dim`` (every dim by default), one-sided ones of
+    order ``edge_order`` at the ends; ``spacing`` a number, one number per dim, or one 1-D
+    tensor of sample coordinates per dim (numpy.gradient's formulas)."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    n = input.dim()
+    if dim is None:
+        dims = list(range(n))
+    else:
+        dims = [dim] if isinstance(dim, int) else list(dim)
+        bound = max(n, 1)
+        for d in dims:
+            if not -bound <= d < bound:
+                raise IndexError(
+                    f"Dimension out of range (expected to be in range of [{-bound}, "
+                    f"{bound - 1}], but got {d})"
+                )
+        dims = [d % bound for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            if dim is None:
+                raise RuntimeError(
+                    "torch.gradient expected spacing to be unspecified, a scalar, or a list of "
+                    f"length equal to 'self.dim() = {n}', since dim argument was not given, "
+                    f"but got a list of length {len(spacing)}"
+                )
+            raise RuntimeError(
+                "torch.gradient expected spacing to be unspecified, a scalar or it's spacing "
+                "and dim arguments to have the same length, but got a spacing argument of "
+                f"length {len(spacing)} and a dim argument of length {len(dims)}."
+            )
+        steps = list(spacing)
+    else:  # one number (or 0-d tensor) for every dim
+        steps = [spacing.item() if isinstance(spacing, Tensor) else spacing] * len(dims)
+    for s in steps:
+        if isinstance(s, Tensor) and s.dim() != 1:
+            raise RuntimeError(
+                "torch.gradient expected each element of spacing to have one dimension, but "
+                f"got an element with {s.dim()} dimensions!"
+            )
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError(
+                "torch.gradient expected each dimension size to be at least edge_order+1"
+            )
+    f = input if input.is_floating_point() else input.to(_default_float())
+    return tuple(_gradient_along(f, d, s, edge_order) for d, s in zip(dims, steps))
+
+
+def _gradient_along(f: Tensor, d: int, step: Any, edge_order: int) -> Tensor:
+    from ndgrad.ops.reduction import diff
+    from ndgrad.ops.shape import cat
+
+    size = f.shape[d]
+
+    def part(start: int, length: int) -> Tensor:
+        return f.narrow(d, start, length)
+
+    if isinstance(step, Tensor):
+        x = step if step.is_floating_point() else step.to(f.dtype)
+        shape = [1] * f.dim()
+        shape[d] = -1
+        dx = diff(x).reshape(shape)
+
+        def h(start: int, length: int) -> Tensor:
+            return dx.narrow(d, start, length)
+
+        dx1, dx2 = h(0, size - 2), h(1, size - 2)
+        a = -dx2 / (dx1 * (dx1 + dx2))
+        b = (dx2 - dx1) / (dx1 * dx2)
+        c = dx1 / (dx2 * (dx1 + dx2))
+        inner = a * part(0, size - 2) + b * part(1, size - 2) + c * part(2, size - 2)
+        if edge_order == 1:
+            first = (part(1, 1) - part(0, 1)) / h(0, 1)
+            last = (part(size - 1, 1) - part(size - 2, 1)) / h(size - 2, 1)
+        else:
+            d1, d2 = h(0, 1), h(1, 1)
+            first = (
+                -(2 * d1 + d2) / (d1 * (d1 + d2)) * part(0, 1)
+                + (d1 + d2) / (d1 * d2) * part(1, 1)
+                - d1 / (d2 * (d1 + d2)) * part(2, 1)
+            )
+            d1, d2 = h(size - 3, 1), h(size - 2, 1)
+            last = (
+                d2 / (d1 * (d1 + d2)) * part(size - 3, 1)
+                - (d2 + d1) / (d1 * d2) * part(size - 2, 1)
+                + (2 * d2 + d1) / (d2 * (d1 + d2)) * part(size - 1, 1)
+            )
+        return cat([first, inner, last], d)
+    step = step.item() if isinstance(step, Tensor) else step
+    inner = (part(2, size - 2) - part(0, size - 2)) / (2 * step)
+    if edge_order == 1:
+        first = (part(1, 1) - part(0, 1)) / step
+        last = (part(size - 1, 1) - part(size - 2, 1)) / step
+    else:
+        first = (-1.5 * part(0, 1) + 2 * part(1, 1) - 0.5 * part(2, 1)) / step
+        last = (0.5 * part(size - 3, 1) - 2 * part(size - 2, 1) + 1.5 * part(size - 1, 1)) / step
+    return cat([first, inner, last], d)
+
+
 class _HistogramResult(tuple):
     """``torch.return_types.histogram``: (hist, bin_edges)."""
 
@@ -654,6 +761,7 @@ def histogram(
 
 __all__ = [
     "aminmax",
+    "gradient",
     "bincount",
     "corrcoef",
     "cov",

@@ -20,10 +20,12 @@ from ndgrad.optim.radam import RAdam
 from ndgrad.optim.rmsprop import RMSprop
 from ndgrad.optim.rprop import Rprop
 from ndgrad.optim.sgd import SGD
+from ndgrad.optim.sparse_adam import SparseAdam
 
 __all__ = [
     "Optimizer",
     "SGD",
+    "SparseAdam",
     "Adam",
     "AdamW",
     "Adadelta",

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from ndgrad.utils.data.dataloader import DataLoader, default_collate, default_convert
+from ndgrad.utils.data.dataloader import (
+    DataLoader,
+    WorkerInfo,
+    default_collate,
+    default_convert,
+    get_worker_info,
+)
 from ndgrad.utils.data.dataset import (
+    ChainDataset,
     ConcatDataset,
     Dataset,
     IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     random_split,
@@ -23,6 +31,7 @@ from ndgrad.utils.data.sampler import (
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
@@ -31,11 +40,13 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "SequentialSampler",
+    "StackDataset",
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]

@@ -1,7 +1,11 @@
 """``DataLoader``: batches of samples from a dataset, with PyTorch's options and collation.
 
 Loading runs in the calling process whatever ``num_workers`` says (the batches are the same;
-NumPy work is not sped up by worker processes here). A ``TensorDataset`` (or a ``Subset`` of
+NumPy work is not sped up by worker processes here). With ``num_workers > 0`` the workers
+are played in turn, as PyTorch's would deliver their batches: batch ``i`` of a map-style
+dataset is fetched as worker ``i % num_workers``; an iterable dataset gets one copy per
+worker (given to ``worker_init_fn`` through ``get_worker_info()``), whose batches come
+round-robin until each copy is exhausted. A ``TensorDataset`` (or a ``Subset`` of
 one) with the default collation is batched by indexing each tensor once per batch with the
 batch's indices, which gives exactly what stacking the samples would, without the per-sample
 tensors.
@@ -139,6 +143,82 @@ def _take_rows(t: Tensor, rows: np.ndarray) -> Tensor:
     return Tensor._make(np.take(t._data, rows, axis=0))
 
 
+class WorkerInfo:
+    """What ``get_worker_info()`` tells the code running in a DataLoader worker: its ``id``,
+    ``num_workers``, ``seed`` and its copy of the ``dataset``."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+    __initialized = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+        self.__keys = tuple(kwargs.keys())
+        self.__initialized = True
+
+    def __setattr__(self, key: str, val: Any) -> None:
+        if self.__initialized:
+            raise RuntimeError(f"Cannot assign attributes to {self.__class__.__name__} objects")
+        super().__setattr__(key, val)
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={getattr(self, k)}" for k in self.__keys)
+        return f"{self.__class__.__name__}({items})"
+
+
+_CURRENT_WORKER: list[WorkerInfo | None] = [None]
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The current worker's ``WorkerInfo``; None in the main process."""
+    return _CURRENT_WORKER[0]
+
+
+class _AsWorker:
+    """Runs a block as a worker (``get_worker_info()`` answers for it)."""
+
+    def __init__(self, info: WorkerInfo | None) -> None:
+        self._info = info
+
+    def __enter__(self) -> None:
+        self._prev = _CURRENT_WORKER[0]
+        _CURRENT_WORKER[0] = self._info
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT_WORKER[0] = self._prev
+
+
+def _start_workers(loader: DataLoader, base: int | None) -> list[WorkerInfo]:
+    """One WorkerInfo per worker (seed ``base + id``), each with its copy of an iterable
+    dataset (the dataset itself for a map-style one), after ``worker_init_fn``; kept with
+    persistent workers."""
+    kept = loader.__dict__.get("_persistent")
+    if kept is not None:
+        return kept
+    if base is None:  # no per-pass draw: the generator's seed
+        gen = loader.generator if loader.generator is not None else _creation.default_generator
+        base = gen.initial_seed()
+    infos = []
+    for i in range(loader.num_workers):
+        dataset = loader.dataset
+        if isinstance(dataset, IterableDataset):
+            try:
+                dataset = copy.deepcopy(dataset)
+            except Exception:  # e.g. it holds a generator: a shallow copy
+                dataset = copy.copy(dataset)
+        info = WorkerInfo(id=i, num_workers=loader.num_workers, seed=base + i, dataset=dataset)
+        if loader.worker_init_fn is not None:
+            with _AsWorker(info):
+                loader.worker_init_fn(i)
+        infos.append(info)
+    if loader.persistent_workers:
+        object.__setattr__(loader, "_persistent", infos)
+    return infos
+
+
 class _InfiniteConstantSampler(Sampler[None]):
     def __iter__(self) -> Iterator[None]:
         while True:
@@ -161,7 +241,19 @@ class _SingleProcessIter:
             (loader.generator or _creation.default_generator)._rng.random_full((), np.int64)
         )
         self._iterable = isinstance(loader.dataset, IterableDataset)
-        self._dataset_iter = iter(loader.dataset) if self._iterable else None
+        # the workers' base seed: the pass's own draw where the loader makes one
+        base = getattr(self, "_base_seed", None)
+        self._workers = _start_workers(loader, base) if loader.num_workers > 0 else None
+        self._turn = 0  # the worker whose batch comes next
+        if self._workers is None:
+            self._dataset_iter = iter(loader.dataset) if self._iterable else None
+        else:
+            self._streams = []
+            for info in self._workers:
+                with _AsWorker(info):
+                    self._streams.append(iter(info.dataset) if self._iterable else None)
+            self._alive = [True] * len(self._workers)
+            self._dataset_iter = None
         self._ended = False
         self._fast = (
             not self._iterable
@@ -177,7 +269,32 @@ class _SingleProcessIter:
         return len(self._loader)
 
     def __next__(self) -> Any:
-        index = next(self._sampler_iter)  # StopIteration ends the epoch
+        if self._workers is not None:
+            return self._next_from_workers()
+        return self._fetch(next(self._sampler_iter))  # StopIteration ends the epoch
+
+    def _next_from_workers(self) -> Any:
+        """The next batch as PyTorch's workers deliver them: in turn, skipping the workers
+        whose dataset copy is exhausted."""
+        n = len(self._workers)  # type: ignore[arg-type]
+        while True:
+            if self._iterable and not any(self._alive):
+                raise StopIteration
+            w = self._turn
+            self._turn = (w + 1) % n
+            if self._iterable and not self._alive[w]:
+                continue
+            index = next(self._sampler_iter)
+            with _AsWorker(self._workers[w]):  # type: ignore[index]
+                if not self._iterable:
+                    return self._fetch(index)
+                self._dataset_iter, self._ended = self._streams[w], False
+                try:
+                    return self._next_from_stream(index)
+                except StopIteration:
+                    self._alive[w] = False
+
+    def _fetch(self, index: Any) -> Any:
         if self._iterable:
             return self._next_from_stream(index)
         if self._fast:

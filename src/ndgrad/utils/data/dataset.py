@@ -31,6 +31,82 @@ class IterableDataset(Dataset[T_co]):
     def __iter__(self) -> Iterator[T_co]:
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
+    def __add__(self, other: Dataset[T_co]) -> ChainDataset:  # type: ignore[override]
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets, one stream after another (chained as iterated)."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator[Any]:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)  # type: ignore[arg-type]
+        return total
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side: sample ``i`` is the tuple of their ``i``-th
+    samples (``StackDataset(a, b)``) or a dict of them (``StackDataset(x=a, y=b)``)."""
+
+    datasets: tuple | dict
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError(
+                "Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                "input/output, but both types are given."
+            )
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])  # type: ignore[arg-type]
+        if any(self._length != len(d) for d in parts):  # type: ignore[arg-type]
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A batch at once, through each part's own ``__getitems__`` where it has one."""
+        named = isinstance(self.datasets, dict)
+        items = self.datasets.items() if named else enumerate(self.datasets)
+        samples: list = [{} if named else [] for _ in indices]
+        for key, d in items:
+            getitems = getattr(d, "__getitems__", None)
+            if callable(getitems):
+                values = getitems(indices)
+                if len(values) != len(indices):
+                    raise ValueError(
+                        "Nested dataset's output size mismatch. Expected "
+                        f"{len(indices)}, got {len(values)}"
+                    )
+            else:
+                values = [d[i] for i in indices]
+            for sample, value in zip(samples, values):
+                if named:
+                    sample[key] = value
+                else:
+                    sample.append(value)
+        return samples if named else [tuple(s) for s in samples]
+
+    def __len__(self) -> int:
+        return self._length
+
 
 class TensorDataset(Dataset[tuple[Tensor, ...]]):
     """Samples are the ``index``-th rows of each tensor: ``(features[i], labels[i])``."""
@@ -164,8 +240,10 @@ def random_split(
 
 
 __all__ = [
+    "ChainDataset",
     "Dataset",
     "IterableDataset",
+    "StackDataset",
     "TensorDataset",
     "Subset",
     "ConcatDataset",
