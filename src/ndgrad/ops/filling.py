@@ -130,10 +130,26 @@ def _exponential(rng: Any, t: _Target, lambd: float = 1.0) -> Any:
     return rng.exponential(t.shape, t.dtype, lambd)
 
 
+# The C++ type names ATen's Cauchy check prints.
+_CPP_NAMES = {
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+
+
 def _cauchy(rng: Any, t: _Target, median: float = 0.0, sigma: float = 1.0) -> Any:
+    if t.dtype.kind != "f":
+        raise RuntimeError(
+            "Cauchy distribution is a continuous probability distribution. dtype must be a "
+            f"floating point but you specified {_CPP_NAMES[t.dtype.name]}"
+        )
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
-    return rng.cauchy(t.shape, _floating("cauchy_cpu", t), median, sigma)
+    return rng.cauchy(t.shape, t.dtype, median, sigma)
 
 
 def _log_normal(rng: Any, t: _Target, mean: float = 1.0, std: float = 2.0) -> Any:
