@@ -160,6 +160,23 @@ SCALAR_NAMES = {
 }
 
 
+# dtypes as ATen's TypeMeta prints them (C++ type names), in some of its checks.
+CPP_NAMES = {
+    "float64": "double",
+    "float32": "float",
+    "float16": "c10::Half",
+    "bfloat16": "c10::BFloat16",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+    "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
 def not_floating(op: str, dtype: Any) -> RuntimeError:
     """PyTorch's error for an integer or bool tensor given to a floating-point-only op."""
     return RuntimeError(

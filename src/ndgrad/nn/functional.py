@@ -524,23 +524,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
-# dtypes as PyTorch's caffe2 TypeMeta prints them (C++ type names)
-_CPP_TYPE = {
-    "float64": "double",
-    "float32": "float",
-    "float16": "c10::Half",
-    "bfloat16": "c10::BFloat16",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-    "complex64": "c10::complex<float>",
-    "complex128": "c10::complex<double>",
-}
-
-
 def bilinear(
     input1: Tensor,
     input2: Tensor,
@@ -554,7 +537,9 @@ def bilinear(
     dtypes = [input1.dtype, input2.dtype, weight.dtype] + ([bias.dtype] if bias is not None else [])
     if len(set(dtypes)) > 1:
         names = ("input1", "input2", "weight", "bias")
-        got = ", ".join(f"{n}: {_CPP_TYPE.get(d.name, d.name)}" for n, d in zip(names, dtypes))
+        got = ", ".join(
+            f"{n}: {_dtype.CPP_NAMES.get(d.name, d.name)}" for n, d in zip(names, dtypes)
+        )
         raise RuntimeError(f"All tensors must have the same dtype, got {got}")
     if input1.dim() != input2.dim():
         raise RuntimeError(

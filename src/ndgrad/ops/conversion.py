@@ -235,19 +235,6 @@ def _as_subclass(self: Tensor, cls: type) -> Tensor:
     return out
 
 
-_C_TYPE_NAMES = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
-
-
 def _set_(self: Tensor, source: Tensor | None = None, *args: Any, **kwargs: Any) -> Tensor:
     """The tensor made to look at ``source``'s memory, or at an empty one; with
     ``(source, storage_offset, size, stride)`` through ``as_strided``."""
@@ -260,8 +247,8 @@ def _set_(self: Tensor, source: Tensor | None = None, *args: Any, **kwargs: Any)
     else:
         if source._data.dtype != self._data.dtype:
             raise RuntimeError(
-                f"Could not set tensor of type {_C_TYPE_NAMES[source._data.dtype.name]} to a "
-                f"tensor of type {_C_TYPE_NAMES[self._data.dtype.name]}"
+                f"Could not set tensor of type {_dtype.CPP_NAMES[source._data.dtype.name]} to a "
+                f"tensor of type {_dtype.CPP_NAMES[self._data.dtype.name]}"
             )
         if args or kwargs:
             offset = kwargs.get("storage_offset", args[0] if args else 0)

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ndgrad._dtype import SCALAR_NAMES, not_implemented
+from ndgrad._dtype import CPP_NAMES, SCALAR_NAMES, not_implemented
 from ndgrad._mt19937 import in_draw_order
 from ndgrad._tensor import Tensor
 from ndgrad.ops import inplace
@@ -130,22 +130,11 @@ def _exponential(rng: Any, t: _Target, lambd: float = 1.0) -> Any:
     return rng.exponential(t.shape, t.dtype, lambd)
 
 
-# The C++ type names ATen's Cauchy check prints.
-_CPP_NAMES = {
-    "int64": "long int",
-    "int32": "int",
-    "int16": "short int",
-    "int8": "signed char",
-    "uint8": "unsigned char",
-    "bool": "bool",
-}
-
-
 def _cauchy(rng: Any, t: _Target, median: float = 0.0, sigma: float = 1.0) -> Any:
     if t.dtype.kind != "f":
         raise RuntimeError(
             "Cauchy distribution is a continuous probability distribution. dtype must be a "
-            f"floating point but you specified {_CPP_NAMES[t.dtype.name]}"
+            f"floating point but you specified {CPP_NAMES[t.dtype.name]}"
         )
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
