@@ -104,10 +104,9 @@ def test_what_ndgrad_lacks_raises_not_implemented_naming_torchs_api():
     assert ndgrad.nn.GRU is ndgrad.nn.GRU  # one stand-in class per name
 
 
-@pytest.fixture(scope="module")
-def both_runs() -> tuple[dict, dict]:
-    """programs/d2l_programs.py run under the real PyTorch and under ``ndgrad run``."""
-    program = str(PROGRAMS / "d2l_programs.py")
+def _run_both(name: str) -> tuple[dict, dict]:
+    """programs/NAME run under the real PyTorch and under ``ndgrad run``: their JSON lines."""
+    program = str(PROGRAMS / name)
     with ThreadPoolExecutor(2) as pool:  # the two interpreters start side by side
         real_job = pool.submit(run, [sys.executable, program], cwd=PROGRAMS, timeout=240)
         ours = ndgrad_cli("run", program, cwd=PROGRAMS)
@@ -117,6 +116,11 @@ def both_runs() -> tuple[dict, dict]:
     real_out, our_out = json.loads(real.stdout), json.loads(ours.stdout)
     assert real_out.pop("torch") == "torch" and our_out.pop("torch") == "ndgrad"
     return real_out, our_out
+
+
+@pytest.fixture(scope="module")
+def both_runs() -> tuple[dict, dict]:
+    return _run_both("d2l_programs.py")
 
 
 def _close(a, b, path=""):
@@ -160,13 +164,5 @@ def test_d2l_classifier_trains_as_under_pytorch(both_runs, model):
 def test_d2l_seeded_programs_give_pytorchs_numbers():
     """The book's way, with nothing made in NumPy: one manual_seed, then d2l's random data,
     initialisations, shuffles and dropout (programs/d2l_seeded.py) under PyTorch and ndgrad."""
-    program = str(PROGRAMS / "d2l_seeded.py")
-    with ThreadPoolExecutor(2) as pool:
-        real_job = pool.submit(run, [sys.executable, program], cwd=PROGRAMS, timeout=240)
-        ours = ndgrad_cli("run", program, cwd=PROGRAMS)
-        real = real_job.result()
-    assert ours.returncode == 0, ours.stderr
-    assert real.returncode == 0, real.stderr
-    real_out, our_out = json.loads(real.stdout), json.loads(ours.stdout)
-    assert real_out.pop("torch") == "torch" and our_out.pop("torch") == "ndgrad"
+    real_out, our_out = _run_both("d2l_seeded.py")
     _close(real_out, our_out)

@@ -10,32 +10,20 @@ Run unchanged under real PyTorch (``python``) and under ndgrad (``ndgrad run``):
 from NumPy, batches in order, so no random stream enters. Prints one JSON line.
 """
 
-import importlib.util
 import json
-import os
-import shutil
-import tempfile
 
 import numpy as np
 
 import _standins  # noqa: F401 - ndgrad.vision/pandas/requests stand-ins where missing
 from _numpy_init import board, flat, grads, numpy_init, params
+from _time_machine import local_time_machine
 from d2l import torch as d2l
 import torch
 from torch import nn
 
 out = {"torch": torch.__name__}
 
-# d2l.download finds ../data/timemachine.txt (its SHA-1 checks) and downloads nothing.
-_ndgrad = importlib.util.find_spec("ndgrad").submodule_search_locations[0]
-tmp = tempfile.mkdtemp()
-os.makedirs(os.path.join(tmp, "data"))
-os.makedirs(os.path.join(tmp, "work"))
-shutil.copy(os.path.join(_ndgrad, "datasets", "data", "timemachine.txt"), os.path.join(tmp, "data"))
-os.chdir(os.path.join(tmp, "work"))
-data = d2l.TimeMachine(batch_size=8, num_steps=5, num_train=64, num_val=16)
-os.chdir("/")
-shutil.rmtree(tmp)
+data = local_time_machine(d2l, batch_size=8, num_steps=5, num_train=64, num_val=16)
 # Batches in order: no shuffling, so no random stream enters.
 data.train_dataloader = lambda: data.get_tensorloader([data.X, data.Y], False, slice(0, 64))
 vocab = data.vocab

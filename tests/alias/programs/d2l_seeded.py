@@ -8,13 +8,10 @@ real PyTorch (``python``) and under ndgrad (``ndgrad run``) agree only because n
 generator draws PyTorch's numbers. Prints one JSON line.
 """
 
-import importlib.util
 import json
-import os
-import shutil
-import tempfile
 
 import _standins  # noqa: F401 - ndgrad.vision/pandas/requests stand-ins where missing
+from _time_machine import local_time_machine
 from d2l import torch as d2l
 import torch
 from torch import nn
@@ -74,17 +71,9 @@ lenet = d2l.LeNet(lr=0.1, num_classes=3)
 lenet.apply_init([blobs.X[:2].repeat(1, 1, 7, 7)], d2l.init_cnn)  # 28x28 inputs
 out["lenet_init"] = [p.detach().reshape(-1)[:5].tolist() for p in lenet.parameters()]
 
-# Chapter 9-10: d2l.TimeMachine (read from ndgrad's copy: d2l.download finds it and its SHA-1
-# matches), shuffled batches, d2l.GRU's default initialisation, gradient clipping.
-_ndgrad = importlib.util.find_spec("ndgrad").submodule_search_locations[0]
-tmp = tempfile.mkdtemp()
-os.makedirs(os.path.join(tmp, "data"))
-os.makedirs(os.path.join(tmp, "work"))
-shutil.copy(os.path.join(_ndgrad, "datasets", "data", "timemachine.txt"), os.path.join(tmp, "data"))
-os.chdir(os.path.join(tmp, "work"))
-text = d2l.TimeMachine(batch_size=16, num_steps=8, num_train=256, num_val=64)
-os.chdir("/")
-shutil.rmtree(tmp)
+# Chapter 9-10: d2l.TimeMachine (ndgrad's copy of the text), shuffled batches, d2l.GRU's
+# default initialisation, gradient clipping.
+text = local_time_machine(d2l, batch_size=16, num_steps=8, num_train=256, num_val=64)
 torch.manual_seed(4)
 gru = d2l.GRU(num_inputs=len(text.vocab), num_hiddens=16, num_layers=1)
 lm = d2l.RNNLM(gru, vocab_size=len(text.vocab), lr=1)
