@@ -12,9 +12,10 @@ so that a seeded program prints PyTorch's numbers:
 * ``normal_`` on 16 or more contiguous float32 elements is ATen's AVX2 Box-Muller over blocks
   of 16 (``normal_fill_16_AVX2``), whose log/sin/cos are the Cephes polynomials of
   ``avx_mathfun.h``: they are evaluated here operation by operation in float32, with the
-  multiply-adds the compiler fuses fused (in float64, then rounded once); other dtypes of 16
-  or more use the scalar Box-Muller in their own precision, and fewer than 16 elements (or a
-  strided tensor) draw pairs in float64 and keep the second value for the next call;
+  multiply-adds the compiler fuses fused (in float64, then rounded once); float16 runs the same
+  float maths on 16 draws at a time and rounds; float64 uses the scalar Box-Muller with the C
+  library's log/sin/cos; fewer than 16 elements (or a strided tensor) draw pairs in float64 and
+  keep the second value for the next call;
 * integers are a draw modulo the range (a 64-bit draw when the range needs it);
 * ``randperm`` swaps ``i`` with ``i + draw % (n - i)``; Bernoulli compares a uniform draw
   (float64 for a scalar ``p``) with ``p``.
@@ -207,16 +208,28 @@ class CPUEngine:
         dtype = np.dtype(dtype)
         n = math.prod(shape)
         if n >= 16 and contiguous:
+            if dtype.itemsize == 2:  # half: float maths on 16 draws at a time, then rounded
+                return (
+                    self._blocks(n, _F32, self._fill16_f32, mean, std, False)
+                    .astype(dtype)
+                    .reshape(shape)
+                )
             fill = self._fill16_f32 if dtype == _F32 else self._fill16
             return self._blocks(n, dtype, fill, mean, std).reshape(shape)
         return self._normal_pairs(n, mean, std).astype(dtype).reshape(shape)
 
-    def _blocks(self, n: int, dtype: np.dtype, fill: Any, mean: float, std: float) -> np.ndarray:
-        data = self._unit(n, dtype).astype(dtype, copy=False)
+    def _blocks(
+        self, n: int, dtype: Any, fill: Any, mean: float, std: float, draw_all: bool = True
+    ) -> np.ndarray:
+        """Box-Muller over blocks of 16 uniforms; a partial last block is drawn afresh and
+        recomputed over the last 16 places. ``draw_all``: the uniforms for every element are
+        drawn first (float and double), else only those of whole blocks (half)."""
+        dtype = np.dtype(dtype)
         whole = n // 16 * 16
+        data = self._unit(n if draw_all else whole, dtype).astype(dtype, copy=False)
         out = np.empty(n, dtype)
         out[:whole] = fill(data[:whole].reshape(-1, 16), mean, std).reshape(-1)
-        if n % 16:  # the last 16 values are drawn again and recomputed
+        if n % 16:
             tail = self._unit(16, dtype).astype(dtype, copy=False).reshape(1, 16)
             out[n - 16 :] = fill(tail, mean, std).reshape(-1)
         return out

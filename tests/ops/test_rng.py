@@ -60,6 +60,9 @@ DRAWS = [
     "lib.randint_like(lib.ones(4), 10)",
     "lib.randint_like(lib.ones(4), 3, 10)",
     "lib.rand(2, 3, dtype=lib.float16)",
+    "lib.randn(20, dtype=lib.float16)",
+    "lib.randn(5, dtype=lib.float16)",
+    "lib.empty(33, dtype=lib.float16).normal_(1.0, 0.5)",
     "lib.poisson(lib.tensor([0.5, 3.0, 9.9, 10.0, 25.0, 100.0, 1e4, 0.0]))",
     "lib.empty(4, 3).t().normal_()",  # strided: drawn in memory order, one pair at a time
     "lib.empty(4, 5).t().uniform_()",
