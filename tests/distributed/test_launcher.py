@@ -55,9 +55,11 @@ def test_a_rank_that_never_joins_dies_or_stalls_fails_the_others_within_the_time
     assert stall != 0
     assert "DistBackendError: all_reduce on rank 0" in stall_err
     assert "timed out after 2 seconds: another rank died or never called it" in stall_err
-    # a rank that ends without MPI's goodbye: mpiexec stops the others at once
-    assert died == 3
-    assert "ndgrad run: a rank exited with status 3; mpiexec stopped the job" in died_err
+    # a rank that ends without MPI's goodbye: mpiexec stops the others at once. The status is
+    # the dead rank's (3), or 9 when MPICH's hydra reports the rank it SIGKILLed first (seen
+    # under load in CI).
+    assert died in (3, 9)
+    assert f"ndgrad run: a rank exited with status {died}; mpiexec stopped the job" in died_err
 
 
 @pytest.mark.parametrize(
