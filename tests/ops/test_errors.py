@@ -399,6 +399,12 @@ FORUM_MESSAGES = {
     ),
     "lstm_hx_tensor": lambda lib: lib.nn.LSTM(4, 8)(lib.ones(5, 3, 4), lib.zeros(1, 3, 8)),
     "lstm_hx_short": lambda lib: lib.nn.LSTM(4, 8)(lib.ones(5, 3, 4), (lib.zeros(1, 3, 8),)),
+    "unbind_inplace": lambda lib: (lib.ones(2, 3, requires_grad=True) * 1).unbind(0)[1].mul_(2),
+    "split_inplace": lambda lib: (lib.ones(2, 3, requires_grad=True) * 1).split(1)[0].add_(1),
+    "chunk_inplace": lambda lib: (lib.ones(2, 3, requires_grad=True) * 1).chunk(2)[1].zero_(),
+    "split_sizes_inplace": lambda lib: (
+        (lib.ones(2, 3, requires_grad=True) * 1).split([1, 1])[1].mul_(2)
+    ),
 }
 
 

@@ -226,9 +226,30 @@ def variant(name: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
 
 # ----------------------------------------------------------------------------- views
+# The nodes of views that split/chunk/unbind return, with PyTorch's op name and the output's
+# place: PyTorch refuses in-place changes to them in a graph (their one node could not be
+# rewritten for every sibling).
+MULTI_OUTPUT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def mark_multi_output_views(views: tuple[Tensor, ...], op: str) -> tuple[Tensor, ...]:
+    for i, view in enumerate(views):
+        if view.grad_fn is not None:
+            MULTI_OUTPUT_VIEWS[view.grad_fn] = (op, i)
+    return views
+
+
 def _inplace_on_view(x: Tensor, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """PyTorch's CopySlices: ``compute`` on the view's value, written into the base's storage;
     the base gets a ``CopySlices`` node, the view an ``AsStridedBackward0`` node on it."""
+    if x.grad_fn is not None and x.grad_fn in MULTI_OUTPUT_VIEWS:
+        op, i = MULTI_OUTPUT_VIEWS[x.grad_fn]
+        raise RuntimeError(
+            f"Output {i} of {op} is a view and is being modified inplace. This view is the "
+            "output of a function that returns multiple views. Such functions do not allow the "
+            "output views to be modified inplace. You should replace the inplace operation by "
+            "an out-of-place one."
+        )
     root = x._base
     old = Tensor._make(x._data.copy())
     old.grad_fn, old._output_nr, old._requires_grad = x.grad_fn, x._output_nr, x._requires_grad

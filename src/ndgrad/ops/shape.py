@@ -31,7 +31,7 @@ from ndgrad.ops._common import (
     shape_arg,
     wrap_dim,
 )
-from ndgrad.ops.inplace import as_view
+from ndgrad.ops.inplace import as_view, mark_multi_output_views
 
 
 def _infer_shape(shape: tuple[int, ...], numel: int, op: str) -> tuple[int, ...]:
@@ -750,7 +750,8 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor,
     for length in lengths:
         out.append(named(narrow(x, d, start, length), "SplitBackward0"))
         start += length
-    return tuple(out)
+    op = "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+    return mark_multi_output_views(tuple(out), op)
 
 
 @method("chunk")
@@ -766,7 +767,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 @method("unbind")
 def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, x._data.ndim, "unbind")
-    return tuple(named(select(x, d, i), "UnbindBackward0") for i in range(x._data.shape[d]))
+    views = tuple(named(select(x, d, i), "UnbindBackward0") for i in range(x._data.shape[d]))
+    return mark_multi_output_views(views, "Unbind")
 
 
 @method("tensor_split")
