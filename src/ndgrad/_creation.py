@@ -174,8 +174,6 @@ def deprecated_range(
 ) -> Tensor:
     """The deprecated ``torch.range``: ``start`` to ``end`` inclusive, of the default float
     type."""
-    import warnings
-
     warnings.warn(
         "torch.range is deprecated and will be removed in a future release because its "
         "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
@@ -386,10 +384,8 @@ def empty_strided(
         raise RuntimeError("mismatch in length of strides and shape")
     need = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
     flat = empty(need, dtype=dtype, device=device)._data
-    from ndgrad._backend import as_strided
-
     item = flat.itemsize
-    data = as_strided(array_module(flat))(flat, size, tuple(s * item for s in stride))
+    data = _backend.as_strided(array_module(flat))(flat, size, tuple(s * item for s in stride))
     t = Tensor._make(data)
     return t.requires_grad_(True) if requires_grad else t
 

@@ -33,7 +33,6 @@ import numpy as np
 
 _F32 = np.float32
 _F64 = np.float64
-_MASK53 = np.uint64((1 << 53) - 1)
 
 
 def _fma32(a: Any, b: Any, c: Any) -> Any:

@@ -67,6 +67,7 @@ DRAWS = [
     "lib.empty(4, 3).t().normal_()",  # strided: drawn in memory order, one pair at a time
     "lib.empty(4, 5).t().uniform_()",
     "lib.empty(4, 6)[:, ::2].normal_()",
+    "lib.empty(3, 4).t().bernoulli_(lib.linspace(0, 1, 12).reshape(4, 3))",
     "lib.nn.functional.dropout(lib.ones(4, 5).t(), 0.5)",
     "lib.randn(4, generator=lib.Generator().manual_seed(11))",
     "lib.nn.functional.dropout(lib.ones(40), 0.3)",

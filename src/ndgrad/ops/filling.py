@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ndgrad._dtype import CPP_NAMES, SCALAR_NAMES, not_implemented
-from ndgrad._mt19937 import in_draw_order
+from ndgrad._mt19937 import draw_order, in_draw_order
 from ndgrad._tensor import Tensor
 from ndgrad.ops import inplace
 from ndgrad.ops._common import as_tensor, bind, record
@@ -81,6 +81,14 @@ def _random_fill(name: str, sample: Any) -> Any:
 
         rng = _creation._rng(generator, self.device)
         contiguous = self.is_contiguous()
+        order = draw_order(self._data)
+        if order is not None:  # a tensor argument (bernoulli_'s p) is read in the same order
+            args = tuple(
+                Tensor._make(a.xp.broadcast_to(a._data, self._data.shape).transpose(order))
+                if isinstance(a, Tensor)
+                else a
+                for a in args
+            )
 
         def draw(shape: tuple) -> Any:
             return sample(rng, _Target(shape, self._data.dtype, contiguous), *args, **kwargs)

@@ -5,29 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sized
 
-import numpy as np
-
+from ndgrad._mt19937 import CPUEngine
 from ndgrad.utils.data.sampler import Sampler
 
 
 def torch_randperm(n: int, seed: int) -> list[int]:
-    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))``, the same list.
-
-    PyTorch's CPU generator is a Mersenne Twister seeded like NumPy's legacy one (the low 32
-    bits of the seed), and its randperm swaps ``i`` with ``i + draw % (n - i)`` in turn
-    (Fisher-Yates, one 32-bit draw per step): with the same draws the ranks of an ndgrad job
-    and of a PyTorch job see the same samples in the same order.
-    """
-    if n < 2:
-        return list(range(n))
-    twister = np.random.MT19937()
-    twister._legacy_seeding(seed & 0xFFFFFFFF)
-    offsets = (twister.random_raw(n - 1).astype(np.int64) % np.arange(n, 1, -1)).tolist()
-    order = list(range(n))
-    for i, offset in enumerate(offsets):
-        j = i + offset
-        order[i], order[j] = order[j], order[i]
-    return order
+    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))``, the same list:
+    the ranks of an ndgrad job and of a PyTorch job see the same samples in the same order."""
+    return CPUEngine(seed).randperm(n).tolist()
 
 
 class DistributedSampler(Sampler[int]):
