@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ndgrad import _creation
+from ndgrad import _creation, _dtype
 from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
-from ndgrad.optim.adam import _step_dtype
 from ndgrad.optim.optimizer import Optimizer
+
+
+def _step_dtype() -> Any:
+    # PyTorch keeps the step count in float32 unless the default dtype is float64.
+    return _dtype.float64 if _dtype.get_default_dtype() is _dtype.float64 else _dtype.float32
 
 
 def _check_lr(lr: Any) -> None:
@@ -17,6 +21,12 @@ def _check_lr(lr: Any) -> None:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_nonnegative(name: str, value: float) -> None:
+    """PyTorch's check of ``eps`` and ``weight_decay`` (NaN refused too)."""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
 
 
 def _check_betas(betas: tuple[float, float]) -> None:

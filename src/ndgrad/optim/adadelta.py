@@ -7,7 +7,7 @@ from typing import Any
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import _check_lr, _check_nonnegative, _restore_state, _zero_step
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -31,10 +31,8 @@ class Adadelta(Optimizer):
         _check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("epsilon", eps)
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "rho": rho,

@@ -9,7 +9,13 @@ import numpy as np
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _host_scalars, _restore_state, _zero_step
+from ndgrad.optim._common import (
+    _check_lr,
+    _check_nonnegative,
+    _host_scalars,
+    _restore_state,
+    _zero_step,
+)
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -42,14 +48,12 @@ class Adagrad(Optimizer):
         _check_lr(lr)
         if not 0.0 <= lr_decay:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not 0.0 <= initial_accumulator_value:
             raise ValueError(
                 f"Invalid initial_accumulator_value value: {initial_accumulator_value}"
             )
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ndgrad import _creation, _dtype
+from ndgrad import _creation
 from ndgrad._dynamo import tracer as _tracer
 from ndgrad._tensor import Tensor
 from ndgrad.ops import maximum
+from ndgrad.optim._common import _check_betas, _check_lr, _check_nonnegative, _step_dtype
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -25,11 +26,6 @@ def _bias_corrections(step: Any, lr: float, beta1: float, beta2: float, dtype: A
     if dtype is None:
         return step_size, bias_correction2_sqrt
     return np.asarray(-step_size, dtype), np.asarray(bias_correction2_sqrt, dtype)
-
-
-def _step_dtype() -> Any:
-    # PyTorch keeps the step count in float32 unless the default dtype is float64.
-    return _dtype.float64 if _dtype.get_default_dtype() is _dtype.float64 else _dtype.float32
 
 
 class Adam(Optimizer):
@@ -55,18 +51,10 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_lr(lr)
+        _check_nonnegative("epsilon", eps)
+        _check_betas(betas)
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "betas": tuple(_scalar(b) for b in betas),

@@ -13,6 +13,7 @@ from ndgrad.ops import maximum
 from ndgrad.optim._common import (
     _check_betas,
     _check_lr,
+    _check_nonnegative,
     _host_scalars,
     _restore_state,
     _zero_step,
@@ -41,11 +42,9 @@ class Adamax(Optimizer):
         capturable: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

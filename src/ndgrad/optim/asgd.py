@@ -9,8 +9,15 @@ import numpy as np
 
 from ndgrad import _creation, _dtype
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _decide, _host_scalars, _restore_state, _zero_step
-from ndgrad.optim.adam import _step_dtype
+from ndgrad.optim._common import (
+    _check_lr,
+    _check_nonnegative,
+    _decide,
+    _host_scalars,
+    _restore_state,
+    _step_dtype,
+    _zero_step,
+)
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -54,8 +61,7 @@ class ASGD(Optimizer):
         capturable: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "lambd": lambd,

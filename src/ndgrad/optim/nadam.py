@@ -12,11 +12,12 @@ from ndgrad._tensor import Tensor
 from ndgrad.optim._common import (
     _check_betas,
     _check_lr,
+    _check_nonnegative,
     _host_scalars,
     _restore_state,
+    _step_dtype,
     _zero_step,
 )
-from ndgrad.optim.adam import _step_dtype
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -71,11 +72,9 @@ class NAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         defaults = {

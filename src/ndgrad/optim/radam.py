@@ -12,6 +12,7 @@ from ndgrad._tensor import Tensor
 from ndgrad.optim._common import (
     _check_betas,
     _check_lr,
+    _check_nonnegative,
     _decide,
     _host_scalars,
     _restore_state,
@@ -69,11 +70,9 @@ class RAdam(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         _check_betas(betas)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

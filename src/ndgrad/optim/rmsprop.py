@@ -8,7 +8,7 @@ from typing import Any
 
 from ndgrad import _creation
 from ndgrad._tensor import Tensor
-from ndgrad.optim._common import _check_lr, _restore_state, _zero_step
+from ndgrad.optim._common import _check_lr, _check_nonnegative, _restore_state, _zero_step
 from ndgrad.optim.optimizer import Optimizer, ParamsT, _params_with_grad, _scalar
 
 
@@ -34,12 +34,10 @@ class RMSprop(Optimizer):
         differentiable: bool = False,
     ) -> None:
         _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_nonnegative("epsilon", eps)
         if not 0.0 <= momentum:
             raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_nonnegative("weight_decay", weight_decay)
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = {

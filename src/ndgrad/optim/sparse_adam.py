@@ -8,6 +8,7 @@ from typing import Any
 
 from ndgrad._tensor import Tensor
 from ndgrad.autograd.grad_mode import enable_grad
+from ndgrad.optim._common import _check_betas
 from ndgrad.optim.optimizer import Optimizer, ParamsT
 
 
@@ -28,10 +29,7 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 < eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        _check_betas(betas)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "maximize": maximize}
         super().__init__(params, defaults)
 
