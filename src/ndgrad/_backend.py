@@ -258,8 +258,11 @@ class _DeviceRandom:
 
     def random_full(self, shape: tuple, dtype: Any) -> Any:
         dt = numpy.dtype(dtype)
-        span = 2 if dt.kind == "b" else (1 << 24) + 1 if dt.kind == "f" else numpy.iinfo(dt).max
-        return self._state.randint(0, span, shape, dtype=numpy.int64).astype(dt)
+        if dt.kind == "f":  # [0, 2**mantissa] as the CPU engine (and PyTorch)
+            span = (1 << (53 if dt.itemsize == 8 else 24)) + 1
+        else:
+            span = 2 if dt.kind == "b" else int(numpy.iinfo(dt).max) + 1
+        return self._state.randint(0, span, shape, dtype=numpy.uint64).astype(dt)
 
     def randperm(self, n: int) -> Any:
         return self._state.permutation(n)
